@@ -1,0 +1,158 @@
+import { randomUUID } from "node:crypto";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
+import { SailfinError, isSailfinError, policiesAllow } from "@sailfin/contract";
+import { verifyAccessToken, verifySignature, type Credential, type EngineResources } from "@sailfin/engine";
+import { NO_RESULT, newLogId, sendError, sendV1, sendV2, type DialectName } from "./render.js";
+import { ROUTES } from "./routes/index.js";
+import type { RouteDef, V1Route, V2Action } from "./routes/route.js";
+import { registerOAuth } from "./routes/ext/oauth.js";
+import { registerUploads } from "./routes/ext/uploads.js";
+
+export interface AppOptions {
+  /** Largest JSON body accepted (bytes). */
+  readonly bodyLimit: number;
+  /** Largest streamed upload accepted (bytes). */
+  readonly uploadLimit: number;
+  /** A pino logger instance (shared with the engine). */
+  readonly logger: FastifyServerOptions["loggerInstance"];
+  readonly routes?: readonly RouteDef[];
+}
+
+export interface RequestState {
+  readonly requestId: string;
+  readonly logId: string;
+  readonly dialect: DialectName;
+  def?: RouteDef;
+  caller?: Credential;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    sailfin: RequestState | null;
+  }
+}
+
+/**
+ * Builds the whole HTTP application; `main` is the only place that listens, and tests build the
+ * very same app.
+ */
+export async function buildApp(res: EngineResources, options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: options.logger, bodyLimit: options.bodyLimit, genReqId: () => randomUUID() });
+  app.decorateRequest("sailfin", null);
+
+  // Every SDK sends JSON, with or without a charset, and the Node SDK sends no body at all when
+  // there is no data: parse whatever arrives as JSON, an empty body as `{}`.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (request, body, done) => {
+    const text = (body as Buffer).toString("utf8");
+    if (text.trim() === "") return done(null, {});
+    if (/^application\/x-www-form-urlencoded/i.test(request.headers["content-type"] ?? "")) {
+      return done(null, Object.fromEntries(new URLSearchParams(text)));
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new SailfinError("MalformedJSON", { detail: "the request body is not valid JSON" }), undefined);
+    }
+  });
+
+  app.setErrorHandler((error, request, reply) => renderError(request, reply, toSailfinError(error, request)));
+  app.setNotFoundHandler((request, reply) =>
+    // V1 clients compare error_msg with the platform's exact text, so only V2 gets the detail.
+    renderError(request, reply, dialectOf(request) === "v1"
+      ? new SailfinError("InvalidAction")
+      : new SailfinError("InvalidAction", { detail: `no route for ${request.method} ${request.url.split("?")[0]}` })),
+  );
+
+  const routes = options.routes ?? ROUTES;
+  const v2Actions = new Map<string, V2Action>();
+  const v1Routes = new Map<string, V1Route>();
+  for (const def of routes) {
+    if (def.dialect === "v2") v2Actions.set(`${def.resource}:${def.action}`, def);
+    else v1Routes.set(def.path, def);
+  }
+
+  const gate = (dialect: DialectName) => async (request: FastifyRequest) => {
+    const state: RequestState = { requestId: request.id, logId: newLogId(), dialect };
+    request.sailfin = state;
+    if (dialect === "v2") {
+      const { resource } = request.params as { resource: string };
+      const action = (request.query as Record<string, unknown>).Action;
+      const def = typeof action === "string" ? v2Actions.get(`${resource}:${action}`) : undefined;
+      if (def === undefined) {
+        throw new SailfinError("InvalidAction", {
+          detail: typeof action === "string" && action !== ""
+            ? `the action ${action} is not supported by /v2/${resource}`
+            : "the Action query parameter is required",
+        });
+      }
+      state.def = def;
+    } else {
+      state.def = v1Routes.get(request.routeOptions.url ?? "");
+    }
+    const caller = await authenticate(res, request);
+    state.caller = caller;
+    if (!policiesAllow(caller.policies, state.def!.iam)) {
+      throw new SailfinError("AccessDenied", { detail: `the key's policies do not grant ${state.def!.iam}` });
+    }
+  };
+
+  const handle = async (request: FastifyRequest, reply: FastifyReply) => {
+    const state = request.sailfin!;
+    const def = state.def!;
+    const result = await def.handler(
+      { res, caller: state.caller!, baseUrl: `${request.protocol}://${request.headers.host ?? "localhost"}` },
+      request.body ?? {},
+    );
+    if (state.dialect === "v2") return sendV2(reply, state.requestId, result);
+    return sendV1(reply, state.logId, result === NO_RESULT ? true : result, (def as V1Route).datasetFamily === true);
+  };
+
+  app.post("/v2/:resource", { onRequest: gate("v2") }, handle);
+  for (const path of v1Routes.keys()) app.post(path, { onRequest: gate("v1") }, handle);
+
+  app.get("/healthz", async () => {
+    await res.db.selectFrom("access_keys").select("num").limit(1).execute();
+    return { status: "ok" };
+  });
+  registerOAuth(app, res);
+  await registerUploads(app, res, { uploadLimit: options.uploadLimit, authenticate: (r) => authenticate(res, r) });
+  return app;
+}
+
+/** Bearer `?access_token=` (legacy, reference §3.5) when there is no signature; else bce-auth-v1. */
+export async function authenticate(res: EngineResources, request: FastifyRequest): Promise<Credential> {
+  const token = (request.query as Record<string, unknown>).access_token;
+  if (request.headers.authorization === undefined && typeof token === "string" && token !== "") {
+    return verifyAccessToken(res, token);
+  }
+  return verifySignature(res, { method: request.method, url: request.raw.url ?? request.url, headers: request.headers });
+}
+
+function dialectOf(request: FastifyRequest): DialectName {
+  return request.sailfin?.dialect ?? (request.url.startsWith("/wenxinworkshop") ? "v1" : "v2");
+}
+
+function renderError(request: FastifyRequest, reply: FastifyReply, error: SailfinError): FastifyReply {
+  const state = request.sailfin;
+  const def = state?.def;
+  const datasetFamily = def?.dialect === "v1" && def.datasetFamily === true;
+  if (error.spec.system) request.log.error({ err: error.cause ?? error }, "request failed");
+  else request.log.info({ code: error.id, detail: error.message }, "request refused");
+  return sendError(reply, dialectOf(request), error, { requestId: request.id, logId: state?.logId ?? newLogId() }, datasetFamily);
+}
+
+function toSailfinError(error: unknown, request: FastifyRequest): SailfinError {
+  if (isSailfinError(error)) return error;
+  const code = (error as { code?: string }).code;
+  switch (code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return new SailfinError("EntityTooLarge", { detail: "the request body is larger than the server accepts" });
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return new SailfinError("MalformedJSON", { detail: (error as Error).message });
+    default:
+      request.log.error({ err: error }, "unexpected error");
+      return new SailfinError("InternalError", { cause: error });
+  }
+}

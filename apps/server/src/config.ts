@@ -1,0 +1,67 @@
+import { resolve } from "node:path";
+
+/**
+ * The server's configuration, parsed once from flags and `SAILFIN_*` variables, reporting every
+ * problem at once, then frozen and passed down.
+ */
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly home: string;
+  readonly databaseUrl: string | undefined;
+  readonly masterKey: string | undefined;
+  readonly bootstrapAccessKey: string | undefined;
+  readonly bootstrapSecretKey: string | undefined;
+  readonly bodyLimit: number;
+  readonly uploadLimit: number;
+  readonly logLevel: string;
+}
+
+export interface ConfigInput {
+  readonly flags: Readonly<Record<string, string | undefined>>;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.problems = problems;
+  }
+}
+
+export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
+  const problems: string[] = [];
+  const int = (name: string, text: string | undefined, fallback: number, min: number, max: number): number => {
+    if (text === undefined || text === "") return fallback;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer in [${min}, ${max}], got "${text}"`);
+      return fallback;
+    }
+    return value;
+  };
+  const accessKey = env.SAILFIN_ACCESS_KEY || undefined;
+  const secretKey = env.SAILFIN_SECRET_KEY || undefined;
+  if ((accessKey === undefined) !== (secretKey === undefined)) {
+    problems.push("SAILFIN_ACCESS_KEY and SAILFIN_SECRET_KEY must be set together");
+  }
+  const databaseUrl = flags["database-url"] ?? (env.DATABASE_URL || undefined);
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push("DATABASE_URL must be a postgres:// or postgresql:// URL");
+  }
+  const config: ServerConfig = {
+    host: flags.host ?? env.SAILFIN_HOST ?? "127.0.0.1",
+    port: int("--port / SAILFIN_PORT", flags.port ?? env.SAILFIN_PORT, 8866, 0, 65535),
+    home: resolve(flags.home ?? (env.SAILFIN_HOME || ".sailfin")),
+    databaseUrl,
+    masterKey: env.SAILFIN_MASTER_KEY || undefined,
+    bootstrapAccessKey: accessKey,
+    bootstrapSecretKey: secretKey,
+    bodyLimit: int("SAILFIN_BODY_LIMIT", env.SAILFIN_BODY_LIMIT, 1024 * 1024, 1024, 64 * 1024 * 1024),
+    uploadLimit: int("SAILFIN_UPLOAD_LIMIT", env.SAILFIN_UPLOAD_LIMIT, 20 * 1024 ** 3, 1024, Number.MAX_SAFE_INTEGER),
+    logLevel: env.SAILFIN_LOG_LEVEL ?? "warn",
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}

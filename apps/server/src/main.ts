@@ -1,0 +1,100 @@
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import pino from "pino";
+import { openStore, type Store } from "@sailfin/store";
+import {
+  BackgroundTasks, LocalArtifactStore, SecretBox, countAccessKeys, createAccessKey, findCredential, parseMasterKey,
+  type EngineResources,
+} from "@sailfin/engine";
+import { buildApp } from "./app.js";
+import type { ServerConfig } from "./config.js";
+import { STARTUP_TASKS } from "./startup.js";
+
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  readonly res: EngineResources;
+  readonly store: Store;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the store, bootstraps credentials, builds the app and listens. The only function that
+ * binds a port; `sailfin serve` and the tests both call it.
+ */
+export async function startServer(config: ServerConfig, print: (line: string) => void = console.log): Promise<RunningServer> {
+  await mkdir(config.home, { recursive: true });
+  const store = await openStore(
+    config.databaseUrl !== undefined
+      ? { dialect: "postgres", url: config.databaseUrl }
+      : { dialect: "sqlite", path: join(config.home, "sailfin.db") },
+  );
+  const log = pino({ level: config.logLevel });
+  const res: EngineResources = {
+    db: store.db,
+    dialect: store.dialect,
+    artifacts: new LocalArtifactStore(config.home),
+    secrets: new SecretBox(await loadMasterKey(config)),
+    log,
+    background: new BackgroundTasks((name, error) => log.error({ err: error }, `background task ${name} failed`)),
+  };
+  await bootstrapAdmin(res, config, print);
+  for (const task of STARTUP_TASKS) await task(res);
+  const app = await buildApp(res, { bodyLimit: config.bodyLimit, uploadLimit: config.uploadLimit, logger: log });
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === "object" && address !== null ? address.port : config.port;
+  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+  print(`sailfin listening on ${url}`);
+  return {
+    app, res, store, url,
+    async close() {
+      await app.close();
+      await res.background.drain();
+      await store.close();
+    },
+  };
+}
+
+/** `SAILFIN_MASTER_KEY`, else `SAILFIN_HOME/master.key` (created 0600 on first start). */
+async function loadMasterKey(config: ServerConfig): Promise<Buffer> {
+  if (config.masterKey !== undefined) return parseMasterKey(config.masterKey);
+  const path = join(config.home, "master.key");
+  try {
+    return parseMasterKey(await readFile(path, "utf8"));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  const key = randomBytes(32);
+  await writeFile(path, `${key.toString("hex")}\n`, { mode: 0o600, flag: "wx" });
+  return key;
+}
+
+/**
+ * The admin pair: from `SAILFIN_ACCESS_KEY`/`SAILFIN_SECRET_KEY` when set, else generated on
+ * the first start, written to `SAILFIN_HOME/credentials.json` (0600) and printed once.
+ */
+async function bootstrapAdmin(res: EngineResources, config: ServerConfig, print: (line: string) => void): Promise<void> {
+  if (config.bootstrapAccessKey !== undefined && config.bootstrapSecretKey !== undefined) {
+    const existing = await findCredential(res, config.bootstrapAccessKey);
+    if (existing === null) {
+      await createAccessKey(res, {
+        accessKey: config.bootstrapAccessKey, secretKey: config.bootstrapSecretKey,
+        policies: ["QianfanFullControlAccessPolicy"], description: "admin (from SAILFIN_ACCESS_KEY)",
+      });
+    } else if (existing.secretKey !== config.bootstrapSecretKey) {
+      throw new Error("SAILFIN_ACCESS_KEY already exists with a different secret key; delete it or use its secret");
+    }
+    return;
+  }
+  if ((await countAccessKeys(res)) > 0) return;
+  const admin = await createAccessKey(res, { policies: ["QianfanFullControlAccessPolicy"], description: "admin (generated)" });
+  const path = join(config.home, "credentials.json");
+  await writeFile(path, `${JSON.stringify({ accessKey: admin.accessKey, secretKey: admin.secretKey }, null, 2)}\n`, { mode: 0o600 });
+  await chmod(path, 0o600);
+  print(`sailfin generated an admin key pair (saved to ${path}, shown only once):`);
+  print(`  QIANFAN_ACCESS_KEY=${admin.accessKey}`);
+  print(`  QIANFAN_SECRET_KEY=${admin.secretKey}`);
+}

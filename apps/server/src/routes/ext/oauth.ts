@@ -1,0 +1,25 @@
+import type { FastifyInstance } from "fastify";
+import { grantAccessToken, type EngineResources } from "@sailfin/engine";
+
+/**
+ * Legacy `POST /oauth/2.0/token?grant_type=client_credentials&client_id=AK&client_secret=SK`
+ * (reference §3.5). Errors are `{error, error_description}` with HTTP 200, as the Python
+ * client parses the body whatever the status.
+ */
+export function registerOAuth(app: FastifyInstance, res: EngineResources): void {
+  app.post("/oauth/2.0/token", async (request) => {
+    const query = request.query as Record<string, string | undefined>;
+    const body = (request.body ?? {}) as Record<string, string | undefined>;
+    const pick = (key: string) => query[key] ?? body[key];
+    const grant = await grantAccessToken(res, pick("client_id"), pick("client_secret"), pick("grant_type"));
+    if (!grant.ok) return { error: grant.error, error_description: grant.description };
+    return {
+      access_token: grant.accessToken,
+      expires_in: grant.expiresIn,
+      refresh_token: "",
+      scope: "public",
+      session_key: "",
+      session_secret: "",
+    };
+  });
+}

@@ -1,0 +1,79 @@
+import { Transform, type Readable } from "node:stream";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { SailfinError, policiesAllow, type Action } from "@sailfin/contract";
+import { assertSafeBucket, assertSafeObjectPath, bucketKey, type Credential, type EngineResources } from "@sailfin/engine";
+import { newLogId, sendV2 } from "../../render.js";
+
+/**
+ * Sailfin extension: streaming object upload and download into the artifact store's buckets,
+ * so the CLI can place a dataset or model folder where `bos:/bucket/path` URIs find it.
+ *
+ *   PUT /sailfin/v1/objects/<bucket>/<object path>   body: the bytes (any content type)
+ *   GET /sailfin/v1/objects/<bucket>/<object path>
+ *
+ * Signed with bce-auth-v1 like every console call. The body is streamed to disk (memory stays
+ * flat) and published atomically; a body over the limit is aborted and leaves nothing behind.
+ */
+export async function registerUploads(
+  app: FastifyInstance,
+  res: EngineResources,
+  options: { uploadLimit: number; authenticate: (request: FastifyRequest) => Promise<Credential> },
+): Promise<void> {
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
+
+    const gate = (action: Action) => async (request: FastifyRequest) => {
+      request.sailfin = { requestId: request.id, logId: newLogId(), dialect: "v2" };
+      const caller = await options.authenticate(request);
+      if (!policiesAllow(caller.policies, action)) {
+        throw new SailfinError("AccessDenied", { detail: `the key's policies do not grant ${action}` });
+      }
+    };
+
+    const locate = (request: FastifyRequest) => {
+      const { bucket, "*": objectPath } = request.params as { bucket: string; "*": string };
+      assertSafeBucket(bucket, "bucket");
+      assertSafeObjectPath(objectPath, "objectPath");
+      return { bucket, objectPath };
+    };
+
+    scope.put("/sailfin/v1/objects/:bucket/*", { onRequest: gate("storage:write") }, async (request, reply) => {
+      const location = locate(request);
+      const declared = Number(request.headers["content-length"] ?? "0");
+      if (declared > options.uploadLimit) {
+        throw new SailfinError("EntityTooLarge", { detail: `uploads are limited to ${options.uploadLimit} bytes` });
+      }
+      const body = request.body as Readable | undefined;
+      if (body === undefined || typeof (body as Readable).pipe !== "function") {
+        throw new SailfinError("InvalidParameter", { field: "body", detail: "the object bytes are required" });
+      }
+      let seen = 0;
+      const limiter = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          seen += chunk.length;
+          if (seen > options.uploadLimit) {
+            callback(new SailfinError("EntityTooLarge", { detail: `uploads are limited to ${options.uploadLimit} bytes` }));
+          } else callback(null, chunk);
+        },
+      });
+      body.on("error", (error) => limiter.destroy(error));
+      const stored = await res.artifacts.put(bucketKey(location), body.pipe(limiter));
+      return sendV2(reply, request.id, {
+        uri: `bos:/${location.bucket}/${location.objectPath}`,
+        size: stored.size,
+        sha256: stored.sha256,
+      });
+    });
+
+    scope.get("/sailfin/v1/objects/:bucket/*", { onRequest: gate("storage:read") }, async (request, reply) => {
+      const location = locate(request);
+      const key = bucketKey(location);
+      const info = await res.artifacts.stat(key);
+      if (info === null) throw new SailfinError("NotFound", { field: "objectPath", detail: "no such object" });
+      reply.header("content-type", "application/octet-stream");
+      reply.header("content-length", String(info.size));
+      return reply.send(await res.artifacts.get(key));
+    });
+  });
+}

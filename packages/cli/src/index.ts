@@ -1,0 +1,2 @@
+export { main } from "./main.js";
+export { Client, ApiError, clientConfigFromEnv } from "./client.js";

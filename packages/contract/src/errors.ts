@@ -1,0 +1,156 @@
+/**
+ * The error catalog: every error Sailfin returns, with its rendering in each dialect.
+ *
+ * V1 business errors travel as HTTP 200 `{log_id, error_code, error_msg}` because the Python SDK
+ * only looks at `error_code` (and retries 500000) on a 2xx; V2 errors are HTTP >= 400
+ * `{requestId, code, message}`. Authentication failures happen "at the gateway" (as on Baidu's
+ * own), so they use the HTTP status in both dialects (`gateway: true`).
+ */
+export interface ErrorSpec {
+  /** HTTP status for V2 (and for V1 when `gateway`). */
+  readonly http: number;
+  readonly v1Code: number;
+  readonly v1Message: string;
+  readonly v2Code: string;
+  readonly v2Message: string;
+  /** Rendered with its HTTP status in V1 too (authentication happens before the route). */
+  readonly gateway?: boolean;
+  /** A system fault (logged at error, internals hidden) rather than the caller's mistake. */
+  readonly system?: boolean;
+}
+
+const INAPPROPRIATE =
+  "The JSON you provided was well-formed and valid, but not appropriate for this operation.";
+
+export const ERRORS = {
+  MalformedJSON: {
+    http: 400, v1Code: 500001, v1Message: "param invalid",
+    v2Code: "MalformedJSON", v2Message: "The JSON you provided was not well-formed.",
+  },
+  InvalidParameter: {
+    http: 400, v1Code: 500001, v1Message: "param invalid",
+    v2Code: "InappropriateJSON", v2Message: INAPPROPRIATE,
+  },
+  NotFound: {
+    http: 400, v1Code: 500001, v1Message: "param invalid",
+    v2Code: "InappropriateJSON", v2Message: INAPPROPRIATE,
+  },
+  ModelVersionNotFound: {
+    http: 400, v1Code: 70102, v1Message: "AI模型版本记录不存在",
+    v2Code: "InappropriateJSON", v2Message: INAPPROPRIATE,
+  },
+  InvalidMarker: {
+    http: 400, v1Code: 500001, v1Message: "param invalid",
+    v2Code: "InvalidMarker", v2Message: "The marker you provided was invalid.",
+  },
+  Conflict: {
+    http: 409, v1Code: 500001, v1Message: "param invalid",
+    v2Code: "ResourceInUse", v2Message: "The operation conflicts with the current state of the resource.",
+  },
+  EntityTooLarge: {
+    http: 413, v1Code: 500001, v1Message: "param invalid",
+    v2Code: "EntityTooLarge", v2Message: "Your proposed upload exceeds the maximum allowed object size.",
+  },
+  AccessDenied: {
+    http: 403, v1Code: 500002, v1Message: "auth failed, no access",
+    v2Code: "AccessDenied", v2Message: "Access denied.",
+  },
+  InvalidHTTPAuthHeader: {
+    http: 400, v1Code: 500002, v1Message: "auth failed, no access", gateway: true,
+    v2Code: "InvalidHTTPAuthHeader",
+    v2Message: "The HTTP authorization header is invalid. Consult the service documentation for details.",
+  },
+  InvalidAccessKeyId: {
+    http: 403, v1Code: 500002, v1Message: "auth failed, no access", gateway: true,
+    v2Code: "InvalidAccessKeyId", v2Message: "The Access Key ID you provided does not exist in our records.",
+  },
+  SignatureDoesNotMatch: {
+    http: 400, v1Code: 500002, v1Message: "auth failed, no access", gateway: true,
+    v2Code: "SignatureDoesNotMatch",
+    v2Message:
+      "The request signature we calculated does not match the signature you provided. Check your Secret Access Key and signing method. Consult the service documentation for details.",
+  },
+  RequestExpired: {
+    http: 400, v1Code: 500002, v1Message: "auth failed, no access", gateway: true,
+    v2Code: "RequestExpired", v2Message: "Request has expired.",
+  },
+  AccessTokenInvalid: {
+    http: 401, v1Code: 110, v1Message: "Access token invalid or no longer valid", gateway: true,
+    v2Code: "AccessTokenInvalid", v2Message: "Access token invalid or no longer valid.",
+  },
+  AccessTokenExpired: {
+    http: 401, v1Code: 111, v1Message: "Access token expired", gateway: true,
+    v2Code: "AccessTokenExpired", v2Message: "Access token expired.",
+  },
+  InvalidAction: {
+    http: 404, v1Code: 3, v1Message: "Unsupported openapi method", gateway: true,
+    v2Code: "InvalidAction", v2Message: "The action is not supported by this resource.",
+  },
+  InternalError: {
+    http: 500, v1Code: 500000, v1Message: "internal server error", system: true,
+    v2Code: "InternalError", v2Message: "We encountered an internal error. Please try again.",
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorId = keyof typeof ERRORS;
+
+export interface SailfinErrorOptions {
+  /** The request field at fault, as a dotted path (`datasetConfig.splitRatio`). */
+  readonly field?: string;
+  /** A short human explanation appended to the catalog message. */
+  readonly detail?: string;
+  readonly cause?: unknown;
+}
+
+/**
+ * The one error class of Sailfin. Engine code throws it with a catalog id; each dialect's
+ * envelope renders it.
+ *
+ * @example
+ * throw new SailfinError("InvalidParameter", { field: "datasetConfig.splitRatio", detail: "must be in [0, 20]" });
+ */
+export class SailfinError extends Error {
+  readonly id: ErrorId;
+  readonly field: string | undefined;
+  readonly detail: string | undefined;
+
+  constructor(id: ErrorId, options: SailfinErrorOptions = {}) {
+    super(describe(id, options), options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "SailfinError";
+    this.id = id;
+    this.field = options.field;
+    this.detail = options.detail;
+  }
+
+  get spec(): ErrorSpec {
+    return ERRORS[this.id];
+  }
+
+  /** `param[field] invalid: detail` — the V1 and V2 suffix naming what was wrong. */
+  get suffix(): string {
+    const parts: string[] = [];
+    if (this.field !== undefined) parts.push(`param[${this.field}] invalid`);
+    if (this.detail !== undefined) parts.push(this.detail);
+    return parts.join(": ");
+  }
+
+  get v1Message(): string {
+    if (this.field !== undefined) return this.suffix;
+    const base = this.spec.v1Message;
+    return this.detail === undefined ? base : `${base}: ${this.detail}`;
+  }
+
+  get v2Message(): string {
+    const suffix = this.suffix;
+    return suffix === "" ? this.spec.v2Message : `${this.spec.v2Message} ${suffix}`;
+  }
+}
+
+function describe(id: ErrorId, { field, detail }: SailfinErrorOptions): string {
+  const where = field === undefined ? "" : ` param[${field}]`;
+  return `${id}${where}${detail === undefined ? "" : `: ${detail}`}`;
+}
+
+export function isSailfinError(value: unknown): value is SailfinError {
+  return value instanceof SailfinError;
+}

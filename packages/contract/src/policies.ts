@@ -1,0 +1,57 @@
+/**
+ * Qianfan's IAM system policies (reference §3.6) and the actions each grants. Every route
+ * declares one action; a key is allowed when any of its policies grants it.
+ */
+export const ACTIONS = [
+  "tuning:read", "tuning:write",
+  "model:read", "model:write",
+  "dataset:read", "dataset:write", "dataset:delete",
+  "eval:read", "eval:write",
+  "comp:read", "comp:write",
+  "storage:read", "storage:write",
+  "iam:manage",
+] as const;
+export type Action = (typeof ACTIONS)[number];
+
+export function isMutatingAction(action: Action): boolean {
+  return !action.endsWith(":read");
+}
+
+const TUNING_READ: Action[] = ["tuning:read", "model:read", "eval:read", "comp:read"];
+const ALL_READ: Action[] = [...TUNING_READ, "dataset:read", "storage:read"];
+
+export const POLICIES = {
+  QianfanFullControlAccessPolicy: [...ACTIONS],
+  QianfanReadAccessPolicy: ALL_READ,
+  // Tuning needs to read the datasets it trains on.
+  QianfanModelTuningFullControlAccessPolicy: [
+    ...TUNING_READ, "tuning:write", "model:write", "eval:write", "comp:write", "dataset:read",
+    "storage:read", "storage:write",
+  ],
+  QianfanModelTuningReadAccessPolicy: TUNING_READ,
+  QianfanDataFullControlAccessPolicy: ["dataset:read", "dataset:write", "dataset:delete", "storage:read", "storage:write"],
+  QianfanDataOperateAccessPolicy: ["dataset:read", "dataset:write", "storage:read", "storage:write"],
+  QianfanDataReadAccessPolicy: ["dataset:read", "storage:read"],
+  // Annotation and prediction services are not part of Sailfin yet: the names are accepted so
+  // keys can carry them, and they grant only reads of the data they would annotate.
+  QianfanDatasetAnnotationFullControlAccessPolicy: ["dataset:read"],
+  QianfanDatasetAnnotationOperateAccessPolicy: ["dataset:read"],
+  QianfanServiceReadAccessPolicy: [],
+  QianfanServiceOperateAccessPolicy: [],
+} as const satisfies Record<string, readonly Action[]>;
+
+export type PolicyName = keyof typeof POLICIES;
+export const POLICY_NAMES = Object.keys(POLICIES) as PolicyName[];
+
+export function isPolicyName(value: string): value is PolicyName {
+  return Object.hasOwn(POLICIES, value);
+}
+
+export function policiesAllow(policies: readonly PolicyName[], action: Action): boolean {
+  return policies.some((name) => (POLICIES[name] as readonly Action[]).includes(action));
+}
+
+/** The policies that grant no mutating action: the table-driven IAM test iterates over these. */
+export const READ_ONLY_POLICIES = POLICY_NAMES.filter((name) =>
+  (POLICIES[name] as readonly Action[]).every((action) => !isMutatingAction(action)),
+);

@@ -1,0 +1,71 @@
+/**
+ * Closed status sets and their per-dialect renderings. Internal names are chosen once; the
+ * V1/V2 words are produced only here.
+ */
+
+/** A fine-tuning run (V2 "task", V1 "job"). */
+export const RUN_STATUSES = ["Queued", "Running", "Succeeded", "Failed", "Cancelled"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ["Succeeded", "Failed", "Cancelled"];
+
+export function isTerminalRun(status: RunStatus): boolean {
+  return TERMINAL_RUN_STATUSES.includes(status);
+}
+
+/** Allowed run transitions; anything else is a bug or a lost race. */
+const RUN_TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
+  Queued: ["Running", "Cancelled", "Failed"],
+  Running: ["Queued", "Succeeded", "Failed", "Cancelled"],
+  Succeeded: [],
+  Failed: [],
+  Cancelled: [],
+};
+
+export function canTransitionRun(from: RunStatus, to: RunStatus): boolean {
+  return RUN_TRANSITIONS[from].includes(to);
+}
+
+/** V2 `runStatus`. */
+export type V2RunStatus = "Waiting" | "Running" | "Done" | "Failed" | "Stopped";
+
+export function v2RunStatus(status: RunStatus): V2RunStatus {
+  switch (status) {
+    case "Queued": return "Waiting";
+    case "Running": return "Running";
+    case "Succeeded": return "Done";
+    case "Failed": return "Failed";
+    case "Cancelled": return "Stopped";
+    default: return assertNever(status);
+  }
+}
+
+/**
+ * V1 `trainStatus`. V1 has no queued state: a queued run reads `RUNNING` with progress 0, which
+ * is what a V1 client polling for FINISH/FAIL/STOP needs to keep waiting.
+ */
+export type V1RunStatus = "RUNNING" | "FINISH" | "STOP" | "FAIL";
+
+export function v1RunStatus(status: RunStatus): V1RunStatus {
+  switch (status) {
+    case "Queued":
+    case "Running": return "RUNNING";
+    case "Succeeded": return "FINISH";
+    case "Failed": return "FAIL";
+    case "Cancelled": return "STOP";
+    default: return assertNever(status);
+  }
+}
+
+/** Model version state (same words in V1 `state` and V2 `status`). */
+export const MODEL_VERSION_STATUSES = ["Creating", "Ready", "Fail"] as const;
+export type ModelVersionStatus = (typeof MODEL_VERSION_STATUSES)[number];
+
+/** Dataset import state, V1 numeric codes (reference §6.3). */
+export const IMPORT_STATUS = { notStarted: -1, init: 0, running: 1, finished: 2, failed: 3, terminated: 4 } as const;
+/** Dataset release state, V1 numeric codes. */
+export const RELEASE_STATUS = { notStarted: 0, running: 1, finished: 2, failed: 3 } as const;
+
+export function assertNever(value: never): never {
+  throw new Error(`unexpected value: ${String(value)}`);
+}

@@ -1,0 +1,124 @@
+import { newAccessKeyId, newSecretKey, SailfinError, isPolicyName, type PolicyName, nowIso } from "@sailfin/contract";
+import type { EngineResources } from "../resources.js";
+
+export interface AccessKeyRecord {
+  readonly accessKey: string;
+  readonly policies: PolicyName[];
+  readonly description: string;
+  readonly createdAt: string;
+}
+
+export interface Credential extends AccessKeyRecord {
+  readonly secretKey: string;
+}
+
+/**
+ * A short-lived cache of decrypted credentials. Every signed request needs the secret, and a
+ * database round trip per request would dominate a cheap read. Entries live 5 s, so a key
+ * deleted through another replica stops working within that; this replica drops it at once.
+ */
+const CACHE_TTL_MS = 5000;
+const cache = new Map<string, { credential: Credential | null; until: number }>();
+
+export function forgetCachedKey(accessKey: string): void {
+  cache.delete(accessKey);
+}
+
+export async function findCredential(res: EngineResources, accessKey: string): Promise<Credential | null> {
+  const now = Date.now();
+  const hit = cache.get(accessKey);
+  if (hit !== undefined && hit.until > now) return hit.credential;
+  const row = await res.db.selectFrom("access_keys").selectAll().where("access_key", "=", accessKey).executeTakeFirst();
+  const credential: Credential | null =
+    row === undefined
+      ? null
+      : {
+          accessKey: row.access_key,
+          secretKey: res.secrets.open(row.secret_enc),
+          policies: parsePolicies(row.policies),
+          description: row.description,
+          createdAt: row.created_at,
+        };
+  if (cache.size > 10_000) cache.clear();
+  cache.set(accessKey, { credential, until: now + CACHE_TTL_MS });
+  return credential;
+}
+
+function parsePolicies(text: string): PolicyName[] {
+  const list = JSON.parse(text) as string[];
+  return list.filter(isPolicyName);
+}
+
+export interface CreateAccessKeyInput {
+  readonly policies: readonly string[];
+  readonly description?: string;
+  /** Use this pair instead of generating one (bootstrap from the environment). */
+  readonly accessKey?: string;
+  readonly secretKey?: string;
+}
+
+/**
+ * Creates an access key pair with its policies. The secret is returned once and stored
+ * encrypted.
+ *
+ * @example
+ * const { accessKey, secretKey } = await createAccessKey(res, { policies: ["QianfanReadAccessPolicy"] });
+ */
+export async function createAccessKey(res: EngineResources, input: CreateAccessKeyInput): Promise<Credential> {
+  if (input.policies.length === 0) {
+    throw new SailfinError("InvalidParameter", { field: "policies", detail: "at least one policy is required" });
+  }
+  input.policies.forEach((name, index) => {
+    if (!isPolicyName(name)) {
+      throw new SailfinError("InvalidParameter", { field: `policies[${index}]`, detail: `unknown policy ${name}` });
+    }
+  });
+  const policies = [...new Set(input.policies)] as PolicyName[];
+  const accessKey = input.accessKey ?? newAccessKeyId();
+  const secretKey = input.secretKey ?? newSecretKey();
+  if (!/^[A-Za-z0-9_\-.]{8,128}$/.test(accessKey)) {
+    throw new SailfinError("InvalidParameter", { field: "accessKey", detail: "8-128 characters of [A-Za-z0-9_-.]" });
+  }
+  const createdAt = nowIso();
+  const existing = await res.db.selectFrom("access_keys").select("num").where("access_key", "=", accessKey).executeTakeFirst();
+  if (existing !== undefined) throw new SailfinError("Conflict", { field: "accessKey", detail: "already exists" });
+  await res.db
+    .insertInto("access_keys")
+    .values({
+      access_key: accessKey,
+      secret_enc: res.secrets.seal(secretKey),
+      policies: JSON.stringify(policies),
+      description: input.description ?? "",
+      created_at: createdAt,
+    })
+    .execute();
+  forgetCachedKey(accessKey);
+  return { accessKey, secretKey, policies, description: input.description ?? "", createdAt };
+}
+
+export async function listAccessKeys(res: EngineResources): Promise<AccessKeyRecord[]> {
+  const rows = await res.db.selectFrom("access_keys").selectAll().orderBy("num", "asc").execute();
+  return rows.map((row) => ({
+    accessKey: row.access_key,
+    policies: parsePolicies(row.policies),
+    description: row.description,
+    createdAt: row.created_at,
+  }));
+}
+
+export async function deleteAccessKey(res: EngineResources, accessKey: string, caller: string): Promise<void> {
+  if (accessKey === caller) {
+    throw new SailfinError("Conflict", { field: "accessKey", detail: "a key cannot delete itself" });
+  }
+  const result = await res.db.deleteFrom("access_keys").where("access_key", "=", accessKey).executeTakeFirst();
+  if (Number(result.numDeletedRows) === 0) {
+    throw new SailfinError("NotFound", { field: "accessKey", detail: `access key ${accessKey} not found` });
+  }
+  await res.db.deleteFrom("access_tokens").where("access_key", "=", accessKey).execute();
+  forgetCachedKey(accessKey);
+}
+
+export async function countAccessKeys(res: EngineResources): Promise<number> {
+  const row = await res.db.selectFrom("access_keys").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirst();
+  return Number(row?.n ?? 0);
+}

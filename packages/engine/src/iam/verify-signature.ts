@@ -1,0 +1,118 @@
+import { timingSafeEqual } from "node:crypto";
+import {
+  SailfinError, canonicalHeaders, canonicalQuery, canonicalRequest, canonicalUri, hmacHex, signingKey,
+} from "@sailfin/contract";
+import type { EngineResources } from "../resources.js";
+import { findCredential, type Credential } from "./access-keys.js";
+
+const AUTH_PATTERN = /^bce-auth-v1\/([^/]+)\/([^/]+)\/(\d+)\/([^/]*)\/([0-9a-f]{64})$/;
+const TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+/** Clock skew allowed for timestamps in the future (reference §3.3 suggests <= 15 min). */
+const MAX_FUTURE_SKEW_S = 15 * 60;
+/**
+ * Longest validity a signature may claim. SDKs use 300 s (Python, Go) and 1800 s (Node, Java);
+ * Baidu's own curl examples sign for 180000 s. Longer claims are refused, so a leaked header
+ * cannot be replayed for years.
+ */
+const MAX_EXPIRATION_S = 7 * 24 * 3600;
+
+export interface SignedRequest {
+  readonly method: string;
+  /** The request target as received: path and raw query. */
+  readonly url: string;
+  /** Header values by lower-case name (Node's `IncomingMessage.headers`). */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/**
+ * Verifies a bce-auth-v1 signature as reference §3.3 prescribes, tolerant of each official
+ * SDK's quirks: unsorted `signedHeaders` (Python), host signed without the port (Go, Java),
+ * `Action=` with an empty value (Python on V1 routes), `x-bce-date` a second off the
+ * auth-string timestamp (Java). Returns the caller's credential.
+ */
+export async function verifySignature(
+  res: EngineResources,
+  request: SignedRequest,
+  now: Date = new Date(),
+): Promise<Credential> {
+  const authorization = headerValue(request.headers, "authorization");
+  if (authorization === undefined) {
+    throw new SailfinError("InvalidHTTPAuthHeader", { detail: "the Authorization header is missing" });
+  }
+  const match = AUTH_PATTERN.exec(authorization.trim());
+  if (match === null) throw new SailfinError("InvalidHTTPAuthHeader", { detail: "not a bce-auth-v1 authorization string" });
+  const [, accessKey, timestamp, expirationText, signedHeaderList, signature] = match as unknown as string[];
+  if (!TIMESTAMP_PATTERN.test(timestamp!)) {
+    throw new SailfinError("InvalidHTTPAuthHeader", { detail: "timestamp must be YYYY-MM-DDThh:mm:ssZ" });
+  }
+  const signedAt = Date.parse(timestamp!);
+  const expiration = Number(expirationText);
+  if (Number.isNaN(signedAt)) throw new SailfinError("InvalidHTTPAuthHeader", { detail: "invalid timestamp" });
+  if (expiration > MAX_EXPIRATION_S) {
+    throw new SailfinError("InvalidHTTPAuthHeader", { detail: `expiration may not exceed ${MAX_EXPIRATION_S} seconds` });
+  }
+  const nowMs = now.getTime();
+  if (nowMs > signedAt + expiration * 1000) {
+    throw new SailfinError("RequestExpired", { detail: `Timestamp date is ${timestamp}.` });
+  }
+  if (signedAt - nowMs > MAX_FUTURE_SKEW_S * 1000) {
+    throw new SailfinError("RequestExpired", { detail: `Timestamp date ${timestamp} is in the future.` });
+  }
+
+  const credential = await findCredential(res, accessKey!);
+  if (credential === null) throw new SailfinError("InvalidAccessKeyId", { detail: "NotFound, cause: Could not find credential." });
+
+  const prefix = `bce-auth-v1/${accessKey}/${timestamp}/${expirationText}`;
+  const key = signingKey(credential.secretKey, prefix);
+  const queryStart = request.url.indexOf("?");
+  const rawPath = queryStart < 0 ? request.url : request.url.slice(0, queryStart);
+  const rawQuery = queryStart < 0 ? "" : request.url.slice(queryStart + 1);
+  const uri = canonicalUri(rawPath);
+  const query = canonicalQuery(rawQuery);
+  const names = signedHeaderList!.split(";").map((n) => n.trim().toLowerCase()).filter((n) => n !== "");
+
+  for (const headers of headerVariants(request.headers, names, timestamp!)) {
+    const expected = hmacHex(key, canonicalRequest(request.method, uri, query, canonicalHeaders(headers)));
+    if (constantTimeEqual(expected, signature!)) return credential;
+  }
+  throw new SailfinError("SignatureDoesNotMatch", { detail: "Fail to authn user: Signature does not match" });
+}
+
+/** The signed headers as received, then with the tolerated variations (host port, date race). */
+function* headerVariants(
+  received: SignedRequest["headers"],
+  names: readonly string[],
+  timestamp: string,
+): Generator<Array<[string, string]>> {
+  const base = names.map((name) => [name, headerValue(received, name) ?? ""] as [string, string]);
+  yield base;
+  const hostIndex = names.indexOf("host");
+  const hosts: string[] = [];
+  if (hostIndex >= 0) {
+    const host = base[hostIndex]![1];
+    const bare = host.replace(/:\d+$/, "");
+    if (bare !== host) hosts.push(bare);
+    const forwarded = headerValue(received, "x-forwarded-host");
+    if (forwarded !== undefined) hosts.push(forwarded, forwarded.replace(/:\d+$/, ""));
+  }
+  const dateIndex = names.indexOf("x-bce-date");
+  const dates = dateIndex >= 0 && base[dateIndex]![1] !== timestamp ? [timestamp] : [];
+  for (const host of [undefined, ...hosts]) {
+    for (const date of [undefined, ...dates]) {
+      if (host === undefined && date === undefined) continue;
+      yield base.map(([name, value], i) => [name, i === hostIndex && host !== undefined ? host : i === dateIndex && date !== undefined ? date : value]);
+    }
+  }
+}
+
+function headerValue(headers: SignedRequest["headers"], name: string): string | undefined {
+  const value = headers[name];
+  if (value === undefined) return undefined;
+  return Array.isArray(value) ? value.join(",") : value;
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a, "utf8");
+  const right = Buffer.from(b, "utf8");
+  return left.length === right.length && timingSafeEqual(left, right);
+}

@@ -1,0 +1,32 @@
+import type { Kysely } from "kysely";
+import type { Database, Dialect } from "@sailfin/store";
+import type { ArtifactStore } from "./artifacts/artifact-store.js";
+import type { SecretBox } from "./iam/secret-box.js";
+import type { BackgroundTasks } from "./background.js";
+
+/**
+ * The bag every engine operation takes (trigger.dev's SystemResources): explicit dependencies,
+ * nothing reached for through globals or `process.env`.
+ */
+export interface EngineResources {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  readonly artifacts: ArtifactStore;
+  readonly secrets: SecretBox;
+  readonly log: Logger;
+  readonly background: BackgroundTasks;
+}
+
+/** The minimal logger shape we need (pino's, console-compatible). */
+export interface Logger {
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}
+
+/** Who did it: an access key, or the system itself. Recorded on every event. */
+export interface Actor {
+  readonly accessKey: string;
+}
+
+export const SYSTEM_ACTOR: Actor = { accessKey: "system" };

@@ -1,0 +1,61 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import pg from "pg";
+import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import type { Database } from "./schema.js";
+import { migrate } from "./migrate.js";
+
+export type Dialect = "sqlite" | "postgres";
+
+export type StoreConfig =
+  | { readonly dialect: "sqlite"; readonly path: string }
+  | { readonly dialect: "postgres"; readonly url: string; readonly poolSize?: number };
+
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database and applies pending migrations.
+ *
+ * @example
+ * const store = await openStore({ dialect: "sqlite", path: ".sailfin/sailfin.db" });
+ */
+export async function openStore(config: StoreConfig): Promise<Store> {
+  const db = config.dialect === "sqlite" ? openSqlite(config.path) : openPostgres(config.url, config.poolSize);
+  try {
+    await migrate(db as Kysely<any>, config.dialect);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return { db, dialect: config.dialect, close: () => db.destroy() };
+}
+
+function openSqlite(path: string): Kysely<Database> {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const database = new BetterSqlite3(path);
+  database.pragma("journal_mode = WAL");
+  // NORMAL is durable across application crashes in WAL mode; only an OS crash can lose the
+  // last commits, which the lease/heartbeat protocol tolerates.
+  database.pragma("synchronous = NORMAL");
+  database.pragma("busy_timeout = 5000");
+  database.pragma("foreign_keys = ON");
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+}
+
+function openPostgres(url: string, poolSize = 10): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    // bigserial / bigint come back as strings by default; our numbers stay far below 2^53.
+    types: {
+      getTypeParser: (oid: number, format?: any) =>
+        oid === 20 ? (value: string) => Number.parseInt(value, 10) : pg.types.getTypeParser(oid, format),
+    },
+  });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}

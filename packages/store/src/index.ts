@@ -1,0 +1,5 @@
+export * from "./schema.js";
+export * from "./db.js";
+export * from "./migrate.js";
+export * from "./events.js";
+export * from "./queries/keyset.js";

@@ -1,0 +1,48 @@
+import { type Kysely, sql } from "kysely";
+import * as m0001 from "./migrations/0001-initial.js";
+import type { Dialect } from "./db.js";
+
+interface Migration {
+  readonly name: string;
+  up(db: Kysely<any>, dialect: Dialect): Promise<void>;
+}
+
+/** Numbered, append-only. Never edit one that has landed: add the next. */
+const MIGRATIONS: readonly Migration[] = [{ name: "0001-initial", up: m0001.up }];
+
+export interface MigrationResult {
+  readonly applied: string[];
+}
+
+/**
+ * Applies pending migrations, each in its own transaction. On PostgreSQL an advisory lock
+ * serialises replicas that start together; SQLite's single writer does the same by itself.
+ */
+export async function migrate(db: Kysely<any>, dialect: Dialect): Promise<MigrationResult> {
+  await db.schema
+    .createTable("sailfin_migrations")
+    .ifNotExists()
+    .addColumn("name", "text", (c) => c.primaryKey())
+    .addColumn("applied_at", "text", (c) => c.notNull())
+    .execute();
+  const applied: string[] = [];
+  for (const migration of MIGRATIONS) {
+    const done = await db.transaction().execute(async (trx) => {
+      if (dialect === "postgres") await sql`select pg_advisory_xact_lock(727272)`.execute(trx);
+      const existing = await trx
+        .selectFrom("sailfin_migrations")
+        .select("name")
+        .where("name", "=", migration.name)
+        .executeTakeFirst();
+      if (existing) return false;
+      await migration.up(trx, dialect);
+      await trx
+        .insertInto("sailfin_migrations")
+        .values({ name: migration.name, applied_at: new Date().toISOString() })
+        .execute();
+      return true;
+    });
+    if (done) applied.push(migration.name);
+  }
+  return { applied };
+}

@@ -1,0 +1,192 @@
+import type { Generated } from "kysely";
+
+/**
+ * Row types of every table. Times are UTC ISO-8601 strings with milliseconds in both dialects;
+ * JSON columns are text (SQLite has no JSON type, and we never query inside them).
+ * `num` is each table's keyset order and the V1 numeric id; `id` is the public prefixed id.
+ */
+export interface Database {
+  access_keys: AccessKeyTable;
+  access_tokens: AccessTokenTable;
+  dataset_groups: DatasetGroupTable;
+  dataset_versions: DatasetVersionTable;
+  dataset_imports: DatasetImportTable;
+  finetune_jobs: FinetuneJobTable;
+  runs: RunTable;
+  run_checkpoints: RunCheckpointTable;
+  model_sets: ModelSetTable;
+  model_versions: ModelVersionTable;
+  events: EventTable;
+}
+
+export interface AccessKeyTable {
+  num: Generated<number>;
+  access_key: string;
+  /** AES-256-GCM ciphertext of the secret key (bce-auth-v1 needs the secret itself). */
+  secret_enc: string;
+  /** JSON array of policy names. */
+  policies: string;
+  description: string;
+  created_at: string;
+}
+
+export interface AccessTokenTable {
+  /** sha256 of the token: a stolen database does not yield usable tokens. */
+  token_hash: string;
+  access_key: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface DatasetGroupTable {
+  num: Generated<number>;
+  id: string;
+  name: string;
+  /** Internal format name (see data/formats). */
+  data_format: string;
+  project_type: number;
+  template_type: number;
+  data_type: number;
+  storage_type: string;
+  storage_path: string;
+  created_at: string;
+  modified_at: string;
+}
+
+export interface DatasetVersionTable {
+  num: Generated<number>;
+  id: string;
+  group_num: number;
+  version: number;
+  description: string;
+  import_status: number;
+  import_progress: number;
+  release_status: number;
+  record_count: number;
+  char_count: number;
+  byte_size: number;
+  error_count: number;
+  /** JSON: `{errors: [{line, field, reason}], truncated: n}` from the last import. */
+  validation_report: string | null;
+  /** sha256 of the released content; null until released. */
+  content_hash: string | null;
+  /** Artifact key of the imported JSONL. */
+  data_path: string | null;
+  released_at: string | null;
+  created_at: string;
+  modified_at: string;
+}
+
+export interface DatasetImportTable {
+  num: Generated<number>;
+  id: string;
+  version_num: number;
+  /** JSON array of source URIs. */
+  files: string;
+  status: string;
+  error: string | null;
+  created_at: string;
+  finished_at: string | null;
+}
+
+export interface FinetuneJobTable {
+  num: Generated<number>;
+  id: string;
+  name: string;
+  description: string;
+  /** Base model name (a model set name). */
+  model: string;
+  train_mode: string;
+  parameter_scale: string | null;
+  base_train_type: string;
+  created_at: string;
+  modified_at: string;
+}
+
+export interface RunTable {
+  num: Generated<number>;
+  id: string;
+  kind: string;
+  job_num: number;
+  description: string;
+  status: string;
+  train_mode: string;
+  parameter_scale: string;
+  base_model_version_num: number;
+  /** JSON: the fully resolved, frozen configuration. */
+  spec: string;
+  /** JSON: `{versionId: contentHash}` of every dataset version used. */
+  dataset_hashes: string;
+  increment_run_num: number | null;
+  increment_step: number | null;
+  progress: number;
+  cancel_requested: number;
+  priority: number;
+  attempt: number;
+  max_attempts: number;
+  available_at: string;
+  lease_owner: string | null;
+  lease_token: string | null;
+  lease_expires_at: string | null;
+  failure_kind: string | null;
+  failure_reason: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface RunCheckpointTable {
+  num: Generated<number>;
+  run_num: number;
+  step: number;
+  path: string;
+  train_loss: number | null;
+  eval_loss: number | null;
+  created_at: string;
+}
+
+export interface ModelSetTable {
+  num: Generated<number>;
+  id: string;
+  name: string;
+  model_type: string;
+  source: string;
+  labels: string;
+  description: string;
+  created_at: string;
+  modified_at: string;
+}
+
+export interface ModelVersionTable {
+  num: Generated<number>;
+  id: string;
+  set_num: number;
+  version: number;
+  description: string;
+  source_type: string;
+  source_run_num: number | null;
+  source_step: number | null;
+  source_comp_num: number | null;
+  import_bucket: string | null;
+  import_object: string | null;
+  status: string;
+  fail_reason: string | null;
+  architecture: string | null;
+  /** JSON summary of config.json (hidden size, layers, vocab, max positions, chat template presence). */
+  config_summary: string | null;
+  artifact_path: string | null;
+  size_bytes: number;
+  created_at: string;
+  modified_at: string;
+}
+
+export interface EventTable {
+  num: Generated<number>;
+  object_kind: string;
+  object_id: string;
+  at: string;
+  actor: string;
+  from_state: string | null;
+  to_state: string;
+  reason: string | null;
+}

@@ -1,0 +1,146 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { bceTimestamp, canonicalHeaders, canonicalQuery, canonicalRequest, canonicalUri, hmacHex, signingKey } from "@sailfin/contract";
+import { ADMIN, rawCall, startTestServer, testDialects, type TestServer } from "./harness.js";
+
+for (const dialect of testDialects()) {
+  describe(`authentication (${dialect})`, () => {
+    let server: TestServer;
+    before(async () => { server = await startTestServer(dialect); });
+    after(async () => { await server.close(); });
+
+    const call = (options: Parameters<typeof rawCall>[1]) => rawCall(server.url, options);
+    const iamList = { path: "/v2/iam", query: { Action: "DescribeAccessKeys" }, body: "{}" };
+
+    test("a correctly signed V2 call succeeds with {requestId, result}", async () => {
+      const r = await call(iamList);
+      assert.equal(r.status, 200);
+      assert.match(r.body.requestId, /^[0-9a-f-]{36}$/);
+      assert.ok(Array.isArray(r.body.result.accessKeyList));
+    });
+
+    test("missing Authorization → InvalidHTTPAuthHeader 400 with BCE error headers", async () => {
+      const r = await call({ ...iamList, credentials: null });
+      assert.equal(r.status, 400);
+      assert.equal(r.body.code, "InvalidHTTPAuthHeader");
+      assert.equal(r.headers.get("x-bce-error-code"), "InvalidHTTPAuthHeader");
+      assert.ok(r.headers.get("x-bce-error-message"));
+    });
+
+    test("unknown access key → InvalidAccessKeyId 403", async () => {
+      const r = await call({ ...iamList, credentials: { accessKey: "nosuchkey0000000", secretKey: "x" } });
+      assert.equal(r.status, 403);
+      assert.equal(r.body.code, "InvalidAccessKeyId");
+    });
+
+    test("wrong secret → SignatureDoesNotMatch 400", async () => {
+      const r = await call({ ...iamList, credentials: { accessKey: ADMIN.accessKey, secretKey: "wrong" } });
+      assert.equal(r.status, 400);
+      assert.equal(r.body.code, "SignatureDoesNotMatch");
+    });
+
+    test("tampered query (signature for another Action) → SignatureDoesNotMatch", async () => {
+      const ts = bceTimestamp();
+      const url = new URL(`${server.url}/v2/iam?Action=DescribeAccessKeys`);
+      const prefix = `bce-auth-v1/${ADMIN.accessKey}/${ts}/1800`;
+      const canonical = canonicalRequest("POST", "/v2/iam", canonicalQuery("Action=DescribePolicies"),
+        canonicalHeaders([["host", url.host], ["x-bce-date", ts]]));
+      const sig = hmacHex(signingKey(ADMIN.secretKey, prefix), canonical);
+      const r = await fetch(url, { method: "POST", headers: { "x-bce-date": ts, authorization: `${prefix}/host;x-bce-date/${sig}`, "content-type": "application/json" }, body: "{}" });
+      assert.equal(r.status, 400);
+      assert.equal(((await r.json()) as any).code, "SignatureDoesNotMatch");
+    });
+
+    test("expired signature → RequestExpired (Python's 300 s window)", async () => {
+      const old = bceTimestamp(new Date(Date.now() - 301_000));
+      const r = await call({ ...iamList, timestamp: old, expirationSeconds: 300 });
+      assert.equal(r.status, 400);
+      assert.equal(r.body.code, "RequestExpired");
+      const fresh = bceTimestamp(new Date(Date.now() - 200_000));
+      assert.equal((await call({ ...iamList, timestamp: fresh, expirationSeconds: 300 })).status, 200);
+    });
+
+    test("timestamp far in the future is refused", async () => {
+      const future = bceTimestamp(new Date(Date.now() + 3600_000));
+      const r = await call({ ...iamList, timestamp: future });
+      assert.equal(r.body.code, "RequestExpired");
+    });
+
+    test("host signed without the port (Go, Java) is accepted", async () => {
+      const ts = bceTimestamp();
+      const url = new URL(`${server.url}/v2/iam?Action=DescribeAccessKeys`);
+      const prefix = `bce-auth-v1/${ADMIN.accessKey}/${ts}/300`;
+      const canonical = canonicalRequest("POST", canonicalUri("/v2/iam"), canonicalQuery("Action=DescribeAccessKeys"),
+        canonicalHeaders([["content-type", "application/json"], ["host", url.hostname], ["x-bce-date", ts]]));
+      const sig = hmacHex(signingKey(ADMIN.secretKey, prefix), canonical);
+      const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json", "x-bce-date": ts, authorization: `${prefix}/x-bce-date;host;content-type/${sig}` }, body: "{}" });
+      assert.equal(r.status, 200);
+    });
+
+    test("x-bce-date one second off the auth timestamp (Java's race) is accepted", async () => {
+      const now = new Date();
+      const ts = bceTimestamp(now);
+      const header = bceTimestamp(new Date(now.getTime() + 1000));
+      const url = new URL(`${server.url}/v2/iam?Action=DescribeAccessKeys`);
+      const prefix = `bce-auth-v1/${ADMIN.accessKey}/${ts}/1800`;
+      const canonical = canonicalRequest("POST", "/v2/iam", "Action=DescribeAccessKeys", canonicalHeaders([["host", url.hostname], ["x-bce-date", ts]]));
+      const sig = hmacHex(signingKey(ADMIN.secretKey, prefix), canonical);
+      const r = await fetch(url, { method: "POST", headers: { "x-bce-date": header, authorization: `${prefix}/host;x-bce-date/${sig}` }, body: "{}" });
+      assert.equal(r.status, 200);
+    });
+
+    test("malformed JSON → MalformedJSON 400 (V2) and 500001 HTTP 200 (V1)", async () => {
+      const r = await call({ path: "/v2/iam", query: { Action: "CreateAccessKey" }, body: "{not json" });
+      assert.equal(r.status, 400);
+      assert.equal(r.body.code, "MalformedJSON");
+    });
+
+    test("unknown V2 action → InvalidAction 404 in the V2 envelope", async () => {
+      const r = await call({ path: "/v2/iam", query: { Action: "Nope" }, body: "{}" });
+      assert.equal(r.status, 404);
+      assert.equal(r.body.code, "InvalidAction");
+      assert.ok(r.body.requestId);
+    });
+
+    test("unknown V1 path → error_code 3 in the V1 envelope", async () => {
+      const r = await call({ path: "/wenxinworkshop/nothing/here", body: "{}" });
+      assert.equal(r.status, 404);
+      assert.equal(r.body.error_code, 3);
+      assert.equal(r.body.error_msg, "Unsupported openapi method");
+      assert.ok(r.body.log_id);
+    });
+
+    test("oversize body → EntityTooLarge, server keeps serving", async () => {
+      const r = await call({ path: "/v2/iam", query: { Action: "CreateAccessKey" }, body: JSON.stringify({ description: "x".repeat(2 * 1024 * 1024) }) });
+      assert.equal(r.status, 413);
+      assert.equal(r.body.code, "EntityTooLarge");
+      assert.equal((await call(iamList)).status, 200);
+    });
+
+    test("OAuth client_credentials → ?access_token= works on console routes; bad tokens get 110", async () => {
+      const tokenUrl = `${server.url}/oauth/2.0/token?grant_type=client_credentials&client_id=${ADMIN.accessKey}&client_secret=${ADMIN.secretKey}`;
+      const grant = (await (await fetch(tokenUrl, { method: "POST" })).json()) as any;
+      assert.match(grant.access_token, /^24\./);
+      assert.equal(grant.expires_in, 2592000);
+      const ok = await fetch(`${server.url}/v2/iam?Action=DescribeAccessKeys&access_token=${grant.access_token}`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+      assert.equal(ok.status, 200);
+      const bad = await fetch(`${server.url}/wenxinworkshop/nothing?access_token=bad`, { method: "POST", body: "{}" });
+      assert.equal(bad.status, 404); // unknown route first
+      const badClient: any = await (await fetch(`${server.url}/oauth/2.0/token?grant_type=client_credentials&client_id=${ADMIN.accessKey}&client_secret=nope`, { method: "POST" })).json();
+      assert.equal(badClient.error, "invalid_client");
+    });
+
+    test("a read-only key is denied key management with AccessDenied 403", async () => {
+      const reader = await server.clientWith("QianfanReadAccessPolicy");
+      const r = await call({ ...iamList, credentials: reader.config });
+      assert.equal(r.status, 403);
+      assert.equal(r.body.code, "AccessDenied");
+    });
+
+    test("GET /healthz answers without credentials", async () => {
+      const r = await fetch(`${server.url}/healthz`);
+      assert.equal(r.status, 200);
+      assert.deepEqual(await r.json(), { status: "ok" });
+    });
+  });
+}
