@@ -25,9 +25,22 @@ if (selected.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.SAILFIN_TEST_CONCURRENCY ?? "2";
+// Both database dialects unless narrowed (SAILFIN_TEST_DIALECTS=sqlite when no PostgreSQL is at hand).
+const dialects = process.env.SAILFIN_TEST_DIALECTS ?? "sqlite,postgres";
+if (dialects.split(",").includes("postgres")) {
+  const url = new URL(process.env.SAILFIN_TEST_PG_URL ?? "postgres://sailfin:sailfin@127.0.0.1:5432/sailfin");
+  const probe = spawnSync(process.execPath, ["-e", `
+    const s = require("node:net").connect(${Number(url.port || 5432)}, ${JSON.stringify(url.hostname)});
+    s.on("connect", () => process.exit(0)); s.on("error", () => process.exit(1));`]);
+  if (probe.status !== 0) {
+    console.error(`PostgreSQL is not reachable at ${url.host}: run \`sudo bash scripts/setup-postgres.sh\`, ` +
+      "or test SQLite only with SAILFIN_TEST_DIALECTS=sqlite npm test");
+    process.exit(1);
+  }
+}
 const result = spawnSync(
   process.execPath,
   ["--enable-source-maps", "--test", `--test-concurrency=${concurrency}`, ...selected],
-  { stdio: "inherit", cwd: root, env: { ...process.env, SAILFIN_LOG_LEVEL: process.env.SAILFIN_LOG_LEVEL ?? "silent" } },
+  { stdio: "inherit", cwd: root, env: { ...process.env, SAILFIN_TEST_DIALECTS: dialects, SAILFIN_LOG_LEVEL: process.env.SAILFIN_LOG_LEVEL ?? "silent" } },
 );
 process.exit(result.status ?? 1);
