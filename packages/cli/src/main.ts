@@ -24,7 +24,7 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         port: { type: "string" }, host: { type: "string" }, home: { type: "string" }, "database-url": { type: "string" },
         policy: { type: "string", multiple: true }, description: { type: "string" },
-        name: { type: "string" }, format: { type: "string" }, bucket: { type: "string" },
+        name: { type: "string" }, format: { type: "string" }, bucket: { type: "string" }, arch: { type: "string" },
         json: { type: "boolean" }, debug: { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
     });

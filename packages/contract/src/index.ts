@@ -6,4 +6,5 @@ export * from "./states.js";
 export * from "./policies.js";
 export * from "./bce-auth.js";
 export * from "./validate.js";
+export * from "./finetune.js";
 export { z } from "zod";

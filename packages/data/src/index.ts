@@ -1,1 +1,4 @@
-export {};
+export * from "./formats/index.js";
+export { LineProblem, codePoints } from "./formats/checks.js";
+export * from "./line-reader.js";
+export * from "./validate-jsonl.js";

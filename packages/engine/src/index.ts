@@ -7,3 +7,6 @@ export * from "./artifacts/artifact-store.js";
 export * from "./artifacts/keys.js";
 export * from "./artifacts/local.js";
 export * from "./background.js";
+export * from "./models/index.js";
+export * from "./finetune/index.js";
+export * from "./datasets/index.js";

@@ -1,5 +1,11 @@
 import type { RouteDef } from "./route.js";
 import { iamRoutes } from "./ext/iam.js";
+import { modelRoutes } from "./v2/model.js";
+import { modelrepoRoutes } from "./v1/modelrepo.js";
+import { finetuningV2Routes } from "./v2/finetuning.js";
+import { finetuneV1Routes } from "./v1/finetune.js";
+import { datasetV1Routes } from "./v1/datasets.js";
+import { datasetV2Routes } from "./v2/dataset.js";
 
 /** Every JSON route of both dialects. Each resource family owns one file per dialect. */
-export const ROUTES: readonly RouteDef[] = [...iamRoutes];
+export const ROUTES: readonly RouteDef[] = [...iamRoutes, ...finetuningV2Routes, ...finetuneV1Routes, ...modelRoutes, ...modelrepoRoutes, ...datasetV1Routes, ...datasetV2Routes];

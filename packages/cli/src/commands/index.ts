@@ -1,3 +1,6 @@
+import { modelsCommand } from "./models.js";
+import { datasetsCommand } from "./datasets.js";
+
 /**
  * Client commands beyond `serve` and `keys`, one file each (datasets, models, …). Each family
  * appends its command here.
@@ -8,4 +11,4 @@ export interface CommandDef {
   run(args: string[], flags: Record<string, string | string[] | boolean | undefined>, out: (line: string) => void): Promise<number>;
 }
 
-export const COMMANDS: CommandDef[] = [];
+export const COMMANDS: CommandDef[] = [modelsCommand, datasetsCommand];

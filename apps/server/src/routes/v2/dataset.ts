@@ -1,0 +1,158 @@
+import { IMPORT_STATUS, PageFields, RELEASE_STATUS, SailfinError, isoOffset, nameField, pageRequest, parseWith, z } from "@sailfin/contract";
+import {
+  createDataset, createDatasetVersion, deleteDataset, deleteDatasetVersion, describeDatasetVersion, describeImportTask,
+  formatFromV2, formatInfo, listDatasetVersions, listDatasets, parseStoredReport, releaseDatasetVersion, startDatasetImport,
+  V2_FORMAT_NAMES, type DataFormat, type DatasetGroupRow, type DatasetVersionRow,
+} from "@sailfin/engine";
+import { v2, type RouteContext, type RouteDef } from "../route.js";
+
+/**
+ * `POST /v2/dataset?Action=…` (reference §10.2). The reference did not capture these response
+ * bodies: they follow the V2 conventions (`ds-` ids, `pageInfo` marker pages, ISO times) and
+ * the fields the Python SDK reads (`result` = task id from CreateImportTask, `importStatus`,
+ * `publishStatus`, `sampleCount`, `modifyTime`).
+ */
+
+const actor = (ctx: RouteContext) => ({ accessKey: ctx.caller.accessKey });
+
+const DataFormatField = z.string().min(1).refine((value) => formatFromV2(value) !== undefined, {
+  message: `unsupported; one of ${V2_FORMAT_NAMES.join(", ")}`,
+});
+const CreateDatasetBody = z.object({
+  datasetName: nameField(1, 100),
+  dataFormat: DataFormatField,
+  storageType: z.enum(["BOS", "sysStorage"]),
+  storagePath: z.string().optional(),
+  description: z.string().max(500).optional(),
+});
+const Filter = z.object({ datasetName: z.string().optional(), dataFormat: DataFormatField.optional() }).optional();
+const DescribeDatasetsBody = z.object({ ...PageFields, filter: Filter });
+const DatasetIdBody = z.object({ datasetId: z.string().min(1).max(64) });
+const CreateVersionBody = z.object({ datasetId: z.string().min(1).max(64), description: z.string().max(500).optional() });
+const VersionIdBody = z.object({ versionId: z.string().min(1).max(64) });
+const DescribeVersionsBody = z.object({ datasetId: z.string().min(1).max(64), ...PageFields, filter: z.object({}).passthrough().optional() });
+const CreateImportTaskBody = z.object({ versionId: z.string().min(1).max(64), files: z.array(z.string().min(1)).min(1).max(100) });
+const TaskIdBody = z.object({ taskId: z.string().min(1).max(64) });
+
+/** The V2 name of a stored format (the first of its accepted names). */
+const v2Format = (name: string) => formatInfo(name as DataFormat).v2Names[0];
+
+function importStatusWord(code: number): string {
+  switch (code) {
+    case IMPORT_STATUS.running: return "Running";
+    case IMPORT_STATUS.finished: return "Finished";
+    case IMPORT_STATUS.failed: return "Failed";
+    case IMPORT_STATUS.terminated: return "Terminated";
+    default: return "NotStarted";
+  }
+}
+
+function publishStatusWord(code: number): string {
+  switch (code) {
+    case RELEASE_STATUS.running: return "Publishing";
+    case RELEASE_STATUS.finished: return "Published";
+    case RELEASE_STATUS.failed: return "PublishFailed";
+    default: return "Unpublished";
+  }
+}
+
+function renderDataset(group: DatasetGroupRow, counts?: { versionCount: number; latestVersion: number }) {
+  return {
+    datasetId: group.id, datasetName: group.name, dataFormat: v2Format(group.data_format),
+    storageType: group.storage_type, storagePath: group.storage_path,
+    ...(counts === undefined ? {} : { versionCount: counts.versionCount, latestVersion: counts.latestVersion }),
+    createTime: isoOffset(group.created_at), modifyTime: isoOffset(group.modified_at),
+  };
+}
+
+function importErrorInfo(version: DatasetVersionRow) {
+  const report = parseStoredReport(version);
+  if (report === null) return null;
+  return { errorCount: report.errorCount, errors: report.errors, truncated: report.truncated, message: report.error ?? "", files: report.files };
+}
+
+function renderVersion(group: DatasetGroupRow, version: DatasetVersionRow) {
+  return {
+    datasetId: group.id, datasetName: group.name, versionId: version.id, version: version.version,
+    description: version.description, dataFormat: v2Format(group.data_format),
+    storageType: group.storage_type, storagePath: group.storage_path,
+    importStatus: importStatusWord(version.import_status), importProgress: version.import_progress,
+    publishStatus: publishStatusWord(version.release_status),
+    sampleCount: version.record_count, characterCount: version.char_count, storageSize: version.byte_size,
+    contentHash: version.content_hash ?? "", importErrorInfo: importErrorInfo(version),
+    createTime: isoOffset(version.created_at), modifyTime: isoOffset(version.modified_at),
+    publishTime: isoOffset(version.released_at),
+  };
+}
+
+export const datasetV2Routes: RouteDef[] = [
+  v2("dataset", "CreateDataset", "dataset:write", async (ctx, body) => {
+    const input = parseWith(CreateDatasetBody, body);
+    if (input.storageType === "BOS" && !input.storagePath) {
+      throw new SailfinError("InvalidParameter", { field: "storagePath", detail: "is required for BOS storage (bos:/bucket/dir/)" });
+    }
+    const { group, version } = await createDataset(ctx.res, actor(ctx), {
+      name: input.datasetName, format: formatFromV2(input.dataFormat)!.name, storageType: input.storageType,
+      ...(input.storageType === "BOS" ? { storagePath: input.storagePath!, storagePathField: "storagePath" } : {}),
+      ...(input.description === undefined ? {} : { description: input.description }),
+    });
+    return { ...renderDataset(group, { versionCount: 1, latestVersion: 1 }), versionId: version.id, version: version.version };
+  }),
+  v2("dataset", "DescribeDatasets", "dataset:read", async (ctx, body) => {
+    const input = parseWith(DescribeDatasetsBody, body);
+    const page = await listDatasets(ctx.res, pageRequest(input), {
+      ...(input.filter?.datasetName === undefined ? {} : { name: input.filter.datasetName }),
+      ...(input.filter?.dataFormat === undefined ? {} : { format: formatFromV2(input.filter.dataFormat)!.name }),
+    });
+    return { datasets: page.items.map((s) => renderDataset(s.group, s)), pageInfo: page.pageInfo };
+  }),
+  v2("dataset", "DeleteDataset", "dataset:delete", async (ctx, body) => {
+    const input = parseWith(DatasetIdBody, body);
+    await deleteDataset(ctx.res, actor(ctx), input.datasetId, "datasetId");
+    return true;
+  }),
+  v2("dataset", "CreateDatasetVersion", "dataset:write", async (ctx, body) => {
+    const input = parseWith(CreateVersionBody, body);
+    const { group, version } = await createDatasetVersion(ctx.res, actor(ctx), {
+      datasetId: input.datasetId, field: "datasetId", ...(input.description === undefined ? {} : { description: input.description }),
+    });
+    return renderVersion(group, version);
+  }),
+  v2("dataset", "DescribeDatasetVersion", "dataset:read", async (ctx, body) => {
+    const input = parseWith(VersionIdBody, body);
+    const { group, version } = await describeDatasetVersion(ctx.res, input.versionId, "versionId");
+    return renderVersion(group, version);
+  }),
+  v2("dataset", "DescribeDatasetVersions", "dataset:read", async (ctx, body) => {
+    const input = parseWith(DescribeVersionsBody, body);
+    const { group, page } = await listDatasetVersions(ctx.res, input.datasetId, "datasetId", pageRequest(input));
+    return { versions: page.items.map((v) => renderVersion(group, v)), pageInfo: page.pageInfo };
+  }),
+  v2("dataset", "DeleteDatasetVersion", "dataset:delete", async (ctx, body) => {
+    const input = parseWith(VersionIdBody, body);
+    await deleteDatasetVersion(ctx.res, actor(ctx), input.versionId, "versionId");
+    return true;
+  }),
+  v2("dataset", "PublishDatasetVersion", "dataset:write", async (ctx, body) => {
+    const input = parseWith(VersionIdBody, body);
+    await releaseDatasetVersion(ctx.res, actor(ctx), input.versionId, "versionId");
+    return true;
+  }),
+  v2("dataset", "CreateImportTask", "dataset:write", async (ctx, body) => {
+    const input = parseWith(CreateImportTaskBody, body);
+    const { task } = await startDatasetImport(ctx.res, actor(ctx), { versionRef: input.versionId, versionField: "versionId", files: input.files, filesField: "files" });
+    return task.id;
+  }),
+  v2("dataset", "DescribeImportTask", "dataset:read", async (ctx, body) => {
+    const input = parseWith(TaskIdBody, body);
+    const { task, group, version } = await describeImportTask(ctx.res, input.taskId, "taskId");
+    const report = parseStoredReport(version);
+    return {
+      taskId: task.id, datasetId: group.id, versionId: version.id, importStatus: task.status,
+      files: JSON.parse(task.files) as string[], errorMessage: task.error ?? "",
+      // The version keeps the report of its newest import only.
+      importErrorInfo: report !== null && report.importTaskId === task.id ? importErrorInfo(version) : null,
+      createTime: isoOffset(task.created_at), finishTime: isoOffset(task.finished_at),
+    };
+  }),
+];

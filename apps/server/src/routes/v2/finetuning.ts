@@ -1,0 +1,154 @@
+import {
+  CreateFineTuningJobBody, CreateFineTuningTaskBody, DescribeFineTuningJobsBody, DescribeFineTuningTasksBody,
+  FineTuningJobIdBody, FineTuningTaskIdBody, SailfinError, isoZ, pageRequest, parseWith, v2RunStatus,
+} from "@sailfin/contract";
+import {
+  createJob, createRun, deleteJob, deleteRun, describeRun, describeSupportModels, listJobs, listRuns, stopRun,
+  type FinetuneJobRecord, type FinetuneRunDetail, type RunDatasetInput,
+} from "@sailfin/engine";
+import { v2, type RouteContext, type RouteDef } from "../route.js";
+
+/**
+ * `POST /v2/finetuning?Action=…` (reference §6.2). V2 says *job* for the container and *task*
+ * for one run; the engine says job and run.
+ */
+
+const actor = (ctx: RouteContext) => ({ accessKey: ctx.caller.accessKey });
+
+/** `jobList[]` item; the docs say `createTime`, the SDK's mock `createDate`: both are sent. */
+function renderJob(job: FinetuneJobRecord) {
+  return {
+    jobId: job.id, name: job.name, description: job.description, model: job.model, trainMode: job.trainMode,
+    createTime: isoZ(job.createdAt), createDate: isoZ(job.createdAt),
+  };
+}
+
+/** The task object (reference §6.2.2), with the frozen hyper-parameters and datasets echoed. */
+function renderTask(detail: FinetuneRunDetail, baseUrl: string): Record<string, unknown> {
+  const { run, job, checkpoints } = detail;
+  const runStatus = v2RunStatus(run.status);
+  const spec = run.spec;
+  const task: Record<string, unknown> = {
+    taskId: run.id, jobId: job.id, jobName: job.name, jobDescription: job.description, description: run.description,
+    model: job.model, trainMode: run.trainMode, parameterScale: run.parameterScale, runStatus,
+  };
+  // The Python trainer reads `int(runProgress[:-1])` only while Running: always "NN%".
+  if (runStatus === "Running") task.runProgress = `${Math.floor(run.progress)}%`;
+  task.vdlLink = `${baseUrl}/console/tasks/${run.id}`;
+  task.checkpointList = checkpoints.map((c) => ({
+    step: c.step, perplexity: c.evalLoss === null ? null : Math.exp(c.evalLoss), trainingLoss: c.trainLoss,
+  }));
+  task.createDate = isoZ(run.createdAt);
+  task.finishDate = isoZ(run.finishedAt);
+  task.hyperParameterConfig = spec.hyperParameters;
+  task.datasetConfig = {
+    sourceType: spec.dataset.sourceType,
+    versions: spec.dataset.versions.map((v) => ({ versionId: v.versionId, samplingRate: v.samplingRate })),
+    splitRatio: spec.dataset.splitRatio,
+  };
+  if (spec.increment !== null) {
+    task.incrementTaskId = spec.increment.runId;
+    task.incrementCheckpointStep = spec.increment.step;
+  }
+  return task;
+}
+
+/** Data mixing with Qianfan's own corpora cannot be honoured here: refused rather than ignored. */
+function refuseCorpusMixing(corpusConfig: unknown): void {
+  if (corpusConfig === null || corpusConfig === undefined || typeof corpusConfig !== "object") return;
+  const config = (corpusConfig as { config?: unknown }).config;
+  if (Array.isArray(config) && config.length > 0) {
+    throw new SailfinError("InvalidParameter", {
+      field: "corpusConfig", detail: "mixing in Qianfan corpora is not supported by Sailfin; add the data as a dataset version instead",
+    });
+  }
+}
+
+export const finetuningV2Routes: RouteDef[] = [
+  v2("finetuning", "CreateFineTuningJob", "tuning:write", async (ctx, body) => {
+    // A job-level hyperParameterConfig (the SDK may pass one through kwargs) is not stored:
+    // hyper-parameters are validated and frozen per task.
+    const input = parseWith(CreateFineTuningJobBody, body);
+    const job = await createJob(ctx.res, actor(ctx), {
+      name: input.name, description: input.description ?? "", model: input.model, trainMode: input.trainMode,
+      ...(input.parameterScale === undefined ? {} : { parameterScale: input.parameterScale }),
+    });
+    return { jobId: job.id };
+  }),
+
+  v2("finetuning", "DescribeFineTuningJobs", "tuning:read", async (ctx, body) => {
+    const input = parseWith(DescribeFineTuningJobsBody, body);
+    const page = await listJobs(
+      ctx.res,
+      { trainMode: input.trainMode ?? input.trainModel, model: input.model },
+      pageRequest({ marker: input.marker ?? input.maker, maxKeys: input.maxKeys, pageReverse: input.pageReverse }),
+    );
+    return { jobList: page.items.map(renderJob), pageInfo: page.pageInfo };
+  }),
+
+  v2("finetuning", "DeleteFineTuningJob", "tuning:write", async (ctx, body) => {
+    const input = parseWith(FineTuningJobIdBody, body);
+    await deleteJob(ctx.res, actor(ctx), { id: input.jobId }, "jobId");
+    return true;
+  }),
+
+  v2("finetuning", "CreateFineTuningTask", "tuning:write", async (ctx, body) => {
+    const input = parseWith(CreateFineTuningTaskBody, body);
+    refuseCorpusMixing(input.corpusConfig);
+    // resourceConfig (Qianfan's private resource pools) has no meaning here: the worker pool is
+    // the resource. modelConfig belongs to custom-model jobs, which Sailfin does not have.
+    if (input.incrementCheckpointStep !== undefined && input.incrementTaskId === undefined) {
+      throw new SailfinError("InvalidParameter", { field: "incrementCheckpointStep", detail: "needs incrementTaskId" });
+    }
+    const sourceType = input.datasetConfig.sourceType ?? "Platform";
+    const datasets: RunDatasetInput[] = input.datasetConfig.versions.map((v, i) => ({
+      sourceType, sourceField: "datasetConfig.sourceType",
+      ref: v.versionId === undefined ? undefined : { id: v.versionId },
+      field: `datasetConfig.versions[${i}].versionId`,
+      ...(v.samplingRate === undefined ? {} : { samplingRate: v.samplingRate }),
+    }));
+    const run = await createRun(ctx.res, actor(ctx), {
+      job: { id: input.jobId },
+      description: input.description ?? "",
+      ...(input.parameterScale === undefined ? {} : { parameterScale: input.parameterScale }),
+      hyperParameters: input.hyperParameterConfig ?? {},
+      datasets,
+      splitRatio: input.datasetConfig.splitRatio ?? 20,
+      ...(input.incrementTaskId === undefined ? {} : {
+        increment: {
+          ref: { id: input.incrementTaskId }, whenSeveral: "require" as const,
+          ...(input.incrementCheckpointStep === undefined ? {} : { step: input.incrementCheckpointStep }),
+        },
+      }),
+    });
+    return { jobId: run.spec.jobId, taskId: run.id };
+  }),
+
+  v2("finetuning", "DescribeFineTuningTasks", "tuning:read", async (ctx, body) => {
+    const input = parseWith(DescribeFineTuningTasksBody, body);
+    const page = await listRuns(
+      ctx.res, { id: input.jobId }, "jobId",
+      pageRequest({ marker: input.marker ?? input.maker, maxKeys: input.maxKeys, pageReverse: input.pageReverse }),
+    );
+    return { taskList: page.items.map((detail) => renderTask(detail, ctx.baseUrl)), pageInfo: page.pageInfo };
+  }),
+
+  v2("finetuning", "DescribeFineTuningTask", "tuning:read", async (ctx, body) => {
+    const input = parseWith(FineTuningTaskIdBody, body);
+    return renderTask(await describeRun(ctx.res, { id: input.taskId }, "taskId"), ctx.baseUrl);
+  }),
+
+  v2("finetuning", "StopFineTuningTask", "tuning:write", async (ctx, body) => {
+    const input = parseWith(FineTuningTaskIdBody, body);
+    await stopRun(ctx.res, actor(ctx), { id: input.taskId }, "taskId");
+    return true;
+  }),
+
+  v2("finetuning", "DeleteFineTuningTask", "tuning:write", async (ctx, body) => {
+    const input = parseWith(FineTuningTaskIdBody, body);
+    await deleteRun(ctx.res, actor(ctx), { id: input.taskId }, "taskId");
+    return true;
+  }),
+
+  v2("finetuning", "DescribeFineTuningSupportModels", "tuning:read", async (ctx) => describeSupportModels(ctx.res)),
+];

@@ -1,0 +1,179 @@
+import { PageFields, SailfinError, isoOffset, pageRequest, parseWith, z } from "@sailfin/contract";
+import {
+  MODEL_SET_TYPES, createModelSet, deleteModelSets, deleteModelVersions, describeModelSet, describeModelVersion,
+  findSet, findSetByName, findVersion, importModelVersion, listModelSets, publishFromRun,
+  type ModelSetRow, type ModelVersionRow, type ModelVersionView,
+} from "@sailfin/engine";
+import { v2, type RouteDef } from "../route.js";
+
+/**
+ * V2 model repository (`POST /v2/model?Action=…`, reference §7.2). Reads need `model:read`,
+ * writes `model:write`. Sailfin has no platform presets: DescribeSystemModelSets answers an
+ * empty list with the usual page shape (honest, and what a client iterating pages expects).
+ */
+
+const CreateCustomModelSetBody = z.object({
+  modelSetName: z.string(),
+  modelType: z.enum(MODEL_SET_TYPES),
+  labels: z.array(z.string().min(1).max(50)).max(20).optional(),
+  description: z.string().max(300).optional(),
+});
+const ListBody = z.object(PageFields);
+const DescribeModelSetBody = z.object({ modelSetId: z.string().min(1).optional(), modelSetName: z.string().min(1).optional() });
+const ModelSetIdBody = z.object({ modelSetId: z.string().min(1) });
+const ModelIdBody = z.object({ modelId: z.string().min(1) });
+const CreateCustomModelBody = z.object({
+  modelSetId: z.string().min(1),
+  description: z.string().max(300).optional(),
+  sourceType: z.enum(["Train", "Import"]),
+  trainMeta: z.object({
+    taskId: z.string().min(1),
+    checkpointStep: z.number().int().nonnegative().optional(),
+    // The doc's example spells it `step`; both are accepted.
+    step: z.number().int().nonnegative().optional(),
+  }).optional(),
+  importMeta: z.object({
+    bucket: z.string(),
+    objectPath: z.string(),
+    modelFormat: z.enum(["HuggingFace.Transformers", "Safetensors"]).optional(),
+    modelApplicationType: z.enum(["chat", "completion"]).optional(),
+  }).optional(),
+});
+
+/** V2 model-set object (DescribeModelSet; list items add modelCount). */
+export function v2ModelSet(set: ModelSetRow, versions: readonly ModelVersionRow[]): Record<string, unknown> {
+  return {
+    modelSetId: set.id,
+    modelSetName: set.name,
+    modelType: set.model_type,
+    source: set.source,
+    labels: JSON.parse(set.labels) as string[],
+    createTime: isoOffset(set.created_at),
+    modifyTime: isoOffset(set.modified_at),
+    ...(set.description === "" ? {} : { description: set.description }),
+    // Newest first: the Python SDK's publish flow takes modelIds[0] as the version it just created.
+    modelIds: versions.map((v) => v.id),
+    modelNames: versions.map((v) => versionName(set, v)),
+  };
+}
+
+/** A version's V2 name: its set's name and version number (`qwen2-tiny-V1`). */
+function versionName(set: ModelSetRow, v: ModelVersionRow): string {
+  return `${set.name}-V${v.version}`;
+}
+
+/** V2 model-version object (DescribeModel). */
+export function v2ModelVersion(view: ModelVersionView): Record<string, unknown> {
+  const { version: v, set, lineage, summary } = view;
+  let sourceInfo: Record<string, unknown>;
+  if (lineage.sourceType === "Import") {
+    sourceInfo = { sourceType: "Import", importBosUri: `bos:/${lineage.bucket}/${lineage.object}/` };
+  } else if (lineage.sourceType === "Train") {
+    sourceInfo = {
+      sourceType: "Train",
+      trainTaskId: lineage.run?.id ?? "",
+      trainJobId: lineage.job?.id ?? "",
+      ...(lineage.step === null ? {} : { checkpointStep: lineage.step }),
+    };
+  } else {
+    sourceInfo = { sourceType: "Acceleration" };
+  }
+  return {
+    modelSetId: set.id,
+    modelId: v.id,
+    modelName: versionName(set, v),
+    model: view.baseModel ?? "",
+    status: v.status,
+    sourceInfo,
+    ...(v.description === "" ? {} : { description: v.description }),
+    createTime: isoOffset(v.created_at),
+    modifyTime: isoOffset(v.modified_at),
+    modelApplicationType: "chat",
+    ...(summary === null ? {} : { tokenLimitations: { trivial: { inputTokens: summary.maxPositionEmbeddings } } }),
+    // Compression (and everything else downstream) needs the files: only a Ready version has them.
+    isSupportModelComp: v.status === "Ready",
+    ...(v.status === "Fail" && v.fail_reason !== null ? { failReason: v.fail_reason } : {}),
+  };
+}
+
+export const modelRoutes: RouteDef[] = [
+  v2("model", "CreateCustomModelSet", "model:write", async (ctx, body) => {
+    const input = parseWith(CreateCustomModelSetBody, body);
+    const set = await createModelSet(ctx.res, ctx.caller, {
+      name: input.modelSetName, modelType: input.modelType, nameField: "modelSetName",
+      ...(input.labels === undefined ? {} : { labels: input.labels }),
+      ...(input.description === undefined ? {} : { description: input.description }),
+    });
+    return set.id;
+  }),
+
+  v2("model", "DescribeCustomModelSets", "model:read", async (ctx, body) => {
+    const page = await listModelSets(ctx.res, pageRequest(parseWith(ListBody, body)));
+    return { customModelSetList: page.items.map((item) => ({ ...v2ModelSet(item.set, item.versions), modelCount: item.versions.length })), pageInfo: page.pageInfo };
+  }),
+
+  v2("model", "DescribeSystemModelSets", "model:read", async (_ctx, body) => {
+    const request = pageRequest(parseWith(ListBody, body));
+    // No presets exist, so no marker can name one.
+    if (request.marker !== undefined) throw new SailfinError("InvalidMarker", { field: "marker" });
+    return { systemModelSetList: [], pageInfo: { marker: "", maxKeys: request.limit, isTruncated: false } };
+  }),
+
+  v2("model", "DescribeModelSet", "model:read", async (ctx, body) => {
+    const input = parseWith(DescribeModelSetBody, body);
+    let set: ModelSetRow;
+    if (input.modelSetId !== undefined) set = await findSet(ctx.res.db, input.modelSetId, "modelSetId");
+    else if (input.modelSetName !== undefined) {
+      const found = await findSetByName(ctx.res.db, input.modelSetName);
+      if (found === null) throw new SailfinError("NotFound", { field: "modelSetName", detail: `no model named ${input.modelSetName}` });
+      set = found;
+    } else throw new SailfinError("InvalidParameter", { field: "modelSetId", detail: "modelSetId or modelSetName is required" });
+    const view = await describeModelSet(ctx.res, set);
+    return v2ModelSet(view.set, view.versions.map((v) => v.version));
+  }),
+
+  v2("model", "DeleteModelSet", "model:write", async (ctx, body) => {
+    const input = parseWith(ModelSetIdBody, body);
+    const set = await findSet(ctx.res.db, input.modelSetId, "modelSetId");
+    await deleteModelSets(ctx.res, ctx.caller, [set], "modelSetId");
+    return true;
+  }),
+
+  v2("model", "CreateCustomModel", "model:write", async (ctx, body) => {
+    const input = parseWith(CreateCustomModelBody, body);
+    const set = await findSet(ctx.res.db, input.modelSetId, "modelSetId");
+    let version: ModelVersionRow;
+    if (input.sourceType === "Import") {
+      if (input.importMeta === undefined) throw new SailfinError("InvalidParameter", { field: "importMeta", detail: "is required for sourceType Import" });
+      version = await importModelVersion(ctx.res, ctx.caller, {
+        set, bucket: input.importMeta.bucket, objectPath: input.importMeta.objectPath,
+        ...(input.description === undefined ? {} : { description: input.description }),
+      });
+    } else {
+      if (input.trainMeta === undefined) throw new SailfinError("InvalidParameter", { field: "trainMeta", detail: "is required for sourceType Train" });
+      const step = input.trainMeta.checkpointStep ?? input.trainMeta.step;
+      const published = await publishFromRun(ctx.res, ctx.caller, {
+        target: { kind: "existing", set },
+        run: input.trainMeta.taskId,
+        runField: "trainMeta.taskId",
+        stepField: input.trainMeta.checkpointStep === undefined && input.trainMeta.step !== undefined ? "trainMeta.step" : "trainMeta.checkpointStep",
+        ...(step === undefined ? {} : { step }),
+        ...(input.description === undefined ? {} : { description: input.description }),
+      });
+      version = published.version;
+    }
+    return { modelSetId: set.id, modelId: version.id, modelName: versionName(set, version), status: version.status };
+  }),
+
+  v2("model", "DescribeModel", "model:read", async (ctx, body) => {
+    const input = parseWith(ModelIdBody, body);
+    return v2ModelVersion(await describeModelVersion(ctx.res, input.modelId, "modelId"));
+  }),
+
+  v2("model", "DeleteModel", "model:write", async (ctx, body) => {
+    const input = parseWith(ModelIdBody, body);
+    const version = await findVersion(ctx.res.db, input.modelId, "modelId");
+    await deleteModelVersions(ctx.res, ctx.caller, [version], "modelId");
+    return true;
+  }),
+];

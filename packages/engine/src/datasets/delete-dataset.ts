@@ -1,0 +1,98 @@
+import { IMPORT_STATUS, SailfinError, nowIso, type RunStatus, type V1Id } from "@sailfin/contract";
+import { appendEvent } from "@sailfin/store";
+import type { Actor, EngineResources } from "../resources.js";
+import { findDatasetGroup, findDatasetVersion, type DatasetGroupRow, type DatasetVersionRow, type Db } from "./records.js";
+
+/** Runs in these states still need their dataset files. */
+const ACTIVE_RUNS: readonly RunStatus[] = ["Queued", "Running"];
+
+/**
+ * Deletes one dataset version (V2 `DeleteDatasetVersion`; V1 `delete`, which also removes the
+ * group once its last version is gone: V1 has no group delete). Refused (Conflict) while an
+ * import into it runs, or while a fine-tuning run that is not finished trains on it. Returns
+ * how many versions the group still has.
+ *
+ * @example const { remaining } = await deleteDatasetVersion(res, actor, "ds-…", "versionId");
+ */
+export async function deleteDatasetVersion(
+  res: EngineResources,
+  actor: Actor,
+  ref: V1Id,
+  field: string,
+  options: { readonly dropEmptyGroup?: boolean } = {},
+): Promise<{ group: DatasetGroupRow; version: DatasetVersionRow; remaining: number }> {
+  const { group, version } = await findDatasetVersion(res.db, ref, field);
+  const remaining = await res.db.transaction().execute(async (trx) => {
+    await assertDeletable(trx, [version], field);
+    await removeVersions(trx, actor, [version]);
+    const left = await trx.selectFrom("dataset_versions").select((eb) => eb.fn.countAll().as("n")).where("group_num", "=", group.num).executeTakeFirstOrThrow();
+    const count = Number(left.n);
+    if (count === 0 && options.dropEmptyGroup) await removeGroup(trx, actor, group);
+    else await trx.updateTable("dataset_groups").set({ modified_at: nowIso() }).where("num", "=", group.num).execute();
+    return count;
+  });
+  await removeFiles(res, [version]);
+  return { group, version, remaining };
+}
+
+/**
+ * Deletes a dataset (group) with all its versions, under the same conditions for every version.
+ *
+ * @example const { versionCount } = await deleteDataset(res, actor, "ds-…", "datasetId");
+ */
+export async function deleteDataset(res: EngineResources, actor: Actor, datasetId: string, field: string): Promise<{ group: DatasetGroupRow; versionCount: number }> {
+  const group = await findDatasetGroup(res.db, datasetId, field);
+  const versions = await res.db.transaction().execute(async (trx) => {
+    const rows = await trx.selectFrom("dataset_versions").selectAll().where("group_num", "=", group.num).orderBy("num").execute();
+    await assertDeletable(trx, rows, field);
+    await removeVersions(trx, actor, rows);
+    await removeGroup(trx, actor, group);
+    return rows;
+  });
+  await removeFiles(res, versions);
+  return { group, versionCount: versions.length };
+}
+
+async function assertDeletable(db: Db, versions: readonly DatasetVersionRow[], field: string): Promise<void> {
+  for (const version of versions) {
+    if (version.import_status === IMPORT_STATUS.running) {
+      throw new SailfinError("Conflict", { field, detail: `an import into dataset version ${version.id} is still running` });
+    }
+    // `dataset_hashes` is `{versionId: hash}` JSON; ids are [a-z0-9-], safe inside LIKE.
+    const user = await db.selectFrom("runs").select(["id", "status"])
+      .where("status", "in", [...ACTIVE_RUNS])
+      .where("dataset_hashes", "like", `%"${version.id}"%`)
+      .executeTakeFirst();
+    if (user !== undefined) {
+      throw new SailfinError("Conflict", {
+        field, detail: `fine-tuning task ${user.id} (${user.status}) trains on dataset version ${version.id}; wait for it or stop it first`,
+      });
+    }
+  }
+}
+
+async function removeVersions(db: Db, actor: Actor, versions: readonly DatasetVersionRow[]): Promise<void> {
+  if (versions.length === 0) return;
+  const nums = versions.map((v) => v.num);
+  await db.deleteFrom("dataset_imports").where("version_num", "in", nums).execute();
+  await db.deleteFrom("dataset_versions").where("num", "in", nums).execute();
+  for (const v of versions) {
+    await appendEvent(db, { objectKind: "datasetVersion", objectId: v.id, actor: actor.accessKey, from: null, to: "Deleted" });
+  }
+}
+
+async function removeGroup(db: Db, actor: Actor, group: DatasetGroupRow): Promise<void> {
+  await db.deleteFrom("dataset_groups").where("num", "=", group.num).execute();
+  await appendEvent(db, { objectKind: "dataset", objectId: group.id, actor: actor.accessKey, from: null, to: "Deleted" });
+}
+
+/** Files go after the rows (a crash in between leaves only unreferenced bytes). */
+async function removeFiles(res: EngineResources, versions: readonly DatasetVersionRow[]): Promise<void> {
+  for (const v of versions) {
+    try {
+      await res.artifacts.delete(`datasets/${v.id}/`);
+    } catch (error) {
+      res.log.warn({ err: error, version: v.id }, "could not remove the files of a deleted dataset version");
+    }
+  }
+}

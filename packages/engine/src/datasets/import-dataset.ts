@@ -1,0 +1,100 @@
+import { IMPORT_STATUS, RELEASE_STATUS, SailfinError, newId, nowIso, type V1Id } from "@sailfin/contract";
+import { appendEvent } from "@sailfin/store";
+import type { Actor, EngineResources } from "../resources.js";
+import { SYSTEM_ACTOR } from "../resources.js";
+import { resolveImportSources } from "./import-sources.js";
+import { runDatasetImport } from "./run-dataset-import.js";
+import { findDatasetVersion, type DatasetImportRow, type DatasetVersionDetail } from "./records.js";
+
+export interface StartImportInput {
+  /** The version: V1 number, digits, or `ds-` id. */
+  readonly versionRef: V1Id;
+  readonly versionField: string;
+  /** `bos:/bucket/path` URIs: files, or folders of `*.jsonl`/`*.json`. */
+  readonly files: readonly string[];
+  readonly filesField: string;
+}
+
+/**
+ * Starts importing files into a dataset version: checks the URIs (path traversal, existence)
+ * now, marks the version importing (V1 `importStatus` 1) and records an import task, then
+ * validates and copies the data in the background (`runDatasetImport`). A released version is
+ * immutable (Conflict), and so is one with an import still running. Importing again replaces
+ * the previous import's data.
+ *
+ * @example
+ * const task = await startDatasetImport(res, actor, { versionRef: "ds-…", versionField: "versionId", files: ["bos:/uploads/a.jsonl"], filesField: "files" });
+ * task.id // "dsit-…": poll describeImportTask, or the version's import status
+ */
+export async function startDatasetImport(res: EngineResources, actor: Actor, input: StartImportInput): Promise<{ task: DatasetImportRow; detail: DatasetVersionDetail }> {
+  const detail = await findDatasetVersion(res.db, input.versionRef, input.versionField);
+  assertImportable(detail, input.versionField);
+  if (input.files.length === 0) throw new SailfinError("InvalidParameter", { field: input.filesField, detail: "at least one file is required" });
+  // Resolved now so a typo or a missing upload is refused with the field named; the background
+  // run resolves again (the files may change in between, and a resumed run has only the URIs).
+  await resolveImportSources(res, input.files, (i) => `${input.filesField}[${i}]`);
+  const now = nowIso();
+  const task = await res.db.transaction().execute(async (trx) => {
+    const claimed = await trx.updateTable("dataset_versions")
+      .set({ import_status: IMPORT_STATUS.running, import_progress: 0, modified_at: now })
+      .where("num", "=", detail.version.num)
+      .where("import_status", "!=", IMPORT_STATUS.running)
+      .where("release_status", "!=", RELEASE_STATUS.finished)
+      .executeTakeFirst();
+    if (Number(claimed.numUpdatedRows) === 0) {
+      // Lost a race with another import, a release or a delete: report the state that won.
+      assertImportable(await findDatasetVersion(trx, detail.version.num, input.versionField), input.versionField);
+      throw new SailfinError("Conflict", { field: input.versionField, detail: "the dataset version changed; try again" });
+    }
+    const row = await trx.insertInto("dataset_imports").values({
+      id: newId("importTask"), version_num: detail.version.num, files: JSON.stringify(input.files), status: "Running",
+      error: null, created_at: now, finished_at: null,
+    }).returningAll().executeTakeFirstOrThrow();
+    await appendEvent(trx, { objectKind: "datasetImport", objectId: row.id, actor: actor.accessKey, from: null, to: "Running", reason: `into ${detail.version.id}` });
+    await appendEvent(trx, {
+      objectKind: "datasetVersion", objectId: detail.version.id, actor: actor.accessKey,
+      from: importState(detail.version.import_status), to: "Importing", reason: `import task ${row.id}`,
+    });
+    return row;
+  });
+  res.background.run(`dataset-import ${task.id}`, () => runDatasetImport(res, task.num));
+  return { task, detail };
+}
+
+/**
+ * Restarts imports a stopped process left running (their rows say `Running`). The import is
+ * redone from the start: the artifact store publishes atomically, so a half-written copy was
+ * never visible. Registered in the server's STARTUP_TASKS.
+ *
+ * A deployment running several replicas on one database would restart each interrupted import
+ * once per replica start; imports are idempotent (same files, same result), so the cost is
+ * duplicate work, not wrong data.
+ */
+export async function resumePendingDatasetImports(res: EngineResources): Promise<void> {
+  const pending = await res.db.selectFrom("dataset_imports").select(["num", "id"]).where("status", "=", "Running").orderBy("num").execute();
+  for (const task of pending) {
+    await appendEvent(res.db, { objectKind: "datasetImport", objectId: task.id, actor: SYSTEM_ACTOR.accessKey, from: "Running", to: "Running", reason: "resumed after a restart" });
+    res.log.info({ importTask: task.id }, "resuming an interrupted dataset import");
+    res.background.run(`dataset-import ${task.id}`, () => runDatasetImport(res, task.num));
+  }
+}
+
+function assertImportable({ version }: DatasetVersionDetail, field: string): void {
+  if (version.release_status === RELEASE_STATUS.finished) {
+    throw new SailfinError("Conflict", { field, detail: `dataset version ${version.id} is released and cannot change; create a new version` });
+  }
+  if (version.import_status === IMPORT_STATUS.running) {
+    throw new SailfinError("Conflict", { field, detail: `an import into dataset version ${version.id} is still running` });
+  }
+}
+
+/** Event state names of the V1 import codes. */
+export function importState(code: number): string {
+  switch (code) {
+    case IMPORT_STATUS.running: return "Importing";
+    case IMPORT_STATUS.finished: return "Imported";
+    case IMPORT_STATUS.failed: return "ImportFailed";
+    case IMPORT_STATUS.terminated: return "ImportTerminated";
+    default: return "Created";
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * Datasets: a *group* is the V2 "dataset" (V1 group), a *version* the V2 "version" (V1
+ * "dataset"). Only what routes, startup and fine-tuning need is exported.
+ */
+export {
+  datasetDataKey, findDatasetGroup, findDatasetGroupByName, findDatasetVersion as findDatasetVersionDetail, parseStoredReport,
+  type DatasetGroupRow, type DatasetVersionRow, type DatasetImportRow, type DatasetVersionDetail,
+  type StoredImportReport, type ImportTaskStatus,
+} from "./records.js";
+export { createDataset, type CreateDatasetInput, type DatasetStorageType } from "./create-dataset.js";
+export { createDatasetVersion } from "./create-dataset-version.js";
+export { resolveImportSources, type ImportSource } from "./import-sources.js";
+export { startDatasetImport, resumePendingDatasetImports, type StartImportInput } from "./import-dataset.js";
+export { runDatasetImport } from "./run-dataset-import.js";
+export { releaseDatasetVersion } from "./release-dataset-version.js";
+export {
+  listDatasets, listDatasetVersions, describeDatasetVersion, describeDatasetVersions, describeImportTask,
+  type DatasetGroupSummary,
+} from "./describe-datasets.js";
+export { deleteDataset, deleteDatasetVersion } from "./delete-dataset.js";
+export { findReleasedDatasetVersion, type ReleasedDatasetVersion } from "./find-released-dataset-version.js";
+// The format table, for the routes (which reach the data package only through the engine).
+export { formatFromV1, formatFromV2, formatInfo, V2_FORMAT_NAMES, type DataFormat, type FormatInfo, type LineError } from "@sailfin/data";

@@ -1,0 +1,88 @@
+import type { Kysely, Selectable, Transaction } from "kysely";
+import { SailfinError, type V1Id } from "@sailfin/contract";
+import type { Database, DatasetGroupTable, DatasetImportTable, DatasetVersionTable } from "@sailfin/store";
+import { isDataFormat, type DataFormat, type ValidationReport } from "@sailfin/data";
+
+/**
+ * Row shapes and look-ups shared by the dataset operations. Vocabulary: a *group* is the V2
+ * "dataset" (V1 "group"); a *version* is the V2 "version" (V1 "dataset": its `num` is the V1
+ * numeric `id`/`datasetId`). Both carry `ds-` ids.
+ */
+export type DatasetGroupRow = Selectable<DatasetGroupTable>;
+export type DatasetVersionRow = Selectable<DatasetVersionTable>;
+export type DatasetImportRow = Selectable<DatasetImportTable>;
+
+export type Db = Kysely<Database> | Transaction<Database>;
+
+/** A version with the group it belongs to (what every describe renders from). */
+export interface DatasetVersionDetail {
+  readonly group: DatasetGroupRow;
+  readonly version: DatasetVersionRow;
+}
+
+/** Import task states (`dataset_imports.status`). */
+export const IMPORT_TASK_STATUSES = ["Running", "Finished", "Failed"] as const;
+export type ImportTaskStatus = (typeof IMPORT_TASK_STATUSES)[number];
+
+/** What the last import recorded in `dataset_versions.validation_report`. */
+export interface StoredImportReport extends ValidationReport {
+  /** sha256 of the stored, normalised JSONL (becomes `content_hash` on release). */
+  readonly sha256: string | null;
+  /** The import task that wrote this report. */
+  readonly importTaskId: string;
+  /** The source URIs the import read. */
+  readonly files: readonly string[];
+  /** A failure that is not about one line (no records, a missing file, an I/O error). */
+  readonly error: string | null;
+}
+
+/** Artifact key of a version's imported data. */
+export function datasetDataKey(versionId: string): string {
+  return `datasets/${versionId}/data.jsonl`;
+}
+
+export function groupFormat(group: DatasetGroupRow): DataFormat {
+  if (!isDataFormat(group.data_format)) throw new Error(`dataset ${group.id} has an unknown format ${group.data_format}`);
+  return group.data_format;
+}
+
+export function parseStoredReport(version: DatasetVersionRow): StoredImportReport | null {
+  return version.validation_report === null ? null : (JSON.parse(version.validation_report) as StoredImportReport);
+}
+
+/**
+ * The version named by a V1 id (its number, the number as a string, or its `ds-` id) or a V2
+ * `versionId`. Throws NotFound naming `field`.
+ */
+export async function findDatasetVersion(db: Db, ref: V1Id, field: string): Promise<DatasetVersionDetail> {
+  let query = db.selectFrom("dataset_versions").selectAll();
+  if (typeof ref === "number" || /^\d+$/.test(ref)) {
+    const num = Number(ref);
+    if (!Number.isSafeInteger(num)) throw notFound(field, ref);
+    query = query.where("num", "=", num);
+  } else {
+    query = query.where("id", "=", ref);
+  }
+  const version = await query.executeTakeFirst();
+  if (version === undefined) throw notFound(field, ref);
+  const group = await db.selectFrom("dataset_groups").selectAll().where("num", "=", version.group_num).executeTakeFirstOrThrow();
+  return { group, version };
+}
+
+/** The group (V2 dataset) with this `ds-` id. Throws NotFound naming `field`. */
+export async function findDatasetGroup(db: Db, id: string, field: string): Promise<DatasetGroupRow> {
+  const group = await db.selectFrom("dataset_groups").selectAll().where("id", "=", id).executeTakeFirst();
+  if (group === undefined) throw new SailfinError("NotFound", { field, detail: `dataset ${id} does not exist` });
+  return group;
+}
+
+/** The newest group with this name (V1 `create` with `versionId` > 1 adds a version to it). */
+export async function findDatasetGroupByName(db: Db, name: string, field: string): Promise<DatasetGroupRow> {
+  const group = await db.selectFrom("dataset_groups").selectAll().where("name", "=", name).orderBy("num", "desc").executeTakeFirst();
+  if (group === undefined) throw new SailfinError("NotFound", { field, detail: `no dataset is named ${name}; create version 1 first` });
+  return group;
+}
+
+function notFound(field: string, ref: V1Id): SailfinError {
+  return new SailfinError("NotFound", { field, detail: `dataset version ${ref} does not exist` });
+}

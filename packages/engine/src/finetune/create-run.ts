@@ -1,0 +1,220 @@
+import {
+  newId, nowIso, SailfinError, TRAIN_MODE_DATA_FORMATS, TRAIN_MODES, type TrainMode,
+} from "@sailfin/contract";
+import { appendEvent } from "@sailfin/store";
+import type { Actor, EngineResources } from "../resources.js";
+import { findBaseModel, type BaseModel } from "./base-models.js";
+import { findDatasetVersion } from "./dataset-versions.js";
+import { checkpointsOf, findJob, findRun } from "./find.js";
+import { lockJob } from "./lock.js";
+import { resolveParameterScale } from "./parameter-scale.js";
+import type { FinetuneJobRecord, FinetuneRunRecord, FinetuneRunSpec } from "./records.js";
+import type { FinetuneRef } from "./refs.js";
+import { validateHyperParameters } from "./validate-hyper-parameters.js";
+
+/** One training dataset as the request names it. */
+export interface RunDatasetInput {
+  /** `Platform` (a released dataset version); `Bos`/`Afs` are refused for now. */
+  readonly sourceType: string;
+  /** Request field of the source type (`datasetConfig.sourceType`, `trainset[0].type`). */
+  readonly sourceField: string;
+  /** The dataset version; undefined when the request left it out. */
+  readonly ref: FinetuneRef | undefined;
+  /** Request field of the reference (`datasetConfig.versions[0].versionId`, `trainset[0].id`). */
+  readonly field: string;
+  /** [0.01, 10], default 1 (already range-checked by the request schema). */
+  readonly samplingRate?: number;
+}
+
+export interface IncrementInput {
+  readonly ref: FinetuneRef;
+  /** V1 names the base run's job too: it must match. */
+  readonly jobRef?: FinetuneRef;
+  readonly jobField?: string;
+  readonly step?: number;
+  /**
+   * What to do when the base run saved several checkpoints and no step is given: V2 requires
+   * `incrementCheckpointStep`; V1 has no such field and takes the latest.
+   */
+  readonly whenSeveral: "require" | "latest";
+}
+
+/** Request field names, for errors; the defaults are V2's. */
+export interface CreateRunFields {
+  readonly job?: string;
+  readonly parameterScale?: string;
+  readonly hyperParameters?: string;
+  readonly splitRatio?: string;
+  readonly increment?: string;
+  readonly incrementStep?: string;
+}
+
+export interface CreateRunInput {
+  readonly job: FinetuneRef;
+  readonly description?: string;
+  /** Defaults to the job's parameter scale, else FullFineTuning. */
+  readonly parameterScale?: string;
+  readonly hyperParameters?: Record<string, unknown>;
+  /** V1 bodies spell hyper-parameter keys in any case. */
+  readonly caseInsensitiveKeys?: boolean;
+  readonly datasets: readonly RunDatasetInput[];
+  /** Percent held out for evaluation (the request schema checks its own range). */
+  readonly splitRatio: number;
+  readonly increment?: IncrementInput;
+  readonly fields?: CreateRunFields;
+}
+
+/**
+ * Validates and queues one fine-tuning run (V2 task, V1 job). Every reference is checked first
+ * (job, base model, parameter scale, hyper-parameters, released datasets of a fitting format,
+ * the incremental base and its checkpoint); then one transaction inserts the run, Queued with
+ * its fully resolved frozen spec, and its first event. Nothing runs it yet: a worker claims it.
+ *
+ * @example
+ * const run = await createRun(res, actor, { job: { id: "job-…" }, datasets: [{ sourceType: "Platform",
+ *   sourceField: "datasetConfig.sourceType", ref: { id: "ds-…" }, field: "datasetConfig.versions[0].versionId" }], splitRatio: 20 });
+ */
+export async function createRun(res: EngineResources, actor: Actor, input: CreateRunInput): Promise<FinetuneRunRecord> {
+  const fields = {
+    job: "jobId", parameterScale: "parameterScale", hyperParameters: "hyperParameterConfig",
+    splitRatio: "datasetConfig.splitRatio", increment: "incrementTaskId", incrementStep: "incrementCheckpointStep",
+    ...input.fields,
+  };
+  const job = await findJob(res.db, input.job, fields.job);
+  if (!(TRAIN_MODES as readonly string[]).includes(job.trainMode)) {
+    throw new SailfinError("InvalidParameter", { field: fields.job, detail: `the job's train mode ${job.trainMode} is not supported` });
+  }
+  const trainMode = job.trainMode as TrainMode;
+  const base = await findBaseModel(res.db, job.model);
+  if (base === null) {
+    throw new SailfinError("InvalidParameter", {
+      field: fields.job, detail: `the job's base model ${job.model} is no longer registered (no Ready imported version)`,
+    });
+  }
+  const parameterScale = resolveParameterScale(input.parameterScale ?? job.parameterScale ?? "FullFineTuning", fields.parameterScale);
+  const hyperParameters = validateHyperParameters(
+    input.hyperParameters,
+    { trainMode, parameterScale, config: base.config },
+    { field: fields.hyperParameters, caseInsensitive: input.caseInsensitiveKeys ?? false },
+  );
+  const versions = await resolveDatasets(res, trainMode, input.datasets);
+  if (!Number.isFinite(input.splitRatio) || input.splitRatio < 0 || input.splitRatio > 100) {
+    throw new SailfinError("InvalidParameter", { field: fields.splitRatio, detail: "must be a percentage" });
+  }
+  const increment = input.increment === undefined
+    ? null
+    : await resolveIncrement(res, job, input.increment, fields.increment, fields.incrementStep);
+
+  const spec: FinetuneRunSpec = {
+    specVersion: 1,
+    kind: "finetune",
+    jobId: job.id,
+    trainMode,
+    parameterScale,
+    baseModel: baseModelSpec(base),
+    dataset: { sourceType: "Platform", splitRatio: input.splitRatio, versions },
+    hyperParameters,
+    increment,
+  };
+  const id = newId("task");
+  const now = nowIso();
+  await res.db.transaction().execute(async (trx) => {
+    if (!(await lockJob(trx, res.dialect, job.num))) {
+      throw new SailfinError("NotFound", { field: fields.job, detail: `fine-tuning job ${job.id} does not exist` });
+    }
+    await trx.insertInto("runs").values({
+      id, kind: "finetune", job_num: job.num, description: input.description ?? "", status: "Queued",
+      train_mode: trainMode, parameter_scale: parameterScale, base_model_version_num: base.versionNum,
+      spec: JSON.stringify(spec),
+      dataset_hashes: JSON.stringify(Object.fromEntries(versions.map((v) => [v.versionId, v.contentHash]))),
+      increment_run_num: increment?.runNum ?? null, increment_step: increment?.step ?? null,
+      progress: 0, cancel_requested: 0, priority: 0, attempt: 0, max_attempts: 3, available_at: now,
+      lease_owner: null, lease_token: null, lease_expires_at: null, failure_kind: null, failure_reason: null,
+      created_at: now, started_at: null, finished_at: null,
+    }).execute();
+    await appendEvent(trx, { objectKind: "run", objectId: id, actor: actor.accessKey, from: null, to: "Queued", reason: `created in job ${job.id}` });
+  });
+  return findRun(res.db, { id }, "taskId");
+}
+
+function baseModelSpec(base: BaseModel): FinetuneRunSpec["baseModel"] {
+  return { name: base.name, setId: base.setId, versionId: base.versionId, versionNum: base.versionNum, config: base.config };
+}
+
+async function resolveDatasets(res: EngineResources, trainMode: TrainMode, datasets: readonly RunDatasetInput[]): Promise<FinetuneRunSpec["dataset"]["versions"][number][]> {
+  const fits = TRAIN_MODE_DATA_FORMATS[trainMode];
+  const out: FinetuneRunSpec["dataset"]["versions"][number][] = [];
+  for (const entry of datasets) {
+    if (entry.sourceType !== "Platform") {
+      throw new SailfinError("InvalidParameter", {
+        field: entry.sourceField,
+        detail: entry.sourceType === "Bos" || entry.sourceType === "Afs"
+          ? `${entry.sourceType} datasets are not supported yet; import the data as a dataset version and use Platform`
+          : "must be Platform",
+      });
+    }
+    if (entry.ref === undefined) throw new SailfinError("InvalidParameter", { field: entry.field, detail: "is required for Platform datasets" });
+    const version = await findDatasetVersion(res.db, entry.ref);
+    if (version === null) {
+      throw new SailfinError("NotFound", { field: entry.field, detail: `dataset version ${entry.ref.id ?? entry.ref.num} does not exist` });
+    }
+    if (!version.released || version.contentHash === null) {
+      throw new SailfinError("InvalidParameter", { field: entry.field, detail: `dataset version ${version.id} is not released; publish it first` });
+    }
+    if (!(fits as readonly string[]).includes(version.dataFormat)) {
+      throw new SailfinError("InvalidParameter", {
+        field: entry.field,
+        detail: `dataset version ${version.id} holds ${version.dataFormat} data; ${trainMode} trains on ${fits.join(", ")}`,
+      });
+    }
+    if (out.some((v) => v.versionId === version.id)) {
+      throw new SailfinError("InvalidParameter", { field: entry.field, detail: `dataset version ${version.id} is listed twice` });
+    }
+    out.push({
+      versionId: version.id, versionNum: version.num, groupId: version.groupId, dataFormat: version.dataFormat,
+      contentHash: version.contentHash, samplingRate: entry.samplingRate ?? 1,
+    });
+  }
+  return out;
+}
+
+async function resolveIncrement(
+  res: EngineResources, job: FinetuneJobRecord, input: IncrementInput, field: string, stepField: string,
+): Promise<NonNullable<FinetuneRunSpec["increment"]>> {
+  let baseJobNum: number | undefined;
+  if (input.jobRef !== undefined) baseJobNum = (await findJob(res.db, input.jobRef, input.jobField ?? field)).num;
+  const baseRun = await findRun(res.db, input.ref, field, baseJobNum);
+  if (baseRun.status !== "Succeeded") {
+    throw new SailfinError("InvalidParameter", {
+      field, detail: `task ${baseRun.id} has not finished successfully (${baseRun.status}); incremental training starts from a finished task`,
+    });
+  }
+  const baseJob = await findJob(res.db, { num: baseRun.jobNum }, field);
+  if (baseJob.model !== job.model) {
+    throw new SailfinError("InvalidParameter", {
+      field, detail: `task ${baseRun.id} trained ${baseJob.model}; this job trains ${job.model}`,
+    });
+  }
+  const checkpoints = (await checkpointsOf(res.db, [baseRun.num])).get(baseRun.num) ?? [];
+  if (checkpoints.length === 0) {
+    throw new SailfinError("InvalidParameter", { field, detail: `task ${baseRun.id} saved no checkpoint to continue from` });
+  }
+  const steps = checkpoints.map((c) => c.step);
+  let checkpoint = checkpoints.at(-1)!;
+  if (input.step !== undefined) {
+    const named = checkpoints.find((c) => c.step === input.step);
+    if (named === undefined) {
+      throw new SailfinError("InvalidParameter", { field: stepField, detail: `task ${baseRun.id} has no checkpoint at step ${input.step}; steps: ${steps.join(", ")}` });
+    }
+    checkpoint = named;
+  } else if (checkpoints.length > 1 && input.whenSeveral === "require") {
+    throw new SailfinError("InvalidParameter", {
+      field: stepField, detail: `is required: task ${baseRun.id} saved checkpoints at steps ${steps.join(", ")}`,
+    });
+  }
+  return {
+    runId: baseRun.id, runNum: baseRun.num, jobId: baseJob.id, jobNum: baseJob.num, step: checkpoint.step,
+    checkpointPath: checkpoint.path, parameterScale: baseRun.parameterScale,
+  };
+}
+

@@ -1,0 +1,44 @@
+import type { Kysely, Transaction } from "kysely";
+import type { Database } from "@sailfin/store";
+import { notFound, type FinetuneRef } from "./refs.js";
+import {
+  toCheckpointRecord, toJobRecord, toRunRecord, type RunCheckpointRecord, type FinetuneJobRecord, type FinetuneRunDetail, type FinetuneRunRecord,
+} from "./records.js";
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** The fine-tuning job named by `ref`; NotFound naming `field` otherwise. */
+export async function findJob(db: Db, ref: FinetuneRef, field: string): Promise<FinetuneJobRecord> {
+  let query = db.selectFrom("finetune_jobs").selectAll();
+  query = ref.id !== undefined ? query.where("id", "=", ref.id) : query.where("num", "=", ref.num);
+  const row = await query.executeTakeFirst();
+  if (row === undefined) throw notFound(field, "fine-tuning job", ref);
+  return toJobRecord(row);
+}
+
+/**
+ * The fine-tuning run named by `ref`; NotFound naming `field` otherwise, also when `jobNum` is
+ * given and the run belongs to another job (V1 names a run by task and job together).
+ */
+export async function findRun(db: Db, ref: FinetuneRef, field: string, jobNum?: number): Promise<FinetuneRunRecord> {
+  let query = db.selectFrom("runs").selectAll().where("kind", "=", "finetune");
+  query = ref.id !== undefined ? query.where("id", "=", ref.id) : query.where("num", "=", ref.num);
+  const row = await query.executeTakeFirst();
+  if (row === undefined || (jobNum !== undefined && row.job_num !== jobNum)) throw notFound(field, "fine-tuning task", ref);
+  return toRunRecord(row);
+}
+
+/** Checkpoints of several runs at once, by run number, each list by step. */
+export async function checkpointsOf(db: Db, runNums: readonly number[]): Promise<Map<number, RunCheckpointRecord[]>> {
+  const out = new Map<number, RunCheckpointRecord[]>(runNums.map((num) => [num, []]));
+  if (runNums.length === 0) return out;
+  const rows = await db.selectFrom("run_checkpoints").selectAll().where("run_num", "in", [...runNums]).orderBy("step", "asc").execute();
+  for (const row of rows) out.get(row.run_num)?.push(toCheckpointRecord(row));
+  return out;
+}
+
+/** Runs with their job and checkpoints (the job is shared: every run here belongs to `job`). */
+export async function detailsOf(db: Db, job: FinetuneJobRecord, runs: readonly FinetuneRunRecord[]): Promise<FinetuneRunDetail[]> {
+  const checkpoints = await checkpointsOf(db, runs.map((run) => run.num));
+  return runs.map((run) => ({ run, job, checkpoints: checkpoints.get(run.num) ?? [] }));
+}

@@ -1,0 +1,104 @@
+import type { EngineResources } from "../resources.js";
+import type { ModelSummary } from "./check-model-files.js";
+import type { Db } from "./model-rows.js";
+
+/**
+ * Base models for fine-tuning. Sailfin has no platform presets: a base model is a model set with
+ * at least one `Ready` version imported from files (source `Import`), and its fine-tuning name
+ * (V2 `model`, V1 `trainType`) is the set's name. Its latest such version is the one trained.
+ */
+export interface ResolvedBaseModelConfig {
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly numKvHeads: number;
+  readonly vocabSize: number;
+  readonly maxPositionEmbeddings: number;
+  readonly tieWordEmbeddings: boolean;
+  readonly hasChatTemplate: boolean;
+  readonly intermediateSize: number;
+  readonly headDim: number;
+  readonly modelType: string;
+  readonly dtype: string;
+  readonly parameterCount: number;
+}
+
+export interface ResolvedBaseModel {
+  readonly setNum: number;
+  readonly setId: string;
+  readonly setName: string;
+  readonly versionNum: number;
+  readonly versionId: string;
+  readonly architecture: string;
+  readonly config: ResolvedBaseModelConfig;
+  /** Artifact folder of the weights (`models/<versionId>/`). */
+  readonly artifactPath: string;
+}
+
+interface Row {
+  setNum: number; setId: string; setName: string; versionNum: number; versionId: string;
+  architecture: string | null; configSummary: string | null; artifactPath: string | null;
+}
+
+function baseQuery(db: Db) {
+  return db
+    .selectFrom("model_versions as v")
+    .innerJoin("model_sets as s", "s.num", "v.set_num")
+    .select([
+      "s.num as setNum", "s.id as setId", "s.name as setName", "v.num as versionNum", "v.id as versionId",
+      "v.architecture as architecture", "v.config_summary as configSummary", "v.artifact_path as artifactPath",
+    ])
+    .where("v.source_type", "=", "Import")
+    .where("v.status", "=", "Ready");
+}
+
+/**
+ * The base model named `name`: the latest Ready imported version of that model set, or null.
+ *
+ * @example const base = await resolveBaseModel(res, "qwen2-tiny"); // base?.config.hiddenSize
+ */
+export async function resolveBaseModel(res: EngineResources, name: string): Promise<ResolvedBaseModel | null> {
+  const row = await baseQuery(res.db).where("s.name", "=", name).orderBy("v.num", "desc").limit(1).executeTakeFirst();
+  return row === undefined ? null : toResolved(row);
+}
+
+/** Every base model (latest Ready imported version of each set), ordered by name. */
+export async function listBaseModels(res: EngineResources): Promise<ResolvedBaseModel[]> {
+  const latest = res.db
+    .selectFrom("model_versions")
+    .select((eb) => eb.fn.max("num").as("num"))
+    .where("source_type", "=", "Import")
+    .where("status", "=", "Ready")
+    .groupBy("set_num");
+  const rows = await baseQuery(res.db).where("v.num", "in", latest).orderBy("s.name", "asc").execute();
+  return rows.map(toResolved);
+}
+
+function toResolved(row: Row): ResolvedBaseModel {
+  // Ready imports always carry the summary written by checkModelFiles.
+  const s = JSON.parse(row.configSummary ?? "{}") as Partial<ModelSummary>;
+  return {
+    setNum: row.setNum,
+    setId: row.setId,
+    setName: row.setName,
+    versionNum: row.versionNum,
+    versionId: row.versionId,
+    architecture: row.architecture ?? s.architecture ?? "",
+    artifactPath: row.artifactPath ?? `models/${row.versionId}/`,
+    config: {
+      hiddenSize: s.hiddenSize ?? 0,
+      numLayers: s.numLayers ?? 0,
+      numHeads: s.numHeads ?? 0,
+      numKvHeads: s.numKvHeads ?? 0,
+      vocabSize: s.vocabSize ?? 0,
+      maxPositionEmbeddings: s.maxPositionEmbeddings ?? 0,
+      tieWordEmbeddings: s.tieWordEmbeddings ?? false,
+      hasChatTemplate: s.hasChatTemplate ?? false,
+      intermediateSize: s.intermediateSize ?? 0,
+      headDim: s.headDim ?? 0,
+      modelType: s.modelType ?? "",
+      dtype: s.dtype ?? "",
+      parameterCount: s.parameterCount ?? 0,
+    },
+  };
+}

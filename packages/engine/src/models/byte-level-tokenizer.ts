@@ -1,0 +1,89 @@
+/**
+ * A real byte-level BPE tokenizer.json (GPT-2 / Qwen2 style), small enough to write by hand:
+ * 256 byte tokens (ids 0-255, spelled with GPT-2's bytes_to_unicode so every byte is a
+ * printable character), a few merges, and ChatML special tokens as added tokens. Any UTF-8 text
+ * round-trips, because every byte has a token.
+ */
+
+export const SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"] as const;
+
+/** Merges, in rank order; each result is added to the vocabulary after the 256 bytes. */
+const MERGES: ReadonlyArray<readonly [string, string]> = [
+  ["Ġ", "t"], ["h", "e"], ["i", "n"], ["Ġt", "he"], ["e", "r"], ["a", "n"], ["Ġ", "a"], ["o", "n"],
+];
+
+/** ChatML, as Qwen2 ships it (without the default system prompt). */
+export const CHATML_TEMPLATE =
+  "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}" +
+  "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+/** GPT-2's bytes_to_unicode: printable bytes map to themselves, the others to U+0100 onwards. */
+export function bytesToUnicode(): string[] {
+  const printable: number[] = [];
+  for (let b = 0x21; b <= 0x7e; b++) printable.push(b);
+  for (let b = 0xa1; b <= 0xac; b++) printable.push(b);
+  for (let b = 0xae; b <= 0xff; b++) printable.push(b);
+  const out = new Array<string>(256);
+  let extra = 0;
+  for (let b = 0; b < 256; b++) {
+    out[b] = printable.includes(b) ? String.fromCodePoint(b) : String.fromCodePoint(256 + extra++);
+  }
+  return out;
+}
+
+export interface ByteLevelTokenizerFiles {
+  readonly tokenizerJson: Record<string, unknown>;
+  readonly tokenizerConfig: Record<string, unknown>;
+  /** Tokens including the added special tokens; ids are 0 … size-1. */
+  readonly size: number;
+  readonly ids: { readonly endOfText: number; readonly imStart: number; readonly imEnd: number };
+}
+
+/** Builds tokenizer.json and tokenizer_config.json (with a ChatML chat_template). */
+export function byteLevelTokenizer(maxLength: number): ByteLevelTokenizerFiles {
+  const vocab: Record<string, number> = {};
+  bytesToUnicode().forEach((symbol, byte) => { vocab[symbol] = byte; });
+  for (const [a, b] of MERGES) vocab[a + b] = Object.keys(vocab).length;
+  const base = Object.keys(vocab).length;
+  const added = SPECIAL_TOKENS.map((content, i) => ({
+    id: base + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+  }));
+  const byteLevel = { type: "ByteLevel", add_prefix_space: false, trim_offsets: false, use_regex: true };
+  const tokenizerJson = {
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: { type: "NFC" },
+    pre_tokenizer: byteLevel,
+    post_processor: byteLevel,
+    decoder: byteLevel,
+    model: {
+      type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: "", end_of_word_suffix: "",
+      fuse_unk: false, byte_fallback: false, ignore_merges: false,
+      vocab, merges: MERGES.map(([a, b]) => `${a} ${b}`),
+    },
+  };
+  const tokenizerConfig = {
+    add_bos_token: false,
+    add_eos_token: false,
+    added_tokens_decoder: Object.fromEntries(added.map(({ id, ...rest }) => [String(id), rest])),
+    additional_special_tokens: ["<|im_start|>", "<|im_end|>"],
+    bos_token: null,
+    chat_template: CHATML_TEMPLATE,
+    clean_up_tokenization_spaces: false,
+    eos_token: "<|im_end|>",
+    errors: "replace",
+    model_max_length: maxLength,
+    pad_token: "<|endoftext|>",
+    split_special_tokens: false,
+    tokenizer_class: "PreTrainedTokenizerFast",
+    unk_token: null,
+  };
+  return {
+    tokenizerJson,
+    tokenizerConfig,
+    size: base + added.length,
+    ids: { endOfText: base, imStart: base + 1, imEnd: base + 2 },
+  };
+}

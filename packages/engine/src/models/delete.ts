@@ -1,0 +1,81 @@
+import { SailfinError, isTerminalRun, v2RunStatus, type RunStatus } from "@sailfin/contract";
+import { appendEvent } from "@sailfin/store";
+import type { Actor, EngineResources } from "../resources.js";
+import { MODEL_SET_KIND, MODEL_VERSION_KIND, versionFolder, type Db, type ModelSetRow, type ModelVersionRow } from "./model-rows.js";
+
+/**
+ * Deleting model versions and sets. A version that a fine-tuning run uses as its base model
+ * (`runs.base_model_version_num`, whatever the run's status: a finished run's lineage and an
+ * incremental run's base still point at it) cannot be deleted: Conflict, naming the run. A
+ * version still `Creating` cannot either (its import or copy is running). Rows go first, in one
+ * transaction with their events; the files under `models/<versionId>/` are removed after commit
+ * (a crash in between leaves orphan files, never a row without files).
+ */
+
+/** Deletes versions (all or none). `field` names the request field for errors. */
+export async function deleteModelVersions(
+  res: EngineResources, actor: Actor, versions: readonly ModelVersionRow[], field?: string,
+): Promise<void> {
+  await res.db.transaction().execute(async (trx) => {
+    await assertDeletable(trx, versions, field);
+    await removeVersions(trx, actor, versions);
+  });
+  await removeFiles(res, versions);
+}
+
+/** Deletes sets with all their versions (all or none). */
+export async function deleteModelSets(res: EngineResources, actor: Actor, sets: readonly ModelSetRow[], field?: string): Promise<void> {
+  const removed: ModelVersionRow[] = [];
+  await res.db.transaction().execute(async (trx) => {
+    const setNums = sets.map((s) => s.num);
+    const versions = setNums.length === 0 ? [] : await trx.selectFrom("model_versions").selectAll().where("set_num", "in", setNums).execute();
+    await assertDeletable(trx, versions, field);
+    await removeVersions(trx, actor, versions);
+    for (const set of sets) {
+      await trx.deleteFrom("model_sets").where("num", "=", set.num).execute();
+      await appendEvent(trx, { objectKind: MODEL_SET_KIND, objectId: set.id, actor: actor.accessKey, from: "Created", to: "Deleted" });
+    }
+    removed.push(...versions);
+  });
+  await removeFiles(res, removed);
+}
+
+async function assertDeletable(trx: Db, versions: readonly ModelVersionRow[], field: string | undefined): Promise<void> {
+  if (versions.length === 0) return;
+  const creating = versions.find((v) => v.status === "Creating");
+  if (creating !== undefined) {
+    throw new SailfinError("Conflict", { ...(field === undefined ? {} : { field }), detail: `model version ${creating.id} is still being created; wait until it is Ready or Fail` });
+  }
+  const nums = versions.map((v) => v.num);
+  const users = await trx
+    .selectFrom("runs").select(["id", "status", "base_model_version_num"])
+    .where("base_model_version_num", "in", nums)
+    .orderBy("num", "asc").limit(5).execute();
+  if (users.length > 0) {
+    // Name an active run first: that is the one the caller most likely forgot.
+    const shown = users.find((u) => !isTerminalRun(u.status as RunStatus)) ?? users[0]!;
+    const version = versions.find((v) => v.num === shown.base_model_version_num)!;
+    throw new SailfinError("Conflict", {
+      ...(field === undefined ? {} : { field }),
+      detail: `model version ${version.id} is the base model of fine-tuning task ${shown.id} (${v2RunStatus(shown.status as RunStatus)})` +
+        `${users.length > 1 ? " and others" : ""}; delete those tasks first`,
+    });
+  }
+}
+
+async function removeVersions(trx: Db, actor: Actor, versions: readonly ModelVersionRow[]): Promise<void> {
+  for (const v of versions) {
+    await trx.deleteFrom("model_versions").where("num", "=", v.num).execute();
+    await appendEvent(trx, { objectKind: MODEL_VERSION_KIND, objectId: v.id, actor: actor.accessKey, from: v.status, to: "Deleted" });
+  }
+}
+
+async function removeFiles(res: EngineResources, versions: readonly ModelVersionRow[]): Promise<void> {
+  for (const v of versions) {
+    try {
+      await res.artifacts.delete(versionFolder(v.id));
+    } catch (error) {
+      res.log.warn({ err: error, versionId: v.id }, "could not delete model files; they are orphaned");
+    }
+  }
+}

@@ -1,0 +1,183 @@
+import type { Kysely, Selectable, Transaction } from "kysely";
+import { SailfinError, isIdOf, nowIso, type ErrorId } from "@sailfin/contract";
+import { appendEvent, type Database, type ModelSetTable, type ModelVersionTable } from "@sailfin/store";
+import type { Actor, EngineResources } from "../resources.js";
+
+/** Row access shared by the model-repository operations. */
+export type ModelSetRow = Selectable<ModelSetTable>;
+export type ModelVersionRow = Selectable<ModelVersionTable>;
+export type Db = Kysely<Database> | Transaction<Database>;
+
+/** Event object kinds of this family. */
+export const MODEL_SET_KIND = "model_set";
+export const MODEL_VERSION_KIND = "model_version";
+
+/** A V1/V2 id reference: the numeric id (number or digits) or the public `am-`/`amv-` id. */
+export type IdRef = number | string;
+
+function numericRef(ref: IdRef): number | null {
+  if (typeof ref === "number") return Number.isSafeInteger(ref) && ref >= 0 ? ref : null;
+  return /^\d{1,15}$/.test(ref) ? Number(ref) : null;
+}
+
+/** The model set `ref` names, or NotFound naming `field`. */
+export async function findSet(db: Db, ref: IdRef, field: string): Promise<ModelSetRow> {
+  const num = numericRef(ref);
+  let q = db.selectFrom("model_sets").selectAll();
+  if (num !== null) q = q.where("num", "=", num);
+  else if (isIdOf("modelSet", ref as string)) q = q.where("id", "=", ref as string);
+  else throw new SailfinError("NotFound", { field, detail: `no model ${String(ref)}` });
+  const row = await q.executeTakeFirst();
+  if (row === undefined) throw new SailfinError("NotFound", { field, detail: `no model ${String(ref)}` });
+  return row;
+}
+
+/** The model set named `name`, or null. */
+export async function findSetByName(db: Db, name: string): Promise<ModelSetRow | null> {
+  return (await db.selectFrom("model_sets").selectAll().where("name", "=", name).executeTakeFirst()) ?? null;
+}
+
+/**
+ * The model version `ref` names, or an error naming `field`: `ModelVersionNotFound` (V1 70102)
+ * where the V1 reference uses it, `NotFound` elsewhere.
+ */
+export async function findVersion(db: Db, ref: IdRef, field: string, missing: ErrorId = "NotFound"): Promise<ModelVersionRow> {
+  // V1 clients match 70102's message exactly ("AI模型版本记录不存在"), so it carries no suffix.
+  const notFound = () => missing === "ModelVersionNotFound"
+    ? new SailfinError(missing)
+    : new SailfinError(missing, { field, detail: `no model version ${String(ref)}` });
+  const num = numericRef(ref);
+  let q = db.selectFrom("model_versions").selectAll();
+  if (num !== null) q = q.where("num", "=", num);
+  else if (isIdOf("modelVersion", ref as string)) q = q.where("id", "=", ref as string);
+  else throw notFound();
+  const row = await q.executeTakeFirst();
+  if (row === undefined) throw notFound();
+  return row;
+}
+
+/** True for a unique-constraint violation in either dialect (a lost race on a name or number). */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown };
+  return e?.code === "23505" || e?.code === "SQLITE_CONSTRAINT_UNIQUE" ||
+    (typeof e?.message === "string" && /UNIQUE constraint failed/.test(e.message));
+}
+
+/**
+ * Runs `insert` (a transaction that numbers a new version as max + 1) again when two writers
+ * picked the same number: the unique (set_num, version) constraint is the arbiter.
+ */
+export async function withVersionNumberRetry<T>(insert: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await insert();
+    } catch (error) {
+      if (attempt >= 5 || !isUniqueViolation(error)) throw error;
+    }
+  }
+}
+
+/** The next version number of a set (1 for the first). Call inside the inserting transaction. */
+export async function nextVersionNumber(db: Db, setNum: number): Promise<number> {
+  const row = await db
+    .selectFrom("model_versions")
+    .select((eb) => eb.fn.max("version").as("max"))
+    .where("set_num", "=", setNum)
+    .executeTakeFirst();
+  return Number(row?.max ?? 0) + 1;
+}
+
+export interface NewVersion {
+  readonly id: string;
+  readonly setNum: number;
+  readonly description: string;
+  readonly sourceType: "Train" | "Import" | "Acceleration";
+  readonly sourceRunNum?: number;
+  readonly sourceStep?: number;
+  readonly importBucket?: string;
+  readonly importObject?: string;
+  readonly architecture?: string | null;
+  readonly configSummary?: string | null;
+}
+
+/** Inserts a `Creating` version with its first event; returns the row. */
+export async function insertCreatingVersion(trx: Db, actor: Actor, input: NewVersion): Promise<ModelVersionRow> {
+  const now = nowIso();
+  const version = await nextVersionNumber(trx, input.setNum);
+  await trx
+    .insertInto("model_versions")
+    .values({
+      id: input.id,
+      set_num: input.setNum,
+      version,
+      description: input.description,
+      source_type: input.sourceType,
+      source_run_num: input.sourceRunNum ?? null,
+      source_step: input.sourceStep ?? null,
+      source_comp_num: null,
+      import_bucket: input.importBucket ?? null,
+      import_object: input.importObject ?? null,
+      status: "Creating",
+      fail_reason: null,
+      architecture: input.architecture ?? null,
+      config_summary: input.configSummary ?? null,
+      artifact_path: null,
+      size_bytes: 0,
+      created_at: now,
+      modified_at: now,
+    })
+    .execute();
+  await trx.updateTable("model_sets").set({ modified_at: now }).where("num", "=", input.setNum).execute();
+  await appendEvent(trx, {
+    objectKind: MODEL_VERSION_KIND, objectId: input.id, actor: actor.accessKey, from: null, to: "Creating",
+    reason: `source ${input.sourceType}`,
+  });
+  return trx.selectFrom("model_versions").selectAll().where("id", "=", input.id).executeTakeFirstOrThrow();
+}
+
+export interface VersionOutcome {
+  readonly status: "Ready" | "Fail";
+  readonly failReason?: string;
+  readonly artifactPath?: string;
+  readonly sizeBytes?: number;
+  readonly architecture?: string | null;
+  readonly configSummary?: string | null;
+}
+
+/**
+ * Moves a `Creating` version to Ready or Fail, with its event, in one transaction. Returns false
+ * when the version is no longer Creating (deleted meanwhile, or finished by another process):
+ * the caller then owns cleaning up what it wrote.
+ */
+export async function finishVersion(res: EngineResources, actor: Actor, versionNum: number, outcome: VersionOutcome): Promise<boolean> {
+  return res.db.transaction().execute(async (trx) => {
+    const row = await trx.selectFrom("model_versions").select(["id", "status"]).where("num", "=", versionNum).executeTakeFirst();
+    if (row === undefined || row.status !== "Creating") return false;
+    const patch: Partial<Record<keyof ModelVersionTable, unknown>> = {
+      status: outcome.status,
+      fail_reason: outcome.failReason ?? null,
+      modified_at: nowIso(),
+    };
+    if (outcome.artifactPath !== undefined) patch.artifact_path = outcome.artifactPath;
+    if (outcome.sizeBytes !== undefined) patch.size_bytes = outcome.sizeBytes;
+    if (outcome.architecture !== undefined) patch.architecture = outcome.architecture;
+    if (outcome.configSummary !== undefined) patch.config_summary = outcome.configSummary;
+    const updated = await trx
+      .updateTable("model_versions")
+      .set(patch as never)
+      .where("num", "=", versionNum)
+      .where("status", "=", "Creating")
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1) return false;
+    await appendEvent(trx, {
+      objectKind: MODEL_VERSION_KIND, objectId: row.id, actor: actor.accessKey, from: "Creating", to: outcome.status,
+      ...(outcome.failReason === undefined ? {} : { reason: outcome.failReason }),
+    });
+    return true;
+  });
+}
+
+/** The artifact folder of a version's files. */
+export function versionFolder(versionId: string): string {
+  return `models/${versionId}/`;
+}

@@ -1,0 +1,81 @@
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Tokenizer } from "@huggingface/tokenizers";
+import { LocalArtifactStore } from "../artifacts/local.js";
+import { checkModelFiles } from "./check-model-files.js";
+import { writeTinyModel } from "./tiny-model.js";
+
+const root = await mkdtemp(join(tmpdir(), "sailfin-tiny-"));
+const store = new LocalArtifactStore(root);
+after(() => rm(root, { recursive: true, force: true }));
+
+async function loadTokenizer(dir: string): Promise<Tokenizer> {
+  const json = JSON.parse(await readFile(join(dir, "tokenizer.json"), "utf8")) as object;
+  const config = JSON.parse(await readFile(join(dir, "tokenizer_config.json"), "utf8")) as object;
+  return new Tokenizer(json, config);
+}
+
+describe("tiny model writer", () => {
+  test("a tiny llama passes every import check", async () => {
+    const info = await writeTinyModel(join(root, "llama"), { architecture: "llama", seed: 1 });
+    const { summary, totalBytes } = await checkModelFiles(store, "llama/");
+    assert.equal(summary.architecture, "LlamaForCausalLM");
+    assert.equal(summary.tieWordEmbeddings, false);
+    assert.equal(summary.hasChatTemplate, true);
+    assert.deepEqual([summary.hiddenSize, summary.numLayers, summary.numHeads, summary.numKvHeads], [64, 2, 4, 2]);
+    assert.equal(summary.parameterCount, info.parameterCount);
+    assert.ok(totalBytes > info.parameterCount * 4);
+    assert.ok(info.files.includes("model.safetensors"));
+  });
+
+  test("a tiny qwen2 (tied embeddings, bf16, two shards) passes every import check", async () => {
+    const info = await writeTinyModel(join(root, "qwen2"), { architecture: "qwen2", seed: 2, dtype: "BF16", shards: 2 });
+    assert.ok(info.files.includes("model.safetensors.index.json"));
+    const { summary } = await checkModelFiles(store, "qwen2/");
+    assert.equal(summary.architecture, "Qwen2ForCausalLM");
+    assert.equal(summary.tieWordEmbeddings, true);
+    assert.equal(summary.dtype, "BF16");
+    const config = JSON.parse(await readFile(join(root, "qwen2", "config.json"), "utf8")) as Record<string, unknown>;
+    assert.equal(config.model_type, "qwen2");
+    assert.equal(config.tie_word_embeddings, true);
+  });
+
+  test("the same seed writes the same bytes; another seed other weights", async () => {
+    await writeTinyModel(join(root, "s1"), { architecture: "llama", seed: 7 });
+    await writeTinyModel(join(root, "s2"), { architecture: "llama", seed: 7 });
+    await writeTinyModel(join(root, "s3"), { architecture: "llama", seed: 8 });
+    const a = await readFile(join(root, "s1", "model.safetensors"));
+    assert.ok(a.equals(await readFile(join(root, "s2", "model.safetensors"))));
+    assert.ok(!a.equals(await readFile(join(root, "s3", "model.safetensors"))));
+  });
+
+  test("the tokenizer loads with @huggingface/tokenizers and round-trips text, Chinese and ChatML", async () => {
+    const tokenizer = await loadTokenizer(join(root, "llama"));
+    for (const text of ["Hello, the world!", "你好，世界。微调一个模型", "emoji 🐟 and tabs\tand\nnewlines"]) {
+      const ids = tokenizer.encode(text).ids;
+      assert.equal(tokenizer.decode(ids), text);
+      assert.ok(ids.every((id: number) => id < 288));
+    }
+    const chat = "<|im_start|>user\n你好<|im_end|>\n<|im_start|>assistant\n";
+    const enc = tokenizer.encode(chat);
+    assert.equal(enc.ids[0], tokenizer.token_to_id("<|im_start|>"));
+    assert.ok(enc.tokens.includes("<|im_end|>"));
+    assert.equal(tokenizer.decode(enc.ids), chat);
+    // The merges are real BPE merges: " the" is one token.
+    assert.deepEqual(tokenizer.tokenize(" the"), ["Ġthe"]);
+  });
+
+  test("tokenizer_config.json carries a ChatML chat template", async () => {
+    const config = JSON.parse(await readFile(join(root, "llama", "tokenizer_config.json"), "utf8")) as Record<string, unknown>;
+    assert.match(String(config.chat_template), /<\|im_start\|>/);
+    assert.equal(config.eos_token, "<|im_end|>");
+  });
+
+  test("bad sizes are refused", async () => {
+    await assert.rejects(writeTinyModel(join(root, "bad"), { architecture: "llama", hiddenSize: 30, heads: 4 }), /multiple/);
+    await assert.rejects(writeTinyModel(join(root, "bad"), { architecture: "qwen2", vocab: 100 }), /smaller than the tokenizer/);
+  });
+});

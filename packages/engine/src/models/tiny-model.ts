@@ -1,0 +1,178 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { byteLevelTokenizer } from "./byte-level-tokenizer.js";
+import { expectedTensors, type ModelConfig } from "./model-config.js";
+import { bf16Bytes, encodeSafetensors, f32Bytes, type TensorData } from "./safetensors-writer.js";
+
+/**
+ * A tiny, randomly initialised Llama or Qwen2 model in Hugging Face layout, written locally so
+ * demos and tests never download anything. The weights are noise (it generates gibberish); the
+ * point is a folder that every part of Sailfin — import checks, tokenization, the training
+ * runtime — treats exactly like a real checkpoint.
+ */
+export interface TinyModelOptions {
+  readonly architecture: "llama" | "qwen2";
+  readonly hiddenSize?: number;
+  readonly layers?: number;
+  readonly heads?: number;
+  readonly kvHeads?: number;
+  readonly intermediate?: number;
+  /** Embedding rows; default: the tokenizer's size rounded up to a multiple of 32 (padded, like Qwen2). */
+  readonly vocab?: number;
+  readonly maxPositions?: number;
+  /** Same seed, same bytes. */
+  readonly seed?: number;
+  readonly dtype?: "F32" | "BF16";
+  /** Default: false for llama, true for qwen2 (as the small Qwen2 checkpoints ship). */
+  readonly tieWordEmbeddings?: boolean;
+  /** Split the weights over this many files with a model.safetensors.index.json (default 1). */
+  readonly shards?: number;
+}
+
+export interface TinyModelInfo {
+  readonly dir: string;
+  readonly files: string[];
+  readonly config: Record<string, unknown>;
+  readonly parameterCount: number;
+}
+
+/**
+ * Writes the tiny model into `dir` (created if needed): config.json, generation_config.json,
+ * safetensors weights (+ index when sharded), tokenizer.json and tokenizer_config.json.
+ *
+ * @example await writeTinyModel("/tmp/tiny", { architecture: "qwen2", seed: 1 })
+ */
+export async function writeTinyModel(dir: string, options: TinyModelOptions): Promise<TinyModelInfo> {
+  const family = options.architecture;
+  if (family !== "llama" && family !== "qwen2") throw new Error(`architecture must be llama or qwen2, not ${String(family)}`);
+  const hiddenSize = options.hiddenSize ?? 64;
+  const layers = options.layers ?? 2;
+  const heads = options.heads ?? 4;
+  const kvHeads = options.kvHeads ?? 2;
+  const intermediate = options.intermediate ?? 128;
+  const maxPositions = options.maxPositions ?? 512;
+  const seed = options.seed ?? 0;
+  const dtype = options.dtype ?? "F32";
+  const tied = options.tieWordEmbeddings ?? family === "qwen2";
+  const shards = options.shards ?? 1;
+  if (hiddenSize % heads !== 0) throw new Error(`hiddenSize ${hiddenSize} must be a multiple of heads ${heads}`);
+  if (heads % kvHeads !== 0) throw new Error(`heads ${heads} must be a multiple of kvHeads ${kvHeads}`);
+  const tokenizer = byteLevelTokenizer(maxPositions);
+  const vocab = options.vocab ?? Math.ceil(tokenizer.size / 32) * 32;
+  if (vocab < tokenizer.size) throw new Error(`vocab ${vocab} is smaller than the tokenizer's ${tokenizer.size} tokens`);
+
+  const cfg: ModelConfig = {
+    family,
+    architecture: family === "llama" ? "LlamaForCausalLM" : "Qwen2ForCausalLM",
+    hiddenSize, intermediateSize: intermediate, numLayers: layers, numHeads: heads, numKvHeads: kvHeads,
+    headDim: hiddenSize / heads, vocabSize: vocab, maxPositionEmbeddings: maxPositions,
+    tieWordEmbeddings: tied, attentionBias: false, mlpBias: false,
+  };
+  const config = configJson(cfg, dtype, tokenizer.ids);
+  const tensors: TensorData[] = [];
+  let parameterCount = 0;
+  for (const [name, shape] of expectedTensors(cfg)) {
+    const values = initialValues(name, shape, seed);
+    parameterCount += values.length;
+    tensors.push({ name, dtype, shape, data: dtype === "F32" ? f32Bytes(values) : bf16Bytes(values) });
+  }
+
+  await mkdir(dir, { recursive: true });
+  const files: string[] = [];
+  const write = async (name: string, body: string | Buffer) => {
+    await writeFile(join(dir, name), body);
+    files.push(name);
+  };
+  await write("config.json", `${JSON.stringify(config, null, 2)}\n`);
+  await write("generation_config.json", `${JSON.stringify({
+    bos_token_id: tokenizer.ids.endOfText, eos_token_id: [tokenizer.ids.imEnd, tokenizer.ids.endOfText],
+    pad_token_id: tokenizer.ids.endOfText, do_sample: false,
+  }, null, 2)}\n`);
+  if (shards <= 1) {
+    await write("model.safetensors", encodeSafetensors(tensors));
+  } else {
+    const weightMap: Record<string, string> = {};
+    const per = Math.ceil(tensors.length / shards);
+    let totalSize = 0;
+    for (let s = 0; s < shards; s++) {
+      const part = tensors.slice(s * per, (s + 1) * per);
+      const name = `model-${String(s + 1).padStart(5, "0")}-of-${String(shards).padStart(5, "0")}.safetensors`;
+      for (const t of part) {
+        weightMap[t.name] = name;
+        totalSize += t.data.length;
+      }
+      await write(name, encodeSafetensors(part));
+    }
+    await write("model.safetensors.index.json", `${JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2)}\n`);
+  }
+  await write("tokenizer.json", JSON.stringify(tokenizer.tokenizerJson));
+  await write("tokenizer_config.json", `${JSON.stringify(tokenizer.tokenizerConfig, null, 2)}\n`);
+  return { dir, files, config, parameterCount };
+}
+
+function configJson(cfg: ModelConfig, dtype: string, ids: { endOfText: number; imEnd: number }): Record<string, unknown> {
+  const common = {
+    architectures: [cfg.architecture],
+    model_type: cfg.family,
+    hidden_size: cfg.hiddenSize,
+    intermediate_size: cfg.intermediateSize,
+    num_hidden_layers: cfg.numLayers,
+    num_attention_heads: cfg.numHeads,
+    num_key_value_heads: cfg.numKvHeads,
+    vocab_size: cfg.vocabSize,
+    max_position_embeddings: cfg.maxPositionEmbeddings,
+    hidden_act: "silu",
+    initializer_range: 0.02,
+    rms_norm_eps: 1e-6,
+    tie_word_embeddings: cfg.tieWordEmbeddings,
+    torch_dtype: dtype === "F32" ? "float32" : "bfloat16",
+    use_cache: true,
+    bos_token_id: ids.endOfText,
+    eos_token_id: ids.imEnd,
+    attention_dropout: 0.0,
+  };
+  return cfg.family === "llama"
+    ? { ...common, head_dim: cfg.headDim, rope_theta: 10000.0, rope_scaling: null, attention_bias: false, mlp_bias: false, pretraining_tp: 1 }
+    : { ...common, rope_theta: 1000000.0, use_sliding_window: false, sliding_window: cfg.maxPositionEmbeddings, max_window_layers: cfg.numLayers };
+}
+
+/** Norm weights are ones, biases zeros, everything else N(0, 0.02²) from a per-tensor stream. */
+function initialValues(name: string, shape: readonly number[], seed: number): Float32Array {
+  const count = shape.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(count);
+  if (name.endsWith("norm.weight")) return out.fill(1);
+  if (name.endsWith(".bias")) return out;
+  // Seeding each tensor from its name keeps a tensor's values independent of the others' order.
+  const random = mulberry32(hashString(name) ^ Math.imul(seed | 0, 0x9e3779b1));
+  for (let i = 0; i < count; i += 2) {
+    // Box–Muller: two uniforms give two independent standard normals.
+    const u1 = Math.max(random(), 1e-12);
+    const u2 = random();
+    const r = Math.sqrt(-2 * Math.log(u1)) * 0.02;
+    out[i] = r * Math.cos(2 * Math.PI * u2);
+    if (i + 1 < count) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
+  }
+  return out;
+}
+
+/** mulberry32: a small, fast, well-distributed 32-bit PRNG (deterministic across platforms). */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** FNV-1a over the UTF-16 code units. */
+function hashString(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
