@@ -8,7 +8,7 @@
 // callers, each sending its next request when the previous answer has been read.
 
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import http from "node:http";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
@@ -179,6 +179,7 @@ async function measure(name, baseUrl, headersFor, body, check) {
 
 async function main() {
   const home = await mkdtemp(join(tmpdir(), "sailfin-bench-"));
+  const loadBefore = loadavg()[0];
   try {
     console.log(`seeding ${ROWS.toLocaleString("en-US")} finetune_jobs rows in ${home} ...`);
     const { seconds, deepMarker } = await seed(home);
@@ -211,7 +212,8 @@ async function main() {
       () => ({ "content-type": "application/json", "content-length": String(Buffer.byteLength(firstBody)) }), firstBody, isPage);
     await bare.stop();
 
-    const report = renderReport({ page1, pageDeep, bare: bareResult, seconds, bodyBytes: Buffer.byteLength(first.text) });
+    const load = { before: loadBefore, after: loadavg()[0] };
+    const report = renderReport({ page1, pageDeep, bare: bareResult, seconds, bodyBytes: Buffer.byteLength(first.text), load });
     await mkdir(new URL("./results/", import.meta.url), { recursive: true });
     await writeFile(RESULTS, report);
     console.log(`\n${report}`);
@@ -221,7 +223,7 @@ async function main() {
   }
 }
 
-function renderReport({ page1, pageDeep, bare, seconds, bodyBytes }) {
+function renderReport({ page1, pageDeep, bare, seconds, bodyBytes, load }) {
   const f = (n, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : "n/a");
   const row = (r) => `| ${r.name} | ${f(r.rps, 0)} | ${f(r.p50)} | ${f(r.p99)} | ${r.requests} | ${r.errors} |`;
   const cpu = cpus();
@@ -232,6 +234,7 @@ function renderReport({ page1, pageDeep, bare, seconds, bodyBytes }) {
     `${ROWS.toLocaleString("en-US")} rows in \`finetune_jobs\` (SQLite, WAL), seeded in ${f(seconds, 1)} s. Page size ${PAGE_SIZE};`,
     `response body ${bodyBytes} bytes. Closed loop with ${WORKERS} concurrent keep-alive callers, ${WARMUP_MS / 1000} s warm-up,`,
     `then ${DURATION_MS / 1000} s measured per row. Server in a worker thread, client in the main thread, same machine.`,
+    `1-minute load average ${f(load.before)} before, ${f(load.after)} after (other work on the machine skews absolute numbers).`,
     "",
     "| scenario | requests/s | p50 ms | p99 ms | requests | errors |",
     "|---|---:|---:|---:|---:|---:|",

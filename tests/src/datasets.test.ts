@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { newId, nowIso } from "@sailfin/contract";
-import { findReleasedDatasetVersion, forgetCachedKey, resumePendingDatasetImports } from "@sailfin/engine";
+import { findReleasedDatasetVersion, resumePendingDatasetImports } from "@sailfin/engine";
 import { ADMIN, rawCall, startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
 import { runCli } from "./cli-process.js";
 
@@ -23,9 +23,6 @@ for (const dialect of testDialects()) {
     let server: TestServer;
     let work: string;
     before(async () => {
-      // The credential cache is per process and outlives a closed test server: without this,
-      // the next server's admin bootstrap sees the previous server's cached key and skips it.
-      forgetCachedKey(ADMIN.accessKey);
       server = await startTestServer(dialect);
       work = await mkdtemp(join(tmpdir(), "sailfin-ds-"));
     });

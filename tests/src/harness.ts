@@ -21,6 +21,28 @@ export function testDialects(): TestDialect[] {
   return list as TestDialect[];
 }
 
+/**
+ * A fresh, empty PostgreSQL database on the test server (SAILFIN_TEST_PG_URL, a role allowed to
+ * CREATE DATABASE); `drop` removes it, forcing out open connections.
+ */
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const adminUrl = process.env.SAILFIN_TEST_PG_URL ?? "postgres://sailfin:sailfin@127.0.0.1:5432/sailfin";
+  const name = `sailfin_t_${Math.random().toString(36).slice(2, 12)}`;
+  const run = async (statement: string) => {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await run(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
 export const ADMIN = { accessKey: "admintestkey0001", secretKey: "admin-test-secret-0001" } as const;
 
 export interface TestServer {
@@ -37,25 +59,8 @@ export interface TestServer {
 
 export async function startTestServer(dialect: TestDialect = "sqlite", env: Record<string, string> = {}): Promise<TestServer> {
   const home = await mkdtemp(join(tmpdir(), "sailfin-test-"));
-  let databaseUrl: string | undefined;
-  let dropDatabase = async () => {};
-  if (dialect === "postgres") {
-    const adminUrl = process.env.SAILFIN_TEST_PG_URL ?? "postgres://sailfin:sailfin@127.0.0.1:5432/sailfin";
-    const name = `sailfin_t_${Math.random().toString(36).slice(2, 12)}`;
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-    dropDatabase = async () => {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
-  }
+  const database = dialect === "postgres" ? await createTestDatabase() : undefined;
+  const databaseUrl = database?.url;
   const config = loadServerConfig({
     flags: { port: "0", host: "127.0.0.1", home },
     env: {
@@ -81,7 +86,7 @@ export async function startTestServer(dialect: TestDialect = "sqlite", env: Reco
     },
     async close() {
       await server.close();
-      await dropDatabase();
+      await database?.drop();
       await rm(home, { recursive: true, force: true });
     },
   };

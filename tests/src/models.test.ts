@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm, truncate, unlink, writeFile } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { newId, nowIso } from "@sailfin/contract";
-import { forgetCachedKey, listBaseModels, resolveBaseModel, resumePendingModelImports, writeTinyModel } from "@sailfin/engine";
+import { listBaseModels, resolveBaseModel, resumePendingModelImports, writeTinyModel } from "@sailfin/engine";
 import { runCli } from "./cli-process.js";
 import { ADMIN, startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
 
@@ -116,9 +116,6 @@ for (const dialect of testDialects()) {
     }
 
     before(async () => {
-      // The engine caches credentials per process by access key: without this, the second
-      // dialect's server finds ADMIN in the first one's cache and never writes it to its database.
-      forgetCachedKey(ADMIN.accessKey);
       server = await startTestServer(dialect);
       work = await mkdtemp(join(tmpdir(), "sailfin-models-"));
       await stage(await tinyFolder("llama", { architecture: "llama", seed: 1, shards: 2 }), "hub", "tiny-llama");

@@ -3,10 +3,9 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
 import { pageRequest, SailfinError } from "@sailfin/contract";
 import { keysetPage, openStore, type Store } from "@sailfin/store";
-import { testDialects, type TestDialect } from "./harness.js";
+import { createTestDatabase, testDialects, type TestDialect } from "./harness.js";
 
 /** Opens a store on a fresh SQLite file or a fresh PostgreSQL database. */
 async function freshStore(dialect: TestDialect): Promise<{ store: Store; cleanup: () => Promise<void> }> {
@@ -15,25 +14,9 @@ async function freshStore(dialect: TestDialect): Promise<{ store: Store; cleanup
     const store = await openStore({ dialect: "sqlite", path: join(dir, "t.db") });
     return { store, cleanup: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); } };
   }
-  const adminUrl = process.env.SAILFIN_TEST_PG_URL ?? "postgres://sailfin:sailfin@127.0.0.1:5432/sailfin";
-  const name = `sailfin_s_${Math.random().toString(36).slice(2, 12)}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const store = await openStore({ dialect: "postgres", url: url.toString() });
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
+  const database = await createTestDatabase();
+  const store = await openStore({ dialect: "postgres", url: database.url });
+  return { store, cleanup: async () => { await store.close(); await database.drop(); } };
 }
 
 for (const dialect of testDialects()) {

@@ -18,14 +18,26 @@ export interface Credential extends AccessKeyRecord {
  * deleted through another replica stops working within that; this replica drops it at once.
  */
 const CACHE_TTL_MS = 5000;
-const cache = new Map<string, { credential: Credential | null; until: number }>();
+type CacheEntry = { credential: Credential | null; until: number };
+/** One cache per database handle: two servers in one process (tests) never share entries. */
+const caches = new WeakMap<object, Map<string, CacheEntry>>();
 
-export function forgetCachedKey(accessKey: string): void {
-  cache.delete(accessKey);
+function cacheOf(res: EngineResources): Map<string, CacheEntry> {
+  let cache = caches.get(res.db);
+  if (cache === undefined) {
+    cache = new Map();
+    caches.set(res.db, cache);
+  }
+  return cache;
+}
+
+export function forgetCachedKey(res: EngineResources, accessKey: string): void {
+  cacheOf(res).delete(accessKey);
 }
 
 export async function findCredential(res: EngineResources, accessKey: string): Promise<Credential | null> {
   const now = Date.now();
+  const cache = cacheOf(res);
   const hit = cache.get(accessKey);
   if (hit !== undefined && hit.until > now) return hit.credential;
   const row = await res.db.selectFrom("access_keys").selectAll().where("access_key", "=", accessKey).executeTakeFirst();
@@ -92,7 +104,7 @@ export async function createAccessKey(res: EngineResources, input: CreateAccessK
       created_at: createdAt,
     })
     .execute();
-  forgetCachedKey(accessKey);
+  forgetCachedKey(res, accessKey);
   return { accessKey, secretKey, policies, description: input.description ?? "", createdAt };
 }
 
@@ -115,7 +127,7 @@ export async function deleteAccessKey(res: EngineResources, accessKey: string, c
     throw new SailfinError("NotFound", { field: "accessKey", detail: `access key ${accessKey} not found` });
   }
   await res.db.deleteFrom("access_tokens").where("access_key", "=", accessKey).execute();
-  forgetCachedKey(accessKey);
+  forgetCachedKey(res, accessKey);
 }
 
 export async function countAccessKeys(res: EngineResources): Promise<number> {
