@@ -31,12 +31,15 @@ for (const dialect of testDialects()) {
       const r = await call({ ...iamList, credentials: { accessKey: "nosuchkey0000000", secretKey: "x" } });
       assert.equal(r.status, 403);
       assert.equal(r.body.code, "InvalidAccessKeyId");
+      // The exact gateway text: the Python SDK keys its "Access Key 错误" hint on it.
+      assert.equal(r.headers.get("x-bce-error-message"), "NotFound, cause: Could not find credential.");
     });
 
     test("wrong secret → SignatureDoesNotMatch 400", async () => {
       const r = await call({ ...iamList, credentials: { accessKey: ADMIN.accessKey, secretKey: "wrong" } });
       assert.equal(r.status, 400);
       assert.equal(r.body.code, "SignatureDoesNotMatch");
+      assert.equal(r.headers.get("x-bce-error-message"), "SignatureDoesNotMatch, cause: Fail to authn user: Signature does not match");
     });
 
     test("tampered query (signature for another Action) → SignatureDoesNotMatch", async () => {

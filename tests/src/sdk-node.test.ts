@@ -1,9 +1,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { consoleAction } from "@baiducloud/qianfan";
-import type { Client } from "@sailfin/cli";
-import { startTestServer, testDialects, type TestServer } from "./harness.js";
-import { adminEnv, sdkAdmin, seedTrainingInputs, skipUnless, type TrainingInputs } from "./sdk-fixtures.js";
+import { ADMIN, startTestServer, testDialects, type TestServer } from "./harness.js";
+import { seedTrainingInputs, skipUnless, type TrainingInputs } from "./sdk-fixtures.js";
 import { expectJobItem, expectPageInfo, expectRequestId, expectTask, expectV1JobDetail } from "./sdk-expect.js";
 
 /**
@@ -18,13 +17,10 @@ type Credentials = { accessKey: string; secretKey: string };
 
 for (const dialect of testDialects()) {
   describe(`official Node SDK consoleAction (${dialect})`, () => {
-    const ADMIN = sdkAdmin("node", dialect);
     let server: TestServer;
-    let admin: Client;
     let inputs: TrainingInputs | undefined;
     before(async () => {
-      server = await startTestServer(dialect, adminEnv(ADMIN));
-      admin = server.as(ADMIN);
+      server = await startTestServer(dialect);
     });
     after(async () => { await server?.close(); });
 
@@ -43,7 +39,7 @@ for (const dialect of testDialects()) {
       }
       assert.fail("the SDK call was expected to reject");
     };
-    const training = async (): Promise<TrainingInputs> => (inputs ??= await seedTrainingInputs(server, admin, `node${dialect}`));
+    const training = async (): Promise<TrainingInputs> => (inputs ??= await seedTrainingInputs(server, `node${dialect}`));
 
     test("iam DescribeAccessKeys: resolves with the body and the merged response headers", async () => {
       const created = await sdk("/v2/iam", "CreateAccessKey", { policies: ["QianfanReadAccessPolicy"], description: "made by the node sdk" });
@@ -70,7 +66,7 @@ for (const dialect of testDialects()) {
     });
 
     test("a key without IAM rights gets AccessDenied through the SDK", async () => {
-      const created = await admin.v2<Credentials>("iam", "CreateAccessKey", { policies: ["QianfanReadAccessPolicy"] });
+      const created = await server.admin.v2<Credentials>("iam", "CreateAccessKey", { policies: ["QianfanReadAccessPolicy"] });
       const message = await rejection(sdk("/v2/iam", "DescribeAccessKeys", {}, created));
       assert.match(message, /status = 403/);
       assert.match(message, /AccessDenied/);

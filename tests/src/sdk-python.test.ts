@@ -1,9 +1,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { Client } from "@sailfin/cli";
-import { startTestServer, testDialects, type TestServer } from "./harness.js";
+import { ADMIN, startTestServer, testDialects, type TestServer } from "./harness.js";
 import { PythonSdk, okBody, pythonSdkMissing } from "./python-sdk.js";
-import { adminEnv, sdkAdmin, seedTrainingInputs, skipUnless, type TrainingInputs } from "./sdk-fixtures.js";
+import { seedTrainingInputs, skipUnless, type TrainingInputs } from "./sdk-fixtures.js";
 import { expectJobItem, expectPageInfo, expectRequestId, expectTask, expectV1JobDetail } from "./sdk-expect.js";
 
 /**
@@ -17,21 +16,18 @@ const missing = pythonSdkMissing();
 
 for (const dialect of testDialects()) {
   describe(`official Python SDK (${dialect})`, { skip: missing ?? false }, () => {
-    const ADMIN = sdkAdmin("python", dialect);
     let server: TestServer;
-    let admin: Client;
     let py: PythonSdk;
     let inputs: TrainingInputs | undefined;
     before(async () => {
-      server = await startTestServer(dialect, adminEnv(ADMIN));
-      admin = server.as(ADMIN);
+      server = await startTestServer(dialect);
       py = new PythonSdk({ ...ADMIN, baseUrl: server.url });
     });
     after(async () => {
       await py?.close();
       await server?.close();
     });
-    const training = async (): Promise<TrainingInputs> => (inputs ??= await seedTrainingInputs(server, admin, `py${dialect}`));
+    const training = async (): Promise<TrainingInputs> => (inputs ??= await seedTrainingInputs(server, `py${dialect}`));
 
     test("call_action iam: the SDK's own signature (300 s, unsorted signedHeaders, request-source, host:port) verifies", async () => {
       const created = okBody(await py.action("/v2/iam", "CreateAccessKey", { policies: ["QianfanReadAccessPolicy"] }));
@@ -60,12 +56,14 @@ for (const dialect of testDialects()) {
       assert.equal(r.status, 400);
       assert.match(r.error!, /error code from baidu: SignatureDoesNotMatch/, "the X-Bce-Error-Code header is there");
       assert.match(r.error!, /"code":"SignatureDoesNotMatch"/, "and the V2 error body");
+      assert.match(r.error!, /可能的原因：Secret Key\(`.*`\) 错误/, "the SDK recognises the gateway text and hints at the secret");
     });
 
     test("unknown access key: RequestError with HTTP 403 InvalidAccessKeyId", async () => {
       const r = await py.action("/v2/iam", "DescribeAccessKeys", {}, { accessKey: "nosuchkey0000000", secretKey: "x" });
       assert.equal(r.status, 403);
       assert.match(r.error!, /InvalidAccessKeyId/);
+      assert.match(r.error!, /可能的原因：Access Key\(`.*`\) 错误/, "the SDK recognises the gateway text and hints at the key");
     });
 
     test("V1 unknown path through call_action (sent as `?Action=`): 404 with error_code 3", async () => {

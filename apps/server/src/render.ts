@@ -41,7 +41,7 @@ export function sendError(
   reply.header("x-bce-request-id", ids.requestId);
   if (dialect === "v2" || spec.gateway) {
     reply.header("x-bce-error-code", spec.v2Code);
-    reply.header("x-bce-error-message", asciiHeader(error.v2Message));
+    reply.header("x-bce-error-message", asciiHeader(spec.headerMessage ?? error.v2Message));
   }
   if (dialect === "v2") {
     return reply.code(spec.http).send({ requestId: ids.requestId, code: spec.v2Code, message: error.v2Message });

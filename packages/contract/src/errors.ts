@@ -17,6 +17,11 @@ export interface ErrorSpec {
   readonly gateway?: boolean;
   /** A system fault (logged at error, internals hidden) rather than the caller's mistake. */
   readonly system?: boolean;
+  /**
+   * The exact `X-Bce-Error-Message` Baidu's gateway sends: the Python SDK prints its hints
+   * ("Access Key 错误" / "Secret Key 错误") only on these texts.
+   */
+  readonly headerMessage?: string;
 }
 
 const INAPPROPRIATE =
@@ -63,12 +68,14 @@ export const ERRORS = {
   InvalidAccessKeyId: {
     http: 403, v1Code: 500002, v1Message: "auth failed, no access", gateway: true,
     v2Code: "InvalidAccessKeyId", v2Message: "The Access Key ID you provided does not exist in our records.",
+    headerMessage: "NotFound, cause: Could not find credential.",
   },
   SignatureDoesNotMatch: {
     http: 400, v1Code: 500002, v1Message: "auth failed, no access", gateway: true,
     v2Code: "SignatureDoesNotMatch",
     v2Message:
       "The request signature we calculated does not match the signature you provided. Check your Secret Access Key and signing method. Consult the service documentation for details.",
+    headerMessage: "SignatureDoesNotMatch, cause: Fail to authn user: Signature does not match",
   },
   RequestExpired: {
     http: 400, v1Code: 500002, v1Message: "auth failed, no access", gateway: true,

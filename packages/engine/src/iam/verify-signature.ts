@@ -60,7 +60,7 @@ export async function verifySignature(
   }
 
   const credential = await findCredential(res, accessKey!);
-  if (credential === null) throw new SailfinError("InvalidAccessKeyId", { detail: "NotFound, cause: Could not find credential." });
+  if (credential === null) throw new SailfinError("InvalidAccessKeyId");
 
   const prefix = `bce-auth-v1/${accessKey}/${timestamp}/${expirationText}`;
   const key = signingKey(credential.secretKey, prefix);
@@ -75,7 +75,7 @@ export async function verifySignature(
     const expected = hmacHex(key, canonicalRequest(request.method, uri, query, canonicalHeaders(headers)));
     if (constantTimeEqual(expected, signature!)) return credential;
   }
-  throw new SailfinError("SignatureDoesNotMatch", { detail: "Fail to authn user: Signature does not match" });
+  throw new SailfinError("SignatureDoesNotMatch");
 }
 
 /** The signed headers as received, then with the tolerated variations (host port, date race). */
