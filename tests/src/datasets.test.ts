@@ -8,6 +8,7 @@ import { newId, nowIso } from "@sailfin/contract";
 import { findReleasedDatasetVersion, resumePendingDatasetImports } from "@sailfin/engine";
 import { ADMIN, rawCall, startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
 import { runCli } from "./cli-process.js";
+import { importDataset, uploadObject } from "./fixtures/dataset-imports.js";
 
 /**
  * Datasets over a real server (both dialects): the V1 `/wenxinworkshop/dataset/*` family, the V2
@@ -31,10 +32,7 @@ for (const dialect of testDialects()) {
       await rm(work, { recursive: true, force: true });
     });
 
-    const put = async (bucket: string, path: string, text: string | Buffer) => {
-      const bytes = Buffer.isBuffer(text) ? text : Buffer.from(text);
-      return server.admin.upload(`/sailfin/v1/objects/${bucket}/${path}`, new Uint8Array(bytes), bytes.length);
-    };
+    const put = (bucket: string, path: string, text: string | Buffer) => uploadObject(server, bucket, path, text);
     const call = (action: string, body: unknown) => v2Raw(server, "dataset", action, body);
     const ok = async (action: string, body: unknown) => {
       const r = await call(action, body);
@@ -65,12 +63,7 @@ for (const dialect of testDialects()) {
       assert.equal(r.body.success, false);
     };
     /** Creates a V2 dataset, imports `files`, waits; returns ids and the import task. */
-    const imported = async (format: string, files: string[], name = "ds") => {
-      const created = await ok("CreateDataset", { datasetName: name, dataFormat: format, storageType: "sysStorage" });
-      const taskId = await ok("CreateImportTask", { versionId: created.versionId, files });
-      await drain();
-      return { ...created, taskId: taskId as string };
-    };
+    const imported = (format: string, files: string[], name = "ds") => importDataset(server, { name, format, files });
 
     test("V2 CreateDataset → import → publish, with every response shape", async () => {
       const created = await ok("CreateDataset", { datasetName: "问答数据", dataFormat: "PromptResponse", storageType: "sysStorage", description: "faq" });

@@ -1,19 +1,25 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
 import { startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
-import {
-  addCheckpoints, eventsOf, insertBaseModel, insertDatasetVersion, insertPublishedVersion, runRow, setRunState,
-} from "./fixtures/finetune-fixtures.js";
+import { releasedDataset, type ReleasedDataset } from "./fixtures/dataset-imports.js";
+import { addCheckpoints, eventsOf, insertPublishedVersion, runRow, setRunState } from "./fixtures/finetune-fixtures.js";
+import { TINY, importBaseModel, importModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 
 /**
  * Fine-tuning objects over both dialects (reference §6): V2 jobs/tasks, V1 tasks/jobs, the
- * support-models table and hyper-parameter validation. No worker exists yet: runs stay Queued
- * unless a fixture moves them (standing in for the worker).
+ * support-models table and hyper-parameter validation, and the create-vs-delete races with the
+ * model repository and datasets. Base models and datasets are imported through the real APIs;
+ * no worker exists yet, so runs stay Queued unless a fixture moves them (standing in for it).
  */
 
 const MODEL = "tiny-llama";
 const OTHER_MODEL = "tiny-qwen";
 const PAGE_MODEL = "page-model";
+/** Not trainable: a set whose only import failed its checks, and a set with no version at all. */
+const FAILED_MODEL = "import-failed";
+const EMPTY_MODEL = "no-versions";
+const RACE_ROUNDS = 20;
 const ISO_Z = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 const SQL_TIME = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/;
 const JOB_DETAIL_KEYS = [
@@ -21,10 +27,18 @@ const JOB_DETAIL_KEYS = [
   "trainStatus", "startTime", "finishTime", "runTime", "trainTime", "progress", "vdlLink",
 ];
 
+// One tiny model per context length, written once for the whole file (both dialects) and
+// imported as often as the tests need.
+let tiny: TinyModelFolders;
+before(async () => {
+  tiny = await writeTinyModels({ llama: { ...TINY, maxPositions: 4096 }, qwen: { ...TINY, architecture: "qwen2", maxPositions: 512 } });
+});
+after(async () => { await tiny.remove(); });
+
 for (const dialect of testDialects()) {
   describe(`fine-tuning (${dialect})`, () => {
     let server: TestServer;
-    const ds: Record<string, { versionId: string; num: number; contentHash: string | null }> = {};
+    const ds: Record<string, ReleasedDataset> = {};
     let baseVersionId = "";
 
     const v2 = (action: string, body: unknown) => v2Raw(server, "finetuning", action, body);
@@ -73,15 +87,19 @@ for (const dialect of testDialects()) {
 
     before(async () => {
       server = await startTestServer(dialect);
-      baseVersionId = (await insertBaseModel(server, MODEL, { maxPositionEmbeddings: 4096 })).versionId;
-      await insertBaseModel(server, OTHER_MODEL, { maxPositionEmbeddings: 512 });
-      await insertBaseModel(server, PAGE_MODEL);
-      await insertBaseModel(server, "still-importing", {}, "Creating");
-      ds.sft = await insertDatasetVersion(server, "PromptResponse");
-      ds.messages = await insertDatasetVersion(server, "Messages");
-      ds.text = await insertDatasetVersion(server, "Text");
-      ds.pcr = await insertDatasetVersion(server, "PromptChosenRejected");
-      ds.unreleased = await insertDatasetVersion(server, "PromptResponse", { released: false });
+      await stageFolder(server, tiny.dir("llama"), "hub", "llama");
+      await stageFolder(server, tiny.dir("qwen"), "hub", "qwen");
+      await stageFolder(server, tiny.dir("llama"), "hub", "no-tokenizer", ["tokenizer.json"]);
+      baseVersionId = (await importBaseModel(server, MODEL, { bucket: "hub", objectPath: "llama" })).versionId;
+      await importBaseModel(server, OTHER_MODEL, { bucket: "hub", objectPath: "qwen" });
+      await importBaseModel(server, PAGE_MODEL, { bucket: "hub", objectPath: "llama" });
+      assert.equal((await importModel(server, FAILED_MODEL, { bucket: "hub", objectPath: "no-tokenizer" })).version.status, "Fail");
+      await server.admin.v2("model", "CreateCustomModelSet", { modelSetName: EMPTY_MODEL, modelType: "Text2Text" });
+      ds.sft = await releasedDataset(server, { name: "sft", format: "PromptResponse" });
+      ds.messages = await releasedDataset(server, { name: "messages", format: "Messages" });
+      ds.text = await releasedDataset(server, { name: "text", format: "Text" });
+      ds.pcr = await releasedDataset(server, { name: "pcr", format: "DPO_PromptChosenRejected" });
+      ds.unreleased = await releasedDataset(server, { name: "unreleased", format: "PromptResponse", released: false });
     });
     after(async () => { await server.close(); });
 
@@ -90,7 +108,8 @@ for (const dialect of testDialects()) {
       assert.ok(Array.isArray(models));
       const names = models.map((m) => m.model);
       assert.ok(names.includes(MODEL) && names.includes(OTHER_MODEL));
-      assert.ok(!names.includes("still-importing"), "a model still importing is not trainable");
+      assert.ok(!names.includes(FAILED_MODEL), "a model whose import failed is not trainable");
+      assert.ok(!names.includes(EMPTY_MODEL), "a model set without a Ready version is not trainable");
       const llama = models.find((m) => m.model === MODEL);
       assert.equal(llama.modelType, "text2text");
       assert.deepEqual(llama.supportTrainMode.map((t: any) => t.trainMode), ["SFT", "PostPretrain", "DPO", "KTO"]);
@@ -129,7 +148,8 @@ for (const dialect of testDialects()) {
       await fails2("CreateFineTuningJob", { name: "x", model: MODEL, trainMode: "SFT" }, "name");
       await fails2("CreateFineTuningJob", { name: "a".repeat(21), model: MODEL, trainMode: "SFT" }, "name");
       await fails2("CreateFineTuningJob", { name: "ok-name", model: "no-such-model", trainMode: "SFT" }, "model");
-      await fails2("CreateFineTuningJob", { name: "ok-name", model: "still-importing", trainMode: "SFT" }, "model");
+      await fails2("CreateFineTuningJob", { name: "ok-name", model: FAILED_MODEL, trainMode: "SFT" }, "model");
+      await fails2("CreateFineTuningJob", { name: "ok-name", model: EMPTY_MODEL, trainMode: "SFT" }, "model");
       await fails2("CreateFineTuningJob", { name: "ok-name", model: MODEL, trainMode: "RLHF" }, "trainMode");
       await fails2("CreateFineTuningJob", { name: "ok-name", model: MODEL }, "trainMode");
       const msg = await fails2("CreateFineTuningJob", { name: "ok-name", model: MODEL, trainMode: "SFT", parameterScale: "PromptTuning" }, "parameterScale");
@@ -499,7 +519,7 @@ for (const dialect of testDialects()) {
       const versionId = await insertPublishedVersion(server, published);
       assert.match(await fails2("DeleteFineTuningTask", { taskId: published }, "", "ResourceInUse", 409), new RegExp(versionId));
       await fails2("DeleteFineTuningJob", { jobId }, "", "ResourceInUse", 409);
-      await server.server.res.db.deleteFrom("model_versions").where("id", "=", versionId).execute();
+      assert.equal(await server.admin.v2("model", "DeleteModel", { modelId: versionId }), true);
 
       assert.equal(await ok2("DeleteFineTuningTask", { taskId: queued }), true);
       await fails2("DescribeFineTuningTask", { taskId: queued }, "taskId");
@@ -572,6 +592,54 @@ for (const dialect of testDialects()) {
         taskId: num, jobRunType: 1, increConfig: { taskId: num, jobId: (await runRow(server, queued))!.num }, trainMode: "SFT", peftType: "ALL",
         trainConfig: {}, trainset: [{ type: 1, id: ds.sft!.num }],
       }, "increConfig.jobId");
+    });
+
+    test(`creating a task races deleting its base model version and its dataset version: one side wins cleanly (${RACE_ROUNDS} rounds)`, async (t) => {
+      const outcomes = { created: 0, refused: 0 };
+      for (let round = 0; round < RACE_ROUNDS; round++) {
+        const model = `race-${round}`;
+        const base = await importBaseModel(server, model, { bucket: "hub", objectPath: "llama" });
+        const data = await releasedDataset(server, { name: `race-${round}`, format: "PromptResponse" });
+        const jobId = await newJob("SFT", model, `race-${round}`);
+        // All three at once, each started a few ms late by a different amount every round, so
+        // the deletes land at different points of the create (before it, during, after).
+        const later = <T>(ms: number, call: () => Promise<T>) => sleep(ms).then(call);
+        const [create, deleteModel, deleteData] = await Promise.all([
+          later((round * 3) % 5, () => v2("CreateFineTuningTask", taskBody(jobId, data.versionId))),
+          later((round * 7) % 10, () => v2Raw(server, "model", "DeleteModel", { modelId: base.versionId })),
+          later((round * 3) % 10, () => v2Raw(server, "dataset", "DeleteDatasetVersion", { versionId: data.versionId })),
+        ]);
+        const deletes = `DeleteModel ${deleteModel.status} ${deleteModel.text}; DeleteDatasetVersion ${deleteData.status} ${deleteData.text}`;
+        if (create.status === 200) {
+          // The task holds both: each delete is refused, naming it.
+          outcomes.created++;
+          assert.equal(deleteModel.status, 409, deletes);
+          assert.equal(deleteModel.body.code, "ResourceInUse");
+          assert.equal(deleteData.status, 409, deletes);
+          assert.equal(deleteData.body.code, "ResourceInUse");
+          assert.match(deleteModel.body.message, new RegExp(create.body.result.taskId));
+          assert.match(deleteData.body.message, new RegExp(create.body.result.taskId));
+        } else {
+          // A delete got there first: the task is refused by field, and nothing holds the other delete back.
+          outcomes.refused++;
+          assert.equal(create.status, 400, create.text);
+          assert.equal(create.body.code, "InappropriateJSON", create.text);
+          assert.ok(/param\[(jobId|datasetConfig\.versions\[0\]\.versionId)\] invalid/.test(create.body.message), create.text);
+          assert.equal(deleteModel.status, 200, deletes);
+          assert.equal(deleteData.status, 200, deletes);
+        }
+      }
+      // Whoever won, no task may point at a base model version or a dataset version that is gone.
+      const db = server.server.res.db;
+      const runs = await db.selectFrom("runs").select(["id", "base_model_version_num", "dataset_hashes"]).execute();
+      const modelNums = new Set((await db.selectFrom("model_versions").select("num").execute()).map((r) => Number(r.num)));
+      const datasetIds = new Set((await db.selectFrom("dataset_versions").select("id").execute()).map((r) => r.id));
+      for (const run of runs) {
+        assert.ok(modelNums.has(Number(run.base_model_version_num)), `task ${run.id} lost its base model version`);
+        for (const versionId of Object.keys(JSON.parse(run.dataset_hashes))) assert.ok(datasetIds.has(versionId), `task ${run.id} lost dataset version ${versionId}`);
+      }
+      assert.equal(outcomes.created + outcomes.refused, RACE_ROUNDS);
+      t.diagnostic(`task created first in ${outcomes.created} rounds, a delete first in ${outcomes.refused}`);
     });
 
     test("IAM: a read-only tuning key may describe but not create or stop", async () => {

@@ -7,6 +7,7 @@ import { newId, nowIso } from "@sailfin/contract";
 import { listBaseModels, resolveBaseModel, resumePendingModelImports, writeTinyModel } from "@sailfin/engine";
 import { runCli } from "./cli-process.js";
 import { ADMIN, startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
+import { importModel, stageFolder } from "./fixtures/model-imports.js";
 
 /**
  * Model repository over both dialects (reference §7, seed 004): Hugging Face folder imports with
@@ -60,21 +61,16 @@ for (const dialect of testDialects()) {
     const res = () => server.server.res;
     const drain = () => res().background.drain();
 
-    /** Copies a local folder into the artifact store's bucket, as an upload would. */
-    async function stage(dir: string, bucket: string, path: string): Promise<void> {
-      for (const name of await readdir(dir)) await res().artifacts.put(`buckets/${bucket}/${path}/${name}`, await readFile(join(dir, name)));
-    }
+    const stage = (dir: string, bucket: string, path: string) => stageFolder(server, dir, bucket, path);
     async function newSet(name: string): Promise<string> {
       return ok2("CreateCustomModelSet", { modelSetName: name, modelType: "Text2Text" });
     }
     /** Imports a staged folder into a new set; returns the finished version (after the background check). */
     async function importFolder(setName: string, bucket: string, path: string): Promise<any> {
-      const modelSetId = await newSet(setName);
-      const created = await ok2("CreateCustomModel", { modelSetId, sourceType: "Import", importMeta: { bucket, objectPath: path } });
+      const { created, version } = await importModel(server, setName, { bucket, objectPath: path });
       assert.match(created.modelId, /^amv-[a-z0-9]{12}$/);
       assert.equal(created.status, "Creating");
-      await drain();
-      return ok2("DescribeModel", { modelId: created.modelId });
+      return version;
     }
     async function tinyFolder(name: string, options: Parameters<typeof writeTinyModel>[1]): Promise<string> {
       const dir = join(work, name);

@@ -1,7 +1,8 @@
 import { IMPORT_STATUS, SailfinError, nowIso, type RunStatus, type V1Id } from "@sailfin/contract";
 import { appendEvent } from "@sailfin/store";
 import type { Actor, EngineResources } from "../resources.js";
-import { findDatasetGroup, findDatasetVersion, type DatasetGroupRow, type DatasetVersionRow, type Db } from "./records.js";
+import { lockRows } from "../row-lock.js";
+import { findDatasetGroup, findDatasetVersion, lockDatasetVersions, type DatasetGroupRow, type DatasetVersionRow, type Db } from "./records.js";
 
 /** Runs in these states still need their dataset files. */
 const ACTIVE_RUNS: readonly RunStatus[] = ["Queued", "Running"];
@@ -10,7 +11,9 @@ const ACTIVE_RUNS: readonly RunStatus[] = ["Queued", "Running"];
  * Deletes one dataset version (V2 `DeleteDatasetVersion`; V1 `delete`, which also removes the
  * group once its last version is gone: V1 has no group delete). Refused (Conflict) while an
  * import into it runs, or while a fine-tuning run that is not finished trains on it. Returns
- * how many versions the group still has.
+ * how many versions the group still has. The version is re-read and locked inside the
+ * transaction before the run check (see lockDatasetVersions), as creating a run locks it too:
+ * of a delete and a create racing, one sees the other's result, never a run on a deleted version.
  *
  * @example const { remaining } = await deleteDatasetVersion(res, actor, "ds-…", "versionId");
  */
@@ -23,8 +26,10 @@ export async function deleteDatasetVersion(
 ): Promise<{ group: DatasetGroupRow; version: DatasetVersionRow; remaining: number }> {
   const { group, version } = await findDatasetVersion(res.db, ref, field);
   const remaining = await res.db.transaction().execute(async (trx) => {
-    await assertDeletable(trx, [version], field);
-    await removeVersions(trx, actor, [version]);
+    const [locked] = await lockDatasetVersions(trx, res.dialect, [version.num], "update");
+    if (locked === undefined) throw new SailfinError("NotFound", { field, detail: `dataset version ${version.id} was deleted meanwhile` });
+    await assertDeletable(trx, [locked], field);
+    await removeVersions(trx, actor, [locked]);
     const left = await trx.selectFrom("dataset_versions").select((eb) => eb.fn.countAll().as("n")).where("group_num", "=", group.num).executeTakeFirstOrThrow();
     const count = Number(left.n);
     if (count === 0 && options.dropEmptyGroup) await removeGroup(trx, actor, group);
@@ -43,7 +48,7 @@ export async function deleteDatasetVersion(
 export async function deleteDataset(res: EngineResources, actor: Actor, datasetId: string, field: string): Promise<{ group: DatasetGroupRow; versionCount: number }> {
   const group = await findDatasetGroup(res.db, datasetId, field);
   const versions = await res.db.transaction().execute(async (trx) => {
-    const rows = await trx.selectFrom("dataset_versions").selectAll().where("group_num", "=", group.num).orderBy("num").execute();
+    const rows = await lockRows(trx.selectFrom("dataset_versions").selectAll().where("group_num", "=", group.num).orderBy("num"), res.dialect, "update").execute();
     await assertDeletable(trx, rows, field);
     await removeVersions(trx, actor, rows);
     await removeGroup(trx, actor, group);

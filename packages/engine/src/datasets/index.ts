@@ -3,7 +3,7 @@
  * "dataset"). Only what routes, startup and fine-tuning need is exported.
  */
 export {
-  datasetDataKey, findDatasetGroup, findDatasetGroupByName, findDatasetVersion as findDatasetVersionDetail, parseStoredReport,
+  datasetDataKey, findDatasetGroup, findDatasetGroupByName, findDatasetVersion as findDatasetVersionDetail, lockDatasetVersions, parseStoredReport,
   type DatasetGroupRow, type DatasetVersionRow, type DatasetImportRow, type DatasetVersionDetail,
   type StoredImportReport, type ImportTaskStatus,
 } from "./records.js";

@@ -1,7 +1,8 @@
 import type { Kysely, Selectable, Transaction } from "kysely";
 import { SailfinError, type V1Id } from "@sailfin/contract";
-import type { Database, DatasetGroupTable, DatasetImportTable, DatasetVersionTable } from "@sailfin/store";
+import type { Database, DatasetGroupTable, DatasetImportTable, DatasetVersionTable, Dialect } from "@sailfin/store";
 import { isDataFormat, type DataFormat, type ValidationReport } from "@sailfin/data";
+import { lockRows, type RowLockMode } from "../row-lock.js";
 
 /**
  * Row shapes and look-ups shared by the dataset operations. Vocabulary: a *group* is the V2
@@ -67,6 +68,20 @@ export async function findDatasetVersion(db: Db, ref: V1Id, field: string): Prom
   if (version === undefined) throw notFound(field, ref);
   const group = await db.selectFrom("dataset_groups").selectAll().where("num", "=", version.group_num).executeTakeFirstOrThrow();
   return { group, version };
+}
+
+/**
+ * Re-reads versions inside a transaction and locks them until it ends (PostgreSQL; SQLite
+ * transactions are single-writer already), in number order so two lockers cannot deadlock.
+ * A version deleted meanwhile is simply absent. Deleting a version (`update`) and creating a
+ * fine-tuning run on it (`share`) both take this lock before checking the other side, so one of
+ * them always sees the other's committed result.
+ */
+export async function lockDatasetVersions(
+  trx: Transaction<Database>, dialect: Dialect, nums: readonly number[], mode: RowLockMode,
+): Promise<DatasetVersionRow[]> {
+  if (nums.length === 0) return [];
+  return lockRows(trx.selectFrom("dataset_versions").selectAll().where("num", "in", [...nums]).orderBy("num", "asc"), dialect, mode).execute();
 }
 
 /** The group (V2 dataset) with this `ds-` id. Throws NotFound naming `field`. */

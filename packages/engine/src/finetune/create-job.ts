@@ -1,7 +1,7 @@
 import { newId, nowIso, SailfinError, type TrainMode } from "@sailfin/contract";
 import { appendEvent } from "@sailfin/store";
 import type { Actor, EngineResources } from "../resources.js";
-import { findBaseModel } from "./base-models.js";
+import { resolveBaseModel } from "../models/index.js";
 import { findJob } from "./find.js";
 import { resolveParameterScale } from "./parameter-scale.js";
 import type { FinetuneJobRecord } from "./records.js";
@@ -27,7 +27,7 @@ export interface CreateJobInput {
  */
 export async function createJob(res: EngineResources, actor: Actor, input: CreateJobInput): Promise<FinetuneJobRecord> {
   const modelField = input.fields?.model ?? "model";
-  const base = await findBaseModel(res.db, input.model);
+  const base = await resolveBaseModel(res, input.model);
   if (base === null) {
     throw new SailfinError("InvalidParameter", {
       field: modelField,
@@ -41,8 +41,8 @@ export async function createJob(res: EngineResources, actor: Actor, input: Creat
   const now = nowIso();
   await res.db.transaction().execute(async (trx) => {
     await trx.insertInto("finetune_jobs").values({
-      id, name: input.name, description: input.description ?? "", model: base.name, train_mode: input.trainMode,
-      parameter_scale: parameterScale, base_train_type: input.baseTrainType ?? base.name, created_at: now, modified_at: now,
+      id, name: input.name, description: input.description ?? "", model: base.setName, train_mode: input.trainMode,
+      parameter_scale: parameterScale, base_train_type: input.baseTrainType ?? base.setName, created_at: now, modified_at: now,
     }).execute();
     await appendEvent(trx, { objectKind: "finetune_job", objectId: id, actor: actor.accessKey, from: null, to: "Created" });
   });

@@ -2,11 +2,11 @@ import {
   newId, nowIso, SailfinError, TRAIN_MODE_DATA_FORMATS, TRAIN_MODES, type TrainMode,
 } from "@sailfin/contract";
 import { appendEvent } from "@sailfin/store";
+import { findReleasedDatasetVersion, type ReleasedDatasetVersion } from "../datasets/index.js";
+import { resolveBaseModel, type ResolvedBaseModel } from "../models/index.js";
 import type { Actor, EngineResources } from "../resources.js";
-import { findBaseModel, type BaseModel } from "./base-models.js";
-import { findDatasetVersion } from "./dataset-versions.js";
 import { checkpointsOf, findJob, findRun } from "./find.js";
-import { lockJob } from "./lock.js";
+import { assertInputsRemain, lockJob } from "./lock.js";
 import { resolveParameterScale } from "./parameter-scale.js";
 import type { FinetuneJobRecord, FinetuneRunRecord, FinetuneRunSpec } from "./records.js";
 import type { FinetuneRef } from "./refs.js";
@@ -67,8 +67,10 @@ export interface CreateRunInput {
 /**
  * Validates and queues one fine-tuning run (V2 task, V1 job). Every reference is checked first
  * (job, base model, parameter scale, hyper-parameters, released datasets of a fitting format,
- * the incremental base and its checkpoint); then one transaction inserts the run, Queued with
- * its fully resolved frozen spec, and its first event. Nothing runs it yet: a worker claims it.
+ * the incremental base and its checkpoint); then one transaction re-reads the base model
+ * version and the dataset versions under a row lock (a delete may have committed since the
+ * checks; see lock.ts), inserts the run, Queued with its fully resolved frozen spec,
+ * and its first event. Nothing runs it yet: a worker claims it.
  *
  * @example
  * const run = await createRun(res, actor, { job: { id: "job-…" }, datasets: [{ sourceType: "Platform",
@@ -85,7 +87,7 @@ export async function createRun(res: EngineResources, actor: Actor, input: Creat
     throw new SailfinError("InvalidParameter", { field: fields.job, detail: `the job's train mode ${job.trainMode} is not supported` });
   }
   const trainMode = job.trainMode as TrainMode;
-  const base = await findBaseModel(res.db, job.model);
+  const base = await resolveBaseModel(res, job.model);
   if (base === null) {
     throw new SailfinError("InvalidParameter", {
       field: fields.job, detail: `the job's base model ${job.model} is no longer registered (no Ready imported version)`,
@@ -122,6 +124,7 @@ export async function createRun(res: EngineResources, actor: Actor, input: Creat
     if (!(await lockJob(trx, res.dialect, job.num))) {
       throw new SailfinError("NotFound", { field: fields.job, detail: `fine-tuning job ${job.id} does not exist` });
     }
+    await assertInputsRemain(trx, res.dialect, { base, versions, fields: input.datasets.map((d) => d.field), jobField: fields.job, model: job.model });
     await trx.insertInto("runs").values({
       id, kind: "finetune", job_num: job.num, description: input.description ?? "", status: "Queued",
       train_mode: trainMode, parameter_scale: parameterScale, base_model_version_num: base.versionNum,
@@ -137,8 +140,8 @@ export async function createRun(res: EngineResources, actor: Actor, input: Creat
   return findRun(res.db, { id }, "taskId");
 }
 
-function baseModelSpec(base: BaseModel): FinetuneRunSpec["baseModel"] {
-  return { name: base.name, setId: base.setId, versionId: base.versionId, versionNum: base.versionNum, config: base.config };
+function baseModelSpec(base: ResolvedBaseModel): FinetuneRunSpec["baseModel"] {
+  return { name: base.setName, setId: base.setId, versionId: base.versionId, versionNum: base.versionNum, config: base.config };
 }
 
 async function resolveDatasets(res: EngineResources, trainMode: TrainMode, datasets: readonly RunDatasetInput[]): Promise<FinetuneRunSpec["dataset"]["versions"][number][]> {
@@ -154,28 +157,33 @@ async function resolveDatasets(res: EngineResources, trainMode: TrainMode, datas
       });
     }
     if (entry.ref === undefined) throw new SailfinError("InvalidParameter", { field: entry.field, detail: "is required for Platform datasets" });
-    const version = await findDatasetVersion(res.db, entry.ref);
-    if (version === null) {
-      throw new SailfinError("NotFound", { field: entry.field, detail: `dataset version ${entry.ref.id ?? entry.ref.num} does not exist` });
-    }
-    if (!version.released || version.contentHash === null) {
-      throw new SailfinError("InvalidParameter", { field: entry.field, detail: `dataset version ${version.id} is not released; publish it first` });
-    }
-    if (!(fits as readonly string[]).includes(version.dataFormat)) {
+    const { version, group, format, contentHash } = await releasedVersion(res, entry.ref, entry.field);
+    if (!(fits as readonly string[]).includes(format)) {
       throw new SailfinError("InvalidParameter", {
         field: entry.field,
-        detail: `dataset version ${version.id} holds ${version.dataFormat} data; ${trainMode} trains on ${fits.join(", ")}`,
+        detail: `dataset version ${version.id} holds ${format} data; ${trainMode} trains on ${fits.join(", ")}`,
       });
     }
     if (out.some((v) => v.versionId === version.id)) {
       throw new SailfinError("InvalidParameter", { field: entry.field, detail: `dataset version ${version.id} is listed twice` });
     }
     out.push({
-      versionId: version.id, versionNum: version.num, groupId: version.groupId, dataFormat: version.dataFormat,
-      contentHash: version.contentHash, samplingRate: entry.samplingRate ?? 1,
+      versionId: version.id, versionNum: version.num, groupId: group.id, dataFormat: format, contentHash, samplingRate: entry.samplingRate ?? 1,
     });
   }
   return out;
+}
+
+/**
+ * The released version a request names (NotFound / InvalidParameter naming `field`, from the
+ * datasets module). V2 names versions by `ds-` id only: a bare number there is an unknown id,
+ * not V1's numeric id (V1 references arrive here as `num`).
+ */
+async function releasedVersion(res: EngineResources, ref: FinetuneRef, field: string): Promise<ReleasedDatasetVersion> {
+  if (ref.id !== undefined && /^\d+$/.test(ref.id)) {
+    throw new SailfinError("NotFound", { field, detail: `dataset version ${ref.id} does not exist` });
+  }
+  return findReleasedDatasetVersion(res, ref.id ?? ref.num, field);
 }
 
 async function resolveIncrement(

@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from "kysely";
 import { SailfinError, type RunStatus } from "@sailfin/contract";
 import type { Database } from "@sailfin/store";
+import { findVersionPublishedFrom } from "../models/index.js";
 import type { EngineResources } from "../resources.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -19,9 +20,9 @@ export async function assertRunsDeletable(db: Db, runs: ReadonlyArray<{ num: num
   }
   if (runs.length === 0) return;
   const nums = runs.map((run) => run.num);
-  const published = await db.selectFrom("model_versions").select(["id", "source_run_num"]).where("source_run_num", "in", nums).executeTakeFirst();
-  if (published !== undefined) {
-    const run = runs.find((r) => r.num === published.source_run_num);
+  const published = await findVersionPublishedFrom(db, nums);
+  if (published !== null) {
+    const run = runs.find((r) => r.num === published.runNum);
     throw new SailfinError("Conflict", { detail: `model version ${published.id} was published from task ${run?.id}; delete the model version first` });
   }
   const dependent = await db.selectFrom("runs").select(["id", "increment_run_num"])

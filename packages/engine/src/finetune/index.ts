@@ -4,7 +4,6 @@
  */
 export { finetuneRef, type FinetuneRef } from "./refs.js";
 export type { FinetuneJobRecord, FinetuneRunRecord, FinetuneRunDetail, FinetuneRunSpec, RunCheckpointRecord } from "./records.js";
-export { parseBaseModelConfig, type BaseModelConfig, type BaseModel } from "./base-models.js";
 export { describeSupportModels, hyperParameterTable, maxSeqLenChoices, supportModelEntry } from "./support-models.js";
 export { validateHyperParameters, type ResolvedHyperParameters, type HyperParameterContext, type ValidateHyperParametersOptions } from "./validate-hyper-parameters.js";
 export { resolveParameterScale } from "./parameter-scale.js";
@@ -17,3 +16,4 @@ export { describeRun, runOrdinal, type FinetuneRunScope } from "./describe-run.j
 export { listRuns } from "./list-runs.js";
 export { stopRun, type StopRunResult } from "./stop-run.js";
 export { deleteRun } from "./delete-run.js";
+export { prepareRunData, tokenCacheKey, type PrepareRunDataInput, type PreparedRunData } from "./prepare-data.js";

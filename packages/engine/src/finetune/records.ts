@@ -1,7 +1,7 @@
 import type { Selectable } from "kysely";
 import type { FinetuneJobTable, RunCheckpointTable, RunTable } from "@sailfin/store";
 import type { HyperParameterValue, RunStatus, SupportedParameterScale, TrainMode } from "@sailfin/contract";
-import type { BaseModelConfig } from "./base-models.js";
+import type { ResolvedBaseModelConfig } from "../models/index.js";
 
 /**
  * Internal vocabulary: a *job* is the container (V2 job, V1 task); a *run* is one execution
@@ -35,7 +35,7 @@ export interface FinetuneRunSpec {
     readonly setId: string;
     readonly versionId: string;
     readonly versionNum: number;
-    readonly config: BaseModelConfig;
+    readonly config: ResolvedBaseModelConfig;
   };
   readonly dataset: {
     readonly sourceType: "Platform";

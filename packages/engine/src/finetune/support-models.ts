@@ -3,7 +3,7 @@ import {
   type HyperParameterDef, type SupportModel, type SupportedParameterScale, type TrainMode,
 } from "@sailfin/contract";
 import type { EngineResources } from "../resources.js";
-import { listBaseModels, type BaseModelConfig } from "./base-models.js";
+import { listBaseModels, type ResolvedBaseModelConfig } from "../models/index.js";
 
 /**
  * The `DescribeFineTuningSupportModels` table (reference §6.2.3), built from the registered base
@@ -11,8 +11,6 @@ import { listBaseModels, type BaseModelConfig } from "./base-models.js";
  * exactly what the server accepts.
  */
 
-/** Assumed context length when a model's config does not say. */
-const FALLBACK_MAX_POSITIONS = 2048;
 const LORA_TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 
 function def(
@@ -26,8 +24,8 @@ function def(
  * `maxSeqLen` choices: powers of two from 128 up to the model's context length (from the
  * largest power of two within it when the context is shorter than 128, as tiny test models are).
  */
-export function maxSeqLenChoices(config: BaseModelConfig): number[] {
-  const max = config.maxPositionEmbeddings ?? FALLBACK_MAX_POSITIONS;
+export function maxSeqLenChoices(config: ResolvedBaseModelConfig): number[] {
+  const max = config.maxPositionEmbeddings;
   let start = 128;
   while (start > max && start > 1) start /= 2;
   const out: number[] = [];
@@ -41,7 +39,7 @@ export function maxSeqLenChoices(config: BaseModelConfig): number[] {
  *
  * @example hyperParameterTable("SFT", "LoRA", baseModel.config).find((d) => d.key === "loraRank")
  */
-export function hyperParameterTable(trainMode: TrainMode, scale: SupportedParameterScale, config: BaseModelConfig): HyperParameterDef[] {
+export function hyperParameterTable(trainMode: TrainMode, scale: SupportedParameterScale, config: ResolvedBaseModelConfig): HyperParameterDef[] {
   const seqChoices = maxSeqLenChoices(config);
   const seqDefault = seqChoices.filter((n) => n <= 2048).at(-1) ?? seqChoices[0]!;
   const table: HyperParameterDef[] = [
@@ -74,7 +72,7 @@ export function hyperParameterTable(trainMode: TrainMode, scale: SupportedParame
 }
 
 /** One `DescribeFineTuningSupportModels` entry. */
-export function supportModelEntry(name: string, config: BaseModelConfig): SupportModel {
+export function supportModelEntry(name: string, config: ResolvedBaseModelConfig): SupportModel {
   return {
     model: name,
     modelType: "text2text",
@@ -93,6 +91,6 @@ export function supportModelEntry(name: string, config: BaseModelConfig): Suppor
  * supports.
  */
 export async function describeSupportModels(res: EngineResources): Promise<SupportModel[]> {
-  const models = await listBaseModels(res.db);
-  return models.map((model) => supportModelEntry(model.name, model.config));
+  const models = await listBaseModels(res);
+  return models.map((model) => supportModelEntry(model.setName, model.config));
 }

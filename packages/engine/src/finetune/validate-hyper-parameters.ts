@@ -2,7 +2,7 @@ import {
   SailfinError, SUPPORTED_PARAMETER_SCALES, TRAIN_MODES,
   type HyperParameterDef, type HyperParameterValue, type SupportedParameterScale, type TrainMode,
 } from "@sailfin/contract";
-import type { BaseModelConfig } from "./base-models.js";
+import type { ResolvedBaseModelConfig } from "../models/index.js";
 import { hyperParameterTable } from "./support-models.js";
 
 /** Every hyper-parameter with its value: the request's, or the table's default. */
@@ -11,7 +11,7 @@ export type ResolvedHyperParameters = Record<string, HyperParameterValue>;
 export interface HyperParameterContext {
   readonly trainMode: TrainMode;
   readonly parameterScale: SupportedParameterScale;
-  readonly config: BaseModelConfig;
+  readonly config: ResolvedBaseModelConfig;
 }
 
 export interface ValidateHyperParametersOptions {

@@ -1,27 +1,17 @@
 import type { EngineResources } from "../resources.js";
 import type { ModelSummary } from "./check-model-files.js";
+import { parseConfigSummary } from "./config-summary.js";
 import type { Db } from "./model-rows.js";
 
 /**
  * Base models for fine-tuning. Sailfin has no platform presets: a base model is a model set with
  * at least one `Ready` version imported from files (source `Import`), and its fine-tuning name
  * (V2 `model`, V1 `trainType`) is the set's name. Its latest such version is the one trained.
+ * Fine-tuning reads base models only through this file.
  */
-export interface ResolvedBaseModelConfig {
-  readonly hiddenSize: number;
-  readonly numLayers: number;
-  readonly numHeads: number;
-  readonly numKvHeads: number;
-  readonly vocabSize: number;
-  readonly maxPositionEmbeddings: number;
-  readonly tieWordEmbeddings: boolean;
-  readonly hasChatTemplate: boolean;
-  readonly intermediateSize: number;
-  readonly headDim: number;
-  readonly modelType: string;
-  readonly dtype: string;
-  readonly parameterCount: number;
-}
+
+/** The checked shape of a base model: its config summary without the architecture (kept beside it). */
+export type ResolvedBaseModelConfig = Omit<ModelSummary, "architecture">;
 
 export interface ResolvedBaseModel {
   readonly setNum: number;
@@ -71,34 +61,25 @@ export async function listBaseModels(res: EngineResources): Promise<ResolvedBase
     .where("status", "=", "Ready")
     .groupBy("set_num");
   const rows = await baseQuery(res.db).where("v.num", "in", latest).orderBy("s.name", "asc").execute();
-  return rows.map(toResolved);
+  return rows.map(toResolved).filter((base): base is ResolvedBaseModel => base !== null);
 }
 
-function toResolved(row: Row): ResolvedBaseModel {
-  // Ready imports always carry the summary written by checkModelFiles.
-  const s = JSON.parse(row.configSummary ?? "{}") as Partial<ModelSummary>;
+/**
+ * Null when the summary cannot be read: Ready imports always carry the one checkModelFiles
+ * wrote, and a model whose shape is unknown cannot be offered for training.
+ */
+function toResolved(row: Row): ResolvedBaseModel | null {
+  const summary = parseConfigSummary(row.configSummary);
+  if (summary === null) return null;
+  const { architecture, ...config } = summary;
   return {
     setNum: row.setNum,
     setId: row.setId,
     setName: row.setName,
     versionNum: row.versionNum,
     versionId: row.versionId,
-    architecture: row.architecture ?? s.architecture ?? "",
+    architecture: row.architecture ?? architecture,
     artifactPath: row.artifactPath ?? `models/${row.versionId}/`,
-    config: {
-      hiddenSize: s.hiddenSize ?? 0,
-      numLayers: s.numLayers ?? 0,
-      numHeads: s.numHeads ?? 0,
-      numKvHeads: s.numKvHeads ?? 0,
-      vocabSize: s.vocabSize ?? 0,
-      maxPositionEmbeddings: s.maxPositionEmbeddings ?? 0,
-      tieWordEmbeddings: s.tieWordEmbeddings ?? false,
-      hasChatTemplate: s.hasChatTemplate ?? false,
-      intermediateSize: s.intermediateSize ?? 0,
-      headDim: s.headDim ?? 0,
-      modelType: s.modelType ?? "",
-      dtype: s.dtype ?? "",
-      parameterCount: s.parameterCount ?? 0,
-    },
+    config,
   };
 }

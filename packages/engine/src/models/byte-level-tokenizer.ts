@@ -39,11 +39,22 @@ export interface ByteLevelTokenizerFiles {
   readonly ids: { readonly endOfText: number; readonly imStart: number; readonly imEnd: number };
 }
 
-/** Builds tokenizer.json and tokenizer_config.json (with a ChatML chat_template). */
-export function byteLevelTokenizer(maxLength: number): ByteLevelTokenizerFiles {
-  const vocab: Record<string, number> = {};
+/** A learned byte-level BPE (`trainByteLevelBpe` in @sailfin/data): bytes are ids 0-255. */
+export interface TrainedByteLevelModel {
+  readonly vocab: Record<string, number>;
+  readonly merges: ReadonlyArray<readonly [string, string]>;
+}
+
+/**
+ * Builds tokenizer.json and tokenizer_config.json (with a ChatML chat_template): the 256 bytes
+ * and a few hand-picked merges, or `trained`'s vocabulary and merges when given.
+ */
+export function byteLevelTokenizer(maxLength: number, trained?: TrainedByteLevelModel): ByteLevelTokenizerFiles {
+  let vocab: Record<string, number> = {};
   bytesToUnicode().forEach((symbol, byte) => { vocab[symbol] = byte; });
   for (const [a, b] of MERGES) vocab[a + b] = Object.keys(vocab).length;
+  const merges = trained?.merges ?? MERGES;
+  if (trained !== undefined) vocab = { ...trained.vocab };
   const base = Object.keys(vocab).length;
   const added = SPECIAL_TOKENS.map((content, i) => ({
     id: base + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
@@ -61,7 +72,7 @@ export function byteLevelTokenizer(maxLength: number): ByteLevelTokenizerFiles {
     model: {
       type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: "", end_of_word_suffix: "",
       fuse_unk: false, byte_fallback: false, ignore_merges: false,
-      vocab, merges: MERGES.map(([a, b]) => `${a} ${b}`),
+      vocab, merges: merges.map(([a, b]) => `${a} ${b}`),
     },
   };
   const tokenizerConfig = {

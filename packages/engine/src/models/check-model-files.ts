@@ -11,19 +11,16 @@ import { SafetensorsError, readSafetensorsHeader, type TensorInfo } from "./safe
  * encodes within the model's vocabulary. Only headers and small JSON files are read.
  */
 
-/** What we record about a checked model (model_versions.config_summary). */
-export interface ModelSummary {
-  readonly architecture: string;
+/** The parsed config fields a summary keeps, as parseModelConfig read them. */
+export const SUMMARY_CONFIG_FIELDS = [
+  "architecture", "hiddenSize", "intermediateSize", "numLayers", "numHeads", "numKvHeads", "headDim", "vocabSize",
+  "maxPositionEmbeddings", "tieWordEmbeddings",
+] as const;
+
+/** What we record about a checked model (model_versions.config_summary; read back by parseConfigSummary). */
+export interface ModelSummary extends Pick<ModelConfig, (typeof SUMMARY_CONFIG_FIELDS)[number]> {
+  /** `llama` or `qwen2`. */
   readonly modelType: string;
-  readonly hiddenSize: number;
-  readonly intermediateSize: number;
-  readonly numLayers: number;
-  readonly numHeads: number;
-  readonly numKvHeads: number;
-  readonly headDim: number;
-  readonly vocabSize: number;
-  readonly maxPositionEmbeddings: number;
-  readonly tieWordEmbeddings: boolean;
   readonly hasChatTemplate: boolean;
   /** The weights' dtype (the most common one when mixed). */
   readonly dtype: string;
@@ -71,17 +68,8 @@ export async function checkModelFiles(store: ArtifactStore, prefix: string): Pro
   return {
     totalBytes,
     summary: {
-      architecture: config.architecture,
+      ...(Object.fromEntries(SUMMARY_CONFIG_FIELDS.map((key) => [key, config[key]])) as Pick<ModelConfig, (typeof SUMMARY_CONFIG_FIELDS)[number]>),
       modelType: config.family,
-      hiddenSize: config.hiddenSize,
-      intermediateSize: config.intermediateSize,
-      numLayers: config.numLayers,
-      numHeads: config.numHeads,
-      numKvHeads: config.numKvHeads,
-      headDim: config.headDim,
-      vocabSize: config.vocabSize,
-      maxPositionEmbeddings: config.maxPositionEmbeddings,
-      tieWordEmbeddings: config.tieWordEmbeddings,
       hasChatTemplate,
       dtype,
       parameterCount,

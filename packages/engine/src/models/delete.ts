@@ -1,7 +1,10 @@
 import { SailfinError, isTerminalRun, v2RunStatus, type RunStatus } from "@sailfin/contract";
 import { appendEvent } from "@sailfin/store";
 import type { Actor, EngineResources } from "../resources.js";
-import { MODEL_SET_KIND, MODEL_VERSION_KIND, versionFolder, type Db, type ModelSetRow, type ModelVersionRow } from "./model-rows.js";
+import { lockRows } from "../row-lock.js";
+import {
+  MODEL_SET_KIND, MODEL_VERSION_KIND, lockModelVersions, versionFolder, type Db, type ModelSetRow, type ModelVersionRow,
+} from "./model-rows.js";
 
 /**
  * Deleting model versions and sets. A version that a fine-tuning run uses as its base model
@@ -10,17 +13,28 @@ import { MODEL_SET_KIND, MODEL_VERSION_KIND, versionFolder, type Db, type ModelS
  * version still `Creating` cannot either (its import or copy is running). Rows go first, in one
  * transaction with their events; the files under `models/<versionId>/` are removed after commit
  * (a crash in between leaves orphan files, never a row without files).
+ *
+ * The versions are re-read and locked inside that transaction before the run check (see
+ * lockModelVersions): creating a run on a version locks it too, so a delete racing a create
+ * either sees the new run (Conflict) or removes the version before the create re-reads it
+ * (the create is refused) — never a run on a deleted version.
  */
 
 /** Deletes versions (all or none). `field` names the request field for errors. */
 export async function deleteModelVersions(
   res: EngineResources, actor: Actor, versions: readonly ModelVersionRow[], field?: string,
 ): Promise<void> {
-  await res.db.transaction().execute(async (trx) => {
-    await assertDeletable(trx, versions, field);
-    await removeVersions(trx, actor, versions);
+  const removed = await res.db.transaction().execute(async (trx) => {
+    const locked = await lockModelVersions(trx, res.dialect, versions.map((v) => v.num), "update");
+    const gone = versions.find((v) => !locked.some((l) => l.num === v.num));
+    if (gone !== undefined) {
+      throw new SailfinError("NotFound", { ...(field === undefined ? {} : { field }), detail: `model version ${gone.id} was deleted meanwhile` });
+    }
+    await assertDeletable(trx, locked, field);
+    await removeVersions(trx, actor, locked);
+    return locked;
   });
-  await removeFiles(res, versions);
+  await removeFiles(res, removed);
 }
 
 /** Deletes sets with all their versions (all or none). */
@@ -28,7 +42,9 @@ export async function deleteModelSets(res: EngineResources, actor: Actor, sets: 
   const removed: ModelVersionRow[] = [];
   await res.db.transaction().execute(async (trx) => {
     const setNums = sets.map((s) => s.num);
-    const versions = setNums.length === 0 ? [] : await trx.selectFrom("model_versions").selectAll().where("set_num", "in", setNums).execute();
+    const versions = setNums.length === 0
+      ? []
+      : await lockRows(trx.selectFrom("model_versions").selectAll().where("set_num", "in", setNums).orderBy("num", "asc"), res.dialect, "update").execute();
     await assertDeletable(trx, versions, field);
     await removeVersions(trx, actor, versions);
     for (const set of sets) {

@@ -3,6 +3,7 @@ import { SailfinError, type ErrorId, type Page, type PageRequest } from "@sailfi
 import { keysetPage } from "@sailfin/store";
 import type { EngineResources } from "../resources.js";
 import type { ModelSummary } from "./check-model-files.js";
+import { parseConfigSummary } from "./config-summary.js";
 import { MODEL_SET_KIND, findVersion, type Db, type IdRef, type ModelSetRow, type ModelVersionRow } from "./model-rows.js";
 
 /**
@@ -83,17 +84,8 @@ export async function viewVersions(db: Db, versions: readonly ModelVersionRow[])
     } else {
       lineage = { sourceType: "Acceleration", compNum: version.source_comp_num };
     }
-    return { version, set, lineage, summary: parseSummary(version.config_summary), baseModel };
+    return { version, set, lineage, summary: parseConfigSummary(version.config_summary), baseModel };
   });
-}
-
-function parseSummary(text: string | null): ModelSummary | null {
-  if (text === null) return null;
-  try {
-    return JSON.parse(text) as ModelSummary;
-  } catch {
-    return null;
-  }
 }
 
 /** One version with lineage; `missing` picks the not-found error (V1 uses ModelVersionNotFound). */

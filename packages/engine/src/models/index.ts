@@ -8,7 +8,11 @@ export { parseSafetensorsHeader, readSafetensorsHeader, SafetensorsError, DTYPE_
 export { encodeSafetensors, f32Bytes, bf16Bytes, type TensorData } from "./safetensors-writer.js";
 export { parseModelConfig, expectedTensors, ModelConfigError, type ModelConfig, type ModelFamily } from "./model-config.js";
 export { checkModelFiles, ModelCheckError, type ModelSummary, type ModelCheckResult } from "./check-model-files.js";
-export { findSet, findSetByName, findVersion, versionFolder, type ModelSetRow, type ModelVersionRow, type IdRef } from "./model-rows.js";
+export {
+  findSet, findSetByName, findVersion, findVersionPublishedFrom, lockModelVersions, versionFolder,
+  type ModelSetRow, type ModelVersionRow, type IdRef,
+} from "./model-rows.js";
+export { parseConfigSummary } from "./config-summary.js";
 export { createModelSet, MODEL_SET_TYPES, type ModelSetType, type CreateModelSetInput } from "./create-model-set.js";
 export { importModelVersion, runModelImport, resumePendingModelImports, type ImportModelVersionInput } from "./import-model-version.js";
 export { publishFromRun, type PublishFromRunInput, type PublishedVersion } from "./publish-from-run.js";

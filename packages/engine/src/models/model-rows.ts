@@ -1,7 +1,8 @@
 import type { Kysely, Selectable, Transaction } from "kysely";
 import { SailfinError, isIdOf, nowIso, type ErrorId } from "@sailfin/contract";
-import { appendEvent, type Database, type ModelSetTable, type ModelVersionTable } from "@sailfin/store";
+import { appendEvent, type Database, type Dialect, type ModelSetTable, type ModelVersionTable } from "@sailfin/store";
 import type { Actor, EngineResources } from "../resources.js";
+import { lockRows, type RowLockMode } from "../row-lock.js";
 
 /** Row access shared by the model-repository operations. */
 export type ModelSetRow = Selectable<ModelSetTable>;
@@ -54,6 +55,27 @@ export async function findVersion(db: Db, ref: IdRef, field: string, missing: Er
   const row = await q.executeTakeFirst();
   if (row === undefined) throw notFound();
   return row;
+}
+
+/**
+ * Re-reads versions inside a transaction and locks them until it ends (PostgreSQL; SQLite
+ * transactions are single-writer already), in number order so two lockers cannot deadlock.
+ * A version deleted meanwhile is simply absent. Deleting a version (`update`) and creating a
+ * fine-tuning run on it (`share`) both take this lock before checking the other side, so one of
+ * them always sees the other's committed result.
+ */
+export async function lockModelVersions(
+  trx: Transaction<Database>, dialect: Dialect, nums: readonly number[], mode: RowLockMode,
+): Promise<ModelVersionRow[]> {
+  if (nums.length === 0) return [];
+  return lockRows(trx.selectFrom("model_versions").selectAll().where("num", "in", [...nums]).orderBy("num", "asc"), dialect, mode).execute();
+}
+
+/** A version published from one of these runs (its lineage names the run), or null. */
+export async function findVersionPublishedFrom(db: Db, runNums: readonly number[]): Promise<{ id: string; runNum: number } | null> {
+  if (runNums.length === 0) return null;
+  const row = await db.selectFrom("model_versions").select(["id", "source_run_num"]).where("source_run_num", "in", [...runNums]).executeTakeFirst();
+  return row === undefined || row.source_run_num === null ? null : { id: row.id, runNum: row.source_run_num };
 }
 
 /** True for a unique-constraint violation in either dialect (a lost race on a name or number). */

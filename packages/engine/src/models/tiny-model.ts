@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { trainByteLevelBpe } from "@sailfin/data";
 import { byteLevelTokenizer } from "./byte-level-tokenizer.js";
 import { expectedTensors, type ModelConfig } from "./model-config.js";
 import { bf16Bytes, encodeSafetensors, f32Bytes, type TensorData } from "./safetensors-writer.js";
@@ -27,6 +28,13 @@ export interface TinyModelOptions {
   readonly tieWordEmbeddings?: boolean;
   /** Split the weights over this many files with a model.safetensors.index.json (default 1). */
   readonly shards?: number;
+  /**
+   * Texts to train a byte-level BPE tokenizer on (`trainByteLevelBpe`), so the vocabulary fits
+   * the data the model will learn; default: the 256 bytes and a few merges.
+   */
+  readonly tokenizerTexts?: readonly string[];
+  /** Target tokenizer size with `tokenizerTexts`, special tokens included (default 1024). */
+  readonly tokenizerVocabSize?: number;
 }
 
 export interface TinyModelInfo {
@@ -57,7 +65,9 @@ export async function writeTinyModel(dir: string, options: TinyModelOptions): Pr
   const shards = options.shards ?? 1;
   if (hiddenSize % heads !== 0) throw new Error(`hiddenSize ${hiddenSize} must be a multiple of heads ${heads}`);
   if (heads % kvHeads !== 0) throw new Error(`heads ${heads} must be a multiple of kvHeads ${kvHeads}`);
-  const tokenizer = byteLevelTokenizer(maxPositions);
+  const tokenizer = options.tokenizerTexts === undefined
+    ? byteLevelTokenizer(maxPositions)
+    : byteLevelTokenizer(maxPositions, trainByteLevelBpe(options.tokenizerTexts, { vocabSize: options.tokenizerVocabSize ?? 1024 }));
   const vocab = options.vocab ?? Math.ceil(tokenizer.size / 32) * 32;
   if (vocab < tokenizer.size) throw new Error(`vocab ${vocab} is smaller than the tokenizer's ${tokenizer.size} tokens`);
 

@@ -1,0 +1,159 @@
+import { createHash, randomBytes } from "node:crypto";
+import { readFile, readdir, rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { SailfinError, type TrainMode } from "@sailfin/contract";
+import { PIPELINE_VERSION, PipelineInputError, prepareTrainingData, type DataFormat, type SplitManifest } from "@sailfin/data";
+import type { EngineResources } from "../resources.js";
+
+/**
+ * Token shards for a fine-tuning run, cached in the artifact store under
+ * `token-cache/<key>/{train,validation}/`, so a second run on the same data, tokenizer and
+ * settings does no tokenization at all.
+ *
+ * The key is a sha256 of everything that changes the shards: each dataset version's content
+ * hash (fixed at release), format and sampling rate; the model's tokenizer.json and
+ * tokenizer_config.json (the chat template, BOS/EOS settings) and chat_template.jinja;
+ * maxSeqLen, trainMode, splitRatio, seed; and the pipeline version.
+ *
+ * Two workers preparing the same key never see each other's half-written files: each writes
+ * into its own `token-cache/.tmp-<key>-<random>/` and publishes it with one `rename`; the loser
+ * of a race finds the folder taken, drops its copy and uses the winner's.
+ */
+export interface PrepareRunDataInput {
+  readonly datasets: ReadonlyArray<{
+    /** Artifact key of the released JSONL (`datasets/<versionId>/data.jsonl`). */
+    readonly dataKey: string;
+    readonly format: DataFormat;
+    /** sha256 of that file, fixed at release (`content_hash`). */
+    readonly contentHash: string;
+    readonly samplingRate: number;
+  }>;
+  /** Artifact key of the base model folder (`models/<versionId>/`). */
+  readonly modelKey: string;
+  readonly trainMode: TrainMode;
+  readonly maxSeqLen: number;
+  /** Percent held out for validation. */
+  readonly splitRatio: number;
+  readonly seed: number;
+}
+
+export interface PreparedRunData {
+  readonly key: string;
+  /** True when the shards came from the cache (nothing was tokenized). */
+  readonly cached: boolean;
+  /** Absolute folders for the runtime's spec (`data.train`, `data.validation`). */
+  readonly trainDir: string;
+  readonly validationDir: string;
+  readonly train: SplitManifest;
+  readonly validation: SplitManifest;
+}
+
+const CACHE_PREFIX = "token-cache";
+/** Leftover temporary folders older than this are from a crashed worker and are removed. */
+const STALE_TMP_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Returns the run's token shards, preparing them unless cached. Input problems (a tokenizer
+ * that does not match the model, no training samples) are `InvalidParameter` errors: the
+ * user's to fix, not worth a retry.
+ *
+ * @example
+ * const data = await prepareRunData(res, {
+ *   datasets: [{ dataKey: "datasets/ds-1/data.jsonl", format: "PromptResponse", contentHash, samplingRate: 1 }],
+ *   modelKey: "models/amv-1/", trainMode: "SFT", maxSeqLen: 512, splitRatio: 10, seed: 42,
+ * });
+ * spec.data = { train: data.trainDir, validation: data.validationDir };
+ */
+export async function prepareRunData(res: Pick<EngineResources, "artifacts">, input: PrepareRunDataInput): Promise<PreparedRunData> {
+  const local = (key: string) => {
+    const path = res.artifacts.localPath(key);
+    if (path === null) throw new SailfinError("InternalError", { detail: "preparing training data needs a local artifact store" });
+    return path;
+  };
+  const modelDir = local(input.modelKey.replace(/\/$/, ""));
+  const key = await tokenCacheKey(modelDir, input);
+  const root = local(CACHE_PREFIX);
+  const finalDir = join(root, key);
+  const hit = await readCached(finalDir);
+  if (hit !== null) return { key, cached: true, ...hit };
+
+  await removeStaleTemporaries(root);
+  const tmpDir = join(root, `.tmp-${key}-${randomBytes(6).toString("hex")}`);
+  try {
+    const prepared = await prepareTrainingData({
+      datasets: input.datasets.map((d) => ({ path: local(d.dataKey), format: d.format, samplingRate: d.samplingRate })),
+      modelDir, trainMode: input.trainMode, maxSeqLen: input.maxSeqLen, splitRatio: input.splitRatio, seed: input.seed, outDir: tmpDir,
+    });
+    prepared.datasetHashes.forEach((hash, i) => {
+      const expected = input.datasets[i]!.contentHash;
+      if (hash !== expected) {
+        throw new SailfinError("InternalError", { detail: `dataset file ${input.datasets[i]!.dataKey} changed after release (sha256 ${hash}, released ${expected})` });
+      }
+    });
+    try {
+      await rename(tmpDir, finalDir);
+    } catch (error) {
+      // Another worker published the same key first: its shards are identical; use them.
+      if (!["ENOTEMPTY", "EEXIST"].includes((error as NodeJS.ErrnoException).code ?? "")) throw error;
+      await rm(tmpDir, { recursive: true, force: true });
+      const other = await readCached(finalDir);
+      if (other === null) throw error;
+      return { key, cached: true, ...other };
+    }
+    return { key, cached: false, trainDir: join(finalDir, "train"), validationDir: join(finalDir, "validation"), train: prepared.train, validation: prepared.validation };
+  } catch (error) {
+    await rm(tmpDir, { recursive: true, force: true });
+    if (error instanceof PipelineInputError) {
+      throw new SailfinError("InvalidParameter", { field: error.field ?? "datasetConfig", detail: error.message, cause: error });
+    }
+    throw error;
+  }
+}
+
+/**
+ * The cache key of `input` for the model folder `modelDir` (hashes its tokenizer files).
+ *
+ * @example await tokenCacheKey("/home/.sailfin/models/amv-1", input) // "3f1c…" (64 hex digits)
+ */
+export async function tokenCacheKey(modelDir: string, input: PrepareRunDataInput): Promise<string> {
+  const fileHash = async (name: string) => {
+    const bytes = await readFile(join(modelDir, name)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return null;
+      throw error;
+    });
+    return bytes === null ? null : createHash("sha256").update(bytes).digest("hex");
+  };
+  const material = {
+    pipeline: PIPELINE_VERSION,
+    datasets: input.datasets.map((d) => ({ contentHash: d.contentHash, format: d.format, samplingRate: d.samplingRate })),
+    tokenizer: await fileHash("tokenizer.json"),
+    tokenizerConfig: await fileHash("tokenizer_config.json"),
+    chatTemplateFile: await fileHash("chat_template.jinja"),
+    maxSeqLen: input.maxSeqLen,
+    trainMode: input.trainMode,
+    splitRatio: input.splitRatio,
+    seed: input.seed,
+  };
+  return createHash("sha256").update(JSON.stringify(material)).digest("hex");
+}
+
+async function readCached(dir: string): Promise<Omit<PreparedRunData, "key" | "cached"> | null> {
+  const manifest = async (split: string) => {
+    const text = await readFile(join(dir, split, "manifest.json"), "utf8").catch(() => null);
+    return text === null ? null : (JSON.parse(text) as SplitManifest);
+  };
+  const train = await manifest("train");
+  const validation = await manifest("validation");
+  if (train === null || validation === null) return null;
+  return { trainDir: join(dir, "train"), validationDir: join(dir, "validation"), train, validation };
+}
+
+async function removeStaleTemporaries(root: string): Promise<void> {
+  const names = await readdir(root).catch(() => [] as string[]);
+  const now = Date.now();
+  for (const name of names) {
+    if (!name.startsWith(".tmp-")) continue;
+    const info = await stat(join(root, name)).catch(() => null);
+    if (info !== null && now - info.mtimeMs > STALE_TMP_MS) await rm(join(root, name), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,58 @@
+"""``python3 -m sailfin_runtime <finetune|export> --spec /abs/spec.json``.
+
+The spec is read and validated before torch is imported, so a bad spec fails in
+milliseconds, and so OpenBLAS's thread count can still be chosen (it is read when
+torch loads the library).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import List, Optional
+
+from . import _compat
+from .protocol import EventSink, StopFlag, UserError, run_guarded
+from .spec import read_export_spec, read_finetune_spec
+
+RECIPES = ("finetune", "export")
+USAGE = "usage: python3 -m sailfin_runtime <finetune|export> --spec /abs/path/spec.json"
+
+
+def _parse(argv: List[str]) -> tuple:
+    if len(argv) != 3 or argv[0] not in RECIPES or argv[1] != "--spec":
+        raise UserError(USAGE, "argv")
+    return argv[0], argv[2]
+
+
+def _is_oom(exc: BaseException) -> bool:
+    if "torch" not in sys.modules:  # torch itself failed to import
+        return isinstance(exc, MemoryError)
+    return _compat.is_out_of_memory(exc)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run one recipe; returns the protocol's exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    events = EventSink()
+    stop = StopFlag().install()
+
+    def body() -> None:
+        recipe, spec_path = _parse(argv)
+        if recipe == "finetune":
+            spec = read_finetune_spec(spec_path)
+            _compat.configure_blas_env(spec.precision)
+            from .recipes import finetune
+
+            finetune.run(spec, events, stop)
+        else:
+            export_spec = read_export_spec(spec_path)
+            _compat.configure_blas_env("fp32")
+            from .recipes import export
+
+            export.run(export_spec, events)
+
+    return run_guarded(events, body, _is_oom)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
