@@ -26,12 +26,12 @@ export interface RunningServer {
  */
 export async function startServer(config: ServerConfig, print: (line: string) => void = console.log): Promise<RunningServer> {
   await mkdir(config.home, { recursive: true });
+  const log = pino({ level: config.logLevel });
   const store = await openStore(
     config.databaseUrl !== undefined
-      ? { dialect: "postgres", url: config.databaseUrl }
+      ? { dialect: "postgres", url: config.databaseUrl, onIdleError: (err) => log.warn({ err }, "idle database connection lost") }
       : { dialect: "sqlite", path: join(config.home, "sailfin.db") },
   );
-  const log = pino({ level: config.logLevel });
   const res: EngineResources = {
     db: store.db,
     dialect: store.dialect,

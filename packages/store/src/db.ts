@@ -10,7 +10,13 @@ export type Dialect = "sqlite" | "postgres";
 
 export type StoreConfig =
   | { readonly dialect: "sqlite"; readonly path: string }
-  | { readonly dialect: "postgres"; readonly url: string; readonly poolSize?: number };
+  | {
+      readonly dialect: "postgres";
+      readonly url: string;
+      readonly poolSize?: number;
+      /** Told about errors of idle pooled connections (a PostgreSQL restart, a terminated backend). */
+      readonly onIdleError?: (error: Error) => void;
+    };
 
 export interface Store {
   readonly db: Kysely<Database>;
@@ -25,7 +31,9 @@ export interface Store {
  * const store = await openStore({ dialect: "sqlite", path: ".sailfin/sailfin.db" });
  */
 export async function openStore(config: StoreConfig): Promise<Store> {
-  const db = config.dialect === "sqlite" ? openSqlite(config.path) : openPostgres(config.url, config.poolSize);
+  const db = config.dialect === "sqlite"
+    ? openSqlite(config.path)
+    : openPostgres(config.url, config.poolSize, config.onIdleError);
   try {
     await migrate(db as Kysely<any>, config.dialect);
   } catch (error) {
@@ -47,7 +55,7 @@ function openSqlite(path: string): Kysely<Database> {
   return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
 }
 
-function openPostgres(url: string, poolSize = 10): Kysely<Database> {
+function openPostgres(url: string, poolSize = 10, onIdleError: (error: Error) => void = () => {}): Kysely<Database> {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
@@ -57,5 +65,9 @@ function openPostgres(url: string, poolSize = 10): Kysely<Database> {
         oid === 20 ? (value: string) => Number.parseInt(value, 10) : pg.types.getTypeParser(oid, format),
     },
   });
+  // An idle client's error (server restart, terminated backend) is re-emitted on the pool; with
+  // no listener Node turns it into an uncaught exception that kills the process. The pool drops
+  // the broken client by itself and the next query opens a new one.
+  pool.on("error", onIdleError);
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -11,8 +11,9 @@ import { PipelineInputError } from "./errors.js";
  *   turn   = render(messages[0..i], add_generation_prompt = false)  … + "content<|im_end|>\n"
  * The answer starts where its content starts inside `turn` after `prefix` (templates may trim
  * it, so the trimmed content is tried too) and ends after the first added token that follows
- * (the end-of-turn marker: `<|im_end|>`, `<|eot_id|>`); what follows it (ChatML's "\n") is the
- * template's, not the model's to learn. This works for every template whose rendering of
+ * (the end-of-turn marker: `<|im_end|>`, `<|eot_id|>`), or at the end of the turn when no
+ * added token follows; what follows the marker (ChatML's "\n") is the template's, not the
+ * model's to learn. This works for every template whose rendering of
  * earlier turns does not change when later turns are added (ChatML, Llama 3, Qwen2.5, …).
  * When that does not hold (a template that rewrites history), the spans are found instead by
  * searching each message's content, in order, in the full rendering.

@@ -4,6 +4,7 @@ export { SplitWriter, type ShardKind, type SplitManifest, type SplitName, type S
 export { PIPELINE_VERSION, countTokens, prepareTrainingData, type CountTokensOptions, type PrepareDatasetInput, type PrepareOptions, type PrepareProgress, type PreparedData } from "./prepare.js";
 export { SampleBuilder, conversation, formatFitsTrainMode, preferenceOf, recordTexts, textOf, type PreferencePair, type SampleBuilderOptions, type TokenSample } from "./samples.js";
 export type { ShardInfo } from "./shard-files.js";
+export { readDatasetTexts } from "./dataset-texts.js";
 export { copies, isValidation, unitHash } from "./split.js";
 export { loadTokenizer, type LoadedTokenizer } from "./tokenize.js";
 export { BPE_SPECIAL_TOKENS, GPT2_PRETOKENIZE, bpeTokenizerJson, bytesToUnicode, trainByteLevelBpe, type TrainBpeOptions, type TrainedBpe } from "./train-bpe.js";

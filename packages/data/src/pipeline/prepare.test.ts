@@ -92,9 +92,14 @@ describe("prepareTrainingData", () => {
   });
 
   test("PostPretrain on Text trains every token; CRLF, BOM and blank lines are read like the validator does", async () => {
-    const pre = await countTokens(options({ trainMode: "PostPretrain", datasets: [{ path: files.text!, format: "Text" }], splitRatio: 0 }));
+    const pre = await countTokens(options({ trainMode: "PostPretrain", datasets: [{ path: files.text!, format: "Text" }], splitRatio: 0, maxSeqLen: 512 }));
     assert.equal(pre.train.trainedTokens, pre.train.tokens);
     assert.equal(pre.train.samples, 30);
+    // Long documents are continued in further chunks, not cut.
+    const short = await countTokens(options({ trainMode: "PostPretrain", datasets: [{ path: files.text!, format: "Text" }], splitRatio: 0, maxSeqLen: 8 }));
+    assert.equal(short.train.tokens, pre.train.tokens);
+    assert.equal(short.train.truncatedSamples, 0);
+    assert.ok(short.train.samples > 30);
     const crlf = await countTokens(options({ datasets: [{ path: files.crlf!, format: "PromptResponse" }], splitRatio: 0 }));
     assert.equal(crlf.train.samples, 2);
   });

@@ -9,7 +9,7 @@ import { readLines } from "../line-reader.js";
 import { ChatRenderer } from "./chat-template.js";
 import { PipelineInputError } from "./errors.js";
 import { SplitWriter, type ShardKind, type SplitManifest } from "./pack.js";
-import { SampleBuilder, formatFitsTrainMode } from "./samples.js";
+import { SampleBuilder, formatFitsTrainMode, type TokenSample } from "./samples.js";
 import { copies, isValidation } from "./split.js";
 import { loadTokenizer } from "./tokenize.js";
 
@@ -18,6 +18,10 @@ import { loadTokenizer } from "./tokenize.js";
  * → samples (chat template, tokens, mask) → train/validation split → rows → shard files. Only
  * one line, one sample and the packer's open rows are in memory at a time, so memory stays flat
  * whatever the dataset size.
+ *
+ * Samples longer than maxSeqLen: conversations and preference pairs are cut at maxSeqLen and
+ * counted in `truncatedSamples`; PostPretrain documents are split into maxSeqLen-token chunks
+ * (each its own segment, so `samples` counts chunks) — no pretraining text is thrown away.
  */
 
 /** Bumped whenever the same inputs would give different shards (part of every cache key). */
@@ -134,7 +138,10 @@ async function run(options: CountTokensOptions, outDir: string | null, maxShardB
         for (let i = 0; i < n; i++) target.addPair(pair);
       } else {
         const sample = builder.sft(input.format, value);
-        for (let i = 0; i < n; i++) target.add(sample);
+        // A long document is continued in the next chunk rather than cut: pretraining text has
+        // no answer to lose, only data. Conversations are truncated (counted) instead.
+        const parts = trainMode === "PostPretrain" ? chunk(sample, maxSeqLen) : [sample];
+        for (let i = 0; i < n; i++) for (const part of parts) target.add(part);
       }
       if (target.needsFlush) await target.flush();
       if (options.onProgress !== undefined && record % 1000 === 0) options.onProgress({ dataset, bytesRead, records: record });
@@ -158,6 +165,13 @@ async function run(options: CountTokensOptions, outDir: string | null, maxShardB
     );
   }
   return { train: trainManifest, validation: validationManifest, datasetHashes };
+}
+
+function chunk(sample: TokenSample, size: number): TokenSample[] {
+  if (sample.ids.length <= size) return [sample];
+  const out: TokenSample[] = [];
+  for (let at = 0; at < sample.ids.length; at += size) out.push({ ids: sample.ids.slice(at, at + size), mask: sample.mask.slice(at, at + size) });
+  return out;
 }
 
 function checkOptions(options: CountTokensOptions, splitRatio: number): void {

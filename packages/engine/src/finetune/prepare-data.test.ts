@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SailfinError } from "@sailfin/contract";
-import { recordTexts } from "@sailfin/data";
+import { readDatasetTexts } from "@sailfin/data";
 import { LocalArtifactStore } from "../artifacts/local.js";
 import { writeTinyModel } from "../models/tiny-model.js";
 import { prepareRunData, type PrepareRunDataInput } from "./prepare-data.js";
@@ -21,7 +21,7 @@ before(async () => {
   const demo = await readFile(DEMO, "utf8");
   // As a release leaves it: the JSONL in the store, its sha256 as the content hash.
   contentHash = (await store.put("datasets/ds-demo/data.jsonl", demo)).sha256;
-  const texts = demo.split("\n").filter((l) => l.trim() !== "").flatMap((l) => recordTexts("PromptResponse", JSON.parse(l)));
+  const texts = await readDatasetTexts(DEMO.pathname, "PromptResponse");
   await writeTinyModel(store.localPath("models/amv-demo"), { architecture: "llama", hiddenSize: 32, heads: 4, kvHeads: 2, tokenizerTexts: texts, tokenizerVocabSize: 512 });
 });
 after(() => rm(root, { recursive: true, force: true }));
@@ -78,8 +78,6 @@ describe("token cache", () => {
   });
 
   test("input problems are InvalidParameter; a changed dataset file is a system error", async () => {
-    await writeTinyModel(store.localPath("models/amv-small"), { architecture: "llama", hiddenSize: 32, heads: 4, kvHeads: 2, vocab: 100, tokenizerTexts: ["x"] })
-      .catch(() => undefined);
     // A model whose embedding is smaller than its tokenizer (as if the wrong tokenizer.json was uploaded).
     const config = JSON.parse(await readFile(store.localPath("models/amv-demo/config.json"), "utf8")) as Record<string, unknown>;
     await store.put("models/amv-small/config.json", JSON.stringify({ ...config, vocab_size: 200 }));

@@ -12,8 +12,9 @@ import type { EngineResources } from "../resources.js";
  *
  * The key is a sha256 of everything that changes the shards: each dataset version's content
  * hash (fixed at release), format and sampling rate; the model's tokenizer.json and
- * tokenizer_config.json (the chat template, BOS/EOS settings) and chat_template.jinja;
- * maxSeqLen, trainMode, splitRatio, seed; and the pipeline version.
+ * tokenizer_config.json (the chat template, BOS/EOS settings) and chat_template.jinja; the
+ * model's vocab_size (token ids are checked against it); maxSeqLen, trainMode, splitRatio,
+ * seed; and the pipeline version.
  *
  * Two workers preparing the same key never see each other's half-written files: each writes
  * into its own `token-cache/.tmp-<key>-<random>/` and publishes it with one `rename`; the loser
@@ -129,12 +130,26 @@ export async function tokenCacheKey(modelDir: string, input: PrepareRunDataInput
     tokenizer: await fileHash("tokenizer.json"),
     tokenizerConfig: await fileHash("tokenizer_config.json"),
     chatTemplateFile: await fileHash("chat_template.jinja"),
+    // Shards are checked against the model's vocab_size when prepared; a model sharing the
+    // tokenizer but with another embedding size gets its own check (and entry).
+    vocabSize: await readVocabSize(modelDir),
     maxSeqLen: input.maxSeqLen,
     trainMode: input.trainMode,
     splitRatio: input.splitRatio,
     seed: input.seed,
   };
   return createHash("sha256").update(JSON.stringify(material)).digest("hex");
+}
+
+async function readVocabSize(modelDir: string): Promise<number | null> {
+  const text = await readFile(join(modelDir, "config.json"), "utf8").catch(() => null);
+  if (text === null) return null;
+  try {
+    const value = (JSON.parse(text) as { vocab_size?: unknown }).vocab_size;
+    return typeof value === "number" ? value : null;
+  } catch {
+    return null;
+  }
 }
 
 async function readCached(dir: string): Promise<Omit<PreparedRunData, "key" | "cached"> | null> {

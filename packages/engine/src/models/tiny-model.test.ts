@@ -74,6 +74,26 @@ describe("tiny model writer", () => {
     assert.equal(config.eos_token, "<|im_end|>");
   });
 
+  test("tokenizerTexts trains the tokenizer on the data (the quickstart's demo model)", async () => {
+    const texts = Array.from({ length: 120 }, (_, i) => (i % 3 === 0 ? `${i} 加 ${i + 2} 等于多少? ${2 * i + 2}` : `What is ${i} + ${i + 1}? ${2 * i + 1}`));
+    const info = await writeTinyModel(join(root, "trained"), { architecture: "llama", seed: 3, tokenizerTexts: texts, tokenizerVocabSize: 400 });
+    const tokenizer = await loadTokenizer(join(root, "trained"));
+    const size = tokenizer.get_vocab().size;
+    assert.ok(size > 300 && size <= 400, `size ${size}`);
+    assert.equal(info.config.vocab_size, Math.ceil(size / 32) * 32);
+    // Learned merges: a frequent phrase is far fewer tokens than bytes; any text still round-trips.
+    assert.ok(tokenizer.encode("What is").ids.length <= 2);
+    for (const text of ["What is 3 + 4? 7", "37 加 14 等于多少?", "unseen 文字 🐟"]) {
+      assert.equal(tokenizer.decode(tokenizer.encode(text).ids, { clean_up_tokenization_spaces: false }), text);
+    }
+    const chat = "<|im_start|>user\nWhat is 1 + 2?<|im_end|>\n";
+    assert.equal(tokenizer.encode(chat).ids[0], tokenizer.token_to_id("<|im_start|>"));
+    const config = JSON.parse(await readFile(join(root, "trained", "tokenizer_config.json"), "utf8")) as Record<string, unknown>;
+    assert.match(String(config.chat_template), /<\|im_start\|>/);
+    // The default (no texts) is unchanged: 256 bytes + 8 merges + 3 special tokens.
+    assert.equal((await loadTokenizer(join(root, "llama"))).get_vocab().size, 267);
+  });
+
   test("bad sizes are refused", async () => {
     await assert.rejects(writeTinyModel(join(root, "bad"), { architecture: "llama", hiddenSize: 30, heads: 4 }), /multiple/);
     await assert.rejects(writeTinyModel(join(root, "bad"), { architecture: "qwen2", vocab: 100 }), /smaller than the tokenizer/);
