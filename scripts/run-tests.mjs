@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Runs every compiled test file (`**/dist/**/*.test.js`) with node's test runner.
+// Runs every compiled test file (`**/dist/**/*.test.js`) with node's test runner, then the
+// Python runtime's tests with pytest (Debian's torch: scripts/setup-runtime-deps.sh).
 // Node 20's --test takes no globs, so the files are found here. Narrow with arguments:
 //   node scripts/run-tests.mjs store      # only files whose path contains "store"
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { spawnSync } from "node:child_process";
 
@@ -20,7 +21,8 @@ const walk = (dir) => {
 for (const r of roots) walk(join(root, r));
 const filters = process.argv.slice(2);
 const selected = files.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
-if (selected.length === 0) {
+const runPython = existsSync(join(root, "runtime/tests")) && (filters.length === 0 || filters.includes("runtime"));
+if (selected.length === 0 && !runPython) {
   console.error("no test files found; did the build run?");
   process.exit(1);
 }
@@ -38,9 +40,19 @@ if (dialects.split(",").includes("postgres")) {
     process.exit(1);
   }
 }
-const result = spawnSync(
-  process.execPath,
-  ["--enable-source-maps", "--test", `--test-concurrency=${concurrency}`, ...selected],
-  { stdio: "inherit", cwd: root, env: { ...process.env, SAILFIN_TEST_DIALECTS: dialects, SAILFIN_LOG_LEVEL: process.env.SAILFIN_LOG_LEVEL ?? "silent" } },
-);
-process.exit(result.status ?? 1);
+let status = 0;
+if (selected.length > 0) {
+  const result = spawnSync(
+    process.execPath,
+    ["--enable-source-maps", "--test", `--test-concurrency=${concurrency}`, ...selected],
+    { stdio: "inherit", cwd: root, env: { ...process.env, SAILFIN_TEST_DIALECTS: dialects, SAILFIN_LOG_LEVEL: process.env.SAILFIN_LOG_LEVEL ?? "silent" } },
+  );
+  status = result.status ?? 1;
+}
+if (runPython) {
+  const python = process.env.SAILFIN_PYTHON ?? "/usr/bin/python3";
+  const result = spawnSync(python, ["-m", "pytest", "runtime/tests", "-q", "-p", "no:cacheprovider"], { stdio: "inherit", cwd: root });
+  if (result.error) console.error(`cannot run ${python} -m pytest (${result.error.message}): run scripts/setup-runtime-deps.sh`);
+  if (status === 0) status = result.status ?? 1;
+}
+process.exit(status);

@@ -77,7 +77,10 @@ def configure_torch_threads(precision: str, device: Any) -> int:
     import torch
 
     if device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(cpu_count() if precision == "bf16" else 1)
+        # PyPI wheels link MKL, whose GEMMs run on torch's own OpenMP threads: there
+        # is no second pool to leave room for, so fp32 gets every core as well.
+        mkl = "BLAS_INFO=mkl" in torch.__config__.show()
+        torch.set_num_threads(cpu_count() if precision == "bf16" or mkl else 1)
     return torch.get_num_threads()
 
 
@@ -217,11 +220,16 @@ def maybe_compile_layers(layers: Iterable[Any], device: Any, total_steps: int) -
 
 
 def torch_load(path: str) -> Any:
-    """``torch.load`` to CPU, restricted to tensors and plain containers where supported (1.13+)."""
+    """``torch.load`` to CPU, restricted to tensors and plain containers on torch 2.x.
+
+    torch 1.13 has ``weights_only`` but its unpickler lacks the BINFLOAT opcode, so it
+    fails on any optimizer state ("Unsupported operand 71"); there the files, which this
+    runtime wrote into the run's own output folder, are loaded with the full unpickler.
+    """
     import torch
 
     kwargs: dict = {"map_location": "cpu"}
-    if "weights_only" in inspect.signature(torch.load).parameters:
+    if int(torch.__version__.split(".")[0]) >= 2:
         kwargs["weights_only"] = True
     return torch.load(path, **kwargs)
 

@@ -76,10 +76,12 @@ class FinetuneSpec:
         Data is identified by the manifests' ``contentHash``, not by paths, so a cache
         folder that moved still resumes.
         """
+        # Logging and checkpoint cadence do not change the losses: a resumed attempt may differ there.
+        hyper = {k: v for k, v in asdict(self.hyper).items() if k not in ("loggingSteps", "saveStep", "checkpointCount")}
         payload = {
             "trainMode": self.trainMode,
             "parameterScale": self.parameterScale,
-            "hyper": asdict(self.hyper),
+            "hyper": hyper,
             "train": train_hash,
             "validation": validation_hash,
             "initCheckpoint": self.initCheckpoint,

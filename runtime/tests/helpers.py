@@ -134,7 +134,10 @@ def make_data(folder: str, mode: str, rows: int = 64, seq_len: int = 32, seed: i
             continue
         path = os.path.join(folder, split)
         if mode in ("SFT", "PostPretrain"):
-            write_split(path, "packed", *packed_rows(n, seq_len, s), split=split)
+            ids, mask, seg = packed_rows(n, seq_len, s)
+            if mode == "PostPretrain":  # plain text: every token is a target
+                mask = (seg > 0).astype(np.int64)
+            write_split(path, "packed", ids, mask, seg, split=split)
         else:
             ids, mask, seg = preference_rows(n // 2, seq_len, s)
             if mode == "DPO":

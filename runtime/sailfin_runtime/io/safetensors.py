@@ -193,3 +193,17 @@ def load_model_folder(folder: str) -> Dict[str, torch.Tensor]:
 
         return dict(torch_load(legacy))
     raise FileNotFoundError(f"no model.safetensors, model.safetensors.index.json or pytorch_model.bin in {folder}")
+
+
+def load_weights(folder: str, field: str) -> Dict[str, torch.Tensor]:
+    """``load_model_folder`` for a folder named by the spec: missing or corrupt weights are the spec's fault.
+
+    Raises:
+        UserError: naming ``field``.
+    """
+    from ..protocol import UserError
+
+    try:
+        return load_model_folder(folder)
+    except (FileNotFoundError, SafetensorsError) as exc:
+        raise UserError(str(exc), field) from None

@@ -45,7 +45,7 @@ def run(spec: ExportSpec, events: EventSink) -> None:
         UserError: the checkpoint does not fit the base model.
     """
     config = ModelConfig.from_dir(spec.modelDir)
-    base_weights = safetensors.load_model_folder(spec.modelDir)
+    base_weights = safetensors.load_weights(spec.modelDir, "modelDir")
     out_dtype = base_weights["model.embed_tokens.weight"].dtype if "model.embed_tokens.weight" in base_weights else torch.float32
     if out_dtype not in _DTYPE_NAMES:
         out_dtype = torch.float32
@@ -62,16 +62,15 @@ def run(spec: ExportSpec, events: EventSink) -> None:
             if not os.path.isdir(base_checkpoint):
                 raise UserError(f"the adapter was trained on the full checkpoint {base_checkpoint}, which no longer exists",
                                 "checkpoint")
-            model.load_hf_state_dict(safetensors.load_model_folder(base_checkpoint), "checkpoint")
+            model.load_hf_state_dict(safetensors.load_weights(base_checkpoint, "checkpoint"), "checkpoint")
         lora.load_adapter(model, spec.checkpoint)
         merged = lora.merge_lora(model)
         log(f"merged {merged} LoRA modules")
     else:
-        try:
-            weights = safetensors.load_model_folder(spec.checkpoint)
-        except FileNotFoundError:
-            raise UserError("holds neither model weights nor adapter_config.json", "checkpoint") from None
-        model.load_hf_state_dict(weights, "checkpoint")
+        if not any(os.path.isfile(os.path.join(spec.checkpoint, name)) for name in
+                   ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")):
+            raise UserError("holds neither model weights nor adapter_config.json", "checkpoint")
+        model.load_hf_state_dict(safetensors.load_weights(spec.checkpoint, "checkpoint"), "checkpoint")
 
     os.makedirs(spec.outputDir, exist_ok=True)
     stale = os.path.join(spec.outputDir, "model.safetensors.index.json")

@@ -119,6 +119,7 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag) -> None:
         UserError: bad spec, data or model (the caller reports it, exit 2).
     """
     h = spec.hyper
+    setup_started = time.perf_counter()
 
     # ---------------------------------------------------------------- setup: device
     try:
@@ -157,7 +158,7 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag) -> None:
     torch.manual_seed(h.seed)
     with _compat.skip_init():
         model = CausalLM(config)
-    model.load_hf_state_dict(safetensors.load_model_folder(spec.modelDir), "modelDir")
+    model.load_hf_state_dict(safetensors.load_weights(spec.modelDir, "modelDir"), "modelDir")
     settings: Optional[lora.LoraSettings] = None
     base_checkpoint: Optional[str] = None  # full weights a LoRA adapter sits on, when not modelDir's
     if spec.initCheckpoint:
@@ -166,7 +167,7 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag) -> None:
             init_state = read_state(init) or {}
             base_checkpoint = init_state.get("baseCheckpoint")
             if base_checkpoint:
-                model.load_hf_state_dict(safetensors.load_model_folder(base_checkpoint), "initCheckpoint")
+                model.load_hf_state_dict(safetensors.load_weights(base_checkpoint, "initCheckpoint"), "initCheckpoint")
             settings = lora.read_adapter_settings(init)
             settings = lora.LoraSettings(settings.r, settings.alpha, h.loraDropout, settings.targets, settings.use_rslora)
             lora.load_adapter(model, init, settings)
@@ -177,8 +178,8 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag) -> None:
                 lora.merge_lora(model)
                 settings, base_checkpoint = None, None
         else:
-            model.load_hf_state_dict(safetensors.load_model_folder(init), "initCheckpoint")
-            base_checkpoint = init
+            model.load_hf_state_dict(safetensors.load_weights(init, "initCheckpoint"), "initCheckpoint")
+            base_checkpoint = init if spec.lora else None
     if spec.lora and settings is None:
         settings = lora.LoraSettings(h.loraRank, h.loraAlpha, h.loraDropout, list(h.loraTargetModules))
         lora.add_lora(model, settings)
@@ -216,7 +217,7 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag) -> None:
         if spec.lora:
             lora.load_adapter_weights(model, spec.resumeFrom)
         else:
-            model.load_hf_state_dict(safetensors.load_model_folder(spec.resumeFrom), "resumeFrom")
+            model.load_hf_state_dict(safetensors.load_weights(spec.resumeFrom, "resumeFrom"), "resumeFrom")
         optimizer.load_state_dict(_compat.torch_load(os.path.join(spec.resumeFrom, "optimizer.pt")))
         scheduler.load_state_dict(_compat.torch_load(os.path.join(spec.resumeFrom, "scheduler.pt")))
         _compat.set_rng_state(_decode_rng(state["rng"]), device)
@@ -224,6 +225,8 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag) -> None:
         last_checkpoint = os.path.abspath(spec.resumeFrom)
         log(f"resumed from {spec.resumeFrom} at step {step}")
 
+    log(f"setup took {time.perf_counter() - setup_started:.1f} s: {total_steps} steps of {order.per_step} examples, "
+        f"{counts['trainable']:,} of {counts['parameters']:,} parameters trainable")
     events.emit("started", totalSteps=total_steps, trainRows=train.rows, trainedTokensPerEpoch=trained_per_epoch,
                 device=str(device), precision=precision, torch=torch.__version__, parameters=counts["parameters"],
                 trainableParameters=counts["trainable"], resumedFromStep=step)
@@ -282,6 +285,7 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag) -> None:
         return path
 
     # ---------------------------------------------------------------- train
+    train_started = time.perf_counter()
     model.train()
     interval: Dict[str, float] = {"loss": 0.0, "steps": 0, "tokens": 0, "start": time.perf_counter()}
     since_checkpoint: List[float] = []
@@ -334,6 +338,7 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag) -> None:
             interval["start"] += time.perf_counter() - started  # checkpoint time is not training time
 
     # ---------------------------------------------------------------- cleanup
+    log(f"trained to step {step} in {time.perf_counter() - train_started:.1f} s")
     if stop.requested and step < total_steps:
         if step > 0 and saved_step != step:
             last_checkpoint = save(sum(since_checkpoint) / len(since_checkpoint) if since_checkpoint else None)

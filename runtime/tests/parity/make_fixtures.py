@@ -1,8 +1,10 @@
 """Make the parity fixtures from Hugging Face transformers and PEFT themselves.
 
 Not run by CI: CI has no transformers. Run it by hand when the fixtures must change,
-then commit ``fixtures/``. It needs a throwaway virtualenv that reuses Debian's torch
-1.13 (what was used for the committed fixtures)::
+then commit ``fixtures/``. The output is byte-for-byte reproducible except the order
+of ``target_modules`` in PEFT's adapter_config.json (PEFT saves it from a set). It
+needs a throwaway virtualenv that reuses Debian's torch 1.13 (what made the committed
+fixtures)::
 
     /usr/bin/python3 -m venv --system-site-packages /tmp/parity-venv
     /tmp/parity-venv/bin/pip install "transformers<4.47" safetensors "accelerate<1.1"
@@ -38,7 +40,6 @@ import os
 import shutil
 import sys
 
-import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
