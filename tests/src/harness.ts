@@ -40,7 +40,19 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
   await run(`CREATE DATABASE ${name}`);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  const drop = async () => {
+    // FORCE cannot end a backend of another role (an autovacuum worker that just connected to
+    // the fresh database): it is gone a moment later, so retry a few times.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } catch (error) {
+        if ((error as { code?: string }).code !== "42501" || attempt >= 10) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  };
+  return { url: url.toString(), drop };
 }
 
 export const ADMIN = { accessKey: "admintestkey0001", secretKey: "admin-test-secret-0001" } as const;
@@ -48,6 +60,8 @@ export const ADMIN = { accessKey: "admintestkey0001", secretKey: "admin-test-sec
 export interface TestServer {
   readonly url: string;
   readonly home: string;
+  /** The PostgreSQL database of this server (undefined on SQLite), for processes that share it. */
+  readonly databaseUrl: string | undefined;
   readonly server: RunningServer;
   readonly admin: Client;
   /** A client signed with another pair. */
@@ -77,6 +91,7 @@ export async function startTestServer(dialect: TestDialect = "sqlite", env: Reco
   return {
     url: server.url,
     home,
+    databaseUrl,
     server,
     admin,
     as,

@@ -8,6 +8,7 @@ import {
   BackgroundTasks, LocalArtifactStore, SecretBox, countAccessKeys, createAccessKey, findCredential, parseMasterKey,
   type EngineResources,
 } from "@sailfin/engine";
+import { PythonNotFoundError, startLocalWorker, workerSettingsFromEnv, type Worker } from "@sailfin/worker";
 import { buildApp } from "./app.js";
 import type { ServerConfig } from "./config.js";
 import { STARTUP_TASKS } from "./startup.js";
@@ -17,21 +18,27 @@ export interface RunningServer {
   readonly res: EngineResources;
   readonly store: Store;
   readonly url: string;
+  /** The embedded worker, when started. */
+  readonly worker: Worker | null;
   close(): Promise<void>;
 }
 
-/**
- * Opens the store, bootstraps credentials, builds the app and listens. The only function that
- * binds a port; `sailfin serve` and the tests both call it.
- */
-export async function startServer(config: ServerConfig, print: (line: string) => void = console.log): Promise<RunningServer> {
+export interface StartServerOptions {
+  /** Run an embedded worker in this process (`sailfin serve` does unless `--no-worker`); default false. */
+  readonly worker?: boolean;
+  /** Worker id (default host-pid-random). */
+  readonly workerId?: string;
+}
+
+/** Store and engine resources from the configuration (the server and a standalone worker share it). */
+export async function openEngine(config: ServerConfig): Promise<{ store: Store; res: EngineResources; log: pino.Logger }> {
   await mkdir(config.home, { recursive: true });
-  const log = pino({ level: config.logLevel });
   const store = await openStore(
     config.databaseUrl !== undefined
-      ? { dialect: "postgres", url: config.databaseUrl, onIdleError: (err) => log.warn({ err }, "idle database connection lost") }
+      ? { dialect: "postgres", url: config.databaseUrl }
       : { dialect: "sqlite", path: join(config.home, "sailfin.db") },
   );
+  const log = pino({ level: config.logLevel });
   const res: EngineResources = {
     db: store.db,
     dialect: store.dialect,
@@ -40,17 +47,48 @@ export async function startServer(config: ServerConfig, print: (line: string) =>
     log,
     background: new BackgroundTasks((name, error) => log.error({ err: error }, `background task ${name} failed`)),
   };
+  return { store, res, log };
+}
+
+/**
+ * Opens the store, bootstraps credentials, builds the app and listens. The only function that
+ * binds a port; `sailfin serve` and the tests both call it.
+ */
+export async function startServer(
+  config: ServerConfig, print: (line: string) => void = console.log, options: StartServerOptions = {},
+): Promise<RunningServer> {
+  const { store, res, log } = await openEngine(config);
   await bootstrapAdmin(res, config, print);
   for (const task of STARTUP_TASKS) await task(res);
+  let worker: Worker | null = null;
+  if (options.worker === true) {
+    try {
+      worker = await startLocalWorker(res, workerSettingsFromEnv(process.env), options.workerId);
+      print(`sailfin worker ${worker.id} started`);
+    } catch (error) {
+      // The API stays useful without training (datasets, models, keys); say why nothing trains.
+      if (!(error instanceof PythonNotFoundError)) throw error;
+      print(`sailfin: no embedded worker: ${error.message}`);
+    }
+  }
   const app = await buildApp(res, { bodyLimit: config.bodyLimit, uploadLimit: config.uploadLimit, logger: log });
-  await app.listen({ host: config.host, port: config.port });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    // The port is taken (or similar): leave nothing running behind the error.
+    await worker?.stop();
+    await app.close();
+    await store.close();
+    throw error;
+  }
   const address = app.server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.port;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
   print(`sailfin listening on ${url}`);
   return {
-    app, res, store, url,
+    app, res, store, url, worker,
     async close() {
+      await worker?.stop();
       await app.close();
       await res.background.drain();
       await store.close();

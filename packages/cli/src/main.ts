@@ -1,11 +1,13 @@
 import { parseArgs } from "node:util";
 import { ApiError } from "./client.js";
 import { SERVE_USAGE, serve } from "./commands/serve.js";
+import { WORKER_USAGE, runWorker } from "./commands/worker.js";
 import { KEYS_USAGE, keys } from "./commands/keys.js";
 import { COMMANDS } from "./commands/index.js";
 
 const USAGE = `usage:
   ${SERVE_USAGE}
+  ${WORKER_USAGE}
   ${KEYS_USAGE.split("\n").join("\n  ")}
 ${COMMANDS.map((c) => `  ${c.usage.split("\n").join("\n  ")}`).join("\n")}
 
@@ -25,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
         port: { type: "string" }, host: { type: "string" }, home: { type: "string" }, "database-url": { type: "string" },
         policy: { type: "string", multiple: true }, description: { type: "string" },
         name: { type: "string" }, format: { type: "string" }, bucket: { type: "string" }, arch: { type: "string" },
-        json: { type: "boolean" }, debug: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        json: { type: "boolean" }, "no-worker": { type: "boolean" }, debug: { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
     });
   } catch (error) {
@@ -39,7 +41,8 @@ export async function main(argv: string[]): Promise<number> {
     return command === undefined && !values.help ? 2 : 0;
   }
   try {
-    if (command === "serve") return await serve(values as Record<string, string | undefined>);
+    if (command === "serve") return await serve(values as Record<string, string | boolean | undefined>);
+    if (command === "worker") return await runWorker(values as Record<string, string | undefined>);
     if (command === "keys") return await keys(args, values, out);
     const def = COMMANDS.find((c) => c.name === command);
     if (def !== undefined) return await def.run(args, values, out);

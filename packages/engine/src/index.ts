@@ -10,3 +10,4 @@ export * from "./background.js";
 export * from "./models/index.js";
 export * from "./finetune/index.js";
 export * from "./datasets/index.js";
+export * from "./queue/index.js";

@@ -14,6 +14,7 @@ export interface Database {
   finetune_jobs: FinetuneJobTable;
   runs: RunTable;
   run_checkpoints: RunCheckpointTable;
+  run_metrics: RunMetricTable;
   model_sets: ModelSetTable;
   model_versions: ModelVersionTable;
   events: EventTable;
@@ -143,6 +144,20 @@ export interface RunCheckpointTable {
   train_loss: number | null;
   eval_loss: number | null;
   created_at: string;
+}
+
+export interface RunMetricTable {
+  num: Generated<number>;
+  run_num: number;
+  step: number;
+  epoch: number | null;
+  loss: number | null;
+  lr: number | null;
+  grad_norm: number | null;
+  /** Trained (non-masked) tokens per second. */
+  tokens_per_s: number | null;
+  eval_loss: number | null;
+  at: string;
 }
 
 export interface ModelSetTable {

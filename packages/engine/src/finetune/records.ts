@@ -84,6 +84,8 @@ export interface FinetuneRunRecord {
   readonly progress: number;
   readonly cancelRequested: boolean;
   readonly failureReason: string | null;
+  /** `user` (bad input, not retried) or `system` (crash, retried up to the limit). */
+  readonly failureKind: string | null;
   readonly createdAt: string;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
@@ -109,7 +111,7 @@ export function toRunRecord(row: Selectable<RunTable>): FinetuneRunRecord {
     num: row.num, id: row.id, jobNum: row.job_num, description: row.description,
     status: row.status as RunStatus, trainMode: row.train_mode, parameterScale: row.parameter_scale,
     spec: JSON.parse(row.spec) as FinetuneRunSpec, progress: Number(row.progress), cancelRequested: row.cancel_requested !== 0,
-    failureReason: row.failure_reason, createdAt: row.created_at, startedAt: row.started_at, finishedAt: row.finished_at,
+    failureReason: row.failure_reason, failureKind: row.failure_kind, createdAt: row.created_at, startedAt: row.started_at, finishedAt: row.finished_at,
   };
 }
 

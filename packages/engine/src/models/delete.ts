@@ -66,6 +66,8 @@ async function assertDeletable(trx: Db, versions: readonly ModelVersionRow[], fi
   const users = await trx
     .selectFrom("runs").select(["id", "status", "base_model_version_num"])
     .where("base_model_version_num", "in", nums)
+    // A finished publish (export) no longer needs its base; a queued or running one does.
+    .where((eb) => eb.or([eb("kind", "=", "finetune"), eb("status", "in", ["Queued", "Running"])]))
     .orderBy("num", "asc").limit(5).execute();
   if (users.length > 0) {
     // Name an active run first: that is the one the caller most likely forgot.

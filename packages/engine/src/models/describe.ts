@@ -56,7 +56,7 @@ export async function viewVersions(db: Db, versions: readonly ModelVersionRow[])
     // A run's ordinal within its job (V1 `iterationVersion`): runs of the job up to and including it.
     const count = await db
       .selectFrom("runs").select((eb) => eb.fn.countAll().as("n"))
-      .where("job_num", "=", r.job_num).where("num", "<=", r.num).executeTakeFirst();
+      .where("job_num", "=", r.job_num).where("kind", "=", "finetune").where("num", "<=", r.num).executeTakeFirst();
     runInfo.set(r.num, {
       num: r.num, id: r.id, trainMode: r.train_mode, parameterScale: r.parameter_scale, iterationVersion: Number(count?.n ?? 1), jobNum: r.job_num,
     });

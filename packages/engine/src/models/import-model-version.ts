@@ -6,7 +6,6 @@ import { copyFolder } from "./copy-folder.js";
 import {
   finishVersion, insertCreatingVersion, versionFolder, withVersionNumberRetry, type ModelSetRow, type ModelVersionRow,
 } from "./model-rows.js";
-import { startTrainCopy } from "./publish-from-run.js";
 
 /**
  * Importing a Hugging Face model folder from the artifact store's buckets (V2 `CreateCustomModel`
@@ -99,7 +98,7 @@ export async function runModelImport(res: EngineResources, versionNum: number): 
 /**
  * Startup task: versions left `Creating` by a process that stopped are checked again from the
  * start (the copy is idempotent: each file is replaced atomically). Training-output versions
- * resume their copy as well (see publish-from-run.ts).
+ * are `publish` runs in the queue, which a worker resumes (see publish-from-run.ts).
  */
 export async function resumePendingModelImports(res: EngineResources): Promise<void> {
   const rows = await res.db
@@ -110,6 +109,6 @@ export async function resumePendingModelImports(res: EngineResources): Promise<v
     .execute();
   for (const row of rows) {
     if (row.source_type === "Import") startImport(res, row.num);
-    else if (row.source_type === "Train") startTrainCopy(res, row.num);
+    // Train versions need nothing here: their `publish` run is a durable queue entry.
   }
 }

@@ -15,7 +15,7 @@ export {
 export { parseConfigSummary } from "./config-summary.js";
 export { createModelSet, MODEL_SET_TYPES, type ModelSetType, type CreateModelSetInput } from "./create-model-set.js";
 export { importModelVersion, runModelImport, resumePendingModelImports, type ImportModelVersionInput } from "./import-model-version.js";
-export { publishFromRun, type PublishFromRunInput, type PublishedVersion } from "./publish-from-run.js";
+export { publishFromRun, settlePublishedVersion, type PublishFromRunInput, type PublishedVersion, type PublishRunSpec } from "./publish-from-run.js";
 export {
   describeModelVersion, describeModelSet, listModelSets, listModelSetsV1, modelSetCreator, viewVersions,
   V1_MAX_PAGE_SIZE, V1_MAX_PAGE_DEPTH,

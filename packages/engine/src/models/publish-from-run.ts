@@ -1,19 +1,20 @@
-import { SailfinError, isIdOf, newId, v2RunStatus, type RunStatus } from "@sailfin/contract";
+import { SailfinError, isIdOf, newId, nowIso, v2RunStatus, type RunStatus } from "@sailfin/contract";
+import { appendEvent } from "@sailfin/store";
 import type { Selectable } from "kysely";
 import type { FinetuneJobTable, RunTable } from "@sailfin/store";
-import { SYSTEM_ACTOR, type Actor, type EngineResources } from "../resources.js";
-import { copyFolder } from "./copy-folder.js";
+import type { Actor, EngineResources } from "../resources.js";
 import { insertModelSet } from "./create-model-set.js";
 import {
-  finishVersion, insertCreatingVersion, versionFolder, withVersionNumberRetry,
-  type IdRef, type ModelSetRow, type ModelVersionRow,
+  insertCreatingVersion, withVersionNumberRetry,
+  type Db, type IdRef, type ModelSetRow, type ModelVersionRow,
 } from "./model-rows.js";
 
 /**
  * Publishing a fine-tuning run's checkpoint as a model version (V2 `CreateCustomModel` with
  * `sourceType: "Train"`, V1 `publishTrainModel`). Only a run that finished (`Succeeded`) with
- * at least one recorded checkpoint can be published; the version starts `Creating` while the
- * checkpoint's files are copied into `models/<versionId>/`, then turns Ready (or Fail).
+ * at least one recorded checkpoint can be published; the version starts `Creating` and the same
+ * transaction queues a `publish` run, which a worker claims: it exports the checkpoint (LoRA
+ * merged into the base) into `models/<versionId>/`, then turns the version Ready (or Fail).
  *
  * `run_checkpoints.path` is an artifact-store key: a folder (the runtime writes one per saved
  * step) or a single file.
@@ -97,16 +98,16 @@ export async function publishFromRun(res: EngineResources, actor: Actor, input: 
         architecture: base?.architecture ?? null,
         configSummary: base?.config_summary ?? null,
       });
+      await queuePublish(trx, actor, run, version, step);
       return { set, version };
     }),
   );
-  startTrainCopy(res, published.version.num);
   return published;
 }
 
 /** A run by number or `task-…` id, or NotFound naming `field`. */
 export async function findRun(res: EngineResources, ref: IdRef, field: string): Promise<RunRow> {
-  let q = res.db.selectFrom("runs").selectAll();
+  let q = res.db.selectFrom("runs").selectAll().where("kind", "=", "finetune");
   if (typeof ref === "number" || /^\d{1,15}$/.test(ref)) q = q.where("num", "=", Number(ref));
   else if (isIdOf("task", ref)) q = q.where("id", "=", ref);
   else throw new SailfinError("NotFound", { field, detail: `no fine-tuning task ${String(ref)}` });
@@ -125,47 +126,69 @@ async function findJob(res: EngineResources, ref: IdRef, field: string): Promise
   return row;
 }
 
-export function startTrainCopy(res: EngineResources, versionNum: number): void {
-  res.background.run(`model-publish:${versionNum}`, () => runTrainCopy(res, versionNum));
+/**
+ * The frozen spec of a `publish` run (a row in `runs`, kind `publish`): the worker runs the
+ * runtime's `export` recipe (LoRA merged into the base; a complete Hugging Face folder) from
+ * this checkpoint into `models/<versionId>/`, then turns the version Ready (or Fail).
+ */
+export interface PublishRunSpec {
+  readonly specVersion: 1;
+  readonly kind: "publish";
+  readonly versionId: string;
+  readonly versionNum: number;
+  readonly sourceRunId: string;
+  readonly sourceRunNum: number;
+  readonly step: number;
+  /** Artifact key of the checkpoint folder. */
+  readonly checkpointPath: string;
+  /** The base model version the run trained (its folder holds config and tokenizer). */
+  readonly baseVersionId: string;
 }
 
-/** The background half: copy the checkpoint's files, then Ready with the size, or Fail. */
-export async function runTrainCopy(res: EngineResources, versionNum: number): Promise<void> {
-  const row = await res.db.selectFrom("model_versions").selectAll().where("num", "=", versionNum).executeTakeFirst();
-  if (row === undefined || row.status !== "Creating" || row.source_type !== "Train") return;
-  const dest = versionFolder(row.id);
-  let outcome: Parameters<typeof finishVersion>[3];
-  try {
-    // A previous attempt (a process that stopped half-way) may have left files: start clean.
-    await res.artifacts.delete(dest);
-    const checkpoint = await res.db
-      .selectFrom("run_checkpoints").select(["path"])
-      .where("run_num", "=", row.source_run_num ?? -1).where("step", "=", row.source_step ?? -1)
-      .executeTakeFirst();
-    if (checkpoint === undefined) throw new PublishError(`the checkpoint at step ${row.source_step} no longer exists`);
-    const bytes = await copyCheckpoint(res, checkpoint.path, dest);
-    outcome = { status: "Ready", artifactPath: dest, sizeBytes: bytes };
-  } catch (error) {
-    if (!(error instanceof PublishError)) res.log.error({ err: error, versionId: row.id }, "model publish failed unexpectedly");
-    outcome = { status: "Fail", failReason: error instanceof PublishError ? error.message : `internal error while publishing: ${(error as Error).message}` };
-  }
-  if (outcome.status === "Fail") await res.artifacts.delete(dest);
-  const applied = await finishVersion(res, SYSTEM_ACTOR, versionNum, outcome);
-  if (!applied) await res.artifacts.delete(dest);
+/** Queues the export of a Creating Train version as a `publish` run (call inside the version's transaction). */
+async function queuePublish(trx: Db, actor: Actor, run: RunRow, version: ModelVersionRow, step: number): Promise<void> {
+  const checkpoint = await trx.selectFrom("run_checkpoints").select(["path"])
+    .where("run_num", "=", run.num).where("step", "=", step).executeTakeFirstOrThrow();
+  const base = await trx.selectFrom("model_versions").select(["id"]).where("num", "=", run.base_model_version_num).executeTakeFirst();
+  const spec: PublishRunSpec = {
+    specVersion: 1, kind: "publish", versionId: version.id, versionNum: version.num, sourceRunId: run.id, sourceRunNum: run.num,
+    step, checkpointPath: checkpoint.path, baseVersionId: base?.id ?? "",
+  };
+  const now = nowIso();
+  const id = `publish-${version.id}`;
+  // The finetune-only columns repeat the source run's: the row stays valid for every reader of
+  // `runs`, and a publish pins the base model against deletion while it runs.
+  await trx.insertInto("runs").values({
+    id, kind: "publish", job_num: run.job_num, description: `publish ${run.id} step ${step} as ${version.id}`, status: "Queued",
+    train_mode: run.train_mode, parameter_scale: run.parameter_scale, base_model_version_num: run.base_model_version_num,
+    spec: JSON.stringify(spec), dataset_hashes: "{}", increment_run_num: null, increment_step: null,
+    progress: 0, cancel_requested: 0, priority: 0, attempt: 0, max_attempts: 3, available_at: now,
+    lease_owner: null, lease_token: null, lease_expires_at: null, failure_kind: null, failure_reason: null,
+    created_at: now, started_at: null, finished_at: null,
+  }).execute();
+  await appendEvent(trx, { objectKind: "run", objectId: id, actor: actor.accessKey, from: null, to: "Queued", reason: `publish ${version.id}` });
 }
 
-class PublishError extends Error {}
-
-async function copyCheckpoint(res: EngineResources, path: string, dest: string): Promise<number> {
-  if (!path.endsWith("/")) {
-    const single = await res.artifacts.stat(path);
-    if (single !== null) {
-      const stored = await res.artifacts.put(dest + path.slice(path.lastIndexOf("/") + 1), await res.artifacts.get(path));
-      return stored.size;
-    }
-  }
-  const folder = path.endsWith("/") ? path : `${path}/`;
-  const copied = await copyFolder(res.artifacts, folder, dest, { recursive: true });
-  if (copied.files.length === 0) throw new PublishError(`the checkpoint files at ${path} are missing`);
-  return copied.bytes;
+/**
+ * The worker's last step of a publish, inside its fenced transaction: the version turns Ready
+ * with its folder and size, or Fail with the reason. False when it is no longer Creating.
+ *
+ * @example await settlePublishedVersion(trx, { accessKey: "worker-1" }, 12, { status: "Ready", artifactPath: "models/amv-…/", sizeBytes: 1234 })
+ */
+export async function settlePublishedVersion(
+  trx: Db, actor: Actor, versionNum: number,
+  outcome: { status: "Ready"; artifactPath: string; sizeBytes: number } | { status: "Fail"; failReason: string },
+): Promise<boolean> {
+  const row = await trx.selectFrom("model_versions").select(["id", "status"]).where("num", "=", versionNum).executeTakeFirst();
+  if (row === undefined || row.status !== "Creating") return false;
+  const patch = outcome.status === "Ready"
+    ? { status: "Ready", fail_reason: null, artifact_path: outcome.artifactPath, size_bytes: outcome.sizeBytes, modified_at: nowIso() }
+    : { status: "Fail", fail_reason: outcome.failReason.slice(0, 2_000), modified_at: nowIso() };
+  const updated = await trx.updateTable("model_versions").set(patch).where("num", "=", versionNum).where("status", "=", "Creating").executeTakeFirst();
+  if (Number(updated.numUpdatedRows) !== 1) return false;
+  await appendEvent(trx, {
+    objectKind: "model_version", objectId: row.id, actor: actor.accessKey, from: "Creating", to: outcome.status,
+    ...(outcome.status === "Fail" ? { reason: outcome.failReason.slice(0, 1_000) } : {}),
+  });
+  return true;
 }

@@ -131,6 +131,21 @@ export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {
     .addUniqueConstraint("run_checkpoints_run_step", ["run_num", "step"])
     .execute();
 
+  // One row per logged training step (runtime `metrics` events, batched by the worker); eval
+  // loss arrives in its own event and is written onto the row of its step.
+  await withNum(db.schema.createTable("run_metrics"), dialect)
+    .addColumn("run_num", bigint, (c) => c.notNull())
+    .addColumn("step", "integer", (c) => c.notNull())
+    .addColumn("epoch", "real")
+    .addColumn("loss", "real")
+    .addColumn("lr", "real")
+    .addColumn("grad_norm", "real")
+    .addColumn("tokens_per_s", "real")
+    .addColumn("eval_loss", "real")
+    .addColumn("at", "text", (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex("run_metrics_run_step").on("run_metrics").columns(["run_num", "step"]).execute();
+
   await withNum(db.schema.createTable("model_sets"), dialect)
     .addColumn("id", "text", (c) => c.notNull().unique())
     .addColumn("name", "text", (c) => c.notNull().unique())

@@ -56,6 +56,8 @@ function renderJobDetail(detail: FinetuneRunDetail, version: number, baseUrl: st
     progress: run.progress,
     vdlLink: `${baseUrl}/console/tasks/${run.id}`,
   });
+  // Sailfin extension: why a failed run failed (user input vs system).
+  if (run.status === "Failed" && run.failureReason !== null) Object.assign(out, { failReason: run.failureReason, failKind: run.failureKind });
   return out;
 }
 

@@ -1,9 +1,9 @@
 import {
   CreateFineTuningJobBody, CreateFineTuningTaskBody, DescribeFineTuningJobsBody, DescribeFineTuningTasksBody,
-  FineTuningJobIdBody, FineTuningTaskIdBody, SailfinError, isoZ, pageRequest, parseWith, v2RunStatus,
+  FineTuningJobIdBody, FineTuningTaskIdBody, SailfinError, isoZ, pageRequest, parseWith, v2RunStatus, z,
 } from "@sailfin/contract";
 import {
-  createJob, createRun, deleteJob, deleteRun, describeRun, describeSupportModels, listJobs, listRuns, stopRun,
+  createJob, createRun, deleteJob, deleteRun, describeRun, describeSupportModels, listJobs, listRuns, runMetrics, stopRun,
   type FinetuneJobRecord, type FinetuneRunDetail, type RunDatasetInput,
 } from "@sailfin/engine";
 import { v2, type RouteContext, type RouteDef } from "../route.js";
@@ -12,6 +12,11 @@ import { v2, type RouteContext, type RouteDef } from "../route.js";
  * `POST /v2/finetuning?Action=…` (reference §6.2). V2 says *job* for the container and *task*
  * for one run; the engine says job and run.
  */
+
+const FineTuningTaskMetricsBody = z.object({
+  taskId: z.string().min(1),
+  sinceStep: z.number().int().nonnegative().optional(),
+});
 
 const actor = (ctx: RouteContext) => ({ accessKey: ctx.caller.accessKey });
 
@@ -38,6 +43,11 @@ function renderTask(detail: FinetuneRunDetail, baseUrl: string): Record<string, 
   task.checkpointList = checkpoints.map((c) => ({
     step: c.step, perplexity: c.evalLoss === null ? null : Math.exp(c.evalLoss), trainingLoss: c.trainLoss,
   }));
+  if (run.status === "Failed" && run.failureReason !== null) {
+    // Sailfin extension: what went wrong, and whether it was the input (user) or the system.
+    task.failureReason = run.failureReason;
+    task.failureKind = run.failureKind;
+  }
   task.createDate = isoZ(run.createdAt);
   task.finishDate = isoZ(run.finishedAt);
   task.hyperParameterConfig = spec.hyperParameters;
@@ -136,6 +146,12 @@ export const finetuningV2Routes: RouteDef[] = [
   v2("finetuning", "DescribeFineTuningTask", "tuning:read", async (ctx, body) => {
     const input = parseWith(FineTuningTaskIdBody, body);
     return renderTask(await describeRun(ctx.res, { id: input.taskId }, "taskId"), ctx.baseUrl);
+  }),
+
+  // Sailfin extension: the full metric series of a task, for charts (docs/api.md).
+  v2("finetuning", "DescribeFineTuningTaskMetrics", "tuning:read", async (ctx, body) => {
+    const input = parseWith(FineTuningTaskMetricsBody, body);
+    return runMetrics(ctx.res, { id: input.taskId }, "taskId", input.sinceStep);
   }),
 
   v2("finetuning", "StopFineTuningTask", "tuning:write", async (ctx, body) => {

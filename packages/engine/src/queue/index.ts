@@ -1,0 +1,12 @@
+/**
+ * The work queue: `runs` rows are the queue entries (kinds `finetune` and `publish`); one
+ * module per statement. Every write a worker makes after its claim is fenced by the lease token.
+ */
+export { type Lease, type RunKind, RUN_OBJECT } from "./lease.js";
+export { claimRun, type ClaimOptions } from "./claim.js";
+export { heartbeat, type HeartbeatResult } from "./heartbeat.js";
+export { completeRun, cancelRun } from "./finish.js";
+export { failRun, type FailOptions, type FailResult, type FailureKind } from "./fail.js";
+export { requeueExpired, type RequeuedRun } from "./requeue-expired.js";
+export { recordProgress, forgetAfterStep, type ProgressBatch, type MetricPoint, type CheckpointPoint } from "./record-progress.js";
+export { releaseRun } from "./release.js";

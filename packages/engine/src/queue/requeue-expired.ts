@@ -1,0 +1,49 @@
+import { sql, type Kysely } from "kysely";
+import { nowIso } from "@sailfin/contract";
+import { appendEvent, type Database } from "@sailfin/store";
+import { RUN_OBJECT } from "./lease.js";
+
+export interface RequeuedRun {
+  readonly id: string;
+  readonly to: string;
+  readonly previousOwner: string | null;
+}
+
+/**
+ * Returns every Running run whose lease expired (its worker crashed, was killed or lost the
+ * database) to the queue, in one statement: Queued (available now; the next claim resumes from
+ * its last checkpoint), or Cancelled when a stop had been asked, or Failed when it has used all
+ * its attempts. Any worker may call this; it is idempotent.
+ *
+ * @example await requeueExpired(db, "worker-2")
+ */
+export async function requeueExpired(db: Kysely<Database>, actor: string): Promise<RequeuedRun[]> {
+  const now = nowIso();
+  return db.transaction().execute(async (trx) => {
+    const expired = await trx.selectFrom("runs").select(["num", "lease_owner"])
+      .where("status", "=", "Running").where("lease_expires_at", "<", now).execute();
+    if (expired.length === 0) return [];
+    const owners = new Map(expired.map((r) => [r.num, r.lease_owner]));
+    const rows = await trx.updateTable("runs")
+      .set({
+        status: sql<string>`case when cancel_requested <> 0 then 'Cancelled' when attempt >= max_attempts then 'Failed' else 'Queued' end`,
+        finished_at: sql<string | null>`case when cancel_requested <> 0 or attempt >= max_attempts then ${now} else null end`,
+        failure_kind: sql<string | null>`case when cancel_requested <> 0 then failure_kind else 'system' end`,
+        failure_reason: sql<string | null>`case when cancel_requested <> 0 then failure_reason else ${`the worker holding the task stopped heartbeating (lease expired at ${now})`} end`,
+        available_at: now, lease_owner: null, lease_token: null, lease_expires_at: null,
+      })
+      // Re-checked here: a heartbeat may have landed between the select and this update.
+      .where("num", "in", expired.map((r) => r.num)).where("status", "=", "Running").where("lease_expires_at", "<", now)
+      .returning(["num", "id", "status"]).execute();
+    const out: RequeuedRun[] = [];
+    for (const row of rows) {
+      const previousOwner = owners.get(row.num) ?? null;
+      await appendEvent(trx, {
+        objectKind: RUN_OBJECT, objectId: row.id, actor, from: "Running", to: row.status,
+        reason: `lease of ${previousOwner ?? "an unknown worker"} expired`,
+      });
+      out.push({ id: row.id, to: row.status, previousOwner });
+    }
+    return out;
+  });
+}

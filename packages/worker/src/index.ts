@@ -1,0 +1,8 @@
+/** The worker: claims runs from the queue and executes them through the runtime. */
+export { Worker, type WorkerOptions } from "./worker.js";
+export { type Executor, type ExecRequest, type ExecResult } from "./executor.js";
+export { LocalExecutor, defaultRuntimeDir, type LocalExecutorOptions } from "./local-executor.js";
+export { findPython, findPythonAmong, PythonNotFoundError } from "./python.js";
+export { RuntimeLink, type RuntimeEnding } from "./runtime-link.js";
+export { workerSettingsFromEnv, type WorkerSettings } from "./settings.js";
+export { startLocalWorker } from "./start.js";

@@ -1,0 +1,65 @@
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import type { ExecRequest, ExecResult, Executor } from "./executor.js";
+
+export interface LocalExecutorOptions {
+  /** The interpreter (see findPython). */
+  readonly python: string;
+  /** Folder holding the `sailfin_runtime` package; default the repository's `runtime/`. */
+  readonly runtimeDir?: string;
+  /** Time between SIGTERM and SIGKILL (default 30 s). */
+  readonly graceMs?: number;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+const STDERR_TAIL = 4_000;
+
+/** The repository's `runtime/` folder, from this file's place in `packages/worker/dist/`. */
+export function defaultRuntimeDir(): string {
+  return fileURLToPath(new URL("../../../runtime/", import.meta.url));
+}
+
+/**
+ * Runs the runtime as a child process of the worker. Stdout is split into lines for the
+ * event parser; stderr is kept as a bounded tail for failure reasons.
+ *
+ * @example const result = await new LocalExecutor({ python }).run({ recipe: "finetune", specPath, signal, onLine });
+ */
+export class LocalExecutor implements Executor {
+  constructor(private readonly options: LocalExecutorOptions) {}
+
+  run(request: ExecRequest): Promise<ExecResult> {
+    const runtimeDir = this.options.runtimeDir ?? process.env.SAILFIN_RUNTIME_DIR ?? defaultRuntimeDir();
+    const env = { ...(this.options.env ?? process.env) };
+    env.PYTHONPATH = env.PYTHONPATH ? `${runtimeDir}:${env.PYTHONPATH}` : runtimeDir;
+    env.PYTHONUNBUFFERED = "1";
+    return new Promise((resolve) => {
+      const child = spawn(this.options.python, ["-m", "sailfin_runtime", request.recipe, "--spec", request.specPath], {
+        env, stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-STDERR_TAIL); });
+      const lines = createInterface({ input: child.stdout });
+      lines.on("line", (line) => request.onLine(line));
+      let killTimer: NodeJS.Timeout | undefined;
+      const stop = () => {
+        child.kill("SIGTERM");
+        killTimer = setTimeout(() => child.kill("SIGKILL"), this.options.graceMs ?? 30_000);
+      };
+      if (request.signal.aborted) stop();
+      else request.signal.addEventListener("abort", stop, { once: true });
+      let settled = false;
+      const finish = (result: ExecResult) => {
+        if (settled) return;
+        settled = true;
+        if (killTimer !== undefined) clearTimeout(killTimer);
+        request.signal.removeEventListener("abort", stop);
+        resolve(result);
+      };
+      child.on("error", (error) => finish({ exitCode: null, signal: null, stderrTail: `could not start ${this.options.python}: ${error.message}` }));
+      // "close" (not "exit"): every stdout line has been delivered by then.
+      child.on("close", (code, signal) => finish({ exitCode: code, signal, stderrTail: stderr }));
+    });
+  }
+}

@@ -1,0 +1,163 @@
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import {
+  SYSTEM_ACTOR, cancelRun, claimRun, completeRun, failRun, heartbeat, releaseRun, requeueExpired, settlePublishedVersion,
+  type EngineResources, type Lease, type PublishRunSpec, type RunKind,
+} from "@sailfin/engine";
+import type { Executor } from "./executor.js";
+import { runFinetune } from "./handlers/finetune.js";
+import { folderSize, publishOutputKey, runPublish } from "./handlers/publish.js";
+import type { HandlerContext, Outcome } from "./outcome.js";
+
+export interface WorkerOptions {
+  readonly res: EngineResources;
+  readonly executor: Executor;
+  /** Default `<hostname>-<pid>-<random>`. */
+  readonly id?: string;
+  /** Training runs at once (default 1). */
+  readonly concurrency?: number;
+  /** Publish exports at once (default 1); they run beside training. */
+  readonly publishConcurrency?: number;
+  /** Lease length (default 30 s); heartbeats come every third of it. */
+  readonly leaseMs?: number;
+  /** How often an idle slot looks for work (default 1 s). */
+  readonly pollMs?: number;
+  /** First retry delay of a system failure (default 5 s, doubling). */
+  readonly backoffMs?: number;
+}
+
+type StopReason = "cancel" | "lost" | "shutdown";
+
+/**
+ * A worker: slots that claim runs from the queue, run them through the executor, heartbeat
+ * their leases, stop them when asked, and record the outcome — every write fenced by the lease.
+ * `stop()` drains: no new claims; running processes get SIGTERM (the runtime saves a
+ * checkpoint) and their runs go back to the queue for another worker to resume.
+ *
+ * @example const worker = new Worker({ res, executor: new LocalExecutor({ python: await findPython() }) }); worker.start(); … await worker.stop();
+ */
+export class Worker {
+  readonly id: string;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly running = new Map<string, AbortController>();
+  private loops: Promise<void>[] = [];
+  private stopping = false;
+  private wake: Array<() => void> = [];
+
+  constructor(private readonly options: WorkerOptions) {
+    this.id = options.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.pollMs = options.pollMs ?? 1_000;
+  }
+
+  /** Starts the slots (returns at once). */
+  start(): void {
+    const slots: RunKind[][] = [];
+    for (let i = 0; i < (this.options.concurrency ?? 1); i++) slots.push(["finetune"]);
+    for (let i = 0; i < (this.options.publishConcurrency ?? 1); i++) slots.push(["publish"]);
+    this.loops = slots.map((kinds) => this.slot(kinds));
+  }
+
+  /** Drains and waits for every slot to finish its current run. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const controller of this.running.values()) controller.abort("shutdown");
+    for (const wake of this.wake.splice(0)) wake();
+    await Promise.all(this.loops);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() { clearTimeout(timer); resolve(); }
+      this.wake.push(done);
+    });
+  }
+
+  private async slot(kinds: RunKind[]): Promise<void> {
+    const { res } = this.options;
+    while (!this.stopping) {
+      let lease: Lease | null = null;
+      try {
+        await requeueExpired(res.db, this.id);
+        lease = await claimRun(res.db, res.dialect, { owner: this.id, kinds, leaseMs: this.leaseMs });
+      } catch (error) {
+        res.log.error({ err: error, worker: this.id }, "claiming work failed");
+      }
+      if (lease === null) {
+        await this.sleep(this.pollMs);
+        continue;
+      }
+      try {
+        await this.execute(lease);
+      } catch (error) {
+        res.log.error({ err: error, worker: this.id, runId: lease.runId }, "run handling failed");
+        await failRun(res.db, lease, { kind: "system", reason: `worker error: ${(error as Error).message}`, backoffMs: this.options.backoffMs })
+          .catch(() => undefined);
+      }
+    }
+  }
+
+  private async execute(lease: Lease): Promise<void> {
+    const { res } = this.options;
+    const controller = new AbortController();
+    this.running.set(lease.runId, controller);
+    const stopWith = (reason: StopReason) => { if (!controller.signal.aborted) controller.abort(reason); };
+    if (this.stopping) stopWith("shutdown");
+    const beat = setInterval(() => {
+      heartbeat(res.db, lease, this.leaseMs).then((state) => {
+        if (!state.alive) stopWith("lost");
+        else if (state.cancelRequested) stopWith("cancel");
+      }, (error: unknown) => res.log.warn({ err: error, runId: lease.runId }, "heartbeat failed"));
+    }, Math.max(100, Math.min(2_000, Math.floor(this.leaseMs / 3))));
+    let outcome: Outcome;
+    try {
+      const ctx: HandlerContext = {
+        res, executor: this.options.executor, owner: this.id, log: res.log, signal: controller.signal, leaseLost: () => stopWith("lost"),
+      };
+      outcome = lease.kind === "publish" ? await runPublish(ctx, lease) : await runFinetune(ctx, lease);
+    } finally {
+      clearInterval(beat);
+      this.running.delete(lease.runId);
+    }
+    const why = controller.signal.aborted ? (controller.signal.reason as StopReason) : null;
+    if (outcome.kind === "lost" || why === "lost") return;
+    if (why === "shutdown" && outcome.kind !== "done") {
+      await releaseRun(res.db, lease, `worker ${this.id} shut down`);
+      return;
+    }
+    await this.record(lease, outcome, why === "cancel");
+  }
+
+  private async record(lease: Lease, outcome: Exclude<Outcome, { kind: "lost" }>, cancelled: boolean): Promise<void> {
+    const { res } = this.options;
+    const actor = { accessKey: this.id };
+    if (outcome.kind === "done") {
+      if (lease.kind === "publish") {
+        const spec = JSON.parse(lease.row.spec) as PublishRunSpec;
+        const key = publishOutputKey(spec);
+        const size = await folderSize(res.artifacts.localPath(key.replace(/\/$/, "")) ?? "");
+        await completeRun(res.db, lease, outcome.reason, async (trx) => {
+          await settlePublishedVersion(trx, actor, spec.versionNum, { status: "Ready", artifactPath: key, sizeBytes: size });
+        });
+      } else {
+        await completeRun(res.db, lease, outcome.reason);
+      }
+      return;
+    }
+    if (outcome.kind === "stopped" || (cancelled && outcome.kind === "failed")) {
+      await cancelRun(res.db, lease, outcome.kind === "stopped" ? outcome.reason : `stopped: ${outcome.reason.slice(0, 500)}`);
+      return;
+    }
+    await failRun(res.db, lease, {
+      kind: outcome.failure, reason: outcome.reason, backoffMs: this.options.backoffMs,
+      ...(lease.kind === "publish" ? {
+        onFailed: async (trx) => {
+          const spec = JSON.parse(lease.row.spec) as PublishRunSpec;
+          await settlePublishedVersion(trx, SYSTEM_ACTOR, spec.versionNum, { status: "Fail", failReason: outcome.reason });
+        },
+      } : {}),
+    });
+  }
+}

@@ -1,0 +1,138 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { nowIso } from "@sailfin/contract";
+import {
+  claimRun, completeRun, failRun, heartbeat, recordProgress, releaseRun, requeueExpired, type Lease,
+} from "@sailfin/engine";
+import { PythonNotFoundError, findPythonAmong } from "@sailfin/worker";
+import { startTestServer, testDialects, type TestServer } from "./harness.js";
+import { eventsOf } from "./fixtures/finetune-fixtures.js";
+
+/**
+ * The queue statements on their own, both dialects: concurrent claims never share a run, every
+ * write is fenced by the lease token, retries back off, expired leases come back.
+ */
+
+for (const dialect of testDialects()) {
+  describe(`queue (${dialect})`, () => {
+    let server: TestServer;
+    const db = () => server.server.res.db;
+    let counter = 0;
+    /** A bare queue row (the queue never reads the finetune columns). */
+    const insertRun = async (kind = "finetune", maxAttempts = 3) => {
+      const id = `task-q${dialect.slice(0, 2)}${String(++counter).padStart(8, "0")}`;
+      const now = nowIso();
+      await db().insertInto("runs").values({
+        id, kind, job_num: 0, description: "", status: "Queued", train_mode: "SFT", parameter_scale: "LoRA",
+        base_model_version_num: 0, spec: "{}", dataset_hashes: "{}", increment_run_num: null, increment_step: null,
+        progress: 0, cancel_requested: 0, priority: 0, attempt: 0, max_attempts: maxAttempts, available_at: now,
+        lease_owner: null, lease_token: null, lease_expires_at: null, failure_kind: null, failure_reason: null,
+        created_at: now, started_at: null, finished_at: null,
+      }).execute();
+      return id;
+    };
+    const claim = (owner: string, leaseMs = 60_000, kinds: Array<"finetune" | "publish"> = ["finetune"]) =>
+      claimRun(db(), server.server.res.dialect, { owner, kinds, leaseMs });
+    const drainQueue = async () => { while ((await claim("drainer", 60_000, ["finetune", "publish"])) !== null) { /* empty */ } };
+
+    before(async () => { server = await startTestServer(dialect); });
+    after(async () => { await server.close(); });
+
+    test("20 concurrent claims over 10 runs: each run claimed exactly once", async () => {
+      const ids = new Set<string>();
+      for (let i = 0; i < 10; i++) ids.add(await insertRun());
+      const leases = await Promise.all(Array.from({ length: 20 }, (_, i) => claim(`w${i}`)));
+      const got = leases.filter((l): l is Lease => l !== null);
+      assert.equal(got.length, 10);
+      assert.deepEqual(new Set(got.map((l) => l.runId)), ids);
+      assert.ok(got.every((l) => l.attempt === 1 && l.token.length === 32));
+      const events = await eventsOf(server, got[0]!.runId);
+      assert.equal(events.at(-1)!.to_state, "Running");
+      assert.equal(events.at(-1)!.actor, got[0]!.owner);
+    });
+
+    test("claims respect kinds and priority", async () => {
+      await drainQueue();
+      const publish = await insertRun("publish");
+      const low = await insertRun();
+      const high = await insertRun();
+      await db().updateTable("runs").set({ priority: 5 }).where("id", "=", high).execute();
+      assert.equal((await claim("a", 60_000, ["finetune"]))!.runId, high);
+      assert.equal((await claim("a", 60_000, ["finetune"]))!.runId, low);
+      assert.equal(await claim("a", 60_000, ["finetune"]), null);
+      assert.equal((await claim("a", 60_000, ["publish"]))!.runId, publish);
+    });
+
+    test("every write is fenced by the lease token", async () => {
+      await drainQueue();
+      await insertRun();
+      const lease = (await claim("holder"))!;
+      const forged: Lease = { ...lease, token: "0".repeat(32) };
+      assert.deepEqual(await heartbeat(db(), forged, 60_000), { alive: false, cancelRequested: false });
+      assert.equal(await recordProgress(db(), forged, { progress: 50, metrics: [{ step: 1, epoch: 0, loss: 1, lr: 1, gradNorm: 1, tokensPerSecond: 1 }] }), false);
+      assert.equal(await completeRun(db(), forged, "forged"), false);
+      assert.equal((await failRun(db(), forged, { kind: "user", reason: "forged" })).applied, false);
+      assert.equal(await releaseRun(db(), forged, "forged"), false);
+      const metrics = await db().selectFrom("run_metrics").selectAll().where("run_num", "=", lease.runNum).execute();
+      assert.equal(metrics.length, 0, "a forged lease wrote nothing");
+      assert.equal(await recordProgress(db(), lease, { progress: 40 }), true);
+      await db().updateTable("runs").set({ cancel_requested: 1 }).where("num", "=", lease.runNum).execute();
+      assert.deepEqual(await heartbeat(db(), lease, 60_000), { alive: true, cancelRequested: true });
+      assert.equal(await completeRun(db(), lease, "done"), true);
+      const row = await db().selectFrom("runs").selectAll().where("num", "=", lease.runNum).executeTakeFirstOrThrow();
+      assert.equal(row.status, "Succeeded");
+      assert.equal(Number(row.progress), 100);
+      assert.equal(row.lease_token, null);
+      assert.equal(await completeRun(db(), lease, "twice"), false, "a finished run cannot be finished again");
+    });
+
+    test("a system error backs off and retries until max_attempts; a user error fails at once", async () => {
+      await drainQueue();
+      const id = await insertRun("finetune", 2);
+      const first = (await claim("w"))!;
+      assert.deepEqual(await failRun(db(), first, { kind: "system", reason: "crash 1", backoffMs: 400 }), { applied: true, status: "Queued" });
+      assert.equal(await claim("w"), null, "not before its backoff");
+      await sleep(450);
+      const second = (await claim("w"))!;
+      assert.equal(second.runId, id);
+      assert.equal(second.attempt, 2);
+      assert.deepEqual(await failRun(db(), second, { kind: "system", reason: "crash 2", backoffMs: 10 }), { applied: true, status: "Failed" });
+      const row = await db().selectFrom("runs").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+      assert.equal(row.failure_kind, "system");
+      assert.equal(row.failure_reason, "crash 2");
+      await insertRun();
+      const user = (await claim("w"))!;
+      assert.deepEqual(await failRun(db(), user, { kind: "user", reason: "bad data" }), { applied: true, status: "Failed" });
+    });
+
+    test("expired leases return to the queue (or Cancelled when a stop was pending); the old holder is fenced out", async () => {
+      await drainQueue();
+      const a = await insertRun();
+      const b = await insertRun();
+      const leaseA = (await claim("dead-1", 100))!;
+      const leaseB = (await claim("dead-2", 100))!;
+      await db().updateTable("runs").set({ cancel_requested: 1 }).where("id", "=", b).execute();
+      await sleep(150);
+      const back = await requeueExpired(db(), "reaper");
+      assert.deepEqual(back.map((r) => [r.id, r.to]).sort(), [[a, "Queued"], [b, "Cancelled"]].sort());
+      assert.equal(await recordProgress(db(), leaseA, { progress: 10 }), false);
+      assert.equal((await heartbeat(db(), leaseB, 1000)).alive, false);
+      const next = (await claim("alive"))!;
+      assert.equal(next.runId, a);
+      assert.equal(next.attempt, 2);
+      const events = await eventsOf(server, a);
+      assert.ok(events.some((e) => e.actor === "reaper" && e.to_state === "Queued" && (e.reason ?? "").includes("dead-1")));
+      assert.deepEqual(await requeueExpired(db(), "reaper"), [], "idempotent");
+    });
+  });
+}
+
+test("python discovery says what to do when no candidate imports torch", async () => {
+  await assert.rejects(findPythonAmong(["/nonexistent/python3"], process.env), (error: unknown) => {
+    assert.ok(error instanceof PythonNotFoundError);
+    assert.match(error.message, /SAILFIN_PYTHON/);
+    assert.match(error.message, /\/nonexistent\/python3/);
+    return true;
+  });
+});
