@@ -5,8 +5,10 @@ import type { Db } from "./model-rows.js";
 
 /**
  * Base models for fine-tuning. Sailfin has no platform presets: a base model is a model set with
- * at least one `Ready` version imported from files (source `Import`), and its fine-tuning name
- * (V2 `model`, V1 `trainType`) is the set's name. Its latest such version is the one trained.
+ * at least one `Ready` complete model version — imported from files (source `Import`) or
+ * published from training (source `Train`: merged weights, config and tokenizer) — and its
+ * fine-tuning name (V2 `model`, V1 `trainType`) is the set's name. Its latest such version is the
+ * one trained. Compressed versions (a later issue) are for inference, not training.
  * Fine-tuning reads base models only through this file.
  */
 
@@ -30,6 +32,8 @@ interface Row {
   architecture: string | null; configSummary: string | null; artifactPath: string | null;
 }
 
+const BASE_SOURCES = ["Import", "Train"];
+
 function baseQuery(db: Db) {
   return db
     .selectFrom("model_versions as v")
@@ -38,7 +42,7 @@ function baseQuery(db: Db) {
       "s.num as setNum", "s.id as setId", "s.name as setName", "v.num as versionNum", "v.id as versionId",
       "v.architecture as architecture", "v.config_summary as configSummary", "v.artifact_path as artifactPath",
     ])
-    .where("v.source_type", "=", "Import")
+    .where("v.source_type", "in", BASE_SOURCES)
     .where("v.status", "=", "Ready");
 }
 
@@ -57,7 +61,7 @@ export async function listBaseModels(res: EngineResources): Promise<ResolvedBase
   const latest = res.db
     .selectFrom("model_versions")
     .select((eb) => eb.fn.max("num").as("num"))
-    .where("source_type", "=", "Import")
+    .where("source_type", "in", BASE_SOURCES)
     .where("status", "=", "Ready")
     .groupBy("set_num");
   const rows = await baseQuery(res.db).where("v.num", "in", latest).orderBy("s.name", "asc").execute();
