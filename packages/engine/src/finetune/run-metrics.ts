@@ -1,16 +1,10 @@
 import type { EngineResources } from "../resources.js";
+import type { MetricPoint } from "../queue/record-progress.js";
 import { findRun } from "./find.js";
 import type { FinetuneRef } from "./refs.js";
 
-/** One logged training step (Sailfin extension `DescribeFineTuningTaskMetrics`). */
-export interface RunMetricPoint {
-  readonly step: number;
-  readonly epoch: number | null;
-  readonly loss: number | null;
-  readonly lr: number | null;
-  readonly gradNorm: number | null;
-  /** Trained (non-masked) tokens per second. */
-  readonly tokensPerSecond: number | null;
+/** One logged training step (Sailfin extension `DescribeFineTuningTaskMetrics`): what the worker recorded, plus eval loss. */
+export interface RunMetricPoint extends MetricPoint {
   readonly evalLoss: number | null;
 }
 

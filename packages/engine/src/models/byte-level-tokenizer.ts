@@ -4,8 +4,7 @@
  * printable character), a few merges, and ChatML special tokens as added tokens. Any UTF-8 text
  * round-trips, because every byte has a token.
  */
-
-export const SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"] as const;
+import { BPE_SPECIAL_TOKENS, bpeTokenizerJson, bytesToUnicode } from "@sailfin/data";
 
 /** Merges, in rank order; each result is added to the vocabulary after the 256 bytes. */
 const MERGES: ReadonlyArray<readonly [string, string]> = [
@@ -16,20 +15,6 @@ const MERGES: ReadonlyArray<readonly [string, string]> = [
 export const CHATML_TEMPLATE =
   "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}" +
   "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
-
-/** GPT-2's bytes_to_unicode: printable bytes map to themselves, the others to U+0100 onwards. */
-export function bytesToUnicode(): string[] {
-  const printable: number[] = [];
-  for (let b = 0x21; b <= 0x7e; b++) printable.push(b);
-  for (let b = 0xa1; b <= 0xac; b++) printable.push(b);
-  for (let b = 0xae; b <= 0xff; b++) printable.push(b);
-  const out = new Array<string>(256);
-  let extra = 0;
-  for (let b = 0; b < 256; b++) {
-    out[b] = printable.includes(b) ? String.fromCodePoint(b) : String.fromCodePoint(256 + extra++);
-  }
-  return out;
-}
 
 export interface ByteLevelTokenizerFiles {
   readonly tokenizerJson: Record<string, unknown>;
@@ -55,26 +40,10 @@ export function byteLevelTokenizer(maxLength: number, trained?: TrainedByteLevel
   for (const [a, b] of MERGES) vocab[a + b] = Object.keys(vocab).length;
   const merges = trained?.merges ?? MERGES;
   if (trained !== undefined) vocab = { ...trained.vocab };
+  // The same tokenizer.json the data pipeline's BPE trainer writes (one builder for both).
+  const tokenizerJson = bpeTokenizerJson(vocab, merges, BPE_SPECIAL_TOKENS);
   const base = Object.keys(vocab).length;
-  const added = SPECIAL_TOKENS.map((content, i) => ({
-    id: base + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
-  }));
-  const byteLevel = { type: "ByteLevel", add_prefix_space: false, trim_offsets: false, use_regex: true };
-  const tokenizerJson = {
-    version: "1.0",
-    truncation: null,
-    padding: null,
-    added_tokens: added,
-    normalizer: { type: "NFC" },
-    pre_tokenizer: byteLevel,
-    post_processor: byteLevel,
-    decoder: byteLevel,
-    model: {
-      type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: "", end_of_word_suffix: "",
-      fuse_unk: false, byte_fallback: false, ignore_merges: false,
-      vocab, merges: merges.map(([a, b]) => `${a} ${b}`),
-    },
-  };
+  const added = (tokenizerJson.added_tokens as Array<{ id: number; content: string }>);
   const tokenizerConfig = {
     add_bos_token: false,
     add_eos_token: false,
