@@ -6,7 +6,7 @@
 (a) runtime: ``python3 -m sailfin_runtime finetune --spec spec.json`` (PYTHONPATH=runtime), fp32 on
     CPU; throughput from its ``metrics`` events after the warm-up steps: the mean of the per-step
     ``tokensPerSecond`` weighted by tokens, and the wall-clock rate between the ``metrics`` event of
-    the last warm-up step and that of the last step (event ``time`` fields).
+    the last warm-up step and that of the last step (event ``time`` fields), and the median step.
 (b) bare: a loop in a subprocess of this file over the same model class
     (``sailfin_runtime.models.llama.CausalLM``, same weights file), the same shard rows, batch size,
     sequence length and AdamW; fp32, no checkpointing, no logging, no scheduler, no gradient
@@ -95,9 +95,11 @@ def bare_main(model_dir: str, train_dir: str, variant: str) -> None:
 
     tokens = 0
     started = 0.0
+    step_rates = []
     for step in range(WARMUP + STEPS):
         if step == WARMUP:
             started = time.perf_counter()
+        step_started = time.perf_counter()
         rows = order[step * BATCH:(step + 1) * BATCH]
         x, s = torch.from_numpy(ids[rows]), torch.from_numpy(seg[rows])
         y = torch.from_numpy(labels[rows])
@@ -108,9 +110,10 @@ def bare_main(model_dir: str, train_dir: str, variant: str) -> None:
         optimizer.zero_grad(set_to_none=True)
         if step >= WARMUP:
             tokens += int(selected[rows].sum())
+            step_rates.append(int(selected[rows].sum()) / (time.perf_counter() - step_started))
     elapsed = time.perf_counter() - started
     print(json.dumps({"tokensPerSecond": tokens / elapsed, "seconds": elapsed, "tokens": tokens,
-                      "torchThreads": threads, "openblas": os.environ.get("OPENBLAS_NUM_THREADS"),
+                      "stepMedian": float(np.median(step_rates)), "torchThreads": threads, "openblas": os.environ.get("OPENBLAS_NUM_THREADS"),
                       "loss": float(loss), "torch": torch.__version__}))
 
 
@@ -151,7 +154,8 @@ def run_runtime(work: str, model_dir: str, train_dir: str, variant: str, n: int)
     wall = timed[-1]["time"] - metrics[WARMUP - 1]["time"]
     thread_line = next((line for line in proc.stderr.splitlines() if "torch thread" in line), "")
     shutil.rmtree(out, ignore_errors=True)
-    return {"tokensPerSecond": tokens / step_seconds, "wallTokensPerSecond": tokens / wall, "seconds": wall,
+    return {"tokensPerSecond": tokens / step_seconds,
+            "stepMedian": statistics.median(m["tokensPerSecond"] for m in timed), "wallTokensPerSecond": tokens / wall, "seconds": wall,
             "tokens": tokens, "threads": thread_line.strip(), "loss": timed[-1]["loss"]}
 
 
@@ -220,8 +224,8 @@ def main() -> None:
             f"{WARMUP} warm-up steps, then {STEPS} timed steps; {REPEATS} run(s) of each, alternating runtime and bare; medians. Rows all have the same layout, so the two data orders give the same work per step.",
             "LoRA: r 8, alpha 16, q_proj + v_proj, no dropout.",
             "",
-            "| variant | runtime tok/s (metrics) | runtime tok/s (wall, events) | bare loop tok/s | runtime / bare (metrics) | runtime / bare (wall) | spread max/min (runtime; bare) |",
-            "|---|---|---|---|---|---|---|",
+            "| variant | runtime tok/s (metrics) | runtime tok/s (wall, events) | bare loop tok/s | runtime / bare (metrics) | runtime / bare (wall) | spread max/min (runtime; bare) | median step tok/s (runtime; bare) | runtime / bare (median step) |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for variant in VARIANTS:
             rt = results[variant]["runtime"]
@@ -230,10 +234,12 @@ def main() -> None:
             w_rt = statistics.median(r["wallTokensPerSecond"] for r in rt)
             m_b = statistics.median(r["tokensPerSecond"] for r in bare)
             label = "full fine-tuning" if variant == "full" else "LoRA"
+            s_rt = statistics.median(r["stepMedian"] for r in rt)
+            s_b = statistics.median(r["stepMedian"] for r in bare)
             spread_rt = max(r["tokensPerSecond"] for r in rt) / min(r["tokensPerSecond"] for r in rt)
             spread_b = max(r["tokensPerSecond"] for r in bare) / min(r["tokensPerSecond"] for r in bare)
             lines.append(f"| {label} | {m_rt:,.0f} | {w_rt:,.0f} | {m_b:,.0f} | {m_rt / m_b:.3f} | {w_rt / m_b:.3f} "
-                         f"| {spread_rt:.2f}; {spread_b:.2f} |")
+                         f"| {spread_rt:.2f}; {spread_b:.2f} | {s_rt:,.0f}; {s_b:,.0f} | {s_rt / s_b:.3f} |")
         lines += ["", "Every run (tok/s):", ""]
         for variant in VARIANTS:
             rt = ", ".join(f"{r['tokensPerSecond']:,.0f}" for r in results[variant]["runtime"])
@@ -248,7 +254,9 @@ def main() -> None:
             "(loggingSteps 1). The bare loop computes full logits and `F.cross_entropy` with ignored "
             "non-targets. A ratio above 1 means the runtime is faster. A spread well above 1.05 means the "
             "machine was noisy (other load, a shared VM): compare the ratio only when both spreads are small, "
-            "or raise BENCH_REPEATS.",
+            "or raise BENCH_REPEATS. The median-step columns (median over runs of each run's median "
+            "per-step rate) are the least sensitive to such noise: a stolen second slows a few steps, not "
+            "the median step.",
             "",
         ]
         table = "\n".join(lines)
