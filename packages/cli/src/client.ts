@@ -34,6 +34,11 @@ export function clientConfigFromEnv(env: NodeJS.ProcessEnv): ClientConfig {
   return { baseUrl, accessKey, secretKey };
 }
 
+/** A client configured from the `QIANFAN_*` variables (what every client command uses). */
+export function envClient(): Client {
+  return new Client(clientConfigFromEnv(process.env));
+}
+
 export class Client {
   readonly config: ClientConfig;
   constructor(config: ClientConfig) {

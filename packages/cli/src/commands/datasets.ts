@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { Readable } from "node:stream";
-import { ApiError, Client, clientConfigFromEnv } from "../client.js";
+import { ApiError, envClient, type Client } from "../client.js";
 import { table } from "../output.js";
 import type { CommandDef } from "./index.js";
 
@@ -44,9 +44,6 @@ export const datasetsCommand: CommandDef = {
   },
 };
 
-function client(): Client {
-  return new Client(clientConfigFromEnv(process.env));
-}
 
 /**
  * Streams FILE into the uploads bucket, creates a dataset of FORMAT, imports the file (the
@@ -62,7 +59,7 @@ async function upload(args: string[], flags: Flags, out: Out): Promise<number> {
   }
   const json = flags.json === true;
   const say = (line: string) => { if (!json) out(line); };
-  const api = client();
+  const api = envClient();
   const { size } = await stat(file);
   // A safe object name whatever the local one is (spaces, non-ASCII): the URI is shown to users.
   const objectName = basename(file).replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_") || "data.jsonl";
@@ -117,7 +114,7 @@ function printFailure(version: VersionRow, task: ImportTask, out: Out): void {
 }
 
 async function list(flags: Flags, out: Out): Promise<number> {
-  const api = client();
+  const api = envClient();
   const rows: DatasetRow[] = [];
   let marker: string | undefined;
   do {
@@ -135,7 +132,7 @@ async function list(flags: Flags, out: Out): Promise<number> {
 async function show(args: string[], flags: Flags, out: Out): Promise<number> {
   const id = args[0];
   if (id === undefined) throw new Error("usage: sailfin datasets show ds-…");
-  const api = client();
+  const api = envClient();
   try {
     const version = await api.v2<VersionRow>("dataset", "DescribeDatasetVersion", { versionId: id });
     if (flags.json === true) out(JSON.stringify(version, null, 2));

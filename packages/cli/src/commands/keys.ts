@@ -1,5 +1,5 @@
 import { POLICY_NAMES } from "@sailfin/contract";
-import { Client, clientConfigFromEnv } from "../client.js";
+import { envClient } from "../client.js";
 import { table } from "../output.js";
 
 export const KEYS_USAGE = `sailfin keys create --policy NAME [--policy NAME…] [--description TEXT] [--json]
@@ -9,7 +9,7 @@ sailfin keys delete ACCESS_KEY`;
 interface KeyRow { accessKey: string; secretKey?: string; policies: string[]; description: string; createTime: string }
 
 export async function keys(args: string[], flags: Record<string, string | string[] | boolean | undefined>, out: (s: string) => void): Promise<number> {
-  const client = new Client(clientConfigFromEnv(process.env));
+  const client = envClient();
   const [sub, ...rest] = args;
   const json = flags.json === true;
   switch (sub) {

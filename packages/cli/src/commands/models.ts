@@ -4,7 +4,7 @@ import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { writeTinyModel } from "@sailfin/engine";
-import { Client, clientConfigFromEnv } from "../client.js";
+import { envClient, type Client } from "../client.js";
 import { table } from "../output.js";
 import type { CommandDef } from "./index.js";
 
@@ -37,16 +37,13 @@ export const modelsCommand: CommandDef = {
   },
 };
 
-function client(): Client {
-  return new Client(clientConfigFromEnv(process.env));
-}
 
 async function importModel(args: string[], flags: Flags, out: Out): Promise<number> {
   const dir = args[0];
   const name = typeof flags.name === "string" ? flags.name : undefined;
   if (dir === undefined || name === undefined) throw new Error("usage: sailfin models import DIR --name NAME [--json]");
   const json = flags.json === true;
-  const api = client();
+  const api = envClient();
   const files = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
   if (files.length === 0) throw new Error(`${dir} holds no files`);
   const folder = `${new Date().toISOString().slice(0, 10)}-${randomBytes(6).toString("hex")}`;
@@ -96,7 +93,7 @@ async function waitForVersion(api: Client, modelId: string): Promise<ModelVersio
 }
 
 async function listModels(flags: Flags, out: Out): Promise<number> {
-  const api = client();
+  const api = envClient();
   const sets: ModelSet[] = [];
   let marker: string | undefined;
   do {
@@ -117,7 +114,7 @@ async function listModels(flags: Flags, out: Out): Promise<number> {
 async function showModel(args: string[], flags: Flags, out: Out): Promise<number> {
   const id = args[0];
   if (id === undefined) throw new Error("usage: sailfin models show am-…|amv-…");
-  const api = client();
+  const api = envClient();
   let result: Record<string, unknown>;
   if (id.startsWith("amv-")) result = await api.v2("model", "DescribeModel", { modelId: id });
   else if (id.startsWith("am-")) result = await api.v2("model", "DescribeModelSet", { modelSetId: id });

@@ -17,7 +17,8 @@ export async function runFinetune(ctx: HandlerContext, lease: Lease): Promise<Ou
   const spec = JSON.parse(lease.row.spec) as FinetuneRunSpec;
   const root = res.artifacts.localPath("");
   if (root === null) return { kind: "failed", failure: "system", reason: "training needs a local artifact store" };
-  const local = (key: string) => join(root, ...key.replace(/\/$/, "").split("/"));
+  // The store's own mapping (with its root-escape check); non-null once the root exists.
+  const local = (key: string) => res.artifacts.localPath(key.replace(/\/$/, ""))!;
 
   const base = await res.db.selectFrom("model_versions").select(["id", "artifact_path"]).where("num", "=", spec.baseModel.versionNum).executeTakeFirst();
   if (base === undefined) return { kind: "failed", failure: "user", reason: `the base model version ${spec.baseModel.versionId} no longer exists` };

@@ -19,7 +19,8 @@ export async function runPublish(ctx: HandlerContext, lease: Lease): Promise<Out
   const spec = JSON.parse(lease.row.spec) as PublishRunSpec;
   const root = res.artifacts.localPath("");
   if (root === null) return { kind: "failed", failure: "system", reason: "publishing needs a local artifact store" };
-  const local = (key: string) => join(root, ...key.replace(/\/$/, "").split("/"));
+  // The store's own mapping (with its root-escape check); non-null once the root exists.
+  const local = (key: string) => res.artifacts.localPath(key.replace(/\/$/, ""))!;
   const base = await res.db.selectFrom("model_versions").select(["id", "artifact_path"]).where("id", "=", spec.baseVersionId).executeTakeFirst();
   if (base === undefined) return { kind: "failed", failure: "user", reason: `the base model version ${spec.baseVersionId} no longer exists` };
   const outputDir = local(publishOutputKey(spec));
