@@ -69,3 +69,69 @@ export const RELEASE_STATUS = { notStarted: 0, running: 1, finished: 2, failed: 
 export function assertNever(value: never): never {
   throw new Error(`unexpected value: ${String(value)}`);
 }
+
+/**
+ * Compression, evaluation and export are runs too (one queue); their dialect words come from
+ * the run status plus two facts: a stop was requested while it runs (`stopping`), and an
+ * evaluation finished with some samples failed (`partly`).
+ */
+export interface WorkState {
+  readonly status: RunStatus;
+  readonly cancelRequested: boolean;
+}
+
+/** Compression task `status` (V2 only, reference §9). */
+export type CompTaskStatus = "creating" | "running" | "succeeded" | "failed" | "stopping" | "stopped";
+
+export function compTaskStatus(state: WorkState): CompTaskStatus {
+  switch (state.status) {
+    case "Queued": return "creating";
+    case "Running": return state.cancelRequested ? "stopping" : "running";
+    case "Succeeded": return "succeeded";
+    case "Failed": return "failed";
+    case "Cancelled": return "stopped";
+    default: return assertNever(state.status);
+  }
+}
+
+/** V1 evaluation `state`. */
+export type V1EvalState = "Pending" | "Doing" | "Done" | "PartlyDone" | "Fail" | "Stopping" | "Stopped";
+
+export function v1EvalState(state: WorkState, partly: boolean): V1EvalState {
+  switch (state.status) {
+    case "Queued": return "Pending";
+    case "Running": return state.cancelRequested ? "Stopping" : "Doing";
+    case "Succeeded": return partly ? "PartlyDone" : "Done";
+    case "Failed": return "Fail";
+    case "Cancelled": return "Stopped";
+    default: return assertNever(state.status);
+  }
+}
+
+/** V2 evaluation `state` (`Successed` is Qianfan's spelling). V2 has no partial word: the report says which samples failed. */
+export type V2EvalState = "Queued" | "Running" | "Successed" | "Failed" | "Stopping" | "Stopped";
+
+export function v2EvalState(state: WorkState): V2EvalState {
+  switch (state.status) {
+    case "Queued": return "Queued";
+    case "Running": return state.cancelRequested ? "Stopping" : "Running";
+    case "Succeeded": return "Successed";
+    case "Failed": return "Failed";
+    case "Cancelled": return "Stopped";
+    default: return assertNever(state.status);
+  }
+}
+
+/** Evaluation-result export `state` (both dialects). */
+export type ExportState = "Pending" | "Uploading" | "Done" | "Fail";
+
+export function exportState(status: RunStatus): ExportState {
+  switch (status) {
+    case "Queued": return "Pending";
+    case "Running": return "Uploading";
+    case "Succeeded": return "Done";
+    case "Failed":
+    case "Cancelled": return "Fail";
+    default: return assertNever(status);
+  }
+}

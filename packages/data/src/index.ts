@@ -3,3 +3,4 @@ export { LineProblem, codePoints } from "./formats/checks.js";
 export * from "./line-reader.js";
 export * from "./validate-jsonl.js";
 export * from "./pipeline/index.js";
+export * from "./metrics/index.js";

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import * as m0001 from "./migrations/0001-initial.js";
+import * as m0002 from "./migrations/0002-evaluation.js";
 import type { Dialect } from "./db.js";
 
 interface Migration {
@@ -8,7 +9,10 @@ interface Migration {
 }
 
 /** Numbered, append-only. Never edit one that has landed: add the next. */
-const MIGRATIONS: readonly Migration[] = [{ name: "0001-initial", up: m0001.up }];
+const MIGRATIONS: readonly Migration[] = [
+  { name: "0001-initial", up: m0001.up },
+  { name: "0002-evaluation", up: m0002.up },
+];
 
 export interface MigrationResult {
   readonly applied: string[];

@@ -17,6 +17,7 @@ export interface Database {
   run_metrics: RunMetricTable;
   model_sets: ModelSetTable;
   model_versions: ModelVersionTable;
+  eval_results: EvalResultTable;
   events: EventTable;
 }
 
@@ -134,6 +135,10 @@ export interface RunTable {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
+  /** User-given name (compression, evaluation); '' for fine-tuning and publish runs. */
+  name: Generated<string>;
+  /** JSON outcome of a finished compression, evaluation or export; null otherwise. */
+  result: string | null;
 }
 
 export interface RunCheckpointTable {
@@ -193,6 +198,24 @@ export interface ModelVersionTable {
   size_bytes: number;
   created_at: string;
   modified_at: string;
+}
+
+/** One generated answer of an evaluation: a model version (unit) on one dataset sample. */
+export interface EvalResultTable {
+  num: Generated<number>;
+  eval_run_num: number;
+  unit_index: number;
+  model_version_num: number;
+  sample_index: number;
+  prompt: string;
+  prediction: string;
+  reference: string;
+  finish_reason: string;
+  /** JSON rule metrics of this sample. */
+  metrics: string;
+  judge_score: number | null;
+  judge_error: string | null;
+  created_at: string;
 }
 
 export interface EventTable {

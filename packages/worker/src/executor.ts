@@ -1,6 +1,6 @@
 /** One runtime invocation: `python3 -m sailfin_runtime <recipe> --spec <specPath>`. */
 export interface ExecRequest {
-  readonly recipe: "finetune" | "export";
+  readonly recipe: "finetune" | "export" | "quantize" | "generate";
   /** Absolute path of spec.json. */
   readonly specPath: string;
   /** Aborting stops the process: SIGTERM (the runtime checkpoints and exits), SIGKILL after the grace period. */

@@ -1,9 +1,18 @@
+import type { Transaction } from "kysely";
 import type { Logger, EngineResources } from "@sailfin/engine";
+import type { Database } from "@sailfin/store";
 import type { Executor } from "./executor.js";
 
 /** What a handler reports; the loop turns it into one fenced queue transition. */
 export type Outcome =
-  | { readonly kind: "done"; readonly reason: string }
+  | {
+      readonly kind: "done";
+      readonly reason: string;
+      /** JSON outcome kept on the run (`runs.result`): what a compression measured, an evaluation's report… */
+      readonly result?: unknown;
+      /** Runs inside the fenced transaction that finishes the run (a publish turns its version Ready there). */
+      readonly settle?: (trx: Transaction<Database>) => Promise<void>;
+    }
   | { readonly kind: "stopped"; readonly reason: string }
   | { readonly kind: "failed"; readonly failure: "user" | "system"; readonly reason: string }
   /** The lease was lost mid-way: another worker owns the run now; write nothing. */

@@ -18,6 +18,12 @@ export interface RuntimeLinkOptions {
   /** Called once when a fenced write finds the lease gone: the worker must stop the process. */
   readonly onLeaseLost: () => void;
   readonly flushMs?: number;
+  /**
+   * Maps a `progress {done, total}` fraction into part of the run's progress, as percent:
+   * `offset + fraction × scale` (an evaluation runs one generation per model version).
+   */
+  readonly progressOffset?: number;
+  readonly progressScale?: number;
 }
 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
@@ -69,6 +75,10 @@ export class RuntimeLink {
       case "progress": {
         const total = num(event.totalSteps) ?? this.totalSteps;
         if (step !== null && total > 0) this.progress = Math.min(99, Math.floor((step / total) * 100));
+        // Recipes without steps (quantize, generate) count work items instead.
+        const done = num(event.done);
+        const items = num(event.total);
+        if (step === null && done !== null && items !== null && items > 0) this.progress = Math.min(99, Math.floor((this.options.progressOffset ?? 0) + (done / items) * (this.options.progressScale ?? 100)));
         break;
       }
       case "eval": {

@@ -6,7 +6,10 @@ import {
 } from "@sailfin/engine";
 import type { Executor } from "./executor.js";
 import { runFinetune } from "./handlers/finetune.js";
-import { folderSize, publishOutputKey, runPublish } from "./handlers/publish.js";
+import { runPublish } from "./handlers/publish.js";
+import { runCompress } from "./handlers/compress.js";
+import { runEvaluate } from "./handlers/evaluate.js";
+import { runEvalExport } from "./handlers/eval-export.js";
 import type { HandlerContext, Outcome } from "./outcome.js";
 
 export interface WorkerOptions {
@@ -16,8 +19,10 @@ export interface WorkerOptions {
   readonly id?: string;
   /** Training runs at once (default 1). */
   readonly concurrency?: number;
-  /** Publish exports at once (default 1); they run beside training. */
+  /** Publish, compression and result-export runs at once (default 1); they run beside training. */
   readonly publishConcurrency?: number;
+  /** Evaluations at once (default 1). */
+  readonly evalConcurrency?: number;
   /** Lease length (default 30 s); heartbeats come every third of it. */
   readonly leaseMs?: number;
   /** How often an idle slot looks for work (default 1 s). */
@@ -27,6 +32,10 @@ export interface WorkerOptions {
 }
 
 type StopReason = "cancel" | "lost" | "shutdown";
+
+const HANDLERS: Record<RunKind, (ctx: HandlerContext, lease: Lease) => Promise<Outcome>> = {
+  finetune: runFinetune, publish: runPublish, compress: runCompress, evaluate: runEvaluate, "eval-export": runEvalExport,
+};
 
 /**
  * A worker: slots that claim runs from the queue, run them through the executor, heartbeat
@@ -55,7 +64,9 @@ export class Worker {
   start(): void {
     const slots: RunKind[][] = [];
     for (let i = 0; i < (this.options.concurrency ?? 1); i++) slots.push(["finetune"]);
-    for (let i = 0; i < (this.options.publishConcurrency ?? 1); i++) slots.push(["publish"]);
+    // Short file work (publish, compression, export) never waits behind a long evaluation.
+    for (let i = 0; i < (this.options.publishConcurrency ?? 1); i++) slots.push(["publish", "compress", "eval-export"]);
+    for (let i = 0; i < (this.options.evalConcurrency ?? 1); i++) slots.push(["evaluate"]);
     this.loops = slots.map((kinds) => this.slot(kinds));
   }
 
@@ -116,7 +127,7 @@ export class Worker {
       const ctx: HandlerContext = {
         res, executor: this.options.executor, owner: this.id, log: res.log, signal: controller.signal, leaseLost: () => stopWith("lost"),
       };
-      outcome = lease.kind === "publish" ? await runPublish(ctx, lease) : await runFinetune(ctx, lease);
+      outcome = await HANDLERS[lease.kind](ctx, lease);
     } finally {
       clearInterval(beat);
       this.running.delete(lease.runId);
@@ -134,16 +145,10 @@ export class Worker {
     const { res } = this.options;
     const actor = { accessKey: this.id };
     if (outcome.kind === "done") {
-      if (lease.kind === "publish") {
-        const spec = JSON.parse(lease.row.spec) as PublishRunSpec;
-        const key = publishOutputKey(spec);
-        const size = await folderSize(res.artifacts.localPath(key.replace(/\/$/, "")) ?? "");
-        await completeRun(res.db, lease, outcome.reason, async (trx) => {
-          await settlePublishedVersion(trx, actor, spec.versionNum, { status: "Ready", artifactPath: key, sizeBytes: size });
-        });
-      } else {
-        await completeRun(res.db, lease, outcome.reason);
-      }
+      await completeRun(res.db, lease, outcome.reason, async (trx) => {
+        if (outcome.result !== undefined) await trx.updateTable("runs").set({ result: JSON.stringify(outcome.result) }).where("num", "=", lease.runNum).execute();
+        if (outcome.settle !== undefined) await outcome.settle(trx);
+      });
       return;
     }
     if (outcome.kind === "stopped" || (cancelled && outcome.kind === "failed")) {

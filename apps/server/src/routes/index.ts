@@ -6,6 +6,7 @@ import { finetuningV2Routes } from "./v2/finetuning.js";
 import { finetuneV1Routes } from "./v1/finetune.js";
 import { datasetV1Routes } from "./v1/datasets.js";
 import { datasetV2Routes } from "./v2/dataset.js";
+import { compressionRoutes } from "./v2/compression.js";
 
 /** Every JSON route of both dialects. Each resource family owns one file per dialect. */
-export const ROUTES: readonly RouteDef[] = [...iamRoutes, ...finetuningV2Routes, ...finetuneV1Routes, ...modelRoutes, ...modelrepoRoutes, ...datasetV1Routes, ...datasetV2Routes];
+export const ROUTES: readonly RouteDef[] = [...iamRoutes, ...finetuningV2Routes, ...finetuneV1Routes, ...modelRoutes, ...modelrepoRoutes, ...datasetV1Routes, ...datasetV2Routes, ...compressionRoutes];

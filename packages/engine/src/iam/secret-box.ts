@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
 
 /**
  * Encrypts secret keys at rest with AES-256-GCM under the server's master key. bce-auth-v1
@@ -18,6 +18,22 @@ export class SecretBox {
     const cipher = createCipheriv("aes-256-gcm", this.#key, iv);
     const data = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
     return ["v1", iv.toString("base64"), cipher.getAuthTag().toString("base64"), data.toString("base64")].join(":");
+  }
+
+  /**
+   * HMAC-SHA256 of `message` (base64url) under a key derived from the master key for `purpose`,
+   * so a MAC made for one purpose (a download link) is never valid for another.
+   */
+  mac(purpose: string, message: string): string {
+    const key = Buffer.from(hkdfSync("sha256", this.#key, Buffer.alloc(0), `sailfin:${purpose}`, 32));
+    return createHmac("sha256", key).update(message).digest("base64url");
+  }
+
+  /** Constant-time check of a `mac(purpose, message)`. */
+  verifyMac(purpose: string, message: string, mac: string): boolean {
+    const expected = Buffer.from(this.mac(purpose, message));
+    const given = Buffer.from(mac);
+    return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
   open(sealed: string): string {

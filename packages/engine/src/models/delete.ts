@@ -64,7 +64,7 @@ async function assertDeletable(trx: Db, versions: readonly ModelVersionRow[], fi
   }
   const nums = versions.map((v) => v.num);
   const users = await trx
-    .selectFrom("runs").select(["id", "status", "base_model_version_num"])
+    .selectFrom("runs").select(["id", "kind", "status", "base_model_version_num"])
     .where("base_model_version_num", "in", nums)
     // A finished publish (export) no longer needs its base; a queued or running one does.
     .where((eb) => eb.or([eb("kind", "=", "finetune"), eb("status", "in", ["Queued", "Running"])]))
@@ -75,7 +75,7 @@ async function assertDeletable(trx: Db, versions: readonly ModelVersionRow[], fi
     const version = versions.find((v) => v.num === shown.base_model_version_num)!;
     throw new SailfinError("Conflict", {
       ...(field === undefined ? {} : { field }),
-      detail: `model version ${version.id} is the base model of fine-tuning task ${shown.id} (${v2RunStatus(shown.status as RunStatus)})` +
+      detail: `model version ${version.id} is ${shown.kind === "finetune" ? "the base model of fine-tuning task" : `used by the ${shown.kind} run`} ${shown.id} (${v2RunStatus(shown.status as RunStatus)})` +
         `${users.length > 1 ? " and others" : ""}; delete those tasks first`,
     });
   }

@@ -22,7 +22,12 @@ export type Lineage =
       } | null;
       readonly job: { readonly num: number; readonly id: string; readonly name: string; readonly model: string } | null;
     }
-  | { readonly sourceType: "Acceleration"; readonly compNum: number | null };
+  | {
+      readonly sourceType: "Acceleration";
+      /** The compression task; null when it was deleted. */
+      readonly comp: { readonly num: number; readonly id: string; readonly name: string } | null;
+      readonly source: { readonly num: number; readonly id: string } | null;
+    };
 
 export interface ModelVersionView {
   readonly version: ModelVersionRow;
@@ -46,6 +51,12 @@ export async function viewVersions(db: Db, versions: readonly ModelVersionRow[])
   const setNums = [...new Set(versions.map((v) => v.set_num))];
   const sets = new Map((await db.selectFrom("model_sets").selectAll().where("num", "in", setNums).execute()).map((s) => [s.num, s]));
   const runNums = [...new Set(versions.map((v) => v.source_run_num).filter((n): n is number => n !== null))];
+  const compNums = [...new Set(versions.map((v) => v.source_comp_num).filter((n): n is number => n !== null))];
+  const comps = new Map((compNums.length === 0 ? [] : await db
+    .selectFrom("runs").select(["num", "id", "name", "base_model_version_num"]).where("num", "in", compNums).execute()).map((c) => [c.num, c]));
+  const compSourceNums = [...new Set([...comps.values()].map((c) => c.base_model_version_num))];
+  const compSources = new Map((compSourceNums.length === 0 ? [] : await db
+    .selectFrom("model_versions").select(["num", "id"]).where("num", "in", compSourceNums).execute()).map((v) => [v.num, v]));
   const runs = runNums.length === 0 ? [] : await db
     .selectFrom("runs").select(["num", "id", "job_num", "train_mode", "parameter_scale"]).where("num", "in", runNums).execute();
   const jobNums = [...new Set(runs.map((r) => r.job_num))];
@@ -82,7 +93,13 @@ export async function viewVersions(db: Db, versions: readonly ModelVersionRow[])
       };
       baseModel = job?.model ?? null;
     } else {
-      lineage = { sourceType: "Acceleration", compNum: version.source_comp_num };
+      const comp = version.source_comp_num === null ? undefined : comps.get(version.source_comp_num);
+      const source = comp === undefined ? undefined : compSources.get(comp.base_model_version_num);
+      lineage = {
+        sourceType: "Acceleration",
+        comp: comp === undefined ? null : { num: comp.num, id: comp.id, name: comp.name },
+        source: source === undefined ? null : { num: source.num, id: source.id },
+      };
     }
     return { version, set, lineage, summary: parseConfigSummary(version.config_summary), baseModel };
   });

@@ -116,6 +116,8 @@ export interface NewVersion {
   readonly sourceType: "Train" | "Import" | "Acceleration";
   readonly sourceRunNum?: number;
   readonly sourceStep?: number;
+  /** The compression run an Acceleration version came from. */
+  readonly sourceCompNum?: number;
   readonly importBucket?: string;
   readonly importObject?: string;
   readonly architecture?: string | null;
@@ -136,7 +138,7 @@ export async function insertCreatingVersion(trx: Db, actor: Actor, input: NewVer
       source_type: input.sourceType,
       source_run_num: input.sourceRunNum ?? null,
       source_step: input.sourceStep ?? null,
-      source_comp_num: null,
+      source_comp_num: input.sourceCompNum ?? null,
       import_bucket: input.importBucket ?? null,
       import_object: input.importObject ?? null,
       status: "Creating",

@@ -10,3 +10,6 @@ export { failRun, type FailOptions, type FailResult, type FailureKind } from "./
 export { requeueExpired, type RequeuedRun } from "./requeue-expired.js";
 export { recordProgress, forgetAfterStep, type ProgressBatch, type MetricPoint, type CheckpointPoint } from "./record-progress.js";
 export { releaseRun } from "./release.js";
+export { enqueueWork, type WorkRunInput } from "./enqueue.js";
+export { requestStop, type StopResult } from "./request-stop.js";
+export { findWorkRun, type WorkRow } from "./find-work.js";

@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Lease, PublishRunSpec } from "@sailfin/engine";
+import { settlePublishedVersion, type Lease, type PublishRunSpec } from "@sailfin/engine";
 import { crashReason, type HandlerContext, type Outcome } from "../outcome.js";
 import { RuntimeLink } from "../runtime-link.js";
 
@@ -36,7 +36,14 @@ export async function runPublish(ctx: HandlerContext, lease: Lease): Promise<Out
   const result = await ctx.executor.run({ recipe: "export", specPath, signal: ctx.signal, onLine: (line) => link.line(line) });
   if (!(await link.close())) return { kind: "lost" };
   const ending = link.ending;
-  if (ending?.kind === "done" && result.exitCode === 0) return { kind: "done", reason: `exported step ${spec.step} of ${spec.sourceRunId}` };
+  if (ending?.kind === "done" && result.exitCode === 0) {
+    const key = publishOutputKey(spec);
+    const sizeBytes = await folderSize(outputDir);
+    return {
+      kind: "done", reason: `exported step ${spec.step} of ${spec.sourceRunId}`,
+      settle: async (trx) => { await settlePublishedVersion(trx, { accessKey: ctx.owner }, spec.versionNum, { status: "Ready", artifactPath: key, sizeBytes }); },
+    };
+  }
   await rm(outputDir, { recursive: true, force: true });
   if (ending?.kind === "stopped") return { kind: "failed", failure: "system", reason: "the export was interrupted" };
   const failure = result.exitCode === 2 || (ending?.kind === "error" && ending.errorKind === "user") ? "user" : "system";

@@ -72,7 +72,16 @@ function v1SourceExtra(view: ModelVersionView): Record<string, unknown> {
       },
     };
   }
-  return { sourceType: "Acceleration", accelerationSourceExtra: {} };
+  return {
+    sourceType: "Acceleration",
+    accelerationSourceExtra: {
+      taskId: lineage.comp?.num ?? 0,
+      taskIdStr: lineage.comp?.id ?? "",
+      taskName: lineage.comp?.name ?? "",
+      sourceModelVersionId: lineage.source?.num ?? 0,
+      sourceModelVersionIdStr: lineage.source?.id ?? "",
+    },
+  };
 }
 
 /** The V1 model-version object (seed 004 field set; `params` only in modelVersionDetail). */

@@ -76,7 +76,7 @@ export function v2ModelVersion(view: ModelVersionView): Record<string, unknown> 
       ...(lineage.step === null ? {} : { checkpointStep: lineage.step }),
     };
   } else {
-    sourceInfo = { sourceType: "Acceleration" };
+    sourceInfo = { sourceType: "Acceleration", accelerationTaskId: lineage.comp?.id ?? "", sourceModelId: lineage.source?.id ?? "" };
   }
   return {
     modelSetId: set.id,

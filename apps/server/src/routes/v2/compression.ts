@@ -1,0 +1,88 @@
+import { PageFields, isoOffset, pageRequest, parseWith, z } from "@sailfin/contract";
+import { compTaskStatus } from "@sailfin/contract";
+import {
+  cancelCompTask, createCompTask, deleteCompTask, describeCompTask, listCompTasks, type CompTaskView,
+} from "@sailfin/engine";
+import { NO_RESULT } from "../../render.js";
+import { v2, type RouteDef } from "../route.js";
+
+/**
+ * Model compression (V2 `/v2/model?Action=…ModelCompTask`, reference §9). Reads need
+ * `comp:read`, writes `comp:write`. `StopModelCompTask` is answered as an alias of
+ * `CancelModelCompTask` (the doc page is titled "stop"; the SDK's action is Cancel).
+ */
+
+const CreateBody = z.object({
+  name: z.string().min(1).max(100),
+  description: z.string().max(500).optional(),
+  sourceModelId: z.string().min(1),
+  modelSetId: z.string().min(1),
+  config: z.object({ strategy: z.string(), weight: z.string().optional() }).passthrough(),
+});
+const ListBody = z.object({ ...PageFields, sourceModelId: z.string().min(1).optional() });
+const TaskIdBody = z.object({ modelCompTaskId: z.string().min(1) });
+
+/** The seed's `modelCompTaskItem`, plus Sailfin's measurements (documented in docs/api.md). */
+export function v2CompTask(view: CompTaskView): Record<string, unknown> {
+  const { row, spec, result } = view;
+  const status = compTaskStatus(view);
+  const delta = result?.perplexityBefore != null && result.perplexityAfter != null
+    ? Number((((result.perplexityAfter - result.perplexityBefore) / result.perplexityBefore) * 100).toFixed(3)) : null;
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    status,
+    sourceModelId: view.sourceModelId,
+    modelId: status === "succeeded" ? result?.modelId ?? spec.outputVersionId : "",
+    config: spec.config,
+    createTime: isoOffset(row.created_at),
+    ...(row.finished_at === null ? {} : { finishTime: isoOffset(row.finished_at) }),
+    ...(status === "failed" ? { failedReason: row.failure_reason ?? "" } : {}),
+    progress: Number(row.progress),
+    ...(result === null ? {} : {
+      sizeBeforeBytes: result.sizeBeforeBytes,
+      sizeAfterBytes: result.sizeAfterBytes,
+      perplexityBefore: result.perplexityBefore,
+      perplexityAfter: result.perplexityAfter,
+      perplexityDeltaPercent: delta,
+      seconds: result.seconds,
+    }),
+  };
+}
+
+const cancel = (action: string) => v2("model", action, "comp:write", async (ctx, body) => {
+  const input = parseWith(TaskIdBody, body);
+  await cancelCompTask(ctx.res, ctx.caller, input.modelCompTaskId, "modelCompTaskId");
+  return NO_RESULT;
+});
+
+export const compressionRoutes: RouteDef[] = [
+  v2("model", "CreateModelCompTask", "comp:write", async (ctx, body) => {
+    const input = parseWith(CreateBody, body);
+    return createCompTask(ctx.res, ctx.caller, {
+      name: input.name, sourceModelId: input.sourceModelId, modelSetId: input.modelSetId, config: input.config,
+      ...(input.description === undefined ? {} : { description: input.description }),
+    });
+  }),
+
+  v2("model", "DescribeModelCompTasks", "comp:read", async (ctx, body) => {
+    const input = parseWith(ListBody, body);
+    const page = await listCompTasks(ctx.res, pageRequest(input), input.sourceModelId);
+    return { modelCompTaskList: page.items.map(v2CompTask), pageInfo: page.pageInfo };
+  }),
+
+  v2("model", "DescribeModelCompTask", "comp:read", async (ctx, body) => {
+    const input = parseWith(TaskIdBody, body);
+    return v2CompTask(await describeCompTask(ctx.res, input.modelCompTaskId, "modelCompTaskId"));
+  }),
+
+  cancel("CancelModelCompTask"),
+  cancel("StopModelCompTask"),
+
+  v2("model", "DeleteModelCompTask", "comp:write", async (ctx, body) => {
+    const input = parseWith(TaskIdBody, body);
+    await deleteCompTask(ctx.res, ctx.caller, input.modelCompTaskId, "modelCompTaskId");
+    return true;
+  }),
+];

@@ -1,0 +1,277 @@
+import { Readable } from "node:stream";
+import { SailfinError, newId, type Page, type PageRequest, type RunStatus, type V1Id } from "@sailfin/contract";
+import { parseBucketUri, bucketKey } from "../artifacts/keys.js";
+import { findReleasedDatasetVersion } from "../datasets/find-released-dataset-version.js";
+import { findVersion, lockModelVersions, type Db } from "../models/model-rows.js";
+import { enqueueWork } from "../queue/enqueue.js";
+import { findWorkRun, type WorkRow } from "../queue/find-work.js";
+import { requestStop, type StopResult } from "../queue/request-stop.js";
+import { keysetPage } from "@sailfin/store";
+import type { Actor, EngineResources } from "../resources.js";
+import type { EvalMode, EvalResult, EvalRunSpec, EvalUnitSpec, InferenceParams, JudgeSpec } from "./eval-spec.js";
+
+/**
+ * Evaluations (V1 `modelrepo/eval/*`, V2 `/v2/eval`, reference §8): up to five Ready model
+ * versions answer the prompts of one released PromptResponse dataset; the worker scores each
+ * answer against the reference (rule metrics) and, when asked, by a judge model. One `runs` row
+ * of kind `evaluate` per evaluation; per-sample results in `eval_results`.
+ */
+
+export const MAX_EVAL_UNITS = 5;
+/** Samples one evaluation reads at most: evaluations are for comparing, not for bulk inference. */
+export const MAX_EVAL_SAMPLES = 5_000;
+
+export interface EvalUnitInput {
+  readonly modelVersion: V1Id;
+  /** The request field naming this unit, for errors (`versionEvalInfo[1].modelVersionId`). */
+  readonly field: string;
+  readonly promptTemplate?: string | null;
+  readonly templateField: string;
+  readonly params?: Partial<InferenceParams>;
+}
+
+export interface CreateEvalInput {
+  readonly name: string;
+  readonly description?: string;
+  readonly dataset: V1Id;
+  readonly datasetField: string;
+  readonly units: readonly EvalUnitInput[];
+  readonly unitsField: string;
+  /** As the request says it (`rule,model`); `manual` is refused. */
+  readonly modes: readonly string[];
+  readonly modesField: string;
+  readonly stopWordsPath?: string;
+  readonly stopWordsField?: string;
+  /** Judge settings from the request; URL falls back to the server's default (SAILFIN_JUDGE_URL). */
+  readonly judge?: { url?: string; model?: string; prompt?: Partial<JudgeSpec["prompt"]> };
+  readonly judgeField: string;
+  readonly defaultJudgeUrl?: string | null;
+  readonly echo: Readonly<Record<string, unknown>>;
+}
+
+const DEFAULT_MAX_OUTPUT_TOKENS = 64;
+const JUDGE_TIMEOUT_MS = 30_000;
+
+function parseModes(input: CreateEvalInput): EvalMode[] {
+  const modes = [...new Set(input.modes.map((m) => m.trim()).filter((m) => m !== ""))];
+  if (modes.length === 0) throw new SailfinError("InvalidParameter", { field: input.modesField, detail: "name at least one of rule, model" });
+  for (const mode of modes) {
+    if (mode === "manual") {
+      throw new SailfinError("InvalidParameter", { field: input.modesField, detail: "manual evaluation is not supported by Sailfin; use rule and/or model" });
+    }
+    if (mode !== "rule" && mode !== "model") throw new SailfinError("InvalidParameter", { field: input.modesField, detail: `unknown evaluation mode ${JSON.stringify(mode)}; use rule and/or model` });
+  }
+  return modes as EvalMode[];
+}
+
+async function readStopWords(res: EngineResources, path: string, field: string): Promise<string[]> {
+  const key = bucketKey(parseBucketUri(path, field));
+  if ((await res.artifacts.stat(key)) === null) throw new SailfinError("InvalidParameter", { field, detail: `no object at ${path}` });
+  const chunks: Buffer[] = [];
+  for await (const chunk of (await res.artifacts.get(key)) as Readable) chunks.push(chunk as Buffer);
+  const words = Buffer.concat(chunks).toString("utf8").split(/\r?\n/).map((w) => w.trim()).filter((w) => w !== "" && !w.startsWith("#"));
+  if (words.length > 100_000) throw new SailfinError("InvalidParameter", { field, detail: "more than 100000 stop words" });
+  return words;
+}
+
+function params(input: Partial<InferenceParams> | undefined): InferenceParams {
+  return {
+    temperature: input?.temperature ?? null,
+    topP: input?.topP ?? null,
+    penaltyScore: input?.penaltyScore ?? 1,
+    maxOutputTokens: input?.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS,
+    stop: input?.stop ?? [],
+    system: input?.system ?? null,
+  };
+}
+
+/**
+ * Validates everything a user can get wrong before anything is queued, naming the field: the
+ * dataset (released, PromptResponse), each version (Ready), each prompt template (`{input}`),
+ * the modes, the judge. Returns the evaluation's `ame-…` id and number.
+ *
+ * @example await createEval(res, actor, { name: "e1", dataset: "ds-…", units: [...], modes: ["rule"], ... })
+ */
+export async function createEval(res: EngineResources, actor: Actor, input: CreateEvalInput): Promise<{ id: string; num: number }> {
+  if (input.units.length === 0 || input.units.length > MAX_EVAL_UNITS) {
+    throw new SailfinError("InvalidParameter", { field: input.unitsField, detail: `evaluate 1 to ${MAX_EVAL_UNITS} model versions (got ${input.units.length})` });
+  }
+  const modes = parseModes(input);
+  const dataset = await findReleasedDatasetVersion(res, input.dataset, input.datasetField);
+  if (dataset.format !== "PromptResponse") {
+    throw new SailfinError("InvalidParameter", { field: input.datasetField, detail: `an evaluation dataset must be PromptResponse (prompt + reference answer); ${dataset.version.id} is ${dataset.format}` });
+  }
+  for (const unit of input.units) {
+    if (unit.promptTemplate != null && !unit.promptTemplate.includes("{input}")) {
+      throw new SailfinError("InvalidParameter", { field: unit.templateField, detail: "the prompt template must contain {input}, where each sample's prompt goes" });
+    }
+  }
+  let judge: JudgeSpec | null = null;
+  if (modes.includes("model")) {
+    const url = input.judge?.url ?? input.defaultJudgeUrl ?? null;
+    if (url === null || url === "") {
+      throw new SailfinError("InvalidParameter", { field: `${input.judgeField}.apiUrl`, detail: "model (judge) evaluation needs an OpenAI-compatible endpoint: give apiUrl, or set SAILFIN_JUDGE_URL on the server" });
+    }
+    if (!/^https?:\/\/[^\s]+$/.test(url)) throw new SailfinError("InvalidParameter", { field: `${input.judgeField}.apiUrl`, detail: "must be an http(s) URL" });
+    const minScore = input.judge?.prompt?.minScore ?? 1;
+    const maxScore = input.judge?.prompt?.maxScore ?? 10;
+    if (!(minScore < maxScore)) throw new SailfinError("InvalidParameter", { field: `${input.judgeField}.prompt.maxScore`, detail: "must be greater than minScore" });
+    judge = {
+      url, model: input.judge?.model ?? "judge", timeoutMs: JUDGE_TIMEOUT_MS,
+      prompt: { ...input.judge?.prompt, minScore, maxScore },
+    };
+  }
+  const stopWords = input.stopWordsPath === undefined || input.stopWordsPath === ""
+    ? null : await readStopWords(res, input.stopWordsPath, input.stopWordsField ?? "stopWordsPath");
+  const versions: Awaited<ReturnType<typeof findVersion>>[] = [];
+  for (const unit of input.units) versions.push(await findVersion(res.db, unit.modelVersion, unit.field));
+  const id = newId("eval");
+  const num = await res.db.transaction().execute(async (trx) => {
+    // Shared locks: a concurrent delete of a version waits for this transaction and then sees the evaluation.
+    const locked = await lockModelVersions(trx, res.dialect, versions.map((v) => v.num), "share");
+    const units: EvalUnitSpec[] = [];
+    for (const [index, unit] of input.units.entries()) {
+      const row = locked.find((v) => v.num === versions[index]!.num);
+      if (row === undefined) throw new SailfinError("NotFound", { field: unit.field, detail: `no model version ${String(unit.modelVersion)}` });
+      if (row.status !== "Ready") throw new SailfinError("InvalidParameter", { field: unit.field, detail: `model version ${row.id} is ${row.status}; only Ready versions can be evaluated` });
+      const set = await trx.selectFrom("model_sets").select(["num", "id", "name"]).where("num", "=", row.set_num).executeTakeFirstOrThrow();
+      units.push({
+        index, modelVersionId: row.id, modelVersionNum: row.num, modelSetId: set.id, modelSetNum: set.num, modelName: set.name,
+        version: row.version, sourceType: row.source_type, promptTemplate: unit.promptTemplate ?? null, params: params(unit.params),
+      });
+    }
+    const spec: EvalRunSpec = {
+      specVersion: 1, kind: "evaluate",
+      dataset: { versionId: dataset.version.id, versionNum: dataset.version.num, name: dataset.group.name, dataKey: dataset.dataPath, contentHash: dataset.contentHash },
+      units, modes, stopWords, judge, maxSamples: MAX_EVAL_SAMPLES, seed: 42, echo: input.echo,
+    };
+    return enqueueWork(trx, actor, {
+      id, kind: "evaluate", name: input.name, description: input.description ?? "", modelVersionNum: units[0]!.modelVersionNum, spec,
+    });
+  });
+  return { id, num };
+}
+
+export interface EvalView {
+  readonly row: WorkRow;
+  readonly spec: EvalRunSpec;
+  readonly status: RunStatus;
+  readonly cancelRequested: boolean;
+  readonly result: EvalResult | null;
+  /** Samples already answered per unit (for progress while it runs). */
+  readonly progress: number;
+}
+
+function viewOf(row: WorkRow): EvalView {
+  return {
+    row, spec: JSON.parse(row.spec) as EvalRunSpec, status: row.status as RunStatus, cancelRequested: row.cancel_requested !== 0,
+    result: row.result === null ? null : JSON.parse(row.result) as EvalResult, progress: Number(row.progress),
+  };
+}
+
+/** One evaluation by `ame-…` id or number, or NotFound naming `field`. */
+export async function describeEval(res: EngineResources, ref: V1Id, field: string): Promise<EvalView> {
+  return viewOf(await findWorkRun(res.db, "evaluate", ref, field, "evaluation"));
+}
+
+/** A keyset page of evaluations, newest first; `keyFilter` matches the name, the id or an evaluated version id. */
+export async function listEvals(res: EngineResources, request: PageRequest, keyFilter?: string): Promise<Page<EvalView>> {
+  let query = res.db.selectFrom("runs").selectAll().where("kind", "=", "evaluate");
+  if (keyFilter !== undefined && keyFilter !== "") {
+    const like = `%${keyFilter.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    query = query.where((eb) => eb.or([eb("name", "like", like), eb("id", "=", keyFilter), eb("spec", "like", `%"modelVersionId":"${keyFilter.replace(/[^a-z0-9-]/g, "")}"%`)]));
+  }
+  const page = await keysetPage(query, request, "runs");
+  return { items: page.items.map(viewOf), pageInfo: page.pageInfo };
+}
+
+/** Stops an evaluation; what was scored so far stays readable. */
+export async function stopEval(res: EngineResources, actor: Actor, ref: V1Id, field: string): Promise<StopResult> {
+  return requestStop(res.db, actor, () => findWorkRun(res.db, "evaluate", ref, field, "evaluation"), field, "evaluation");
+}
+
+/**
+ * Deletes finished evaluations with their results and exports (all or nothing): a waiting or
+ * running one must be stopped first, and one with an export in progress waits for it.
+ */
+export async function deleteEvals(res: EngineResources, _actor: Actor, refs: readonly V1Id[], field: string): Promise<number> {
+  const rows: WorkRow[] = [];
+  for (const [i, ref] of refs.entries()) rows.push(await findWorkRun(res.db, "evaluate", ref, `${field}[${i}]`, "evaluation"));
+  const exportKeys: string[] = [];
+  await res.db.transaction().execute(async (trx) => {
+    for (const row of rows) {
+      const current = await trx.selectFrom("runs").select(["status"]).where("num", "=", row.num).executeTakeFirst();
+      if (current !== undefined && (current.status === "Queued" || current.status === "Running")) {
+        throw new SailfinError("Conflict", { field, detail: `evaluation ${row.id} is waiting or running; stop it first` });
+      }
+      const exports = await exportsOf(trx, row.num);
+      if (exports.some((e) => e.status === "Queued" || e.status === "Running")) {
+        throw new SailfinError("Conflict", { field, detail: `an export of evaluation ${row.id} is in progress; wait for it` });
+      }
+      for (const e of exports) {
+        if (e.result !== null) exportKeys.push((JSON.parse(e.result) as { key: string }).key);
+        await trx.deleteFrom("runs").where("num", "=", e.num).execute();
+      }
+      await trx.deleteFrom("eval_results").where("eval_run_num", "=", row.num).execute();
+      await trx.deleteFrom("runs").where("num", "=", row.num).execute();
+    }
+  });
+  res.background.run("eval:remove-files", async () => {
+    for (const key of [...exportKeys.filter((k) => k.startsWith("exports/")), ...rows.map((r) => `runs/${r.id}/`)]) {
+      await res.artifacts.delete(key).catch((error: unknown) => res.log.warn({ err: error, key }, "could not remove a deleted evaluation's file"));
+    }
+  });
+  return rows.length;
+}
+
+async function exportsOf(db: Db, evalRunNum: number): Promise<Array<{ num: number; status: string; result: string | null }>> {
+  return db.selectFrom("runs").select(["num", "status", "result"]).where("kind", "=", "eval-export")
+    .where("increment_run_num", "=", evalRunNum).execute();
+}
+
+export interface EvalResultRow {
+  readonly num: number;
+  readonly unitIndex: number;
+  readonly modelVersionNum: number;
+  readonly sampleIndex: number;
+  readonly prompt: string;
+  readonly prediction: string;
+  readonly reference: string;
+  readonly metrics: Record<string, number>;
+  readonly judgeScore: number | null;
+  readonly judgeError: string | null;
+}
+
+export interface EvalResultFilter {
+  /** Inclusive ranges on a metric (`bleu4`, `rouge_1`, `rouge_2`, `rouge_l`, `judgeScore`). */
+  readonly ranges?: Readonly<Record<string, { start?: number; end?: number }>>;
+  readonly modelVersionNums?: readonly number[];
+  readonly orderBy?: string;
+  readonly order?: "asc" | "desc";
+}
+
+/**
+ * Every result of an evaluation matching the filter, in sample order (or by a metric). Metric
+ * filters and ordering run here, not in SQL: metrics are one JSON column, and an evaluation
+ * holds at most MAX_EVAL_UNITS × MAX_EVAL_SAMPLES rows.
+ */
+export async function evalResults(res: EngineResources, evalRunNum: number, filter: EvalResultFilter = {}): Promise<EvalResultRow[]> {
+  let query = res.db.selectFrom("eval_results").selectAll().where("eval_run_num", "=", evalRunNum);
+  if (filter.modelVersionNums !== undefined && filter.modelVersionNums.length > 0) query = query.where("model_version_num", "in", [...filter.modelVersionNums]);
+  const rows = (await query.orderBy("num", "asc").execute()).map((r): EvalResultRow => ({
+    num: r.num, unitIndex: r.unit_index, modelVersionNum: r.model_version_num, sampleIndex: r.sample_index, prompt: r.prompt,
+    prediction: r.prediction, reference: r.reference, metrics: JSON.parse(r.metrics) as Record<string, number>,
+    judgeScore: r.judge_score, judgeError: r.judge_error,
+  }));
+  const value = (row: EvalResultRow, key: string): number | null => (key === "judgeScore" ? row.judgeScore : row.metrics[key] ?? null);
+  let out = rows.filter((row) => Object.entries(filter.ranges ?? {}).every(([key, range]) => {
+    const v = value(row, key);
+    return v !== null && (range.start === undefined || v >= range.start) && (range.end === undefined || v <= range.end);
+  }));
+  if (filter.orderBy !== undefined) {
+    const key = filter.orderBy;
+    const sign = filter.order === "asc" ? 1 : -1;
+    out = [...out].sort((a, b) => sign * ((value(a, key) ?? -Infinity) - (value(b, key) ?? -Infinity)) || a.num - b.num);
+  }
+  return out;
+}
