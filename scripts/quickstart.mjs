@@ -2,9 +2,10 @@
 // The quickstart: starts `sailfin serve` on the embedded defaults (with its embedded worker) and
 // walks the main job with the real CLI and API: a tiny model imported, the demo dataset uploaded,
 // validated and released, a fine-tuning task trained while its loss is shown, the result
-// published and the new model version printed with its lineage. `npm run quickstart` builds first.
+// published and the new model version printed with its lineage; then compressed to W8A16,
+// base, fine-tuned and compressed versions evaluated on held-out data, and the results exported. `npm run quickstart` builds first.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Client } from "@sailfin/cli";
 import { readDatasetTexts } from "@sailfin/data";
@@ -16,6 +17,17 @@ const home = resolve(process.env.SAILFIN_HOME ?? ".sailfin");
 const port = process.env.SAILFIN_PORT ?? "8866";
 const say = (line = "") => process.stdout.write(`${line}\n`);
 const step = (text) => say(`\n==> ${text}`);
+const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
+/** Polls `read` every second until `done(value)`; gives up after 15 minutes. */
+async function poll(read, done) {
+  const started = Date.now();
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() - started > 15 * 60_000) throw new Error("still not finished after 15 minutes");
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
 
 step(`starting sailfin serve (home ${home}, port ${port})`);
 const server = spawn(process.execPath, [bin, "serve", "--home", home, "--port", port], { stdio: ["ignore", "pipe", "inherit"] });
@@ -114,6 +126,46 @@ try {
   if (version.status !== "Ready") throw new Error(`publishing failed: ${version.failReason ?? version.status}`);
   const detail = await api.v1("/wenxinworkshop/modelrepo/modelVersionDetail", { modelVersionId: modelId });
   say(JSON.stringify({ modelVersionId: detail.modelVersionIdStr, modelName: detail.modelName, version: detail.version, state: detail.state, sourceType: detail.sourceType, sourceExtra: detail.sourceExtra }, null, 2));
+
+  step("compress the new version to W8A16 (int8 weight-only quantization)");
+  const compSets = await api.v2("model", "DescribeCustomModelSets", { maxKeys: 100 });
+  const compSetId = compSets.customModelSetList.find((s) => s.modelSetName === "quickstart-w8a16")?.modelSetId
+    ?? (await api.v2("model", "CreateCustomModelSet", { modelSetName: "quickstart-w8a16", modelType: "Text2Text" }));
+  const compTaskId = await api.v2("model", "CreateModelCompTask", {
+    name: "quickstart-w8a16", sourceModelId: modelId, modelSetId: compSetId, config: { strategy: "Quantization", weight: "W8A16C16" },
+  });
+  const comp = await poll(() => api.v2("model", "DescribeModelCompTask", { modelCompTaskId: compTaskId }), (c) => !["creating", "running", "stopping"].includes(c.status));
+  if (comp.status !== "succeeded") throw new Error(`compression ${comp.status}: ${comp.failedReason ?? ""}`);
+  say(`${compTaskId} succeeded: ${comp.modelId}, ${kib(comp.sizeBeforeBytes)} → ${kib(comp.sizeAfterBytes)}, held-out perplexity ${comp.perplexityBefore?.toFixed(3)} → ${comp.perplexityAfter?.toFixed(3)} (${comp.perplexityDeltaPercent}%)`);
+
+  step("evaluate base, fine-tuned and compressed versions on the held-out demo data");
+  const evalData = cli(["datasets", "upload", join(root, "examples/demo-eval.jsonl"), "--name", "demo-eval", "--format", "PromptResponse", "--json"], { json: true });
+  const baseSet = (await api.v2("model", "DescribeCustomModelSets", { maxKeys: 100 })).customModelSetList.find((s) => s.modelSetName === modelName);
+  const baseModelId = baseSet.modelIds[baseSet.modelIds.length - 1];
+  const versions = [["base", baseModelId], ["fine-tuned", modelId], ["w8a16", comp.modelId]];
+  const evalId = await api.v2("eval", "CreateEvalTask", {
+    taskName: "quickstart", evalObjectType: "model",
+    evalObjectConfig: { evalModelConfig: { versionId: evalData.versionId, evalModelConfigList: versions.map(([, id]) => ({ modelId: id, promptTemplate: "{input}", inferenceParams: { max_output_tokens: 8 } })) } },
+    evalConfig: { evalMode: "rule" },
+  });
+  const evaluation = await poll(() => api.v2("eval", "DescribeEvalTask", { taskId: evalId }), (e) => !["Queued", "Running", "Stopping"].includes(e.state));
+  if (evaluation.state !== "Successed") throw new Error(`evaluation ${evaluation.state}: ${evaluation.failReason ?? ""}`);
+  const report = await api.v2("eval", "DescribeEvalTaskReport", { taskId: evalId });
+  say(`${"version".padEnd(12)}${"model".padEnd(18)}${"accuracy".padStart(9)}${"BLEU-4".padStart(9)}${"ROUGE-L".padStart(9)}${"size".padStart(11)}`);
+  for (const [label, id] of versions) {
+    const r = report.reports.find((x) => x.modelId === id);
+    const m = r?.effectMetric ?? {};
+    say(`${label.padEnd(12)}${id.padEnd(18)}${(m.accuracy ?? 0).toFixed(3).padStart(9)}${(m.bleu4 ?? 0).toFixed(3).padStart(9)}${(m.rouge_l ?? 0).toFixed(3).padStart(9)}${kib(r?.sizeBytes ?? 0).padStart(11)}`);
+  }
+
+  step("export the per-sample results (V1 eval/result/export, as seed 002) and download the zip");
+  const { exportID } = await api.v1("/wenxinworkshop/modelrepo/eval/result/export", { id: evalId, exportType: "local", exportOpt: "total" });
+  const info = await poll(() => api.v1("/wenxinworkshop/modelrepo/eval/result/export/info", { exportID }), (x) => ["Done", "Fail"].includes(x.state));
+  if (info.state !== "Done") throw new Error(`export ${info.state}: ${info.failReason ?? ""}`);
+  const zip = Buffer.from(await (await fetch(info.downloadUrl)).arrayBuffer());
+  const zipPath = join(home, "demo", `${info.exportIDStr}.zip`);
+  writeFileSync(zipPath, zip);
+  say(`export ${info.exportIDStr}: ${info.state}, ${kib(zip.length)} written to ${zipPath} (results.jsonl + results.csv)`);
 
   step("done");
   say(`The new model version ${modelId} is Ready: merged weights, config and tokenizer in ${join(home, "models", modelId)}.`);

@@ -7,6 +7,7 @@ import { ROUTES } from "./routes/index.js";
 import type { RouteDef, V1Route, V2Action } from "./routes/route.js";
 import { registerOAuth } from "./routes/ext/oauth.js";
 import { registerUploads } from "./routes/ext/uploads.js";
+import { registerEvalExportDownloads } from "./routes/ext/eval-exports.js";
 
 export interface AppOptions {
   /** Largest JSON body accepted (bytes). */
@@ -117,6 +118,8 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
   });
   registerOAuth(app, res);
   await registerUploads(app, res, { uploadLimit: options.uploadLimit, authenticate: (r) => authenticate(res, r) });
+  // Unsigned by design: the link's own signature is the credential.
+  registerEvalExportDownloads(app, res);
   return app;
 }
 

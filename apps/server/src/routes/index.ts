@@ -7,6 +7,8 @@ import { finetuneV1Routes } from "./v1/finetune.js";
 import { datasetV1Routes } from "./v1/datasets.js";
 import { datasetV2Routes } from "./v2/dataset.js";
 import { compressionRoutes } from "./v2/compression.js";
+import { evalV1Routes } from "./v1/eval.js";
+import { evalV2Routes } from "./v2/eval.js";
 
 /** Every JSON route of both dialects. Each resource family owns one file per dialect. */
-export const ROUTES: readonly RouteDef[] = [...iamRoutes, ...finetuningV2Routes, ...finetuneV1Routes, ...modelRoutes, ...modelrepoRoutes, ...datasetV1Routes, ...datasetV2Routes, ...compressionRoutes];
+export const ROUTES: readonly RouteDef[] = [...iamRoutes, ...finetuningV2Routes, ...finetuneV1Routes, ...modelRoutes, ...modelrepoRoutes, ...datasetV1Routes, ...datasetV2Routes, ...compressionRoutes, ...evalV1Routes, ...evalV2Routes];

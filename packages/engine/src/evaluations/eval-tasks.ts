@@ -158,7 +158,7 @@ export interface EvalView {
   readonly status: RunStatus;
   readonly cancelRequested: boolean;
   readonly result: EvalResult | null;
-  /** Samples already answered per unit (for progress while it runs). */
+  /** Percent done (0–100) while it runs. */
   readonly progress: number;
 }
 

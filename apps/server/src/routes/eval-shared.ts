@@ -1,0 +1,98 @@
+import { SailfinError, z, type V1Id } from "@sailfin/contract";
+import { downloadQuery, type EvalExportView, type EvalUnitInput, type EvalUnitResult, type EvalView } from "@sailfin/engine";
+import type { RouteContext } from "./route.js";
+
+/**
+ * What the V1 (`v1/eval.ts`) and V2 (`v2/eval.ts`) evaluation routes read and render alike:
+ * Qianfan's inference and judge-prompt settings, export columns and part exports, progress and
+ * the download link of a finished export.
+ */
+
+/** The four columns the SDK exports by default (`system` is V2's fifth). */
+const DEFAULT_EXPORT_CONTENT = ["prompt", "prediction", "completion", "metrics"];
+
+/** Qianfan's inference parameters (the V2 reference's ranges; V1 takes the same keys). */
+export const InferenceParamsBody = z.object({
+  temperature: z.number().min(0.01).max(1).optional(),
+  top_p: z.number().min(0).max(1).optional(),
+  penalty_score: z.number().min(1).max(2).optional(),
+  max_output_tokens: z.number().int().min(1).max(4096).optional(),
+  stop: z.array(z.string().min(1).max(20)).max(4).optional(),
+  system: z.string().max(4096).optional(),
+});
+export type InferenceParamsBody = z.infer<typeof InferenceParamsBody>;
+
+/** Judge prompt settings (V1 `evalStandardConf.prompt`, V2 `autoModelEvalConfig.prompt`). */
+export const JudgePromptBody = z.object({
+  templateName: z.string().max(200).optional(),
+  templateContent: z.string().max(20_000).optional(),
+  metric: z.string().max(2_000).optional(),
+  steps: z.string().max(5_000).optional(),
+  minScore: z.number().optional(),
+  maxScore: z.number().optional(),
+});
+
+/** Export columns as a list (what the SDK sends) or comma-joined. */
+export const ExportContentBody = z.union([z.array(z.string()), z.string()]);
+
+/** `""` means "not given" for the optional strings SDKs fill with empty defaults. */
+export function given(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value;
+}
+
+/**
+ * The judge endpoint (`SAILFIN_JUDGE_URL`) for `model` evaluations whose request names none. The
+ * worker holds the judge's key (SAILFIN_JUDGE_API_KEY); the server only needs the URL, which is
+ * frozen into the evaluation's spec at creation.
+ */
+export function defaultJudgeUrl(): string | null {
+  return given(process.env.SAILFIN_JUDGE_URL) ?? null;
+}
+
+/** Qianfan's snake_case inference keys to the engine's; V2 gives `stop` beside the parameters. */
+export function inferenceParams(params: InferenceParamsBody | undefined, stop?: string[]): EvalUnitInput["params"] {
+  return {
+    temperature: params?.temperature, topP: params?.top_p, penaltyScore: params?.penalty_score,
+    maxOutputTokens: params?.max_output_tokens, stop: stop ?? params?.stop, system: given(params?.system),
+  };
+}
+
+/** 0–100 (the worker records percent while it runs). */
+export function evalProgress(view: EvalView): number {
+  return view.status === "Succeeded" ? 100 : Math.floor(view.progress);
+}
+
+/** One evaluated version's outcome, once the evaluation has one. */
+export function unitResult(view: EvalView, index: number): EvalUnitResult | undefined {
+  return view.result?.units.find((u) => u.index === index);
+}
+
+/** The columns to export; absent means the SDK's default four. */
+export function exportColumns(content: string | string[] | undefined): string[] {
+  if (content === undefined) return DEFAULT_EXPORT_CONTENT;
+  return (Array.isArray(content) ? content : content.split(",")).map((c) => c.trim()).filter((c) => c !== "");
+}
+
+/** The result ids of a `part` export (required then), or undefined for a `total` one (where naming some is a mistake). */
+export function partResultIds(exportOpt: "total" | "part" | undefined, resultIds: readonly V1Id[] | undefined): readonly V1Id[] | undefined {
+  if (exportOpt === "part") {
+    if (resultIds === undefined) throw new SailfinError("InvalidParameter", { field: "resultIds", detail: "is required when exportOpt is part" });
+    return resultIds;
+  }
+  if (resultIds !== undefined && resultIds.length > 0) {
+    throw new SailfinError("InvalidParameter", { field: "resultIds", detail: "names the results of a part export; set exportOpt to part" });
+  }
+  return undefined;
+}
+
+/** Why an export ended in `Fail` (a stopped export has no failure reason of its own). */
+export function exportFailReason(view: EvalExportView): string {
+  return view.row.failure_reason ?? (view.status === "Cancelled" ? "the export was stopped" : "");
+}
+
+/** A link that downloads a finished local export without credentials: its signature is the credential. */
+export function downloadUrl(ctx: RouteContext, view: EvalExportView): string {
+  if (view.status !== "Succeeded" || view.spec.exportType !== "local" || view.result === null) return "";
+  const id = view.row.id;
+  return `${ctx.baseUrl}/sailfin/v1/eval-exports/${id}/download?${downloadQuery(ctx.res, id)}`;
+}

@@ -1,0 +1,227 @@
+import { PageFields, SailfinError, V1Id, exportState, isoOffset, pageRequest, parseWith, v2EvalState, z, type V2EvalState } from "@sailfin/contract";
+import {
+  createEval, createEvalExport, deleteEvals, describeEval, describeEvalExport, latestEvalExport, listEvals, stopEval,
+  type EvalExportView, type EvalUnitInput, type EvalView,
+} from "@sailfin/engine";
+import { v2, type RouteContext, type RouteDef } from "../route.js";
+import {
+  ExportContentBody, InferenceParamsBody, JudgePromptBody, defaultJudgeUrl, downloadUrl, evalProgress, exportColumns,
+  exportFailReason, given, inferenceParams, partResultIds, unitResult,
+} from "../eval-shared.js";
+
+/**
+ * V2 evaluation (`POST /v2/eval?Action=…`, reference §8.2). Only automatic evaluations of model
+ * versions exist in Sailfin (`evalType` "auto", `evalObjectType` "model"): manual scoring and
+ * evaluating an existing inference dataset are refused, naming the field. Export tasks are
+ * described by their own id or by the evaluation's (its latest export).
+ */
+
+const MODEL_CONFIG = "evalObjectConfig.evalModelConfig";
+
+const CreateBody = z.object({
+  taskName: z.string().min(1).max(100),
+  description: z.string().max(500).optional(),
+  evalObjectType: z.enum(["model", "inferDataset"]),
+  evalObjectConfig: z.object({
+    evalModelConfig: z.object({
+      versionId: z.string().min(1),
+      storageType: z.enum(["BOS", "sysStorage"]).optional(),
+      storagePath: z.string().optional(),
+      evalModelConfigList: z.array(z.object({
+        modelId: z.string().min(1),
+        promptTemplate: z.string().max(20_000).optional(),
+        inferenceParams: InferenceParamsBody.optional(),
+        stop: z.array(z.string().min(1).max(20)).max(4).optional(),
+        isBase: z.boolean().optional(),
+      })),
+    }).optional(),
+  }),
+  evalConfig: z.object({
+    evalMode: z.string().min(1),
+    autoModelEvalConfig: z.object({
+      apiName: z.string().max(200).optional(),
+      apiUrl: z.string().max(2_000).optional(),
+      appId: z.union([z.number(), z.string()]).optional(),
+      prompt: JudgePromptBody.optional(),
+    }).optional(),
+    autoRuleEvalConfig: z.object({ stopWordsPath: z.string().optional() }).optional(),
+  }),
+});
+const ListBody = z.object({
+  ...PageFields,
+  evalType: z.enum(["auto", "manual"]).optional(),
+  keyFilter: z.string().max(200).optional(),
+});
+const TaskIdBody = z.object({ taskId: z.string().min(1) });
+const CreateExportBody = z.object({
+  evalId: z.string().min(1),
+  storageType: z.enum(["BOS", "sysStorage"]),
+  bucket: z.string().max(100).optional(),
+  exportContent: ExportContentBody,
+  // Sailfin extension (V1's part export): only these results.
+  exportOpt: z.enum(["total", "part"]).optional(),
+  resultIds: z.array(V1Id).optional(),
+});
+const DescribeExportBody = z.object({ exportTaskId: z.string().min(1).optional(), evalId: z.string().min(1).optional() });
+
+/** Per-model state: a finished unit's own outcome, else the evaluation's. */
+function modelState(view: EvalView, index: number, state: V2EvalState): V2EvalState {
+  const result = unitResult(view, index);
+  if (result === undefined) return state;
+  return result.state === "Fail" ? "Failed" : "Successed";
+}
+
+/** The evaluation object of DescribeEvalTask and DescribeEvalTasks' `taskList`. */
+function renderTask(view: EvalView): Record<string, unknown> {
+  const { row, spec } = view;
+  const state = v2EvalState(view);
+  return {
+    taskId: row.id,
+    taskName: row.name,
+    description: row.description,
+    evalType: "auto",
+    state,
+    evalObjectType: "model",
+    evalMode: spec.modes.join(","),
+    models: spec.units.map((unit) => ({
+      modelId: unit.modelVersionId,
+      modelName: `${unit.modelName}-V${unit.version}`,
+      modelSetId: unit.modelSetId,
+      state: modelState(view, unit.index, state),
+      message: unitResult(view, unit.index)?.message ?? "",
+    })),
+    datasetVersionId: spec.dataset.versionId,
+    createTime: isoOffset(row.created_at),
+    finishTime: isoOffset(row.finished_at),
+    progress: evalProgress(view),
+    ...(row.status === "Failed" ? { failReason: row.failure_reason ?? "" } : {}),
+  };
+}
+
+function renderExport(ctx: RouteContext, view: EvalExportView): Record<string, unknown> {
+  const state = exportState(view.status);
+  return {
+    exportTaskId: view.row.id,
+    evalId: view.spec.evalId,
+    state,
+    storageType: view.spec.exportType === "storage" ? "BOS" : "sysStorage",
+    bucket: view.spec.volumeId ?? "",
+    exportPath: view.result?.exportPath ?? "",
+    downloadUrl: downloadUrl(ctx, view),
+    createTime: isoOffset(view.row.created_at),
+    finishTime: isoOffset(view.row.finished_at),
+    ...(state === "Fail" ? { failReason: exportFailReason(view) } : {}),
+  };
+}
+
+export const evalV2Routes: RouteDef[] = [
+  v2("eval", "CreateEvalTask", "eval:write", async (ctx, body) => {
+    const input = parseWith(CreateBody, body);
+    if (input.evalObjectType === "inferDataset") {
+      throw new SailfinError("InvalidParameter", { field: "evalObjectType", detail: "evaluating an inference dataset is not supported by Sailfin; evaluate model versions (model)" });
+    }
+    const config = input.evalObjectConfig.evalModelConfig;
+    if (config === undefined) throw new SailfinError("InvalidParameter", { field: MODEL_CONFIG, detail: "is required when evalObjectType is model" });
+    if (config.storageType === "BOS") {
+      throw new SailfinError("InvalidParameter", {
+        field: `${MODEL_CONFIG}.storageType`,
+        detail: "Sailfin keeps the answers itself (sysStorage); export them into a bucket with CreateEvalResultExportTask",
+      });
+    }
+    const units: EvalUnitInput[] = config.evalModelConfigList.map((model, i) => ({
+      modelVersion: model.modelId, field: `${MODEL_CONFIG}.evalModelConfigList[${i}].modelId`,
+      promptTemplate: given(model.promptTemplate) ?? null, templateField: `${MODEL_CONFIG}.evalModelConfigList[${i}].promptTemplate`,
+      params: inferenceParams(model.inferenceParams, model.stop),
+    }));
+    const judge = input.evalConfig.autoModelEvalConfig;
+    const raw = body as { evalObjectConfig: unknown; evalConfig: unknown };
+    const created = await createEval(ctx.res, ctx.caller, {
+      name: input.taskName,
+      description: input.description ?? "",
+      dataset: config.versionId, datasetField: `${MODEL_CONFIG}.versionId`,
+      units, unitsField: `${MODEL_CONFIG}.evalModelConfigList`,
+      modes: input.evalConfig.evalMode.split(","), modesField: "evalConfig.evalMode",
+      stopWordsPath: given(input.evalConfig.autoRuleEvalConfig?.stopWordsPath), stopWordsField: "evalConfig.autoRuleEvalConfig.stopWordsPath",
+      judge: { url: given(judge?.apiUrl), model: given(judge?.apiName), prompt: judge?.prompt },
+      judgeField: "evalConfig.autoModelEvalConfig",
+      defaultJudgeUrl: defaultJudgeUrl(),
+      echo: { evalObjectConfig: raw.evalObjectConfig, evalConfig: raw.evalConfig },
+    });
+    return created.id;
+  }),
+
+  v2("eval", "DescribeEvalTasks", "eval:read", async (ctx, body) => {
+    const input = parseWith(ListBody, body);
+    const request = pageRequest(input);
+    // Every Sailfin evaluation is automatic: asking for manual ones is an honest empty page.
+    if (input.evalType === "manual") return { taskList: [], pageInfo: { marker: request.marker ?? "", maxKeys: request.limit, isTruncated: false } };
+    const page = await listEvals(ctx.res, request, input.keyFilter);
+    return { taskList: page.items.map(renderTask), pageInfo: page.pageInfo };
+  }),
+
+  v2("eval", "DescribeEvalTask", "eval:read", async (ctx, body) => {
+    const input = parseWith(TaskIdBody, body);
+    return renderTask(await describeEval(ctx.res, input.taskId, "taskId"));
+  }),
+
+  v2("eval", "DescribeEvalTaskReport", "eval:read", async (ctx, body) => {
+    const input = parseWith(TaskIdBody, body);
+    const view = await describeEval(ctx.res, input.taskId, "taskId");
+    const state = v2EvalState(view);
+    if (view.result === null) {
+      throw new SailfinError("InvalidParameter", { field: "taskId", detail: `evaluation ${view.row.id} has not finished (${state}); its report is ready once it has Successed` });
+    }
+    return {
+      taskId: view.row.id,
+      state,
+      reports: view.spec.units.map((unit) => {
+        const result = unitResult(view, unit.index);
+        return {
+          modelId: unit.modelVersionId,
+          modelName: `${unit.modelName}-V${unit.version}`,
+          effectMetric: result?.effectMetric ?? {},
+          sizeBytes: result?.sizeBytes ?? 0,
+          samples: result?.samples ?? 0,
+          failedSamples: result?.failedSamples ?? 0,
+          tokensPerSecond: result?.tokensPerSecond ?? 0,
+        };
+      }),
+    };
+  }),
+
+  v2("eval", "StopEvalTask", "eval:write", async (ctx, body) => {
+    const input = parseWith(TaskIdBody, body);
+    await stopEval(ctx.res, ctx.caller, input.taskId, "taskId");
+    return {};
+  }),
+
+  v2("eval", "DeleteEvalTask", "eval:write", async (ctx, body) => {
+    const input = parseWith(TaskIdBody, body);
+    // Looked up first so that an unknown id is named `taskId` (not the engine's list field `taskId[0]`).
+    const view = await describeEval(ctx.res, input.taskId, "taskId");
+    await deleteEvals(ctx.res, ctx.caller, [view.row.id], "taskId");
+    return true;
+  }),
+
+  v2("eval", "CreateEvalResultExportTask", "eval:write", async (ctx, body) => {
+    const input = parseWith(CreateExportBody, body);
+    const created = await createEvalExport(ctx.res, ctx.caller, {
+      eval: input.evalId, evalField: "evalId",
+      exportType: input.storageType === "BOS" ? "storage" : "local",
+      volumeId: given(input.bucket), volumeField: "bucket",
+      content: exportColumns(input.exportContent), contentField: "exportContent",
+      resultIds: partResultIds(input.exportOpt, input.resultIds), resultIdsField: "resultIds",
+    });
+    return created.id;
+  }),
+
+  v2("eval", "DescribeEvalResultExportTask", "eval:read", async (ctx, body) => {
+    const input = parseWith(DescribeExportBody, body);
+    if (input.exportTaskId !== undefined) return renderExport(ctx, await describeEvalExport(ctx.res, input.exportTaskId, "exportTaskId"));
+    if (input.evalId === undefined) throw new SailfinError("InvalidParameter", { field: "exportTaskId", detail: "exportTaskId or evalId is required" });
+    const evaluation = await describeEval(ctx.res, input.evalId, "evalId");
+    const latest = await latestEvalExport(ctx.res, evaluation.row.num);
+    if (latest === null) throw new SailfinError("NotFound", { field: "evalId", detail: `evaluation ${evaluation.row.id} has no export task` });
+    return renderExport(ctx, latest);
+  }),
+];
