@@ -92,7 +92,7 @@ for (const dialect of testDialects()) {
       const { jobId } = await v2ok("finetuning", "CreateFineTuningJob", { name: "skill", model: MODEL, trainMode: "SFT" });
       const { taskId } = await v2ok("finetuning", "CreateFineTuningTask", {
         jobId, parameterScale: "FullFineTuning",
-        hyperParameterConfig: { epoch: 12, maxSeqLen: 128, batchSize: 8, learningRate: 0.01, loggingSteps: 5, warmupRatio: 0 },
+        hyperParameterConfig: { epoch: 40, maxSeqLen: 128, batchSize: 8, learningRate: 0.005, loggingSteps: 5, warmupRatio: 0 },
         datasetConfig: { sourceType: "Platform", versions: [{ versionId: train.versionId }], splitRatio: 10 },
       });
       const task = await waitForTask(server, taskId, (t) => ["Done", "Failed", "Stopped"].includes(t.runStatus), 240_000);
@@ -137,7 +137,7 @@ for (const dialect of testDialects()) {
       assert.ok(compModelId !== "", "needs the compression test");
       const created = await sdk("/wenxinworkshop/modelrepo/eval/create", undefined, {
         name: "skill-eval", datasetId: evalDatasetVersion,
-        versionEvalInfo: [baseModelId, tunedModelId, compModelId].map((id) => ({ modelVersionId: id, params: { max_output_tokens: 6 }, prompt: { enable: true, content: "{input}" } })),
+        versionEvalInfo: [baseModelId, tunedModelId, compModelId].map((id) => ({ modelVersionId: id, params: { max_output_tokens: 16 }, prompt: { enable: true, content: "{input}" } })),
         evalStandardConf: { evalMode: "rule,model", apiUrl: judge.url, apiName: "fake-judge" },
         computeResourceConf: { vmType: 1, vmNumber: 8 },
       });
