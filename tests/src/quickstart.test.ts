@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
  * README's run command, minus the build `npm test` already did: the quickstart script on a fresh
  * SAILFIN_HOME trains the tiny model, publishes it and prints the new version with its lineage.
  */
-test("the quickstart runs end to end: import, upload, train, publish", { timeout: 600_000 }, async () => {
+test("the quickstart runs end to end: import, upload, train, publish, compress, evaluate, export", { timeout: 600_000 }, async () => {
   const home = await mkdtemp(join(tmpdir(), "sailfin-quickstart-"));
   const script = fileURLToPath(new URL("../../scripts/quickstart.mjs", import.meta.url));
   try {
@@ -32,6 +32,11 @@ test("the quickstart runs end to end: import, upload, train, publish", { timeout
     assert.match(output, /"state": "Ready"/);
     assert.match(output, /"trainSourceExtra"/);
     assert.match(output, /The new model version amv-[a-z0-9]{12} is Ready/);
+    assert.match(output, /amva-[a-z0-9]{12} succeeded: amv-[a-z0-9]{12}/);
+    // The evaluation table: the fine-tuned version scores better than the untuned base.
+    const accuracy = (label: string) => Number(new RegExp(`^${label} +amv-[a-z0-9]{12} +(\\d\\.\\d+)`, "m").exec(output)?.[1]);
+    assert.ok(accuracy("fine-tuned") > accuracy("base"), `fine-tuned ${accuracy("fine-tuned")} vs base ${accuracy("base")}\n${output}`);
+    assert.match(output, /export amemt-[a-z0-9]{12}: Done, [\d.]+ KiB written/);
   } finally {
     await rm(home, { recursive: true, force: true });
   }
