@@ -1,4 +1,4 @@
-"""``python3 -m sailfin_runtime <finetune|export> --spec /abs/spec.json``.
+"""``python3 -m sailfin_runtime <finetune|export|quantize|generate> --spec /abs/spec.json``.
 
 The spec is read and validated before torch is imported, so a bad spec fails in
 milliseconds, and so OpenBLAS's thread count can still be chosen (it is read when
@@ -12,10 +12,10 @@ from typing import List, Optional
 
 from . import _compat
 from .protocol import EventSink, StopFlag, UserError, run_guarded
-from .spec import read_export_spec, read_finetune_spec
+from .spec import read_export_spec, read_finetune_spec, read_generate_spec, read_quantize_spec
 
-RECIPES = ("finetune", "export")
-USAGE = "usage: python3 -m sailfin_runtime <finetune|export> --spec /abs/path/spec.json"
+RECIPES = ("finetune", "export", "quantize", "generate")
+USAGE = f"usage: python3 -m sailfin_runtime <{'|'.join(RECIPES)}> --spec /abs/path/spec.json"
 
 
 def _parse(argv: List[str]) -> tuple:
@@ -44,12 +44,25 @@ def main(argv: Optional[List[str]] = None) -> int:
             from .recipes import finetune
 
             finetune.run(spec, events, stop)
-        else:
+        elif recipe == "export":
             export_spec = read_export_spec(spec_path)
             _compat.configure_blas_env("fp32")
             from .recipes import export
 
             export.run(export_spec, events)
+        elif recipe == "quantize":
+            quantize_spec = read_quantize_spec(spec_path)
+            _compat.configure_blas_env("fp32")
+            from .recipes import quantize
+
+            quantize.run(quantize_spec, events, stop)
+        else:
+            generate_spec = read_generate_spec(spec_path)
+            # bf16 runs on oneDNN's OpenMP threads, everything else on OpenBLAS's (see _compat).
+            _compat.configure_blas_env("bf16" if generate_spec.dtype == "bfloat16" else "fp32")
+            from .recipes import generate
+
+            generate.run(generate_spec, events, stop)
 
     return run_guarded(events, body, _is_oom)
 

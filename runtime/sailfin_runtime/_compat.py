@@ -149,8 +149,9 @@ def attention(q: Any, k: Any, v: Any, mask: Optional[Any]) -> Any:
 
     Args:
         q, k, v: queries, keys and values; k and v already repeated to q's head count.
-        mask: ``[batch, 1, seq, seq]`` bool, True where a query may attend to a key,
-            or None for plain causal attention. Every query row must allow at least
+        mask: ``[batch, 1, queries, keys]`` bool, True where a query may attend to a key
+            (keys may outnumber queries: decoding after a KV cache), or None for plain
+            causal attention over equal query and key counts. Every query row must allow at least
             one key (the diagonal), so no row is fully masked.
 
     Returns:

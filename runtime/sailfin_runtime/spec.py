@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from .protocol import UserError
 
@@ -98,6 +98,49 @@ class ExportSpec:
     outputDir: str
 
 
+@dataclass(frozen=True)
+class QuantizeSpec:
+    """A validated ``quantize`` spec (``groupSize`` is used by 4 bits only)."""
+
+    modelDir: str
+    outputDir: str
+    bits: int
+    groupSize: int
+    scheme: str
+    evalSplit: Optional[str] = None
+    evalMaxRows: int = 64
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
+class GenerateSpec:
+    """A validated ``generate`` spec. ``eosTokenIds`` None: the model's ``eos_token_id``."""
+
+    modelDir: str
+    promptsFile: str
+    outputFile: str
+    maxNewTokens: int = 64
+    doSample: bool = False
+    temperature: float = 1.0
+    topP: float = 1.0
+    topK: int = 0
+    repetitionPenalty: float = 1.0
+    eosTokenIds: Optional[Tuple[int, ...]] = None
+    stopSequences: Tuple[Tuple[int, ...], ...] = ()
+    batchSize: int = 8
+    seed: int = 0
+    device: str = "auto"
+    dtype: str = "auto"
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One line of a ``generate`` prompts file."""
+
+    id: str
+    ids: List[int]
+
+
 def _load_json(path: str) -> Dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as f:
@@ -138,8 +181,8 @@ def _directory(obj: Dict[str, Any], key: str, name: str, required: bool = True, 
 
 
 def _number(hyper: Dict[str, Any], key: str, default: Any, integer: bool, minimum: float, maximum: float = float("inf"),
-            exclusive_min: bool = False) -> Any:
-    name = f"hyper.{key}"
+            exclusive_min: bool = False, prefix: str = "hyper.") -> Any:
+    name = f"{prefix}{key}"
     value = hyper.get(key, default)
     if value is None:
         value = default
@@ -249,3 +292,133 @@ def read_export_spec(path: str) -> ExportSpec:
         checkpoint=_directory(raw, "checkpoint", "checkpoint"),
         outputDir=_directory(raw, "outputDir", "outputDir", must_exist=False),
     )
+
+
+def _model_dir(raw: Dict[str, Any]) -> str:
+    model_dir = _directory(raw, "modelDir", "modelDir")
+    if not os.path.isfile(os.path.join(model_dir, "config.json")):
+        raise UserError(f"no config.json in {model_dir}", "modelDir")
+    return model_dir
+
+
+def _file(raw: Dict[str, Any], key: str, must_exist: bool) -> str:
+    value = _string(raw, key, key)
+    if not os.path.isabs(value):
+        raise UserError(f"must be an absolute path, got {value!r}", key)
+    if must_exist and not os.path.isfile(value):
+        raise UserError(f"file does not exist: {value}", key)
+    if not must_exist and os.path.isdir(value):
+        raise UserError(f"is a folder, not a file: {value}", key)
+    return os.path.normpath(value)
+
+
+def _bool(raw: Dict[str, Any], key: str, default: bool) -> bool:
+    value = raw.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise UserError(f"must be true or false, got {value!r}", key)
+    return value
+
+
+def _token_list(value: Any, name: str) -> Tuple[int, ...]:
+    if not isinstance(value, list) or not all(isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in value):
+        raise UserError(f"must be a list of token ids (integers >= 0), got {value!r}", name)
+    return tuple(value)
+
+
+def read_quantize_spec(path: str) -> QuantizeSpec:
+    """Read and validate a ``quantize`` spec.
+
+    Raises:
+        UserError: naming the first field at fault.
+    """
+    raw = _load_json(path)
+    model_dir = _model_dir(raw)
+    output_dir = _directory(raw, "outputDir", "outputDir", must_exist=False)
+    if output_dir == model_dir:
+        raise UserError("must differ from modelDir (the source would be overwritten)", "outputDir")
+    bits = raw.get("bits")
+    if isinstance(bits, bool) or bits not in (8, 4):
+        raise UserError(f"must be 8 or 4, got {bits!r}", "bits")
+    bits = int(bits)
+    default_scheme = "W8A16C16" if bits == 8 else "W4A16C16"
+    scheme = _string(raw, "scheme", "scheme", ("W8A16C16", "W4A16C16", "INT8-PTQ"), default=default_scheme)
+    scheme_bits = 4 if scheme == "W4A16C16" else 8
+    if scheme_bits != bits:
+        raise UserError(f"{scheme} means {scheme_bits}-bit weights, but bits is {bits}", "scheme")
+    return QuantizeSpec(
+        modelDir=model_dir,
+        outputDir=output_dir,
+        bits=bits,
+        groupSize=_number(raw, "groupSize", 128, True, 2, prefix=""),
+        scheme=scheme,
+        evalSplit=_directory(raw, "evalSplit", "evalSplit", required=False),
+        evalMaxRows=_number(raw, "evalMaxRows", 64, True, 1, prefix=""),
+        device=_string(raw, "device", "device", default="auto"),
+    )
+
+
+def read_generate_spec(path: str) -> GenerateSpec:
+    """Read and validate a ``generate`` spec (the prompts file is read by ``read_prompts``).
+
+    Raises:
+        UserError: naming the first field at fault.
+    """
+    raw = _load_json(path)
+    d = GenerateSpec(modelDir="", promptsFile="", outputFile="")
+    eos = raw.get("eosTokenIds")
+    stops = raw.get("stopSequences") or []
+    if not isinstance(stops, list):
+        raise UserError(f"must be a list of token-id lists, got {stops!r}", "stopSequences")
+    sequences = tuple(_token_list(seq, f"stopSequences[{i}]") for i, seq in enumerate(stops))
+    for i, seq in enumerate(sequences):
+        if not seq:
+            raise UserError("must not be empty", f"stopSequences[{i}]")
+    return GenerateSpec(
+        modelDir=_model_dir(raw),
+        promptsFile=_file(raw, "promptsFile", must_exist=True),
+        outputFile=_file(raw, "outputFile", must_exist=False),
+        maxNewTokens=_number(raw, "maxNewTokens", d.maxNewTokens, True, 1, prefix=""),
+        doSample=_bool(raw, "doSample", d.doSample),
+        temperature=_number(raw, "temperature", d.temperature, False, 0, 100, exclusive_min=True, prefix=""),
+        topP=_number(raw, "topP", d.topP, False, 0, 1, exclusive_min=True, prefix=""),
+        topK=_number(raw, "topK", d.topK, True, 0, prefix=""),
+        repetitionPenalty=_number(raw, "repetitionPenalty", d.repetitionPenalty, False, 0, 100, exclusive_min=True,
+                                  prefix=""),
+        eosTokenIds=None if eos is None else _token_list(eos, "eosTokenIds"),
+        stopSequences=sequences,
+        batchSize=_number(raw, "batchSize", d.batchSize, True, 1, prefix=""),
+        seed=_number(raw, "seed", d.seed, True, 0, 2**63 - 1, prefix=""),
+        device=_string(raw, "device", "device", default="auto"),
+        dtype=_string(raw, "dtype", "dtype", ("auto", "float32", "bfloat16", "float16"), default="auto"),
+    )
+
+
+def read_prompts(path: str) -> List[Prompt]:
+    """The prompts of a ``generate`` run: one JSON object ``{"id": str, "ids": [int, ...]}`` per line.
+
+    Blank lines are skipped.
+
+    Raises:
+        UserError: naming ``promptsFile`` and the line at fault.
+    """
+    prompts: List[Prompt] = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            where = f"promptsFile line {number}"
+            try:
+                item = json.loads(line)
+            except ValueError as exc:
+                raise UserError(f"not valid JSON: {exc}", where) from None
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                raise UserError('must be an object with a string "id"', where)
+            ids = _token_list(item.get("ids"), f"{where}: ids")
+            if not ids:
+                raise UserError("ids must hold at least one token", where)
+            prompts.append(Prompt(item["id"], list(ids)))
+    if not prompts:
+        raise UserError("holds no prompts", "promptsFile")
+    return prompts

@@ -10,6 +10,11 @@ safetensors load directly.
 Packed rows: ``segment_ids`` (1, 2, ... per sample, 0 for padding) make attention
 block-diagonal and causal, and positions restart at 0 in every segment, so a row
 holding several samples gives each sample the logits it would get alone.
+
+Generation: ``attention_mask`` (1 for tokens, 0 for left padding) and a ``KVCache``
+give incremental decoding: each call feeds only the new tokens, attends to the
+cached keys and values, and positions count a row's real tokens, so a left-padded
+row gets the logits it would get alone.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -181,6 +186,64 @@ def segment_mask(segment_ids: torch.Tensor) -> torch.Tensor:
     return (same & causal)[:, None]
 
 
+def padded_causal_mask(attention_mask: torch.Tensor, past: int) -> torch.Tensor:
+    """``[b, 1, new, past + new]`` bool for the newest tokens of left-padded rows.
+
+    Query ``i`` (at ``past + i``) sees the keys at or before it that are real tokens
+    (``attention_mask == 1``). A padding query also sees itself, so no softmax row is
+    empty; its output is never read by a real token.
+    """
+    total = attention_mask.shape[1]
+    device = attention_mask.device
+    query = torch.arange(past, total, device=device)[:, None]
+    key = torch.arange(total, device=device)[None, :]
+    allowed = (key <= query)[None] & attention_mask.bool()[:, None, :]
+    return (allowed | (key == query)[None])[:, None]
+
+
+class LayerKV:
+    """Keys and values ``[batch, kv_heads, seq, head_dim]`` of one layer, after rotary embedding."""
+
+    def __init__(self) -> None:
+        self.keys: Optional[torch.Tensor] = None
+        self.values: Optional[torch.Tensor] = None
+
+    def append(self, k: torch.Tensor, v: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Add this call's keys and values after the cached ones; returns all of them."""
+        if self.keys is not None:
+            k = torch.cat((self.keys, k), dim=2)
+            v = torch.cat((self.values, v), dim=2)
+        self.keys, self.values = k, v
+        return k, v
+
+
+class KVCache:
+    """Past keys and values of every layer, grown by each decoding call.
+
+    Args:
+        layers: the model's decoder layer count.
+    """
+
+    def __init__(self, layers: int):
+        self.layers: List[LayerKV] = [LayerKV() for _ in range(layers)]
+        self.length = 0  # cached positions (padding included)
+
+    def select_rows(self, rows: torch.Tensor) -> None:
+        """Keep only these batch rows (finished rows stop costing compute and memory)."""
+        for layer in self.layers:
+            if layer.keys is not None:
+                layer.keys = layer.keys.index_select(0, rows)
+                layer.values = layer.values.index_select(0, rows)
+
+    def drop_leading(self, count: int) -> None:
+        """Forget the first ``count`` positions (padding no remaining row attends to)."""
+        for layer in self.layers:
+            if layer.keys is not None:
+                layer.keys = layer.keys[:, :, count:]
+                layer.values = layer.values[:, :, count:]
+        self.length -= count
+
+
 class Attention(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -193,13 +256,16 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(h, self.kv_heads * d, bias=config.qkv_bias)
         self.o_proj = nn.Linear(self.heads * d, h, bias=config.o_bias)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: Optional[torch.Tensor],
+                kv: Optional[LayerKV] = None) -> torch.Tensor:
         b, s, _ = x.shape
         q = self.q_proj(x).view(b, s, self.heads, self.head_dim).transpose(1, 2)
         k = self.k_proj(x).view(b, s, self.kv_heads, self.head_dim).transpose(1, 2)
         v = self.v_proj(x).view(b, s, self.kv_heads, self.head_dim).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
+        if kv is not None:
+            k, v = kv.append(k, v)
         groups = self.heads // self.kv_heads
         out = _compat.attention(q, repeat_kv(k, groups), repeat_kv(v, groups), mask)
         return self.o_proj(out.transpose(1, 2).reshape(b, s, self.heads * self.head_dim))
@@ -225,8 +291,9 @@ class DecoderLayer(nn.Module):
         self.input_layernorm = RMSNorm(config.hidden_size, config.rms_norm_eps)
         self.post_attention_layernorm = RMSNorm(config.hidden_size, config.rms_norm_eps)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
-        x = x + self.self_attn(self.input_layernorm(x), cos, sin, mask)
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: Optional[torch.Tensor],
+                kv: Optional[LayerKV] = None) -> torch.Tensor:
+        x = x + self.self_attn(self.input_layernorm(x), cos, sin, mask, kv)
         return x + self.mlp(self.post_attention_layernorm(x))
 
 
@@ -241,14 +308,35 @@ class Decoder(nn.Module):
         self.register_buffer("inv_freq", rope_inv_freq(config), persistent=False)
         self.gradient_checkpointing = False
 
-    def forward(self, input_ids: torch.Tensor, segment_ids: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, segment_ids: Optional[torch.Tensor] = None,
+                attention_mask: Optional[torch.Tensor] = None, cache: Optional[KVCache] = None) -> torch.Tensor:
+        """Final-norm hidden states of ``input_ids``.
+
+        Args:
+            input_ids: ``[b, s]``; with a cache, only the tokens after the cached ones.
+            segment_ids: packed rows (training); not combined with the two below.
+            attention_mask: ``[b, past + s]``, 1 for tokens and 0 for left padding, over
+                the cached positions and these; positions count the 1s.
+            cache: past keys and values, extended in place by this call.
+        """
         b, s = input_ids.shape
-        if segment_ids is None:
+        past = cache.length if cache is not None else 0
+        if segment_ids is not None:
+            if attention_mask is not None or cache is not None:
+                raise ValueError("segment_ids (packed rows) cannot be combined with attention_mask or a KV cache")
+            positions = segment_positions(segment_ids)
+            mask = segment_mask(segment_ids)
+        elif attention_mask is None and cache is None:
             positions = torch.arange(s, device=input_ids.device).expand(b, s)
             mask = None
         else:
-            positions = segment_positions(segment_ids)
-            mask = segment_mask(segment_ids)
+            if attention_mask is None:
+                attention_mask = torch.ones(b, past + s, dtype=torch.long, device=input_ids.device)
+            if attention_mask.shape != (b, past + s):
+                raise ValueError(f"attention_mask has shape {tuple(attention_mask.shape)}, expected {(b, past + s)}")
+            positions = (attention_mask.long().cumsum(dim=1) - 1).clamp(min=0)[:, past:]
+            # Always explicit: SDPA's is_causal aligns top-left, wrong for queries after a cache.
+            mask = padded_causal_mask(attention_mask, past)
         # Angles in fp32 with autocast off, as HF does: bf16 angles lose whole radians at long positions.
         with torch.autocast(device_type=input_ids.device.type, enabled=False):
             freqs = positions[..., None].float() * self.inv_freq.float()
@@ -256,11 +344,13 @@ class Decoder(nn.Module):
             cos, sin = emb.cos()[:, None], emb.sin()[:, None]
         x = self.embed_tokens(input_ids)
         cos, sin = cos.to(x.dtype), sin.to(x.dtype)
-        for layer in self.layers:
+        for i, layer in enumerate(self.layers):
             if self.gradient_checkpointing and self.training:
                 x = _compat.checkpoint_call(layer, x, cos, sin, mask)
             else:
-                x = layer(x, cos, sin, mask)
+                x = layer(x, cos, sin, mask, cache.layers[i] if cache is not None else None)
+        if cache is not None:
+            cache.length += s
         return self.norm(x)
 
 
@@ -279,9 +369,19 @@ class CausalLM(nn.Module):
         if config.tie_word_embeddings:
             self.lm_head.weight = self.model.embed_tokens.weight
 
-    def forward(self, input_ids: torch.Tensor, segment_ids: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Logits ``[batch, seq, vocab]`` (see ``hidden_states`` to compute only some)."""
-        return self.lm_head(self.model(input_ids, segment_ids))
+    def forward(self, input_ids: torch.Tensor, segment_ids: Optional[torch.Tensor] = None,
+                attention_mask: Optional[torch.Tensor] = None, cache: Optional[KVCache] = None) -> torch.Tensor:
+        """Logits ``[batch, seq, vocab]`` (see ``hidden_states`` to compute only some; ``Decoder.forward`` for the arguments)."""
+        return self.lm_head(self.model(input_ids, segment_ids, attention_mask, cache))
+
+    def next_token_logits(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
+                          cache: Optional[KVCache] = None) -> torch.Tensor:
+        """fp32 logits ``[batch, vocab]`` of the last position only: generation never builds ``[b, s, vocab]``."""
+        hidden = self.model(input_ids, attention_mask=attention_mask, cache=cache)[:, -1]
+        return self.lm_head(hidden).float()
+
+    def new_cache(self) -> KVCache:
+        return KVCache(self.config.num_hidden_layers)
 
     def hidden_states(self, input_ids: torch.Tensor, segment_ids: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Final-norm hidden states ``[batch, seq, hidden]``; the loss applies ``lm_head`` to trained positions only."""
@@ -317,6 +417,10 @@ class CausalLM(nn.Module):
         own = {k: v for k, v in self.state_dict().items() if "lora_" not in k}
         if self.config.tie_word_embeddings:
             own.pop("lm_head.weight", None)
+        quantized = [k for k in weights if k.endswith(".qweight") and k not in own]
+        if quantized:
+            raise UserError(f"holds weight-only quantized layers (e.g. {quantized[0]}): a quantized model serves "
+                            "inference only (models.loading.load_model); train or export from its source model", where)
         missing = [k for k in own if k not in weights]
         if missing:
             raise UserError(f"weights miss {len(missing)} tensor(s), e.g. {missing[:3]}: not a {self.config.model_type} checkpoint of this shape", where)

@@ -9,7 +9,6 @@ files. It can be served, or used as the base of further training.
 from __future__ import annotations
 
 import os
-import shutil
 from typing import Optional
 
 import torch
@@ -17,25 +16,13 @@ import torch
 from .. import _compat
 from ..io import safetensors
 from ..io.checkpoint import read_state, write_json
+from ..io.model_folder import copy_side_files
 from ..models import lora
 from ..models.llama import CausalLM, ModelConfig
 from ..protocol import EventSink, UserError, log
 from ..spec import ExportSpec
 
-# Never copied from the base folder: they are replaced by the merged weights and config.
-_NOT_COPIED_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".index.json")
-_WRITTEN = ("config.json", "model.safetensors")
-
 _DTYPE_NAMES = {torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16"}
-
-
-def _copy_side_files(base_dir: str, out_dir: str) -> None:
-    """Tokenizer, generation config, licence, chat template...: everything but weights and config."""
-    for entry in sorted(os.listdir(base_dir)):
-        src = os.path.join(base_dir, entry)
-        if not os.path.isfile(src) or entry in _WRITTEN or entry.endswith(_NOT_COPIED_SUFFIXES) or ".tmp-" in entry:
-            continue
-        shutil.copyfile(src, os.path.join(out_dir, entry))
 
 
 def run(spec: ExportSpec, events: EventSink) -> None:
@@ -79,5 +66,5 @@ def run(spec: ExportSpec, events: EventSink) -> None:
     tensors = {k: (v.to(out_dtype) if v.is_floating_point() else v) for k, v in model.hf_state_dict().items()}
     safetensors.save_file(tensors, os.path.join(spec.outputDir, "model.safetensors"), metadata={"format": "pt"})
     write_json(spec.outputDir, "config.json", {**config.raw, "torch_dtype": _DTYPE_NAMES[out_dtype]})
-    _copy_side_files(spec.modelDir, spec.outputDir)
+    copy_side_files(spec.modelDir, spec.outputDir)
     events.emit("done", step=step, outputs={"modelDir": os.path.abspath(spec.outputDir)})
