@@ -205,6 +205,56 @@ for (const dialect of testDialects()) {
       if (comp.status === "stopped") assert.equal(comp.modelId, "");
     });
 
+    test("a judge answering nonsense: every sample is recorded as failed and the evaluation is PartlyDone, not a crash", async () => {
+      const nonsense = await startFakeJudge({ behaviour: "nonsense" });
+      try {
+        const created = await v1Raw(server, "/wenxinworkshop/modelrepo/eval/create", {
+          name: "bad-judge", datasetId: evalDatasetVersion,
+          versionEvalInfo: [{ modelVersionId: tunedModelId, params: { max_output_tokens: 4 } }],
+          evalStandardConf: { evalMode: "rule,model", apiUrl: nonsense.url },
+        });
+        const id = created.body.result.evalIdStr;
+        const detail = await until(async () => (await v1Raw(server, "/wenxinworkshop/modelrepo/eval/detail", { id })).body.result,
+          (d) => !["Pending", "Doing"].includes(d.state), "evaluation");
+        assert.equal(detail.state, "PartlyDone", JSON.stringify(detail));
+        const report = (await v1Raw(server, "/wenxinworkshop/modelrepo/eval/report", { id })).body.result;
+        assert.equal(report[0].effectMetric.scoreDistribution["-1"], WORDS.length);
+        assert.equal(typeof report[0].effectMetric.rouge_l, "number", "rule metrics are still there");
+        const v2 = await v2ok("eval", "DescribeEvalTask", { taskId: id });
+        assert.equal(v2.state, "Successed");
+        const rows = (await v1Raw(server, "/wenxinworkshop/modelrepo/eval/result/list", { id, pageNo: 1, pageSize: 10 })).body.result.results;
+        assert.ok(rows.every((r: any) => r.judgeScore === null && /score|JSON|body/i.test(r.judgeError)), JSON.stringify(rows));
+      } finally {
+        await nonsense.close();
+      }
+    });
+
+    test("a running evaluation stops (Stopping → Stopped) while its judge is slow; stopping again is harmless; a finished one refuses", async () => {
+      const slow = await startFakeJudge({ behaviour: "slow" });
+      try {
+        const id = await v2ok("eval", "CreateEvalTask", {
+          taskName: "slow-judge", evalObjectType: "model",
+          evalObjectConfig: { evalModelConfig: { versionId: evalDatasetVersion, evalModelConfigList: [{ modelId: tunedModelId, promptTemplate: "{input}", inferenceParams: { max_output_tokens: 4 } }] } },
+          evalConfig: { evalMode: "rule,model", autoModelEvalConfig: { apiUrl: slow.url } },
+        });
+        await until(async () => slow.requests.length, (n) => n > 0, "the judge being called");
+        assert.equal((await v2ok("eval", "DescribeEvalTask", { taskId: id })).state, "Running");
+        await v2ok("eval", "StopEvalTask", { taskId: id });
+        const stopping = await v2ok("eval", "DescribeEvalTask", { taskId: id });
+        assert.ok(["Stopping", "Stopped"].includes(stopping.state), stopping.state);
+        const stopped = await until(() => v2ok("eval", "DescribeEvalTask", { taskId: id }), (e) => e.state !== "Stopping" && e.state !== "Running", "stop");
+        assert.equal(stopped.state, "Stopped");
+        await v2ok("eval", "StopEvalTask", { taskId: id });
+        const export_ = await v2Raw(server, "eval", "CreateEvalResultExportTask", { evalId: id, storageType: "sysStorage", exportContent: ["prompt"] });
+        assert.equal(export_.status, 400, "a stopped evaluation has nothing complete to export");
+      } finally {
+        await slow.close();
+      }
+      const done = (await v2ok("eval", "DescribeEvalTasks", { keyFilter: "skill-eval" })).taskList[0];
+      const refused = await v2Raw(server, "eval", "StopEvalTask", { taskId: done.taskId });
+      assert.equal(refused.status, 409, refused.text);
+    });
+
     test("compression refusals: Sparsity, an unknown weight, a missing source", async () => {
       const setId = await v2ok("model", "CreateCustomModelSet", { modelSetName: "refusals", modelType: "Text2Text" });
       const sparsity = await v2Raw(server, "model", "CreateModelCompTask", { name: "x", sourceModelId: baseModelId, modelSetId: setId, config: { strategy: "Sparsity" } });
