@@ -25,6 +25,8 @@ Knobs (environment): BENCH_PROMPTS (8), BENCH_PROMPT_LEN (64), BENCH_NEW_TOKENS 
 
 from __future__ import annotations
 
+from machine import cpu_model  # bench/machine.py (the script's folder is on sys.path)
+
 import datetime
 import json
 import os
@@ -146,15 +148,6 @@ def main() -> None:
     write_results(rows, notes)
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def write_results(rows: list, notes: list) -> None:

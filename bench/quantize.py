@@ -26,6 +26,8 @@ Knobs (environment): BENCH_BIG (1), BENCH_MIN_GB (8).
 
 from __future__ import annotations
 
+from machine import cpu_model  # bench/machine.py (the script's folder is on sys.path)
+
 import datetime
 import json
 import os
@@ -131,15 +133,6 @@ def main() -> None:
     write_results(rows, notes)
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def write_results(rows: list, notes: list) -> None:

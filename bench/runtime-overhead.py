@@ -24,6 +24,8 @@ BENCH_VARIANTS ("full,lora").
 
 from __future__ import annotations
 
+from machine import cpu_model  # bench/machine.py (the script's folder is on sys.path)
+
 import json
 import os
 import platform
@@ -167,15 +169,6 @@ def run_bare(model_dir: str, train_dir: str, variant: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:

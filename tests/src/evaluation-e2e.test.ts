@@ -121,7 +121,11 @@ for (const dialect of testDialects()) {
       assert.equal(version.status, "Ready");
       assert.equal(version.sourceInfo.sourceType, "Acceleration");
       assert.equal(version.sourceInfo.accelerationTaskId, created.result);
-      assert.equal(version.isSupportModelComp, true);
+      assert.equal(version.isSupportModelComp, false, "a compressed version is not compressed again");
+      assert.equal((await v2ok("model", "DescribeModel", { modelId: tunedModelId })).isSupportModelComp, true);
+      const again = await v2Raw(server, "model", "CreateModelCompTask", { name: "again", sourceModelId: compModelId, modelSetId: setId, config: { strategy: "Quantization", weight: "W4A16C16" } });
+      assert.equal(again.status, 400);
+      assert.match(again.body.message, /sourceModelId.*already compressed/);
       const v1 = await v1Raw(server, "/wenxinworkshop/modelrepo/modelVersionDetail", { modelVersionId: compModelId });
       assert.equal(v1.body.result.sourceType, "Acceleration");
       assert.equal(v1.body.result.sourceExtra.accelerationSourceExtra.taskName, "int8");

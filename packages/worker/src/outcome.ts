@@ -1,6 +1,8 @@
 import type { Transaction } from "kysely";
 import type { Logger, EngineResources } from "@sailfin/engine";
 import type { Database } from "@sailfin/store";
+import type { ExecResult } from "./executor.js";
+import type { RuntimeEnding } from "./runtime-link.js";
 import type { Executor } from "./executor.js";
 
 /** What a handler reports; the loop turns it into one fenced queue transition. */
@@ -34,4 +36,32 @@ export function crashReason(message: string | null, exitCode: number | null, sig
   const how = signal !== null ? `killed by ${signal}` : `exit code ${exitCode}`;
   const tail = stderrTail.trim();
   return `${message ?? "the training runtime stopped without finishing"} (${how})${tail === "" ? "" : `; stderr tail:\n${tail.slice(-2_000)}`}`;
+}
+
+/** The artifact store seen as local folders: the runtime reads and writes files directly. */
+export interface LocalArtifacts {
+  /** Absolute root of the store. */
+  readonly root: string;
+  /** The absolute path of a key (a trailing `/` is dropped), through the store's own root-escape check. */
+  readonly local: (key: string) => string;
+}
+
+/** The local view of the store, or null when it is not a local folder (runtime work needs one). */
+export function localArtifacts(res: EngineResources): LocalArtifacts | null {
+  const root = res.artifacts.localPath("");
+  if (root === null) return null;
+  // Non-null for every key once the root exists.
+  return { root, local: (key) => res.artifacts.localPath(key.replace(/\/$/, ""))! };
+}
+
+/**
+ * The failure of a runtime process that did not finish: the user's (exit code 2, or an error
+ * event of kind user: not retried) or the system's (retried), with what it said and how it ended.
+ */
+export function runtimeFailure(ending: RuntimeEnding | null, result: ExecResult): Outcome {
+  const user = result.exitCode === 2 || (ending?.kind === "error" && ending.errorKind === "user");
+  return {
+    kind: "failed", failure: user ? "user" : "system",
+    reason: crashReason(ending?.kind === "error" ? ending.message : null, result.exitCode, result.signal, result.stderrTail),
+  };
 }

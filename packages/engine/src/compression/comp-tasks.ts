@@ -100,6 +100,9 @@ export async function createCompTask(res: EngineResources, actor: Actor, input: 
     if (locked.status !== "Ready") {
       throw new SailfinError("InvalidParameter", { field: "sourceModelId", detail: `model version ${locked.id} is ${locked.status}; only a Ready version can be compressed` });
     }
+    if (locked.source_type === "Acceleration") {
+      throw new SailfinError("InvalidParameter", { field: "sourceModelId", detail: `model version ${locked.id} is already compressed; compress its full-precision source instead` });
+    }
     const spec: CompRunSpec = {
       specVersion: 1, kind: "compress", sourceVersionId: locked.id, sourceVersionNum: locked.num, targetSetNum: set.num,
       outputVersionId: newId("modelVersion"), weight, bits: quant.bits, groupSize: quant.groupSize,

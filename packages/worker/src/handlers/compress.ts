@@ -2,7 +2,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SailfinError } from "@sailfin/contract";
 import { compOutputKey, settleCompression, type CompResult, type CompRunSpec, type FinetuneRunSpec, type Lease } from "@sailfin/engine";
-import { crashReason, type HandlerContext, type Outcome } from "../outcome.js";
+import { localArtifacts, runtimeFailure, type HandlerContext, type Outcome } from "../outcome.js";
 import { RuntimeLink } from "../runtime-link.js";
 import { prepareFinetuneData } from "./finetune.js";
 import { folderSize } from "./publish.js";
@@ -19,9 +19,9 @@ const EVAL_MAX_ROWS = 64;
 export async function runCompress(ctx: HandlerContext, lease: Lease): Promise<Outcome> {
   const { res } = ctx;
   const spec = JSON.parse(lease.row.spec) as CompRunSpec;
-  const root = res.artifacts.localPath("");
-  if (root === null) return { kind: "failed", failure: "system", reason: "compression needs a local artifact store" };
-  const local = (key: string) => res.artifacts.localPath(key.replace(/\/$/, ""))!;
+  const store = localArtifacts(res);
+  if (store === null) return { kind: "failed", failure: "system", reason: "compression needs a local artifact store" };
+  const { root, local } = store;
   const source = await res.db.selectFrom("model_versions").select(["id", "artifact_path", "source_run_num", "status"])
     .where("num", "=", spec.sourceVersionNum).executeTakeFirst();
   if (source === undefined || source.status !== "Ready") {
@@ -66,8 +66,7 @@ export async function runCompress(ctx: HandlerContext, lease: Lease): Promise<Ou
   }
   await rm(outputDir, { recursive: true, force: true });
   if (ending?.kind === "stopped") return { kind: "stopped", reason: "stopped while quantizing" };
-  const failure = result.exitCode === 2 || (ending?.kind === "error" && ending.errorKind === "user") ? "user" : "system";
-  return { kind: "failed", failure, reason: crashReason(ending?.kind === "error" ? ending.message : null, result.exitCode, result.signal, result.stderrTail) };
+  return runtimeFailure(ending, result);
 }
 
 /**

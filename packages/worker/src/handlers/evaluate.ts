@@ -8,7 +8,7 @@ import {
 import {
   judgeSample, judgeSummary, type EffectMetric, type EvalResult, type EvalRunSpec, type EvalUnitResult, type EvalUnitSpec, type Lease,
 } from "@sailfin/engine";
-import { crashReason, type HandlerContext, type Outcome } from "../outcome.js";
+import { crashReason, localArtifacts, type HandlerContext, type Outcome } from "../outcome.js";
 import { RuntimeLink } from "../runtime-link.js";
 
 /** One evaluation sample: the conversation so far, the prompt that `{input}` stands for, the reference answer. */
@@ -34,9 +34,9 @@ const END_OF_TURN = ["<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text
 export async function runEvaluate(ctx: HandlerContext, lease: Lease): Promise<Outcome> {
   const { res } = ctx;
   const spec = JSON.parse(lease.row.spec) as EvalRunSpec;
-  const root = res.artifacts.localPath("");
-  if (root === null) return { kind: "failed", failure: "system", reason: "evaluation needs a local artifact store" };
-  const local = (key: string) => res.artifacts.localPath(key.replace(/\/$/, ""))!;
+  const store = localArtifacts(res);
+  if (store === null) return { kind: "failed", failure: "system", reason: "evaluation needs a local artifact store" };
+  const { local } = store;
 
   let samples: EvalSample[];
   try {

@@ -5,7 +5,7 @@ import type { DataFormat } from "@sailfin/data";
 import {
   forgetAfterStep, prepareRunData, type EngineResources, type FinetuneRunSpec, type Lease, type PreparedRunData,
 } from "@sailfin/engine";
-import { crashReason, type HandlerContext, type Outcome } from "../outcome.js";
+import { crashReason, localArtifacts, type HandlerContext, type Outcome } from "../outcome.js";
 import { RuntimeLink } from "../runtime-link.js";
 
 const ALL_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
@@ -37,10 +37,9 @@ export async function prepareFinetuneData(res: EngineResources, spec: FinetuneRu
 export async function runFinetune(ctx: HandlerContext, lease: Lease): Promise<Outcome> {
   const { res } = ctx;
   const spec = JSON.parse(lease.row.spec) as FinetuneRunSpec;
-  const root = res.artifacts.localPath("");
-  if (root === null) return { kind: "failed", failure: "system", reason: "training needs a local artifact store" };
-  // The store's own mapping (with its root-escape check); non-null once the root exists.
-  const local = (key: string) => res.artifacts.localPath(key.replace(/\/$/, ""))!;
+  const store = localArtifacts(res);
+  if (store === null) return { kind: "failed", failure: "system", reason: "training needs a local artifact store" };
+  const { root, local } = store;
 
   const base = await res.db.selectFrom("model_versions").select(["id", "artifact_path"]).where("num", "=", spec.baseModel.versionNum).executeTakeFirst();
   if (base === undefined) return { kind: "failed", failure: "user", reason: `the base model version ${spec.baseModel.versionId} no longer exists` };

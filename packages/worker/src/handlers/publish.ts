@@ -1,7 +1,7 @@
 import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { settlePublishedVersion, type Lease, type PublishRunSpec } from "@sailfin/engine";
-import { crashReason, type HandlerContext, type Outcome } from "../outcome.js";
+import { localArtifacts, runtimeFailure, type HandlerContext, type Outcome } from "../outcome.js";
 import { RuntimeLink } from "../runtime-link.js";
 
 /** Where a publish writes: the version's folder, the only artifact key of a model version. */
@@ -17,10 +17,9 @@ export function publishOutputKey(spec: PublishRunSpec): string {
 export async function runPublish(ctx: HandlerContext, lease: Lease): Promise<Outcome> {
   const { res } = ctx;
   const spec = JSON.parse(lease.row.spec) as PublishRunSpec;
-  const root = res.artifacts.localPath("");
-  if (root === null) return { kind: "failed", failure: "system", reason: "publishing needs a local artifact store" };
-  // The store's own mapping (with its root-escape check); non-null once the root exists.
-  const local = (key: string) => res.artifacts.localPath(key.replace(/\/$/, ""))!;
+  const store = localArtifacts(res);
+  if (store === null) return { kind: "failed", failure: "system", reason: "publishing needs a local artifact store" };
+  const { root, local } = store;
   const base = await res.db.selectFrom("model_versions").select(["id", "artifact_path"]).where("id", "=", spec.baseVersionId).executeTakeFirst();
   if (base === undefined) return { kind: "failed", failure: "user", reason: `the base model version ${spec.baseVersionId} no longer exists` };
   const outputDir = local(publishOutputKey(spec));
@@ -46,8 +45,7 @@ export async function runPublish(ctx: HandlerContext, lease: Lease): Promise<Out
   }
   await rm(outputDir, { recursive: true, force: true });
   if (ending?.kind === "stopped") return { kind: "failed", failure: "system", reason: "the export was interrupted" };
-  const failure = result.exitCode === 2 || (ending?.kind === "error" && ending.errorKind === "user") ? "user" : "system";
-  return { kind: "failed", failure, reason: crashReason(ending?.kind === "error" ? ending.message : null, result.exitCode, result.signal, result.stderrTail) };
+  return runtimeFailure(ending, result);
 }
 
 /** Total bytes of the files under `dir`. */

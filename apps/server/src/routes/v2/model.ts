@@ -90,8 +90,9 @@ export function v2ModelVersion(view: ModelVersionView): Record<string, unknown> 
     modifyTime: isoOffset(v.modified_at),
     modelApplicationType: "chat",
     ...(summary === null ? {} : { tokenLimitations: { trivial: { inputTokens: summary.maxPositionEmbeddings } } }),
-    // Compression (and everything else downstream) needs the files: only a Ready version has them.
-    isSupportModelComp: v.status === "Ready",
+    // Compression needs the files (only a Ready version has them) in full precision: a version
+    // that is itself a compression output is not compressed again.
+    isSupportModelComp: v.status === "Ready" && v.source_type !== "Acceleration",
     ...(v.status === "Fail" && v.fail_reason !== null ? { failReason: v.fail_reason } : {}),
   };
 }
