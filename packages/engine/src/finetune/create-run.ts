@@ -64,19 +64,23 @@ export interface CreateRunInput {
   readonly fields?: CreateRunFields;
 }
 
+/** A run as createRun would queue it: every reference checked, the frozen spec resolved. */
+export interface ResolvedRun {
+  readonly spec: FinetuneRunSpec;
+  readonly job: Awaited<ReturnType<typeof findJob>>;
+  readonly base: ResolvedBaseModel;
+  readonly versions: FinetuneRunSpec["dataset"]["versions"];
+  readonly increment: FinetuneRunSpec["increment"];
+  readonly fields: Required<CreateRunFields>;
+  readonly trainMode: TrainMode;
+  readonly parameterScale: FinetuneRunSpec["parameterScale"];
+}
+
 /**
- * Validates and queues one fine-tuning run (V2 task, V1 job). Every reference is checked first
- * (job, base model, parameter scale, hyper-parameters, released datasets of a fitting format,
- * the incremental base and its checkpoint); then one transaction re-reads the base model
- * version and the dataset versions under a row lock (a delete may have committed since the
- * checks; see lock.ts), inserts the run, Queued with its fully resolved frozen spec,
- * and its first event. Nothing runs it yet: a worker claims it.
- *
- * @example
- * const run = await createRun(res, actor, { job: { id: "job-…" }, datasets: [{ sourceType: "Platform",
- *   sourceField: "datasetConfig.sourceType", ref: { id: "ds-…" }, field: "datasetConfig.versions[0].versionId" }], splitRatio: 20 });
+ * Everything createRun checks, without queueing anything: also the quote's input (the quote
+ * must see exactly the data and settings the task would train on).
  */
-export async function createRun(res: EngineResources, actor: Actor, input: CreateRunInput): Promise<FinetuneRunRecord> {
+export async function resolveRun(res: EngineResources, input: CreateRunInput): Promise<ResolvedRun> {
   const fields = {
     job: "jobId", parameterScale: "parameterScale", hyperParameters: "hyperParameterConfig",
     splitRatio: "datasetConfig.splitRatio", increment: "incrementTaskId", incrementStep: "incrementCheckpointStep",
@@ -118,6 +122,23 @@ export async function createRun(res: EngineResources, actor: Actor, input: Creat
     hyperParameters,
     increment,
   };
+  return { spec, job, base, versions, increment, fields, trainMode, parameterScale };
+}
+
+/**
+ * Validates and queues one fine-tuning run (V2 task, V1 job). Every reference is checked first (resolveRun)
+ * (job, base model, parameter scale, hyper-parameters, released datasets of a fitting format,
+ * the incremental base and its checkpoint); then one transaction re-reads the base model
+ * version and the dataset versions under a row lock (a delete may have committed since the
+ * checks; see lock.ts), inserts the run, Queued with its fully resolved frozen spec,
+ * and its first event. Nothing runs it yet: a worker claims it.
+ *
+ * @example
+ * const run = await createRun(res, actor, { job: { id: "job-…" }, datasets: [{ sourceType: "Platform",
+ *   sourceField: "datasetConfig.sourceType", ref: { id: "ds-…" }, field: "datasetConfig.versions[0].versionId" }], splitRatio: 20 });
+ */
+export async function createRun(res: EngineResources, actor: Actor, input: CreateRunInput): Promise<FinetuneRunRecord> {
+  const { spec, job, base, versions, increment, fields, trainMode, parameterScale } = await resolveRun(res, input);
   const id = newId("task");
   const now = nowIso();
   await res.db.transaction().execute(async (trx) => {

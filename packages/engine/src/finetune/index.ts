@@ -16,5 +16,6 @@ export { describeRun, runOrdinal, type FinetuneRunScope } from "./describe-run.j
 export { listRuns } from "./list-runs.js";
 export { stopRun, type StopRunResult } from "./stop-run.js";
 export { deleteRun } from "./delete-run.js";
-export { prepareRunData, tokenCacheKey, type PrepareRunDataInput, type PreparedRunData } from "./prepare-data.js";
+export { prepareRunData, prepareSpecData, tokenCacheKey, type PrepareRunDataInput, type PreparedRunData } from "./prepare-data.js";
 export { runMetrics, METRICS_PAGE, type RunMetricPoint, type RunMetricsPage } from "./run-metrics.js";
+export { quoteRun, type FinetuneQuote } from "./quote.js";

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { SailfinError, type TrainMode } from "@sailfin/contract";
 import { PIPELINE_VERSION, PipelineInputError, prepareTrainingData, type DataFormat, type SplitManifest } from "@sailfin/data";
 import type { EngineResources } from "../resources.js";
+import type { FinetuneRunSpec } from "./records.js";
 
 /**
  * Token shards for a fine-tuning run, cached in the artifact store under
@@ -171,4 +172,24 @@ async function removeStaleTemporaries(root: string): Promise<void> {
     const info = await stat(join(root, name)).catch(() => null);
     if (info !== null && now - info.mtimeMs > STALE_TMP_MS) await rm(join(root, name), { recursive: true, force: true });
   }
+}
+
+/**
+ * The token shards of a fine-tuning run's frozen spec, tokenized for the model at `modelKey`
+ * (cached: the same data and tokenizer give the same shards). Also used by compression to
+ * measure perplexity on the held-out split of the data a version was trained on.
+ */
+export async function prepareSpecData(res: EngineResources, spec: FinetuneRunSpec, modelKey: string): Promise<PreparedRunData> {
+  const rows = await res.db.selectFrom("dataset_versions").select(["num", "id", "data_path"])
+    .where("num", "in", spec.dataset.versions.map((v) => v.versionNum)).execute();
+  const hyper = spec.hyperParameters as Record<string, unknown>;
+  return prepareRunData(res, {
+    datasets: spec.dataset.versions.map((v) => {
+      const row = rows.find((r) => r.num === v.versionNum);
+      if (row?.data_path == null) throw new SailfinError("InvalidParameter", { field: "datasetConfig", detail: `dataset version ${v.versionId} no longer has data` });
+      return { dataKey: row.data_path, format: v.dataFormat as DataFormat, contentHash: v.contentHash, samplingRate: v.samplingRate };
+    }),
+    modelKey, trainMode: spec.trainMode, maxSeqLen: Number(hyper.maxSeqLen ?? 512),
+    splitRatio: spec.dataset.splitRatio, seed: Number(hyper.seed ?? 42),
+  });
 }

@@ -1,10 +1,9 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SailfinError } from "@sailfin/contract";
-import { compOutputKey, settleCompression, type CompResult, type CompRunSpec, type FinetuneRunSpec, type Lease } from "@sailfin/engine";
+import { compOutputKey, prepareSpecData, settleCompression, type CompResult, type CompRunSpec, type FinetuneRunSpec, type Lease } from "@sailfin/engine";
 import { localArtifacts, runtimeFailure, type HandlerContext, type Outcome } from "../outcome.js";
 import { RuntimeLink } from "../runtime-link.js";
-import { prepareFinetuneData } from "./finetune.js";
 import { folderSize } from "./publish.js";
 
 /** Rows of the held-out split the perplexity comparison reads (enough for a stable figure, seconds on CPU). */
@@ -79,7 +78,7 @@ async function heldOutSplit(ctx: HandlerContext, sourceRunNum: number | null, mo
   const run = await ctx.res.db.selectFrom("runs").select(["spec", "kind"]).where("num", "=", sourceRunNum).executeTakeFirst();
   if (run === undefined || run.kind !== "finetune") return null;
   try {
-    const data = await prepareFinetuneData(ctx.res, JSON.parse(run.spec) as FinetuneRunSpec, modelKey);
+    const data = await prepareSpecData(ctx.res, JSON.parse(run.spec) as FinetuneRunSpec, modelKey);
     return data.validation.rows > 0 ? data.validationDir : null;
   } catch (error) {
     // The training data may have been deleted since: compress anyway, without the measurement.

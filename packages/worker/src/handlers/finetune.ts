@@ -1,34 +1,11 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SailfinError } from "@sailfin/contract";
-import type { DataFormat } from "@sailfin/data";
-import {
-  forgetAfterStep, prepareRunData, type EngineResources, type FinetuneRunSpec, type Lease, type PreparedRunData,
-} from "@sailfin/engine";
+import { forgetAfterStep, prepareSpecData, type FinetuneRunSpec, type Lease } from "@sailfin/engine";
 import { crashReason, localArtifacts, type HandlerContext, type Outcome } from "../outcome.js";
 import { RuntimeLink } from "../runtime-link.js";
 
 const ALL_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
-
-/**
- * The token shards of a fine-tuning run's frozen spec, tokenized for the model at `modelKey`
- * (cached: the same data and tokenizer give the same shards). Also used by compression to
- * measure perplexity on the held-out split of the data a version was trained on.
- */
-export async function prepareFinetuneData(res: EngineResources, spec: FinetuneRunSpec, modelKey: string): Promise<PreparedRunData> {
-  const rows = await res.db.selectFrom("dataset_versions").select(["num", "id", "data_path"])
-    .where("num", "in", spec.dataset.versions.map((v) => v.versionNum)).execute();
-  const hyper = spec.hyperParameters as Record<string, unknown>;
-  return prepareRunData(res, {
-    datasets: spec.dataset.versions.map((v) => {
-      const row = rows.find((r) => r.num === v.versionNum);
-      if (row?.data_path == null) throw new SailfinError("InvalidParameter", { field: "datasetConfig", detail: `dataset version ${v.versionId} no longer has data` });
-      return { dataKey: row.data_path, format: v.dataFormat as DataFormat, contentHash: v.contentHash, samplingRate: v.samplingRate };
-    }),
-    modelKey, trainMode: spec.trainMode, maxSeqLen: Number(hyper.maxSeqLen ?? 512),
-    splitRatio: spec.dataset.splitRatio, seed: Number(hyper.seed ?? 42),
-  });
-}
 
 /**
  * One attempt of a fine-tuning run: token shards (cached), spec.json (resuming from the run's
@@ -47,7 +24,7 @@ export async function runFinetune(ctx: HandlerContext, lease: Lease): Promise<Ou
   const hyper = spec.hyperParameters as Record<string, unknown>;
   let data;
   try {
-    data = await prepareFinetuneData(res, spec, modelKey);
+    data = await prepareSpecData(res, spec, modelKey);
   } catch (error) {
     if (error instanceof SailfinError && error.id === "InvalidParameter") {
       return { kind: "failed", failure: "user", reason: `training data: ${error.message}` };

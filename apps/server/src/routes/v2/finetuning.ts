@@ -3,7 +3,8 @@ import {
   FineTuningJobIdBody, FineTuningTaskIdBody, SailfinError, isoZ, pageRequest, parseWith, v2RunStatus, z,
 } from "@sailfin/contract";
 import {
-  createJob, createRun, deleteJob, deleteRun, describeRun, describeSupportModels, listJobs, listRuns, runMetrics, stopRun,
+  createJob, createRun, deleteJob, deleteRun, describeRun, describeSupportModels, listJobs, listRuns, quoteRun, runMetrics, stopRun,
+  type CreateRunInput,
   type FinetuneJobRecord, type FinetuneRunDetail, type RunDatasetInput,
 } from "@sailfin/engine";
 import { v2, type RouteContext, type RouteDef } from "../route.js";
@@ -74,6 +75,38 @@ function refuseCorpusMixing(corpusConfig: unknown): void {
   }
 }
 
+/** A CreateFineTuningTask body as the engine's run input (shared by the create and its quote). */
+function runInput(body: unknown): CreateRunInput {
+  const input = parseWith(CreateFineTuningTaskBody, body);
+  refuseCorpusMixing(input.corpusConfig);
+  // resourceConfig (Qianfan's private resource pools) has no meaning here: the worker pool is
+  // the resource. modelConfig belongs to custom-model jobs, which Sailfin does not have.
+  if (input.incrementCheckpointStep !== undefined && input.incrementTaskId === undefined) {
+    throw new SailfinError("InvalidParameter", { field: "incrementCheckpointStep", detail: "needs incrementTaskId" });
+  }
+  const sourceType = input.datasetConfig.sourceType ?? "Platform";
+  const datasets: RunDatasetInput[] = input.datasetConfig.versions.map((v, i) => ({
+    sourceType, sourceField: "datasetConfig.sourceType",
+    ref: v.versionId === undefined ? undefined : { id: v.versionId },
+    field: `datasetConfig.versions[${i}].versionId`,
+    ...(v.samplingRate === undefined ? {} : { samplingRate: v.samplingRate }),
+  }));
+  return {
+    job: { id: input.jobId },
+    description: input.description ?? "",
+    ...(input.parameterScale === undefined ? {} : { parameterScale: input.parameterScale }),
+    hyperParameters: input.hyperParameterConfig ?? {},
+    datasets,
+    splitRatio: input.datasetConfig.splitRatio ?? 20,
+    ...(input.incrementTaskId === undefined ? {} : {
+      increment: {
+        ref: { id: input.incrementTaskId }, whenSeveral: "require" as const,
+        ...(input.incrementCheckpointStep === undefined ? {} : { step: input.incrementCheckpointStep }),
+      },
+    }),
+  };
+}
+
 export const finetuningV2Routes: RouteDef[] = [
   v2("finetuning", "CreateFineTuningJob", "tuning:write", async (ctx, body) => {
     // A job-level hyperParameterConfig (the SDK may pass one through kwargs) is not stored:
@@ -103,36 +136,12 @@ export const finetuningV2Routes: RouteDef[] = [
   }),
 
   v2("finetuning", "CreateFineTuningTask", "tuning:write", async (ctx, body) => {
-    const input = parseWith(CreateFineTuningTaskBody, body);
-    refuseCorpusMixing(input.corpusConfig);
-    // resourceConfig (Qianfan's private resource pools) has no meaning here: the worker pool is
-    // the resource. modelConfig belongs to custom-model jobs, which Sailfin does not have.
-    if (input.incrementCheckpointStep !== undefined && input.incrementTaskId === undefined) {
-      throw new SailfinError("InvalidParameter", { field: "incrementCheckpointStep", detail: "needs incrementTaskId" });
-    }
-    const sourceType = input.datasetConfig.sourceType ?? "Platform";
-    const datasets: RunDatasetInput[] = input.datasetConfig.versions.map((v, i) => ({
-      sourceType, sourceField: "datasetConfig.sourceType",
-      ref: v.versionId === undefined ? undefined : { id: v.versionId },
-      field: `datasetConfig.versions[${i}].versionId`,
-      ...(v.samplingRate === undefined ? {} : { samplingRate: v.samplingRate }),
-    }));
-    const run = await createRun(ctx.res, actor(ctx), {
-      job: { id: input.jobId },
-      description: input.description ?? "",
-      ...(input.parameterScale === undefined ? {} : { parameterScale: input.parameterScale }),
-      hyperParameters: input.hyperParameterConfig ?? {},
-      datasets,
-      splitRatio: input.datasetConfig.splitRatio ?? 20,
-      ...(input.incrementTaskId === undefined ? {} : {
-        increment: {
-          ref: { id: input.incrementTaskId }, whenSeveral: "require" as const,
-          ...(input.incrementCheckpointStep === undefined ? {} : { step: input.incrementCheckpointStep }),
-        },
-      }),
-    });
+    const run = await createRun(ctx.res, actor(ctx), runInput(body));
     return { jobId: run.spec.jobId, taskId: run.id };
   }),
+
+  // Sailfin extension: what CreateFineTuningTask with this body would train, and for how long.
+  v2("finetuning", "DescribeFineTuningTaskQuote", "tuning:write", async (ctx, body) => quoteRun(ctx.res, runInput(body)), true),
 
   v2("finetuning", "DescribeFineTuningTasks", "tuning:read", async (ctx, body) => {
     const input = parseWith(DescribeFineTuningTasksBody, body);
