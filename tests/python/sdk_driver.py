@@ -16,7 +16,9 @@ A call is one of
   {"kind": "FineTune.V2.create_job", "args": {"name": "...", "model": "...", "train_mode": "SFT"}}
   {"kind": "Model.detail", "args": {"model_version_id": "amv-..."}}
 i.e. `call_action` or a dotted path to a helper on qianfan.resources (FineTune, Model, Data, ...)
-called with keyword `args`. Optional per call: "credentials": {"accessKey", "secretKey"} to sign
+called with keyword `args` (and optional `positional` args: Model.V2.create_model_comp_task
+fails inside the SDK when its `config` is given by keyword, as the SDK forwards every keyword to
+its requestor, which reads `config` as its own options). Optional per call: "credentials": {"accessKey", "secretKey"} to sign
 with another pair (wrong-secret tests).
 
 Output, one JSON line per call:
@@ -106,7 +108,7 @@ def _run(call):
         if kind == "call_action":
             response = call_action(call["route"], call.get("action", ""), call.get("params", {}))
         else:
-            response = _resolve(kind)(**call.get("args", {}))
+            response = _resolve(kind)(*call.get("positional", []), **call.get("args", {}))
         request = getattr(response, "request", None)
         result = {"ok": True, "status": response.code, "body": _jsonable(response.body)}
         if request is not None:

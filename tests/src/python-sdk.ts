@@ -20,7 +20,7 @@ export function pythonSdkMissing(): string | null {
 
 export type PythonCall =
   | { kind: "call_action"; route: string; action: string; params: unknown; credentials?: { accessKey: string; secretKey: string } }
-  | { kind: string; args?: Record<string, unknown>; credentials?: { accessKey: string; secretKey: string } };
+  | { kind: string; args?: Record<string, unknown>; positional?: unknown[]; credentials?: { accessKey: string; secretKey: string } };
 
 export interface PythonResult {
   readonly ok: boolean;
@@ -88,8 +88,8 @@ export class PythonSdk {
   }
 
   /** A typed helper on qianfan.resources, e.g. `FineTune.V2.create_job`, with keyword args. */
-  helper(kind: string, args: Record<string, unknown> = {}): Promise<PythonResult> {
-    return this.call({ kind, args });
+  helper(kind: string, args: Record<string, unknown> = {}, positional?: unknown[]): Promise<PythonResult> {
+    return this.call({ kind, args, ...(positional === undefined ? {} : { positional }) });
   }
 
   async close(): Promise<void> {
