@@ -8,6 +8,7 @@ import type { RouteDef, V1Route, V2Action } from "./routes/route.js";
 import { registerOAuth } from "./routes/ext/oauth.js";
 import { registerUploads } from "./routes/ext/uploads.js";
 import { registerEvalExportDownloads } from "./routes/ext/eval-exports.js";
+import { registerEventStream } from "./routes/ext/events-stream.js";
 
 export interface AppOptions {
   /** Largest JSON body accepted (bytes). */
@@ -17,6 +18,8 @@ export interface AppOptions {
   /** A pino logger instance (shared with the engine). */
   readonly logger: FastifyServerOptions["loggerInstance"];
   readonly routes?: readonly RouteDef[];
+  /** How often a live event stream polls for new rows (default 500 ms). */
+  readonly eventsPollMs?: number;
 }
 
 export interface RequestState {
@@ -120,6 +123,7 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
   await registerUploads(app, res, { uploadLimit: options.uploadLimit, authenticate: (r) => authenticate(res, r) });
   // Unsigned by design: the link's own signature is the credential.
   registerEvalExportDownloads(app, res);
+  registerEventStream(app, res, { authenticate: (r) => authenticate(res, r), pollMs: options.eventsPollMs ?? 500 });
   return app;
 }
 

@@ -15,6 +15,15 @@ export interface ServerConfig {
   readonly bodyLimit: number;
   readonly uploadLimit: number;
   readonly logLevel: string;
+  /** How often a live event stream looks for new rows (SAILFIN_EVENTS_POLL_MS). */
+  readonly eventsPollMs: number;
+  /** The webhook dispatcher's timings (SAILFIN_WEBHOOK_*; tests shorten them). */
+  readonly webhooks: {
+    readonly pollMs: number;
+    readonly backoffMs: number;
+    readonly timeoutMs: number;
+    readonly maxAttempts: number;
+  };
 }
 
 export interface ConfigInput {
@@ -61,6 +70,13 @@ export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
     bodyLimit: int("SAILFIN_BODY_LIMIT", env.SAILFIN_BODY_LIMIT, 1024 * 1024, 1024, 64 * 1024 * 1024),
     uploadLimit: int("SAILFIN_UPLOAD_LIMIT", env.SAILFIN_UPLOAD_LIMIT, 20 * 1024 ** 3, 1024, Number.MAX_SAFE_INTEGER),
     logLevel: env.SAILFIN_LOG_LEVEL ?? "warn",
+    eventsPollMs: int("SAILFIN_EVENTS_POLL_MS", env.SAILFIN_EVENTS_POLL_MS, 500, 10, 60_000),
+    webhooks: Object.freeze({
+      pollMs: int("SAILFIN_WEBHOOK_POLL_MS", env.SAILFIN_WEBHOOK_POLL_MS, 1_000, 10, 60_000),
+      backoffMs: int("SAILFIN_WEBHOOK_BACKOFF_MS", env.SAILFIN_WEBHOOK_BACKOFF_MS, 10_000, 10, 3_600_000),
+      timeoutMs: int("SAILFIN_WEBHOOK_TIMEOUT_MS", env.SAILFIN_WEBHOOK_TIMEOUT_MS, 5_000, 100, 60_000),
+      maxAttempts: int("SAILFIN_WEBHOOK_MAX_ATTEMPTS", env.SAILFIN_WEBHOOK_MAX_ATTEMPTS, 8, 1, 50),
+    }),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

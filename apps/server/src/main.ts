@@ -5,8 +5,8 @@ import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { openStore, type Store } from "@sailfin/store";
 import {
-  BackgroundTasks, LocalArtifactStore, SecretBox, countAccessKeys, createAccessKey, findCredential, parseMasterKey,
-  type EngineResources,
+  BackgroundTasks, DEFAULT_WEBHOOK_OPTIONS, LocalArtifactStore, SecretBox, WebhookDispatcher, countAccessKeys, createAccessKey,
+  findCredential, parseMasterKey, type EngineResources,
 } from "@sailfin/engine";
 import { PythonNotFoundError, startLocalWorker, workerSettingsFromEnv, type Worker } from "@sailfin/worker";
 import { buildApp } from "./app.js";
@@ -71,7 +71,9 @@ export async function startServer(
       print(`sailfin: no embedded worker: ${error.message}`);
     }
   }
-  const app = await buildApp(res, { bodyLimit: config.bodyLimit, uploadLimit: config.uploadLimit, logger: log });
+  const app = await buildApp(res, {
+    bodyLimit: config.bodyLimit, uploadLimit: config.uploadLimit, logger: log, eventsPollMs: config.eventsPollMs,
+  });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
@@ -85,9 +87,13 @@ export async function startServer(
   const port = typeof address === "object" && address !== null ? address.port : config.port;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
   print(`sailfin listening on ${url}`);
+  // Every serving process sends webhooks: replicas share the work through the delivery rows.
+  const webhooks = new WebhookDispatcher(res, { ...DEFAULT_WEBHOOK_OPTIONS, ...config.webhooks });
+  webhooks.start();
   return {
     app, res, store, url, worker,
     async close() {
+      await webhooks.stop();
       await worker?.stop();
       await app.close();
       await res.background.drain();

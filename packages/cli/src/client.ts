@@ -22,6 +22,18 @@ export class ApiError extends Error {
   }
 }
 
+/** The server could not be reached at all (refused, unknown host, reset): no HTTP answer. */
+export class UnreachableError extends Error {
+  readonly baseUrl: string;
+  /** The system error code (`ECONNREFUSED`, `ENOTFOUND`, …) or the fetch message. */
+  readonly reason: string;
+  constructor(baseUrl: string, reason: string) {
+    super(`cannot reach the Sailfin server at ${baseUrl} (${reason}); is \`sailfin serve\` running?`);
+    this.baseUrl = baseUrl;
+    this.reason = reason;
+  }
+}
+
 export function clientConfigFromEnv(env: NodeJS.ProcessEnv): ClientConfig {
   const baseUrl = (env.QIANFAN_CONSOLE_API_BASE_URL ?? "http://127.0.0.1:8866").replace(/\/+$/, "");
   const accessKey = env.QIANFAN_ACCESS_KEY ?? "";
@@ -91,8 +103,8 @@ export class Client {
         ...(typeof body === "string" || body instanceof Uint8Array ? {} : { duplex: "half" }),
       } as Parameters<typeof fetch>[1]);
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-      throw new Error(`cannot reach the Sailfin server at ${this.config.baseUrl} (${cause}); is \`sailfin serve\` running?`);
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      throw new UnreachableError(this.config.baseUrl, cause?.code ?? cause?.message ?? (error as Error).message);
     }
     const text = await response.text();
     let json: Record<string, unknown>;

@@ -1,2 +1,2 @@
 export { main } from "./main.js";
-export { Client, ApiError, clientConfigFromEnv } from "./client.js";
+export { Client, ApiError, UnreachableError, clientConfigFromEnv } from "./client.js";

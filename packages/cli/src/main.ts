@@ -1,60 +1,125 @@
-import { parseArgs } from "node:util";
-import { ApiError } from "./client.js";
-import { SERVE_USAGE, serve } from "./commands/serve.js";
-import { WORKER_USAGE, runWorker } from "./commands/worker.js";
-import { KEYS_USAGE, keys } from "./commands/keys.js";
+import { connect, type Api } from "./api.js";
+import { GLOBAL_FLAGS, GLOBAL_VALUE_FLAGS, parseFlags, str, suggest, type FlagSpecs } from "./args.js";
+import type { Command, Context } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
+import { UsageError, describeError, exitCodeOf } from "./errors.js";
+import { configPath, readConfig, resolveSettings } from "./settings.js";
 
-const USAGE = `usage:
-  ${SERVE_USAGE}
-  ${WORKER_USAGE}
-  ${KEYS_USAGE.split("\n").join("\n  ")}
-${COMMANDS.map((c) => `  ${c.usage.split("\n").join("\n  ")}`).join("\n")}
+const FOOTER = `Global flags: --json (raw results for scripts), --debug (stack traces), --profile NAME, --base-url URL.
+Client commands connect with flags > QIANFAN_CONSOLE_API_BASE_URL, QIANFAN_ACCESS_KEY, QIANFAN_SECRET_KEY
+(as the official Qianfan SDKs) > the profile saved by \`sailfin login\` (SAILFIN_PROFILE, default "default").
+\`sailfin COMMAND --help\` shows a command's flags.`;
 
-Client commands read QIANFAN_CONSOLE_API_BASE_URL (default http://127.0.0.1:8866),
-QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY, like the official Qianfan SDKs.`;
+const families = (): string[] => [...new Set(COMMANDS.map((c) => c.name.split(" ")[0]!))];
+
+function usageLine(command: Command): string {
+  return `sailfin ${command.name}${command.usage ? ` ${command.usage}` : ""}`;
+}
+
+/** Every command with its summary; or, for one family (`tasks`), its full usage lines. */
+export function usage(family?: string): string {
+  if (family === undefined) {
+    const width = Math.max(...COMMANDS.map((c) => c.name.length));
+    return `usage: sailfin COMMAND [ARGS] [FLAGS]\n\n${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}\n\n${FOOTER}`;
+  }
+  const shown = COMMANDS.filter((c) => c.name.split(" ")[0] === family);
+  return `usage:\n${shown.map((c) => `  ${usageLine(c)}\n      ${c.summary}`).join("\n")}\n\n${FOOTER}`;
+}
+
+function commandHelp(command: Command): string {
+  const flags = Object.entries(command.flags ?? {}).filter(([, spec]) => !spec.hidden).map(([name, spec]) => `--${name}${spec.type === "string" ? " VALUE" : ""}${spec.multiple ? " (repeatable)" : ""}`);
+  return `usage: ${usageLine(command)}\n${command.summary}${flags.length === 0 ? "" : `\nflags: ${flags.join(", ")}`}\n\n${FOOTER}`;
+}
 
 /** The `sailfin` command line. Returns the exit code; errors are one line unless `--debug`. */
 export async function main(argv: string[]): Promise<number> {
-  const out = (line: string) => process.stdout.write(`${line}\n`);
-  let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        port: { type: "string" }, host: { type: "string" }, home: { type: "string" }, "database-url": { type: "string" },
-        policy: { type: "string", multiple: true }, description: { type: "string" },
-        name: { type: "string" }, format: { type: "string" }, bucket: { type: "string" }, arch: { type: "string" },
-        json: { type: "boolean" }, "no-worker": { type: "boolean" }, debug: { type: "boolean" }, help: { type: "boolean", short: "h" },
-      },
-    });
+    return await dispatch(argv);
   } catch (error) {
-    process.stderr.write(`sailfin: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
+    if (argv.includes("--debug")) process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+    process.stderr.write(`sailfin: ${describeError(error)}\n`);
+    return exitCodeOf(error);
   }
-  const { positionals, values } = parsed;
-  const [command, ...args] = positionals;
-  if (command === undefined || values.help) {
-    out(USAGE);
-    return command === undefined && !values.help ? 2 : 0;
-  }
-  try {
-    if (command === "serve") return await serve(values as Record<string, string | boolean | undefined>);
-    if (command === "worker") return await runWorker(values as Record<string, string | undefined>);
-    if (command === "keys") return await keys(args, values, out);
-    const def = COMMANDS.find((c) => c.name === command);
-    if (def !== undefined) return await def.run(args, values, out);
-    process.stderr.write(`sailfin: unknown command "${command}"\n${USAGE}\n`);
-    return 2;
-  } catch (error) {
-    if (values.debug) process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-    if (error instanceof ApiError) {
-      process.stderr.write(`sailfin: ${error.code}: ${error.message}${error.requestId ? ` (request ${error.requestId})` : ""}\n`);
-    } else {
-      process.stderr.write(`sailfin: ${(error as Error).message}\n`);
+}
+
+async function dispatch(argv: string[]): Promise<number> {
+  // Global flags may come before the command words: `sailfin --profile prod tasks list`.
+  let at = 0;
+  while (at < argv.length && argv[at]!.startsWith("-")) at += GLOBAL_VALUE_FLAGS.includes(argv[at]!) ? 2 : 1;
+  const [first, second] = argv.slice(at);
+  const wantsHelp = argv.includes("--help") || argv.includes("-h");
+  if (first === undefined || first === "help") {
+    const family = first === "help" ? second : undefined;
+    if (family !== undefined && !families().includes(family)) throw unknownCommand(family, families());
+    if (first === undefined && !wantsHelp) {
+      process.stderr.write(`${usage()}\n`);
+      return 2;
     }
-    return 1;
+    process.stdout.write(`${usage(family)}\n`);
+    return 0;
   }
+  if (!families().includes(first)) throw unknownCommand(first, families());
+  let command = COMMANDS.find((c) => c.name === first);
+  let words = 1;
+  if (command === undefined) {
+    const subs = COMMANDS.filter((c) => c.name.startsWith(`${first} `)).map((c) => c.name.slice(first.length + 1));
+    if (second === undefined || second.startsWith("-")) {
+      if (wantsHelp) {
+        process.stdout.write(`${usage(first)}\n`);
+        return 0;
+      }
+      throw new UsageError(`\`${first}\` needs a command: ${subs.join(", ")} (see \`sailfin ${first} --help\`)`);
+    }
+    command = COMMANDS.find((c) => c.name === `${first} ${second}`);
+    if (command === undefined) throw unknownCommand(`${first} ${second}`, subs.map((s) => `${first} ${s}`));
+    words = 2;
+  }
+  const rest = [...argv.slice(0, at), ...argv.slice(at + words)];
+  const specs: FlagSpecs = command.client === false
+    ? { ...command.flags, json: GLOBAL_FLAGS.json!, debug: GLOBAL_FLAGS.debug!, help: GLOBAL_FLAGS.help! }
+    : { ...GLOBAL_FLAGS, ...command.flags };
+  const { flags, positionals } = parseFlags(command.name, rest, specs);
+  if (flags.help === true) {
+    process.stdout.write(`${commandHelp(command)}\n`);
+    return 0;
+  }
+  const names = command.positionals?.names ?? [];
+  const min = command.positionals?.min ?? 0;
+  if (positionals.length < min) {
+    throw new UsageError(`\`${command.name}\` needs ${names.slice(positionals.length, min).join(" ")}: ${usageLine(command)}`);
+  }
+  if (positionals.length > names.length) {
+    throw new UsageError(`unexpected argument '${positionals[names.length]}' for \`${command.name}\`: ${usageLine(command)}`);
+  }
+  return command.run(context(flags), positionals, flags);
+}
+
+function unknownCommand(given: string, known: readonly string[]): UsageError {
+  const guess = suggest(given, known);
+  return new UsageError(`unknown command \`${given}\`${guess === undefined ? "" : ` (did you mean \`${guess}\`?)`}; see \`sailfin --help\``);
+}
+
+function context(flags: Parameters<Command["run"]>[2]): Context {
+  const json = flags.json === true;
+  let api: Promise<Api> | undefined;
+  const write = (line: string) => { process.stdout.write(`${line}\n`); };
+  return {
+    json,
+    env: process.env,
+    out: write,
+    say: (line) => { if (!json) write(line); },
+    api() {
+      api ??= (async () => {
+        const path = configPath(process.env);
+        const config = await readConfig(path);
+        const profile = str(flags, "profile");
+        const baseUrl = str(flags, "base-url");
+        return connect(resolveSettings({
+          flags: { ...(profile === undefined ? {} : { profile }), ...(baseUrl === undefined ? {} : { baseUrl }) },
+          env: process.env, config, path,
+        }));
+      })();
+      return api;
+    },
+  };
 }

@@ -6,9 +6,20 @@ export function table(rows: ReadonlyArray<Record<string, unknown>>, columns: rea
   return [line(columns), ...cells.map(line)].join("\n");
 }
 
+/** `key: value` lines of an object (nested values as JSON), in `keys` order when given. */
+export function record(value: Record<string, unknown>, keys?: readonly string[]): string {
+  const shown = (keys ?? Object.keys(value)).filter((k) => value[k] !== undefined);
+  return shown.map((k) => `${k}: ${format(value[k])}`).join("\n");
+}
+
+export function json(value: unknown): string {
+  return JSON.stringify(value, null, 2);
+}
+
 function format(value: unknown): string {
   if (value === undefined || value === null) return "";
-  if (Array.isArray(value)) return value.join(",");
+  if (Array.isArray(value)) return value.every((v) => typeof v !== "object" || v === null) ? value.join(",") : JSON.stringify(value);
   if (typeof value === "object") return JSON.stringify(value);
+  if (typeof value === "number" && !Number.isInteger(value)) return String(Number(value.toPrecision(6)));
   return String(value);
 }

@@ -1,90 +1,19 @@
 import { createHmac } from "node:crypto";
+import { signingParts, type SignInput } from "./bce-canonical.js";
 
 /**
- * bce-auth-v1 (reference §3.1): the canonical request and signature, shared by the server's
- * verifier and Sailfin's own clients so both compute byte-identical strings.
+ * bce-auth-v1 (reference §3.1) for Node: the HMACs over the canonical strings of
+ * `bce-canonical.ts`, synchronous (node:crypto). The server's verifier and Node tools use this;
+ * the browser-safe SDK signs the same parts with WebCrypto.
  */
-
-/** RFC 3986 encoding: keep A-Z a-z 0-9 - . _ ~, every other UTF-8 byte as %XX. */
-export function uriEncode(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-/** Canonical URI: each path segment decoded (as received) and re-encoded; `/` kept. */
-export function canonicalUri(rawPath: string): string {
-  if (rawPath === "") return "/";
-  return rawPath
-    .split("/")
-    .map((segment) => uriEncode(safeDecode(segment)))
-    .join("/");
-}
-
-/** Canonical query from a raw query string: pairs re-encoded, `authorization` dropped, sorted. */
-export function canonicalQuery(rawQuery: string): string {
-  if (rawQuery === "") return "";
-  const pairs: string[] = [];
-  for (const part of rawQuery.split("&")) {
-    if (part === "") continue;
-    const eq = part.indexOf("=");
-    const key = safeDecode(eq < 0 ? part : part.slice(0, eq));
-    const value = eq < 0 ? "" : safeDecode(part.slice(eq + 1));
-    if (key.toLowerCase() === "authorization") continue;
-    pairs.push(`${uriEncode(key)}=${uriEncode(value)}`);
-  }
-  return pairs.sort().join("&");
-}
-
-/** Canonical query from parameters (what clients sign). */
-export function canonicalQueryFromParams(params: Record<string, string>): string {
-  return Object.entries(params)
-    .filter(([key]) => key.toLowerCase() !== "authorization")
-    .map(([key, value]) => `${uriEncode(key)}=${uriEncode(value)}`)
-    .sort()
-    .join("&");
-}
-
-/** Canonical headers: `name:value` lines (encoded, trimmed, empty values dropped), sorted. */
-export function canonicalHeaders(headers: ReadonlyArray<readonly [string, string]>): string {
-  return headers
-    .map(([name, value]) => [name.trim().toLowerCase(), value.trim()] as const)
-    .filter(([, value]) => value !== "")
-    .map(([name, value]) => `${uriEncode(name)}:${uriEncode(value)}`)
-    .sort()
-    .join("\n");
-}
+export * from "./bce-canonical.js";
 
 export function hmacHex(key: string, message: string): string {
   return createHmac("sha256", key).update(message, "utf8").digest("hex");
 }
 
-export function authStringPrefix(accessKey: string, timestamp: string, expirationSeconds: number): string {
-  return `bce-auth-v1/${accessKey}/${timestamp}/${expirationSeconds}`;
-}
-
 export function signingKey(secretKey: string, prefix: string): string {
   return hmacHex(secretKey, prefix);
-}
-
-export function canonicalRequest(method: string, uri: string, query: string, headers: string): string {
-  return `${method.toUpperCase()}\n${uri}\n${query}\n${headers}`;
-}
-
-/** `YYYY-MM-DDThh:mm:ssZ`, the timestamp form of the auth string and `x-bce-date`. */
-export function bceTimestamp(date: Date = new Date()): string {
-  return `${date.toISOString().slice(0, 19)}Z`;
-}
-
-export interface SignInput {
-  readonly accessKey: string;
-  readonly secretKey: string;
-  readonly method: string;
-  /** The request path as sent (no query). */
-  readonly path: string;
-  readonly query: Record<string, string>;
-  /** Headers to sign, by name (any case). */
-  readonly headers: Record<string, string>;
-  readonly timestamp?: string;
-  readonly expirationSeconds?: number;
 }
 
 /**
@@ -95,24 +24,7 @@ export interface SignInput {
  *   query: { Action: "DescribeFineTuningJobs" }, headers: { host: "127.0.0.1:8866", "x-bce-date": ts }, timestamp: ts });
  */
 export function signRequest(input: SignInput): string {
-  const timestamp = input.timestamp ?? bceTimestamp();
-  const prefix = authStringPrefix(input.accessKey, timestamp, input.expirationSeconds ?? 1800);
-  const entries = Object.entries(input.headers).map(([k, v]) => [k.toLowerCase(), v] as const);
-  const signed = entries.filter(([, v]) => v.trim() !== "").map(([k]) => k).sort();
-  const canonical = canonicalRequest(
-    input.method,
-    canonicalUri(input.path),
-    canonicalQueryFromParams(input.query),
-    canonicalHeaders(entries),
-  );
+  const { prefix, canonical, signedHeaders } = signingParts(input);
   const signature = hmacHex(signingKey(input.secretKey, prefix), canonical);
-  return `${prefix}/${signed.join(";")}/${signature}`;
-}
-
-function safeDecode(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
+  return `${prefix}/${signedHeaders}/${signature}`;
 }

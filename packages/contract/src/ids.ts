@@ -15,6 +15,9 @@ export const ID_PREFIX = {
   dataset: "ds",
   datasetVersion: "ds",
   importTask: "dsit",
+  // Sailfin's own objects (webhooks are an extension; Qianfan has no prefix for them).
+  webhook: "wh",
+  webhookDelivery: "whd",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

@@ -5,6 +5,8 @@ export * from "./pagination.js";
 export * from "./states.js";
 export * from "./policies.js";
 export * from "./bce-auth.js";
+export * from "./api/index.js";
 export * from "./validate.js";
 export * from "./finetune.js";
 export { z } from "zod";
+export * from "./webhooks.js";

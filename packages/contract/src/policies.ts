@@ -10,6 +10,8 @@ export const ACTIONS = [
   "comp:read", "comp:write",
   "storage:read", "storage:write",
   "iam:manage",
+  // Sailfin's webhooks (an extension): a key manages its own registrations.
+  "webhook:read", "webhook:write",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -17,7 +19,8 @@ export function isMutatingAction(action: Action): boolean {
   return !action.endsWith(":read");
 }
 
-const TUNING_READ: Action[] = ["tuning:read", "model:read", "eval:read", "comp:read"];
+// webhook:read only lists a key's own registrations: harmless wherever task state is readable.
+const TUNING_READ: Action[] = ["tuning:read", "model:read", "eval:read", "comp:read", "webhook:read"];
 const ALL_READ: Action[] = [...TUNING_READ, "dataset:read", "storage:read"];
 
 export const POLICIES = {
@@ -26,7 +29,7 @@ export const POLICIES = {
   // Tuning needs to read the datasets it trains on.
   QianfanModelTuningFullControlAccessPolicy: [
     ...TUNING_READ, "tuning:write", "model:write", "eval:write", "comp:write", "dataset:read",
-    "storage:read", "storage:write",
+    "storage:read", "storage:write", "webhook:write",
   ],
   QianfanModelTuningReadAccessPolicy: TUNING_READ,
   QianfanDataFullControlAccessPolicy: ["dataset:read", "dataset:write", "dataset:delete", "storage:read", "storage:write"],

@@ -15,3 +15,5 @@ export * from "./compression/index.js";
 export * from "./evaluations/index.js";
 export * from "./artifacts/zip.js";
 export * from "./artifacts/csv.js";
+export * from "./events/index.js";
+export * from "./webhooks/index.js";

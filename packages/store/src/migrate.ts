@@ -1,6 +1,7 @@
 import { type Kysely, sql } from "kysely";
 import * as m0001 from "./migrations/0001-initial.js";
 import * as m0002 from "./migrations/0002-evaluation.js";
+import * as m0003 from "./migrations/0003-webhooks.js";
 import type { Dialect } from "./db.js";
 
 interface Migration {
@@ -12,6 +13,7 @@ interface Migration {
 const MIGRATIONS: readonly Migration[] = [
   { name: "0001-initial", up: m0001.up },
   { name: "0002-evaluation", up: m0002.up },
+  { name: "0003-webhooks", up: m0003.up },
 ];
 
 export interface MigrationResult {

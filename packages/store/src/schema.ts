@@ -19,6 +19,9 @@ export interface Database {
   model_versions: ModelVersionTable;
   eval_results: EvalResultTable;
   events: EventTable;
+  webhooks: WebhookTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_cursor: WebhookCursorTable;
 }
 
 export interface AccessKeyTable {
@@ -227,4 +230,47 @@ export interface EventTable {
   from_state: string | null;
   to_state: string;
   reason: string | null;
+}
+
+/** A webhook registration (Sailfin extension), owned by one access key. */
+export interface WebhookTable {
+  num: Generated<number>;
+  id: string;
+  access_key: string;
+  url: string;
+  /** AES-256-GCM ciphertext of the signing secret (the HMAC needs the secret itself). */
+  secret_enc: string;
+  /** JSON array of webhook object kinds (`task`, `model_version`, `compression`, `evaluation`, `export`). */
+  object_kinds: string;
+  description: Generated<string>;
+  /** Newest `events.num` at registration: only later events are delivered. */
+  from_event_num: number;
+  /** 0 once its access key is gone. */
+  active: number;
+  created_at: string;
+}
+
+/** One event to one webhook, with its retry state; unique per (webhook, event). */
+export interface WebhookDeliveryTable {
+  num: Generated<number>;
+  id: string;
+  webhook_num: number;
+  event_num: number;
+  /** `pending` | `delivered` | `failed`. */
+  status: string;
+  /** Attempts started (a claim counts one). */
+  attempts: number;
+  /** When a pending delivery is due; while an attempt is in flight, when its claim lapses. */
+  next_attempt_at: string;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
+/** How far the webhook fan-out has read `events` (one row, `name = 'events'`). */
+export interface WebhookCursorTable {
+  name: string;
+  event_num: number;
+  updated_at: string;
 }

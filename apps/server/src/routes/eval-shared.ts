@@ -1,4 +1,4 @@
-import { SailfinError, z, type V1Id } from "@sailfin/contract";
+import { SailfinError, type InferenceParamsBody, type V1Id } from "@sailfin/contract";
 import { downloadQuery, type EvalExportView, type EvalUnitInput, type EvalUnitResult, type EvalView } from "@sailfin/engine";
 import type { RouteContext } from "./route.js";
 
@@ -11,29 +11,8 @@ import type { RouteContext } from "./route.js";
 /** The four columns the SDK exports by default (`system` is V2's fifth). */
 const DEFAULT_EXPORT_CONTENT = ["prompt", "prediction", "completion", "metrics"];
 
-/** Qianfan's inference parameters (the V2 reference's ranges; V1 takes the same keys). */
-export const InferenceParamsBody = z.object({
-  temperature: z.number().min(0.01).max(1).optional(),
-  top_p: z.number().min(0).max(1).optional(),
-  penalty_score: z.number().min(1).max(2).optional(),
-  max_output_tokens: z.number().int().min(1).max(4096).optional(),
-  stop: z.array(z.string().min(1).max(20)).max(4).optional(),
-  system: z.string().max(4096).optional(),
-});
-export type InferenceParamsBody = z.infer<typeof InferenceParamsBody>;
-
-/** Judge prompt settings (V1 `evalStandardConf.prompt`, V2 `autoModelEvalConfig.prompt`). */
-export const JudgePromptBody = z.object({
-  templateName: z.string().max(200).optional(),
-  templateContent: z.string().max(20_000).optional(),
-  metric: z.string().max(2_000).optional(),
-  steps: z.string().max(5_000).optional(),
-  minScore: z.number().optional(),
-  maxScore: z.number().optional(),
-});
-
-/** Export columns as a list (what the SDK sends) or comma-joined. */
-export const ExportContentBody = z.union([z.array(z.string()), z.string()]);
+/** The shared bodies are the contract's (defined once, with the V2 evaluation bodies). */
+export { ExportContentBody, InferenceParamsBody, JudgePromptBody } from "@sailfin/contract";
 
 /** `""` means "not given" for the optional strings SDKs fill with empty defaults. */
 export function given(value: string | undefined): string | undefined {

@@ -1,28 +1,25 @@
 import { randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { Readable } from "node:stream";
-import { ApiError, envClient, type Client } from "../client.js";
-import { table } from "../output.js";
-import type { CommandDef } from "./index.js";
+import { ApiError, type Api } from "../api.js";
+import { bool, required, str } from "../args.js";
+import type { Command, Context } from "../command.js";
+import { json, record, table } from "../output.js";
+import { byteProgress } from "../render/progress.js";
 
-export const DATASETS_USAGE = `sailfin datasets upload FILE --name NAME --format FORMAT [--json]   upload, validate and release a JSONL dataset
-    FORMAT: PromptResponse, PromptSortedresponses, DPO_PromptChosenRejected, KTO_PromptChosenRejected, Text, Messages
-sailfin datasets list [--json]
-sailfin datasets show ds-… [--json]   a dataset version, or a dataset's versions`;
+/**
+ * `sailfin datasets …` over V2 `/v2/dataset`: upload (stream the file into the uploads bucket,
+ * create the dataset, import and validate every line, release), list, show, release.
+ */
 
 /** The bucket the CLI uploads dataset files into (each upload gets its own folder). */
 const UPLOAD_BUCKET = "uploads";
 /** Errors printed after a failed import (the server keeps the first 100). */
 const SHOWN_ERRORS = 20;
-
-type Flags = Record<string, string | string[] | boolean | undefined>;
-type Out = (line: string) => void;
+const FORMATS = "PromptResponse|PromptSortedresponses|DPO_PromptChosenRejected|KTO_PromptChosenRejected|Text|Messages";
 
 interface LineError { file?: string; line: number; field: string; reason: string }
 interface ErrorInfo { errorCount: number; errors: LineError[]; truncated: number; message: string }
-interface DatasetRow { datasetId: string; datasetName: string; dataFormat: string; versionCount?: number; latestVersion?: number; createTime: string }
 interface VersionRow {
   datasetId: string; datasetName: string; versionId: string; version: number; dataFormat: string; importStatus: string;
   publishStatus: string; sampleCount: number; characterCount: number; storageSize: number; contentHash: string;
@@ -30,123 +27,132 @@ interface VersionRow {
 }
 interface ImportTask { taskId: string; importStatus: string; errorMessage: string; importErrorInfo: ErrorInfo | null }
 
-export const datasetsCommand: CommandDef = {
-  name: "datasets",
-  usage: DATASETS_USAGE,
-  async run(args, flags, out) {
-    const [sub, ...rest] = args;
-    switch (sub) {
-      case "upload": return upload(rest, flags, out);
-      case "list": return list(flags, out);
-      case "show": return show(rest, flags, out);
-      default: throw new Error(`usage:\n${DATASETS_USAGE}`);
-    }
-  },
-};
+const VERSION_KEYS = [
+  "versionId", "datasetId", "datasetName", "version", "dataFormat", "importStatus", "publishStatus", "sampleCount",
+  "characterCount", "storageSize", "contentHash", "createTime",
+];
 
+export const datasetsCommands: Command[] = [
+  {
+    name: "datasets upload",
+    usage: `FILE --name NAME --format ${FORMATS} [--no-release] [--json]`,
+    summary: "upload a JSONL file (byte progress on a terminal), validate every line, release it",
+    flags: { name: { type: "string" }, format: { type: "string" }, "no-release": { type: "boolean" } },
+    positionals: { names: ["FILE"], min: 1 },
+    run: (ctx, [file], flags) => upload(ctx, file!, required(flags, "name", "datasets upload"), required(flags, "format", "datasets upload"), !bool(flags, "no-release")),
+  },
+  {
+    name: "datasets list",
+    usage: "[--name TEXT] [--json]",
+    summary: "list datasets",
+    flags: { name: { type: "string" } },
+    async run(ctx, _args, flags) {
+      const name = str(flags, "name");
+      const rows = await (await ctx.api()).listAll<Record<string, unknown>>("dataset", "DescribeDatasets", name === undefined ? {} : { filter: { datasetName: name } }, "datasets");
+      ctx.out(ctx.json ? json(rows) : table(rows, ["datasetId", "datasetName", "dataFormat", "versionCount", "latestVersion", "createTime"]));
+      return 0;
+    },
+  },
+  {
+    name: "datasets show",
+    usage: "ds-… [--json]",
+    summary: "a dataset version, or a dataset's versions",
+    positionals: { names: ["ID"], min: 1 },
+    run: (ctx, [id]) => show(ctx, id!),
+  },
+  {
+    name: "datasets release",
+    usage: "ds-… [--json]",
+    summary: "release (publish) an imported dataset version so that training can use it",
+    positionals: { names: ["VERSION"], min: 1 },
+    async run(ctx, [versionId]) {
+      const api = await ctx.api();
+      await api.call("dataset", "PublishDatasetVersion", { versionId: versionId! });
+      const version = await api.call<VersionRow>("dataset", "DescribeDatasetVersion", { versionId: versionId! });
+      if (ctx.json) ctx.out(json(version));
+      else ctx.out(`released ${version.versionId} (${version.datasetName} v${version.version}, ${version.sampleCount} records): ${version.publishStatus}`);
+      return 0;
+    },
+  },
+];
 
 /**
  * Streams FILE into the uploads bucket, creates a dataset of FORMAT, imports the file (the
  * server validates every line), waits for the import, then releases the version. A file with
  * invalid lines exits 1 after printing them (`line 12, [0].response: ...`).
  */
-async function upload(args: string[], flags: Flags, out: Out): Promise<number> {
-  const file = args[0];
-  const name = typeof flags.name === "string" ? flags.name : undefined;
-  const format = typeof flags.format === "string" ? flags.format : undefined;
-  if (file === undefined || name === undefined || format === undefined) {
-    throw new Error("usage: sailfin datasets upload FILE --name NAME --format FORMAT [--json]");
-  }
-  const json = flags.json === true;
-  const say = (line: string) => { if (!json) out(line); };
-  const api = envClient();
+async function upload(ctx: Context, file: string, name: string, format: string, release: boolean): Promise<number> {
   const { size } = await stat(file);
+  const api = await ctx.api();
   // A safe object name whatever the local one is (spaces, non-ASCII): the URI is shown to users.
   const objectName = basename(file).replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_") || "data.jsonl";
   const objectPath = `${new Date().toISOString().slice(0, 10)}-${randomBytes(6).toString("hex")}/${objectName}`;
-  say(`uploading ${file} (${size} bytes)`);
-  const body = Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>;
-  await api.upload(`/sailfin/v1/objects/${UPLOAD_BUCKET}/${objectPath}`, body, size);
-  const uri = `bos:/${UPLOAD_BUCKET}/${objectPath}`;
+  ctx.say(`uploading ${file} (${size} bytes)`);
+  const progress = byteProgress(process.stderr, `uploading ${basename(file)}`, size);
+  const { uri } = await api.uploadFile(UPLOAD_BUCKET, objectPath, file, (n) => progress.add(n));
+  progress.done();
 
-  const created = await api.v2<{ datasetId: string; versionId: string }>("dataset", "CreateDataset", {
+  const created = await api.call<{ datasetId: string; versionId: string }>("dataset", "CreateDataset", {
     datasetName: name, dataFormat: format, storageType: "sysStorage",
   });
-  say(`created dataset ${created.datasetId}, version ${created.versionId}; importing ${uri}`);
-  const taskId = await api.v2<string>("dataset", "CreateImportTask", { versionId: created.versionId, files: [uri] });
+  ctx.say(`created dataset ${created.datasetId}, version ${created.versionId}; importing ${uri}`);
+  const taskId = await api.call<string>("dataset", "CreateImportTask", { versionId: created.versionId, files: [uri] });
   const task = await waitForImport(api, taskId);
-  let version = await api.v2<VersionRow>("dataset", "DescribeDatasetVersion", { versionId: created.versionId });
+  let version = await api.call<VersionRow>("dataset", "DescribeDatasetVersion", { versionId: created.versionId });
   if (task.importStatus !== "Finished") {
-    if (json) out(JSON.stringify(version, null, 2));
-    else printFailure(version, task, out);
+    if (ctx.json) ctx.out(json(version));
+    else printFailure(version, task, ctx.out);
     return 1;
   }
-  await api.v2("dataset", "PublishDatasetVersion", { versionId: created.versionId });
-  version = await api.v2<VersionRow>("dataset", "DescribeDatasetVersion", { versionId: created.versionId });
-  if (json) out(JSON.stringify(version, null, 2));
+  if (release) {
+    await api.call("dataset", "PublishDatasetVersion", { versionId: created.versionId });
+    version = await api.call<VersionRow>("dataset", "DescribeDatasetVersion", { versionId: created.versionId });
+  }
+  if (ctx.json) ctx.out(json(version));
   else {
-    out(`imported ${version.sampleCount} records (${version.characterCount} characters), sha256 ${version.contentHash}`);
-    out(`released ${version.versionId}`);
+    ctx.out(`imported ${version.sampleCount} records (${version.characterCount} characters)${version.contentHash ? `, sha256 ${version.contentHash}` : ""}`);
+    ctx.out(release ? `released ${version.versionId}` : `imported ${version.versionId}; release it with: sailfin datasets release ${version.versionId}`);
   }
   return 0;
 }
 
 /** Polls the import task until it ends (validation reads the file once: seconds for most files). */
-async function waitForImport(api: Client, taskId: string): Promise<ImportTask> {
+async function waitForImport(api: Api, taskId: string): Promise<ImportTask> {
   let delay = 100;
   for (;;) {
-    const task = await api.v2<ImportTask>("dataset", "DescribeImportTask", { taskId });
-    if (task.importStatus !== "Running") return task;
+    const task = await api.call<ImportTask>("dataset", "DescribeImportTask", { taskId });
+    if (task.importStatus !== "Running" && task.importStatus !== "NotStarted") return task;
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 2000);
   }
 }
 
-function printFailure(version: VersionRow, task: ImportTask, out: Out): void {
+function printFailure(version: VersionRow, task: ImportTask, out: (line: string) => void): void {
   const info = version.importErrorInfo;
   out(`import failed: ${task.errorMessage || info?.message || "unknown reason"}`);
-  for (const e of (info?.errors ?? []).slice(0, SHOWN_ERRORS)) {
-    out(`${e.file ? `${e.file}: ` : ""}line ${e.line}, ${e.field}: ${e.reason}`);
-  }
+  for (const e of (info?.errors ?? []).slice(0, SHOWN_ERRORS)) out(lineError(e));
   const more = (info?.errorCount ?? 0) - Math.min(SHOWN_ERRORS, info?.errors.length ?? 0);
   if (more > 0) out(`… and ${more} more invalid line${more === 1 ? "" : "s"}`);
   out(`dataset version ${version.versionId} was not released; fix the file and upload it again`);
 }
 
-async function list(flags: Flags, out: Out): Promise<number> {
-  const api = envClient();
-  const rows: DatasetRow[] = [];
-  let marker: string | undefined;
-  do {
-    const page = await api.v2<{ datasets: DatasetRow[]; pageInfo: { isTruncated: boolean; nextMarker?: string } }>(
-      "dataset", "DescribeDatasets", { maxKeys: 100, ...(marker === undefined ? {} : { marker }) },
-    );
-    rows.push(...page.datasets);
-    marker = page.pageInfo.isTruncated ? page.pageInfo.nextMarker : undefined;
-  } while (marker !== undefined);
-  out(flags.json === true ? JSON.stringify(rows, null, 2) : table(rows as never, ["datasetId", "datasetName", "dataFormat", "versionCount", "latestVersion", "createTime"]));
-  return 0;
-}
+const lineError = (e: LineError) => `${e.file ? `${e.file}: ` : ""}line ${e.line}, ${e.field}: ${e.reason}`;
 
 /** `ds-` ids name both datasets and versions: a version is tried first, then a dataset. */
-async function show(args: string[], flags: Flags, out: Out): Promise<number> {
-  const id = args[0];
-  if (id === undefined) throw new Error("usage: sailfin datasets show ds-…");
-  const api = envClient();
+async function show(ctx: Context, id: string): Promise<number> {
+  const api = await ctx.api();
   try {
-    const version = await api.v2<VersionRow>("dataset", "DescribeDatasetVersion", { versionId: id });
-    if (flags.json === true) out(JSON.stringify(version, null, 2));
+    const version = await api.call<VersionRow>("dataset", "DescribeDatasetVersion", { versionId: id });
+    if (ctx.json) ctx.out(json(version));
     else {
-      for (const key of ["versionId", "datasetId", "datasetName", "version", "dataFormat", "importStatus", "publishStatus", "sampleCount", "characterCount", "storageSize", "contentHash", "createTime"] as const) {
-        out(`${key}: ${String(version[key])}`);
-      }
-      for (const e of version.importErrorInfo?.errors ?? []) out(`${e.file ? `${e.file}: ` : ""}line ${e.line}, ${e.field}: ${e.reason}`);
+      ctx.out(record(version as never, VERSION_KEYS));
+      for (const e of version.importErrorInfo?.errors ?? []) ctx.out(lineError(e));
     }
     return 0;
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 400) throw error;
   }
-  const { versions } = await api.v2<{ versions: VersionRow[] }>("dataset", "DescribeDatasetVersions", { datasetId: id, maxKeys: 100 });
-  out(flags.json === true ? JSON.stringify(versions, null, 2) : table(versions as never, ["versionId", "version", "dataFormat", "importStatus", "publishStatus", "sampleCount", "createTime"]));
+  const versions = await api.listAll<Record<string, unknown>>("dataset", "DescribeDatasetVersions", { datasetId: id }, "versions");
+  ctx.out(ctx.json ? json(versions) : table(versions, ["versionId", "version", "dataFormat", "importStatus", "publishStatus", "sampleCount", "createTime"]));
   return 0;
 }

@@ -1,14 +1,30 @@
-import { modelsCommand } from "./models.js";
-import { datasetsCommand } from "./datasets.js";
+import type { Command } from "../command.js";
+import { compressCommands } from "./compress.js";
+import { datasetsCommands } from "./datasets.js";
+import { evalsCommands } from "./evals.js";
+import { exportsCommands } from "./exports.js";
+import { jobsCommands } from "./jobs.js";
+import { keysCommands } from "./keys.js";
+import { loginCommands } from "./login.js";
+import { modelsCommands } from "./models.js";
+import { serveCommand } from "./serve.js";
+import { tasksCommands } from "./tasks.js";
+import { workerCommand } from "./worker.js";
 
 /**
- * Client commands beyond `serve` and `keys`, one file each (datasets, models, …). Each family
- * appends its command here.
+ * Every `sailfin` command, in the order `sailfin --help` lists them. A command family is one
+ * file here; adding one is adding its list below.
  */
-export interface CommandDef {
-  readonly name: string;
-  readonly usage: string;
-  run(args: string[], flags: Record<string, string | string[] | boolean | undefined>, out: (line: string) => void): Promise<number>;
-}
-
-export const COMMANDS: CommandDef[] = [modelsCommand, datasetsCommand];
+export const COMMANDS: readonly Command[] = [
+  serveCommand,
+  workerCommand,
+  ...loginCommands,
+  ...keysCommands,
+  ...datasetsCommands,
+  ...modelsCommands,
+  ...jobsCommands,
+  ...tasksCommands,
+  ...compressCommands,
+  ...evalsCommands,
+  ...exportsCommands,
+];

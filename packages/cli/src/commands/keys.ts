@@ -1,46 +1,56 @@
 import { POLICY_NAMES } from "@sailfin/contract";
-import { envClient } from "../client.js";
-import { table } from "../output.js";
+import { list, str } from "../args.js";
+import type { Command } from "../command.js";
+import { UsageError } from "../errors.js";
+import { json, table } from "../output.js";
 
-export const KEYS_USAGE = `sailfin keys create --policy NAME [--policy NAME…] [--description TEXT] [--json]
-sailfin keys list [--json]
-sailfin keys delete ACCESS_KEY`;
+/** `sailfin keys …`: access key pairs (IAM extension actions; the admin's policies are needed). */
 
 interface KeyRow { accessKey: string; secretKey?: string; policies: string[]; description: string; createTime: string }
 
-export async function keys(args: string[], flags: Record<string, string | string[] | boolean | undefined>, out: (s: string) => void): Promise<number> {
-  const client = envClient();
-  const [sub, ...rest] = args;
-  const json = flags.json === true;
-  switch (sub) {
-    case "create": {
-      const policies = ([] as string[]).concat((flags.policy as string | string[] | undefined) ?? []);
-      if (policies.length === 0) throw new Error(`--policy is required; one of: ${POLICY_NAMES.join(", ")}`);
-      const created = await client.v2<KeyRow>("iam", "CreateAccessKey", {
-        policies, ...(typeof flags.description === "string" ? { description: flags.description } : {}),
+export const keysCommands: Command[] = [
+  {
+    name: "keys create",
+    usage: "--policy NAME [--policy NAME…] [--description TEXT] [--json]",
+    summary: "create an access key pair (the secret is shown once)",
+    flags: { policy: { type: "string", multiple: true }, description: { type: "string" } },
+    async run(ctx, _args, flags) {
+      const policies = list(flags, "policy");
+      if (policies.length === 0) throw new UsageError(`\`keys create\` needs --policy, one of: ${POLICY_NAMES.join(", ")}`);
+      const description = str(flags, "description");
+      const created = await (await ctx.api()).call<KeyRow>("iam", "CreateAccessKey", {
+        policies, ...(description === undefined ? {} : { description }),
       });
-      if (json) out(JSON.stringify(created, null, 2));
+      if (ctx.json) ctx.out(json(created));
       else {
-        out(`accessKey: ${created.accessKey}`);
-        out(`secretKey: ${created.secretKey}`);
-        out(`policies:  ${created.policies.join(", ")}`);
-        out("The secret key is shown only now: store it safely.");
+        ctx.out(`accessKey: ${created.accessKey}`);
+        ctx.out(`secretKey: ${created.secretKey}`);
+        ctx.out(`policies:  ${created.policies.join(", ")}`);
+        ctx.out("The secret key is shown only now: store it safely.");
       }
       return 0;
-    }
-    case "list": {
-      const { accessKeyList } = await client.v2<{ accessKeyList: KeyRow[] }>("iam", "DescribeAccessKeys", {});
-      out(json ? JSON.stringify(accessKeyList, null, 2) : table(accessKeyList as never, ["accessKey", "policies", "description", "createTime"]));
+    },
+  },
+  {
+    name: "keys list",
+    usage: "[--json]",
+    summary: "list access keys (never their secrets)",
+    async run(ctx) {
+      const { accessKeyList } = await (await ctx.api()).call<{ accessKeyList: KeyRow[] }>("iam", "DescribeAccessKeys", {});
+      ctx.out(ctx.json ? json(accessKeyList) : table(accessKeyList as never, ["accessKey", "policies", "description", "createTime"]));
       return 0;
-    }
-    case "delete": {
-      const accessKey = rest[0];
-      if (accessKey === undefined) throw new Error("usage: sailfin keys delete ACCESS_KEY");
-      await client.v2("iam", "DeleteAccessKey", { accessKey });
-      out(`deleted ${accessKey}`);
+    },
+  },
+  {
+    name: "keys delete",
+    usage: "ACCESS_KEY",
+    summary: "delete an access key pair",
+    positionals: { names: ["ACCESS_KEY"], min: 1 },
+    async run(ctx, [accessKey]) {
+      await (await ctx.api()).call("iam", "DeleteAccessKey", { accessKey: accessKey! });
+      ctx.say(`deleted ${accessKey}`);
+      if (ctx.json) ctx.out(json(true));
       return 0;
-    }
-    default:
-      throw new Error(`usage:\n${KEYS_USAGE}`);
-  }
-}
+    },
+  },
+];

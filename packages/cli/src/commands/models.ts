@@ -1,136 +1,156 @@
 import { randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { Readable } from "node:stream";
 import { writeTinyModel } from "@sailfin/engine";
-import { envClient, type Client } from "../client.js";
-import { table } from "../output.js";
-import type { CommandDef } from "./index.js";
+import { ApiError, type Api } from "../api.js";
+import { bool, int, required, str } from "../args.js";
+import type { Command, Context } from "../command.js";
+import { CliError, UsageError } from "../errors.js";
+import { json, record, table } from "../output.js";
+import { byteProgress } from "../render/progress.js";
 
-export const MODELS_USAGE = `sailfin models import DIR --name NAME [--json]   upload a Hugging Face folder and register it as a base model
-sailfin models list [--json]
-sailfin models show am-…|amv-… [--json]
-sailfin models create-tiny DIR [--arch llama|qwen2]   write a tiny RANDOM-weight model (for demos and tests only)`;
+/**
+ * `sailfin models …` over V2 `/v2/model`: import a Hugging Face folder as a base model, list,
+ * show, publish a fine-tuning task's checkpoint as a new version, and write a tiny random model.
+ */
 
 /** The bucket the CLI uploads model folders into (each import gets its own folder in it). */
 const IMPORT_BUCKET = "models-import";
 
-type Flags = Record<string, string | string[] | boolean | undefined>;
-type Out = (line: string) => void;
-
 interface ModelSet { modelSetId: string; modelSetName: string; modelType: string; modelCount?: number; modelIds: string[]; createTime: string }
 interface ModelVersion { modelId: string; modelSetId: string; modelName: string; status: string; failReason?: string; [key: string]: unknown }
 
-export const modelsCommand: CommandDef = {
-  name: "models",
-  usage: MODELS_USAGE,
-  async run(args, flags, out) {
-    const [sub, ...rest] = args;
-    switch (sub) {
-      case "import": return importModel(rest, flags, out);
-      case "list": return listModels(flags, out);
-      case "show": return showModel(rest, flags, out);
-      case "create-tiny": return createTiny(rest, flags, out);
-      default: throw new Error(`usage:\n${MODELS_USAGE}`);
-    }
+export const modelsCommands: Command[] = [
+  {
+    name: "models import",
+    usage: "DIR --name NAME [--json]",
+    summary: "upload a Hugging Face folder and register it as a base model (a new version of NAME)",
+    flags: { name: { type: "string" } },
+    positionals: { names: ["DIR"], min: 1 },
+    run: (ctx, [dir], flags) => importModel(ctx, dir!, required(flags, "name", "models import")),
   },
-};
+  {
+    name: "models list",
+    usage: "[--json]",
+    summary: "list models (model sets) with their latest version",
+    async run(ctx) {
+      const sets = await (await ctx.api()).listAll<ModelSet>("model", "DescribeCustomModelSets", {}, "customModelSetList");
+      if (ctx.json) ctx.out(json(sets));
+      else ctx.out(table(sets.map((s) => ({ ...s, latestVersion: s.modelIds[0] ?? "" })), ["modelSetId", "modelSetName", "modelType", "modelCount", "latestVersion", "createTime"]));
+      return 0;
+    },
+  },
+  {
+    name: "models show",
+    usage: "am-…|amv-… [--json]",
+    summary: "a model (set) or a model version",
+    positionals: { names: ["ID"], min: 1 },
+    async run(ctx, [id]) {
+      const api = await ctx.api();
+      let result: Record<string, unknown>;
+      if (id!.startsWith("amv-")) result = await api.call("model", "DescribeModel", { modelId: id! });
+      else if (id!.startsWith("am-")) result = await api.call("model", "DescribeModelSet", { modelSetId: id! });
+      else throw new UsageError(`${id} is neither a model (am-…) nor a model version (amv-…)`);
+      ctx.out(ctx.json ? json(result) : record(result));
+      return 0;
+    },
+  },
+  {
+    name: "models publish",
+    usage: "TASK (--set am-…|--name NAME) [--step N] [--description TEXT] [--no-wait] [--json]",
+    summary: "publish a fine-tuning task's checkpoint (default: its last) as a new model version",
+    flags: { set: { type: "string" }, name: { type: "string" }, step: { type: "string" }, description: { type: "string" }, "no-wait": { type: "boolean" } },
+    positionals: { names: ["TASK"], min: 1 },
+    run: (ctx, [taskId], flags) => publish(ctx, taskId!, flags),
+  },
+  {
+    name: "models create-tiny",
+    usage: "DIR [--arch llama|qwen2]",
+    summary: "write a tiny RANDOM-weight model (for demos and tests only)",
+    client: false,
+    flags: { arch: { type: "string" } },
+    positionals: { names: ["DIR"], min: 1 },
+    async run(ctx, [dir], flags) {
+      const arch = str(flags, "arch") ?? "qwen2";
+      if (arch !== "llama" && arch !== "qwen2") throw new UsageError(`--arch must be llama or qwen2, got '${arch}'`);
+      const info = await writeTinyModel(resolve(dir!), { architecture: arch, seed: 0 });
+      ctx.out(`wrote a tiny ${arch} model with RANDOM weights (${info.parameterCount} parameters) to ${info.dir}`);
+      ctx.out("It is for demos and tests only: it generates noise. Import it with: sailfin models import DIR --name NAME");
+      return 0;
+    },
+  },
+];
 
-
-async function importModel(args: string[], flags: Flags, out: Out): Promise<number> {
-  const dir = args[0];
-  const name = typeof flags.name === "string" ? flags.name : undefined;
-  if (dir === undefined || name === undefined) throw new Error("usage: sailfin models import DIR --name NAME [--json]");
-  const json = flags.json === true;
-  const api = envClient();
-  const files = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
-  if (files.length === 0) throw new Error(`${dir} holds no files`);
+async function importModel(ctx: Context, dir: string, name: string): Promise<number> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const files = entries.filter((e) => e.isFile()).map((e) => e.name).sort();
+  if (files.length === 0) throw new CliError(`${dir} holds no files`);
+  const api = await ctx.api();
   const folder = `${new Date().toISOString().slice(0, 10)}-${randomBytes(6).toString("hex")}`;
   for (const file of files) {
     const path = join(dir, file);
     const { size } = await stat(path);
-    if (!json) out(`uploading ${file} (${size} bytes)`);
-    // Streamed: a multi-gigabyte shard never sits in memory.
-    const body = Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>;
-    await api.upload(`/sailfin/v1/objects/${IMPORT_BUCKET}/${folder}/${encodeURIComponent(file)}`, body, size);
+    ctx.say(`uploading ${file} (${size} bytes)`);
+    const progress = byteProgress(process.stderr, `uploading ${file}`, size);
+    await api.uploadFile(IMPORT_BUCKET, `${folder}/${file}`, path, (n) => progress.add(n));
+    progress.done();
   }
   const set = await findOrCreateSet(api, name);
-  const created = await api.v2<{ modelId: string }>("model", "CreateCustomModel", {
+  const created = await api.call<{ modelId: string }>("model", "CreateCustomModel", {
     modelSetId: set.modelSetId, sourceType: "Import", importMeta: { bucket: IMPORT_BUCKET, objectPath: `${folder}/` },
   });
-  if (!json) out(`checking ${created.modelId} …`);
+  ctx.say(`checking ${created.modelId} …`);
   const version = await waitForVersion(api, created.modelId);
-  if (json) out(JSON.stringify(version, null, 2));
+  if (ctx.json) ctx.out(json(version));
   if (version.status === "Ready") {
-    if (!json) out(`${version.modelId} Ready: base model "${name}" (set ${set.modelSetId})`);
+    ctx.say(`${version.modelId} Ready: base model "${name}" (set ${set.modelSetId})`);
     return 0;
   }
-  if (!json) out(`${version.modelId} Fail: ${version.failReason ?? "unknown reason"}`);
+  ctx.say(`${version.modelId} Fail: ${version.failReason ?? "unknown reason"}`);
   return 1;
 }
 
-async function findOrCreateSet(api: Client, name: string): Promise<{ modelSetId: string }> {
-  try {
-    return await api.v2<ModelSet>("model", "DescribeModelSet", { modelSetName: name });
-  } catch (error) {
-    const status = (error as { status?: number }).status;
-    if (status !== 400) throw error;
+async function publish(ctx: Context, taskId: string, flags: Parameters<Command["run"]>[2]): Promise<number> {
+  const setFlag = str(flags, "set");
+  const name = str(flags, "name");
+  if ((setFlag === undefined) === (name === undefined)) throw new UsageError("`models publish` needs either --set am-… (an existing model) or --name NAME (found or created)");
+  const step = int(flags, "step", { min: 0 });
+  const description = str(flags, "description");
+  const api = await ctx.api();
+  const set = setFlag !== undefined ? { modelSetId: setFlag } : await findOrCreateSet(api, name!);
+  const created = await api.call<{ modelId: string; modelName: string; status: string }>("model", "CreateCustomModel", {
+    modelSetId: set.modelSetId, sourceType: "Train",
+    trainMeta: { taskId, ...(step === undefined ? {} : { checkpointStep: step }) },
+    ...(description === undefined ? {} : { description }),
+  });
+  if (bool(flags, "no-wait")) {
+    ctx.out(ctx.json ? json(created) : `${created.modelId} ${created.status}: ${created.modelName} (from ${taskId}); the worker exports it`);
+    return 0;
   }
-  const modelSetId = await api.v2<string>("model", "CreateCustomModelSet", { modelSetName: name, modelType: "Text2Text" });
+  ctx.say(`exporting ${created.modelId} (${created.modelName}) from ${taskId} …`);
+  const version = await waitForVersion(api, created.modelId);
+  if (ctx.json) ctx.out(json(version));
+  else ctx.out(version.status === "Ready" ? `${version.modelId} Ready: ${version.modelName}` : `${version.modelId} Fail: ${version.failReason ?? "unknown reason"}`);
+  return version.status === "Ready" ? 0 : 1;
+}
+
+async function findOrCreateSet(api: Api, name: string): Promise<{ modelSetId: string }> {
+  try {
+    return await api.call<ModelSet>("model", "DescribeModelSet", { modelSetName: name });
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 400) throw error;
+  }
+  const modelSetId = await api.call<string>("model", "CreateCustomModelSet", { modelSetName: name, modelType: "Text2Text" });
   return { modelSetId };
 }
 
-/** Polls DescribeModel until the import finishes (checks read headers only: seconds, not minutes). */
-async function waitForVersion(api: Client, modelId: string): Promise<ModelVersion> {
+/** Polls DescribeModel until the version leaves Creating (an import checks headers only: seconds; a publish exports the weights). */
+export async function waitForVersion(api: Api, modelId: string): Promise<ModelVersion> {
   let delay = 200;
   for (;;) {
-    const version = await api.v2<ModelVersion>("model", "DescribeModel", { modelId });
+    const version = await api.call<ModelVersion>("model", "DescribeModel", { modelId });
     if (version.status !== "Creating") return version;
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 2000);
   }
-}
-
-async function listModels(flags: Flags, out: Out): Promise<number> {
-  const api = envClient();
-  const sets: ModelSet[] = [];
-  let marker: string | undefined;
-  do {
-    const page = await api.v2<{ customModelSetList: ModelSet[]; pageInfo: { isTruncated: boolean; nextMarker?: string } }>(
-      "model", "DescribeCustomModelSets", { maxKeys: 100, ...(marker === undefined ? {} : { marker }) },
-    );
-    sets.push(...page.customModelSetList);
-    marker = page.pageInfo.isTruncated ? page.pageInfo.nextMarker : undefined;
-  } while (marker !== undefined);
-  if (flags.json === true) out(JSON.stringify(sets, null, 2));
-  else {
-    const rows = sets.map((s) => ({ ...s, latestVersion: s.modelIds[0] ?? "" }));
-    out(table(rows, ["modelSetId", "modelSetName", "modelType", "modelCount", "latestVersion", "createTime"]));
-  }
-  return 0;
-}
-
-async function showModel(args: string[], flags: Flags, out: Out): Promise<number> {
-  const id = args[0];
-  if (id === undefined) throw new Error("usage: sailfin models show am-…|amv-…");
-  const api = envClient();
-  let result: Record<string, unknown>;
-  if (id.startsWith("amv-")) result = await api.v2("model", "DescribeModel", { modelId: id });
-  else if (id.startsWith("am-")) result = await api.v2("model", "DescribeModelSet", { modelSetId: id });
-  else throw new Error(`${id} is neither a model (am-…) nor a model version (amv-…)`);
-  if (flags.json === true) out(JSON.stringify(result, null, 2));
-  else for (const [key, value] of Object.entries(result)) out(`${key.padEnd(22)} ${typeof value === "object" ? JSON.stringify(value) : String(value)}`);
-  return 0;
-}
-
-async function createTiny(args: string[], flags: Flags, out: Out): Promise<number> {
-  const dir = args[0];
-  if (dir === undefined) throw new Error("usage: sailfin models create-tiny DIR [--arch llama|qwen2]");
-  const arch = typeof flags.arch === "string" ? flags.arch : "qwen2";
-  if (arch !== "llama" && arch !== "qwen2") throw new Error("--arch must be llama or qwen2");
-  const info = await writeTinyModel(resolve(dir), { architecture: arch, seed: 0 });
-  out(`wrote a tiny ${arch} model with RANDOM weights (${info.parameterCount} parameters) to ${info.dir}`);
-  out("It is for demos and tests only: it generates noise. Import it with: sailfin models import DIR --name NAME");
-  return 0;
 }

@@ -1,18 +1,27 @@
-import { loadServerConfig, startServer } from "@sailfin/server";
+import { startServer } from "@sailfin/server";
+import type { Command } from "../command.js";
+import { serverConfig } from "./server-config.js";
 
-export const SERVE_USAGE = "sailfin serve [--port 8866] [--host 127.0.0.1] [--home DIR] [--database-url URL] [--no-worker]";
+const SERVER_FLAGS = { port: { type: "string" }, host: { type: "string" }, home: { type: "string" }, "database-url": { type: "string" } } as const;
 
-/** Runs the server (with an embedded worker unless `--no-worker`) until SIGINT/SIGTERM, then closes it gracefully. */
-export async function serve(flags: Record<string, string | boolean | undefined>): Promise<number> {
-  const config = loadServerConfig({ flags: flags as Record<string, string | undefined>, env: process.env });
-  // Listening before the server starts: a signal during start-up (the embedded worker probes the
-  // Python interpreter) then closes the server cleanly instead of killing the process.
-  const stopped = new Promise<void>((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
-  });
-  const server = await startServer(config, console.log, { worker: flags["no-worker"] === undefined });
-  await stopped;
-  await server.close();
-  return 0;
-}
+export const serveCommand: Command = {
+  name: "serve",
+  usage: "[--port 8866] [--host 127.0.0.1] [--home DIR] [--database-url URL] [--no-worker]",
+  summary: "run the server (with an embedded worker unless --no-worker)",
+  client: false,
+  flags: { ...SERVER_FLAGS, "no-worker": { type: "boolean" } },
+  /** Runs until SIGINT/SIGTERM, then closes gracefully. */
+  async run(_ctx, _args, flags) {
+    const config = serverConfig(flags);
+    // Listening before the server starts: a signal during start-up (the embedded worker probes the
+    // Python interpreter) then closes the server cleanly instead of killing the process.
+    const stopped = new Promise<void>((resolve) => {
+      process.once("SIGINT", () => resolve());
+      process.once("SIGTERM", () => resolve());
+    });
+    const server = await startServer(config, console.log, { worker: flags["no-worker"] !== true });
+    await stopped;
+    await server.close();
+    return 0;
+  },
+};

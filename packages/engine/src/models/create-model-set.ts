@@ -1,11 +1,10 @@
-import { SailfinError, newId, nowIso } from "@sailfin/contract";
+import { MODEL_SET_TYPES, SailfinError, newId, nowIso, type ModelSetType } from "@sailfin/contract";
 import { appendEvent } from "@sailfin/store";
 import type { Actor, EngineResources } from "../resources.js";
 import { MODEL_SET_KIND, findSetByName, isUniqueViolation, type Db, type ModelSetRow } from "./model-rows.js";
 
-/** V2 `modelType` of a model set (reference §7.2). */
-export const MODEL_SET_TYPES = ["Text2Text", "Text2Image", "TextRepresentation", "ImageUnderstanding", "Industry"] as const;
-export type ModelSetType = (typeof MODEL_SET_TYPES)[number];
+/** V2 `modelType` of a model set (reference §7.2): defined in the contract, re-exported for engine callers. */
+export { MODEL_SET_TYPES, type ModelSetType };
 
 /**
  * Model set names double as fine-tuning base model names (`model` / `trainType`), so they stay

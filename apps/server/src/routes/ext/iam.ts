@@ -1,16 +1,13 @@
-import { parseWith, z, POLICY_NAMES } from "@sailfin/contract";
+import {
+  CreateAccessKeyBody, DeleteAccessKeyBody, parseWith, POLICY_NAMES,
+  type CreatedAccessKey, type DescribeAccessKeysResult, type DescribePoliciesResult,
+} from "@sailfin/contract";
 import { createAccessKey, deleteAccessKey, listAccessKeys } from "@sailfin/engine";
 import { v2, type RouteDef } from "../route.js";
 
 /** Sailfin extension: access key management (`/v2/iam`), for the `sailfin keys` commands. */
-const CreateAccessKeyBody = z.object({
-  policies: z.array(z.string()).min(1),
-  description: z.string().max(200).optional(),
-});
-const DeleteAccessKeyBody = z.object({ accessKey: z.string().min(1) });
-
 export const iamRoutes: RouteDef[] = [
-  v2("iam", "CreateAccessKey", "iam:manage", async (ctx, body) => {
+  v2("iam", "CreateAccessKey", "iam:manage", async (ctx, body): Promise<CreatedAccessKey> => {
     const input = parseWith(CreateAccessKeyBody, body);
     const created = await createAccessKey(ctx.res, {
       policies: input.policies,
@@ -18,7 +15,7 @@ export const iamRoutes: RouteDef[] = [
     });
     return { accessKey: created.accessKey, secretKey: created.secretKey, policies: created.policies, description: created.description, createTime: created.createdAt };
   }, true),
-  v2("iam", "DescribeAccessKeys", "iam:manage", async (ctx) => {
+  v2("iam", "DescribeAccessKeys", "iam:manage", async (ctx): Promise<DescribeAccessKeysResult> => {
     const keys = await listAccessKeys(ctx.res);
     return {
       accessKeyList: keys.map((k) => ({ accessKey: k.accessKey, policies: k.policies, description: k.description, createTime: k.createdAt })),
@@ -29,5 +26,5 @@ export const iamRoutes: RouteDef[] = [
     await deleteAccessKey(ctx.res, input.accessKey, ctx.caller.accessKey);
     return true;
   }, true),
-  v2("iam", "DescribePolicies", "iam:manage", async () => ({ policyList: POLICY_NAMES }), true),
+  v2("iam", "DescribePolicies", "iam:manage", async (): Promise<DescribePoliciesResult> => ({ policyList: POLICY_NAMES }), true),
 ];

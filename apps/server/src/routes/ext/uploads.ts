@@ -1,6 +1,6 @@
 import { Transform, type Readable } from "node:stream";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { SailfinError, policiesAllow, type Action } from "@sailfin/contract";
+import { SailfinError, policiesAllow, type Action, type UploadObjectResult } from "@sailfin/contract";
 import { assertSafeBucket, assertSafeObjectPath, bucketKey, type Credential, type EngineResources } from "@sailfin/engine";
 import { newLogId, sendV2 } from "../../render.js";
 
@@ -63,7 +63,7 @@ export async function registerUploads(
         uri: `bos:/${location.bucket}/${location.objectPath}`,
         size: stored.size,
         sha256: stored.sha256,
-      });
+      } satisfies UploadObjectResult);
     });
 
     scope.get("/sailfin/v1/objects/:bucket/*", { onRequest: gate("storage:read") }, async (request, reply) => {

@@ -1,5 +1,7 @@
-import { PageFields, isoOffset, pageRequest, parseWith, z } from "@sailfin/contract";
-import { compTaskStatus } from "@sailfin/contract";
+import {
+  CreateModelCompTaskBody, DescribeModelCompTasksBody, ModelCompTaskIdBody, compTaskStatus, isoOffset, pageRequest, parseWith,
+  type CompTaskItem, type DescribeModelCompTasksResult,
+} from "@sailfin/contract";
 import {
   cancelCompTask, createCompTask, deleteCompTask, describeCompTask, listCompTasks, type CompTaskView,
 } from "@sailfin/engine";
@@ -12,18 +14,8 @@ import { v2, type RouteDef } from "../route.js";
  * `CancelModelCompTask` (the doc page is titled "stop"; the SDK's action is Cancel).
  */
 
-const CreateBody = z.object({
-  name: z.string().min(1).max(100),
-  description: z.string().max(500).optional(),
-  sourceModelId: z.string().min(1),
-  modelSetId: z.string().min(1),
-  config: z.object({ strategy: z.string(), weight: z.string().optional() }).passthrough(),
-});
-const ListBody = z.object({ ...PageFields, sourceModelId: z.string().min(1).optional() });
-const TaskIdBody = z.object({ modelCompTaskId: z.string().min(1) });
-
 /** The seed's `modelCompTaskItem`, plus Sailfin's measurements (documented in docs/api.md). */
-export function v2CompTask(view: CompTaskView): Record<string, unknown> {
+export function v2CompTask(view: CompTaskView): CompTaskItem {
   const { row, spec, result } = view;
   const status = compTaskStatus(view);
   const delta = result?.perplexityBefore != null && result.perplexityAfter != null
@@ -52,28 +44,28 @@ export function v2CompTask(view: CompTaskView): Record<string, unknown> {
 }
 
 const cancel = (action: string) => v2("model", action, "comp:write", async (ctx, body) => {
-  const input = parseWith(TaskIdBody, body);
+  const input = parseWith(ModelCompTaskIdBody, body);
   await cancelCompTask(ctx.res, ctx.caller, input.modelCompTaskId, "modelCompTaskId");
   return NO_RESULT;
 });
 
 export const compressionRoutes: RouteDef[] = [
-  v2("model", "CreateModelCompTask", "comp:write", async (ctx, body) => {
-    const input = parseWith(CreateBody, body);
+  v2("model", "CreateModelCompTask", "comp:write", async (ctx, body): Promise<string> => {
+    const input = parseWith(CreateModelCompTaskBody, body);
     return createCompTask(ctx.res, ctx.caller, {
       name: input.name, sourceModelId: input.sourceModelId, modelSetId: input.modelSetId, config: input.config,
       ...(input.description === undefined ? {} : { description: input.description }),
     });
   }),
 
-  v2("model", "DescribeModelCompTasks", "comp:read", async (ctx, body) => {
-    const input = parseWith(ListBody, body);
+  v2("model", "DescribeModelCompTasks", "comp:read", async (ctx, body): Promise<DescribeModelCompTasksResult> => {
+    const input = parseWith(DescribeModelCompTasksBody, body);
     const page = await listCompTasks(ctx.res, pageRequest(input), input.sourceModelId);
     return { modelCompTaskList: page.items.map(v2CompTask), pageInfo: page.pageInfo };
   }),
 
-  v2("model", "DescribeModelCompTask", "comp:read", async (ctx, body) => {
-    const input = parseWith(TaskIdBody, body);
+  v2("model", "DescribeModelCompTask", "comp:read", async (ctx, body): Promise<CompTaskItem> => {
+    const input = parseWith(ModelCompTaskIdBody, body);
     return v2CompTask(await describeCompTask(ctx.res, input.modelCompTaskId, "modelCompTaskId"));
   }),
 
@@ -81,7 +73,7 @@ export const compressionRoutes: RouteDef[] = [
   cancel("StopModelCompTask"),
 
   v2("model", "DeleteModelCompTask", "comp:write", async (ctx, body) => {
-    const input = parseWith(TaskIdBody, body);
+    const input = parseWith(ModelCompTaskIdBody, body);
     await deleteCompTask(ctx.res, ctx.caller, input.modelCompTaskId, "modelCompTaskId");
     return true;
   }),

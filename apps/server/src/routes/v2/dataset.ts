@@ -1,4 +1,10 @@
-import { IMPORT_STATUS, PageFields, RELEASE_STATUS, SailfinError, isoOffset, nameField, pageRequest, parseWith, z } from "@sailfin/contract";
+import {
+  CreateDatasetBody as CreateDatasetShape, CreateDatasetVersionBody, CreateImportTaskBody, DatasetFilter, DatasetIdBody, DatasetVersionIdBody,
+  DescribeDatasetVersionsBody, DescribeDatasetsBody as DescribeDatasetsShape, IMPORT_STATUS, ImportTaskIdBody, RELEASE_STATUS, SailfinError,
+  isoOffset, pageRequest, parseWith, z,
+  type CreateDatasetResult, type DatasetImportStatus, type DatasetItem, type DatasetPublishStatus, type DatasetVersionItem,
+  type DescribeDatasetVersionsResult, type DescribeDatasetsResult, type ImportErrorInfo, type ImportTaskDetail,
+} from "@sailfin/contract";
 import {
   createDataset, createDatasetVersion, deleteDataset, deleteDatasetVersion, describeDatasetVersion, describeImportTask,
   formatFromV2, formatInfo, listDatasetVersions, listDatasets, parseStoredReport, releaseDatasetVersion, startDatasetImport,
@@ -18,26 +24,14 @@ const actor = (ctx: RouteContext) => ({ accessKey: ctx.caller.accessKey });
 const DataFormatField = z.string().min(1).refine((value) => formatFromV2(value) !== undefined, {
   message: `unsupported; one of ${V2_FORMAT_NAMES.join(", ")}`,
 });
-const CreateDatasetBody = z.object({
-  datasetName: nameField(1, 100),
-  dataFormat: DataFormatField,
-  storageType: z.enum(["BOS", "sysStorage"]),
-  storagePath: z.string().optional(),
-  description: z.string().max(500).optional(),
-});
-const Filter = z.object({ datasetName: z.string().optional(), dataFormat: DataFormatField.optional() }).optional();
-const DescribeDatasetsBody = z.object({ ...PageFields, filter: Filter });
-const DatasetIdBody = z.object({ datasetId: z.string().min(1).max(64) });
-const CreateVersionBody = z.object({ datasetId: z.string().min(1).max(64), description: z.string().max(500).optional() });
-const VersionIdBody = z.object({ versionId: z.string().min(1).max(64) });
-const DescribeVersionsBody = z.object({ datasetId: z.string().min(1).max(64), ...PageFields, filter: z.object({}).passthrough().optional() });
-const CreateImportTaskBody = z.object({ versionId: z.string().min(1).max(64), files: z.array(z.string().min(1)).min(1).max(100) });
-const TaskIdBody = z.object({ taskId: z.string().min(1).max(64) });
+// The contract's bodies take any format name; the server narrows them to the format table.
+const CreateDatasetBody = CreateDatasetShape.extend({ dataFormat: DataFormatField });
+const DescribeDatasetsBody = DescribeDatasetsShape.extend({ filter: DatasetFilter.extend({ dataFormat: DataFormatField.optional() }).optional() });
 
 /** The V2 name of a stored format (the first of its accepted names). */
-const v2Format = (name: string) => formatInfo(name as DataFormat).v2Names[0];
+const v2Format = (name: string) => formatInfo(name as DataFormat).v2Names[0] ?? name;
 
-function importStatusWord(code: number): string {
+function importStatusWord(code: number): DatasetImportStatus {
   switch (code) {
     case IMPORT_STATUS.running: return "Running";
     case IMPORT_STATUS.finished: return "Finished";
@@ -47,7 +41,7 @@ function importStatusWord(code: number): string {
   }
 }
 
-function publishStatusWord(code: number): string {
+function publishStatusWord(code: number): DatasetPublishStatus {
   switch (code) {
     case RELEASE_STATUS.running: return "Publishing";
     case RELEASE_STATUS.finished: return "Published";
@@ -56,7 +50,7 @@ function publishStatusWord(code: number): string {
   }
 }
 
-function renderDataset(group: DatasetGroupRow, counts?: { versionCount: number; latestVersion: number }) {
+function renderDataset(group: DatasetGroupRow, counts?: { versionCount: number; latestVersion: number }): DatasetItem {
   return {
     datasetId: group.id, datasetName: group.name, dataFormat: v2Format(group.data_format),
     storageType: group.storage_type, storagePath: group.storage_path,
@@ -65,13 +59,13 @@ function renderDataset(group: DatasetGroupRow, counts?: { versionCount: number; 
   };
 }
 
-function importErrorInfo(version: DatasetVersionRow) {
+function importErrorInfo(version: DatasetVersionRow): ImportErrorInfo | null {
   const report = parseStoredReport(version);
   if (report === null) return null;
   return { errorCount: report.errorCount, errors: report.errors, truncated: report.truncated, message: report.error ?? "", files: report.files };
 }
 
-function renderVersion(group: DatasetGroupRow, version: DatasetVersionRow) {
+function renderVersion(group: DatasetGroupRow, version: DatasetVersionRow): DatasetVersionItem {
   return {
     datasetId: group.id, datasetName: group.name, versionId: version.id, version: version.version,
     description: version.description, dataFormat: v2Format(group.data_format),
@@ -86,7 +80,7 @@ function renderVersion(group: DatasetGroupRow, version: DatasetVersionRow) {
 }
 
 export const datasetV2Routes: RouteDef[] = [
-  v2("dataset", "CreateDataset", "dataset:write", async (ctx, body) => {
+  v2("dataset", "CreateDataset", "dataset:write", async (ctx, body): Promise<CreateDatasetResult> => {
     const input = parseWith(CreateDatasetBody, body);
     if (input.storageType === "BOS" && !input.storagePath) {
       throw new SailfinError("InvalidParameter", { field: "storagePath", detail: "is required for BOS storage (bos:/bucket/dir/)" });
@@ -98,7 +92,7 @@ export const datasetV2Routes: RouteDef[] = [
     });
     return { ...renderDataset(group, { versionCount: 1, latestVersion: 1 }), versionId: version.id, version: version.version };
   }),
-  v2("dataset", "DescribeDatasets", "dataset:read", async (ctx, body) => {
+  v2("dataset", "DescribeDatasets", "dataset:read", async (ctx, body): Promise<DescribeDatasetsResult> => {
     const input = parseWith(DescribeDatasetsBody, body);
     const page = await listDatasets(ctx.res, pageRequest(input), {
       ...(input.filter?.datasetName === undefined ? {} : { name: input.filter.datasetName }),
@@ -111,30 +105,30 @@ export const datasetV2Routes: RouteDef[] = [
     await deleteDataset(ctx.res, actor(ctx), input.datasetId, "datasetId");
     return true;
   }),
-  v2("dataset", "CreateDatasetVersion", "dataset:write", async (ctx, body) => {
-    const input = parseWith(CreateVersionBody, body);
+  v2("dataset", "CreateDatasetVersion", "dataset:write", async (ctx, body): Promise<DatasetVersionItem> => {
+    const input = parseWith(CreateDatasetVersionBody, body);
     const { group, version } = await createDatasetVersion(ctx.res, actor(ctx), {
       datasetId: input.datasetId, field: "datasetId", ...(input.description === undefined ? {} : { description: input.description }),
     });
     return renderVersion(group, version);
   }),
-  v2("dataset", "DescribeDatasetVersion", "dataset:read", async (ctx, body) => {
-    const input = parseWith(VersionIdBody, body);
+  v2("dataset", "DescribeDatasetVersion", "dataset:read", async (ctx, body): Promise<DatasetVersionItem> => {
+    const input = parseWith(DatasetVersionIdBody, body);
     const { group, version } = await describeDatasetVersion(ctx.res, input.versionId, "versionId");
     return renderVersion(group, version);
   }),
-  v2("dataset", "DescribeDatasetVersions", "dataset:read", async (ctx, body) => {
-    const input = parseWith(DescribeVersionsBody, body);
+  v2("dataset", "DescribeDatasetVersions", "dataset:read", async (ctx, body): Promise<DescribeDatasetVersionsResult> => {
+    const input = parseWith(DescribeDatasetVersionsBody, body);
     const { group, page } = await listDatasetVersions(ctx.res, input.datasetId, "datasetId", pageRequest(input));
     return { versions: page.items.map((v) => renderVersion(group, v)), pageInfo: page.pageInfo };
   }),
   v2("dataset", "DeleteDatasetVersion", "dataset:delete", async (ctx, body) => {
-    const input = parseWith(VersionIdBody, body);
+    const input = parseWith(DatasetVersionIdBody, body);
     await deleteDatasetVersion(ctx.res, actor(ctx), input.versionId, "versionId");
     return true;
   }),
   v2("dataset", "PublishDatasetVersion", "dataset:write", async (ctx, body) => {
-    const input = parseWith(VersionIdBody, body);
+    const input = parseWith(DatasetVersionIdBody, body);
     await releaseDatasetVersion(ctx.res, actor(ctx), input.versionId, "versionId");
     return true;
   }),
@@ -143,8 +137,8 @@ export const datasetV2Routes: RouteDef[] = [
     const { task } = await startDatasetImport(ctx.res, actor(ctx), { versionRef: input.versionId, versionField: "versionId", files: input.files, filesField: "files" });
     return task.id;
   }),
-  v2("dataset", "DescribeImportTask", "dataset:read", async (ctx, body) => {
-    const input = parseWith(TaskIdBody, body);
+  v2("dataset", "DescribeImportTask", "dataset:read", async (ctx, body): Promise<ImportTaskDetail> => {
+    const input = parseWith(ImportTaskIdBody, body);
     const { task, group, version } = await describeImportTask(ctx.res, input.taskId, "taskId");
     const report = parseStoredReport(version);
     return {

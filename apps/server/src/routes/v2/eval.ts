@@ -1,12 +1,15 @@
-import { PageFields, SailfinError, V1Id, exportState, isoOffset, pageRequest, parseWith, v2EvalState, z, type V2EvalState } from "@sailfin/contract";
+import {
+  CreateEvalResultExportTaskBody, CreateEvalTaskBody, DescribeEvalResultExportTaskBody, DescribeEvalTasksBody, EvalTaskIdBody,
+  SailfinError, exportState, isoOffset, pageRequest, parseWith, v2EvalState,
+  type DescribeEvalTasksResult, type EvalExportTask, type EvalTaskDetail, type EvalTaskReport, type V2EvalState,
+} from "@sailfin/contract";
 import {
   createEval, createEvalExport, deleteEvals, describeEval, describeEvalExport, latestEvalExport, listEvals, stopEval,
   type EvalExportView, type EvalUnitInput, type EvalView,
 } from "@sailfin/engine";
 import { v2, type RouteContext, type RouteDef } from "../route.js";
 import {
-  ExportContentBody, InferenceParamsBody, JudgePromptBody, defaultJudgeUrl, downloadUrl, evalProgress, exportColumns,
-  exportFailReason, given, inferenceParams, partResultIds, unitResult,
+  defaultJudgeUrl, downloadUrl, evalProgress, exportColumns, exportFailReason, given, inferenceParams, partResultIds, unitResult,
 } from "../eval-shared.js";
 
 /**
@@ -18,51 +21,6 @@ import {
 
 const MODEL_CONFIG = "evalObjectConfig.evalModelConfig";
 
-const CreateBody = z.object({
-  taskName: z.string().min(1).max(100),
-  description: z.string().max(500).optional(),
-  evalObjectType: z.enum(["model", "inferDataset"]),
-  evalObjectConfig: z.object({
-    evalModelConfig: z.object({
-      versionId: z.string().min(1),
-      storageType: z.enum(["BOS", "sysStorage"]).optional(),
-      storagePath: z.string().optional(),
-      evalModelConfigList: z.array(z.object({
-        modelId: z.string().min(1),
-        promptTemplate: z.string().max(20_000).optional(),
-        inferenceParams: InferenceParamsBody.optional(),
-        stop: z.array(z.string().min(1).max(20)).max(4).optional(),
-        isBase: z.boolean().optional(),
-      })),
-    }).optional(),
-  }),
-  evalConfig: z.object({
-    evalMode: z.string().min(1),
-    autoModelEvalConfig: z.object({
-      apiName: z.string().max(200).optional(),
-      apiUrl: z.string().max(2_000).optional(),
-      appId: z.union([z.number(), z.string()]).optional(),
-      prompt: JudgePromptBody.optional(),
-    }).optional(),
-    autoRuleEvalConfig: z.object({ stopWordsPath: z.string().optional() }).optional(),
-  }),
-});
-const ListBody = z.object({
-  ...PageFields,
-  evalType: z.enum(["auto", "manual"]).optional(),
-  keyFilter: z.string().max(200).optional(),
-});
-const TaskIdBody = z.object({ taskId: z.string().min(1) });
-const CreateExportBody = z.object({
-  evalId: z.string().min(1),
-  storageType: z.enum(["BOS", "sysStorage"]),
-  bucket: z.string().max(100).optional(),
-  exportContent: ExportContentBody,
-  // Sailfin extension (V1's part export): only these results.
-  exportOpt: z.enum(["total", "part"]).optional(),
-  resultIds: z.array(V1Id).optional(),
-});
-const DescribeExportBody = z.object({ exportTaskId: z.string().min(1).optional(), evalId: z.string().min(1).optional() });
 
 /** Per-model state: a finished unit's own outcome, else the evaluation's. */
 function modelState(view: EvalView, index: number, state: V2EvalState): V2EvalState {
@@ -72,7 +30,7 @@ function modelState(view: EvalView, index: number, state: V2EvalState): V2EvalSt
 }
 
 /** The evaluation object of DescribeEvalTask and DescribeEvalTasks' `taskList`. */
-function renderTask(view: EvalView): Record<string, unknown> {
+function renderTask(view: EvalView): EvalTaskDetail {
   const { row, spec } = view;
   const state = v2EvalState(view);
   return {
@@ -98,7 +56,7 @@ function renderTask(view: EvalView): Record<string, unknown> {
   };
 }
 
-function renderExport(ctx: RouteContext, view: EvalExportView): Record<string, unknown> {
+function renderExport(ctx: RouteContext, view: EvalExportView): EvalExportTask {
   const state = exportState(view.status);
   return {
     exportTaskId: view.row.id,
@@ -115,8 +73,8 @@ function renderExport(ctx: RouteContext, view: EvalExportView): Record<string, u
 }
 
 export const evalV2Routes: RouteDef[] = [
-  v2("eval", "CreateEvalTask", "eval:write", async (ctx, body) => {
-    const input = parseWith(CreateBody, body);
+  v2("eval", "CreateEvalTask", "eval:write", async (ctx, body): Promise<string> => {
+    const input = parseWith(CreateEvalTaskBody, body);
     if (input.evalObjectType === "inferDataset") {
       throw new SailfinError("InvalidParameter", { field: "evalObjectType", detail: "evaluating an inference dataset is not supported by Sailfin; evaluate model versions (model)" });
     }
@@ -150,8 +108,8 @@ export const evalV2Routes: RouteDef[] = [
     return created.id;
   }),
 
-  v2("eval", "DescribeEvalTasks", "eval:read", async (ctx, body) => {
-    const input = parseWith(ListBody, body);
+  v2("eval", "DescribeEvalTasks", "eval:read", async (ctx, body): Promise<DescribeEvalTasksResult> => {
+    const input = parseWith(DescribeEvalTasksBody, body);
     const request = pageRequest(input);
     // Every Sailfin evaluation is automatic: asking for manual ones is an honest empty page.
     if (input.evalType === "manual") return { taskList: [], pageInfo: { marker: request.marker ?? "", maxKeys: request.limit, isTruncated: false } };
@@ -159,13 +117,13 @@ export const evalV2Routes: RouteDef[] = [
     return { taskList: page.items.map(renderTask), pageInfo: page.pageInfo };
   }),
 
-  v2("eval", "DescribeEvalTask", "eval:read", async (ctx, body) => {
-    const input = parseWith(TaskIdBody, body);
+  v2("eval", "DescribeEvalTask", "eval:read", async (ctx, body): Promise<EvalTaskDetail> => {
+    const input = parseWith(EvalTaskIdBody, body);
     return renderTask(await describeEval(ctx.res, input.taskId, "taskId"));
   }),
 
-  v2("eval", "DescribeEvalTaskReport", "eval:read", async (ctx, body) => {
-    const input = parseWith(TaskIdBody, body);
+  v2("eval", "DescribeEvalTaskReport", "eval:read", async (ctx, body): Promise<EvalTaskReport> => {
+    const input = parseWith(EvalTaskIdBody, body);
     const view = await describeEval(ctx.res, input.taskId, "taskId");
     const state = v2EvalState(view);
     if (view.result === null) {
@@ -189,22 +147,22 @@ export const evalV2Routes: RouteDef[] = [
     };
   }),
 
-  v2("eval", "StopEvalTask", "eval:write", async (ctx, body) => {
-    const input = parseWith(TaskIdBody, body);
+  v2("eval", "StopEvalTask", "eval:write", async (ctx, body): Promise<Record<string, never>> => {
+    const input = parseWith(EvalTaskIdBody, body);
     await stopEval(ctx.res, ctx.caller, input.taskId, "taskId");
     return {};
   }),
 
   v2("eval", "DeleteEvalTask", "eval:write", async (ctx, body) => {
-    const input = parseWith(TaskIdBody, body);
+    const input = parseWith(EvalTaskIdBody, body);
     // Looked up first so that an unknown id is named `taskId` (not the engine's list field `taskId[0]`).
     const view = await describeEval(ctx.res, input.taskId, "taskId");
     await deleteEvals(ctx.res, ctx.caller, [view.row.id], "taskId");
     return true;
   }),
 
-  v2("eval", "CreateEvalResultExportTask", "eval:write", async (ctx, body) => {
-    const input = parseWith(CreateExportBody, body);
+  v2("eval", "CreateEvalResultExportTask", "eval:write", async (ctx, body): Promise<string> => {
+    const input = parseWith(CreateEvalResultExportTaskBody, body);
     const created = await createEvalExport(ctx.res, ctx.caller, {
       eval: input.evalId, evalField: "evalId",
       exportType: input.storageType === "BOS" ? "storage" : "local",
@@ -215,8 +173,8 @@ export const evalV2Routes: RouteDef[] = [
     return created.id;
   }),
 
-  v2("eval", "DescribeEvalResultExportTask", "eval:read", async (ctx, body) => {
-    const input = parseWith(DescribeExportBody, body);
+  v2("eval", "DescribeEvalResultExportTask", "eval:read", async (ctx, body): Promise<EvalExportTask> => {
+    const input = parseWith(DescribeEvalResultExportTaskBody, body);
     if (input.exportTaskId !== undefined) return renderExport(ctx, await describeEvalExport(ctx.res, input.exportTaskId, "exportTaskId"));
     if (input.evalId === undefined) throw new SailfinError("InvalidParameter", { field: "exportTaskId", detail: "exportTaskId or evalId is required" });
     const evaluation = await describeEval(ctx.res, input.evalId, "evalId");

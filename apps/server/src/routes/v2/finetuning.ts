@@ -1,6 +1,8 @@
 import {
-  CreateFineTuningJobBody, CreateFineTuningTaskBody, DescribeFineTuningJobsBody, DescribeFineTuningTasksBody,
-  FineTuningJobIdBody, FineTuningTaskIdBody, SailfinError, isoZ, pageRequest, parseWith, v2RunStatus, z,
+  CreateFineTuningJobBody, CreateFineTuningTaskBody, DescribeFineTuningJobsBody, DescribeFineTuningTaskMetricsBody, DescribeFineTuningTasksBody,
+  FineTuningJobIdBody, FineTuningTaskIdBody, SailfinError, isoZ, pageRequest, parseWith, v2RunStatus,
+  type CreateFineTuningJobResult, type CreateFineTuningTaskResult, type DescribeFineTuningJobsResult, type DescribeFineTuningTasksResult,
+  type FineTuningJobItem, type FineTuningTaskDetail, type FineTuningTaskMetrics, type FineTuningTaskQuote, type SupportModel,
 } from "@sailfin/contract";
 import {
   createJob, createRun, deleteJob, deleteRun, describeRun, describeSupportModels, listJobs, listRuns, quoteRun, runMetrics, stopRun,
@@ -14,15 +16,10 @@ import { v2, type RouteContext, type RouteDef } from "../route.js";
  * for one run; the engine says job and run.
  */
 
-const FineTuningTaskMetricsBody = z.object({
-  taskId: z.string().min(1),
-  sinceStep: z.number().int().nonnegative().optional(),
-});
-
 const actor = (ctx: RouteContext) => ({ accessKey: ctx.caller.accessKey });
 
 /** `jobList[]` item; the docs say `createTime`, the SDK's mock `createDate`: both are sent. */
-function renderJob(job: FinetuneJobRecord) {
+function renderJob(job: FinetuneJobRecord): FineTuningJobItem {
   return {
     jobId: job.id, name: job.name, description: job.description, model: job.model, trainMode: job.trainMode,
     createTime: isoZ(job.createdAt), createDate: isoZ(job.createdAt),
@@ -30,38 +27,31 @@ function renderJob(job: FinetuneJobRecord) {
 }
 
 /** The task object (reference §6.2.2), with the frozen hyper-parameters and datasets echoed. */
-function renderTask(detail: FinetuneRunDetail, baseUrl: string): Record<string, unknown> {
+function renderTask(detail: FinetuneRunDetail, baseUrl: string): FineTuningTaskDetail {
   const { run, job, checkpoints } = detail;
   const runStatus = v2RunStatus(run.status);
   const spec = run.spec;
-  const task: Record<string, unknown> = {
+  return {
     taskId: run.id, jobId: job.id, jobName: job.name, jobDescription: job.description, description: run.description,
     model: job.model, trainMode: run.trainMode, parameterScale: run.parameterScale, runStatus,
-  };
-  // The Python trainer reads `int(runProgress[:-1])` only while Running: always "NN%".
-  if (runStatus === "Running") task.runProgress = `${Math.floor(run.progress)}%`;
-  task.vdlLink = `${baseUrl}/console/tasks/${run.id}`;
-  task.checkpointList = checkpoints.map((c) => ({
-    step: c.step, perplexity: c.evalLoss === null ? null : Math.exp(c.evalLoss), trainingLoss: c.trainLoss,
-  }));
-  if (run.status === "Failed" && run.failureReason !== null) {
+    // The Python trainer reads `int(runProgress[:-1])` only while Running: always "NN%".
+    ...(runStatus === "Running" ? { runProgress: `${Math.floor(run.progress)}%` } : {}),
+    vdlLink: `${baseUrl}/console/tasks/${run.id}`,
+    checkpointList: checkpoints.map((c) => ({
+      step: c.step, perplexity: c.evalLoss === null ? null : Math.exp(c.evalLoss), trainingLoss: c.trainLoss,
+    })),
     // Sailfin extension: what went wrong, and whether it was the input (user) or the system.
-    task.failureReason = run.failureReason;
-    task.failureKind = run.failureKind;
-  }
-  task.createDate = isoZ(run.createdAt);
-  task.finishDate = isoZ(run.finishedAt);
-  task.hyperParameterConfig = spec.hyperParameters;
-  task.datasetConfig = {
-    sourceType: spec.dataset.sourceType,
-    versions: spec.dataset.versions.map((v) => ({ versionId: v.versionId, samplingRate: v.samplingRate })),
-    splitRatio: spec.dataset.splitRatio,
+    ...(run.status === "Failed" && run.failureReason !== null ? { failureReason: run.failureReason, failureKind: run.failureKind } : {}),
+    createDate: isoZ(run.createdAt),
+    finishDate: isoZ(run.finishedAt),
+    hyperParameterConfig: spec.hyperParameters,
+    datasetConfig: {
+      sourceType: spec.dataset.sourceType,
+      versions: spec.dataset.versions.map((v) => ({ versionId: v.versionId, samplingRate: v.samplingRate })),
+      splitRatio: spec.dataset.splitRatio,
+    },
+    ...(spec.increment === null ? {} : { incrementTaskId: spec.increment.runId, incrementCheckpointStep: spec.increment.step }),
   };
-  if (spec.increment !== null) {
-    task.incrementTaskId = spec.increment.runId;
-    task.incrementCheckpointStep = spec.increment.step;
-  }
-  return task;
 }
 
 /** Data mixing with Qianfan's own corpora cannot be honoured here: refused rather than ignored. */
@@ -108,7 +98,7 @@ function runInput(body: unknown): CreateRunInput {
 }
 
 export const finetuningV2Routes: RouteDef[] = [
-  v2("finetuning", "CreateFineTuningJob", "tuning:write", async (ctx, body) => {
+  v2("finetuning", "CreateFineTuningJob", "tuning:write", async (ctx, body): Promise<CreateFineTuningJobResult> => {
     // A job-level hyperParameterConfig (the SDK may pass one through kwargs) is not stored:
     // hyper-parameters are validated and frozen per task.
     const input = parseWith(CreateFineTuningJobBody, body);
@@ -119,7 +109,7 @@ export const finetuningV2Routes: RouteDef[] = [
     return { jobId: job.id };
   }),
 
-  v2("finetuning", "DescribeFineTuningJobs", "tuning:read", async (ctx, body) => {
+  v2("finetuning", "DescribeFineTuningJobs", "tuning:read", async (ctx, body): Promise<DescribeFineTuningJobsResult> => {
     const input = parseWith(DescribeFineTuningJobsBody, body);
     const page = await listJobs(
       ctx.res,
@@ -135,15 +125,15 @@ export const finetuningV2Routes: RouteDef[] = [
     return true;
   }),
 
-  v2("finetuning", "CreateFineTuningTask", "tuning:write", async (ctx, body) => {
+  v2("finetuning", "CreateFineTuningTask", "tuning:write", async (ctx, body): Promise<CreateFineTuningTaskResult> => {
     const run = await createRun(ctx.res, actor(ctx), runInput(body));
     return { jobId: run.spec.jobId, taskId: run.id };
   }),
 
   // Sailfin extension: what CreateFineTuningTask with this body would train, and for how long.
-  v2("finetuning", "DescribeFineTuningTaskQuote", "tuning:write", async (ctx, body) => quoteRun(ctx.res, runInput(body)), true),
+  v2("finetuning", "DescribeFineTuningTaskQuote", "tuning:write", async (ctx, body): Promise<FineTuningTaskQuote> => quoteRun(ctx.res, runInput(body)), true),
 
-  v2("finetuning", "DescribeFineTuningTasks", "tuning:read", async (ctx, body) => {
+  v2("finetuning", "DescribeFineTuningTasks", "tuning:read", async (ctx, body): Promise<DescribeFineTuningTasksResult> => {
     const input = parseWith(DescribeFineTuningTasksBody, body);
     const page = await listRuns(
       ctx.res, { id: input.jobId }, "jobId",
@@ -152,16 +142,16 @@ export const finetuningV2Routes: RouteDef[] = [
     return { taskList: page.items.map((detail) => renderTask(detail, ctx.baseUrl)), pageInfo: page.pageInfo };
   }),
 
-  v2("finetuning", "DescribeFineTuningTask", "tuning:read", async (ctx, body) => {
+  v2("finetuning", "DescribeFineTuningTask", "tuning:read", async (ctx, body): Promise<FineTuningTaskDetail> => {
     const input = parseWith(FineTuningTaskIdBody, body);
     return renderTask(await describeRun(ctx.res, { id: input.taskId }, "taskId"), ctx.baseUrl);
   }),
 
   // Sailfin extension: the full metric series of a task, for charts (docs/api.md).
-  v2("finetuning", "DescribeFineTuningTaskMetrics", "tuning:read", async (ctx, body) => {
-    const input = parseWith(FineTuningTaskMetricsBody, body);
+  v2("finetuning", "DescribeFineTuningTaskMetrics", "tuning:read", async (ctx, body): Promise<FineTuningTaskMetrics> => {
+    const input = parseWith(DescribeFineTuningTaskMetricsBody, body);
     return runMetrics(ctx.res, { id: input.taskId }, "taskId", input.sinceStep);
-  }),
+  }, true),
 
   v2("finetuning", "StopFineTuningTask", "tuning:write", async (ctx, body) => {
     const input = parseWith(FineTuningTaskIdBody, body);
@@ -175,5 +165,5 @@ export const finetuningV2Routes: RouteDef[] = [
     return true;
   }),
 
-  v2("finetuning", "DescribeFineTuningSupportModels", "tuning:read", async (ctx) => describeSupportModels(ctx.res)),
+  v2("finetuning", "DescribeFineTuningSupportModels", "tuning:read", async (ctx): Promise<SupportModel[]> => describeSupportModels(ctx.res)),
 ];

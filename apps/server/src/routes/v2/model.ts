@@ -1,6 +1,11 @@
-import { PageFields, SailfinError, isoOffset, pageRequest, parseWith, z } from "@sailfin/contract";
 import {
-  MODEL_SET_TYPES, createModelSet, deleteModelSets, deleteModelVersions, describeModelSet, describeModelVersion,
+  CreateCustomModelBody, CreateCustomModelSetBody, DescribeModelSetBody, DescribeModelSetsBody, ModelIdBody, ModelSetIdBody,
+  SailfinError, isoOffset, pageRequest, parseWith,
+  type CreateCustomModelResult, type DescribeCustomModelSetsResult, type DescribeSystemModelSetsResult, type ModelSetDetail,
+  type ModelSourceInfo, type ModelVersionDetail, type ModelVersionStatus,
+} from "@sailfin/contract";
+import {
+  createModelSet, deleteModelSets, deleteModelVersions, describeModelSet, describeModelVersion,
   findSet, findSetByName, findVersion, importModelVersion, listModelSets, publishFromRun,
   type ModelSetRow, type ModelVersionRow, type ModelVersionView,
 } from "@sailfin/engine";
@@ -12,36 +17,8 @@ import { v2, type RouteDef } from "../route.js";
  * empty list with the usual page shape (honest, and what a client iterating pages expects).
  */
 
-const CreateCustomModelSetBody = z.object({
-  modelSetName: z.string(),
-  modelType: z.enum(MODEL_SET_TYPES),
-  labels: z.array(z.string().min(1).max(50)).max(20).optional(),
-  description: z.string().max(300).optional(),
-});
-const ListBody = z.object(PageFields);
-const DescribeModelSetBody = z.object({ modelSetId: z.string().min(1).optional(), modelSetName: z.string().min(1).optional() });
-const ModelSetIdBody = z.object({ modelSetId: z.string().min(1) });
-const ModelIdBody = z.object({ modelId: z.string().min(1) });
-const CreateCustomModelBody = z.object({
-  modelSetId: z.string().min(1),
-  description: z.string().max(300).optional(),
-  sourceType: z.enum(["Train", "Import"]),
-  trainMeta: z.object({
-    taskId: z.string().min(1),
-    checkpointStep: z.number().int().nonnegative().optional(),
-    // The doc's example spells it `step`; both are accepted.
-    step: z.number().int().nonnegative().optional(),
-  }).optional(),
-  importMeta: z.object({
-    bucket: z.string(),
-    objectPath: z.string(),
-    modelFormat: z.enum(["HuggingFace.Transformers", "Safetensors"]).optional(),
-    modelApplicationType: z.enum(["chat", "completion"]).optional(),
-  }).optional(),
-});
-
 /** V2 model-set object (DescribeModelSet; list items add modelCount). */
-export function v2ModelSet(set: ModelSetRow, versions: readonly ModelVersionRow[]): Record<string, unknown> {
+export function v2ModelSet(set: ModelSetRow, versions: readonly ModelVersionRow[]): ModelSetDetail {
   return {
     modelSetId: set.id,
     modelSetName: set.name,
@@ -63,9 +40,9 @@ function versionName(set: ModelSetRow, v: ModelVersionRow): string {
 }
 
 /** V2 model-version object (DescribeModel). */
-export function v2ModelVersion(view: ModelVersionView): Record<string, unknown> {
+export function v2ModelVersion(view: ModelVersionView): ModelVersionDetail {
   const { version: v, set, lineage, summary } = view;
-  let sourceInfo: Record<string, unknown>;
+  let sourceInfo: ModelSourceInfo;
   if (lineage.sourceType === "Import") {
     sourceInfo = { sourceType: "Import", importBosUri: `bos:/${lineage.bucket}/${lineage.object}/` };
   } else if (lineage.sourceType === "Train") {
@@ -83,7 +60,7 @@ export function v2ModelVersion(view: ModelVersionView): Record<string, unknown> 
     modelId: v.id,
     modelName: versionName(set, v),
     model: view.baseModel ?? "",
-    status: v.status,
+    status: v.status as ModelVersionStatus,
     sourceInfo,
     ...(v.description === "" ? {} : { description: v.description }),
     createTime: isoOffset(v.created_at),
@@ -108,19 +85,19 @@ export const modelRoutes: RouteDef[] = [
     return set.id;
   }),
 
-  v2("model", "DescribeCustomModelSets", "model:read", async (ctx, body) => {
-    const page = await listModelSets(ctx.res, pageRequest(parseWith(ListBody, body)));
+  v2("model", "DescribeCustomModelSets", "model:read", async (ctx, body): Promise<DescribeCustomModelSetsResult> => {
+    const page = await listModelSets(ctx.res, pageRequest(parseWith(DescribeModelSetsBody, body)));
     return { customModelSetList: page.items.map((item) => ({ ...v2ModelSet(item.set, item.versions), modelCount: item.versions.length })), pageInfo: page.pageInfo };
   }),
 
-  v2("model", "DescribeSystemModelSets", "model:read", async (_ctx, body) => {
-    const request = pageRequest(parseWith(ListBody, body));
+  v2("model", "DescribeSystemModelSets", "model:read", async (_ctx, body): Promise<DescribeSystemModelSetsResult> => {
+    const request = pageRequest(parseWith(DescribeModelSetsBody, body));
     // No presets exist, so no marker can name one.
     if (request.marker !== undefined) throw new SailfinError("InvalidMarker", { field: "marker" });
     return { systemModelSetList: [], pageInfo: { marker: "", maxKeys: request.limit, isTruncated: false } };
   }),
 
-  v2("model", "DescribeModelSet", "model:read", async (ctx, body) => {
+  v2("model", "DescribeModelSet", "model:read", async (ctx, body): Promise<ModelSetDetail> => {
     const input = parseWith(DescribeModelSetBody, body);
     let set: ModelSetRow;
     if (input.modelSetId !== undefined) set = await findSet(ctx.res.db, input.modelSetId, "modelSetId");
@@ -140,7 +117,7 @@ export const modelRoutes: RouteDef[] = [
     return true;
   }),
 
-  v2("model", "CreateCustomModel", "model:write", async (ctx, body) => {
+  v2("model", "CreateCustomModel", "model:write", async (ctx, body): Promise<CreateCustomModelResult> => {
     const input = parseWith(CreateCustomModelBody, body);
     const set = await findSet(ctx.res.db, input.modelSetId, "modelSetId");
     let version: ModelVersionRow;
@@ -163,10 +140,10 @@ export const modelRoutes: RouteDef[] = [
       });
       version = published.version;
     }
-    return { modelSetId: set.id, modelId: version.id, modelName: versionName(set, version), status: version.status };
+    return { modelSetId: set.id, modelId: version.id, modelName: versionName(set, version), status: version.status as ModelVersionStatus };
   }),
 
-  v2("model", "DescribeModel", "model:read", async (ctx, body) => {
+  v2("model", "DescribeModel", "model:read", async (ctx, body): Promise<ModelVersionDetail> => {
     const input = parseWith(ModelIdBody, body);
     return v2ModelVersion(await describeModelVersion(ctx.res, input.modelId, "modelId"));
   }),

@@ -1,0 +1,177 @@
+import { z } from "zod";
+import type { PageInfo } from "../pagination.js";
+import type { ExportState, V2EvalState } from "../states.js";
+import { PageFields, V1Id } from "../validate.js";
+
+/**
+ * V2 evaluation (`POST /v2/eval?Action=…`, reference §8.2): request bodies of evaluations and
+ * their result exports, and the objects the server answers. Sailfin evaluates model versions
+ * automatically (`evalObjectType` "model"); other combinations are refused by the server.
+ */
+
+/** Qianfan's inference parameters (the V2 reference's ranges; V1 takes the same keys). */
+export const InferenceParamsBody = z.object({
+  temperature: z.number().min(0.01).max(1).optional(),
+  top_p: z.number().min(0).max(1).optional(),
+  penalty_score: z.number().min(1).max(2).optional(),
+  max_output_tokens: z.number().int().min(1).max(4096).optional(),
+  stop: z.array(z.string().min(1).max(20)).max(4).optional(),
+  system: z.string().max(4096).optional(),
+});
+export type InferenceParamsBody = z.infer<typeof InferenceParamsBody>;
+
+/** Judge prompt settings (V1 `evalStandardConf.prompt`, V2 `autoModelEvalConfig.prompt`). */
+export const JudgePromptBody = z.object({
+  templateName: z.string().max(200).optional(),
+  templateContent: z.string().max(20_000).optional(),
+  metric: z.string().max(2_000).optional(),
+  steps: z.string().max(5_000).optional(),
+  minScore: z.number().optional(),
+  maxScore: z.number().optional(),
+});
+export type JudgePromptBody = z.infer<typeof JudgePromptBody>;
+
+/** Export columns as a list (what the SDK sends) or comma-joined. */
+export const ExportContentBody = z.union([z.array(z.string()), z.string()]);
+export type ExportContentBody = z.infer<typeof ExportContentBody>;
+
+export const CreateEvalTaskBody = z.object({
+  taskName: z.string().min(1).max(100),
+  description: z.string().max(500).optional(),
+  evalObjectType: z.enum(["model", "inferDataset"]),
+  evalObjectConfig: z.object({
+    evalModelConfig: z.object({
+      /** The dataset version evaluated on. */
+      versionId: z.string().min(1),
+      storageType: z.enum(["BOS", "sysStorage"]).optional(),
+      storagePath: z.string().optional(),
+      evalModelConfigList: z.array(z.object({
+        modelId: z.string().min(1),
+        promptTemplate: z.string().max(20_000).optional(),
+        inferenceParams: InferenceParamsBody.optional(),
+        stop: z.array(z.string().min(1).max(20)).max(4).optional(),
+        isBase: z.boolean().optional(),
+      })),
+    }).optional(),
+  }),
+  evalConfig: z.object({
+    /** Comma-joined metric modes (`rule`, `model`). */
+    evalMode: z.string().min(1),
+    autoModelEvalConfig: z.object({
+      apiName: z.string().max(200).optional(),
+      apiUrl: z.string().max(2_000).optional(),
+      appId: z.union([z.number(), z.string()]).optional(),
+      prompt: JudgePromptBody.optional(),
+    }).optional(),
+    autoRuleEvalConfig: z.object({ stopWordsPath: z.string().optional() }).optional(),
+  }),
+});
+export type CreateEvalTaskBody = z.infer<typeof CreateEvalTaskBody>;
+
+export const DescribeEvalTasksBody = z.object({
+  ...PageFields,
+  evalType: z.enum(["auto", "manual"]).optional(),
+  keyFilter: z.string().max(200).optional(),
+});
+export type DescribeEvalTasksBody = z.infer<typeof DescribeEvalTasksBody>;
+
+export const EvalTaskIdBody = z.object({ taskId: z.string().min(1) });
+export type EvalTaskIdBody = z.infer<typeof EvalTaskIdBody>;
+
+export const CreateEvalResultExportTaskBody = z.object({
+  evalId: z.string().min(1),
+  storageType: z.enum(["BOS", "sysStorage"]),
+  bucket: z.string().max(100).optional(),
+  exportContent: ExportContentBody,
+  // Sailfin extension (V1's part export): only these results.
+  exportOpt: z.enum(["total", "part"]).optional(),
+  resultIds: z.array(V1Id).optional(),
+});
+export type CreateEvalResultExportTaskBody = z.infer<typeof CreateEvalResultExportTaskBody>;
+
+/** By the export's own id, or the evaluation's (its latest export). */
+export const DescribeEvalResultExportTaskBody = z.object({ exportTaskId: z.string().min(1).optional(), evalId: z.string().min(1).optional() });
+export type DescribeEvalResultExportTaskBody = z.infer<typeof DescribeEvalResultExportTaskBody>;
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+export interface EvalModelState {
+  readonly modelId: string;
+  readonly modelName: string;
+  readonly modelSetId: string;
+  readonly state: V2EvalState;
+  readonly message: string;
+}
+
+/** DescribeEvalTask, and DescribeEvalTasks' `taskList[]`. */
+export interface EvalTaskDetail {
+  readonly taskId: string;
+  readonly taskName: string;
+  readonly description: string;
+  readonly evalType: "auto";
+  readonly state: V2EvalState;
+  readonly evalObjectType: "model";
+  readonly evalMode: string;
+  readonly models: readonly EvalModelState[];
+  readonly datasetVersionId: string;
+  readonly createTime: string;
+  readonly finishTime: string;
+  /** 0–100. */
+  readonly progress: number;
+  readonly failReason?: string;
+}
+
+export interface DescribeEvalTasksResult {
+  readonly taskList: readonly EvalTaskDetail[];
+  readonly pageInfo: PageInfo;
+}
+
+/** Aggregated metrics of one version (rule metrics 0–1, judge scores on the prompt's scale). */
+export interface EvalEffectMetric {
+  readonly accuracy?: number;
+  readonly f1Score?: number;
+  readonly rouge_1?: number;
+  readonly rouge_2?: number;
+  readonly rouge_l?: number;
+  readonly bleu4?: number;
+  readonly avgJudgeScore?: number;
+  readonly stdJudgeScore?: number;
+  readonly medianJudgeScore?: number;
+  readonly scoreDistribution?: Readonly<Record<string, number>>;
+}
+
+export interface EvalModelReport {
+  readonly modelId: string;
+  readonly modelName: string;
+  readonly effectMetric: EvalEffectMetric;
+  readonly sizeBytes: number;
+  readonly samples: number;
+  readonly failedSamples: number;
+  readonly tokensPerSecond: number;
+}
+
+/** DescribeEvalTaskReport (only once the evaluation has finished). */
+export interface EvalTaskReport {
+  readonly taskId: string;
+  readonly state: V2EvalState;
+  readonly reports: readonly EvalModelReport[];
+}
+
+/** DescribeEvalResultExportTask. */
+export interface EvalExportTask {
+  readonly exportTaskId: string;
+  readonly evalId: string;
+  readonly state: ExportState;
+  readonly storageType: "BOS" | "sysStorage";
+  readonly bucket: string;
+  readonly exportPath: string;
+  /**
+   * A finished local (sysStorage) export's download link, signed by the server itself
+   * (`GET /sailfin/v1/eval-exports/<id>/download?expires=…&signature=…`, no bce-auth); "" otherwise.
+   */
+  readonly downloadUrl: string;
+  readonly createTime: string;
+  readonly finishTime: string;
+  readonly failReason?: string;
+}

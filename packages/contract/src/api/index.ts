@@ -1,0 +1,19 @@
+/**
+ * `@sailfin/contract/api`: the browser-safe half of the contract. The V2 request schemas
+ * (zod; the server validates with these very objects), the result types the server's renderers
+ * are annotated with, and the canonical strings of bce-auth-v1. Nothing reachable from here may
+ * import a Node built-in: the SDK (and through it the web console) loads this module, and
+ * tests/src/sdk-browser-safe.test.ts walks the compiled graph to keep it so.
+ */
+export * from "./common.js";
+export * from "./datasets.js";
+export * from "./finetuning.js";
+export * from "./models.js";
+export * from "./compression.js";
+export * from "./evaluations.js";
+export * from "./iam.js";
+export * from "./objects.js";
+export * from "../bce-canonical.js";
+export * from "../states.js";
+export { PageFields, V1Id, nameField } from "../validate.js";
+export { POLICY_NAMES, type PolicyName } from "../policies.js";

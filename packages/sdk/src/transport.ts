@@ -1,0 +1,314 @@
+import { bceTimestamp, objectRequestPath, type UploadObjectResult } from "@sailfin/contract/api";
+import { SailfinApiError, SailfinNetworkError } from "./errors.js";
+import { backoffDelay, isIdempotentAction, parseRetryAfter, shouldRetry, type Failure } from "./retry.js";
+import { sha256Hex, signRequestAsync } from "./signer.js";
+
+/**
+ * One signed HTTP exchange with retries: builds the URL, signs with bce-auth-v1 (fresh
+ * timestamp per attempt), sends through the injected `fetch`, reads the envelope and decides
+ * per retry.ts whether to try again. Every namespace calls through this.
+ */
+
+/** The subset of `fetch` the SDK uses: the global one fits, and so does a test stub. */
+export type FetchLike = (url: string, init: FetchInit) => Promise<FetchResponse>;
+
+export interface FetchInit {
+  readonly method: string;
+  readonly headers: Record<string, string>;
+  readonly body?: RequestBody;
+  readonly signal?: AbortSignal;
+  /** Needed by fetch for a streamed (ReadableStream) body. */
+  readonly duplex?: "half";
+}
+
+export interface FetchResponse {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  text(): Promise<string>;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** What an upload may send. A ReadableStream is streamed and, not being replayable, never retried. */
+export type UploadBody = string | Uint8Array | ArrayBuffer | Blob | ReadableStream<Uint8Array>;
+/** What fetch is handed: as UploadBody, with byte arrays over a plain ArrayBuffer (what `BodyInit` takes). */
+export type RequestBody = string | Uint8Array<ArrayBuffer> | ArrayBuffer | Blob | ReadableStream<Uint8Array>;
+
+export interface TransportOptions {
+  readonly baseUrl: string;
+  readonly accessKey: string;
+  readonly secretKey: string;
+  readonly fetch?: FetchLike;
+  /** Retries after the first attempt (default 3; 0 disables). */
+  readonly retries?: number;
+  /** Backoff: first delay ceiling in ms (default 200), doubled per retry up to `retryMaxDelayMs` (default 5000). */
+  readonly retryBaseDelayMs?: number;
+  readonly retryMaxDelayMs?: number;
+  /** Per-attempt time limit in ms (default: none). A timed-out attempt is a network error. */
+  readonly timeoutMs?: number;
+  /** Signature validity (default 1800 s, as the Node and Java SDKs sign). */
+  readonly expirationSeconds?: number;
+  /** Extra headers on every request (signed too), e.g. `{ "request-source": "my-app" }`. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** For the raw escape hatches: whether the call may be repeated after an ambiguous failure. */
+export interface RawCallOptions extends CallOptions {
+  readonly idempotent?: boolean;
+}
+
+export interface DownloadedFile {
+  readonly bytes: Uint8Array;
+  readonly contentType: string;
+  /** From `content-disposition`, "" when absent. */
+  readonly fileName: string;
+}
+
+interface Exchange {
+  readonly method: "GET" | "POST" | "PUT";
+  /** Path under the base URL, or an absolute URL (downloads). */
+  readonly target: string;
+  readonly query: Record<string, string>;
+  readonly body?: RequestBody;
+  readonly contentType?: string;
+  readonly signed: boolean;
+  readonly idempotent: boolean;
+  readonly signal: AbortSignal | undefined;
+}
+
+type ApiErrorInit = ConstructorParameters<typeof SailfinApiError>[0];
+type Outcome<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: ApiErrorInit; readonly failure: Failure; readonly retryAfter?: number };
+
+export class Transport {
+  readonly baseUrl: string;
+  readonly #options: TransportOptions;
+
+  constructor(options: TransportOptions) {
+    if (options.accessKey === "" || options.secretKey === "") throw new Error("accessKey and secretKey are required");
+    new URL(options.baseUrl); // fails early on a malformed base URL
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.#options = options;
+  }
+
+  /** A V2 action: `POST /v2/<resource>?Action=<action>`; resolves to `result` (undefined when absent). */
+  v2<T>(resource: string, action: string, body: unknown = {}, options: RawCallOptions = {}): Promise<T> {
+    return this.#exchange({
+      method: "POST", target: `/v2/${resource}`, query: { Action: action }, body: JSON.stringify(body ?? {}),
+      contentType: "application/json", signed: true, idempotent: options.idempotent ?? isIdempotentAction(action), signal: options.signal,
+    }, (response) => readEnvelope<T>(response, "v2"));
+  }
+
+  /** A V1 route (`POST /wenxinworkshop/…`); resolves to `result`. V1 errors arrive as HTTP 200 with `error_code`. */
+  v1<T>(path: string, body: unknown = {}, options: RawCallOptions = {}): Promise<T> {
+    const [route = "", search] = path.split("?", 2);
+    // A query in the path is signed like any other (Python sends `?Action=` on V1 routes).
+    const query = search === undefined ? {} : Object.fromEntries(new URLSearchParams(search));
+    return this.#exchange({
+      method: "POST", target: route.startsWith("/") ? route : `/${route}`, query, body: JSON.stringify(body ?? {}),
+      contentType: "application/json", signed: true, idempotent: options.idempotent ?? false, signal: options.signal,
+    }, (response) => readEnvelope<T>(response, "v1"));
+  }
+
+  /**
+   * `PUT /sailfin/v1/objects/<bucket>/<path>`. In-memory bodies are checked against the server's
+   * sha256 (a mismatch throws `ChecksumMismatch`); the same bytes to the same path converge, so
+   * uploads retry like reads.
+   */
+  async upload(bucket: string, objectPath: string, body: UploadBody, options: CallOptions = {}): Promise<UploadObjectResult> {
+    const result = await this.#exchange({
+      method: "PUT", target: objectRequestPath(bucket, objectPath), query: {}, body: requestBody(body),
+      contentType: "application/octet-stream", signed: true, idempotent: true, signal: options.signal,
+    }, (response) => readEnvelope<UploadObjectResult>(response, "v2"));
+    const bytes = await bytesOf(body);
+    if (bytes !== undefined) {
+      const expected = await sha256Hex(bytes);
+      if (expected !== result.sha256) {
+        throw new SailfinApiError({
+          code: "ChecksumMismatch", httpStatus: 200, requestId: "",
+          message: `the server stored ${result.uri} with sha256 ${result.sha256}, but the bytes sent hash to ${expected}`,
+        });
+      }
+    }
+    return result;
+  }
+
+  /** An unsigned GET of a link the server signed itself (an evaluation export's `downloadUrl`). */
+  download(url: string, options: CallOptions = {}): Promise<DownloadedFile> {
+    return this.#exchange({ method: "GET", target: url, query: {}, signed: false, idempotent: true, signal: options.signal }, readFile);
+  }
+
+  async #exchange<T>(exchange: Exchange, read: (response: FetchResponse) => Promise<Outcome<T>>): Promise<T> {
+    const retries = Math.max(0, this.#options.retries ?? 3);
+    const replayable = !isStream(exchange.body);
+    const backoff = { baseDelayMs: this.#options.retryBaseDelayMs ?? 200, maxDelayMs: this.#options.retryMaxDelayMs ?? 5000 };
+    for (let attempt = 0; ; attempt++) {
+      const limit = attemptSignal(exchange.signal, this.#options.timeoutMs);
+      let outcome: Outcome<T> | { readonly ok: "network"; readonly error: unknown };
+      try {
+        outcome = await read(await this.#send(exchange, limit.signal));
+      } catch (error) {
+        if (exchange.signal?.aborted) throw exchange.signal.reason ?? error;
+        outcome = { ok: "network", error: limit.timedOut() ? new Error(`timed out after ${this.#options.timeoutMs} ms`, { cause: error }) : error };
+      } finally {
+        limit.done();
+      }
+      if (outcome.ok === true) return outcome.value;
+      const failure: Failure = outcome.ok === "network" ? { kind: "network", error: outcome.error } : outcome.failure;
+      if (attempt < retries && replayable && shouldRetry(failure, exchange.idempotent)) {
+        await sleep(backoffDelay(attempt, backoff, outcome.ok === false ? outcome.retryAfter : undefined), exchange.signal);
+        continue;
+      }
+      if (outcome.ok === "network") {
+        throw new SailfinNetworkError(`cannot reach ${this.baseUrl} (${describeCause(outcome.error)})`, { cause: outcome.error, attempts: attempt + 1 });
+      }
+      throw new SailfinApiError({ ...outcome.error, attempts: attempt + 1 });
+    }
+  }
+
+  async #send(exchange: Exchange, signal: AbortSignal | undefined): Promise<FetchResponse> {
+    const url = new URL(exchange.target.includes("://") ? exchange.target : this.baseUrl + exchange.target);
+    for (const [key, value] of Object.entries(exchange.query)) url.searchParams.set(key, value);
+    const headers: Record<string, string> = { ...(this.#options.headers ?? {}) };
+    if (exchange.contentType !== undefined) headers["content-type"] = exchange.contentType;
+    if (exchange.signed) {
+      const timestamp = bceTimestamp();
+      headers["x-bce-date"] = timestamp;
+      // `host` is signed but not set: fetch sends it (browsers forbid setting it) as url.host.
+      headers.authorization = await signRequestAsync({
+        accessKey: this.#options.accessKey, secretKey: this.#options.secretKey, method: exchange.method,
+        path: url.pathname, query: exchange.query, headers: { ...headers, host: url.host }, timestamp,
+        expirationSeconds: this.#options.expirationSeconds ?? 1800,
+      });
+    }
+    const doFetch: FetchLike = this.#options.fetch ?? ((input, init) => globalThis.fetch(input, init as RequestInit));
+    return doFetch(url.toString(), {
+      method: exchange.method, headers,
+      ...(exchange.body === undefined ? {} : { body: exchange.body }),
+      ...(signal === undefined ? {} : { signal }),
+      ...(isStream(exchange.body) ? { duplex: "half" as const } : {}),
+    });
+  }
+}
+
+/** Reads a V1 or V2 envelope: the `result`, or the error with what retry.ts needs to judge it. */
+async function readEnvelope<T>(response: FetchResponse, dialect: "v1" | "v2"): Promise<Outcome<T>> {
+  const text = await response.text();
+  const headerId = response.headers.get("x-bce-request-id") ?? "";
+  const json = parseObject(text);
+  const status = response.status;
+  const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
+  const fail = (error: ApiErrorInit, failure: Failure): Outcome<T> => ({ ok: false, error, failure, ...(retryAfter === undefined ? {} : { retryAfter }) });
+  if (json !== undefined && typeof json.code === "string" && (status >= 400 || json.result === undefined)) {
+    // V2 errors, and gateway (authentication) errors on either dialect's routes.
+    const requestId = typeof json.requestId === "string" ? json.requestId : headerId;
+    const message = typeof json.message === "string" ? json.message : json.code;
+    return fail({ code: json.code, message, httpStatus: status, requestId }, { kind: "response", status, code: json.code });
+  }
+  if (dialect === "v1" && json !== undefined && json.error_code !== undefined) {
+    const v1Code = Number(json.error_code);
+    const message = typeof json.error_msg === "string" ? json.error_msg : String(json.error_code);
+    const requestId = json.log_id === undefined ? headerId : String(json.log_id);
+    return fail({ code: String(json.error_code), message, httpStatus: status, requestId, v1Code }, { kind: "response", status, v1Code });
+  }
+  if (status >= 400 || json === undefined) {
+    const snippet = text.length > 200 ? `${text.slice(0, 200)}…` : text;
+    return fail(
+      { code: "InvalidResponse", message: `HTTP ${status} without a Sailfin envelope: ${snippet}`, httpStatus: status, requestId: headerId },
+      { kind: "response", status },
+    );
+  }
+  return { ok: true, value: json.result as T };
+}
+
+async function readFile(response: FetchResponse): Promise<Outcome<DownloadedFile>> {
+  if (response.status === 200) {
+    const disposition = response.headers.get("content-disposition") ?? "";
+    return {
+      ok: true,
+      value: {
+        bytes: new Uint8Array(await response.arrayBuffer()),
+        contentType: response.headers.get("content-type") ?? "application/octet-stream",
+        fileName: /filename="([^"]*)"/.exec(disposition)?.[1] ?? "",
+      },
+    };
+  }
+  const outcome = await readEnvelope<unknown>(response, "v2");
+  if (!outcome.ok) return outcome;
+  const status = response.status;
+  return { ok: false, error: { code: "InvalidResponse", message: `HTTP ${status} instead of the file`, httpStatus: status, requestId: "" }, failure: { kind: "response", status } };
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A view over a SharedArrayBuffer (or a Node Buffer's pool typed as such) is copied; other bodies pass as they are. */
+function requestBody(body: UploadBody): RequestBody {
+  if (body instanceof Uint8Array) return body.buffer instanceof ArrayBuffer ? (body as Uint8Array<ArrayBuffer>) : new Uint8Array(body);
+  return body;
+}
+
+function isStream(body: RequestBody | undefined): body is ReadableStream<Uint8Array> {
+  return typeof ReadableStream !== "undefined" && body instanceof ReadableStream;
+}
+
+/** The bytes of an in-memory body (undefined for a stream, which cannot be read twice). */
+async function bytesOf(body: UploadBody): Promise<Uint8Array | ArrayBuffer | undefined> {
+  if (typeof body === "string") return new TextEncoder().encode(body);
+  if (body instanceof Uint8Array || body instanceof ArrayBuffer) return body;
+  if (typeof Blob !== "undefined" && body instanceof Blob) return body.arrayBuffer();
+  return undefined;
+}
+
+/** The attempt's signal: the caller's, plus the per-attempt time limit. */
+function attemptSignal(user: AbortSignal | undefined, timeoutMs: number | undefined) {
+  if (timeoutMs === undefined) return { signal: user, timedOut: () => false, done: () => {} };
+  const controller = new AbortController();
+  let timedOut = false;
+  const onAbort = () => controller.abort(user?.reason);
+  if (user?.aborted) controller.abort(user.reason);
+  user?.addEventListener("abort", onAbort, { once: true });
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new Error(`timed out after ${timeoutMs} ms`));
+  }, timeoutMs);
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    done: () => {
+      clearTimeout(timer);
+      user?.removeEventListener("abort", onAbort);
+    },
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function describeCause(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  if (typeof cause?.code === "string") return cause.code;
+  return error instanceof Error ? error.message : String(error);
+}

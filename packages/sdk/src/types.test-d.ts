@@ -1,0 +1,81 @@
+/**
+ * Type tests of the public surface: compiled by `tsc -b` with the package (never run), so a
+ * type regression fails the build. `Equals` is exact (not mere assignability), and every
+ * `@ts-expect-error` line must stay an error or tsc reports the directive as unused.
+ */
+import type {
+  BodyInput, CompTaskItem, CreateDatasetBody, CreateFineTuningTaskBody, CreateFineTuningTaskResult, CreatedAccessKey,
+  DatasetItem, DescribeFineTuningJobsResult, EvalExportTask, EvalTaskDetail, FineTuningJobItem, FineTuningMetricPoint,
+  FineTuningTaskDetail, FineTuningTaskMetrics, ModelVersionDetail, PageInfo, UploadObjectResult, V2RunStatus,
+} from "@sailfin/contract/api";
+import {
+  Paginated, SailfinApiError, SailfinClient, SailfinNetworkError, type DownloadedFile, type FetchLike,
+} from "./index.js";
+
+type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+function expectType<T extends true>(): void {}
+type Result<F extends (...args: never[]) => unknown> = Awaited<ReturnType<F>>;
+type ItemOf<I> = I extends AsyncIterable<infer T> ? T : never;
+
+export function typeTests(client: SailfinClient): void {
+  // Results are the contract's types, the ones the server's renderers are annotated with.
+  expectType<Equals<Result<typeof client.tasks.describe>, FineTuningTaskDetail>>();
+  expectType<Equals<Result<typeof client.tasks.create>, CreateFineTuningTaskResult>>();
+  expectType<Equals<Result<typeof client.tasks.metrics>, FineTuningTaskMetrics>>();
+  expectType<Equals<Result<typeof client.models.describe>, ModelVersionDetail>>();
+  expectType<Equals<Result<typeof client.compression.describe>, CompTaskItem>>();
+  expectType<Equals<Result<typeof client.evaluations.describe>, EvalTaskDetail>>();
+  expectType<Equals<Result<typeof client.exports.describe>, EvalExportTask>>();
+  expectType<Equals<Result<typeof client.exports.download>, DownloadedFile>>();
+  expectType<Equals<Result<typeof client.keys.create>, CreatedAccessKey>>();
+  expectType<Equals<Result<typeof client.datasets.upload>, UploadObjectResult>>();
+  expectType<Equals<Result<typeof client.models.upload>, UploadObjectResult>>();
+  expectType<Equals<Result<typeof client.evaluations.create>, string>>();
+  expectType<Equals<Result<typeof client.jobs.delete>, void>>();
+  expectType<Equals<FineTuningTaskDetail["runStatus"], V2RunStatus>>();
+
+  // Bodies are the input types of the server's own zod schemas.
+  expectType<Equals<Parameters<typeof client.datasets.create>[0], BodyInput<typeof CreateDatasetBody>>>();
+  expectType<Equals<Parameters<typeof client.tasks.create>[0], BodyInput<typeof CreateFineTuningTaskBody>>>();
+
+  // Lists are async iterables of items, with typed pages.
+  expectType<Equals<ReturnType<typeof client.jobs.list>, Paginated<FineTuningJobItem, DescribeFineTuningJobsResult>>>();
+  expectType<Equals<ItemOf<ReturnType<typeof client.jobs.list>>, FineTuningJobItem>>();
+  expectType<Equals<ItemOf<ReturnType<typeof client.datasets.list>>, DatasetItem>>();
+  expectType<Equals<ItemOf<ReturnType<typeof client.tasks.allMetrics>>, FineTuningMetricPoint>>();
+  expectType<Equals<Result<ReturnType<typeof client.jobs.list>["firstPage"]>["pageInfo"], PageInfo>>();
+
+  // Escape hatches are generic, unknown by default.
+  expectType<Equals<Result<typeof client.call>, unknown>>();
+  expectType<Equals<Result<typeof client.callV1<{ a: number }>>, { a: number }>>();
+
+  // Errors carry the typed fields.
+  expectType<Equals<SailfinApiError["code"], string>>();
+  expectType<Equals<SailfinApiError["httpStatus"], number>>();
+  expectType<Equals<SailfinApiError["requestId"], string>>();
+  expectType<Equals<SailfinNetworkError["attempts"], number>>();
+
+  // The global fetch fits the injectable one.
+  const globalFetch: FetchLike = globalThis.fetch;
+  void globalFetch;
+
+  // Wrong usage does not compile.
+  // @ts-expect-error taskId is required
+  void client.tasks.describe({});
+  // @ts-expect-error taskId is a string
+  void client.tasks.describe({ taskId: 42 });
+  // @ts-expect-error an unknown train mode
+  void client.jobs.create({ name: "demo", model: "m", trainMode: "RLHF" });
+  // @ts-expect-error storageType is BOS or sysStorage
+  void client.datasets.create({ datasetName: "d", dataFormat: "Messages", storageType: "S3" });
+  // @ts-expect-error the tasks of a job need its jobId
+  void client.tasks.list({});
+  // @ts-expect-error maxKeys is a number
+  void client.jobs.list({ maxKeys: "50" });
+  // @ts-expect-error the misspelt wire key `maker` is not part of the SDK's input
+  void client.jobs.list({ maker: "job-x" });
+  // @ts-expect-error results are read-only
+  void client.tasks.describe({ taskId: "t" }).then((task) => { task.runStatus = "Done"; });
+  // @ts-expect-error no such namespace
+  void client.services;
+}
