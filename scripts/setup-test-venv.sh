@@ -15,7 +15,14 @@ installed_version() {
   "$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("qianfan"))' 2>/dev/null || true
 }
 
-if [[ -x "$venv/bin/python" && "$(installed_version)" == "$QIANFAN_VERSION" ]]; then
+# What qianfan.dataset and qianfan.model import beyond plain qianfan (its `dataset_base` extra,
+# without locust): the higher-level Dataset and Model objects the conformance tests drive.
+EXTRAS=(python-dateutil pyarrow numpy ijson filelock tabulate)
+extras_present() {
+  "$venv/bin/python" -c 'import dateutil, pyarrow, numpy, ijson, filelock, tabulate' 2>/dev/null
+}
+
+if [[ -x "$venv/bin/python" && "$(installed_version)" == "$QIANFAN_VERSION" ]] && extras_present; then
   exit 0
 fi
 
@@ -32,8 +39,8 @@ if [[ ! -x "$venv/bin/python" ]]; then
   fi
 fi
 
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "qianfan==$QIANFAN_VERSION" \
-  || fail "pip install qianfan==$QIANFAN_VERSION into $venv failed"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "qianfan==$QIANFAN_VERSION" "${EXTRAS[@]}" \
+  || fail "pip install qianfan==$QIANFAN_VERSION ${EXTRAS[*]} into $venv failed"
 
 got="$(installed_version)"
 [[ "$got" == "$QIANFAN_VERSION" ]] || fail "expected qianfan $QIANFAN_VERSION in $venv, found '${got:-nothing}'"

@@ -171,7 +171,6 @@ for (const dialect of testDialects()) {
       await fails1("create", create1({ versionEvalInfo: [] }), "versionEvalInfo");
       await fails1("create", create1({ versionEvalInfo: [unit1({ params: { temperature: 2 } })] }), "versionEvalInfo[0].params.temperature");
       assert.match(await fails1("create", create1({ evalStandardConf: { evalMode: "rule,manual" } }), "evalStandardConf.evalMode"), /manual/);
-      delete process.env.SAILFIN_JUDGE_URL;
       await fails1("create", create1({ evalStandardConf: { evalMode: "rule,model", apiName: "judge" } }), "evalStandardConf.apiUrl");
       await fails1("create", create1({ evalStandardConf: { evalMode: "model", apiUrl: "ftp://judge" } }), "evalStandardConf.apiUrl");
       await fails1("create", create1({ id: 5 }), "id");
@@ -193,18 +192,24 @@ for (const dialect of testDialects()) {
       assert.match(await fails2("CreateEvalTask", create2({ evalObjectType: "inferDataset" }), "evalObjectType"), /not supported/);
       await fails2("CreateEvalTask", create2({ evalObjectConfig: {} }), cfg);
       await fails2("CreateEvalTask", create2({ evalConfig: { evalMode: "manual" } }), "evalConfig.evalMode");
-      delete process.env.SAILFIN_JUDGE_URL;
       await fails2("CreateEvalTask", create2({ evalConfig: { evalMode: "model", autoModelEvalConfig: { apiName: "judge" } } }), "evalConfig.autoModelEvalConfig.apiUrl");
       await fails2("CreateEvalTask", create2({ evalConfig: { evalMode: "model", autoModelEvalConfig: { apiUrl: "http://127.0.0.1:9/v1", prompt: { minScore: 5, maxScore: 1 } } } }), "evalConfig.autoModelEvalConfig.prompt.maxScore");
-      // The server's default endpoint stands in for a missing apiUrl.
-      process.env.SAILFIN_JUDGE_URL = "http://127.0.0.1:9/v1";
+      // A server started with SAILFIN_JUDGE_URL uses it for a missing apiUrl.
+      const judged = await startTestServer(dialect, { SAILFIN_JUDGE_URL: "http://127.0.0.1:9/v1" });
       try {
-        const id = await ok2("CreateEvalTask", create2({ evalConfig: { evalMode: "model" } }));
+        await stageFolder(judged, tiny.dir("llama"), "hub", "llama");
+        const judgedModel = await importBaseModel(judged, "eval-model", { bucket: "hub", objectPath: "llama" });
+        const judgedData = await releasedDataset(judged, { name: "eval-prompts", format: "PromptResponse" });
+        const r = await v2Raw(judged, "eval", "CreateEvalTask", create2({ evalConfig: { evalMode: "model" } }, {
+          versionId: judgedData.versionId, evalModelConfigList: [modelConfig({ modelId: judgedModel.versionId })],
+        }));
+        assert.equal(r.status, 200, r.text);
+        const id = r.body.result as string;
         assert.match(id, /^ame-[a-z0-9]{12}$/);
-        const spec = JSON.parse((await server.server.res.db.selectFrom("runs").select("spec").where("id", "=", id).executeTakeFirstOrThrow()).spec);
+        const spec = JSON.parse((await judged.server.res.db.selectFrom("runs").select("spec").where("id", "=", id).executeTakeFirstOrThrow()).spec);
         assert.equal(spec.judge.url, "http://127.0.0.1:9/v1");
       } finally {
-        delete process.env.SAILFIN_JUDGE_URL;
+        await judged.close();
       }
     });
 
@@ -227,6 +232,10 @@ for (const dialect of testDialects()) {
       assert.deepEqual(listed.taskList.map((t: any) => t.taskId), [id]);
       assert.equal(listed.pageInfo.maxKeys, 5);
       assert.deepEqual((await ok2("DescribeEvalTasks", { evalType: "manual" })).taskList, []);
+      // LIKE's wildcards in a name are matched literally (SQLite has no default escape character).
+      const odd = await ok2("CreateEvalTask", create2({ taskName: "odd_name%1" }));
+      assert.deepEqual((await ok2("DescribeEvalTasks", { keyFilter: "d_name%" })).taskList.map((t: any) => t.taskId), [odd]);
+      assert.deepEqual((await ok2("DescribeEvalTasks", { keyFilter: "dd%name" })).taskList, []);
 
       await fails2("DescribeEvalTaskReport", { taskId: id }, "taskId");
       await fails2("CreateEvalResultExportTask", { evalId: id, storageType: "sysStorage", exportContent: ["prompt"] }, "evalId");

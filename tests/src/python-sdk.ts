@@ -1,7 +1,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
+import type { TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /**
  * A long-lived tests/python/sdk_driver.py process: the official Qianfan Python SDK (`qianfan`
@@ -20,7 +22,37 @@ export function pythonSdkMissing(): string | null {
 
 export type PythonCall =
   | { kind: "call_action"; route: string; action: string; params: unknown; credentials?: { accessKey: string; secretKey: string } }
+  | { kind: "ref"; ref: number; path: string; args?: Record<string, unknown>; positional?: unknown[]; call?: boolean }
   | { kind: string; args?: Record<string, unknown>; positional?: unknown[]; credentials?: { accessKey: string; secretKey: string } };
+
+/** One HTTP request the SDK made during a call; `ok`: HTTP 200 without error keys in the body. */
+export interface SentRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly status: number;
+  readonly ok: boolean;
+}
+
+/** A member of `qianfan.resources.console.consts`, e.g. `pyEnum("V2.DatasetFormat.PromptResponse")`: the typed helpers call `.value` on their enum parameters. */
+export function pyEnum(path: string): { $enum: string } {
+  return { $enum: path };
+}
+
+/** An object kept by the driver (a higher-level call's return value), as an argument of a later call. */
+export function pyRef(ref: number): { $ref: number } {
+  return { $ref: ref };
+}
+
+/**
+ * The route a request reached, named as `routeName` in apps/server names it:
+ * `POST /v2/finetuning?Action=CreateFineTuningJob`, `POST /wenxinworkshop/finetune/jobDetail`
+ * (call_action's empty `?Action=` on a V1 path is not part of the route).
+ */
+export function routeOfRequest(method: string, url: string): string {
+  const parsed = new URL(url);
+  if (parsed.pathname.startsWith("/v2/")) return `${method} ${parsed.pathname}?Action=${parsed.searchParams.get("Action") ?? ""}`;
+  return `${method} ${parsed.pathname}`;
+}
 
 export interface PythonResult {
   readonly ok: boolean;
@@ -33,6 +65,12 @@ export interface PythonResult {
   readonly errorCode?: number;
   readonly errorMsg?: string;
   readonly traceback?: string;
+  /** A higher-level call's return value, kept by the driver under this number (see `pyRef`). */
+  readonly ref?: number;
+  /** Its JSON view: pydantic fields or public attributes, plus `__class__`. */
+  readonly value?: any;
+  /** Every HTTP request the SDK made during the call. */
+  readonly sent?: readonly SentRequest[];
 }
 
 export class PythonSdk {
@@ -40,6 +78,8 @@ export class PythonSdk {
   private readonly waiting: Array<(result: PythonResult) => void> = [];
   private stderr = "";
   private exited: string | null = null;
+  /** Every request any call of this driver made, in order. */
+  readonly sent: SentRequest[] = [];
 
   constructor(env: { accessKey: string; secretKey: string; baseUrl: string }) {
     this.child = spawn(VENV_PYTHON, [DRIVER], {
@@ -62,7 +102,9 @@ export class PythonSdk {
       const resolve = this.waiting.shift();
       if (resolve === undefined) return;
       try {
-        resolve(JSON.parse(line) as PythonResult);
+        const result = JSON.parse(line) as PythonResult;
+        this.sent.push(...(result.sent ?? []));
+        resolve(result);
       } catch {
         resolve({ ok: false, type: "DriverOutput", error: `not JSON: ${line}` });
       }
@@ -92,6 +134,16 @@ export class PythonSdk {
     return this.call({ kind, args, ...(positional === undefined ? {} : { positional }) });
   }
 
+  /** A call on an object the driver kept: `path` is a dotted attribute path on it, called with `args` (or only read, `call: false`). */
+  onRef(ref: number, path: string, args: Record<string, unknown> = {}, options: { call?: boolean; positional?: unknown[] } = {}): Promise<PythonResult> {
+    return this.call({ kind: "ref", ref, path, args, ...options });
+  }
+
+  /** The routes (see `routeOfRequest`) that answered at least one request of this driver with success. */
+  reachedRoutes(): Set<string> {
+    return new Set(this.sent.filter((s) => s.ok).map((s) => routeOfRequest(s.method, s.url)));
+  }
+
   async close(): Promise<void> {
     if (this.exited !== null) return;
     const done = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
@@ -100,8 +152,36 @@ export class PythonSdk {
   }
 }
 
+/** The kept object of a successful higher-level call (`ref` and its `value`), or a failure that shows what the SDK said. */
+export function okRef(result: PythonResult): { ref: number; value: any } {
+  if (!result.ok || result.ref === undefined) throw new Error(`Python SDK call failed: ${result.type}: ${result.error}${result.traceback ? `\n${result.traceback}` : ""}`);
+  return { ref: result.ref, value: result.value };
+}
+
 /** The body of a successful result, or a failure that shows what the SDK said. */
 export function okBody(result: PythonResult): any {
   if (!result.ok) throw new Error(`Python SDK call failed: ${result.type}: ${result.error}${result.traceback ? `\n${result.traceback}` : ""}`);
   return result.body;
+}
+
+/** Repeats an SDK call until `done(body)` holds (the body of a failed call throws); gives up after `timeoutMs`. */
+export async function pollPython(call: () => Promise<PythonResult>, done: (body: any) => boolean, what: string, timeoutMs = 30_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const body = okBody(await call());
+    if (done(body)) return body;
+    if (Date.now() > deadline) throw new Error(`${what} did not get there: ${JSON.stringify(body)}`);
+    await sleep(50);
+  }
+}
+
+/**
+ * Skips the test when the SDK's higher-level objects cannot be imported: `qianfan.dataset` (and
+ * `qianfan.model`, which imports it) need pyarrow, dateutil and more, the SDK's `dataset_base`
+ * extra, which a venv with plain `qianfan` lacks. Only that import failure skips.
+ */
+export function sdkExtraMissing(t: TestContext, result: PythonResult): boolean {
+  if (result.type !== "ModuleNotFoundError") return false;
+  t.skip(`the SDK's higher-level objects cannot be imported (${result.error}): install qianfan[dataset_base]==0.4.12.3 into .venv`);
+  return true;
 }

@@ -7,6 +7,11 @@ import { PythonSdk, okBody, pythonSdkMissing, type PythonResult } from "./python
 import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { startTestWorker } from "./fixtures/worker-fixtures.js";
+import { expectReachedRoutes } from "./sdk-python-coverage.js";
+import {
+  ID, expectCompTask, expectPageShape, expectRequestId, expectV1EvalCreated, expectV1EvalDetail, expectV1EvalReportItem,
+  expectV1EvalResultPage, expectV1EvaluableModel, expectV1Envelope, expectV1ExportCreated, expectV1ExportInfo, expectV2ModelVersion,
+} from "./sdk-expect.js";
 
 /**
  * Compression, evaluation and result export through the official Python SDK's own helpers
@@ -68,12 +73,15 @@ for (const dialect of testDialects()) {
       const done = await poll(() => py.helper("Model.V2.describe_model_comp_task", { model_comp_task_id: taskId }),
         (b) => !["creating", "running"].includes(b.result.status), "compression");
       assert.equal(done.result.status, "succeeded", JSON.stringify(done));
-      assert.match(done.result.modelId, /^amv-/);
+      expectRequestId(done);
+      expectCompTask(done.result, { id: taskId, name: "mco_pyint8", sourceModelId: modelId, status: "succeeded" });
+      for (const key of ["sizeBeforeBytes", "sizeAfterBytes", "seconds"]) assert.equal(typeof done.result[key], "number", key);
       const list = okBody(await py.helper("Model.V2.describe_model_comp_tasks", { source_model_id: modelId }));
       assert.deepEqual(list.result.modelCompTaskList.map((t: any) => t.id), [taskId]);
+      expectPageShape(list.result.pageInfo, ID.compTask);
       assert.equal(list.result.pageInfo.isTruncated, false);
       const version = okBody(await py.helper("Model.V2.describe_model", { model_id: done.result.modelId }));
-      assert.equal(version.result.sourceInfo.sourceType, "Acceleration");
+      expectV2ModelVersion(version.result, { modelId: done.result.modelId, modelSetId: setId, status: "Ready", sourceType: "Acceleration" });
       okBody(await py.helper("Model.V2.delete_model_comp_task", { model_comp_task_id: taskId }));
       const cancelDone = await py.helper("Model.V2.cancel_model_comp_task", { model_comp_task_id: taskId });
       assert.equal(cancelDone.ok, false, "a deleted task is gone");
@@ -81,6 +89,8 @@ for (const dialect of testDialects()) {
 
     test("Model evaluation helpers: create, info until Done, result, result list, export + status, evaluable models, delete", async () => {
       const evaluable = okBody(await py.helper("Model.evaluable_model_list", {}));
+      expectV1Envelope(evaluable);
+      for (const entry of evaluable.result) expectV1EvaluableModel(entry);
       assert.ok(evaluable.result.some((set: any) => set.modelVersionList.some((v: any) => v.modelVersionIdStr === modelId)), JSON.stringify(evaluable.result));
       const created = okBody(await py.helper("Model.create_evaluation_task", {
         name: "py-eval", dataset_id: datasetId,
@@ -88,22 +98,29 @@ for (const dialect of testDialects()) {
         eval_config: { evalMode: "rule" },
       }));
       const evalId = created.result.evalIdStr as string;
-      assert.equal(typeof created.result.evalId, "number");
+      expectV1Envelope(created);
+      expectV1EvalCreated(created.result);
       const info = await poll(() => py.helper("Model.get_evaluation_info", { eval_id: evalId }),
         (b) => !["Pending", "Doing"].includes(b.result.state), "evaluation");
       assert.equal(info.result.state, "Done", JSON.stringify(info));
+      expectV1EvalDetail(info.result, { evaluationIdStr: evalId, name: "py-eval", state: "Done", datasetIdStr: datasetId, modelVersionIdStrs: [modelId] });
+      assert.equal(info.result.progress, 100);
       const report = okBody(await py.helper("Model.get_evaluation_result", { eval_id: evalId }));
+      expectV1Envelope(report);
       assert.equal(report.result.length, 1);
-      for (const key of ["accuracy", "f1Score", "rouge_1", "rouge_2", "rouge_l", "bleu4"]) assert.equal(typeof report.result[0].effectMetric[key], "number", key);
+      expectV1EvalReportItem(report.result[0], { modelVersionIdStr: modelId, metrics: ["accuracy", "f1Score", "rouge_1", "rouge_2", "rouge_l", "bleu4"] });
       const results = okBody(await py.helper("Model.get_evaluation_result_list", { id: evalId, page_size: 2 }));
-      assert.equal(results.result.total, 3);
+      expectV1Envelope(results);
+      expectV1EvalResultPage(results.result, { total: 3, pageNo: 1, pageSize: 2 });
       assert.equal(results.result.results.length, 2);
 
       const exported = okBody(await py.helper("Model.create_evaluation_result_export_task", { eval_id: evalId }));
+      expectV1Envelope(exported);
+      expectV1ExportCreated(exported.result);
       const status = await poll(() => py.helper("Model.get_evaluation_result_export_task_status", { export_task_id: exported.result.exportIDStr }),
         (b) => ["Done", "Fail"].includes(b.result.state), "export");
       assert.equal(status.result.state, "Done", JSON.stringify(status));
-      assert.equal(status.result.idStr, evalId);
+      expectV1ExportInfo(status.result, { idStr: evalId, exportIDStr: exported.result.exportIDStr, state: "Done" });
       const zip = await fetch(status.result.downloadUrl);
       assert.equal(zip.status, 200);
       assert.equal(zip.headers.get("content-type"), "application/zip");
@@ -114,6 +131,10 @@ for (const dialect of testDialects()) {
       okBody(await py.helper("Model.batch_delete_evaluation_result", { eval_ids: [evalId] }));
       const gone = await py.helper("Model.get_evaluation_info", { eval_id: evalId });
       assert.equal(gone.ok, false);
+    });
+
+    test("every route this file declares was reached through the SDK", () => {
+      expectReachedRoutes(py, "sdk-python-eval.test.ts");
     });
   });
 }

@@ -4,6 +4,7 @@ import { ADMIN, startTestServer, testDialects, type TestServer } from "./harness
 import { PythonSdk, okBody, pythonSdkMissing } from "./python-sdk.js";
 import { seedTrainingInputs, skipUnless, type TrainingInputs } from "./sdk-fixtures.js";
 import { expectJobItem, expectPageInfo, expectRequestId, expectTask, expectV1JobDetail } from "./sdk-expect.js";
+import { expectReachedRoutes } from "./sdk-python-coverage.js";
 
 /**
  * The server driven through the official Python SDK (`qianfan==0.4.12.3`) via
@@ -220,6 +221,10 @@ for (const dialect of testDialects()) {
       const missing = await py.helper("Model.detail", { model_version_id: "amv-doesnotexist" });
       assert.equal(missing.type, "APIError");
       assert.equal(missing.errorCode, 70102);
+    });
+
+    test("every route this file declares was reached through the SDK", () => {
+      expectReachedRoutes(py, "sdk-python.test.ts");
     });
   });
 }

@@ -17,6 +17,8 @@ export interface ServerConfig {
   readonly logLevel: string;
   /** How often a live event stream looks for new rows (SAILFIN_EVENTS_POLL_MS). */
   readonly eventsPollMs: number;
+  /** Default OpenAI-compatible judge endpoint for `model` evaluations (SAILFIN_JUDGE_URL); null: none. */
+  readonly judgeUrl: string | null;
   /** The webhook dispatcher's timings (SAILFIN_WEBHOOK_*; tests shorten them). */
   readonly webhooks: {
     readonly pollMs: number;
@@ -71,6 +73,7 @@ export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
     uploadLimit: int("SAILFIN_UPLOAD_LIMIT", env.SAILFIN_UPLOAD_LIMIT, 20 * 1024 ** 3, 1024, Number.MAX_SAFE_INTEGER),
     logLevel: env.SAILFIN_LOG_LEVEL ?? "warn",
     eventsPollMs: int("SAILFIN_EVENTS_POLL_MS", env.SAILFIN_EVENTS_POLL_MS, 500, 10, 60_000),
+    judgeUrl: env.SAILFIN_JUDGE_URL?.trim() || null,
     webhooks: Object.freeze({
       pollMs: int("SAILFIN_WEBHOOK_POLL_MS", env.SAILFIN_WEBHOOK_POLL_MS, 1_000, 10, 60_000),
       backoffMs: int("SAILFIN_WEBHOOK_BACKOFF_MS", env.SAILFIN_WEBHOOK_BACKOFF_MS, 10_000, 10, 3_600_000),

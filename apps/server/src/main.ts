@@ -72,7 +72,7 @@ export async function startServer(
     }
   }
   const app = await buildApp(res, {
-    bodyLimit: config.bodyLimit, uploadLimit: config.uploadLimit, logger: log, eventsPollMs: config.eventsPollMs,
+    bodyLimit: config.bodyLimit, uploadLimit: config.uploadLimit, logger: log, eventsPollMs: config.eventsPollMs, judgeUrl: config.judgeUrl,
   });
   try {
     await app.listen({ host: config.host, port: config.port });

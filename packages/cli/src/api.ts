@@ -43,7 +43,9 @@ export class ServerUnreachable extends CliError {
 const AUTH_CODES = new Set(["SignatureDoesNotMatch", "InvalidAccessKeyId", "IncompleteSignature", "AuthFailure", "InvalidAuthorization"]);
 
 export function connect(settings: Settings): Api {
-  const client = new Client({ baseUrl: settings.baseUrl, accessKey: settings.accessKey, secretKey: settings.secretKey });
+  // People's commands ride out a restarting server or a brief overload (the SDK's policy never
+  // repeats a create the server may have processed).
+  const client = new Client({ baseUrl: settings.baseUrl, accessKey: settings.accessKey, secretKey: settings.secretKey, retries: 3 });
   const guard = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
@@ -78,8 +80,7 @@ export function connect(settings: Settings): Api {
       const source = createReadStream(file);
       source.on("error", (error) => counter.destroy(error));
       const body = Readable.toWeb(source.pipe(counter)) as ReadableStream<Uint8Array>;
-      const path = `/sailfin/v1/objects/${bucket}/${objectPath.split("/").map(encodeURIComponent).join("/")}`;
-      await guard(() => client.upload(path, body, size));
+      await guard(() => client.uploadObject(bucket, objectPath, body));
       return { uri: `bos:/${bucket}/${objectPath}`, size };
     },
     async download(url, file, onStart, onBytes) {

@@ -1,13 +1,15 @@
-import { bceTimestamp, signRequest } from "@sailfin/contract";
+import { SailfinApiError, SailfinClient, SailfinNetworkError, type UploadBody, type UploadObjectResult } from "@sailfin/sdk";
 
 /**
- * The CLI's HTTP client: signs every call with bce-auth-v1 using the same `QIANFAN_*`
- * variables the official SDKs read. (The typed SDK of a later issue replaces this.)
+ * The CLI's client: the typed SDK (`@sailfin/sdk`) with the CLI's error types, configured from
+ * the same `QIANFAN_*` variables the official SDKs read. Tests and scripts use it too.
  */
 export interface ClientConfig {
   readonly baseUrl: string;
   readonly accessKey: string;
   readonly secretKey: string;
+  /** Retries of transient failures (default 0: tests and scripts see the first answer). */
+  readonly retries?: number;
 }
 
 export class ApiError extends Error {
@@ -53,69 +55,41 @@ export function envClient(): Client {
 
 export class Client {
   readonly config: ClientConfig;
+  /** The typed SDK underneath: one signer, one envelope parser, one retry policy for every caller. */
+  readonly sdk: SailfinClient;
   constructor(config: ClientConfig) {
     this.config = config;
+    this.sdk = new SailfinClient({
+      baseUrl: config.baseUrl, accessKey: config.accessKey, secretKey: config.secretKey, retries: config.retries ?? 0,
+    });
   }
 
   /** Calls a V2 action and returns its `result`. */
-  async v2<T = unknown>(resource: string, action: string, body: unknown = {}): Promise<T> {
-    const json = await this.request("POST", `/v2/${resource}`, { Action: action }, JSON.stringify(body), "application/json");
-    const parsed = json as { result?: T };
-    return parsed.result as T;
+  v2<T = unknown>(resource: string, action: string, body: unknown = {}): Promise<T> {
+    return this.#guard(() => this.sdk.call<T>(resource, action, body));
   }
 
-  /** Calls a V1 route and returns its `result`. */
-  async v1<T = unknown>(path: string, body: unknown = {}): Promise<T> {
-    const json = (await this.request("POST", path, {}, JSON.stringify(body), "application/json")) as {
-      result?: T; error_code?: number; error_msg?: string; log_id?: string;
-    };
-    if (json.error_code !== undefined) throw new ApiError(200, String(json.error_code), json.error_msg ?? "", json.log_id ?? "");
-    return json.result as T;
+  /** Calls a V1 route and returns its `result` (a V1 `error_code` throws ApiError with that code). */
+  v1<T = unknown>(path: string, body: unknown = {}): Promise<T> {
+    return this.#guard(() => this.sdk.callV1<T>(path, body));
   }
 
-  /** Streams a file body (upload). */
-  async upload<T = unknown>(path: string, body: ReadableStream<Uint8Array> | Uint8Array, size: number): Promise<T> {
-    const json = (await this.request("PUT", path, {}, body, "application/octet-stream", size)) as { result?: T };
-    return json.result as T;
+  /** Streams (or sends) an object into `bos:/bucket/objectPath` (`PUT /sailfin/v1/objects/…`). */
+  uploadObject(bucket: string, objectPath: string, body: UploadBody): Promise<UploadObjectResult> {
+    return this.#guard(() => this.sdk.datasets.upload({ bucket, path: objectPath, body }));
   }
 
-  async request(
-    method: string,
-    path: string,
-    query: Record<string, string>,
-    body: string | Uint8Array | ReadableStream<Uint8Array>,
-    contentType: string,
-    contentLength?: number,
-  ): Promise<unknown> {
-    const url = new URL(this.config.baseUrl + path);
-    for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
-    const timestamp = bceTimestamp();
-    const headers: Record<string, string> = { host: url.host, "content-type": contentType, "x-bce-date": timestamp };
-    if (contentLength !== undefined) headers["content-length"] = String(contentLength);
-    const authorization = signRequest({
-      accessKey: this.config.accessKey, secretKey: this.config.secretKey, method, path: url.pathname,
-      query, headers, timestamp,
-    });
-    let response: Response;
+  /** The SDK's errors as the CLI's: ApiError for an answer, UnreachableError for none. */
+  async #guard<T>(work: () => Promise<T>): Promise<T> {
     try {
-      response = await fetch(url, {
-        method, body: body as never, headers: { ...headers, authorization },
-        ...(typeof body === "string" || body instanceof Uint8Array ? {} : { duplex: "half" }),
-      } as Parameters<typeof fetch>[1]);
+      return await work();
     } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new UnreachableError(this.config.baseUrl, cause?.code ?? cause?.message ?? (error as Error).message);
+      if (error instanceof SailfinApiError) throw new ApiError(error.httpStatus, error.code, error.message, error.requestId);
+      if (error instanceof SailfinNetworkError) {
+        const cause = (error.cause as { cause?: { code?: string; message?: string }; message?: string } | undefined);
+        throw new UnreachableError(this.config.baseUrl, cause?.cause?.code ?? cause?.cause?.message ?? cause?.message ?? error.message);
+      }
+      throw error;
     }
-    const text = await response.text();
-    let json: Record<string, unknown>;
-    try {
-      json = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      throw new ApiError(response.status, "InvalidResponse", `the server answered HTTP ${response.status} with a non-JSON body`, "");
-    }
-    if (!response.ok || typeof json.code === "string") {
-      throw new ApiError(response.status, String(json.code ?? response.status), String(json.message ?? json.error_msg ?? text), String(json.requestId ?? ""));
-    }
-    return json;
   }
 }

@@ -19,15 +19,6 @@ export function given(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value;
 }
 
-/**
- * The judge endpoint (`SAILFIN_JUDGE_URL`) for `model` evaluations whose request names none. The
- * worker holds the judge's key (SAILFIN_JUDGE_API_KEY); the server only needs the URL, which is
- * frozen into the evaluation's spec at creation.
- */
-export function defaultJudgeUrl(): string | null {
-  return given(process.env.SAILFIN_JUDGE_URL) ?? null;
-}
-
 /** Qianfan's snake_case inference keys to the engine's; V2 gives `stop` beside the parameters. */
 export function inferenceParams(params: InferenceParamsBody | undefined, stop?: string[]): EvalUnitInput["params"] {
   return {

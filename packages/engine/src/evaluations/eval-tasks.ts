@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import { Readable } from "node:stream";
 import { SailfinError, newId, type Page, type PageRequest, type RunStatus, type V1Id } from "@sailfin/contract";
 import { parseBucketUri, bucketKey } from "../artifacts/keys.js";
@@ -179,7 +180,11 @@ export async function listEvals(res: EngineResources, request: PageRequest, keyF
   let query = res.db.selectFrom("runs").selectAll().where("kind", "=", "evaluate");
   if (keyFilter !== undefined && keyFilter !== "") {
     const like = `%${keyFilter.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    query = query.where((eb) => eb.or([eb("name", "like", like), eb("id", "=", keyFilter), eb("spec", "like", `%"modelVersionId":"${keyFilter.replace(/[^a-z0-9-]/g, "")}"%`)]));
+    // SQLite has no default LIKE escape character: name it, for both dialects.
+    query = query.where((eb) => eb.or([
+      sql<boolean>`${sql.ref("name")} like ${like} escape '\\'`, eb("id", "=", keyFilter),
+      eb("spec", "like", `%"modelVersionId":"${keyFilter.replace(/[^a-z0-9-]/g, "")}"%`),
+    ]));
   }
   const page = await keysetPage(query, request, "runs");
   return { items: page.items.map(viewOf), pageInfo: page.pageInfo };

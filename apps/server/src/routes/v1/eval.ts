@@ -5,7 +5,7 @@ import {
   type EngineResources, type EvalExportView, type EvalRunSpec, type EvalUnitInput, type EvalView,
 } from "@sailfin/engine";
 import {
-  ExportContentBody, InferenceParamsBody, JudgePromptBody, defaultJudgeUrl, downloadUrl, evalProgress, exportColumns,
+  ExportContentBody, InferenceParamsBody, JudgePromptBody, downloadUrl, evalProgress, exportColumns,
   exportFailReason, given, inferenceParams, partResultIds, unitResult,
 } from "../eval-shared.js";
 import { v1, type RouteContext, type RouteDef } from "../route.js";
@@ -259,7 +259,7 @@ export const evalV1Routes: RouteDef[] = [
       stopWordsPath: given(conf.stopWordsPath), stopWordsField: "evalStandardConf.stopWordsPath",
       judge: { url: given(conf.apiUrl), model: given(conf.apiName), prompt: conf.prompt },
       judgeField: "evalStandardConf",
-      defaultJudgeUrl: defaultJudgeUrl(),
+      defaultJudgeUrl: ctx.judgeUrl,
       echo: { evalStandardConf: raw.evalStandardConf, ...(raw.computeResourceConf === undefined ? {} : { computeResourceConf: raw.computeResourceConf }) },
     });
     return { evalId: created.num, evalIdStr: created.id };

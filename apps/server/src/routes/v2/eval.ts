@@ -9,7 +9,7 @@ import {
 } from "@sailfin/engine";
 import { v2, type RouteContext, type RouteDef } from "../route.js";
 import {
-  defaultJudgeUrl, downloadUrl, evalProgress, exportColumns, exportFailReason, given, inferenceParams, partResultIds, unitResult,
+  downloadUrl, evalProgress, exportColumns, exportFailReason, given, inferenceParams, partResultIds, unitResult,
 } from "../eval-shared.js";
 
 /**
@@ -102,7 +102,7 @@ export const evalV2Routes: RouteDef[] = [
       stopWordsPath: given(input.evalConfig.autoRuleEvalConfig?.stopWordsPath), stopWordsField: "evalConfig.autoRuleEvalConfig.stopWordsPath",
       judge: { url: given(judge?.apiUrl), model: given(judge?.apiName), prompt: judge?.prompt },
       judgeField: "evalConfig.autoModelEvalConfig",
-      defaultJudgeUrl: defaultJudgeUrl(),
+      defaultJudgeUrl: ctx.judgeUrl,
       echo: { evalObjectConfig: raw.evalObjectConfig, evalConfig: raw.evalConfig },
     });
     return created.id;
