@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { writeTinyModel } from "@sailfin/engine";
 import { ApiError, type Api } from "../api.js";
 import { bool, int, required, str } from "../args.js";
 import type { Command, Context } from "../command.js";
@@ -73,6 +72,8 @@ export const modelsCommands: Command[] = [
     async run(ctx, [dir], flags) {
       const arch = str(flags, "arch") ?? "qwen2";
       if (arch !== "llama" && arch !== "qwen2") throw new UsageError(`--arch must be llama or qwen2, got '${arch}'`);
+      // Loaded on use: the engine (tokenizers, safetensors) would slow every other command's start.
+      const { writeTinyModel } = await import("@sailfin/engine");
       const info = await writeTinyModel(resolve(dir!), { architecture: arch, seed: 0 });
       ctx.out(`wrote a tiny ${arch} model with RANDOM weights (${info.parameterCount} parameters) to ${info.dir}`);
       ctx.out("It is for demos and tests only: it generates noise. Import it with: sailfin models import DIR --name NAME");

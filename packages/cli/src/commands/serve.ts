@@ -1,4 +1,3 @@
-import { startServer } from "@sailfin/server";
 import type { Command } from "../command.js";
 import { serverConfig } from "./server-config.js";
 
@@ -12,7 +11,8 @@ export const serveCommand: Command = {
   flags: { ...SERVER_FLAGS, "no-worker": { type: "boolean" } },
   /** Runs until SIGINT/SIGTERM, then closes gracefully. */
   async run(_ctx, _args, flags) {
-    const config = serverConfig(flags);
+    const config = await serverConfig(flags);
+    const { startServer } = await import("@sailfin/server");
     // Listening before the server starts: a signal during start-up (the embedded worker probes the
     // Python interpreter) then closes the server cleanly instead of killing the process.
     const stopped = new Promise<void>((resolve) => {

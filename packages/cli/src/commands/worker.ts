@@ -1,5 +1,3 @@
-import { openEngine } from "@sailfin/server";
-import { startLocalWorker } from "@sailfin/worker";
 import type { Command } from "../command.js";
 import { serverConfig } from "./server-config.js";
 
@@ -11,7 +9,8 @@ export const workerCommand: Command = {
   flags: { home: { type: "string" }, "database-url": { type: "string" } },
   /** Runs until SIGINT/SIGTERM, then drains (running runs go back to the queue). */
   async run(_ctx, _args, flags) {
-    const config = serverConfig(flags);
+    const config = await serverConfig(flags);
+    const [{ openEngine }, { startLocalWorker }] = await Promise.all([import("@sailfin/server"), import("@sailfin/worker")]);
     // Listening first: a signal during start-up still drains cleanly.
     const stopped = new Promise<void>((resolve) => {
       process.once("SIGINT", () => resolve());
