@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import type { NodeSdk } from "./node-sdk.js";
+
+/**
+ * Which server routes each official-Node-SDK (`consoleAction`) test file reaches, declared
+ * statically so that sdk-node-coverage.test.ts can compare their union with ROUTES without
+ * running the files (node:test runs files in parallel processes, in no fixed order). Each file
+ * checks its own list at its end with `expectReachedRoutes`: every route listed must have
+ * answered one of that file's checked calls (NodeSdk.v1 / NodeSdk.v2) with success, so a list
+ * cannot claim more than the file does. Names are `routeName`'s (apps/server route.ts).
+ */
+
+const v2 = (resource: string, ...actions: string[]) => actions.map((action) => `POST /v2/${resource}?Action=${action}`);
+const v1 = (prefix: string, ...paths: string[]) => paths.map((path) => `POST ${prefix}${path}`);
+const FINETUNE = "/wenxinworkshop/finetune/";
+const MODELREPO = "/wenxinworkshop/modelrepo/";
+const DATASET = "/wenxinworkshop/dataset/";
+const EVAL = "/wenxinworkshop/modelrepo/eval/";
+
+export const NODE_SDK_ROUTES = {
+  "sdk-node-routes.test.ts": [
+    ...v2("finetuning", "CreateFineTuningJob", "DescribeFineTuningJobs", "DeleteFineTuningJob", "CreateFineTuningTask", "DescribeFineTuningTasks",
+      "DescribeFineTuningTask", "StopFineTuningTask", "DeleteFineTuningTask", "DescribeFineTuningSupportModels"),
+    ...v1(FINETUNE, "createTask", "createJob", "jobDetail", "stopJob"),
+    ...v2("model", "CreateCustomModelSet", "DescribeCustomModelSets", "DescribeSystemModelSets", "DescribeModelSet", "DeleteModelSet",
+      "CreateCustomModel", "DescribeModel", "DeleteModel"),
+    ...v1(MODELREPO, "modelDetail", "modelVersionDetail", "model/user/list", "model/preset/list", "model/batchDelete", "model/version/batchDelete"),
+    ...v2("model", "CreateModelCompTask", "DescribeModelCompTasks", "DescribeModelCompTask", "CancelModelCompTask", "StopModelCompTask", "DeleteModelCompTask"),
+    ...v1(EVAL, "create", "detail", "cancel", "model/list", "result/list", "delete"),
+    ...v2("eval", "CreateEvalTask", "DescribeEvalTasks", "DescribeEvalTask", "StopEvalTask", "DeleteEvalTask"),
+  ],
+  "sdk-node-datasets.test.ts": [
+    ...v1(DATASET, "create", "import", "info", "statusList", "release", "delete"),
+    ...v2("dataset", "CreateDataset", "DescribeDatasets", "DeleteDataset", "CreateDatasetVersion", "DescribeDatasetVersion",
+      "DescribeDatasetVersions", "DeleteDatasetVersion", "PublishDatasetVersion", "CreateImportTask", "DescribeImportTask"),
+  ],
+  "sdk-node-runs.test.ts": [
+    ...v2("finetuning", "CreateFineTuningJob", "CreateFineTuningTask", "DescribeFineTuningTask"),
+    ...v1(MODELREPO, "publishTrainModel", "modelVersionDetail"),
+    ...v2("model", "CreateCustomModelSet", "CreateCustomModel", "DescribeModel"),
+    ...v1(EVAL, "create", "detail", "report", "result/list", "result/export", "result/export/info"),
+    ...v2("eval", "DescribeEvalTask", "DescribeEvalTaskReport", "CreateEvalResultExportTask", "DescribeEvalResultExportTask"),
+  ],
+} as const satisfies Record<string, readonly string[]>;
+
+export type NodeSdkSuite = keyof typeof NODE_SDK_ROUTES;
+
+/** Fails naming each route `suite` declares that none of this driver's checked calls reached with success. */
+export function expectReachedRoutes(sdk: NodeSdk, suite: NodeSdkSuite): void {
+  const reached = sdk.reachedRoutes();
+  const missing = NODE_SDK_ROUTES[suite].filter((route) => !reached.has(route));
+  assert.deepEqual(missing, [], `${suite} declares routes its consoleAction calls did not reach with success`);
+}
