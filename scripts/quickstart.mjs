@@ -170,6 +170,9 @@ try {
   step("done");
   say(`The new model version ${modelId} is Ready: merged weights, config and tokenizer in ${join(home, "models", modelId)}.`);
   say(`Start the server again with \`npx sailfin serve\`; the admin keys are in ${join(home, "credentials.json")}.`);
+  const consolePage = await fetch(`${url}/console/`);
+  if (consolePage.ok) say(`Then open the web console at ${url}/console/ and sign in with those keys: the task's page, with its loss curve, is ${url}/console/tasks/${taskId}.`);
+  else say(`The web console is not built (GET /console/ answered ${consolePage.status}): \`npm run build\` builds it.`);
 } finally {
   server.kill("SIGTERM");
 }

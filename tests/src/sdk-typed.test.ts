@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { nowIso, signRequest } from "@sailfin/contract";
 import {
   SailfinApiError, SailfinClient, SailfinNetworkError, signRequestAsync,
-  type DatasetVersionItem, type FetchLike, type ModelVersionDetail,
+  type DatasetVersionItem, type FetchLike, type KeyAuthOptions, type ModelVersionDetail,
 } from "@sailfin/sdk";
 import { ADMIN, startTestServer, testDialects, type TestServer } from "./harness.js";
 import { SAMPLE_LINES } from "./fixtures/dataset-imports.js";
@@ -33,7 +33,7 @@ for (const dialect of testDialects()) {
     let server: TestServer;
     let client: SailfinClient;
     const drain = () => server.server.res.background.drain();
-    const sdk = (extra: Partial<ConstructorParameters<typeof SailfinClient>[0]> = {}) =>
+    const sdk = (extra: Partial<KeyAuthOptions> = {}) =>
       new SailfinClient({ baseUrl: server.url, ...ADMIN, ...FAST, ...extra });
 
     /** Polls until `done` (background imports are drained first). */

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import { SailfinError, isSailfinError, policiesAllow } from "@sailfin/contract";
-import { verifyAccessToken, verifySignature, type Credential, type EngineResources } from "@sailfin/engine";
+import { DEFAULT_SESSION_TTL_S, verifyAccessToken, verifySignature, type Credential, type EngineResources } from "@sailfin/engine";
 import { NO_RESULT, newLogId, sendError, sendV1, sendV2, type DialectName } from "./render.js";
 import { ROUTES } from "./routes/index.js";
 import type { RouteDef, V1Route, V2Action } from "./routes/route.js";
@@ -9,6 +9,9 @@ import { registerOAuth } from "./routes/ext/oauth.js";
 import { registerUploads } from "./routes/ext/uploads.js";
 import { registerEvalExportDownloads } from "./routes/ext/eval-exports.js";
 import { registerEventStream } from "./routes/ext/events-stream.js";
+import { registerSessionRoutes } from "./routes/ext/session.js";
+import { registerConsole } from "./routes/ext/console-static.js";
+import { authenticateSession, sessionCookie } from "./session-auth.js";
 
 export interface AppOptions {
   /** Largest JSON body accepted (bytes). */
@@ -22,6 +25,10 @@ export interface AppOptions {
   readonly eventsPollMs?: number;
   /** Default judge endpoint for `model` evaluations (routes read it from their context). */
   readonly judgeUrl?: string | null;
+  /** Console session lifetime in seconds (default 12 h). */
+  readonly sessionTtlS?: number;
+  /** The built console served under /console/; undefined: not served. */
+  readonly consoleDir?: string;
 }
 
 export interface RequestState {
@@ -126,14 +133,23 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
   // Unsigned by design: the link's own signature is the credential.
   registerEvalExportDownloads(app, res);
   registerEventStream(app, res, { authenticate: (r) => authenticate(res, r), pollMs: options.eventsPollMs ?? 500 });
+  registerSessionRoutes(app, res, { ttlS: options.sessionTtlS ?? DEFAULT_SESSION_TTL_S });
+  if (options.consoleDir !== undefined) registerConsole(app, { dir: options.consoleDir });
   return app;
 }
 
-/** Bearer `?access_token=` (legacy, reference §3.5) when there is no signature; else bce-auth-v1. */
+/**
+ * Who is calling, for every authenticated route (the JSON gate, uploads, live events). A request
+ * with an Authorization header is verified as bce-auth-v1; without one, a bearer `?access_token=`
+ * (legacy, reference §3.5), else the console's session cookie (with its CSRF checks on mutating
+ * methods); with none of them, the signature check reports the missing header.
+ */
 export async function authenticate(res: EngineResources, request: FastifyRequest): Promise<Credential> {
-  const token = (request.query as Record<string, unknown>).access_token;
-  if (request.headers.authorization === undefined && typeof token === "string" && token !== "") {
-    return verifyAccessToken(res, token);
+  if (request.headers.authorization === undefined) {
+    const token = (request.query as Record<string, unknown>).access_token;
+    if (typeof token === "string" && token !== "") return verifyAccessToken(res, token);
+    const cookie = sessionCookie(request);
+    if (cookie !== undefined) return (await authenticateSession(res, request, cookie)).credential;
   }
   return verifySignature(res, { method: request.method, url: request.raw.url ?? request.url, headers: request.headers });
 }

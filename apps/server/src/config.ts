@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /**
  * The server's configuration, parsed once from flags and `SAILFIN_*` variables, reporting every
@@ -19,6 +20,10 @@ export interface ServerConfig {
   readonly eventsPollMs: number;
   /** Default OpenAI-compatible judge endpoint for `model` evaluations (SAILFIN_JUDGE_URL); null: none. */
   readonly judgeUrl: string | null;
+  /** How long a console session lasts, in seconds (SAILFIN_SESSION_TTL_S, default 12 h). */
+  readonly sessionTtlS: number;
+  /** The built web console served under /console/ (SAILFIN_CONSOLE_DIR, default apps/console/dist). */
+  readonly consoleDir: string;
   /** The webhook dispatcher's timings (SAILFIN_WEBHOOK_*; tests shorten them). */
   readonly webhooks: {
     readonly pollMs: number;
@@ -40,6 +45,9 @@ export class ConfigError extends Error {
     this.problems = problems;
   }
 }
+
+/** apps/console/dist beside this package (apps/server/dist/config.js → apps/console/dist). */
+const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL("../../console/dist", import.meta.url));
 
 export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
   const problems: string[] = [];
@@ -74,6 +82,8 @@ export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
     logLevel: env.SAILFIN_LOG_LEVEL ?? "warn",
     eventsPollMs: int("SAILFIN_EVENTS_POLL_MS", env.SAILFIN_EVENTS_POLL_MS, 500, 10, 60_000),
     judgeUrl: env.SAILFIN_JUDGE_URL?.trim() || null,
+    sessionTtlS: int("SAILFIN_SESSION_TTL_S", env.SAILFIN_SESSION_TTL_S, 12 * 3600, 60, 30 * 24 * 3600),
+    consoleDir: resolve(env.SAILFIN_CONSOLE_DIR || DEFAULT_CONSOLE_DIR),
     webhooks: Object.freeze({
       pollMs: int("SAILFIN_WEBHOOK_POLL_MS", env.SAILFIN_WEBHOOK_POLL_MS, 1_000, 10, 60_000),
       backoffMs: int("SAILFIN_WEBHOOK_BACKOFF_MS", env.SAILFIN_WEBHOOK_BACKOFF_MS, 10_000, 10, 3_600_000),

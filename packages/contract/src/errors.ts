@@ -89,6 +89,21 @@ export const ERRORS = {
     http: 401, v1Code: 111, v1Message: "Access token expired", gateway: true,
     v2Code: "AccessTokenExpired", v2Message: "Access token expired.",
   },
+  // The web console's session (Sailfin extension, docs/api.md "Console sessions"): refused
+  // before the route, like a bad signature, so V1 routes answer with the HTTP status too.
+  NotSignedIn: {
+    http: 401, v1Code: 500002, v1Message: "auth failed, no access", gateway: true,
+    v2Code: "NotSignedIn", v2Message: "The console session does not exist or has ended. Sign in again.",
+  },
+  InvalidCSRFToken: {
+    http: 403, v1Code: 500002, v1Message: "auth failed, no access", gateway: true,
+    v2Code: "InvalidCSRFToken",
+    v2Message: "A request made with the session cookie must carry the session's token in X-Sailfin-CSRF and come from this origin.",
+  },
+  TooManyRequests: {
+    http: 429, v1Code: 18, v1Message: "Open api qps request limit reached", gateway: true,
+    v2Code: "TooManyRequests", v2Message: "Too many failed attempts. Wait a minute and try again.",
+  },
   InvalidAction: {
     http: 404, v1Code: 3, v1Message: "Unsupported openapi method", gateway: true,
     v2Code: "InvalidAction", v2Message: "The action is not supported by this resource.",

@@ -3,6 +3,7 @@ export * from "./iam/secret-box.js";
 export * from "./iam/access-keys.js";
 export * from "./iam/verify-signature.js";
 export * from "./iam/access-tokens.js";
+export * from "./iam/console-sessions.js";
 export * from "./artifacts/artifact-store.js";
 export * from "./artifacts/keys.js";
 export * from "./artifacts/local.js";

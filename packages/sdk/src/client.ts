@@ -1,4 +1,5 @@
-import { Transport, type RawCallOptions, type TransportOptions } from "./transport.js";
+import type { ConsoleSession } from "@sailfin/contract/api";
+import { Transport, type CallOptions, type ClientBaseOptions, type FetchLike, type RawCallOptions, type TransportOptions } from "./transport.js";
 import { Compression } from "./resources/compression.js";
 import { Datasets } from "./resources/datasets.js";
 import { Evaluations } from "./resources/evaluations.js";
@@ -10,6 +11,21 @@ import { Tasks } from "./resources/tasks.js";
 
 export type SailfinClientOptions = TransportOptions;
 
+/** Where the session routes are, and (Node) the cookie a browser would keep by itself. */
+export interface SessionTarget {
+  readonly baseUrl: string;
+  readonly fetch?: FetchLike;
+  /** The `sailfin_session` cookie's value, outside browsers (see SessionCredentials.cookie). */
+  readonly cookie?: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface SignInInput extends ClientBaseOptions {
+  readonly accessKey: string;
+  readonly secretKey: string;
+  readonly signal?: AbortSignal;
+}
+
 /**
  * The typed Sailfin client: one signer and retry policy, one namespace per resource. Request
  * bodies are the server's own zod schemas' input types and results the types its renderers are
@@ -19,6 +35,9 @@ export type SailfinClientOptions = TransportOptions;
  * const client = new SailfinClient({ baseUrl: "http://127.0.0.1:8866", accessKey, secretKey });
  * const { jobId } = await client.jobs.create({ name: "demo", model: "qwen2-tiny", trainMode: "SFT" });
  * for await (const job of client.jobs.list({ maxKeys: 50 })) console.log(job.jobId, job.model);
+ *
+ * // In the web console: a session instead of keys (the cookie is HttpOnly, the secret not kept).
+ * const { client: web, session } = await SailfinClient.signIn({ baseUrl: "", accessKey, secretKey });
  */
 export class SailfinClient {
   readonly datasets: Datasets;
@@ -49,6 +68,66 @@ export class SailfinClient {
 
   get baseUrl(): string {
     return this.#transport.baseUrl;
+  }
+
+  /**
+   * Trades an access key pair for a console session (`POST /sailfin/v1/session`) and returns a
+   * session-mode client: the secret is sent once and kept nowhere. In a browser the server's
+   * HttpOnly cookie authenticates every later call; in Node the client carries it itself. A
+   * wrong pair throws SailfinApiError `AccessDenied` (403), too many wrong pairs `TooManyRequests` (429).
+   *
+   * @example
+   * const { client, session } = await SailfinClient.signIn({ baseUrl: "", accessKey, secretKey });
+   * if (!session.actions.includes("tuning:write")) hideTheStartButton();
+   */
+  static async signIn(input: SignInInput): Promise<{ client: SailfinClient; session: ConsoleSession }> {
+    const { accessKey, secretKey, signal, ...base } = input;
+    const transport = new Transport({ ...base, session: { csrfToken: "" } });
+    const { session, cookie } = await transport.signIn({ accessKey, secretKey }, signal === undefined ? {} : { signal });
+    const client = new SailfinClient({ ...base, session: { csrfToken: session.csrfToken, ...(cookie === undefined ? {} : { cookie }) } });
+    return { client, session };
+  }
+
+  /**
+   * The session this browser (or `cookie`) holds, read afresh: policies and granted actions as
+   * the key has them now. Throws SailfinApiError `NotSignedIn` (401) when there is none.
+   *
+   * @example const session = await SailfinClient.currentSession({ baseUrl: "" });
+   */
+  static currentSession(target: SessionTarget): Promise<ConsoleSession> {
+    // GET needs no CSRF token; asked once, at page load: no retries to wait through.
+    const transport = new Transport({
+      baseUrl: target.baseUrl, retries: 0, ...(target.fetch === undefined ? {} : { fetch: target.fetch }),
+      session: { csrfToken: "", ...(target.cookie === undefined ? {} : { cookie: target.cookie }) },
+    });
+    return transport.currentSession(target.signal === undefined ? {} : { signal: target.signal });
+  }
+
+  /**
+   * Ends a session by its CSRF token (`DELETE /sailfin/v1/session`), for a page that kept the
+   * token but not the client.
+   */
+  static signOut(target: SessionTarget & { readonly csrfToken: string }): Promise<void> {
+    const transport = new Transport({
+      baseUrl: target.baseUrl, ...(target.fetch === undefined ? {} : { fetch: target.fetch }),
+      session: { csrfToken: target.csrfToken, ...(target.cookie === undefined ? {} : { cookie: target.cookie }) },
+    });
+    return transport.signOut(target.signal === undefined ? {} : { signal: target.signal });
+  }
+
+  /** This session client's session, read afresh (see the static form). */
+  currentSession(options: CallOptions = {}): Promise<ConsoleSession> {
+    return this.#sessionTransport("currentSession").currentSession(options);
+  }
+
+  /** Ends this client's session (`DELETE /sailfin/v1/session`); the server clears the cookie. */
+  signOut(options: CallOptions = {}): Promise<void> {
+    return this.#sessionTransport("signOut").signOut(options);
+  }
+
+  #sessionTransport(method: string): Transport {
+    if (!this.#transport.isSession) throw new Error(`${method}() needs a session client (SailfinClient.signIn, or new SailfinClient({ session }))`);
+    return this.#transport;
   }
 
   /**

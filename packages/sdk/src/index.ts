@@ -1,13 +1,16 @@
 /**
  * `@sailfin/sdk`: the typed client of the Sailfin API, for Node 20+ and browsers. See README.md.
  */
-export { SailfinClient, type SailfinClientOptions } from "./client.js";
+export { SailfinClient, type SailfinClientOptions, type SessionTarget, type SignInInput } from "./client.js";
+// Values a page needs next to the client (an XHR upload sets the CSRF header itself).
+export { CSRF_HEADER, SESSION_COOKIE, SESSION_PATH, grantedActions } from "@sailfin/contract/api";
 export { SailfinApiError, SailfinNetworkError, isSailfinApiError } from "./errors.js";
 export { Paginated } from "./paginate.js";
 export { RETRYABLE_V1_CODES, RETRYABLE_V2_CODES, REFUSED_V1_CODES, backoffDelay, isIdempotentAction, shouldRetry, type Failure } from "./retry.js";
 export { hmacSha256Hex, sha256Hex, signRequestAsync } from "./signer.js";
 export type {
-  CallOptions, DownloadedFile, FetchInit, FetchLike, FetchResponse, RawCallOptions, TransportOptions, UploadBody,
+  CallOptions, ClientBaseOptions, DownloadedFile, FetchInit, FetchLike, FetchResponse, KeyAuthOptions, RawCallOptions, SessionAuthOptions,
+  SessionCredentials, TransportOptions, UploadBody,
 } from "./transport.js";
 export type { Compression } from "./resources/compression.js";
 export type { Datasets } from "./resources/datasets.js";

@@ -41,6 +41,11 @@ export class Paginated<Item, Page extends MarkerPage> implements AsyncIterable<I
     }
   }
 
+  /** Every page's items, in order, each with whether another page follows (a "Load more" button). */
+  async *itemPages(): AsyncGenerator<{ readonly items: readonly Item[]; readonly more: boolean }, void, undefined> {
+    for await (const page of this.pages()) yield { items: this.#items(page), more: page.pageInfo.isTruncated };
+  }
+
   async *[Symbol.asyncIterator](): AsyncGenerator<Item, void, undefined> {
     for await (const page of this.pages()) yield* this.#items(page);
   }

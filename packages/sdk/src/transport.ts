@@ -1,12 +1,15 @@
-import { bceTimestamp, objectRequestPath, type UploadObjectResult } from "@sailfin/contract/api";
+import {
+  CSRF_HEADER, SESSION_COOKIE, SESSION_PATH, bceTimestamp, objectRequestPath, type ConsoleSession, type SignInBody, type UploadObjectResult,
+} from "@sailfin/contract/api";
 import { SailfinApiError, SailfinNetworkError } from "./errors.js";
 import { backoffDelay, isIdempotentAction, parseRetryAfter, shouldRetry, type Failure } from "./retry.js";
 import { sha256Hex, signRequestAsync } from "./signer.js";
 
 /**
- * One signed HTTP exchange with retries: builds the URL, signs with bce-auth-v1 (fresh
- * timestamp per attempt), sends through the injected `fetch`, reads the envelope and decides
- * per retry.ts whether to try again. Every namespace calls through this.
+ * One authenticated HTTP exchange with retries: builds the URL, signs with bce-auth-v1 (fresh
+ * timestamp per attempt) or, in session mode, sends the console's cookie and CSRF token instead,
+ * sends through the injected `fetch`, reads the envelope and decides per retry.ts whether to try
+ * again. Every namespace calls through this.
  */
 
 /** The subset of `fetch` the SDK uses: the global one fits, and so does a test stub. */
@@ -19,6 +22,8 @@ export interface FetchInit {
   readonly signal?: AbortSignal;
   /** Needed by fetch for a streamed (ReadableStream) body. */
   readonly duplex?: "half";
+  /** "same-origin" in session mode: the browser sends the session cookie with the request. */
+  readonly credentials?: "omit" | "same-origin" | "include";
 }
 
 export interface FetchResponse {
@@ -33,10 +38,13 @@ export type UploadBody = string | Uint8Array | ArrayBuffer | Blob | ReadableStre
 /** What fetch is handed: as UploadBody, with byte arrays over a plain ArrayBuffer (what `BodyInit` takes). */
 export type RequestBody = string | Uint8Array<ArrayBuffer> | ArrayBuffer | Blob | ReadableStream<Uint8Array>;
 
-export interface TransportOptions {
+/** What every client takes, however it authenticates. */
+export interface ClientBaseOptions {
+  /**
+   * `http://host:port`. In session mode it may also be "" or a path ("/sailfin-api"): requests
+   * then go to the page's own origin, which is where the session cookie lives.
+   */
   readonly baseUrl: string;
-  readonly accessKey: string;
-  readonly secretKey: string;
   readonly fetch?: FetchLike;
   /** Retries after the first attempt (default 3; 0 disables). */
   readonly retries?: number;
@@ -45,11 +53,38 @@ export interface TransportOptions {
   readonly retryMaxDelayMs?: number;
   /** Per-attempt time limit in ms (default: none). A timed-out attempt is a network error. */
   readonly timeoutMs?: number;
-  /** Signature validity (default 1800 s, as the Node and Java SDKs sign). */
-  readonly expirationSeconds?: number;
-  /** Extra headers on every request (signed too), e.g. `{ "request-source": "my-app" }`. */
+  /** Extra headers on every request (signed too, with keys), e.g. `{ "request-source": "my-app" }`. */
   readonly headers?: Readonly<Record<string, string>>;
 }
+
+/** Key mode: every request is signed with bce-auth-v1. */
+export interface KeyAuthOptions extends ClientBaseOptions {
+  readonly accessKey: string;
+  readonly secretKey: string;
+  /** Signature validity (default 1800 s, as the Node and Java SDKs sign). */
+  readonly expirationSeconds?: number;
+  readonly session?: never;
+}
+
+/** What a console session client holds: never the secret key. */
+export interface SessionCredentials {
+  /** `ConsoleSession.csrfToken`, sent in `X-Sailfin-CSRF` on every request but GET and HEAD. */
+  readonly csrfToken: string;
+  /**
+   * The `sailfin_session` cookie's value, for runtimes without a cookie jar (Node; `signIn`
+   * fills it there). Browsers keep the HttpOnly cookie themselves and leave this unset.
+   */
+  readonly cookie?: string;
+}
+
+/** Session mode (the web console): requests are not signed; the session cookie authenticates. */
+export interface SessionAuthOptions extends ClientBaseOptions {
+  readonly session: SessionCredentials;
+  readonly accessKey?: never;
+  readonly secretKey?: never;
+}
+
+export type TransportOptions = KeyAuthOptions | SessionAuthOptions;
 
 export interface CallOptions {
   readonly signal?: AbortSignal;
@@ -68,15 +103,18 @@ export interface DownloadedFile {
 }
 
 interface Exchange {
-  readonly method: "GET" | "POST" | "PUT";
+  readonly method: "GET" | "POST" | "PUT" | "DELETE";
   /** Path under the base URL, or an absolute URL (downloads). */
   readonly target: string;
   readonly query: Record<string, string>;
   readonly body?: RequestBody;
   readonly contentType?: string;
+  /** Signed (key mode) or with the session's cookie and CSRF token (session mode); false: bare. */
   readonly signed: boolean;
   readonly idempotent: boolean;
   readonly signal: AbortSignal | undefined;
+  /** Overrides the client's retry count (sign-in: a person waits for the answer). */
+  readonly retries?: number;
 }
 
 type ApiErrorInit = ConstructorParameters<typeof SailfinApiError>[0];
@@ -89,10 +127,47 @@ export class Transport {
   readonly #options: TransportOptions;
 
   constructor(options: TransportOptions) {
-    if (options.accessKey === "" || options.secretKey === "") throw new Error("accessKey and secretKey are required");
-    new URL(options.baseUrl); // fails early on a malformed base URL
+    if (options.session !== undefined) {
+      if ((options as { accessKey?: unknown }).accessKey !== undefined) throw new Error("pass either session or accessKey/secretKey, not both");
+      // Same-origin ("" or a path) or absolute; an absolute one must parse.
+      if (isAbsolute(options.baseUrl)) new URL(options.baseUrl);
+      else if (options.baseUrl !== "" && !options.baseUrl.startsWith("/")) throw new Error(`baseUrl must be absolute, "" or a path, got ${options.baseUrl}`);
+    } else {
+      if (!options.accessKey || !options.secretKey) throw new Error("accessKey and secretKey are required (or a session)");
+      new URL(options.baseUrl); // fails early on a malformed base URL
+    }
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.#options = options;
+  }
+
+  /** True for a session-mode transport (cookie + CSRF token instead of signatures). */
+  get isSession(): boolean {
+    return this.#options.session !== undefined;
+  }
+
+  /**
+   * `POST /sailfin/v1/session`: trades the pair for a session. `cookie` is the session cookie's
+   * value where the runtime shows `Set-Cookie` (Node); browsers hide it and keep it themselves.
+   * Not retried: a person is waiting, and failures count towards the server's limit.
+   */
+  signIn(body: SignInBody, options: CallOptions = {}): Promise<{ session: ConsoleSession; cookie: string | undefined }> {
+    return this.#exchange({
+      method: "POST", target: SESSION_PATH, query: {}, body: JSON.stringify(body), contentType: "application/json",
+      signed: false, idempotent: false, signal: options.signal, retries: 0,
+    }, async (response) => {
+      const outcome = await readPlain<ConsoleSession>(response);
+      return outcome.ok ? { ok: true, value: { session: outcome.value, cookie: sessionCookieOf(response) } } : outcome;
+    });
+  }
+
+  /** `GET /sailfin/v1/session`: the session as the server sees it now (401 NotSignedIn when gone). */
+  currentSession(options: CallOptions = {}): Promise<ConsoleSession> {
+    return this.#exchange({ method: "GET", target: SESSION_PATH, query: {}, signed: true, idempotent: true, signal: options.signal }, readPlain<ConsoleSession>);
+  }
+
+  /** `DELETE /sailfin/v1/session`: ends the session; the server clears the cookie. */
+  async signOut(options: CallOptions = {}): Promise<void> {
+    await this.#exchange({ method: "DELETE", target: SESSION_PATH, query: {}, signed: true, idempotent: true, signal: options.signal }, readPlain<undefined>);
   }
 
   /** A V2 action: `POST /v2/<resource>?Action=<action>`; resolves to `result` (undefined when absent). */
@@ -143,7 +218,7 @@ export class Transport {
   }
 
   async #exchange<T>(exchange: Exchange, read: (response: FetchResponse) => Promise<Outcome<T>>): Promise<T> {
-    const retries = Math.max(0, this.#options.retries ?? 3);
+    const retries = Math.max(0, exchange.retries ?? this.#options.retries ?? 3);
     const replayable = !isStream(exchange.body);
     const backoff = { baseDelayMs: this.#options.retryBaseDelayMs ?? 200, maxDelayMs: this.#options.retryMaxDelayMs ?? 5000 };
     for (let attempt = 0; ; attempt++) {
@@ -171,10 +246,22 @@ export class Transport {
   }
 
   async #send(exchange: Exchange, signal: AbortSignal | undefined): Promise<FetchResponse> {
-    const url = new URL(exchange.target.includes("://") ? exchange.target : this.baseUrl + exchange.target);
-    for (const [key, value] of Object.entries(exchange.query)) url.searchParams.set(key, value);
+    const target = isAbsolute(exchange.target) ? exchange.target : this.baseUrl + exchange.target;
     const headers: Record<string, string> = { ...(this.#options.headers ?? {}) };
     if (exchange.contentType !== undefined) headers["content-type"] = exchange.contentType;
+    const session = this.#options.session;
+    if (session !== undefined) {
+      // Only to our own server: an absolute target (a download link) carries its own signature.
+      if (exchange.signed && !isAbsolute(exchange.target)) {
+        if (exchange.method !== "GET") headers[CSRF_HEADER] = session.csrfToken;
+        if (session.cookie !== undefined) headers.cookie = `${SESSION_COOKIE}=${session.cookie}`;
+      }
+      const query = new URLSearchParams(exchange.query).toString();
+      const url = query === "" ? target : `${target}${target.includes("?") ? "&" : "?"}${query}`;
+      return this.#fetch(url, exchange, headers, signal);
+    }
+    const url = new URL(target);
+    for (const [key, value] of Object.entries(exchange.query)) url.searchParams.set(key, value);
     if (exchange.signed) {
       const timestamp = bceTimestamp();
       headers["x-bce-date"] = timestamp;
@@ -185,12 +272,17 @@ export class Transport {
         expirationSeconds: this.#options.expirationSeconds ?? 1800,
       });
     }
+    return this.#fetch(url.toString(), exchange, headers, signal);
+  }
+
+  #fetch(url: string, exchange: Exchange, headers: Record<string, string>, signal: AbortSignal | undefined): Promise<FetchResponse> {
     const doFetch: FetchLike = this.#options.fetch ?? ((input, init) => globalThis.fetch(input, init as RequestInit));
-    return doFetch(url.toString(), {
+    return doFetch(url, {
       method: exchange.method, headers,
       ...(exchange.body === undefined ? {} : { body: exchange.body }),
       ...(signal === undefined ? {} : { signal }),
       ...(isStream(exchange.body) ? { duplex: "half" as const } : {}),
+      ...(this.#options.session === undefined ? {} : { credentials: "same-origin" as const }),
     });
   }
 }
@@ -223,6 +315,31 @@ async function readEnvelope<T>(response: FetchResponse, dialect: "v1" | "v2"): P
     );
   }
   return { ok: true, value: json.result as T };
+}
+
+/** A plain JSON answer (the session routes): the body itself, nothing for a 204; errors as V2's. */
+async function readPlain<T>(response: FetchResponse): Promise<Outcome<T>> {
+  if (response.status >= 400) return readEnvelope<T>(response, "v2");
+  if (response.status === 204) return { ok: true, value: undefined as T };
+  const text = await response.text();
+  const json = parseObject(text);
+  if (json === undefined) {
+    const status = response.status;
+    return { ok: false, error: { code: "InvalidResponse", message: `HTTP ${status} without a JSON body`, httpStatus: status, requestId: "" }, failure: { kind: "response", status } };
+  }
+  return { ok: true, value: json as T };
+}
+
+/** The `sailfin_session` value of a readable `Set-Cookie` (Node's fetch shows it; browsers never do). */
+function sessionCookieOf(response: FetchResponse): string | undefined {
+  const header = response.headers.get("set-cookie");
+  if (header === null) return undefined;
+  const match = new RegExp(`(?:^|[,;]\\s*)${SESSION_COOKIE}=([^;,\\s]+)`).exec(header);
+  return match?.[1];
+}
+
+function isAbsolute(url: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url);
 }
 
 async function readFile(response: FetchResponse): Promise<Outcome<DownloadedFile>> {

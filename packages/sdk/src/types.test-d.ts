@@ -4,9 +4,9 @@
  * `@ts-expect-error` line must stay an error or tsc reports the directive as unused.
  */
 import type {
-  BodyInput, CompTaskItem, CreateDatasetBody, CreateFineTuningTaskBody, CreateFineTuningTaskResult, CreatedAccessKey,
+  Action, BodyInput, CompTaskItem, ConsoleSession, CreateDatasetBody, CreateFineTuningTaskBody, CreateFineTuningTaskResult, CreatedAccessKey,
   DatasetItem, DescribeFineTuningJobsResult, EvalExportTask, EvalTaskDetail, FineTuningJobItem, FineTuningMetricPoint,
-  FineTuningTaskDetail, FineTuningTaskMetrics, ModelVersionDetail, PageInfo, UploadObjectResult, V2RunStatus,
+  FineTuningTaskDetail, FineTuningTaskMetrics, ModelVersionDetail, PageInfo, PolicyName, UploadObjectResult, V2RunStatus,
 } from "@sailfin/contract/api";
 import {
   Paginated, SailfinApiError, SailfinClient, SailfinNetworkError, type DownloadedFile, type FetchLike,
@@ -59,7 +59,27 @@ export function typeTests(client: SailfinClient): void {
   const globalFetch: FetchLike = globalThis.fetch;
   void globalFetch;
 
+  // Session mode (the web console): the helpers' results are the contract's ConsoleSession.
+  expectType<Equals<Result<typeof SailfinClient.signIn>, { client: SailfinClient; session: ConsoleSession }>>();
+  expectType<Equals<Result<typeof SailfinClient.currentSession>, ConsoleSession>>();
+  expectType<Equals<Result<typeof client.currentSession>, ConsoleSession>>();
+  expectType<Equals<Result<typeof client.signOut>, void>>();
+  expectType<Equals<ConsoleSession["actions"][number], Action>>();
+  expectType<Equals<ConsoleSession["policies"][number], PolicyName>>();
+  void new SailfinClient({ baseUrl: "", session: { csrfToken: "t" } });
+  void new SailfinClient({ baseUrl: "http://127.0.0.1:8866", session: { csrfToken: "t", cookie: "c" } });
+
   // Wrong usage does not compile.
+  // @ts-expect-error keys or a session: not both
+  void new SailfinClient({ baseUrl: "", accessKey: "a", secretKey: "s", session: { csrfToken: "t" } });
+  // @ts-expect-error neither keys nor a session
+  void new SailfinClient({ baseUrl: "http://127.0.0.1:8866" });
+  // @ts-expect-error a session client holds a CSRF token, never the secret key
+  void new SailfinClient({ baseUrl: "", session: { csrfToken: "t" }, secretKey: "s" });
+  // @ts-expect-error signIn needs the secret key
+  void SailfinClient.signIn({ baseUrl: "", accessKey: "a" });
+  // @ts-expect-error the session is read-only
+  void SailfinClient.currentSession({ baseUrl: "" }).then((session) => { session.csrfToken = "x"; });
   // @ts-expect-error taskId is required
   void client.tasks.describe({});
   // @ts-expect-error taskId is a string

@@ -22,6 +22,7 @@ export interface Database {
   webhooks: WebhookTable;
   webhook_deliveries: WebhookDeliveryTable;
   webhook_cursor: WebhookCursorTable;
+  console_sessions: ConsoleSessionTable;
 }
 
 export interface AccessKeyTable {
@@ -273,4 +274,17 @@ export interface WebhookCursorTable {
   name: string;
   event_num: number;
   updated_at: string;
+}
+
+export interface ConsoleSessionTable {
+  /** sha256 (hex) of the `sailfin_session` cookie's token: a stolen database yields no cookie. */
+  token_hash: string;
+  /** The key the session acts for; its row is read at every use (a deleted key ends the session). */
+  access_key: string;
+  /** Sent back in `X-Sailfin-CSRF` on every mutating request; worthless without the cookie. */
+  csrf_token: string;
+  created_at: string;
+  expires_at: string;
+  /** Refreshed at most once a minute, so reads do not each cost a write. */
+  last_seen_at: string;
 }

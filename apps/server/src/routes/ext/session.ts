@@ -1,0 +1,80 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { SESSION_PATH, SailfinError, SignInBody, grantedActions, parseWith, type ConsoleSession } from "@sailfin/contract";
+import { endConsoleSession, findConsoleSession, openConsoleSession, type ConsoleSessionRecord, type EngineResources } from "@sailfin/engine";
+import { newLogId } from "../../render.js";
+import { FailureLimiter } from "../../failure-limiter.js";
+import {
+  assertSameOrigin, authenticateSession, clearSessionCookie, sessionCookie, setSessionCookie,
+} from "../../session-auth.js";
+
+/**
+ * Sailfin extension: the web console's sign-in (docs/api.md "Console sessions").
+ *
+ *   POST   /sailfin/v1/session  {accessKey, secretKey}  → 200 ConsoleSession + Set-Cookie sailfin_session
+ *   GET    /sailfin/v1/session                          → 200 ConsoleSession, or 401 NotSignedIn
+ *   DELETE /sailfin/v1/session  (X-Sailfin-CSRF)        → 204, cookie cleared
+ *
+ * Answers are plain JSON; errors are V2's `{requestId, code, message}`. A wrong pair is 403
+ * AccessDenied whichever half was wrong; 10 failures a minute from one IP, or naming one key,
+ * turn every further attempt from there into 429 until the minute has passed.
+ */
+export interface SessionRoutesOptions {
+  /** Session lifetime (SAILFIN_SESSION_TTL_S). */
+  readonly ttlS: number;
+}
+
+const FAILURES_PER_MINUTE = 10;
+
+export function registerSessionRoutes(app: FastifyInstance, res: EngineResources, options: SessionRoutesOptions): void {
+  const limiter = new FailureLimiter({ limit: FAILURES_PER_MINUTE, windowMs: 60_000 });
+  const v2Errors = async (request: FastifyRequest) => {
+    request.sailfin = { requestId: request.id, logId: newLogId(), dialect: "v2" };
+  };
+  const render = (reply: FastifyReply, session: ConsoleSessionRecord): ConsoleSession => {
+    reply.header("cache-control", "no-store").header("x-bce-request-id", reply.request.id);
+    const { accessKey, policies } = session.credential;
+    return { accessKey, policies, actions: grantedActions(policies), csrfToken: session.csrfToken, expiresAt: session.expiresAt };
+  };
+
+  app.post(SESSION_PATH, { onRequest: v2Errors }, async (request, reply) => {
+    // Sign-in CSRF (a foreign page signing the browser in as the attacker's key).
+    assertSameOrigin(request);
+    const input = parseWith(SignInBody, request.body ?? {});
+    const keys = [`ip:${request.ip}`, `key:${input.accessKey}`];
+    const wait = limiter.retryAfterS(keys);
+    if (wait > 0) {
+      reply.header("retry-after", String(wait));
+      throw new SailfinError("TooManyRequests", { detail: `retry in ${wait} s` });
+    }
+    const session = await openConsoleSession(res, { accessKey: input.accessKey, secretKey: input.secretKey, ttlS: options.ttlS });
+    if (session === null) {
+      limiter.fail(keys);
+      throw new SailfinError("AccessDenied", { detail: "the access key and secret key do not match a key of this server" });
+    }
+    const previous = sessionCookie(request);
+    if (previous !== undefined) await endConsoleSession(res, previous);
+    setSessionCookie(reply, session.token, options.ttlS);
+    return render(reply, session);
+  });
+
+  app.get(SESSION_PATH, { onRequest: v2Errors }, async (request, reply) => {
+    const token = sessionCookie(request);
+    const session = token === undefined ? null : await findConsoleSession(res, token);
+    if (session === null) throw new SailfinError("NotSignedIn");
+    return render(reply, session);
+  });
+
+  app.delete(SESSION_PATH, { onRequest: v2Errors }, async (request, reply) => {
+    const token = sessionCookie(request);
+    if (token !== undefined) {
+      // A live session needs its CSRF token to end (no foreign page signs the user out); a dead one is gone already.
+      const alive = await authenticateSession(res, request, token).catch((error: unknown) => {
+        if (error instanceof SailfinError && error.id === "NotSignedIn") return null;
+        throw error;
+      });
+      if (alive !== null) await endConsoleSession(res, token);
+    }
+    clearSessionCookie(reply);
+    return reply.code(204).header("x-bce-request-id", request.id).send();
+  });
+}
