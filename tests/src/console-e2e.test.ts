@@ -357,4 +357,34 @@ describe(`web console in chromium (${dialect})`, { timeout: 300_000 }, () => {
     assert.ok(names.includes("say-words"));
     noProblems();
   });
+  test("sign-out from a tab whose session another tab replaced still ends the live session", async () => {
+    const other = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    other.setDefaultTimeout(20_000);
+    try {
+      const signInHere = async (tab: Page) => {
+        await tab.getByLabel("Access key").fill(ADMIN.accessKey);
+        await tab.getByLabel("Secret key").fill(ADMIN.secretKey);
+        await tab.getByRole("button", { name: "Sign in" }).click();
+        await tab.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
+      };
+      const first = await newWatchedPage(other, problems);
+      await first.goto(`${server.url}/console/`);
+      await signInHere(first);
+      const second = await newWatchedPage(other, problems);
+      await second.goto(`${server.url}/console/`);
+      await second.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
+      // The first tab signs out and in again: a new cookie and CSRF token the second tab has not seen.
+      await first.getByRole("button", { name: "Sign out" }).click();
+      await signInHere(first);
+      await second.getByRole("button", { name: "Sign out" }).click();
+      await second.getByText("You are signed out.").waitFor();
+      await first.reload();
+      await first.getByLabel("Access key").waitFor();
+      // The refused first attempt (403 InvalidCSRFToken) and the session probes are expected answers.
+      problems.forgiveRefusals("/sailfin/v1/session");
+      noProblems();
+    } finally {
+      await other.close();
+    }
+  });
 });

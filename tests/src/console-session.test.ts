@@ -452,3 +452,20 @@ for (const dialect of testDialects()) {
     });
   });
 }
+
+test("behind a trusted proxy (SAILFIN_TRUST_PROXY) sign-in failures count per forwarded client, not for everyone behind the proxy", async () => {
+  const dialect = testDialects().includes("sqlite") ? "sqlite" : testDialects()[0]!;
+  const server = await startTestServer(dialect, { SAILFIN_TRUST_PROXY: "127.0.0.1" });
+  try {
+    const guesser = { "x-forwarded-for": "203.0.113.7" };
+    for (let i = 0; i < 10; i++) {
+      const r = await signIn(server, { accessKey: `nosuchkey${i}`, secretKey: "guess" }, guesser);
+      assert.equal(r.answer.status, 403, r.answer.text);
+    }
+    assert.equal((await signIn(server, ADMIN, guesser)).answer.status, 429, "the guesser's address is limited");
+    const colleague = await signIn(server, ADMIN, { "x-forwarded-for": "203.0.113.8" });
+    assert.equal(colleague.answer.status, 200, `another client behind the same proxy signs in: ${colleague.answer.text}`);
+  } finally {
+    await server.close();
+  }
+});

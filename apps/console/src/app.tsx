@@ -3,6 +3,7 @@ import { SessionProvider, useSessionPhase } from "./lib/session.js";
 import { matchRoute, useLocation } from "./lib/router.js";
 import { Loading } from "./ui/feedback.js";
 import { Shell } from "./shell.js";
+import { PageErrorBoundary } from "./ui/error-boundary.js";
 import { SignInPage } from "./features/session/sign-in-page.js";
 import { HomePage } from "./features/home-page.js";
 import { DatasetsPage } from "./features/datasets/datasets-page.js";
@@ -50,7 +51,8 @@ function Routes() {
   }, [path]);
   for (const [pattern, render, title] of ROUTES) {
     const params = matchRoute(pattern, path);
-    if (params !== null) return <Titled title={title}>{render(params)}</Titled>;
+    // Keyed by path: /versions/A → /versions/B is a new page, not A's state (data, open forms) under B's URL.
+    if (params !== null) return <Titled key={path} title={title}><PageErrorBoundary>{render(params)}</PageErrorBoundary></Titled>;
   }
   return (
     <Titled title="Not found">

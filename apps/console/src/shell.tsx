@@ -2,6 +2,8 @@ import type { ReactNode } from "react";
 import { useSession } from "./lib/session.js";
 import { useLocation } from "./lib/router.js";
 import { Link } from "./ui/link.js";
+import { ErrorNote } from "./ui/feedback.js";
+import { useAction } from "./lib/use-async.js";
 
 const NAV: ReadonlyArray<{ to: string; label: string; match: readonly string[] }> = [
   { to: "/datasets", label: "Datasets", match: ["/datasets"] },
@@ -16,6 +18,7 @@ export function Shell(props: { children: ReactNode }) {
   const { session, signOut } = useSession();
   const { path } = useLocation();
   const readOnly = !session.actions.some((action) => !action.endsWith(":read"));
+  const signingOut = useAction(signOut);
   return (
     <>
       <a className="skip-link" href="#main">Skip to content</a>
@@ -30,10 +33,13 @@ export function Shell(props: { children: ReactNode }) {
         <div className="whoami">
           <span className="key" title={session.policies.join(", ")}>{session.accessKey}</span>
           {readOnly ? <span className="badge badge-idle" data-testid="read-only-badge">read-only</span> : null}
-          <button type="button" className="secondary" onClick={() => { void signOut(); }}>Sign out</button>
+          <button type="button" className="secondary" disabled={signingOut.busy} onClick={() => { void signingOut.run(); }}>Sign out</button>
         </div>
       </header>
-      <main id="main" tabIndex={-1}>{props.children}</main>
+      <main id="main" tabIndex={-1}>
+        <ErrorNote error={signingOut.error} />
+        {props.children}
+      </main>
     </>
   );
 }

@@ -25,6 +25,8 @@ export interface AppOptions {
   readonly eventsPollMs?: number;
   /** Default judge endpoint for `model` evaluations (routes read it from their context). */
   readonly judgeUrl?: string | null;
+  /** Fastify's `trustProxy` (SAILFIN_TRUST_PROXY): whose X-Forwarded-For names the client. */
+  readonly trustProxy?: boolean | string;
   /** Console session lifetime in seconds (default 12 h). */
   readonly sessionTtlS?: number;
   /** The built console served under /console/; undefined: not served. */
@@ -50,7 +52,9 @@ declare module "fastify" {
  * very same app.
  */
 export async function buildApp(res: EngineResources, options: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: options.logger, bodyLimit: options.bodyLimit, genReqId: () => randomUUID() });
+  const app = Fastify({
+    loggerInstance: options.logger, bodyLimit: options.bodyLimit, genReqId: () => randomUUID(), trustProxy: options.trustProxy ?? false,
+  });
   app.decorateRequest("sailfin", null);
 
   // Every SDK sends JSON, with or without a charset, and the Node SDK sends no body at all when

@@ -20,6 +20,13 @@ export interface ServerConfig {
   readonly eventsPollMs: number;
   /** Default OpenAI-compatible judge endpoint for `model` evaluations (SAILFIN_JUDGE_URL); null: none. */
   readonly judgeUrl: string | null;
+  /**
+   * Which proxies to believe about the client's address (SAILFIN_TRUST_PROXY: unset or "false",
+   * "true" for any, or comma-separated proxy addresses / CIDRs, as Fastify's `trustProxy`). The
+   * sign-in limiter counts failures per client address: behind a proxy without this, every
+   * client shares the proxy's address.
+   */
+  readonly trustProxy: boolean | string;
   /** How long a console session lasts, in seconds (SAILFIN_SESSION_TTL_S, default 12 h). */
   readonly sessionTtlS: number;
   /** The built web console served under /console/ (SAILFIN_CONSOLE_DIR, default apps/console/dist). */
@@ -82,6 +89,7 @@ export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
     logLevel: env.SAILFIN_LOG_LEVEL ?? "warn",
     eventsPollMs: int("SAILFIN_EVENTS_POLL_MS", env.SAILFIN_EVENTS_POLL_MS, 500, 10, 60_000),
     judgeUrl: env.SAILFIN_JUDGE_URL?.trim() || null,
+    trustProxy: parseTrustProxy(env.SAILFIN_TRUST_PROXY),
     sessionTtlS: int("SAILFIN_SESSION_TTL_S", env.SAILFIN_SESSION_TTL_S, 12 * 3600, 60, 30 * 24 * 3600),
     consoleDir: resolve(env.SAILFIN_CONSOLE_DIR || DEFAULT_CONSOLE_DIR),
     webhooks: Object.freeze({
@@ -93,4 +101,10 @@ export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+function parseTrustProxy(text: string | undefined): boolean | string {
+  const value = text?.trim() ?? "";
+  if (value === "" || value === "false") return false;
+  return value === "true" ? true : value;
 }

@@ -17,3 +17,26 @@ test("the limiter refuses a key after `limit` failures in the window, per key, u
   assert.equal(limiter.retryAfterS(["key:k"], t0 + 59_999), 1);
   assert.equal(limiter.retryAfterS(["key:k"], t0 + 60_000), 0);
 });
+
+test("reserve counts an attempt before it is checked: a parallel burst stops at the limit; a success is taken back", () => {
+  const limiter = new FailureLimiter({ limit: 3, windowMs: 60_000 });
+  const t0 = 2_000_000;
+  // Four attempts at once, none checked yet: the fourth is refused.
+  const burst = [0, 1, 2, 3].map((i) => limiter.reserve(["ip:a", "key:k"], t0 + i));
+  assert.deepEqual(burst.map((r) => r.retryAfterS > 0), [false, false, false, true]);
+  // One of them turns out right: it no longer counts, so one more attempt may start.
+  burst[1]!.succeeded();
+  assert.equal(limiter.reserve(["ip:a", "key:k"], t0 + 10).retryAfterS, 0);
+  assert.ok(limiter.reserve(["ip:a", "key:k"], t0 + 11).retryAfterS > 0);
+});
+
+test("a flood of distinct keys forgets the least recently failed, not the key under attack", () => {
+  const limiter = new FailureLimiter({ limit: 3, windowMs: 60_000 });
+  const t0 = 3_000_000;
+  for (let i = 0; i < 3; i++) limiter.fail(["key:victim"], t0);
+  for (let i = 0; i < 5_000; i++) limiter.fail([`key:noise-${i}`], t0 + 1);
+  limiter.fail(["key:victim"], t0 + 2); // still being guessed: recently failed
+  for (let i = 5_000; i < 12_000; i++) limiter.fail([`key:noise-${i}`], t0 + 3);
+  assert.ok(limiter.retryAfterS(["key:victim"], t0 + 4) > 0, "the victim's count survived the flood");
+  assert.equal(limiter.retryAfterS(["key:noise-0"], t0 + 4), 0);
+});

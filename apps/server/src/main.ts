@@ -73,7 +73,7 @@ export async function startServer(
   }
   const app = await buildApp(res, {
     bodyLimit: config.bodyLimit, uploadLimit: config.uploadLimit, logger: log, eventsPollMs: config.eventsPollMs, judgeUrl: config.judgeUrl,
-    sessionTtlS: config.sessionTtlS, consoleDir: config.consoleDir,
+    sessionTtlS: config.sessionTtlS, consoleDir: config.consoleDir, trustProxy: config.trustProxy,
   });
   try {
     await app.listen({ host: config.host, port: config.port });

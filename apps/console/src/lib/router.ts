@@ -67,8 +67,14 @@ export function matchRoute(pattern: string, path: string): Record<string, string
   const params: Record<string, string> = {};
   for (const [i, segment] of want.entries()) {
     const value = got[i]!;
-    if (segment.startsWith(":")) params[segment.slice(1)] = decodeURIComponent(value);
-    else if (segment !== value) return null;
+    if (segment.startsWith(":")) {
+      // A mangled link (`%E0`, a truncated `%2`) is no page, not a crash.
+      try {
+        params[segment.slice(1)] = decodeURIComponent(value);
+      } catch {
+        return null;
+      }
+    } else if (segment !== value) return null;
   }
   return params;
 }

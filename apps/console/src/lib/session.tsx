@@ -1,5 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
-import { SailfinClient } from "@sailfin/sdk";
+import { SailfinApiError, SailfinClient } from "@sailfin/sdk";
+import { explain } from "./errors.js";
 
 /**
  * The signed-in session: the server keeps it in an HttpOnly cookie (the secret key never stays in
@@ -53,9 +54,18 @@ export function useSessionPhase(): { phase: SessionPhase; signIn: (accessKey: st
       signOut: async () => {
         try {
           await client.signOut();
-        } finally {
-          setPhase({ kind: "signed-out", notice: "You are signed out." });
+        } catch (error) {
+          const why = explain(error);
+          // Gone already (401): signed out all the same. Another tab's newer sign-in replaced the
+          // cookie (InvalidCSRFToken): end that session with its own token. Anything else: still
+          // signed in, and the caller shows why.
+          if (!why.signedOut) {
+            if (!(error instanceof SailfinApiError && error.code === "InvalidCSRFToken")) throw error;
+            const fresh = await SailfinClient.currentSession({ baseUrl: BASE_URL }).catch(() => null);
+            if (fresh !== null) await SailfinClient.signOut({ baseUrl: BASE_URL, csrfToken: fresh.csrfToken });
+          }
         }
+        setPhase({ kind: "signed-out", notice: "You are signed out." });
       },
       expired: () => setPhase({ kind: "signed-out", notice: "Your session has ended. Sign in again to continue." }),
     };
@@ -68,7 +78,12 @@ export function useSessionPhase(): { phase: SessionPhase; signIn: (accessKey: st
       (session) => {
         if (live) adopt(session, new SailfinClient({ baseUrl: BASE_URL, session: { csrfToken: session.csrfToken } }));
       },
-      () => { if (live) setPhase({ kind: "signed-out" }); },
+      (error: unknown) => {
+        if (!live) return;
+        // No session (401) is the usual answer; anything else is worth saying on the sign-in page.
+        const why = explain(error);
+        setPhase(why.signedOut ? { kind: "signed-out" } : { kind: "signed-out", notice: `${why.title} ${why.hint}` });
+      },
     );
     return () => { live = false; };
   }, [adopt]);

@@ -70,3 +70,32 @@ export function useAction<A extends unknown[], T>(action: (...args: A) => Promis
   const clear = useCallback(() => setError(undefined), []);
   return { run, busy, error, clear };
 }
+
+/**
+ * Re-reads `state` every `ms` while `active`, counting from when the previous read settled: a
+ * read slower than the interval finishes instead of being aborted by the next one.
+ */
+export function usePolling(state: Pick<AsyncState<unknown>, "loading" | "reload">, ms: number, active: boolean): void {
+  const { loading, reload } = state;
+  useEffect(() => {
+    if (!active || loading) return;
+    const timer = setTimeout(reload, ms);
+    return () => clearTimeout(timer);
+  }, [active, loading, reload, ms]);
+}
+
+/**
+ * A signal that aborts when the component unmounts: an upload started by a form stops when the
+ * person navigates away, instead of finishing later and pulling them back to its result.
+ */
+export function useUnmountSignal(): AbortSignal {
+  const controller = useRef<AbortController | null>(null);
+  controller.current ??= new AbortController();
+  useEffect(() => {
+    // StrictMode mounts twice: a fresh controller for the second mount.
+    if (controller.current?.signal.aborted) controller.current = new AbortController();
+    const current = controller.current!;
+    return () => current.abort();
+  }, []);
+  return controller.current.signal;
+}

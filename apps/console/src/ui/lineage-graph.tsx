@@ -1,4 +1,4 @@
-import { href, navigate } from "../lib/router.js";
+import { href, onLinkClick } from "../lib/router.js";
 
 /**
  * A lineage drawn as plain SVG: nodes in columns by depth (a node sits one column right of its
@@ -69,7 +69,7 @@ export function LineageGraph(props: { nodes: readonly LineageNode[]; edges: read
 
   return (
     <div className="lineage" data-testid="lineage">
-      <svg width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`Lineage: ${nodes.map((n) => `${KIND_LABEL[n.kind]} ${n.label}`).join(", ")}`}>
+      <svg width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="group" aria-label={`Lineage: ${nodes.map((n) => `${KIND_LABEL[n.kind]} ${n.label}`).join(", ")}`}>
         <defs>
           <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
             <path d="M 0 0 L 10 5 L 0 10 z" fill="#8c959f" />
@@ -95,7 +95,7 @@ export function LineageGraph(props: { nodes: readonly LineageNode[]; edges: read
           return (
             <g key={`${e.from}>${e.to}`}>
               {path}
-              {link === undefined ? text : <a href={href(link)} onClick={(event) => { event.preventDefault(); navigate(link); }} aria-label={`compression ${e.label}`}>{text}</a>}
+              {link === undefined ? text : <a href={href(link)} onClick={onLinkClick(link)} aria-label={`compression ${e.label}`}>{text}</a>}
             </g>
           );
         })}
@@ -112,7 +112,7 @@ export function LineageGraph(props: { nodes: readonly LineageNode[]; edges: read
           if (node.to === undefined || node.current) return <g key={node.id}>{box}</g>;
           const to = node.to;
           return (
-            <a key={node.id} href={href(to)} onClick={(event) => { event.preventDefault(); navigate(to); }} aria-label={`${KIND_LABEL[node.kind]} ${node.label}`}>
+            <a key={node.id} href={href(to)} onClick={onLinkClick(to)} aria-label={`${KIND_LABEL[node.kind]} ${node.label}`}>
               {box}
             </a>
           );

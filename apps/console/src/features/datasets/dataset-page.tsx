@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from "react";
 import type { DatasetVersionItem, ImportErrorInfo } from "@sailfin/sdk";
-import { useAction, useAsync } from "../../lib/use-async.js";
+import { useAction, useAsync, usePolling, useUnmountSignal } from "../../lib/use-async.js";
 import { useSession } from "../../lib/session.js";
 import { navigate } from "../../lib/router.js";
 import type { UploadProgress } from "../../lib/upload.js";
@@ -21,11 +21,7 @@ export function DatasetPage(props: { datasetId: string }) {
   const canWrite = can("dataset:write") && can("storage:write");
   const versions = useAsync((signal) => client.datasets.listVersions({ datasetId: props.datasetId, maxKeys: 100 }, { signal }).toArray(1000), [props.datasetId]);
   const busy = (versions.data ?? []).some((v) => v.importStatus === "Running" || v.publishStatus === "Publishing");
-  useEffect(() => {
-    if (!busy) return;
-    const timer = setInterval(versions.reload, 1_000);
-    return () => clearInterval(timer);
-  }, [busy, versions.reload]);
+  usePolling(versions, 1_000, busy);
   const first = versions.data?.[0];
   const [adding, setAdding] = useState(false);
 
@@ -120,10 +116,11 @@ function NewVersionForm(props: { datasetId: string; onDone: () => void }) {
   const { client, session } = useSession();
   const [file, setFile] = useState<File | null>(null);
   const [progress, setProgress] = useState<UploadProgress | null>(null);
+  const signal = useUnmountSignal();
   const upload = useAction(async () => {
     if (file === null) return;
-    const version = await client.datasets.createVersion({ datasetId: props.datasetId });
-    await importFile(client, { csrfToken: session.csrfToken, datasetId: props.datasetId, versionId: version.versionId, file, onProgress: setProgress });
+    const version = await client.datasets.createVersion({ datasetId: props.datasetId }, { signal });
+    await importFile(client, { csrfToken: session.csrfToken, datasetId: props.datasetId, versionId: version.versionId, file, onProgress: setProgress, signal });
     props.onDone();
   });
   const submit = (event: FormEvent) => {

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { useAction } from "../../lib/use-async.js";
+import { useAction, useUnmountSignal } from "../../lib/use-async.js";
 import { useSession } from "../../lib/session.js";
 import { navigate } from "../../lib/router.js";
 import type { UploadProgress } from "../../lib/upload.js";
@@ -51,10 +51,11 @@ function NewDatasetForm(props: { onCancel: () => void }) {
   const [format, setFormat] = useState(DATA_FORMATS[0]!.value);
   const [file, setFile] = useState<File | null>(null);
   const [progress, setProgress] = useState<UploadProgress | null>(null);
+  const signal = useUnmountSignal();
   const create = useAction(async () => {
     if (file === null) return;
-    const created = await client.datasets.create({ datasetName: name.trim(), dataFormat: format, storageType: "sysStorage" });
-    await importFile(client, { csrfToken: session.csrfToken, datasetId: created.datasetId, versionId: created.versionId, file, onProgress: setProgress });
+    const created = await client.datasets.create({ datasetName: name.trim(), dataFormat: format, storageType: "sysStorage" }, { signal });
+    await importFile(client, { csrfToken: session.csrfToken, datasetId: created.datasetId, versionId: created.versionId, file, onProgress: setProgress, signal });
     navigate(`/datasets/${created.datasetId}`);
   });
   const example = DATA_FORMATS.find((f) => f.value === format)?.example ?? "";

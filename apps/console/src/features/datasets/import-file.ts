@@ -20,5 +20,5 @@ export async function importFile(client: SailfinClient, input: {
     bucket: UPLOAD_BUCKET, path: `${input.datasetId}/${input.versionId}/${name}`, file: input.file,
     csrfToken: input.csrfToken, onProgress: input.onProgress, ...(input.signal === undefined ? {} : { signal: input.signal }),
   });
-  return client.datasets.createImportTask({ versionId: input.versionId, files: [uploaded.uri] });
+  return client.datasets.createImportTask({ versionId: input.versionId, files: [uploaded.uri] }, input.signal === undefined ? {} : { signal: input.signal });
 }

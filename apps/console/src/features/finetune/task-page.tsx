@@ -1,6 +1,6 @@
 import { Suspense, lazy, useCallback, useEffect, useRef, useState } from "react";
 import type { FineTuningTaskDetail } from "@sailfin/sdk";
-import { useAsync } from "../../lib/use-async.js";
+import { useAsync, usePolling } from "../../lib/use-async.js";
 import { useCan, useSession } from "../../lib/session.js";
 import { followEvents } from "../../lib/live-events.js";
 import { MetricSeries } from "../../lib/metric-series.js";
@@ -27,11 +27,7 @@ export function TaskPage(props: { taskId: string }) {
   const live = useLiveTask(props.taskId, task.reload);
   const status = task.data?.runStatus;
 
-  useEffect(() => {
-    if (status === undefined || isFinal(status)) return;
-    const timer = setInterval(task.reload, 5_000);
-    return () => clearInterval(timer);
-  }, [status, task.reload]);
+  usePolling(task, 5_000, status !== undefined && !isFinal(status));
 
   return (
     <>
@@ -143,7 +139,7 @@ function TaskBody(props: { task: FineTuningTaskDetail; live: LiveTask }) {
         actions={canPublish && publishable && !publishing ? <button type="button" onClick={() => openPublish()}>Publish as model version</button> : null}
       >
         {publishing && canPublish ? (
-          <PublishForm task={task} step={publishStep} onCancel={() => setPublishing(false)} />
+          <PublishForm key={publishStep ?? "last"} task={task} step={publishStep} onCancel={() => setPublishing(false)} />
         ) : null}
         {task.checkpointList.length === 0 ? (
           <p className="muted">{running ? "No checkpoint yet: one is saved as training goes on." : "This task saved no checkpoint."}</p>

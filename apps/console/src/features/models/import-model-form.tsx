@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { useAction, useAsync } from "../../lib/use-async.js";
+import { useAction, useAsync, useUnmountSignal } from "../../lib/use-async.js";
 import { useSession } from "../../lib/session.js";
 import { navigate } from "../../lib/router.js";
 import { uploadFile, type UploadProgress } from "../../lib/upload.js";
@@ -25,18 +25,19 @@ export function ImportModelForm(props: { modelSetId?: string; onCancel: () => vo
   const nameError = setId === NEW_SET && setName !== "" && !SET_NAME.test(setName) ? "use 2 to 50 letters, digits, _ - ." : undefined;
   const total = files.reduce((sum, f) => sum + f.size, 0);
 
+  const signal = useUnmountSignal();
   const run = useAction(async () => {
     const folder = `${new Date().toISOString().slice(0, 10)}-${crypto.randomUUID().slice(0, 8)}`;
     let done = 0;
     for (const file of files) {
       await uploadFile({
         bucket: BUCKET, path: `${folder}/${file.name}`, file, csrfToken: session.csrfToken,
-        onProgress: (p) => setProgress({ loaded: done + p.loaded, total }),
+        onProgress: (p) => setProgress({ loaded: done + p.loaded, total }), signal,
       });
       done += file.size;
     }
-    const modelSetId = setId === NEW_SET ? await client.models.createSet({ modelSetName: setName, modelType: "Text2Text" }) : setId;
-    const created = await client.models.create({ modelSetId, sourceType: "Import", importMeta: { bucket: BUCKET, objectPath: folder } });
+    const modelSetId = setId === NEW_SET ? await client.models.createSet({ modelSetName: setName, modelType: "Text2Text" }, { signal }) : setId;
+    const created = await client.models.create({ modelSetId, sourceType: "Import", importMeta: { bucket: BUCKET, objectPath: folder } }, { signal });
     navigate(`/versions/${created.modelId}`);
   });
   const submit = (event: FormEvent) => {

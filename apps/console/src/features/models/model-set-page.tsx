@@ -1,5 +1,5 @@
-import { useEffect, useState } from "react";
-import { useAsync } from "../../lib/use-async.js";
+import { useState } from "react";
+import { useAsync, usePolling } from "../../lib/use-async.js";
 import { useSession } from "../../lib/session.js";
 import { Empty, Loaded } from "../../ui/feedback.js";
 import { Facts, PageHeader, Section, TableWrap } from "../../ui/layout.js";
@@ -20,11 +20,7 @@ export function ModelSetPage(props: { modelSetId: string }) {
   }, [props.modelSetId]);
   const [importing, setImporting] = useState(false);
   const creating = (set.data?.versions ?? []).some((v) => v.status === "Creating");
-  useEffect(() => {
-    if (!creating) return;
-    const timer = setInterval(set.reload, 1_000);
-    return () => clearInterval(timer);
-  }, [creating, set.reload]);
+  usePolling(set, 1_000, creating);
 
   return (
     <>

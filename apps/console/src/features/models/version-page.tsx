@@ -1,5 +1,4 @@
-import { useEffect } from "react";
-import { useAsync } from "../../lib/use-async.js";
+import { useAsync, usePolling } from "../../lib/use-async.js";
 import { useSession } from "../../lib/session.js";
 import { ErrorNote, Loaded, Loading } from "../../ui/feedback.js";
 import { Facts, PageHeader, Section } from "../../ui/layout.js";
@@ -19,11 +18,7 @@ export function VersionPage(props: { modelId: string }) {
   const { client, can } = useSession();
   const version = useAsync((signal) => client.models.describe({ modelId: props.modelId }, { signal }), [props.modelId]);
   const status = version.data?.status;
-  useEffect(() => {
-    if (status !== "Creating") return;
-    const timer = setInterval(version.reload, 1_000);
-    return () => clearInterval(timer);
-  }, [status, version.reload]);
+  usePolling(version, 1_000, status === "Creating");
   const lineage = useAsync(async (signal) => (version.data === undefined ? undefined : loadLineage(client, version.data, signal)), [version.data?.modelId, status]);
   const v = version.data;
   const ready = v?.status === "Ready";

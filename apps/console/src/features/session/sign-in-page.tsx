@@ -20,7 +20,7 @@ export function SignInPage(props: { signIn: (accessKey: string, secretKey: strin
     try {
       await props.signIn(accessKey.trim(), secretKey);
     } catch (caught) {
-      setError(caught instanceof SailfinApiError && caught.httpStatus < 500 && caught.httpStatus !== 429
+      setError(caught instanceof SailfinApiError && caught.code === "AccessDenied"
         ? {
           title: "Sign-in failed: the access key or secret key is wrong.",
           detail: caught.message,

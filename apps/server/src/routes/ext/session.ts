@@ -16,7 +16,8 @@ import {
  *
  * Answers are plain JSON; errors are V2's `{requestId, code, message}`. A wrong pair is 403
  * AccessDenied whichever half was wrong; 10 failures a minute from one IP, or naming one key,
- * turn every further attempt from there into 429 until the minute has passed.
+ * turn every further attempt from there into 429 until the minute has passed. The IP is the
+ * client's as the server sees it: behind a proxy, SAILFIN_TRUST_PROXY makes it the forwarded one.
  */
 export interface SessionRoutesOptions {
   /** Session lifetime (SAILFIN_SESSION_TTL_S). */
@@ -41,16 +42,14 @@ export function registerSessionRoutes(app: FastifyInstance, res: EngineResources
     assertSameOrigin(request);
     const input = parseWith(SignInBody, request.body ?? {});
     const keys = [`ip:${request.ip}`, `key:${input.accessKey}`];
-    const wait = limiter.retryAfterS(keys);
-    if (wait > 0) {
-      reply.header("retry-after", String(wait));
-      throw new SailfinError("TooManyRequests", { detail: `retry in ${wait} s` });
+    const attempt = limiter.reserve(keys);
+    if (attempt.retryAfterS > 0) {
+      reply.header("retry-after", String(attempt.retryAfterS));
+      throw new SailfinError("TooManyRequests", { detail: `retry in ${attempt.retryAfterS} s` });
     }
     const session = await openConsoleSession(res, { accessKey: input.accessKey, secretKey: input.secretKey, ttlS: options.ttlS });
-    if (session === null) {
-      limiter.fail(keys);
-      throw new SailfinError("AccessDenied", { detail: "the access key and secret key do not match a key of this server" });
-    }
+    if (session === null) throw new SailfinError("AccessDenied", { detail: "the access key and secret key do not match a key of this server" });
+    attempt.succeeded();
     const previous = sessionCookie(request);
     if (previous !== undefined) await endConsoleSession(res, previous);
     setSessionCookie(reply, session.token, options.ttlS);
