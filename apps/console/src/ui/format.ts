@@ -23,6 +23,8 @@ export function formatTime(iso: string | null | undefined): string {
 
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return "—";
+  // Sub-second work (a tiny model's quantization) is shown as such, not as "0 s".
+  if (seconds < 10) return `${seconds < 0.1 ? "< 0.1" : seconds.toFixed(1)} s`;
   const s = Math.round(seconds);
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
