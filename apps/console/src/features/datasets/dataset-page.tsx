@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import type { DatasetVersionItem, ImportErrorInfo } from "@sailfin/sdk";
 import { useAction, useAsync, usePolling, useUnmountSignal } from "../../lib/use-async.js";
 import { useSession } from "../../lib/session.js";
@@ -22,6 +22,14 @@ export function DatasetPage(props: { datasetId: string }) {
   const versions = useAsync((signal) => client.datasets.listVersions({ datasetId: props.datasetId, maxKeys: 100 }, { signal }).toArray(1000), [props.datasetId]);
   const busy = (versions.data ?? []).some((v) => v.importStatus === "Running" || v.publishStatus === "Publishing");
   usePolling(versions, 1_000, busy);
+  // A version's own link (`/dataset-versions/<id>` → `#<id>`): scroll to it once the versions are in.
+  const scrolled = useRef(false);
+  useEffect(() => {
+    const target = window.location.hash.slice(1);
+    if (scrolled.current || versions.data === undefined || target === "") return;
+    scrolled.current = true;
+    document.getElementById(target)?.scrollIntoView({ block: "start" });
+  }, [versions.data]);
   const first = versions.data?.[0];
   const [adding, setAdding] = useState(false);
 
