@@ -3,6 +3,8 @@ import { useAction, useAsync } from "../../lib/use-async.js";
 import { useSession } from "../../lib/session.js";
 import { navigate, useLocation } from "../../lib/router.js";
 import { allVersions } from "../../lib/all-versions.js";
+import { useModelSetChoice } from "../../lib/model-set-choice.js";
+import { ModelSetFields } from "../../ui/model-set-fields.js";
 import { Empty, ErrorNote, Loaded } from "../../ui/feedback.js";
 import { PageHeader, ReadOnlyNote } from "../../ui/layout.js";
 import { Link } from "../../ui/link.js";
@@ -54,8 +56,6 @@ export function CompressionsPage() {
   );
 }
 
-const NEW_SET = "__new__";
-
 function NewCompressionForm(props: { source: string | undefined; onCancel: () => void }) {
   const { client } = useSession();
   const options = useAsync(async (signal) => {
@@ -65,13 +65,10 @@ function NewCompressionForm(props: { source: string | undefined; onCancel: () =>
   const [name, setName] = useState("int8");
   const [sourceId, setSourceId] = useState(props.source ?? "");
   const [weight, setWeight] = useState(WEIGHTS[0]!.value);
-  const [setId, setSetId] = useState(NEW_SET);
-  const [newSetName, setNewSetName] = useState("");
   const chosen = sourceId || options.data?.versions[0]?.modelId || "";
-  const suggested = `${options.data?.versions.find((v) => v.modelId === chosen)?.modelName ?? "model"}-${weight === "W8A16C16" ? "int8" : "int4"}`.replace(/[^A-Za-z0-9_.-]+/g, "-").slice(0, 50);
-  const targetName = newSetName === "" ? suggested : newSetName;
+  const set = useModelSetChoice({ suggestedName: `${options.data?.versions.find((v) => v.modelId === chosen)?.modelName ?? "model"}-${weight === "W8A16C16" ? "int8" : "int4"}` });
   const create = useAction(async () => {
-    const modelSetId = setId === NEW_SET ? await client.models.createSet({ modelSetName: targetName, modelType: "Text2Text" }) : setId;
+    const modelSetId = await set.resolve();
     const id = await client.compression.create({ name: name.trim(), sourceModelId: chosen, modelSetId, config: { strategy: "Quantization", weight } });
     navigate(`/compression/${id}`);
   });
@@ -106,23 +103,11 @@ function NewCompressionForm(props: { source: string | undefined; onCancel: () =>
                   {WEIGHTS.map((w) => <option key={w.value} value={w.value}>{w.label}</option>)}
                 </select>
               </label>
-              <label className="field">
-                <span>Into model set</span>
-                <select value={setId} onChange={(e) => setSetId(e.target.value)}>
-                  <option value={NEW_SET}>New model set…</option>
-                  {sets.map((s) => <option key={s.modelSetId} value={s.modelSetId}>{s.modelSetName}</option>)}
-                </select>
-              </label>
-              {setId === NEW_SET ? (
-                <label className="field">
-                  <span>New set name</span>
-                  <input value={targetName} maxLength={50} onChange={(e) => setNewSetName(e.target.value)} />
-                </label>
-              ) : null}
+              <ModelSetFields choice={set} sets={sets} label="Into model set" idPrefix="compress" />
             </div>
             <ErrorNote error={create.error} />
             <div className="form-actions">
-              <button type="submit" disabled={create.busy || name.trim() === "" || chosen === ""}>{create.busy ? "Starting…" : "Start compression"}</button>
+              <button type="submit" disabled={create.busy || name.trim() === "" || chosen === "" || !set.ready}>{create.busy ? "Starting…" : "Start compression"}</button>
               <button type="button" className="secondary" onClick={props.onCancel}>Cancel</button>
             </div>
           </form>

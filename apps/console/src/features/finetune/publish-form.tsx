@@ -4,8 +4,8 @@ import { useAction, useAsync } from "../../lib/use-async.js";
 import { useSession } from "../../lib/session.js";
 import { navigate } from "../../lib/router.js";
 import { ErrorNote } from "../../ui/feedback.js";
-
-const NEW_SET = "__new__";
+import { useModelSetChoice } from "../../lib/model-set-choice.js";
+import { ModelSetFields } from "../../ui/model-set-fields.js";
 
 /**
  * Publishes a finished task's checkpoint as a new version of a model set (CreateCustomModel,
@@ -15,15 +15,11 @@ const NEW_SET = "__new__";
 export function PublishForm(props: { task: FineTuningTaskDetail; step: number | undefined; onCancel: () => void }) {
   const { client } = useSession();
   const sets = useAsync((signal) => client.models.listSets({ maxKeys: 100 }, { signal }).toArray(500), []);
-  const [setId, setSetId] = useState(NEW_SET);
-  const [setName, setSetName] = useState(() => `${props.task.jobName || "tuned"}-model`.replace(/[^A-Za-z0-9_.-]+/g, "-").slice(0, 50));
+  const set = useModelSetChoice({ suggestedName: `${props.task.jobName || "tuned"}-model` });
   const [step, setStep] = useState<string>(props.step === undefined ? "" : String(props.step));
   const [description, setDescription] = useState("");
-  const nameError = setId === NEW_SET && !/^[A-Za-z0-9_.-]{2,50}$/.test(setName.trim()) ? "use 2 to 50 letters, digits, _ - ." : undefined;
   const publish = useAction(async () => {
-    const modelSetId = setId === NEW_SET
-      ? await client.models.createSet({ modelSetName: setName.trim(), modelType: "Text2Text" })
-      : setId;
+    const modelSetId = await set.resolve();
     const created = await client.models.create({
       modelSetId, sourceType: "Train",
       trainMeta: { taskId: props.task.taskId, ...(step === "" ? {} : { checkpointStep: Number(step) }) },
@@ -38,20 +34,7 @@ export function PublishForm(props: { task: FineTuningTaskDetail; step: number | 
   return (
     <form className="card form" onSubmit={submit} aria-label="Publish as model version">
       <div className="form-grid">
-        <label className="field">
-          <span>Model set</span>
-          <select value={setId} onChange={(e) => setSetId(e.target.value)}>
-            <option value={NEW_SET}>New model set…</option>
-            {(sets.data ?? []).map((s) => <option key={s.modelSetId} value={s.modelSetId}>{s.modelSetName}</option>)}
-          </select>
-        </label>
-        {setId === NEW_SET ? (
-          <label className="field">
-            <span>New set name</span>
-            <input required minLength={2} maxLength={50} aria-invalid={nameError !== undefined} aria-describedby="set-name-help" value={setName} onChange={(e) => setSetName(e.target.value)} />
-            <small id="set-name-help" className={nameError === undefined ? "help" : "field-error"}>{nameError ?? "2 to 50 letters, digits, _ - ."}</small>
-          </label>
-        ) : null}
+        <ModelSetFields choice={set} sets={sets.data ?? []} idPrefix="publish" />
         <label className="field">
           <span>Checkpoint</span>
           <select value={step} onChange={(e) => setStep(e.target.value)}>
@@ -66,7 +49,7 @@ export function PublishForm(props: { task: FineTuningTaskDetail; step: number | 
       </div>
       <ErrorNote error={publish.error ?? sets.error} />
       <div className="form-actions">
-        <button type="submit" disabled={publish.busy || nameError !== undefined}>{publish.busy ? "Publishing…" : "Publish"}</button>
+        <button type="submit" disabled={publish.busy || !set.ready}>{publish.busy ? "Publishing…" : "Publish"}</button>
         <button type="button" className="secondary" onClick={props.onCancel}>Cancel</button>
       </div>
     </form>

@@ -5,10 +5,10 @@ import { navigate } from "../../lib/router.js";
 import { uploadFile, type UploadProgress } from "../../lib/upload.js";
 import { ErrorNote } from "../../ui/feedback.js";
 import { UploadProgressBar } from "../../ui/upload-progress.js";
+import { useModelSetChoice } from "../../lib/model-set-choice.js";
+import { ModelSetFields } from "../../ui/model-set-fields.js";
 
-const NEW_SET = "__new__";
 const BUCKET = "console-models";
-const SET_NAME = /^[A-Za-z0-9_.-]{2,50}$/;
 
 /**
  * Imports a model: the files of a model folder (config.json, model.safetensors, the tokenizer's
@@ -18,11 +18,9 @@ const SET_NAME = /^[A-Za-z0-9_.-]{2,50}$/;
 export function ImportModelForm(props: { modelSetId?: string; onCancel: () => void }) {
   const { client, session } = useSession();
   const sets = useAsync((signal) => client.models.listSets({ maxKeys: 100 }, { signal }).toArray(500), []);
-  const [setId, setSetId] = useState(props.modelSetId ?? NEW_SET);
-  const [setName, setSetName] = useState("");
+  const set = useModelSetChoice({ initialSetId: props.modelSetId });
   const [files, setFiles] = useState<File[]>([]);
   const [progress, setProgress] = useState<UploadProgress | null>(null);
-  const nameError = setId === NEW_SET && setName !== "" && !SET_NAME.test(setName) ? "use 2 to 50 letters, digits, _ - ." : undefined;
   const total = files.reduce((sum, f) => sum + f.size, 0);
 
   const signal = useUnmountSignal();
@@ -36,7 +34,7 @@ export function ImportModelForm(props: { modelSetId?: string; onCancel: () => vo
       });
       done += file.size;
     }
-    const modelSetId = setId === NEW_SET ? await client.models.createSet({ modelSetName: setName, modelType: "Text2Text" }, { signal }) : setId;
+    const modelSetId = await set.resolve(signal);
     const created = await client.models.create({ modelSetId, sourceType: "Import", importMeta: { bucket: BUCKET, objectPath: folder } }, { signal });
     navigate(`/versions/${created.modelId}`);
   });
@@ -48,20 +46,7 @@ export function ImportModelForm(props: { modelSetId?: string; onCancel: () => vo
     <form className="card form" onSubmit={submit} aria-label="Import a model">
       <h2>Import a model</h2>
       <div className="form-grid">
-        <label className="field">
-          <span>Model set</span>
-          <select value={setId} onChange={(e) => setSetId(e.target.value)}>
-            <option value={NEW_SET}>New model set…</option>
-            {(sets.data ?? []).map((s) => <option key={s.modelSetId} value={s.modelSetId}>{s.modelSetName}</option>)}
-          </select>
-        </label>
-        {setId === NEW_SET ? (
-          <div className="field">
-            <label htmlFor="import-set-name">New set name</label>
-            <input id="import-set-name" name="modelSetName" required value={setName} aria-invalid={nameError !== undefined} aria-describedby="import-set-help" onChange={(e) => setSetName(e.target.value)} />
-            <small id="import-set-help" className={nameError === undefined ? "help" : "field-error"}>{nameError ?? "2 to 50 letters, digits, _ - ."}</small>
-          </div>
-        ) : null}
+        <ModelSetFields choice={set} sets={sets.data ?? []} idPrefix="import" />
         <div className="field wide">
           <label htmlFor="import-files">Model files</label>
           <input id="import-files" name="files" type="file" multiple required aria-describedby="import-files-help" onChange={(e) => setFiles([...(e.target.files ?? [])])} />
@@ -71,7 +56,7 @@ export function ImportModelForm(props: { modelSetId?: string; onCancel: () => vo
       <UploadProgressBar progress={progress} />
       <ErrorNote error={run.error ?? sets.error} />
       <div className="form-actions">
-        <button type="submit" disabled={run.busy || files.length === 0 || (setId === NEW_SET && (setName === "" || nameError !== undefined))}>{run.busy ? "Importing…" : "Upload and import"}</button>
+        <button type="submit" disabled={run.busy || files.length === 0 || !set.ready}>{run.busy ? "Importing…" : "Upload and import"}</button>
         <button type="button" className="secondary" onClick={props.onCancel} disabled={run.busy}>Cancel</button>
       </div>
     </form>
