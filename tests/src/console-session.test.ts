@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { ACTIONS, grantedActions, isMutatingAction, nowIso } from "@sailfin/contract";
 import { SailfinApiError, SailfinClient, type FetchInit, type FetchLike } from "@sailfin/sdk";
 import { appendEvent } from "@sailfin/store";
-import { ADMIN, rawCall, startTestServer, testDialects, type TestServer } from "./harness.js";
+import { ADMIN, rawCall, readRawResponse, startTestServer, testDialects, type RawResponse, type TestServer } from "./harness.js";
 
 /**
  * The web console's session (docs/api.md "Console sessions") over both dialects: sign-in and its
@@ -20,23 +20,8 @@ import { ADMIN, rawCall, startTestServer, testDialects, type TestServer } from "
 const INDEX_HTML = '<!doctype html><html><head><script type="module" src="/console/assets/index-3f9a1c.js"></script></head><body><div id="root"></div></body></html>\n';
 const ASSET_JS = 'document.getElementById("root").textContent = "sailfin";\n';
 
-interface Answer {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly body: any;
-  readonly text: string;
-}
-
-async function answer(response: Response): Promise<Answer> {
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, headers: response.headers, body, text };
-}
+type Answer = RawResponse;
+const answer = readRawResponse;
 
 interface CookieCall {
   readonly method?: string;

@@ -144,7 +144,11 @@ export async function rawCall(
       timestamp, expirationSeconds: options.expirationSeconds ?? 1800,
     });
   }
-  const response = await fetch(url, { method, headers, ...(options.body === undefined ? {} : { body: options.body }) });
+  return readRawResponse(await fetch(url, { method, headers, ...(options.body === undefined ? {} : { body: options.body }) }));
+}
+
+/** A response's status, headers, text and JSON body (undefined when the text is not JSON). */
+export async function readRawResponse(response: Response): Promise<RawResponse> {
   const text = await response.text();
   let body: unknown;
   try {
