@@ -19,18 +19,16 @@ import { PageProblems, SCREENSHOT_DIR, assertFitsWindow, launchChromium, newWatc
  * finish, publish, compress, evaluate, export and download; stop a second task; then a
  * read-only key sees every page with nothing it could press to change anything, and the server
  * refuses it anyway. Any console error or uncaught exception in any page fails the test.
- * Screenshots of the main pages go to test-output/console/.
+ * Screenshots of the main pages go to test-output/console/<dialect>/.
  *
- * One dialect only (SQLite unless SAILFIN_TEST_DIALECTS leaves it out): the console adds no SQL,
- * and every API call it makes is covered on both dialects by the API tests.
+ * On every dialect under test: the console's pages read what both stores write.
  */
 
 const DIST = new URL("../../apps/console/dist/", import.meta.url).pathname;
-const dialect = testDialects().includes("sqlite") ? "sqlite" : testDialects()[0]!;
 /** Controls a read-only key may press: none of them changes anything on the server. */
 const READ_ONLY_CONTROLS = new Set(["Sign out", "Apply", "Reset", "Previous", "Next", "Retry", "Load more"]);
 
-describe(`web console in chromium (${dialect})`, { timeout: 300_000 }, () => {
+for (const dialect of testDialects()) describe(`web console in chromium (${dialect})`, { timeout: 300_000 }, () => {
   let server: TestServer;
   let worker: Worker;
   let browser: Browser;
@@ -45,6 +43,8 @@ describe(`web console in chromium (${dialect})`, { timeout: 300_000 }, () => {
     await page.goto(`${server.url}/console${path}`);
   };
   const heading = (name: string | RegExp) => page.getByRole("heading", { level: 1, name });
+  /** Screenshots per dialect: test-output/console/<dialect>/<name>.png. */
+  const shot = (tab: Page, name: string) => screenshot(tab, `${dialect}/${name}`);
   const noProblems = () => assert.deepEqual(problems.take(), [], "the console logged errors");
 
   /** Every main page, with a text that shows it has loaded (after the tests above made its data). */
@@ -81,7 +81,7 @@ describe(`web console in chromium (${dialect})`, { timeout: 300_000 }, () => {
     await go("/");
     await page.getByLabel("Access key").waitFor();
     problems.forgiveRefusals("/sailfin/v1/session"); // the probe for a session while there is none
-    await screenshot(page, "01-sign-in");
+    await shot(page, "01-sign-in");
     await page.getByLabel("Access key").fill(ADMIN.accessKey);
     await page.getByLabel("Secret key").fill("not-the-secret");
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -96,7 +96,7 @@ describe(`web console in chromium (${dialect})`, { timeout: 300_000 }, () => {
     await page.keyboard.type(ADMIN.secretKey);
     await page.keyboard.press("Enter");
     await heading("Overview").waitFor();
-    await screenshot(page, "02-overview-empty");
+    await shot(page, "02-overview-empty");
     noProblems();
   });
 
@@ -116,7 +116,7 @@ describe(`web console in chromium (${dialect})`, { timeout: 300_000 }, () => {
     const partWay = await pollPage(page, async () => Number(await progress.getAttribute("value", { timeout: 5_000 })), (v) => v > 0 && v < 100, "upload progress part way", 20_000);
     assert.ok(partWay > 0 && partWay < 100);
     assert.match((await page.getByTestId("upload-progress").textContent()) ?? "", /\d (B|KiB|MiB) of \d/);
-    await screenshot(page, "02b-model-upload-progress");
+    await shot(page, "02b-model-upload-progress");
     await page.waitForURL(/\/console\/versions\/amv-/, { timeout: 60_000 });
     await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     await cdp.detach();
@@ -139,7 +139,7 @@ describe(`web console in chromium (${dialect})`, { timeout: 300_000 }, () => {
     await report.waitFor({ timeout: 30_000 });
     const row = report.locator("tbody tr").first();
     assert.equal(await row.locator("td").first().textContent(), "3", "the report names line 3");
-    await screenshot(page, "03-dataset-validation-report");
+    await shot(page, "03-dataset-validation-report");
 
     await page.getByRole("button", { name: "Upload a new version" }).click();
     await page.getByLabel("File (JSONL)").setInputFiles(join(work, "say.jsonl"));
@@ -148,7 +148,7 @@ describe(`web console in chromium (${dialect})`, { timeout: 300_000 }, () => {
     await v2.getByRole("button", { name: "Release" }).click({ timeout: 30_000 });
     await v2.locator(".badge", { hasText: "Published" }).waitFor({ timeout: 30_000 });
     assert.match((await v2.textContent()) ?? "", /Every line is valid/);
-    await screenshot(page, "04-dataset-released");
+    await shot(page, "04-dataset-released");
     noProblems();
   });
 
@@ -179,7 +179,7 @@ describe(`web console in chromium (${dialect})`, { timeout: 300_000 }, () => {
     const quote = page.getByTestId("quote");
     await quote.waitFor();
     assert.match((await quote.textContent()) ?? "", /Steps/);
-    await screenshot(page, "05-task-form-quote");
+    await shot(page, "05-task-form-quote");
     await page.getByRole("button", { name: "Start training" }).click();
     await page.waitForURL(/\/console\/tasks\/task-/);
     ids.taskId = page.url().split("/").at(-1)!;
@@ -193,18 +193,18 @@ describe(`web console in chromium (${dialect})`, { timeout: 300_000 }, () => {
     assert.notEqual(status, "Done", "the first points were seen while the task ran");
     const grown = await pollPage(page, points, (n) => n > first, "the chart to grow", 60_000);
     assert.ok(grown > first, `${first} → ${grown} points`);
-    await screenshot(page, "06-task-training");
+    await shot(page, "06-task-training");
     assert.notEqual(await page.getByTestId("tokens-per-second").textContent(), "—");
     await page.locator(".page-title-row .badge", { hasText: "Done" }).waitFor({ timeout: 120_000 });
     await page.locator(".table-wrap[aria-label=Checkpoints] tbody tr").first().waitFor({ timeout: 15_000 });
     const final = await points();
     const metrics = await server.admin.v2<{ metrics: unknown[] }>("finetuning", "DescribeFineTuningTaskMetrics", { taskId: ids.taskId });
     assert.equal(final, metrics.metrics.length, "every logged step is on the chart, once");
-    await screenshot(page, "07-task-done");
+    await shot(page, "07-task-done");
     await page.setViewportSize({ width: 390, height: 844 });
     // Usable on a narrow window: nothing wider than the window (tables scroll in their own box).
     await assertFitsWindow(page, "390 px");
-    await screenshot(page, "08-task-done-narrow");
+    await shot(page, "08-task-done-narrow");
     await page.setViewportSize({ width: 1280, height: 800 });
     noProblems();
   });
@@ -231,7 +231,7 @@ describe(`web console in chromium (${dialect})`, { timeout: 300_000 }, () => {
     const sizes = await page.getByRole("region", { name: "Source and compressed version" }).locator("tr", { hasText: "Size" }).locator("td").allTextContents();
     assert.equal(sizes.length, 2);
     assert.ok(sizes.every((size) => size !== "—"), `sizes before and after: ${sizes.join(", ")}`);
-    await screenshot(page, "09-compression");
+    await shot(page, "09-compression");
     noProblems();
   });
 
@@ -254,23 +254,23 @@ describe(`web console in chromium (${dialect})`, { timeout: 300_000 }, () => {
     await page.getByRole("form", { name: "Filter results" }).getByLabel("Version").selectOption(ids.tunedModelId);
     await page.getByRole("button", { name: "Apply" }).click();
     await pollPage(page, () => page.getByTestId("sample-results").locator("tr").count(), (n) => n > 0 && n < all, "filtered results");
-    await screenshot(page, "10-evaluation-report");
+    await shot(page, "10-evaluation-report");
 
     await page.getByRole("button", { name: "Export results" }).click();
     const link = page.getByRole("link", { name: "Download results (zip)" });
     await link.waitFor({ timeout: 60_000 });
     const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
-    const saved = join(SCREENSHOT_DIR, "evaluation-results.zip");
+    const saved = join(SCREENSHOT_DIR, dialect, "evaluation-results.zip");
     await download.saveAs(saved);
     const zip = await readFile(saved);
     assert.equal(zip.subarray(0, 2).toString("latin1"), "PK", "a zip file");
     assert.ok(zip.includes(Buffer.from("results.jsonl")), "with the results");
-    await screenshot(page, "11-evaluation-exported");
+    await shot(page, "11-evaluation-exported");
     await go(`/versions/${ids.tunedModelId}`);
     const lineage = page.getByTestId("lineage");
     await lineage.getByRole("link", { name: /evaluation say-eval/ }).waitFor({ timeout: 15_000 });
     await lineage.getByRole("link", { name: /compression/ }).first().waitFor();
-    await screenshot(page, "12-version-lineage");
+    await shot(page, "12-version-lineage");
     noProblems();
   });
 
@@ -298,7 +298,7 @@ describe(`web console in chromium (${dialect})`, { timeout: 300_000 }, () => {
         await page.getByText(text).first().waitFor();
         await assertFitsWindow(page, `390 px on ${path}`);
       }
-      await screenshot(page, "15-evaluation-narrow");
+      await shot(page, "15-evaluation-narrow");
     } finally {
       await page.setViewportSize({ width: 1280, height: 800 });
     }
@@ -323,8 +323,8 @@ describe(`web console in chromium (${dialect})`, { timeout: 300_000 }, () => {
         await view.waitForLoadState("networkidle");
         const pressable = (await pressableControls(view)).filter((label) => !READ_ONLY_CONTROLS.has(label));
         assert.deepEqual(pressable, [], `${path} offers a read-only key: ${pressable.join(", ")}`);
-        if (path === `/tasks/${ids.taskId}`) await screenshot(view, "13-read-only-task");
-        if (path === `/evaluations/${ids.evalId}`) await screenshot(view, "14-read-only-evaluation");
+        if (path === `/tasks/${ids.taskId}`) await shot(view, "13-read-only-task");
+        if (path === `/evaluations/${ids.evalId}`) await shot(view, "14-read-only-evaluation");
       }
       // Past the UI: the same session calling a mutating action directly is refused by the server.
       const session = await (await reader.request.get(`${server.url}/sailfin/v1/session`)).json() as { result?: { csrfToken?: string }; csrfToken?: string };
