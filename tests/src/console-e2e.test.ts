@@ -168,7 +168,8 @@ for (const dialect of testDialects()) describe(`web console in chromium (${diale
     await page.getByText("must be between 1 and 50").waitFor();
     assert.equal(await page.getByRole("button", { name: "Get quote" }).isDisabled(), true, "an out-of-range value blocks the quote");
     await epoch.fill("50");
-    await page.locator("#hp-batchSize").fill("2");
+    // Batch 1: 200 steps of a few milliseconds each, long enough to watch the chart grow.
+    await page.locator("#hp-batchSize").fill("1");
     await page.locator("#hp-learningRate").fill("0.005");
     await page.locator("#hp-maxSeqLen").selectOption("128");
     await page.locator("#hp-warmupRatio").fill("0");

@@ -26,7 +26,8 @@ export function LossChart(props: { series: MetricSeries; revision: number }) {
       axes: [
         { label: "step", stroke: color("--muted", "#57606a"), grid: { stroke: "#e5e7eb" } },
         { label: "loss", stroke: color("--muted", "#57606a"), grid: { stroke: "#e5e7eb" } },
-        { label: "learning rate", scale: "lr", side: 1, grid: { show: false }, stroke: color("--muted", "#57606a"), values: (_u, ticks) => ticks.map((t) => formatNumber(t, 2)) },
+        // Wide enough for "0.0045" and the rotated label beside it.
+        { label: "learning rate", scale: "lr", side: 1, size: 80, grid: { show: false }, stroke: color("--muted", "#57606a"), values: (_u, ticks) => ticks.map((t) => formatNumber(t, 2)) },
       ],
       series: [
         { label: "step" },
