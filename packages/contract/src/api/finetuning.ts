@@ -119,18 +119,21 @@ export interface FineTuningTaskQuote {
   readonly trainMode: string;
   readonly parameterScale: string;
   readonly epochs: number;
+  /** Training rows (packed sequences, or preference rows) and examples (pairs count once). */
   readonly trainRows: number;
   readonly examples: number;
   readonly validationRows: number;
+  /** Tokens that carry loss in one epoch, and over all epochs. */
   readonly trainedTokensPerEpoch: number;
   readonly trainedTokens: number;
   readonly stepsPerEpoch: number;
   readonly totalSteps: number;
-  /** True when the token shards were already cached. */
+  /** True when the token shards were already cached (nothing was tokenized for this quote). */
   readonly cached: boolean;
   /** Median trained tokens/s of finished runs on this model shape and scale; null before any. */
   readonly tokensPerSecond: number | null;
+  /** Runs the throughput is measured on. */
   readonly throughputRuns: number;
-  /** Estimated training seconds, or null when unknown. */
+  /** Estimated training seconds (setup and evaluation not included), or null: unknown. */
   readonly etaSeconds: number | null;
 }

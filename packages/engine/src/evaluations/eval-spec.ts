@@ -1,3 +1,5 @@
+import type { EvalEffectMetric } from "@sailfin/contract";
+
 /**
  * The frozen form of an evaluation (a `runs` row of kind `evaluate`, id `ame-…`), what it
  * measured, and the export spec. Both dialects' create bodies are turned into `EvalRunSpec`
@@ -69,19 +71,8 @@ export interface EvalRunSpec {
   readonly echo: Readonly<Record<string, unknown>>;
 }
 
-/** Aggregated metrics of one version, in the report's `effectMetric` names (rule metrics 0–1). */
-export interface EffectMetric {
-  readonly accuracy?: number;
-  readonly f1Score?: number;
-  readonly rouge_1?: number;
-  readonly rouge_2?: number;
-  readonly rouge_l?: number;
-  readonly bleu4?: number;
-  readonly avgJudgeScore?: number;
-  readonly stdJudgeScore?: number;
-  readonly medianJudgeScore?: number;
-  readonly scoreDistribution?: Readonly<Record<string, number>>;
-}
+/** Aggregated metrics of one version, in the report's `effectMetric` names: the wire type itself. */
+export type EffectMetric = EvalEffectMetric;
 
 export interface EvalUnitResult {
   readonly index: number;

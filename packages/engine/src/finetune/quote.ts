@@ -1,3 +1,4 @@
+import type { FineTuningTaskQuote } from "@sailfin/contract";
 import type { EngineResources } from "../resources.js";
 import { resolveRun, type CreateRunInput } from "./create-run.js";
 import { prepareSpecData } from "./prepare-data.js";
@@ -11,28 +12,7 @@ import type { FinetuneRunSpec } from "./records.js";
  * It tokenizes exactly as the task would (same resolved spec, same pipeline) through the token
  * cache, so the task that follows starts without tokenizing again.
  */
-export interface FinetuneQuote {
-  readonly trainMode: string;
-  readonly parameterScale: string;
-  readonly epochs: number;
-  /** Training rows (packed sequences, or preference rows) and examples (pairs count once). */
-  readonly trainRows: number;
-  readonly examples: number;
-  readonly validationRows: number;
-  /** Tokens that carry loss in one epoch, and over all epochs. */
-  readonly trainedTokensPerEpoch: number;
-  readonly trainedTokens: number;
-  readonly stepsPerEpoch: number;
-  readonly totalSteps: number;
-  /** True when the shards were already in the cache (nothing was tokenized for this quote). */
-  readonly cached: boolean;
-  /** Median trained tokens/s of finished runs on this model shape and scale; null before any. */
-  readonly tokensPerSecond: number | null;
-  /** Runs the throughput is measured on. */
-  readonly throughputRuns: number;
-  /** Estimated training seconds (setup and evaluation not included), or null: "unknown". */
-  readonly etaSeconds: number | null;
-}
+export type FinetuneQuote = FineTuningTaskQuote;
 
 /** Finished runs read for the throughput (the newest). */
 const THROUGHPUT_RUNS = 50;

@@ -1,16 +1,10 @@
 import type { Kysely } from "kysely";
-import { nowIso } from "@sailfin/contract";
+import { nowIso, type FineTuningMetricPoint } from "@sailfin/contract";
 import type { Database } from "@sailfin/store";
 import type { Lease } from "./lease.js";
 
-export interface MetricPoint {
-  readonly step: number;
-  readonly epoch: number | null;
-  readonly loss: number | null;
-  readonly lr: number | null;
-  readonly gradNorm: number | null;
-  readonly tokensPerSecond: number | null;
-}
+/** A logged training step as the runtime reports it: the wire point, less the eval loss (recorded apart). */
+export type MetricPoint = Omit<FineTuningMetricPoint, "evalLoss">;
 
 export interface CheckpointPoint {
   readonly step: number;
