@@ -1,10 +1,10 @@
-import { execFile, spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { execFile } from "node:child_process";
 import { rmSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { JsonLinesChild } from "./json-lines-child.js";
 
 /**
  * The official Qianfan Go SDK (`github.com/baidubce/bce-qianfan-sdk/go/qianfan`, pinned in
@@ -67,60 +67,36 @@ export interface GoResult {
 }
 
 export class GoSdk {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly waiting: Array<(result: GoResult) => void> = [];
-  private stderr = "";
-  private exited: string | null = null;
+  readonly #driver: JsonLinesChild<GoResult>;
 
   /** `binary` from goDriver(); the SDK is configured only through its environment variables. */
   constructor(binary: string, options: { baseUrl: string; credentials: GoCredentials }) {
     const c = options.credentials;
-    this.child = spawn(binary, [], {
+    this.#driver = new JsonLinesChild<GoResult>({
+      command: binary,
       env: {
         PATH: process.env.PATH ?? "/usr/bin:/bin",
         HOME: process.env.HOME ?? "/tmp",
         QIANFAN_CONSOLE_BASE_URL: options.baseUrl,
         ...("accessKey" in c ? { QIANFAN_ACCESS_KEY: c.accessKey, QIANFAN_SECRET_KEY: c.secretKey } : { QIANFAN_AK: c.ak, QIANFAN_SK: c.sk }),
       },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    this.child.stderr.on("data", (chunk: Buffer) => {
-      this.stderr = (this.stderr + chunk.toString()).slice(-4000);
-    });
-    createInterface({ input: this.child.stdout }).on("line", (line) => {
-      const resolve = this.waiting.shift();
-      if (resolve === undefined) return;
-      try {
-        resolve(JSON.parse(line) as GoResult);
-      } catch {
-        resolve({ error: { type: "DriverOutput", message: `not JSON: ${line}` } });
-      }
-    });
-    this.child.on("exit", (code, signal) => {
-      this.exited = `the Go driver exited (code ${code}, signal ${signal}); stderr:\n${this.stderr}`;
-      for (const resolve of this.waiting.splice(0)) resolve({ error: { type: "DriverExit", message: this.exited } });
+      name: "the Go driver",
+      failure: (type, message) => ({ error: { type, message } }),
     });
   }
 
   /** `qianfan.NewConsoleAction().Call(ctx, route, action, params)`; never rejects. */
   call(route: string, action: string, params: Record<string, unknown> = {}): Promise<GoResult> {
-    if (this.exited !== null) return Promise.resolve({ error: { type: "DriverExit", message: this.exited } });
-    return new Promise((resolve) => {
-      this.waiting.push(resolve);
-      this.child.stdin.write(`${JSON.stringify({ route, action, params })}\n`);
-    });
+    return this.#driver.request({ route, action, params });
   }
 
   /** What the SDK logged (logrus, on stderr), for failure messages. */
   get log(): string {
-    return this.stderr;
+    return this.#driver.stderr;
   }
 
-  async close(): Promise<void> {
-    if (this.exited !== null) return;
-    const done = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
-    this.child.stdin.end();
-    await done;
+  close(): Promise<void> {
+    return this.#driver.close();
   }
 }
 

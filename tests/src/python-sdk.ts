@@ -1,8 +1,7 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createInterface } from "node:readline";
 import type { TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
+import { JsonLinesChild } from "./json-lines-child.js";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /**
@@ -74,15 +73,14 @@ export interface PythonResult {
 }
 
 export class PythonSdk {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly waiting: Array<(result: PythonResult) => void> = [];
-  private stderr = "";
-  private exited: string | null = null;
+  readonly #driver: JsonLinesChild<PythonResult>;
   /** Every request any call of this driver made, in order. */
   readonly sent: SentRequest[] = [];
 
   constructor(env: { accessKey: string; secretKey: string; baseUrl: string }) {
-    this.child = spawn(VENV_PYTHON, [DRIVER], {
+    this.#driver = new JsonLinesChild<PythonResult>({
+      command: VENV_PYTHON,
+      args: [DRIVER],
       env: {
         PATH: process.env.PATH ?? "/usr/bin:/bin",
         HOME: process.env.HOME ?? "/tmp",
@@ -93,35 +91,16 @@ export class PythonSdk {
         QIANFAN_SECRET_KEY: env.secretKey,
         QIANFAN_CONSOLE_API_BASE_URL: env.baseUrl,
       },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    this.child.stderr.on("data", (chunk: Buffer) => {
-      this.stderr = (this.stderr + chunk.toString()).slice(-4000);
-    });
-    createInterface({ input: this.child.stdout }).on("line", (line) => {
-      const resolve = this.waiting.shift();
-      if (resolve === undefined) return;
-      try {
-        const result = JSON.parse(line) as PythonResult;
-        this.sent.push(...(result.sent ?? []));
-        resolve(result);
-      } catch {
-        resolve({ ok: false, type: "DriverOutput", error: `not JSON: ${line}` });
-      }
-    });
-    this.child.on("exit", (code, signal) => {
-      this.exited = `sdk_driver.py exited (code ${code}, signal ${signal}); stderr:\n${this.stderr}`;
-      for (const resolve of this.waiting.splice(0)) resolve({ ok: false, type: "DriverExit", error: this.exited });
+      name: "sdk_driver.py",
+      failure: (type, error) => ({ ok: false, type, error }),
     });
   }
 
   /** One call; resolves with the driver's result line (never rejects on an SDK error). */
-  call(call: PythonCall): Promise<PythonResult> {
-    if (this.exited !== null) return Promise.resolve({ ok: false, type: "DriverExit", error: this.exited });
-    return new Promise((resolve) => {
-      this.waiting.push(resolve);
-      this.child.stdin.write(`${JSON.stringify(call)}\n`);
-    });
+  async call(call: PythonCall): Promise<PythonResult> {
+    const result = await this.#driver.request(call);
+    this.sent.push(...(result.sent ?? []));
+    return result;
   }
 
   /** `call_action(route, action, params)`: the generic entry point the Qianfan docs show. */
@@ -144,11 +123,8 @@ export class PythonSdk {
     return new Set(this.sent.filter((s) => s.ok).map((s) => routeOfRequest(s.method, s.url)));
   }
 
-  async close(): Promise<void> {
-    if (this.exited !== null) return;
-    const done = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
-    this.child.stdin.end();
-    await done;
+  close(): Promise<void> {
+    return this.#driver.close();
   }
 }
 

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { DATASET, EVAL, FINETUNE, MODELREPO, expectDeclaredReached, v1, v2 } from "./sdk-coverage.js";
 import type { NodeSdk } from "./node-sdk.js";
 
 /**
@@ -10,12 +10,6 @@ import type { NodeSdk } from "./node-sdk.js";
  * cannot claim more than the file does. Names are `routeName`'s (apps/server route.ts).
  */
 
-const v2 = (resource: string, ...actions: string[]) => actions.map((action) => `POST /v2/${resource}?Action=${action}`);
-const v1 = (prefix: string, ...paths: string[]) => paths.map((path) => `POST ${prefix}${path}`);
-const FINETUNE = "/wenxinworkshop/finetune/";
-const MODELREPO = "/wenxinworkshop/modelrepo/";
-const DATASET = "/wenxinworkshop/dataset/";
-const EVAL = "/wenxinworkshop/modelrepo/eval/";
 
 export const NODE_SDK_ROUTES = {
   "sdk-node-routes.test.ts": [
@@ -47,7 +41,5 @@ export type NodeSdkSuite = keyof typeof NODE_SDK_ROUTES;
 
 /** Fails naming each route `suite` declares that none of this driver's checked calls reached with success. */
 export function expectReachedRoutes(sdk: NodeSdk, suite: NodeSdkSuite): void {
-  const reached = sdk.reachedRoutes();
-  const missing = NODE_SDK_ROUTES[suite].filter((route) => !reached.has(route));
-  assert.deepEqual(missing, [], `${suite} declares routes its consoleAction calls did not reach with success`);
+  expectDeclaredReached(NODE_SDK_ROUTES[suite], sdk.reachedRoutes(), `${suite} declares routes its consoleAction calls did not reach with success`);
 }

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { DATASET, EVAL, FINETUNE, MODELREPO, expectDeclaredReached, v1, v2 } from "./sdk-coverage.js";
 import type { PythonSdk } from "./python-sdk.js";
 
 /**
@@ -10,12 +10,6 @@ import type { PythonSdk } from "./python-sdk.js";
  * cannot claim more than the file does. Names are `routeName`'s (apps/server route.ts).
  */
 
-const v2 = (resource: string, ...actions: string[]) => actions.map((action) => `POST /v2/${resource}?Action=${action}`);
-const v1 = (prefix: string, ...paths: string[]) => paths.map((path) => `POST ${prefix}${path}`);
-const FINETUNE = "/wenxinworkshop/finetune/";
-const MODELREPO = "/wenxinworkshop/modelrepo/";
-const DATASET = "/wenxinworkshop/dataset/";
-const EVAL = "/wenxinworkshop/modelrepo/eval/";
 
 export const PYTHON_SDK_ROUTES = {
   "sdk-python.test.ts": [
@@ -57,7 +51,5 @@ export type PythonSdkSuite = keyof typeof PYTHON_SDK_ROUTES;
 
 /** Fails naming each route `suite` declares that none of this driver's requests reached with success. */
 export function expectReachedRoutes(py: PythonSdk, suite: PythonSdkSuite): void {
-  const reached = py.reachedRoutes();
-  const missing = PYTHON_SDK_ROUTES[suite].filter((route) => !reached.has(route));
-  assert.deepEqual(missing, [], `${suite} declares routes its Python SDK calls did not reach with success`);
+  expectDeclaredReached(PYTHON_SDK_ROUTES[suite], py.reachedRoutes(), `${suite} declares routes its Python SDK calls did not reach with success`);
 }
