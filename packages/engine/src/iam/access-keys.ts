@@ -41,19 +41,24 @@ export async function findCredential(res: EngineResources, accessKey: string): P
   const hit = cache.get(accessKey);
   if (hit !== undefined && hit.until > now) return hit.credential;
   const row = await res.db.selectFrom("access_keys").selectAll().where("access_key", "=", accessKey).executeTakeFirst();
-  const credential: Credential | null =
-    row === undefined
-      ? null
-      : {
-          accessKey: row.access_key,
-          secretKey: res.secrets.open(row.secret_enc),
-          policies: parsePolicies(row.policies),
-          description: row.description,
-          createdAt: row.created_at,
-        };
+  const credential = row === undefined ? null : credentialOfRow(res, row);
   if (cache.size > 10_000) cache.clear();
   cache.set(accessKey, { credential, until: now + CACHE_TTL_MS });
   return credential;
+}
+
+/** An `access_keys` row as a Credential: the secret unsealed, unknown policy names dropped. */
+export function credentialOfRow(
+  res: EngineResources,
+  row: { access_key: string; secret_enc: string; policies: string; description: string; created_at: string },
+): Credential {
+  return {
+    accessKey: row.access_key,
+    secretKey: res.secrets.open(row.secret_enc),
+    policies: parsePolicies(row.policies),
+    description: row.description,
+    createdAt: row.created_at,
+  };
 }
 
 function parsePolicies(text: string): PolicyName[] {

@@ -1,7 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { isPolicyName, type PolicyName } from "@sailfin/contract";
 import type { EngineResources } from "../resources.js";
-import { findCredential, type Credential } from "./access-keys.js";
+import { credentialOfRow, findCredential, type Credential } from "./access-keys.js";
 
 /**
  * The web console's sessions (docs/api.md "Console sessions"): an access key pair traded once
@@ -89,12 +88,11 @@ export async function findConsoleSession(res: EngineResources, token: string, no
   if (now.getTime() - Date.parse(row.last_seen_at) >= LAST_SEEN_RESOLUTION_MS) {
     await res.db.updateTable("console_sessions").set({ last_seen_at: now.toISOString() }).where("token_hash", "=", tokenHash).execute();
   }
-  const policies = (JSON.parse(row.policies) as string[]).filter(isPolicyName) as PolicyName[];
   return {
-    credential: {
-      accessKey: row.access_key, secretKey: res.secrets.open(row.secret_enc), policies,
-      description: row.description ?? "", createdAt: row.key_created_at ?? "",
-    },
+    credential: credentialOfRow(res, {
+      access_key: row.access_key, secret_enc: row.secret_enc, policies: row.policies,
+      description: row.description ?? "", created_at: row.key_created_at ?? "",
+    }),
     csrfToken: row.csrf_token,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
