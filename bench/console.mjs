@@ -16,6 +16,7 @@ import { chromium } from "playwright-core";
 import { loadServerConfig, startServer } from "@sailfin/server";
 import { writeTinyModel } from "@sailfin/engine";
 import { Client } from "@sailfin/cli";
+import { pct, summary } from "./stats.mjs";
 
 const ADMIN = { accessKey: "benchadminkey001", secretKey: "bench-admin-secret-0001" };
 const STEPS = Number(process.env.BENCH_STEPS ?? 1500);
@@ -23,8 +24,6 @@ const COLD_RUNS = 5;
 const root = new URL("..", import.meta.url).pathname;
 const DIST = join(root, "apps/console/dist");
 const RESULTS = new URL("./results/console.md", import.meta.url);
-const pct = (values, p) => { const s = [...values].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
-const summary = (values) => `p50 ${pct(values, 50).toFixed(0)} ms, p95 ${pct(values, 95).toFixed(0)} ms, max ${Math.max(...values).toFixed(0)} ms`;
 if (!existsSync(join(DIST, "index.html"))) throw new Error("apps/console/dist is missing: run `npm run build` first");
 
 const home = await mkdtemp(join(tmpdir(), "sailfin-bench-console-"));

@@ -14,14 +14,13 @@ import { bceTimestamp, nowIso, signRequest } from "@sailfin/contract";
 import { loadServerConfig, startServer } from "@sailfin/server";
 import { appendEvent } from "@sailfin/store";
 import { Client } from "@sailfin/cli";
+import { pct, summary } from "./stats.mjs";
 
 const ADMIN = { accessKey: "benchadminkey001", secretKey: "bench-admin-secret-0001" };
 const POINTS = Number(process.env.BENCH_POINTS ?? 100);
 const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 37); // not a divisor of the poll interval: arrivals spread over it
 const RESULTS = new URL("./results/live-latency.md", import.meta.url);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const pct = (values, p) => { const s = [...values].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
-const summary = (values) => `p50 ${pct(values, 50).toFixed(0)} ms, p95 ${pct(values, 95).toFixed(0)} ms, max ${Math.max(...values).toFixed(0)} ms`;
 
 const home = await mkdtemp(join(tmpdir(), "sailfin-bench-live-"));
 const config = loadServerConfig({
