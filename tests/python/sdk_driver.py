@@ -58,6 +58,8 @@ if not _base.startswith("http://127.0.0.1") and not _base.startswith("http://loc
     )
     sys.exit(2)
 _scratch = tempfile.mkdtemp(prefix="sailfin-sdk-driver-")
+# EvaluationManager.eval downloads into ./tmp.zip and unpacks into ./tmp_folder: keep them here.
+os.chdir(_scratch)
 os.environ["QIANFAN_BASE_URL"] = _base
 os.environ["QIANFAN_IAM_BASE_URL"] = _base
 os.environ["QIANFAN_DOT_ENV_CONFIG_FILE"] = os.path.join(_scratch, "no.env")
@@ -72,6 +74,8 @@ os.environ["QIANFAN_CONSOLE_API_RETRY_TIMEOUT"] = "20"
 # The higher-level objects poll (import, release, publish, training) every few seconds by default.
 for _name in ("IMPORT", "RELEASE", "EXPORT", "MODEL_PUBLISH", "TRAIN"):
     os.environ["QIANFAN_%s_STATUS_POLLING_INTERVAL" % _name] = "0.05"
+# EvaluationManager.eval polls eval/detail every 30 s by default.
+os.environ["QIANFAN_EVALUATION_ONLINE_POLLING_INTERVAL"] = "0.05"
 for _name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
     os.environ.pop(_name, None)
 os.environ["NO_PROXY"] = "*"

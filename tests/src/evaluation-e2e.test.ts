@@ -181,6 +181,10 @@ for (const dialect of testDialects()) {
       assert.deepEqual(jsonl.map((r) => r.resultId), picked);
       assert.ok(jsonl.every((r) => typeof r.prompt === "string" && typeof r.prediction === "string" && typeof r.completion === "string" && typeof r.metrics.bleu4 === "number"));
       assert.equal(files["results.csv"]!.trim().split(/\r?\n/).length, 3, "header + 2 rows");
+      // Qianfan's layout beside it (what the Python SDK's EvaluationManager opens): the same rows, judge columns included.
+      const qianfan = files["data.jsonl"]!.trim().split("\n").map((l) => JSON.parse(l) as Array<Record<string, string>>);
+      assert.deepEqual(qianfan.map((g) => [g.length, g[0]!.Prompt, g[0]!["Completion（模型回答）"]]), jsonl.map((r) => [1, r.prompt, r.prediction]));
+      assert.ok(qianfan.every(([r]) => /^\d+\.\d{2}%$/.test(r!["ROUGE-L"]!) && /^[29]$/.test(r!["裁判员模型打分"]!)), JSON.stringify(qianfan));
       const tampered = info.downloadUrl.replace(/signature=[^&]+/, "signature=AAAA");
       assert.equal((await fetch(tampered)).status, 403);
 

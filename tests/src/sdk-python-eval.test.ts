@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Worker } from "@sailfin/worker";
 import { ADMIN, startTestServer, testDialects, type TestServer } from "./harness.js";
-import { PythonSdk, okBody, pythonSdkMissing, type PythonResult } from "./python-sdk.js";
+import { PythonSdk, okBody, okRef, pyRef, pythonSdkMissing, sdkExtraMissing, type PythonResult } from "./python-sdk.js";
 import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { startTestWorker } from "./fixtures/worker-fixtures.js";
@@ -131,6 +131,42 @@ for (const dialect of testDialects()) {
       okBody(await py.helper("Model.batch_delete_evaluation_result", { eval_ids: [evalId] }));
       const gone = await py.helper("Model.get_evaluation_info", { eval_id: evalId });
       assert.equal(gone.ok, false);
+    });
+
+    test("EvaluationManager.eval (QianfanRuleEvaluator): evaluates, downloads the export zip and reads data.jsonl's per-sample rows", async (t) => {
+      const evaluator = await py.helper("qianfan.evaluation.evaluator.QianfanRuleEvaluator", { using_similarity: true, using_accuracy: true });
+      if (sdkExtraMissing(t, evaluator)) return;
+      const manager = okRef(await py.helper("qianfan.evaluation.EvaluationManager", { qianfan_evaluators: [pyRef(okRef(evaluator).ref)] }));
+      const model = okRef(await py.helper("qianfan.model.Model", { id: modelId }));
+      const dataset = okRef(await py.helper("qianfan.dataset.Dataset.load", { qianfan_dataset_id: datasetId }));
+      // The SDK's whole flow: eval/create, eval/detail until Done, eval/report, eval/result/export,
+      // export/info until Done, GET downloadUrl, unzip, Dataset.load(data.jsonl).
+      const evaluated = await py.onRef(manager.ref, "eval", { llms: [pyRef(model.ref)], dataset: pyRef(dataset.ref) });
+      const result = okRef(evaluated);
+      assert.equal(result.value.__class__, "EvaluationResult");
+      assert.equal(result.value.result_dataset, "Dataset", "the SDK built a Dataset from the downloaded data.jsonl");
+      const metrics = Object.values(result.value.metrics) as Array<Record<string, number>>;
+      assert.equal(metrics.length, 1);
+      for (const key of ["accuracy", "f1Score", "rouge_1", "rouge_2", "rouge_l", "bleu4"]) assert.equal(typeof metrics[0]![key], "number", key);
+
+      // The same samples as the result list, in Qianfan's column names, every metric a percentage string.
+      const evalId = okRef(await py.onRef(manager.ref, "task_id", {}, { call: false })).value as string;
+      const samples = okBody(await py.helper("Model.get_evaluation_result_list", { id: evalId, page_size: 10 })).result.results as any[];
+      const rows = okRef(await py.onRef(result.ref, "result_dataset.list")).value as Array<Array<Record<string, string>>>;
+      assert.equal(rows.length, samples.length, "one line per sample");
+      assert.equal(rows.length, 3);
+      const percent = (x: number) => `${(x * 100).toFixed(2)}%`;
+      for (const [i, group] of rows.entries()) {
+        assert.equal(group.length, 1, "each line is an array holding one sample");
+        const row = group[0]!;
+        const sample = samples[i];
+        assert.deepEqual(Object.keys(row), ["模型名称", "模型版本", "Prompt", "Completion（模型回答）", "Response（参考答案）", "BLEU-4", "ROUGE-1", "ROUGE-2", "ROUGE-L"]);
+        assert.deepEqual(row, {
+          模型名称: "tiny-py-eval", 模型版本: "V1", Prompt: sample.prompt, "Completion（模型回答）": sample.prediction, "Response（参考答案）": sample.completion,
+          "BLEU-4": percent(sample.metrics.bleu4), "ROUGE-1": percent(sample.metrics.rouge_1), "ROUGE-2": percent(sample.metrics.rouge_2), "ROUGE-L": percent(sample.metrics.rouge_l),
+        });
+      }
+      assert.deepEqual(rows.map((g) => g[0]!.Prompt), ["say red", "say blue", "say gold"]);
     });
 
     test("every route this file declares was reached through the SDK", () => {

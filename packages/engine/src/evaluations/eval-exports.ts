@@ -7,9 +7,10 @@ import { EXPORT_CONTENTS, type EvalExportResult, type EvalExportSpec, type Expor
 
 /**
  * Evaluation-result exports (V1 `eval/result/export` + `/info`, V2 `CreateEvalResultExportTask`):
- * a `runs` row of kind `eval-export` (id `amemt-…`) whose worker writes a zip holding a JSONL
- * and a CSV of the chosen columns, into Sailfin's storage (`local`: downloaded through a signed,
- * expiring link) or into the user's bucket (`storage`: `exportPath` inside `volumeId`).
+ * a `runs` row of kind `eval-export` (id `amemt-…`) whose worker writes a zip of the chosen
+ * columns (Qianfan's `data.jsonl` and Sailfin's JSONL and CSV, export-files.ts) into Sailfin's
+ * storage (`local`: downloaded through a signed, expiring link) or into the user's bucket
+ * (`storage`: `exportPath` inside `volumeId`).
  */
 
 export const MAX_PART_RESULTS = 100;

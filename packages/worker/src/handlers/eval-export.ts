@@ -1,4 +1,4 @@
-import { evalResults, toCsv, zipFiles, type EvalExportResult, type EvalExportSpec, type EvalRunSpec, type Lease } from "@sailfin/engine";
+import { evalExportFiles, evalResults, zipFiles, type EvalExportResult, type EvalExportSpec, type EvalRunSpec, type Lease } from "@sailfin/engine";
 import type { HandlerContext, Outcome } from "../outcome.js";
 
 /** Where `storage` exports go inside the user's bucket (Qianfan writes under a similar workspace path). */
@@ -6,7 +6,8 @@ const STORAGE_PREFIX = "sailfin/model_eval_result_export";
 
 /**
  * One attempt of an evaluation-result export: the chosen columns of all (or the named) results
- * as `results.jsonl` and `results.csv` in one zip, written atomically into Sailfin's storage
+ * in one zip (`data.jsonl` in Qianfan's layout beside Sailfin's `results.jsonl` and
+ * `results.csv`, see evalExportFiles), written atomically into Sailfin's storage
  * (`exports/<exportId>/…`) or the user's bucket (`buckets/<volumeId>/sailfin/…`).
  */
 export async function runEvalExport(ctx: HandlerContext, lease: Lease): Promise<Outcome> {
@@ -20,26 +21,12 @@ export async function runEvalExport(ctx: HandlerContext, lease: Lease): Promise<
     const wanted = new Set(spec.resultNums);
     rows = rows.filter((r) => wanted.has(r.num));
   }
-  const columns = spec.content;
-  const records = rows.map((r) => {
-    const unit = units[r.unitIndex];
-    const record: Record<string, unknown> = { resultId: r.num, modelVersionId: unit?.modelVersionId ?? "", modelName: unit?.modelName ?? "", sampleIndex: r.sampleIndex };
-    if (columns.includes("system")) record.system = unit?.params.system ?? "";
-    if (columns.includes("prompt")) record.prompt = r.prompt;
-    if (columns.includes("prediction")) record.prediction = r.prediction;
-    if (columns.includes("completion")) record.completion = r.reference;
-    if (columns.includes("metrics")) record.metrics = { ...r.metrics, ...(r.judgeScore === null ? {} : { judgeScore: r.judgeScore }) };
-    return record;
-  });
-  const header = records.length > 0 ? Object.keys(records[0]!) : ["resultId", "modelVersionId", "modelName", "sampleIndex", ...columns];
-  const jsonl = records.map((r) => JSON.stringify(r)).join("\n") + (records.length > 0 ? "\n" : "");
-  const csv = toCsv(header, records.map((r) => header.map((h) => r[h])));
-  const zip = zipFiles([{ name: "results.jsonl", data: jsonl }, { name: "results.csv", data: csv }]);
+  const zip = zipFiles(evalExportFiles(rows, units, spec.content));
   const safeName = (evaluation.name || spec.evalId).replace(/[^\p{L}\p{N}_-]+/gu, "_").slice(0, 60);
   const fileName = `${safeName}_${evaluation.num}_${Date.now()}.zip`;
   const exportPath = spec.exportType === "storage" ? `${STORAGE_PREFIX}/${fileName}` : `exports/${lease.runId}/${fileName}`;
   const key = spec.exportType === "storage" ? `buckets/${spec.volumeId}/${exportPath}` : exportPath;
   const put = await res.artifacts.put(key, zip);
-  const result: EvalExportResult = { key, exportPath, fileName, rows: records.length, bytes: put.size };
-  return { kind: "done", reason: `exported ${records.length} results to ${spec.exportType === "storage" ? `bos:/${spec.volumeId}/${exportPath}` : key}`, result };
+  const result: EvalExportResult = { key, exportPath, fileName, rows: rows.length, bytes: put.size };
+  return { kind: "done", reason: `exported ${rows.length} results to ${spec.exportType === "storage" ? `bos:/${spec.volumeId}/${exportPath}` : key}`, result };
 }
