@@ -500,9 +500,10 @@ for (const dialect of testDialects()) {
 
       const done = await newTask(jobId);
       await setRunState(server, done, { status: "Succeeded", progress: 100, finished: true });
-      await fails2("StopFineTuningTask", { taskId: done }, "taskId", "ResourceInUse", 409);
+      // Each dialect names the state with its own word (V2 runStatus, V1 trainStatus), not the internal Succeeded.
+      assert.match(await fails2("StopFineTuningTask", { taskId: done }, "taskId", "ResourceInUse", 409), /has already finished \(Done\)/);
       const doneRow = (await runRow(server, done))!;
-      await fails1("stopJob", { taskId: jobId, jobId: doneRow.num }, "jobId");
+      assert.match(await fails1("stopJob", { taskId: jobId, jobId: doneRow.num }, "jobId"), /has already finished \(FINISH\)/);
       await fails2("StopFineTuningTask", { taskId: "task-doesnotexist" }, "taskId");
     });
 

@@ -1,3 +1,5 @@
+import { runStateWord, type RunStateRef } from "./states.js";
+
 /**
  * The error catalog: every error Sailfin returns, with its rendering in each dialect.
  *
@@ -121,8 +123,13 @@ export interface SailfinErrorOptions {
   readonly field?: string;
   /** A short human explanation appended to the catalog message. */
   readonly detail?: string;
+  /** The run whose state `detail` names with STATE_WORD: each dialect writes its own word there. */
+  readonly state?: RunStateRef;
   readonly cause?: unknown;
 }
+
+/** Marks where a detail names a run's state: `task ${id} has already finished (${STATE_WORD})`, with `state` given. */
+export const STATE_WORD = "{state}";
 
 /**
  * The one error class of Sailfin. Engine code throws it with a catalog id; each dialect's
@@ -135,6 +142,7 @@ export class SailfinError extends Error {
   readonly id: ErrorId;
   readonly field: string | undefined;
   readonly detail: string | undefined;
+  readonly state: RunStateRef | undefined;
 
   constructor(id: ErrorId, options: SailfinErrorOptions = {}) {
     super(describe(id, options), options.cause === undefined ? undefined : { cause: options.cause });
@@ -142,35 +150,44 @@ export class SailfinError extends Error {
     this.id = id;
     this.field = options.field;
     this.detail = options.detail;
+    this.state = options.state;
   }
 
   get spec(): ErrorSpec {
     return ERRORS[this.id];
   }
 
-  /** `param[field] invalid: detail` — the V1 and V2 suffix naming what was wrong. */
-  get suffix(): string {
+  /** `param[field] invalid: detail` — the V1 and V2 suffix naming what was wrong, in that dialect's state words. */
+  suffix(dialect: "v1" | "v2"): string {
     const parts: string[] = [];
     if (this.field !== undefined) parts.push(`param[${this.field}] invalid`);
-    if (this.detail !== undefined) parts.push(this.detail);
+    const detail = this.detailIn(dialect);
+    if (detail !== undefined) parts.push(detail);
     return parts.join(": ");
   }
 
   get v1Message(): string {
-    if (this.field !== undefined) return this.suffix;
+    if (this.field !== undefined) return this.suffix("v1");
     const base = this.spec.v1Message;
-    return this.detail === undefined ? base : `${base}: ${this.detail}`;
+    const detail = this.detailIn("v1");
+    return detail === undefined ? base : `${base}: ${detail}`;
   }
 
   get v2Message(): string {
-    const suffix = this.suffix;
+    const suffix = this.suffix("v2");
     return suffix === "" ? this.spec.v2Message : `${this.spec.v2Message} ${suffix}`;
+  }
+
+  private detailIn(dialect: "v1" | "v2"): string | undefined {
+    return this.state === undefined ? this.detail : this.detail?.replaceAll(STATE_WORD, runStateWord(dialect, this.state));
   }
 }
 
-function describe(id: ErrorId, { field, detail }: SailfinErrorOptions): string {
+/** The log message: the internal status stands where a dialect would write its word. */
+function describe(id: ErrorId, { field, detail, state }: SailfinErrorOptions): string {
   const where = field === undefined ? "" : ` param[${field}]`;
-  return `${id}${where}${detail === undefined ? "" : `: ${detail}`}`;
+  const text = state === undefined ? detail : detail?.replaceAll(STATE_WORD, state.status);
+  return `${id}${where}${text === undefined ? "" : `: ${text}`}`;
 }
 
 export function isSailfinError(value: unknown): value is SailfinError {

@@ -1,5 +1,6 @@
-import { IMPORT_STATUS, SailfinError, nowIso, type RunStatus, type V1Id } from "@sailfin/contract";
+import { IMPORT_STATUS, STATE_WORD, SailfinError, nowIso, type RunStatus, type V1Id } from "@sailfin/contract";
 import { appendEvent } from "@sailfin/store";
+import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { lockRows } from "../row-lock.js";
 import { findDatasetGroup, findDatasetVersion, lockDatasetVersions, type DatasetGroupRow, type DatasetVersionRow, type Db } from "./records.js";
@@ -64,13 +65,13 @@ async function assertDeletable(db: Db, versions: readonly DatasetVersionRow[], f
       throw new SailfinError("Conflict", { field, detail: `an import into dataset version ${version.id} is still running` });
     }
     // `dataset_hashes` is `{versionId: hash}` JSON; ids are [a-z0-9-], safe inside LIKE.
-    const user = await db.selectFrom("runs").select(["id", "status"])
+    const user = await db.selectFrom("runs").select(["id", "kind", "status", "cancel_requested"])
       .where("status", "in", [...ACTIVE_RUNS])
       .where("dataset_hashes", "like", `%"${version.id}"%`)
       .executeTakeFirst();
     if (user !== undefined) {
       throw new SailfinError("Conflict", {
-        field, detail: `fine-tuning task ${user.id} (${user.status}) trains on dataset version ${version.id}; wait for it or stop it first`,
+        field, detail: `fine-tuning task ${user.id} (${STATE_WORD}) trains on dataset version ${version.id}; wait for it or stop it first`, state: runStateOf(user),
       });
     }
   }

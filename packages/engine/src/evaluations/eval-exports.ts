@@ -1,7 +1,8 @@
-import { SailfinError, newId, type RunStatus, type V1Id } from "@sailfin/contract";
+import { STATE_WORD, SailfinError, newId, type RunStatus, type V1Id } from "@sailfin/contract";
 import { assertSafeBucket } from "../artifacts/keys.js";
 import { enqueueWork } from "../queue/enqueue.js";
 import { findWorkRun, type WorkRow } from "../queue/find-work.js";
+import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { EXPORT_CONTENTS, type EvalExportResult, type EvalExportSpec, type ExportContent } from "./eval-spec.js";
 
@@ -40,7 +41,7 @@ export interface CreateEvalExportInput {
 export async function createEvalExport(res: EngineResources, actor: Actor, input: CreateEvalExportInput): Promise<{ id: string; num: number }> {
   const evaluation = await findWorkRun(res.db, "evaluate", input.eval, input.evalField, "evaluation");
   if (evaluation.status !== "Succeeded") {
-    throw new SailfinError("InvalidParameter", { field: input.evalField, detail: `evaluation ${evaluation.id} has not finished (${evaluation.status}); only a finished evaluation can be exported` });
+    throw new SailfinError("InvalidParameter", { field: input.evalField, detail: `evaluation ${evaluation.id} has not finished (${STATE_WORD}); only a finished evaluation can be exported`, state: runStateOf(evaluation) });
   }
   const content = [...new Set(input.content)];
   if (content.length === 0) throw new SailfinError("InvalidParameter", { field: input.contentField, detail: `name at least one of ${EXPORT_CONTENTS.join(", ")}` });

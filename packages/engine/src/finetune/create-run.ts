@@ -1,5 +1,5 @@
 import {
-  newId, nowIso, SailfinError, TRAIN_MODE_DATA_FORMATS, TRAIN_MODES, type TrainMode,
+  newId, nowIso, SailfinError, STATE_WORD, TRAIN_MODE_DATA_FORMATS, TRAIN_MODES, type TrainMode,
 } from "@sailfin/contract";
 import { appendEvent } from "@sailfin/store";
 import { findReleasedDatasetVersion, type ReleasedDatasetVersion } from "../datasets/index.js";
@@ -215,7 +215,8 @@ async function resolveIncrement(
   const baseRun = await findRun(res.db, input.ref, field, baseJobNum);
   if (baseRun.status !== "Succeeded") {
     throw new SailfinError("InvalidParameter", {
-      field, detail: `task ${baseRun.id} has not finished successfully (${baseRun.status}); incremental training starts from a finished task`,
+      field, detail: `task ${baseRun.id} has not finished successfully (${STATE_WORD}); incremental training starts from a finished task`,
+      state: { kind: "finetune", status: baseRun.status, cancelRequested: baseRun.cancelRequested },
     });
   }
   const baseJob = await findJob(res.db, { num: baseRun.jobNum }, field);

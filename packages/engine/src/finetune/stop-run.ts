@@ -14,6 +14,6 @@ export async function stopRun(res: EngineResources, actor: Actor, ref: FinetuneR
   const jobNum = scope === undefined ? undefined : (await findJob(res.db, scope.job, scope.jobField)).num;
   return requestStop(res.db, actor, async () => {
     const run = await findRun(res.db, ref, field, jobNum);
-    return { num: run.num, id: run.id, status: run.status, cancel_requested: run.cancelRequested ? 1 : 0 };
+    return { num: run.num, id: run.id, kind: "finetune", status: run.status, cancel_requested: run.cancelRequested ? 1 : 0 };
   }, field, "task");
 }

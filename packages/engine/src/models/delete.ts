@@ -1,5 +1,6 @@
-import { SailfinError, isTerminalRun, v2RunStatus, type RunStatus } from "@sailfin/contract";
+import { STATE_WORD, SailfinError, isTerminalRun, type RunStatus } from "@sailfin/contract";
 import { appendEvent } from "@sailfin/store";
+import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { lockRows } from "../row-lock.js";
 import {
@@ -64,7 +65,7 @@ async function assertDeletable(trx: Db, versions: readonly ModelVersionRow[], fi
   }
   const nums = versions.map((v) => v.num);
   const users = await trx
-    .selectFrom("runs").select(["id", "kind", "status", "base_model_version_num"])
+    .selectFrom("runs").select(["id", "kind", "status", "cancel_requested", "result", "base_model_version_num"])
     .where("base_model_version_num", "in", nums)
     // A finished publish (export) no longer needs its base; a queued or running one does.
     .where((eb) => eb.or([eb("kind", "=", "finetune"), eb("status", "in", ["Queued", "Running"])]))
@@ -75,8 +76,9 @@ async function assertDeletable(trx: Db, versions: readonly ModelVersionRow[], fi
     const version = versions.find((v) => v.num === shown.base_model_version_num)!;
     throw new SailfinError("Conflict", {
       ...(field === undefined ? {} : { field }),
-      detail: `model version ${version.id} is ${shown.kind === "finetune" ? "the base model of fine-tuning task" : `used by the ${shown.kind} run`} ${shown.id} (${v2RunStatus(shown.status as RunStatus)})` +
+      detail: `model version ${version.id} is ${shown.kind === "finetune" ? "the base model of fine-tuning task" : `used by the ${shown.kind} run`} ${shown.id} (${STATE_WORD})` +
         `${users.length > 1 ? " and others" : ""}; delete those tasks first`,
+      state: runStateOf(shown),
     });
   }
 }

@@ -1,5 +1,6 @@
-import { SailfinError, isIdOf, newId, nowIso, v2RunStatus, type RunStatus } from "@sailfin/contract";
+import { STATE_WORD, SailfinError, isIdOf, newId, nowIso } from "@sailfin/contract";
 import { appendEvent } from "@sailfin/store";
+import { runStateOf } from "../queue/run-state.js";
 import type { Selectable } from "kysely";
 import type { FinetuneJobTable, RunTable } from "@sailfin/store";
 import type { Actor, EngineResources } from "../resources.js";
@@ -59,10 +60,11 @@ export async function publishFromRun(res: EngineResources, actor: Actor, input: 
   const checkpoints = await res.db
     .selectFrom("run_checkpoints").select(["step"]).where("run_num", "=", run.num).orderBy("step", "asc").execute();
   if (run.status !== "Succeeded" || checkpoints.length === 0) {
-    const state = run.status === "Succeeded" ? "Done but saved no checkpoint" : `status ${v2RunStatus(run.status as RunStatus)}`;
     throw new SailfinError("InvalidParameter", {
       field: input.runField,
-      detail: `task ${run.id} has not finished with checkpoints (${state}); only a Done task with checkpoints can be published`,
+      detail: `task ${run.id} has not finished with checkpoints (${STATE_WORD}${run.status === "Succeeded" ? ", no checkpoint saved" : ""}); ` +
+        "only a finished task with checkpoints can be published",
+      state: runStateOf(run),
     });
   }
   let step = checkpoints[checkpoints.length - 1]!.step;

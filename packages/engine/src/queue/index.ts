@@ -13,3 +13,4 @@ export { releaseRun } from "./release.js";
 export { enqueueWork, type WorkRunInput } from "./enqueue.js";
 export { requestStop, type StopResult } from "./request-stop.js";
 export { findWorkRun, type WorkRow } from "./find-work.js";
+export { runStateOf } from "./run-state.js";

@@ -1,8 +1,9 @@
 import type { Selectable } from "kysely";
+import type { RunKind } from "@sailfin/contract";
 import type { RunTable } from "@sailfin/store";
 
 /** The kinds of work the queue holds: every one is a row in `runs` (see docs/architecture.md). */
-export type RunKind = "finetune" | "publish" | "compress" | "evaluate" | "eval-export";
+export type { RunKind };
 
 /**
  * What a worker holds after a claim. Every later write it makes names `token`: when the lease

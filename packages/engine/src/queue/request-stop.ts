@@ -1,8 +1,9 @@
-import { SailfinError, nowIso, type RunStatus } from "@sailfin/contract";
+import { STATE_WORD, SailfinError, nowIso, type RunStatus } from "@sailfin/contract";
 import { appendEvent, type Database } from "@sailfin/store";
 import type { Kysely } from "kysely";
 import type { Actor } from "../resources.js";
 import { RUN_OBJECT } from "./lease.js";
+import { runStateOf } from "./run-state.js";
 
 export interface StopResult {
   /** The run's status after the call. */
@@ -17,13 +18,14 @@ export interface StopResult {
  * - Running: `cancel_requested` is set; the worker holding the lease stops the process and
  *   records Cancelled. The call answers at once.
  * - Cancelled already: nothing to do (stopping is idempotent, as SDKs retry).
- * - Succeeded or Failed: Conflict naming `field` — saying yes would claim a change that did not happen.
+ * - Succeeded or Failed: Conflict naming `field` and the state in the caller's dialect — saying
+ *   yes would claim a change that did not happen.
  *
  * @example await requestStop(db, actor, () => findRow(...), "modelCompTaskId", "compression task")
  */
 export async function requestStop(
   db: Kysely<Database>, actor: Actor,
-  read: () => Promise<{ num: number; id: string; status: string; cancel_requested: number }>,
+  read: () => Promise<{ num: number; id: string; kind: string; status: string; cancel_requested: number; result?: string | null }>,
   field: string, noun: string,
 ): Promise<StopResult> {
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -57,7 +59,7 @@ export async function requestStop(
         return { status: "Cancelled", cancelRequested: false };
       case "Succeeded":
       case "Failed":
-        throw new SailfinError("Conflict", { field, detail: `${noun} ${run.id} has already finished (${run.status}); there is nothing to stop` });
+        throw new SailfinError("Conflict", { field, detail: `${noun} ${run.id} has already finished (${STATE_WORD}); there is nothing to stop`, state: runStateOf(run) });
     }
   }
   throw new SailfinError("Conflict", { field, detail: `the ${noun} changed state while stopping it; try again` });

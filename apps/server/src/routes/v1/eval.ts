@@ -1,6 +1,6 @@
-import { SailfinError, V1Id, exportState, isoOffset, parseWith, v1EvalState, z, type V1EvalState } from "@sailfin/contract";
+import { STATE_WORD, SailfinError, V1Id, exportState, isoOffset, parseWith, v1EvalState, z, type V1EvalState } from "@sailfin/contract";
 import {
-  createEval, createEvalExport, deleteEvals, describeEval, describeEvalExport, evalResults, findSet, findVersion,
+  createEval, createEvalExport, deleteEvals, describeEval, describeEvalExport, evalResults, findSet, findVersion, runStateOf,
   listModelSets, stopEval, viewVersions,
   type EngineResources, type EvalExportView, type EvalRunSpec, type EvalUnitInput, type EvalView,
 } from "@sailfin/engine";
@@ -275,8 +275,7 @@ export const evalV1Routes: RouteDef[] = [
     const input = parseWith(IdBody, body);
     const view = await describeEval(ctx.res, input.id, "id");
     if (view.result === null) {
-      const state = v1EvalState(view, false);
-      throw new SailfinError("InvalidParameter", { field: "id", detail: `evaluation ${view.row.id} has not finished (${state}); its report is ready once it is Done` });
+      throw new SailfinError("InvalidParameter", { field: "id", detail: `evaluation ${view.row.id} has not finished (${STATE_WORD}); its report is ready once it is Done`, state: runStateOf(view.row) });
     }
     return renderReport(view);
   }),

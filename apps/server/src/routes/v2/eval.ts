@@ -1,10 +1,10 @@
 import {
   CreateEvalResultExportTaskBody, CreateEvalTaskBody, DescribeEvalResultExportTaskBody, DescribeEvalTasksBody, EvalTaskIdBody,
-  SailfinError, exportState, isoOffset, pageRequest, parseWith, v2EvalState,
+  STATE_WORD, SailfinError, exportState, isoOffset, pageRequest, parseWith, v2EvalState,
   type DescribeEvalTasksResult, type EvalExportTask, type EvalTaskDetail, type EvalTaskReport, type V2EvalState,
 } from "@sailfin/contract";
 import {
-  createEval, createEvalExport, deleteEvals, describeEval, describeEvalExport, latestEvalExport, listEvals, stopEval,
+  createEval, createEvalExport, deleteEvals, describeEval, describeEvalExport, latestEvalExport, listEvals, runStateOf, stopEval,
   type EvalExportView, type EvalUnitInput, type EvalView,
 } from "@sailfin/engine";
 import { v2, type RouteContext, type RouteDef } from "../route.js";
@@ -127,7 +127,7 @@ export const evalV2Routes: RouteDef[] = [
     const view = await describeEval(ctx.res, input.taskId, "taskId");
     const state = v2EvalState(view);
     if (view.result === null) {
-      throw new SailfinError("InvalidParameter", { field: "taskId", detail: `evaluation ${view.row.id} has not finished (${state}); its report is ready once it has Successed` });
+      throw new SailfinError("InvalidParameter", { field: "taskId", detail: `evaluation ${view.row.id} has not finished (${STATE_WORD}); its report is ready once it has Successed`, state: runStateOf(view.row) });
     }
     return {
       taskId: view.row.id,
