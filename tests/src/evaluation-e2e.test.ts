@@ -121,6 +121,7 @@ for (const dialect of testDialects()) {
       assert.equal(version.status, "Ready");
       assert.equal(version.sourceInfo.sourceType, "Acceleration");
       assert.equal(version.sourceInfo.accelerationTaskId, created.result);
+      assert.equal(version.model, MODEL, "the base model of the fine-tuned version it compressed");
       assert.equal(version.isSupportModelComp, false, "a compressed version is not compressed again");
       assert.equal((await v2ok("model", "DescribeModel", { modelId: tunedModelId })).isSupportModelComp, true);
       const again = await v2Raw(server, "model", "CreateModelCompTask", { name: "again", sourceModelId: compModelId, modelSetId: setId, config: { strategy: "Quantization", weight: "W4A16C16" } });

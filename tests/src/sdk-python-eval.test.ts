@@ -82,7 +82,10 @@ for (const dialect of testDialects()) {
       assert.equal(list.result.pageInfo.isTruncated, false);
       const version = okBody(await py.helper("Model.V2.describe_model", { model_id: done.result.modelId }));
       expectV2ModelVersion(version.result, { modelId: done.result.modelId, modelSetId: setId, status: "Ready", sourceType: "Acceleration" });
+      assert.equal(version.result.model, "tiny-py-eval", "an acceleration output names the base model of the version it compressed");
       okBody(await py.helper("Model.V2.delete_model_comp_task", { model_comp_task_id: taskId }));
+      const orphan = okBody(await py.helper("Model.V2.describe_model", { model_id: done.result.modelId }));
+      assert.equal(orphan.result.model, "py-int8", "with its task deleted, the version's own set: never empty");
       const cancelDone = await py.helper("Model.V2.cancel_model_comp_task", { model_comp_task_id: taskId });
       assert.equal(cancelDone.ok, false, "a deleted task is gone");
     });

@@ -35,7 +35,10 @@ export interface ModelVersionView {
   readonly lineage: Lineage;
   /** The checked config summary (imports), or the base model's (training output); null while unknown. */
   readonly summary: ModelSummary | null;
-  /** The base model this version is, or was trained from (a model set name): Sailfin's `trainType`. */
+  /**
+   * The base model this version is, was trained from, or (a compression output) its source's
+   * (a model set name): V2 `model`, V1 `trainType`.
+   */
   readonly baseModel: string | null;
 }
 
@@ -55,8 +58,10 @@ export async function viewVersions(db: Db, versions: readonly ModelVersionRow[])
   const comps = new Map((compNums.length === 0 ? [] : await db
     .selectFrom("runs").select(["num", "id", "name", "base_model_version_num"]).where("num", "in", compNums).execute()).map((c) => [c.num, c]));
   const compSourceNums = [...new Set([...comps.values()].map((c) => c.base_model_version_num))];
-  const compSources = new Map((compSourceNums.length === 0 ? [] : await db
-    .selectFrom("model_versions").select(["num", "id"]).where("num", "in", compSourceNums).execute()).map((v) => [v.num, v]));
+  // The compressed versions, viewed (one level: a compression output is never compressed again)
+  // for the base model they name.
+  const compSources = new Map((compSourceNums.length === 0 ? [] : await viewVersions(db, await db
+    .selectFrom("model_versions").selectAll().where("num", "in", compSourceNums).execute())).map((v) => [v.version.num, v]));
   const runs = runNums.length === 0 ? [] : await db
     .selectFrom("runs").select(["num", "id", "job_num", "train_mode", "parameter_scale"]).where("num", "in", runNums).execute();
   const jobNums = [...new Set(runs.map((r) => r.job_num))];
@@ -98,8 +103,11 @@ export async function viewVersions(db: Db, versions: readonly ModelVersionRow[])
       lineage = {
         sourceType: "Acceleration",
         comp: comp === undefined ? null : { num: comp.num, id: comp.id, name: comp.name },
-        source: source === undefined ? null : { num: source.num, id: source.id },
+        source: source === undefined ? null : { num: source.version.num, id: source.version.id },
       };
+      // Qianfan's `model` of an acceleration output is the base model of the version it
+      // compressed; once that lineage is gone (task or source deleted), the version's own set.
+      baseModel = source?.baseModel ?? set.name;
     }
     return { version, set, lineage, summary: parseConfigSummary(version.config_summary), baseModel };
   });
