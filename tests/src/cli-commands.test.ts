@@ -198,7 +198,7 @@ describe("sailfin client commands, as subprocesses against a real server", () =>
 
     const zip = join(work, "results.zip");
     assert.match(await ok(["evals", "export", ids.eval, "--content", "prompt,prediction", "--output", zip, "--interval", "0.2"]), /^amemt-[a-z0-9]+ Done: saved .*results\.zip/m);
-    assert.deepEqual(Object.keys(unzip(zip)).sort(), ["results.csv", "results.jsonl"]);
+    assert.deepEqual(Object.keys(unzip(zip)).sort(), ["data.jsonl", "results.csv", "results.jsonl"]);
 
     const exported = await okJson(["evals", "export", ids.eval, "--wait", "--interval", "0.2"]);
     assert.equal(exported.state, "Done");
