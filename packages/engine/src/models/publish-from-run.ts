@@ -1,8 +1,8 @@
 import { STATE_WORD, SailfinError, isIdOf, newId, nowIso } from "@sailfin/contract";
 import { appendEvent } from "@sailfin/store";
-import { runStateOf } from "../queue/run-state.js";
 import type { Selectable } from "kysely";
 import type { FinetuneJobTable, RunTable } from "@sailfin/store";
+import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { insertModelSet } from "./create-model-set.js";
 import {
