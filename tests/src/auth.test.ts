@@ -1,7 +1,21 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { bceTimestamp, canonicalHeaders, canonicalQuery, canonicalRequest, canonicalUri, hmacHex, signingKey } from "@sailfin/contract";
-import { ADMIN, rawCall, startTestServer, testDialects, type TestServer } from "./harness.js";
+import { ADMIN, rawCall, readRawResponse, startTestServer, testDialects, type RawResponse, type TestServer } from "./harness.js";
+
+/**
+ * A DescribeAccessKeys call signed over `signed` (name → value as the client signs it) at `ts`,
+ * sent with the headers `sent`: the loose-signature probes of issue 11.
+ */
+async function describeKeys(baseUrl: string, signed: Record<string, string>, sent: Record<string, string>, ts: string): Promise<RawResponse> {
+  const prefix = `bce-auth-v1/${ADMIN.accessKey}/${ts}/1800`;
+  const canonical = canonicalRequest("POST", "/v2/iam", "Action=DescribeAccessKeys", canonicalHeaders(Object.entries(signed)));
+  const sig = hmacHex(signingKey(ADMIN.secretKey, prefix), canonical);
+  const authorization = `${prefix}/${Object.keys(signed).join(";")}/${sig}`;
+  return readRawResponse(await fetch(`${baseUrl}/v2/iam?Action=DescribeAccessKeys`, {
+    method: "POST", headers: { "content-type": "application/json", ...sent, authorization }, body: "{}",
+  }));
+}
 
 for (const dialect of testDialects()) {
   describe(`authentication (${dialect})`, () => {
@@ -92,6 +106,51 @@ for (const dialect of testDialects()) {
       assert.equal(r.status, 200);
     });
 
+    test("x-bce-date must be the auth-string time within 1 s, even when signed as sent", async () => {
+      const now = new Date();
+      const ts = bceTimestamp(now);
+      const host = new URL(server.url).host;
+      const at = (offsetS: number) => bceTimestamp(new Date(now.getTime() + offsetS * 1000));
+      // Node reads the clock for x-bce-date a moment before the auth timestamp: one second apart, each signed as sent.
+      for (const date of [at(-1), at(1)]) {
+        const r = await describeKeys(server.url, { host, "x-bce-date": date }, { "x-bce-date": date }, ts);
+        assert.equal(r.status, 200, `${date}: ${r.text}`);
+      }
+      for (const date of [at(-3600), at(-2), at(2), "yesterday"]) {
+        const r = await describeKeys(server.url, { host, "x-bce-date": date }, { "x-bce-date": date }, ts);
+        assert.equal(r.status, 400, `${date}: ${r.text}`);
+        assert.equal(r.body.code, "InvalidHTTPAuthHeader");
+        assert.match(r.body.message, /x-bce-date/);
+      }
+    });
+
+    test("host must be signed", async () => {
+      const ts = bceTimestamp();
+      const r = await describeKeys(server.url, { "x-bce-date": ts }, { "x-bce-date": ts }, ts);
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.body.code, "InvalidHTTPAuthHeader");
+      assert.match(r.body.message, /host/);
+    });
+
+    test("a signed header missing from the request is refused", async () => {
+      const ts = bceTimestamp();
+      const host = new URL(server.url).host;
+      // Empty values drop out of the canonical headers: only its absence from the request tells.
+      const r = await describeKeys(server.url, { host, "x-bce-date": ts, "x-bce-nonce": "" }, { "x-bce-date": ts }, ts);
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.body.code, "InvalidHTTPAuthHeader");
+      assert.match(r.body.message, /x-bce-nonce/);
+      // Sent, even empty, it is as signed.
+      assert.equal((await describeKeys(server.url, { host, "x-bce-date": ts, "x-bce-nonce": "" }, { "x-bce-date": ts, "x-bce-nonce": "" }, ts)).status, 200);
+    });
+
+    test("X-Forwarded-Host is not believed without SAILFIN_TRUST_PROXY", async () => {
+      const ts = bceTimestamp();
+      const r = await describeKeys(server.url, { host: "sailfin.example.com", "x-bce-date": ts }, { "x-bce-date": ts, "x-forwarded-host": "sailfin.example.com" }, ts);
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.body.code, "SignatureDoesNotMatch");
+    });
+
     test("malformed JSON → MalformedJSON 400 (V2) and 500001 HTTP 200 (V1)", async () => {
       const r = await call({ path: "/v2/iam", query: { Action: "CreateAccessKey" }, body: "{not json" });
       assert.equal(r.status, 400);
@@ -147,3 +206,18 @@ for (const dialect of testDialects()) {
     });
   });
 }
+
+test("behind a trusted proxy (SAILFIN_TRUST_PROXY) the host it forwards may be the signed one", async () => {
+  const server = await startTestServer(testDialects()[0], { SAILFIN_TRUST_PROXY: "127.0.0.1" });
+  try {
+    const ts = bceTimestamp();
+    for (const signedHost of ["sailfin.example.com:8443", "sailfin.example.com"]) {
+      const r = await describeKeys(server.url, { host: signedHost, "x-bce-date": ts }, { "x-bce-date": ts, "x-forwarded-host": "sailfin.example.com:8443" }, ts);
+      assert.equal(r.status, 200, `${signedHost}: ${r.text}`);
+    }
+    const other = await describeKeys(server.url, { host: "elsewhere.example.com", "x-bce-date": ts }, { "x-bce-date": ts, "x-forwarded-host": "sailfin.example.com" }, ts);
+    assert.equal(other.body.code, "SignatureDoesNotMatch");
+  } finally {
+    await server.close();
+  }
+});

@@ -175,6 +175,12 @@ for (const dialect of testDialects()) {
         assert.equal(refused.status, 403, `${origin}: ${refused.text}`);
         assert.equal(refused.body.code, "InvalidCSRFToken");
       }
+      // X-Forwarded-Host names this server only when SAILFIN_TRUST_PROXY trusts the sender (it is off here).
+      const forged = await v2(server, "dataset", "CreateDataset", body, {
+        cookie: admin.cookie, csrf: admin.csrf, headers: { origin: "http://evil.example", "x-forwarded-host": "evil.example" },
+      });
+      assert.equal(forged.status, 403, forged.text);
+      assert.equal(forged.body.code, "InvalidCSRFToken");
       const own = await v2(server, "dataset", "CreateDataset", body, { cookie: admin.cookie, csrf: admin.csrf, headers: { origin: server.url } });
       assert.equal(own.status, 200, own.text);
       // Sign-in from a foreign page (signing the browser in as someone else's key) is refused too.

@@ -155,7 +155,12 @@ export async function authenticate(res: EngineResources, request: FastifyRequest
     const cookie = sessionCookie(request);
     if (cookie !== undefined) return (await authenticateSession(res, request, cookie)).credential;
   }
-  return verifySignature(res, { method: request.method, url: request.raw.url ?? request.url, headers: request.headers });
+  // Fastify's `request.host` is X-Forwarded-Host only when SAILFIN_TRUST_PROXY trusts the sender.
+  const forwardedHost = request.host !== (request.headers.host ?? "") ? request.host : undefined;
+  return verifySignature(res, {
+    method: request.method, url: request.raw.url ?? request.url, headers: request.headers,
+    ...(forwardedHost === undefined ? {} : { forwardedHost }),
+  });
 }
 
 function dialectOf(request: FastifyRequest): DialectName {
