@@ -1,6 +1,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { bceTimestamp, canonicalHeaders, canonicalQuery, canonicalRequest, canonicalUri, hmacHex, signingKey } from "@sailfin/contract";
+import { createHash } from "node:crypto";
+import {
+  bceTimestamp, canonicalHeaders, canonicalQuery, canonicalRequest, canonicalUri, hmacHex, signRequest, signingKey,
+} from "@sailfin/contract";
 import { ADMIN, rawCall, readRawResponse, startTestServer, testDialects, type RawResponse, type TestServer } from "./harness.js";
 
 /**
@@ -16,6 +19,24 @@ async function describeKeys(baseUrl: string, signed: Record<string, string>, sen
     method: "POST", headers: { "content-type": "application/json", ...sent, authorization }, body: "{}",
   }));
 }
+
+/** A request signed over host, x-bce-date and `signed` (digest headers), sending `body`. */
+async function signedWithHeaders(
+  baseUrl: string,
+  options: { method?: string; path: string; query?: Record<string, string>; body?: string | Buffer; signed: Record<string, string> },
+): Promise<RawResponse> {
+  const method = options.method ?? "POST";
+  const url = new URL(baseUrl + options.path);
+  for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
+  const ts = bceTimestamp();
+  const headers = { host: url.host, "x-bce-date": ts, ...options.signed };
+  const authorization = signRequest({ ...ADMIN, method, path: url.pathname, query: options.query ?? {}, headers, timestamp: ts });
+  const { host: _host, ...sent } = headers;
+  return readRawResponse(await fetch(url, { method, headers: { ...sent, authorization }, ...(options.body === undefined ? {} : { body: options.body }) }));
+}
+
+const sha256Hex = (body: string | Buffer) => createHash("sha256").update(body).digest("hex");
+const md5Base64 = (body: string | Buffer) => createHash("md5").update(body).digest("base64");
 
 for (const dialect of testDialects()) {
   describe(`authentication (${dialect})`, () => {
@@ -149,6 +170,64 @@ for (const dialect of testDialects()) {
       const r = await describeKeys(server.url, { host: "sailfin.example.com", "x-bce-date": ts }, { "x-bce-date": ts, "x-forwarded-host": "sailfin.example.com" }, ts);
       assert.equal(r.status, 400, r.text);
       assert.equal(r.body.code, "SignatureDoesNotMatch");
+    });
+
+    test("a signed x-bce-content-sha256 or Content-MD5 must be the body's: BadDigest 400 in both dialects", async () => {
+      const signedBody = JSON.stringify({ policies: ["QianfanReadAccessPolicy"], description: "as signed" });
+      const otherBody = JSON.stringify({ policies: ["QianfanFullControlAccessPolicy"], description: "swapped in" });
+      const create = { path: "/v2/iam", query: { Action: "CreateAccessKey" } };
+      const digests: Array<Record<string, string>> = [
+        { "content-type": "application/json", "x-bce-content-sha256": sha256Hex(signedBody) },
+        { "content-type": "application/json", "content-md5": md5Base64(signedBody) },
+      ];
+      for (const signed of digests) {
+        const swapped = await signedWithHeaders(server.url, { ...create, body: otherBody, signed });
+        assert.equal(swapped.status, 400, swapped.text);
+        assert.equal(swapped.body.code, "BadDigest");
+        assert.equal(swapped.headers.get("x-bce-error-code"), "BadDigest");
+        // No body at all is not the signed one either.
+        const { "content-type": _type, ...bare } = signed;
+        const empty = await signedWithHeaders(server.url, { ...create, signed: bare });
+        assert.equal(empty.body?.code, "BadDigest", empty.text);
+      }
+      const keys = (await call(iamList)).body.result.accessKeyList as Array<{ description: string }>;
+      assert.ok(!keys.some((k) => k.description === "swapped in"), "no key was created from a swapped body");
+      // The body as signed (upper-case hex too) goes through.
+      const ok = await signedWithHeaders(server.url, {
+        ...create, body: signedBody,
+        signed: { "content-type": "application/json", "x-bce-content-sha256": sha256Hex(signedBody).toUpperCase(), "content-md5": md5Base64(signedBody) },
+      });
+      assert.equal(ok.status, 200, ok.text);
+      // V1 routes answer a gateway error with its HTTP status too.
+      const v1 = await signedWithHeaders(server.url, {
+        path: "/wenxinworkshop/finetune/createTask", body: JSON.stringify({ name: "x" }),
+        signed: { "content-type": "application/json", "x-bce-content-sha256": sha256Hex("{}") },
+      });
+      assert.equal(v1.status, 400, v1.text);
+      assert.equal(v1.body.code, "BadDigest");
+      assert.equal(v1.body.error_code, 500002);
+    });
+
+    test("a streamed upload whose signed digest is not its body is refused and stores nothing", async () => {
+      const path = "/sailfin/v1/objects/digests/probe.jsonl";
+      const first = Buffer.from('{"prompt":"a","response":"b"}\n');
+      const put = (body: Buffer, signed: Record<string, string>) =>
+        signedWithHeaders(server.url, { method: "PUT", path, body, signed: { "content-type": "application/octet-stream", ...signed } });
+      const stored = await put(first, { "x-bce-content-sha256": sha256Hex(first) });
+      assert.equal(stored.status, 200, stored.text);
+      assert.equal(stored.body.result.sha256, sha256Hex(first));
+      const swapped = Buffer.alloc(256 * 1024, 0x41);
+      const digests: Array<Record<string, string>> = [{ "x-bce-content-sha256": sha256Hex(first) }, { "content-md5": md5Base64(first) }];
+      for (const signed of digests) {
+        const refused = await put(swapped, signed);
+        assert.equal(refused.status, 400, refused.text);
+        assert.equal(refused.body.code, "BadDigest");
+      }
+      // The object is still the first one, and no half-written file is left in the store's temp folder.
+      const read = await signedWithHeaders(server.url, { method: "GET", path, signed: {} });
+      assert.equal(read.text, first.toString());
+      const { readdir } = await import("node:fs/promises");
+      assert.deepEqual(await readdir(`${server.home}/.tmp`), []);
     });
 
     test("malformed JSON → MalformedJSON 400 (V2) and 500001 HTTP 200 (V1)", async () => {

@@ -1,7 +1,10 @@
 import { randomUUID } from "node:crypto";
+import { Readable } from "node:stream";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import { SailfinError, isSailfinError, policiesAllow } from "@sailfin/contract";
-import { DEFAULT_SESSION_TTL_S, verifyAccessToken, verifySignature, type Credential, type EngineResources } from "@sailfin/engine";
+import {
+  DEFAULT_SESSION_TTL_S, assertBodyDigest, verifyAccessToken, verifySignature, type Credential, type EngineResources, type SignedBodyDigest,
+} from "@sailfin/engine";
 import { NO_RESULT, newLogId, sendError, sendV1, sendV2, type DialectName } from "./render.js";
 import { ROUTES } from "./routes/index.js";
 import type { RouteDef, V1Route, V2Action } from "./routes/route.js";
@@ -39,11 +42,15 @@ export interface RequestState {
   readonly dialect: DialectName;
   def?: RouteDef;
   caller?: Credential;
+  /** The body the caller's signature vouches for; checked before any handler reads the body. */
+  bodyDigest?: SignedBodyDigest;
 }
 
 declare module "fastify" {
   interface FastifyRequest {
     sailfin: RequestState | null;
+    /** The body's bytes as received, kept by the JSON parser for the signed-digest check. */
+    rawBody: Buffer | null;
   }
 }
 
@@ -56,11 +63,13 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     loggerInstance: options.logger, bodyLimit: options.bodyLimit, genReqId: () => randomUUID(), trustProxy: options.trustProxy ?? false,
   });
   app.decorateRequest("sailfin", null);
+  app.decorateRequest("rawBody", null);
 
   // Every SDK sends JSON, with or without a charset, and the Node SDK sends no body at all when
   // there is no data: parse whatever arrives as JSON, an empty body as `{}`.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (request, body, done) => {
+    request.rawBody = body as Buffer;
     const text = (body as Buffer).toString("utf8");
     if (text.trim() === "") return done(null, {});
     if (/^application\/x-www-form-urlencoded/i.test(request.headers["content-type"] ?? "")) {
@@ -71,6 +80,13 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     } catch {
       done(new SailfinError("MalformedJSON", { detail: "the request body is not valid JSON" }), undefined);
     }
+  });
+
+  // A signed body digest is checked before any handler acts on the body; a streamed body (uploads)
+  // is checked by its route as it streams. A body never read (GET) counts as empty.
+  app.addHook("preHandler", async (request) => {
+    const digest = request.sailfin?.bodyDigest;
+    if (digest !== undefined && !(request.body instanceof Readable)) assertBodyDigest(digest, request.rawBody ?? Buffer.alloc(0));
   });
 
   app.setErrorHandler((error, request, reply) => renderError(request, reply, toSailfinError(error, request)));
@@ -157,10 +173,16 @@ export async function authenticate(res: EngineResources, request: FastifyRequest
   }
   // Fastify's `request.host` is X-Forwarded-Host only when SAILFIN_TRUST_PROXY trusts the sender.
   const forwardedHost = request.host !== (request.headers.host ?? "") ? request.host : undefined;
-  return verifySignature(res, {
+  const verified = await verifySignature(res, {
     method: request.method, url: request.raw.url ?? request.url, headers: request.headers,
     ...(forwardedHost === undefined ? {} : { forwardedHost }),
   });
+  if (verified.bodyDigest !== null) {
+    // Every route's gate sets its state before authenticating; without it the digest would go unchecked.
+    if (request.sailfin === null) throw new Error("authenticate() called before the route's request state was set");
+    request.sailfin.bodyDigest = verified.bodyDigest;
+  }
+  return verified.credential;
 }
 
 function dialectOf(request: FastifyRequest): DialectName {

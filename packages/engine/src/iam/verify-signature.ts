@@ -4,6 +4,7 @@ import {
 } from "@sailfin/contract";
 import type { EngineResources } from "../resources.js";
 import { findCredential, type Credential } from "./access-keys.js";
+import { signedBodyDigest, type SignedBodyDigest } from "./body-digest.js";
 
 const AUTH_PATTERN = /^bce-auth-v1\/([^/]+)\/([^/]+)\/(\d+)\/([^/]*)\/([0-9a-f]{64})$/;
 const TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
@@ -35,19 +36,29 @@ export interface SignedRequest {
   readonly forwardedHost?: string;
 }
 
+export interface VerifiedSignature {
+  readonly credential: Credential;
+  /**
+   * The body the signature vouches for (signed `x-bce-content-sha256` / `Content-MD5`): the
+   * route must check the bytes it reads against it (`BodyDigestCheck`); null when none is signed.
+   */
+  readonly bodyDigest: SignedBodyDigest | null;
+}
+
 /**
  * Verifies a bce-auth-v1 signature as reference §3.3 prescribes, tolerant of each official
  * SDK's quirks: unsorted `signedHeaders` (Python), host signed without the port (Go, Java),
  * `Action=` with an empty value (Python on V1 routes), `x-bce-date` a second off the
  * auth-string timestamp (Node, Java). Stricter than the recipe where it costs no SDK anything:
  * `host` must be signed (every official SDK signs it), every signed header must be present, and
- * `x-bce-date`, when sent, must be the auth-string time. Returns the caller's credential.
+ * `x-bce-date`, when sent, must be the auth-string time. Returns the caller's credential and
+ * the body digests it signed.
  */
 export async function verifySignature(
   res: EngineResources,
   request: SignedRequest,
   now: Date = new Date(),
-): Promise<Credential> {
+): Promise<VerifiedSignature> {
   const authorization = headerValue(request.headers, "authorization");
   if (authorization === undefined) {
     throw new SailfinError("InvalidHTTPAuthHeader", { detail: "the Authorization header is missing" });
@@ -100,7 +111,9 @@ export async function verifySignature(
 
   for (const headers of headerVariants(request, names, timestamp!)) {
     const expected = hmacHex(key, canonicalRequest(request.method, uri, query, canonicalHeaders(headers)));
-    if (constantTimeEqual(expected, signature!)) return credential;
+    if (constantTimeEqual(expected, signature!)) {
+      return { credential, bodyDigest: signedBodyDigest(names, (name) => headerValue(request.headers, name)) };
+    }
   }
   throw new SailfinError("SignatureDoesNotMatch");
 }
