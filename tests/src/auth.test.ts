@@ -278,6 +278,34 @@ for (const dialect of testDialects()) {
       assert.equal(r.body.code, "AccessDenied");
     });
 
+    test("OAuth: an unknown client_id and a wrong secret get the same answer", async () => {
+      const token = async (clientId: string, secret: string) =>
+        (await fetch(`${server.url}/oauth/2.0/token?grant_type=client_credentials&client_id=${clientId}&client_secret=${secret}`, { method: "POST" })).json();
+      const unknown = await token("nosuchclient0000", "whatever");
+      const wrong = await token(ADMIN.accessKey, "whatever");
+      assert.deepEqual(unknown, wrong);
+      assert.deepEqual(wrong, { error: "invalid_client", error_description: "Client authentication failed" });
+    });
+
+    // Last but one: from here on this address has failed a few times at the token endpoint.
+    test("OAuth guesses are throttled like sign-in: 429 with Retry-After, then even the right secret waits", async () => {
+      const token = (secret: string) =>
+        fetch(`${server.url}/oauth/2.0/token?grant_type=client_credentials&client_id=${ADMIN.accessKey}&client_secret=${encodeURIComponent(secret)}`, { method: "POST" });
+      let refused: Response | undefined;
+      for (let i = 0; i < 12 && refused === undefined; i++) {
+        const r = await token(`guess-${i}`);
+        if (r.status === 429) refused = r;
+        else assert.equal(((await r.json()) as any).error, "invalid_client");
+      }
+      assert.ok(refused, "refused within 10 failures a minute");
+      const retryAfter = Number(refused.headers.get("retry-after"));
+      assert.ok(retryAfter >= 1 && retryAfter <= 60, `retry-after ${retryAfter}`);
+      assert.equal(((await refused.json()) as any).error, "temporarily_unavailable");
+      assert.equal((await token(ADMIN.secretKey)).status, 429);
+      // Signed calls are not throttled.
+      assert.equal((await call(iamList)).status, 200);
+    });
+
     test("GET /healthz answers without credentials", async () => {
       const r = await fetch(`${server.url}/healthz`);
       assert.equal(r.status, 200);

@@ -15,6 +15,7 @@ import { registerEventStream } from "./routes/ext/events-stream.js";
 import { registerSessionRoutes } from "./routes/ext/session.js";
 import { registerConsole } from "./routes/ext/console-static.js";
 import { authenticateSession, sessionCookie } from "./session-auth.js";
+import { KeyPairLimiter } from "./failure-limiter.js";
 
 export interface AppOptions {
   /** Largest JSON body accepted (bytes). */
@@ -148,12 +149,14 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     await res.db.selectFrom("access_keys").select("num").limit(1).execute();
     return { status: "ok" };
   });
-  registerOAuth(app, res);
+  // One budget for guessing a key's secret, whichever door the guesses come through.
+  const keyPairLimiter = new KeyPairLimiter();
+  registerOAuth(app, res, { limiter: keyPairLimiter });
   await registerUploads(app, res, { uploadLimit: options.uploadLimit, authenticate: (r) => authenticate(res, r) });
   // Unsigned by design: the link's own signature is the credential.
   registerEvalExportDownloads(app, res);
   registerEventStream(app, res, { authenticate: (r) => authenticate(res, r), pollMs: options.eventsPollMs ?? 500 });
-  registerSessionRoutes(app, res, { ttlS: options.sessionTtlS ?? DEFAULT_SESSION_TTL_S });
+  registerSessionRoutes(app, res, { ttlS: options.sessionTtlS ?? DEFAULT_SESSION_TTL_S, limiter: keyPairLimiter });
   if (options.consoleDir !== undefined) registerConsole(app, { dir: options.consoleDir });
   return app;
 }
