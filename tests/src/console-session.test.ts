@@ -175,6 +175,12 @@ for (const dialect of testDialects()) {
         assert.equal(refused.status, 403, `${origin}: ${refused.text}`);
         assert.equal(refused.body.code, "InvalidCSRFToken");
       }
+      // X-Forwarded-Host names this server only when SAILFIN_TRUST_PROXY trusts the sender (it is off here).
+      const forged = await v2(server, "dataset", "CreateDataset", body, {
+        cookie: admin.cookie, csrf: admin.csrf, headers: { origin: "http://evil.example", "x-forwarded-host": "evil.example" },
+      });
+      assert.equal(forged.status, 403, forged.text);
+      assert.equal(forged.body.code, "InvalidCSRFToken");
       const own = await v2(server, "dataset", "CreateDataset", body, { cookie: admin.cookie, csrf: admin.csrf, headers: { origin: server.url } });
       assert.equal(own.status, 200, own.text);
       // Sign-in from a foreign page (signing the browser in as someone else's key) is refused too.
@@ -450,6 +456,32 @@ test("behind a trusted proxy (SAILFIN_TRUST_PROXY) sign-in failures count per fo
     assert.equal((await signIn(server, ADMIN, guesser)).answer.status, 429, "the guesser's address is limited");
     const colleague = await signIn(server, ADMIN, { "x-forwarded-for": "203.0.113.8" });
     assert.equal(colleague.answer.status, 200, `another client behind the same proxy signs in: ${colleague.answer.text}`);
+  } finally {
+    await server.close();
+  }
+});
+
+test("another address cannot lock the owner out: failures naming a key hold back the addresses that failed, not the key", async () => {
+  const dialect = testDialects().includes("sqlite") ? "sqlite" : testDialects()[0]!;
+  const server = await startTestServer(dialect, { SAILFIN_TRUST_PROXY: "127.0.0.1" });
+  try {
+    const from = (address: string) => ({ "x-forwarded-for": address });
+    const wrong = { accessKey: ADMIN.accessKey, secretKey: "guess" };
+    for (let i = 0; i < 10; i++) assert.equal((await signIn(server, wrong, from("203.0.113.7"))).answer.status, 403);
+    // The attacker's address is limited, even with the right pair...
+    assert.equal((await signIn(server, ADMIN, from("203.0.113.7"))).answer.status, 429);
+    // ...but the owner, from another address, signs in.
+    const owner = await signIn(server, ADMIN, from("198.51.100.1"));
+    assert.equal(owner.answer.status, 200, owner.answer.text);
+
+    // Past 100 failures a minute on the key (many addresses), an address that failed on it waits...
+    for (let i = 0; i < 90; i++) assert.equal((await signIn(server, wrong, from(`192.0.2.${i}`))).answer.status, 403, `guess ${i}`);
+    const again = await signIn(server, wrong, from("192.0.2.1"));
+    assert.equal(again.answer.status, 429, again.answer.text);
+    assert.ok(Number(again.answer.headers.get("retry-after")) >= 1);
+    // ...while one that has not is still checked: wrong is 403, right signs in.
+    assert.equal((await signIn(server, wrong, from("192.0.2.200"))).answer.status, 403);
+    assert.equal((await signIn(server, ADMIN, from("198.51.100.2"))).answer.status, 200);
   } finally {
     await server.close();
   }

@@ -1,7 +1,10 @@
 import { randomUUID } from "node:crypto";
+import { Readable } from "node:stream";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import { SailfinError, isSailfinError, policiesAllow } from "@sailfin/contract";
-import { DEFAULT_SESSION_TTL_S, verifyAccessToken, verifySignature, type Credential, type EngineResources } from "@sailfin/engine";
+import {
+  DEFAULT_SESSION_TTL_S, assertBodyDigest, verifyAccessToken, verifySignature, type Credential, type EngineResources, type SignedBodyDigest,
+} from "@sailfin/engine";
 import { NO_RESULT, newLogId, sendError, sendV1, sendV2, type DialectName } from "./render.js";
 import { ROUTES } from "./routes/index.js";
 import type { RouteDef, V1Route, V2Action } from "./routes/route.js";
@@ -12,6 +15,7 @@ import { registerEventStream } from "./routes/ext/events-stream.js";
 import { registerSessionRoutes } from "./routes/ext/session.js";
 import { registerConsole } from "./routes/ext/console-static.js";
 import { authenticateSession, sessionCookie } from "./session-auth.js";
+import { KeyPairLimiter } from "./failure-limiter.js";
 
 export interface AppOptions {
   /** Largest JSON body accepted (bytes). */
@@ -39,11 +43,15 @@ export interface RequestState {
   readonly dialect: DialectName;
   def?: RouteDef;
   caller?: Credential;
+  /** The body the caller's signature vouches for; checked before any handler reads the body. */
+  bodyDigest?: SignedBodyDigest;
 }
 
 declare module "fastify" {
   interface FastifyRequest {
     sailfin: RequestState | null;
+    /** The body's bytes as received, kept by the JSON parser for the signed-digest check. */
+    rawBody: Buffer | null;
   }
 }
 
@@ -56,11 +64,13 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     loggerInstance: options.logger, bodyLimit: options.bodyLimit, genReqId: () => randomUUID(), trustProxy: options.trustProxy ?? false,
   });
   app.decorateRequest("sailfin", null);
+  app.decorateRequest("rawBody", null);
 
   // Every SDK sends JSON, with or without a charset, and the Node SDK sends no body at all when
   // there is no data: parse whatever arrives as JSON, an empty body as `{}`.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (request, body, done) => {
+    request.rawBody = body as Buffer;
     const text = (body as Buffer).toString("utf8");
     if (text.trim() === "") return done(null, {});
     if (/^application\/x-www-form-urlencoded/i.test(request.headers["content-type"] ?? "")) {
@@ -71,6 +81,13 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     } catch {
       done(new SailfinError("MalformedJSON", { detail: "the request body is not valid JSON" }), undefined);
     }
+  });
+
+  // A signed body digest is checked before any handler acts on the body; a streamed body (uploads)
+  // is checked by its route as it streams. A body never read (GET) counts as empty.
+  app.addHook("preHandler", async (request) => {
+    const digest = request.sailfin?.bodyDigest;
+    if (digest !== undefined && !(request.body instanceof Readable)) assertBodyDigest(digest, request.rawBody ?? Buffer.alloc(0));
   });
 
   app.setErrorHandler((error, request, reply) => renderError(request, reply, toSailfinError(error, request)));
@@ -132,12 +149,14 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     await res.db.selectFrom("access_keys").select("num").limit(1).execute();
     return { status: "ok" };
   });
-  registerOAuth(app, res);
+  // One budget for guessing a key's secret, whichever door the guesses come through.
+  const keyPairLimiter = new KeyPairLimiter();
+  registerOAuth(app, res, { limiter: keyPairLimiter });
   await registerUploads(app, res, { uploadLimit: options.uploadLimit, authenticate: (r) => authenticate(res, r) });
   // Unsigned by design: the link's own signature is the credential.
   registerEvalExportDownloads(app, res);
   registerEventStream(app, res, { authenticate: (r) => authenticate(res, r), pollMs: options.eventsPollMs ?? 500 });
-  registerSessionRoutes(app, res, { ttlS: options.sessionTtlS ?? DEFAULT_SESSION_TTL_S });
+  registerSessionRoutes(app, res, { ttlS: options.sessionTtlS ?? DEFAULT_SESSION_TTL_S, limiter: keyPairLimiter });
   if (options.consoleDir !== undefined) registerConsole(app, { dir: options.consoleDir });
   return app;
 }
@@ -155,7 +174,18 @@ export async function authenticate(res: EngineResources, request: FastifyRequest
     const cookie = sessionCookie(request);
     if (cookie !== undefined) return (await authenticateSession(res, request, cookie)).credential;
   }
-  return verifySignature(res, { method: request.method, url: request.raw.url ?? request.url, headers: request.headers });
+  // Fastify's `request.host` is X-Forwarded-Host only when SAILFIN_TRUST_PROXY trusts the sender.
+  const forwardedHost = request.host !== (request.headers.host ?? "") ? request.host : undefined;
+  const verified = await verifySignature(res, {
+    method: request.method, url: request.raw.url ?? request.url, headers: request.headers,
+    ...(forwardedHost === undefined ? {} : { forwardedHost }),
+  });
+  if (verified.bodyDigest !== null) {
+    // Every route's gate sets its state before authenticating; without it the digest would go unchecked.
+    if (request.sailfin === null) throw new Error("authenticate() called before the route's request state was set");
+    request.sailfin.bodyDigest = verified.bodyDigest;
+  }
+  return verified.credential;
 }
 
 function dialectOf(request: FastifyRequest): DialectName {

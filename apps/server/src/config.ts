@@ -24,7 +24,8 @@ export interface ServerConfig {
    * Which proxies to believe about the client's address (SAILFIN_TRUST_PROXY: unset or "false",
    * "true" for any, or comma-separated proxy addresses / CIDRs, as Fastify's `trustProxy`). The
    * sign-in limiter counts failures per client address: behind a proxy without this, every
-   * client shares the proxy's address.
+   * client shares the proxy's address. Only a trusted proxy's X-Forwarded-Host may stand for the
+   * host a signature was made for.
    */
   readonly trustProxy: boolean | string;
   /** How long a console session lasts, in seconds (SAILFIN_SESSION_TTL_S, default 12 h). */

@@ -40,3 +40,25 @@ test("a flood of distinct keys forgets the least recently failed, not the key un
   assert.ok(limiter.retryAfterS(["key:victim"], t0 + 4) > 0, "the victim's count survived the flood");
   assert.equal(limiter.retryAfterS(["key:noise-0"], t0 + 4), 0);
 });
+
+test("KeyPairLimiter: strangers' failures on a key never lock out an address that has not failed on it", async () => {
+  const { KeyPairLimiter } = await import("./failure-limiter.js");
+  const limiter = new KeyPairLimiter({ perClient: 3, perKey: 6, windowMs: 60_000 });
+  const t0 = 4_000_000;
+  // An attacker's own address is limited, whichever keys it names.
+  for (let i = 0; i < 3; i++) assert.equal(limiter.reserve("attacker", "owner-key", t0 + i).retryAfterS, 0);
+  assert.equal(limiter.reserve("attacker", "owner-key", t0 + 3).retryAfterS, 60);
+  assert.ok(limiter.reserve("attacker", "another-key", t0 + 3).retryAfterS > 0);
+  // The owner, elsewhere, is still answered.
+  const owner = limiter.reserve("owner", "owner-key", t0 + 4);
+  assert.equal(owner.retryAfterS, 0);
+  owner.succeeded();
+  // Many addresses push the key past its budget: each that failed on it waits, a fresh one is still answered.
+  for (let i = 0; i < 3; i++) assert.equal(limiter.reserve(`bot-${i}`, "owner-key", t0 + 10).retryAfterS, 0);
+  assert.ok(limiter.reserve("bot-0", "owner-key", t0 + 11).retryAfterS > 0, "one guess per address while the key is under attack");
+  assert.equal(limiter.reserve("bot-0", "unrelated-key", t0 + 11).retryAfterS, 0, "its other keys are not under attack");
+  assert.equal(limiter.reserve("owner", "owner-key", t0 + 12).retryAfterS, 0, "the owner, who has not failed, is checked");
+  // Below the key's budget a client may fail on it up to its own limit.
+  assert.equal(limiter.reserve("bot-1", "fresh-key", t0 + 13).retryAfterS, 0);
+  assert.equal(limiter.reserve("bot-1", "fresh-key", t0 + 14).retryAfterS, 0);
+});

@@ -1,8 +1,9 @@
 /**
- * Counts failures per key (an IP, an access key) in a sliding window, to slow down guessing:
- * sign-in answers 429 once either its IP or the access key it names has failed `limit` times
- * in the last `windowMs`. In memory, per process: with N replicas a guesser gets N times the
- * budget, still nowhere near enough to guess a 32-character secret.
+ * Counts failures per key (a client address, an access key) in a sliding window, to slow down
+ * guessing: `reserve` refuses once any of its keys has failed `limit` times in the last
+ * `windowMs`. In memory, per process: with N replicas a guesser gets N times the budget, still
+ * nowhere near enough to guess a 40-character secret. `KeyPairLimiter` (below) is the policy
+ * sign-in and the OAuth token endpoint apply with it.
  *
  * An attempt counts as a failure from the moment it starts (`reserve`) until it is known to have
  * succeeded: a burst of parallel guesses cannot slip past the limit while the first ones are
@@ -50,6 +51,11 @@ export class FailureLimiter {
   reserve(keys: readonly string[], now: number = Date.now()): Reservation {
     const wait = this.retryAfterS(keys, now);
     if (wait > 0) return { retryAfterS: wait, succeeded: () => {} };
+    return this.count(keys, now);
+  }
+
+  /** Counts an attempt on every key as a failure, whatever the counts, until `succeeded()`. */
+  count(keys: readonly string[], now: number = Date.now()): Reservation {
     this.fail(keys, now);
     return {
       retryAfterS: 0,
@@ -83,5 +89,60 @@ export class FailureLimiter {
     if (times.length === 0) this.#failures.delete(key);
     else this.#failures.set(key, times);
     return times;
+  }
+}
+
+/** What `KeyPairLimiter` allows, per window. */
+export interface KeyPairLimits {
+  /** Failures from one client address, whatever keys they name: past it the address waits. */
+  readonly perClient: number;
+  /**
+   * Failures naming one access key, from all addresses together. Past it the key is under
+   * attack: a client that has itself failed on the key in the window waits, one that has not
+   * is still checked, so the owner typing the right secret is never locked out by strangers.
+   */
+  readonly perKey: number;
+  readonly windowMs: number;
+}
+
+export const DEFAULT_KEY_PAIR_LIMITS: KeyPairLimits = { perClient: 10, perKey: 100, windowMs: 60_000 };
+
+/**
+ * Throttles guesses at an access key's secret (console sign-in, the OAuth token endpoint), per
+ * client and per key, so that guessing is slow and yet no one can lock the owner out. A lock
+ * per key alone (as before) let anyone shut the owner out from every address with 10 wrong
+ * guesses a minute; a limit per address alone lets a guesser with many addresses try a key
+ * `perClient` times per address. Here an address gets `perClient` failures in all; once a key
+ * has failed `perKey` times it gets no further guess on that key from an address that already
+ * failed on it (one guess per address per window), while an address that has not failed on it
+ * is still answered, right or wrong.
+ *
+ * @example
+ * const attempt = limiter.reserve(request.ip, accessKey);
+ * if (attempt.retryAfterS > 0) throw tooMany(attempt.retryAfterS);
+ * if (await checkKeyPair(res, accessKey, secretKey)) attempt.succeeded();
+ */
+export class KeyPairLimiter {
+  readonly #clients: FailureLimiter;
+  readonly #keys: FailureLimiter;
+  /** A client's failures on one key: one is enough to be held back while the key is under attack. */
+  readonly #pairs: FailureLimiter;
+
+  constructor(limits: KeyPairLimits = DEFAULT_KEY_PAIR_LIMITS) {
+    this.#clients = new FailureLimiter({ limit: limits.perClient, windowMs: limits.windowMs });
+    this.#keys = new FailureLimiter({ limit: limits.perKey, windowMs: limits.windowMs });
+    this.#pairs = new FailureLimiter({ limit: 1, windowMs: limits.windowMs });
+  }
+
+  /** Starts an attempt from `client` (its address) at `accessKey`: refused, or counted until `succeeded()`. */
+  reserve(client: string, accessKey: string, now: number = Date.now()): Reservation {
+    const clientKey = [`client:${client}`];
+    const key = [`key:${accessKey}`];
+    const pair = [`client:${client} key:${accessKey}`];
+    const underAttack = this.#keys.retryAfterS(key, now) > 0;
+    const wait = Math.max(this.#clients.retryAfterS(clientKey, now), underAttack ? this.#pairs.retryAfterS(pair, now) : 0);
+    if (wait > 0) return { retryAfterS: wait, succeeded: () => {} };
+    const counted = [this.#clients.count(clientKey, now), this.#keys.count(key, now), this.#pairs.count(pair, now)];
+    return { retryAfterS: 0, succeeded: () => counted.forEach((reservation) => reservation.succeeded()) };
   }
 }

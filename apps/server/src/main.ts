@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import pino from "pino";
+import type pino from "pino";
 import { openStore, type Store } from "@sailfin/store";
 import {
   BackgroundTasks, DEFAULT_WEBHOOK_OPTIONS, LocalArtifactStore, SecretBox, WebhookDispatcher, countAccessKeys, createAccessKey,
@@ -12,6 +12,7 @@ import { PythonNotFoundError, startLocalWorker, workerSettingsFromEnv, type Work
 import { buildApp } from "./app.js";
 import type { ServerConfig } from "./config.js";
 import { STARTUP_TASKS } from "./startup.js";
+import { createLogger } from "./logger.js";
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -38,7 +39,7 @@ export async function openEngine(config: ServerConfig): Promise<{ store: Store; 
       ? { dialect: "postgres", url: config.databaseUrl }
       : { dialect: "sqlite", path: join(config.home, "sailfin.db") },
   );
-  const log = pino({ level: config.logLevel });
+  const log = createLogger(config.logLevel);
   const res: EngineResources = {
     db: store.db,
     dialect: store.dialect,

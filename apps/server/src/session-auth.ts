@@ -31,7 +31,8 @@ export function isMutatingMethod(method: string): boolean {
 }
 
 /**
- * Refuses a request whose `Origin` names another host. Hosts, not schemes, are compared: behind
+ * Refuses a request whose `Origin` names another host (`Host`, or a trusted proxy's
+ * `X-Forwarded-Host`). Hosts, not schemes, are compared: behind
  * a proxy that terminates TLS the server sees http while the browser says https.
  */
 export function assertSameOrigin(request: FastifyRequest): void {
@@ -43,7 +44,8 @@ export function assertSameOrigin(request: FastifyRequest): void {
   } catch {
     host = null;
   }
-  const own = [request.headers.host, request.headers["x-forwarded-host"]].filter((h): h is string => typeof h === "string");
+  // `request.host` is X-Forwarded-Host only from a proxy SAILFIN_TRUST_PROXY trusts.
+  const own = [request.headers.host, request.host].filter((h): h is string => typeof h === "string");
   if (host === null || !own.some((h) => h.toLowerCase() === host!.toLowerCase())) {
     throw new SailfinError("InvalidCSRFToken", { detail: `Origin ${origin} is not this server` });
   }

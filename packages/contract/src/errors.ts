@@ -79,6 +79,11 @@ export const ERRORS = {
       "The request signature we calculated does not match the signature you provided. Check your Secret Access Key and signing method. Consult the service documentation for details.",
     headerMessage: "SignatureDoesNotMatch, cause: Fail to authn user: Signature does not match",
   },
+  // BOS's name and text for a signed body digest the received body does not match.
+  BadDigest: {
+    http: 400, v1Code: 500002, v1Message: "auth failed, no access", gateway: true,
+    v2Code: "BadDigest", v2Message: "The Content-MD5 or x-bce-content-sha256 you specified did not match what was received.",
+  },
   RequestExpired: {
     http: 400, v1Code: 500002, v1Message: "auth failed, no access", gateway: true,
     v2Code: "RequestExpired", v2Message: "Request has expired.",

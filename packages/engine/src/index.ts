@@ -2,6 +2,7 @@ export * from "./resources.js";
 export * from "./iam/secret-box.js";
 export * from "./iam/access-keys.js";
 export * from "./iam/verify-signature.js";
+export * from "./iam/body-digest.js";
 export * from "./iam/access-tokens.js";
 export * from "./iam/console-sessions.js";
 export * from "./artifacts/artifact-store.js";

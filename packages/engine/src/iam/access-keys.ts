@@ -1,3 +1,4 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { newAccessKeyId, newSecretKey, SailfinError, isPolicyName, type PolicyName, nowIso } from "@sailfin/contract";
 import type { EngineResources } from "../resources.js";
 
@@ -45,6 +46,27 @@ export async function findCredential(res: EngineResources, accessKey: string): P
   if (cache.size > 10_000) cache.clear();
   cache.set(accessKey, { credential, until: now + CACHE_TTL_MS });
   return credential;
+}
+
+/**
+ * The credential of an access key pair, or null when either half is wrong, without telling
+ * which: the secret is compared in constant time, and an unknown key against a throwaway secret,
+ * so both refusals take the same path. Console sign-in and the OAuth token endpoint use it.
+ *
+ * @example
+ * const credential = await checkKeyPair(res, accessKey, secretKey);
+ * if (credential === null) throw new SailfinError("AccessDenied");
+ */
+export async function checkKeyPair(res: EngineResources, accessKey: string, secretKey: string): Promise<Credential | null> {
+  const credential = await findCredential(res, accessKey);
+  const expected = credential?.secretKey ?? randomBytes(24).toString("base64url");
+  return sameSecret(expected, secretKey) && credential !== null ? credential : null;
+}
+
+/** Constant-time equality of two secrets whatever their lengths: their sha256 digests are compared. */
+export function sameSecret(expected: string, given: string): boolean {
+  const digest = (text: string) => createHash("sha256").update(text, "utf8").digest();
+  return timingSafeEqual(digest(expected), digest(given));
 }
 
 /** An `access_keys` row as a Credential: the secret unsealed, unknown policy names dropped. */

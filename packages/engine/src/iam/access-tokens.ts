@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { SailfinError } from "@sailfin/contract";
 import type { EngineResources } from "../resources.js";
-import { findCredential, type Credential } from "./access-keys.js";
+import { checkKeyPair, findCredential, type Credential } from "./access-keys.js";
 
 /** 30 days, as Baidu's OAuth endpoint issues them. */
 export const ACCESS_TOKEN_TTL_S = 2_592_000;
@@ -12,7 +12,8 @@ export type TokenGrant =
 
 /**
  * Legacy OAuth client_credentials (reference §3.5): trades an AK/SK for a bearer token usable
- * as `?access_token=` on console routes. Only the token's hash is stored.
+ * as `?access_token=` on console routes. Only the token's hash is stored. An unknown client_id
+ * and a wrong secret get the same answer by the same constant-time path (`checkKeyPair`).
  */
 export async function grantAccessToken(
   res: EngineResources,
@@ -23,11 +24,8 @@ export async function grantAccessToken(
   if (grantType !== "client_credentials") {
     return { ok: false, error: "unsupported_grant_type", description: "only client_credentials is supported" };
   }
-  const credential = clientId ? await findCredential(res, clientId) : null;
-  if (credential === null) return { ok: false, error: "invalid_client", description: "unknown client id" };
-  if (clientSecret !== credential.secretKey) {
-    return { ok: false, error: "invalid_client", description: "Client authentication failed" };
-  }
+  const credential = await checkKeyPair(res, clientId ?? "", clientSecret ?? "");
+  if (credential === null) return { ok: false, error: "invalid_client", description: "Client authentication failed" };
   const token = `24.${randomBytes(24).toString("hex")}`;
   const now = Date.now();
   await res.db

@@ -1,6 +1,6 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { EngineResources } from "../resources.js";
-import { credentialOfRow, findCredential, type Credential } from "./access-keys.js";
+import { checkKeyPair, credentialOfRow, sameSecret, type Credential } from "./access-keys.js";
 
 /**
  * The web console's sessions (docs/api.md "Console sessions"): an access key pair traded once
@@ -47,10 +47,8 @@ export interface SignInInput {
  * if (session !== null) reply.header("set-cookie", `sailfin_session=${session.token}; HttpOnly; …`);
  */
 export async function openConsoleSession(res: EngineResources, input: SignInInput): Promise<OpenedConsoleSession | null> {
-  const credential = await findCredential(res, input.accessKey);
-  // An unknown key is compared against a throwaway secret: the answer takes the same path.
-  const expected = credential?.secretKey ?? randomBytes(24).toString("base64url");
-  if (!sameSecret(expected, input.secretKey) || credential === null) return null;
+  const credential = await checkKeyPair(res, input.accessKey, input.secretKey);
+  if (credential === null) return null;
   const now = input.now ?? new Date();
   const nowIso = now.toISOString();
   await res.db.deleteFrom("console_sessions")
@@ -107,12 +105,6 @@ export async function endConsoleSession(res: EngineResources, token: string): Pr
 /** Constant-time check of the `X-Sailfin-CSRF` header against the session's token. */
 export function csrfTokenMatches(session: ConsoleSessionRecord, given: string | undefined): boolean {
   return given !== undefined && sameSecret(session.csrfToken, given);
-}
-
-/** Digests first, so the comparison is constant-time whatever the two lengths. */
-function sameSecret(expected: string, given: string): boolean {
-  const digest = (text: string) => createHash("sha256").update(text, "utf8").digest();
-  return timingSafeEqual(digest(expected), digest(given));
 }
 
 function hashToken(token: string): string {

@@ -4,6 +4,7 @@ import {
 } from "@sailfin/contract";
 import type { EngineResources } from "../resources.js";
 import { findCredential, type Credential } from "./access-keys.js";
+import { signedBodyDigest, type SignedBodyDigest } from "./body-digest.js";
 
 const AUTH_PATTERN = /^bce-auth-v1\/([^/]+)\/([^/]+)\/(\d+)\/([^/]*)\/([0-9a-f]{64})$/;
 const TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
@@ -15,6 +16,12 @@ const MAX_FUTURE_SKEW_S = 15 * 60;
  * cannot be replayed for years.
  */
 const MAX_EXPIRATION_S = 7 * 24 * 3600;
+/**
+ * How far `x-bce-date` may be from the auth-string timestamp. Python and Go take both from one
+ * clock reading; Node and Java read the clock twice in the same tick, so the two differ by one
+ * second when a second boundary falls between the readings.
+ */
+const DATE_TOLERANCE_S = 1;
 
 export interface SignedRequest {
   readonly method: string;
@@ -22,19 +29,36 @@ export interface SignedRequest {
   readonly url: string;
   /** Header values by lower-case name (Node's `IncomingMessage.headers`). */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /**
+   * The host the client addressed as a trusted reverse proxy reports it (`X-Forwarded-Host`),
+   * when the server trusts its proxy (SAILFIN_TRUST_PROXY); the signed host may be this one.
+   */
+  readonly forwardedHost?: string;
+}
+
+export interface VerifiedSignature {
+  readonly credential: Credential;
+  /**
+   * The body the signature vouches for (signed `x-bce-content-sha256` / `Content-MD5`): the
+   * route must check the bytes it reads against it (`BodyDigestCheck`); null when none is signed.
+   */
+  readonly bodyDigest: SignedBodyDigest | null;
 }
 
 /**
  * Verifies a bce-auth-v1 signature as reference §3.3 prescribes, tolerant of each official
  * SDK's quirks: unsorted `signedHeaders` (Python), host signed without the port (Go, Java),
  * `Action=` with an empty value (Python on V1 routes), `x-bce-date` a second off the
- * auth-string timestamp (Java). Returns the caller's credential.
+ * auth-string timestamp (Node, Java). Stricter than the recipe where it costs no SDK anything:
+ * `host` must be signed (every official SDK signs it), every signed header must be present, and
+ * `x-bce-date`, when sent, must be the auth-string time. Returns the caller's credential and
+ * the body digests it signed.
  */
 export async function verifySignature(
   res: EngineResources,
   request: SignedRequest,
   now: Date = new Date(),
-): Promise<Credential> {
+): Promise<VerifiedSignature> {
   const authorization = headerValue(request.headers, "authorization");
   if (authorization === undefined) {
     throw new SailfinError("InvalidHTTPAuthHeader", { detail: "the Authorization header is missing" });
@@ -59,6 +83,21 @@ export async function verifySignature(
     throw new SailfinError("RequestExpired", { detail: `Timestamp date ${timestamp} is in the future.` });
   }
 
+  const names = signedHeaderList!.split(";").map((n) => n.trim().toLowerCase()).filter((n) => n !== "");
+  if (!names.includes("host")) {
+    throw new SailfinError("InvalidHTTPAuthHeader", { detail: "the host header must be among the signed headers" });
+  }
+  const absent = names.find((name) => headerValue(request.headers, name) === undefined);
+  if (absent !== undefined) {
+    throw new SailfinError("InvalidHTTPAuthHeader", { detail: `the signed header ${absent} is not in the request` });
+  }
+  const date = headerValue(request.headers, "x-bce-date");
+  if (date !== undefined && !(TIMESTAMP_PATTERN.test(date.trim()) && Math.abs(Date.parse(date.trim()) - signedAt) <= DATE_TOLERANCE_S * 1000)) {
+    throw new SailfinError("InvalidHTTPAuthHeader", {
+      detail: `x-bce-date must be the authorization timestamp ${timestamp} (within ${DATE_TOLERANCE_S} s)`,
+    });
+  }
+
   const credential = await findCredential(res, accessKey!);
   if (credential === null) throw new SailfinError("InvalidAccessKeyId");
 
@@ -69,22 +108,23 @@ export async function verifySignature(
   const rawQuery = queryStart < 0 ? "" : request.url.slice(queryStart + 1);
   const uri = canonicalUri(rawPath);
   const query = canonicalQuery(rawQuery);
-  const names = signedHeaderList!.split(";").map((n) => n.trim().toLowerCase()).filter((n) => n !== "");
 
-  for (const headers of headerVariants(request.headers, names, timestamp!)) {
+  for (const headers of headerVariants(request, names, timestamp!)) {
     const expected = hmacHex(key, canonicalRequest(request.method, uri, query, canonicalHeaders(headers)));
-    if (constantTimeEqual(expected, signature!)) return credential;
+    if (constantTimeEqual(expected, signature!)) {
+      return { credential, bodyDigest: signedBodyDigest(names, (name) => headerValue(request.headers, name)) };
+    }
   }
   throw new SailfinError("SignatureDoesNotMatch");
 }
 
-/** The signed headers as received, then with the tolerated variations (host port, date race). */
+/** The signed headers as received, then with the tolerated variations (host port, trusted proxy's host, date race). */
 function* headerVariants(
-  received: SignedRequest["headers"],
+  request: SignedRequest,
   names: readonly string[],
   timestamp: string,
 ): Generator<Array<[string, string]>> {
-  const base = names.map((name) => [name, headerValue(received, name) ?? ""] as [string, string]);
+  const base = names.map((name) => [name, headerValue(request.headers, name) ?? ""] as [string, string]);
   yield base;
   const hostIndex = names.indexOf("host");
   const hosts: string[] = [];
@@ -92,8 +132,8 @@ function* headerVariants(
     const host = base[hostIndex]![1];
     const bare = host.replace(/:\d+$/, "");
     if (bare !== host) hosts.push(bare);
-    const forwarded = headerValue(received, "x-forwarded-host");
-    if (forwarded !== undefined) hosts.push(forwarded, forwarded.replace(/:\d+$/, ""));
+    const forwarded = request.forwardedHost;
+    if (forwarded !== undefined && forwarded !== host) hosts.push(forwarded, forwarded.replace(/:\d+$/, ""));
   }
   const dateIndex = names.indexOf("x-bce-date");
   const dates = dateIndex >= 0 && base[dateIndex]![1] !== timestamp ? [timestamp] : [];

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { SESSION_PATH, SailfinError, SignInBody, grantedActions, parseWith, type ConsoleSession } from "@sailfin/contract";
 import { endConsoleSession, findConsoleSession, openConsoleSession, type ConsoleSessionRecord, type EngineResources } from "@sailfin/engine";
 import { newLogId } from "../../render.js";
-import { FailureLimiter } from "../../failure-limiter.js";
+import type { KeyPairLimiter } from "../../failure-limiter.js";
 import {
   assertSameOrigin, authenticateSession, clearSessionCookie, sessionCookie, setSessionCookie,
 } from "../../session-auth.js";
@@ -15,19 +15,18 @@ import {
  *   DELETE /sailfin/v1/session  (X-Sailfin-CSRF)        → 204, cookie cleared
  *
  * Answers are plain JSON; errors are V2's `{requestId, code, message}`. A wrong pair is 403
- * AccessDenied whichever half was wrong; 10 failures a minute from one IP, or naming one key,
- * turn every further attempt from there into 429 until the minute has passed. The IP is the
+ * AccessDenied whichever half was wrong; guesses are throttled per client address and per key
+ * (KeyPairLimiter, shared with the OAuth token endpoint): 429 with Retry-After. The IP is the
  * client's as the server sees it: behind a proxy, SAILFIN_TRUST_PROXY makes it the forwarded one.
  */
 export interface SessionRoutesOptions {
   /** Session lifetime (SAILFIN_SESSION_TTL_S). */
   readonly ttlS: number;
+  /** Guesses at key pairs, counted with the OAuth token endpoint's. */
+  readonly limiter: KeyPairLimiter;
 }
 
-const FAILURES_PER_MINUTE = 10;
-
 export function registerSessionRoutes(app: FastifyInstance, res: EngineResources, options: SessionRoutesOptions): void {
-  const limiter = new FailureLimiter({ limit: FAILURES_PER_MINUTE, windowMs: 60_000 });
   const v2Errors = async (request: FastifyRequest) => {
     request.sailfin = { requestId: request.id, logId: newLogId(), dialect: "v2" };
   };
@@ -41,8 +40,7 @@ export function registerSessionRoutes(app: FastifyInstance, res: EngineResources
     // Sign-in CSRF (a foreign page signing the browser in as the attacker's key).
     assertSameOrigin(request);
     const input = parseWith(SignInBody, request.body ?? {});
-    const keys = [`ip:${request.ip}`, `key:${input.accessKey}`];
-    const attempt = limiter.reserve(keys);
+    const attempt = options.limiter.reserve(request.ip, input.accessKey);
     if (attempt.retryAfterS > 0) {
       reply.header("retry-after", String(attempt.retryAfterS));
       throw new SailfinError("TooManyRequests", { detail: `retry in ${attempt.retryAfterS} s` });

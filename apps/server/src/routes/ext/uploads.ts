@@ -1,7 +1,9 @@
 import { Transform, type Readable } from "node:stream";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { SailfinError, policiesAllow, type Action, type UploadObjectResult } from "@sailfin/contract";
-import { assertSafeBucket, assertSafeObjectPath, bucketKey, type Credential, type EngineResources } from "@sailfin/engine";
+import {
+  BodyDigestCheck, assertSafeBucket, assertSafeObjectPath, bucketKey, type Credential, type EngineResources,
+} from "@sailfin/engine";
 import { newLogId, sendV2 } from "../../render.js";
 
 /**
@@ -12,7 +14,8 @@ import { newLogId, sendV2 } from "../../render.js";
  *   GET /sailfin/v1/objects/<bucket>/<object path>
  *
  * Signed with bce-auth-v1 like every console call. The body is streamed to disk (memory stays
- * flat) and published atomically; a body over the limit is aborted and leaves nothing behind.
+ * flat) and published atomically; a body over the limit, or not the one a signed
+ * `x-bce-content-sha256` / `Content-MD5` names, is refused and leaves nothing behind.
  */
 export async function registerUploads(
   app: FastifyInstance,
@@ -49,12 +52,24 @@ export async function registerUploads(
         throw new SailfinError("InvalidParameter", { field: "body", detail: "the object bytes are required" });
       }
       let seen = 0;
+      const digest = request.sailfin?.bodyDigest;
+      const check = digest === undefined ? null : new BodyDigestCheck(digest);
       const limiter = new Transform({
         transform(chunk: Buffer, _encoding, callback) {
           seen += chunk.length;
+          check?.update(chunk);
           if (seen > options.uploadLimit) {
             callback(new SailfinError("EntityTooLarge", { detail: `uploads are limited to ${options.uploadLimit} bytes` }));
           } else callback(null, chunk);
+        },
+        // Before the store publishes: a wrong body fails the write, and the temporary file goes.
+        flush(callback) {
+          try {
+            check?.verify();
+            callback();
+          } catch (error) {
+            callback(error as Error);
+          }
         },
       });
       body.on("error", (error) => limiter.destroy(error));
