@@ -46,6 +46,7 @@ export async function openEngine(config: ServerConfig): Promise<{ store: Store; 
     secrets: new SecretBox(await loadMasterKey(config)),
     log,
     background: new BackgroundTasks((name, error) => log.error({ err: error }, `background task ${name} failed`)),
+    judge: config.judge,
   };
   return { store, res, log };
 }
@@ -72,7 +73,7 @@ export async function startServer(
     }
   }
   const app = await buildApp(res, {
-    bodyLimit: config.bodyLimit, uploadLimit: config.uploadLimit, logger: log, eventsPollMs: config.eventsPollMs, judgeUrl: config.judgeUrl,
+    bodyLimit: config.bodyLimit, uploadLimit: config.uploadLimit, logger: log, eventsPollMs: config.eventsPollMs,
     sessionTtlS: config.sessionTtlS, consoleDir: config.consoleDir, trustProxy: config.trustProxy,
   });
   try {

@@ -10,3 +10,4 @@ export {
 export { chatCompletionsUrl, judgeSample, type JudgeResult, type JudgeSampleInput } from "./judge.js";
 export { DEFAULT_JUDGE_METRIC, DEFAULT_JUDGE_STEPS, DEFAULT_JUDGE_TEMPLATE, parseJudgeScore, renderJudgePrompt, type JudgePrompt } from "./judge-prompt.js";
 export { judgeSummary, type JudgeSummary } from "./judge-summary.js";
+export { NO_JUDGE_ENDPOINTS, judgeEndpointsFromEnv, resolveJudgeTarget, type JudgeEndpoint, type JudgeEndpoints, type JudgeTarget } from "./judge-endpoints.js";

@@ -259,7 +259,6 @@ export const evalV1Routes: RouteDef[] = [
       stopWordsPath: given(conf.stopWordsPath), stopWordsField: "evalStandardConf.stopWordsPath",
       judge: { url: given(conf.apiUrl), model: given(conf.apiName), prompt: conf.prompt },
       judgeField: "evalStandardConf",
-      defaultJudgeUrl: ctx.judgeUrl,
       echo: { evalStandardConf: raw.evalStandardConf, ...(raw.computeResourceConf === undefined ? {} : { computeResourceConf: raw.computeResourceConf }) },
     });
     return { evalId: created.num, evalIdStr: created.id };

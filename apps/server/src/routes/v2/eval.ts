@@ -102,7 +102,6 @@ export const evalV2Routes: RouteDef[] = [
       stopWordsPath: given(input.evalConfig.autoRuleEvalConfig?.stopWordsPath), stopWordsField: "evalConfig.autoRuleEvalConfig.stopWordsPath",
       judge: { url: given(judge?.apiUrl), model: given(judge?.apiName), prompt: judge?.prompt },
       judgeField: "evalConfig.autoModelEvalConfig",
-      defaultJudgeUrl: ctx.judgeUrl,
       echo: { evalObjectConfig: raw.evalObjectConfig, evalConfig: raw.evalConfig },
     });
     return created.id;
