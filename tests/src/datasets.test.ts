@@ -346,6 +346,13 @@ for (const dialect of testDialects()) {
       assert.equal(next.version, 4, "numbers are never reused");
     });
 
+    test("12 concurrent CreateDatasetVersion on one dataset all succeed with distinct numbers", async () => {
+      const created = await ok("CreateDataset", { datasetName: "concurrent-versions", dataFormat: "Messages", storageType: "sysStorage" });
+      const answers = await Promise.all(Array.from({ length: 12 }, () => call("CreateDatasetVersion", { datasetId: created.datasetId })));
+      assert.deepEqual(answers.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.text}`), []);
+      assert.deepEqual(answers.map((r) => r.body.result.version).sort((a, b) => a - b), Array.from({ length: 12 }, (_, i) => i + 2));
+    });
+
     test("DescribeDatasets pages with markers (newest first, pageReverse, filters)", async () => {
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) ids.push((await ok("CreateDataset", { datasetName: "paged", dataFormat: "Text", storageType: "sysStorage" })).datasetId);
