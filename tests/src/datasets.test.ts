@@ -439,6 +439,23 @@ for (const dialect of testDialects()) {
       assert.equal(v.characterCount, 5);
     });
 
+    test("an object PUT where a folder is, or under an object, is a 409 in the envelope and leaves no temporary", async () => {
+      const put = (path: string) => rawCall(server.url, { method: "PUT", path: `/sailfin/v1/objects/clash/${path}`, body: "x" });
+      assert.equal((await put("f")).status, 200);
+      assert.equal((await put("d/inner")).status, 200);
+      for (const path of ["f/child", "f/deeper/child", "d"]) {
+        const r = await put(path);
+        assert.equal(r.status, 409, `${path}: ${r.text}`);
+        assert.equal(r.body.code, "ResourceInUse", r.text);
+        assert.match(r.body.message, /param\[objectPath\] invalid: .*cannot also be a folder/, r.text);
+        assert.equal(typeof r.body.requestId, "string");
+      }
+      assert.equal((await server.server.res.artifacts.stat("buckets/clash/f"))?.size, 1, "the object is untouched");
+      assert.equal((await server.server.res.artifacts.stat("buckets/clash/d/inner"))?.size, 1);
+      const leftovers = (await server.server.res.artifacts.list(".tmp/")).map((o) => o.key);
+      assert.deepEqual(leftovers.filter((k) => k.endsWith(".part")), []);
+    });
+
     test("CLI: sailfin datasets upload / list / show", async () => {
       const env = { QIANFAN_CONSOLE_API_BASE_URL: server.url, QIANFAN_ACCESS_KEY: ADMIN.accessKey, QIANFAN_SECRET_KEY: ADMIN.secretKey };
       const good = join(work, "good chat.jsonl");

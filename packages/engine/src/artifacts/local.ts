@@ -45,7 +45,14 @@ export class LocalArtifactStore implements ArtifactStore {
   async put(key: string, body: Readable | Buffer | string): Promise<PutResult> {
     const target = this.localPath(key);
     await mkdir(this.tmpDir, { recursive: true, mode: PRIVATE_DIR_MODE });
-    await mkdir(dirname(target), { recursive: true, mode: PRIVATE_DIR_MODE });
+    // A key is a file or a folder of other keys, never both: checked before the body is read.
+    try {
+      await mkdir(dirname(target), { recursive: true, mode: PRIVATE_DIR_MODE });
+    } catch (error) {
+      if (isPathClash(error)) throw pathClash(key);
+      throw error;
+    }
+    if ((await stat(target).catch(() => null))?.isDirectory()) throw pathClash(key);
     const tmp = join(this.tmpDir, `${randomBytes(8).toString("hex")}.part`);
     const hash = createHash("sha256");
     let size = 0;
@@ -64,6 +71,8 @@ export class LocalArtifactStore implements ArtifactStore {
       await rename(tmp, target);
     } catch (error) {
       await rm(tmp, { force: true });
+      // A concurrent writer made a folder (or a file) of the path meanwhile.
+      if (isPathClash(error)) throw pathClash(key);
       throw error;
     }
     return { size, sha256: hash.digest("hex") };
@@ -135,6 +144,16 @@ export class LocalArtifactStore implements ArtifactStore {
     await sweep(top, false);
     return removed;
   }
+}
+
+/** The errors of a path whose parent is a file, or whose target is a folder. */
+function isPathClash(error: unknown): boolean {
+  return ["EEXIST", "ENOTDIR", "EISDIR", "ENOTEMPTY"].includes((error as NodeJS.ErrnoException).code ?? "");
+}
+
+/** Conflict, detail naming the key: `put` refuses a key that clashes with a file or folder of others. */
+function pathClash(key: string): SailfinError {
+  return new SailfinError("Conflict", { detail: `${key} clashes with an existing object or folder: a path cannot be both` });
 }
 
 /** True when a process with this id exists (EPERM: it does, under another user). */
