@@ -2,7 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { nowIso } from "@sailfin/contract";
 import { downloadQuery } from "@sailfin/engine";
-import { startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
+import { rawCall, startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
 import { releasedDataset, type ReleasedDataset } from "./fixtures/dataset-imports.js";
 import { startFakeJudge } from "./fixtures/fake-judge.js";
 import { TINY, importBaseModel, importModel, stageFolder, writeTinyModels, type ImportedModel, type TinyModelFolders } from "./fixtures/model-imports.js";
@@ -211,6 +211,30 @@ for (const dialect of testDialects()) {
       } finally {
         await internal.close();
       }
+    });
+
+    test("unknown configuration keys are dropped, not stored or shown back; deep nesting is no 500", async () => {
+      // 5,000 levels: JSON.stringify (which stores a spec) overflows its stack on this.
+      const deep = `${'{"a":'.repeat(5_000)}{}${"}".repeat(5_000)}`;
+      const specOf = async (id: string) => JSON.parse((await server.server.res.db.selectFrom("runs").select("spec").where("id", "=", id).executeTakeFirstOrThrow()).spec);
+      const v2body = JSON.stringify(create2({ evalConfig: { evalMode: "rule", extra: "DEEP", autoRuleEvalConfig: { stopWordsPath: "", x: 1 } } })).replace('"DEEP"', deep);
+      const r2 = await rawCall(server.url, { path: "/v2/eval", query: { Action: "CreateEvalTask" }, body: v2body });
+      assert.equal(r2.status, 200, r2.text.slice(0, 500));
+      const echo2 = (await specOf(r2.body.result)).echo;
+      assert.deepEqual(echo2.evalConfig, { evalMode: "rule", autoRuleEvalConfig: { stopWordsPath: "" } });
+
+      const v1body = JSON.stringify(create1({ evalStandardConf: { evalMode: "rule", junk: "DEEP", prompt: { metric: "m", other: true } } })).replace('"DEEP"', deep);
+      const r1 = await rawCall(server.url, { path: "/wenxinworkshop/modelrepo/eval/create", body: v1body });
+      assert.equal(r1.body.error_code, undefined, r1.text.slice(0, 500));
+      const detail = await ok1("detail", { id: r1.body.result.evalId });
+      assert.deepEqual(detail.evalStandardConf, { evalMode: "rule", prompt: { metric: "m" } });
+      assert.deepEqual(detail.computeResourceConf, { vmType: 1, vmNumber: 8 });
+      // computeResourceConf is only echoed: flat values only, so nothing deep is kept.
+      const deepResources = JSON.stringify(create1({ computeResourceConf: { vmType: "DEEP" } })).replace('"DEEP"', deep);
+      const refused = await rawCall(server.url, { path: "/wenxinworkshop/modelrepo/eval/create", body: deepResources });
+      assert.equal(refused.status, 200);
+      assert.equal(refused.body.error_code, 500001, refused.text.slice(0, 300));
+      assert.match(refused.body.error_msg, /^param\[computeResourceConf\.vmType\] invalid/);
     });
 
     test("V2 CreateEvalTask refuses what cannot be evaluated, naming the request's field", async () => {
