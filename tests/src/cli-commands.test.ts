@@ -47,10 +47,10 @@ describe("sailfin client commands, as subprocesses against a real server", () =>
   };
 
   before(async () => {
-    server = await startTestServer("sqlite");
+    judge = await startFakeJudge({ behaviour: "score" });
+    server = await startTestServer("sqlite", { SAILFIN_JUDGE_URL: judge.url });
     work = await mkdtemp(join(tmpdir(), "sailfin-cli-commands-"));
     tiny = await writeTinyModels({ llama: TINY });
-    judge = await startFakeJudge({ behaviour: "score" });
     await writeFile(join(work, "train.jsonl"), `${learnableLines(40).join("\n")}\n`);
     await writeFile(join(work, "eval.jsonl"), `${learnableLines(4).join("\n")}\n`);
     env = {

@@ -346,6 +346,13 @@ for (const dialect of testDialects()) {
       assert.equal(next.version, 4, "numbers are never reused");
     });
 
+    test("12 concurrent CreateDatasetVersion on one dataset all succeed with distinct numbers", async () => {
+      const created = await ok("CreateDataset", { datasetName: "concurrent-versions", dataFormat: "Messages", storageType: "sysStorage" });
+      const answers = await Promise.all(Array.from({ length: 12 }, () => call("CreateDatasetVersion", { datasetId: created.datasetId })));
+      assert.deepEqual(answers.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.text}`), []);
+      assert.deepEqual(answers.map((r) => r.body.result.version).sort((a, b) => a - b), Array.from({ length: 12 }, (_, i) => i + 2));
+    });
+
     test("DescribeDatasets pages with markers (newest first, pageReverse, filters)", async () => {
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) ids.push((await ok("CreateDataset", { datasetName: "paged", dataFormat: "Text", storageType: "sysStorage" })).datasetId);
@@ -430,6 +437,23 @@ for (const dialect of testDialects()) {
       const v = await ok("DescribeDatasetVersion", { versionId });
       assert.equal(v.sampleCount, 1);
       assert.equal(v.characterCount, 5);
+    });
+
+    test("an object PUT where a folder is, or under an object, is a 409 in the envelope and leaves no temporary", async () => {
+      const put = (path: string) => rawCall(server.url, { method: "PUT", path: `/sailfin/v1/objects/clash/${path}`, body: "x" });
+      assert.equal((await put("f")).status, 200);
+      assert.equal((await put("d/inner")).status, 200);
+      for (const path of ["f/child", "f/deeper/child", "d"]) {
+        const r = await put(path);
+        assert.equal(r.status, 409, `${path}: ${r.text}`);
+        assert.equal(r.body.code, "ResourceInUse", r.text);
+        assert.match(r.body.message, /param\[objectPath\] invalid: .*cannot also be a folder/, r.text);
+        assert.equal(typeof r.body.requestId, "string");
+      }
+      assert.equal((await server.server.res.artifacts.stat("buckets/clash/f"))?.size, 1, "the object is untouched");
+      assert.equal((await server.server.res.artifacts.stat("buckets/clash/d/inner"))?.size, 1);
+      const leftovers = (await server.server.res.artifacts.list(".tmp/")).map((o) => o.key);
+      assert.deepEqual(leftovers.filter((k) => k.endsWith(".part")), []);
     });
 
     test("CLI: sailfin datasets upload / list / show", async () => {

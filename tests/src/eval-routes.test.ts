@@ -2,8 +2,9 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { nowIso } from "@sailfin/contract";
 import { downloadQuery } from "@sailfin/engine";
-import { startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
+import { rawCall, startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
 import { releasedDataset, type ReleasedDataset } from "./fixtures/dataset-imports.js";
+import { startFakeJudge } from "./fixtures/fake-judge.js";
 import { TINY, importBaseModel, importModel, stageFolder, writeTinyModels, type ImportedModel, type TinyModelFolders } from "./fixtures/model-imports.js";
 
 /**
@@ -109,7 +110,8 @@ for (const dialect of testDialects()) {
     }
 
     before(async () => {
-      server = await startTestServer(dialect);
+      // The judge URL the create tests name is an operator endpoint; there is no default one.
+      server = await startTestServer(dialect, { SAILFIN_JUDGE_ENDPOINTS: JSON.stringify({ local: { url: "http://127.0.0.1:9/v1" } }) });
       await stageFolder(server, tiny.dir("llama"), "hub", "llama");
       await stageFolder(server, tiny.dir("llama"), "hub", "broken", ["tokenizer.json"]);
       model = await importBaseModel(server, "eval-model", { bucket: "hub", objectPath: "llama" });
@@ -178,6 +180,61 @@ for (const dialect of testDialects()) {
       const conf = { evalMode: "rule,model", apiUrl: "http://127.0.0.1:9/v1", apiName: "judge", prompt: { minScore: 1, maxScore: 5 } };
       const created = await ok1("create", create1({ evalStandardConf: conf }));
       assert.deepEqual((await ok1("detail", { id: created.evalId })).evalStandardConf, conf);
+    });
+
+    test("a judge URL the operator did not allow is refused in both dialects, and nothing is sent to it", async () => {
+      const internal = await startFakeJudge({ behaviour: "score" });
+      try {
+        for (const apiUrl of [internal.url, `${internal.url.replace(/\/v1$/, "")}/admin?x=`, "http://127.0.0.1:9/admin?x=", "http://127.0.0.1:9/v1/../admin"]) {
+          const v1msg = await fails1("create", create1({ evalStandardConf: { evalMode: "rule,model", apiUrl } }), "evalStandardConf.apiUrl");
+          assert.match(v1msg, /not a judge endpoint this server allows/);
+          await fails2("CreateEvalTask", create2({ evalConfig: { evalMode: "model", autoModelEvalConfig: { apiUrl } } }), "evalConfig.autoModelEvalConfig.apiUrl");
+        }
+        assert.equal(internal.requests.length, 0, "the server never called the refused URL");
+        // A host the operator lets callers name is accepted (the worker calls it without the operator's key).
+        const open = await startTestServer(dialect, { SAILFIN_JUDGE_ALLOW_CALLER_URLS: "127.0.0.1" });
+        try {
+          await stageFolder(open, tiny.dir("llama"), "hub", "llama");
+          const openModel = await importBaseModel(open, "eval-model", { bucket: "hub", objectPath: "llama" });
+          const openData = await releasedDataset(open, { name: "eval-prompts", format: "PromptResponse" });
+          const r = await v2Raw(open, "eval", "CreateEvalTask", create2({ evalConfig: { evalMode: "model", autoModelEvalConfig: { apiUrl: internal.url } } }, {
+            versionId: openData.versionId, evalModelConfigList: [modelConfig({ modelId: openModel.versionId })],
+          }));
+          assert.equal(r.status, 200, r.text);
+          const elsewhere = await v2Raw(open, "eval", "CreateEvalTask", create2({ evalConfig: { evalMode: "model", autoModelEvalConfig: { apiUrl: "http://localhost:9/v1" } } }, {
+            versionId: openData.versionId, evalModelConfigList: [modelConfig({ modelId: openModel.versionId })],
+          }));
+          assert.equal(elsewhere.status, 400, elsewhere.text);
+        } finally {
+          await open.close();
+        }
+      } finally {
+        await internal.close();
+      }
+    });
+
+    test("unknown configuration keys are dropped, not stored or shown back; deep nesting is no 500", async () => {
+      // 5,000 levels: JSON.stringify (which stores a spec) overflows its stack on this.
+      const deep = `${'{"a":'.repeat(5_000)}{}${"}".repeat(5_000)}`;
+      const specOf = async (id: string) => JSON.parse((await server.server.res.db.selectFrom("runs").select("spec").where("id", "=", id).executeTakeFirstOrThrow()).spec);
+      const v2body = JSON.stringify(create2({ evalConfig: { evalMode: "rule", extra: "DEEP", autoRuleEvalConfig: { stopWordsPath: "", x: 1 } } })).replace('"DEEP"', deep);
+      const r2 = await rawCall(server.url, { path: "/v2/eval", query: { Action: "CreateEvalTask" }, body: v2body });
+      assert.equal(r2.status, 200, r2.text.slice(0, 500));
+      const echo2 = (await specOf(r2.body.result)).echo;
+      assert.deepEqual(echo2.evalConfig, { evalMode: "rule", autoRuleEvalConfig: { stopWordsPath: "" } });
+
+      const v1body = JSON.stringify(create1({ evalStandardConf: { evalMode: "rule", junk: "DEEP", prompt: { metric: "m", other: true } } })).replace('"DEEP"', deep);
+      const r1 = await rawCall(server.url, { path: "/wenxinworkshop/modelrepo/eval/create", body: v1body });
+      assert.equal(r1.body.error_code, undefined, r1.text.slice(0, 500));
+      const detail = await ok1("detail", { id: r1.body.result.evalId });
+      assert.deepEqual(detail.evalStandardConf, { evalMode: "rule", prompt: { metric: "m" } });
+      assert.deepEqual(detail.computeResourceConf, { vmType: 1, vmNumber: 8 });
+      // computeResourceConf is only echoed: flat values only, so nothing deep is kept.
+      const deepResources = JSON.stringify(create1({ computeResourceConf: { vmType: "DEEP" } })).replace('"DEEP"', deep);
+      const refused = await rawCall(server.url, { path: "/wenxinworkshop/modelrepo/eval/create", body: deepResources });
+      assert.equal(refused.status, 200);
+      assert.equal(refused.body.error_code, 500001, refused.text.slice(0, 300));
+      assert.match(refused.body.error_msg, /^param\[computeResourceConf\.vmType\] invalid/);
     });
 
     test("V2 CreateEvalTask refuses what cannot be evaluated, naming the request's field", async () => {

@@ -25,6 +25,7 @@ const MODEL = "tiny-eval";
 const WORDS = ["red", "blue", "green", "gold"];
 const line = (w: string) => JSON.stringify([{ prompt: `say ${w}`, response: [[`${w} ${w} ${w}`]] }]);
 
+const OPERATOR_JUDGE_KEY = "sk-operator-judge";
 let tiny: TinyModelFolders;
 let judge: FakeJudge;
 before(async () => {
@@ -83,7 +84,8 @@ for (const dialect of testDialects()) {
     };
 
     before(async () => {
-      server = await startTestServer(dialect);
+      // The main judge is the operator's endpoint (with its key); the others are caller URLs on an allowed host.
+      server = await startTestServer(dialect, { SAILFIN_JUDGE_URL: judge.url, SAILFIN_JUDGE_API_KEY: OPERATOR_JUDGE_KEY, SAILFIN_JUDGE_ALLOW_CALLER_URLS: "127.0.0.1" });
       worker = await startTestWorker(server, `eval-worker-${dialect}`);
       await stageFolder(server, tiny.dir("llama"), "hub", "tiny-eval");
       baseModelId = (await importBaseModel(server, MODEL, { bucket: "hub", objectPath: "tiny-eval" })).versionId;
@@ -161,6 +163,7 @@ for (const dialect of testDialects()) {
       assert.ok(tuned.accuracy >= 0.75, `the fine-tuned version learned the skill (accuracy ${tuned.accuracy})`);
       assert.ok(Math.abs(comp.rouge_l - tuned.rouge_l) <= 0.25, `int8 keeps the skill (${comp.rouge_l} vs ${tuned.rouge_l})`);
       assert.ok(tuned.avgJudgeScore > base.avgJudgeScore, "the judge agrees");
+      assert.ok(judge.requests.length > 0 && judge.requests.every((r) => r.headers.authorization === `Bearer ${OPERATOR_JUDGE_KEY}`), "the operator's endpoint gets its key");
       assert.equal(tuned.scoreDistribution["-1"], 0);
 
       const results = await v1Raw(server, "/wenxinworkshop/modelrepo/eval/result/list", { id: evalId, pageNo: 1, pageSize: 100 });
@@ -232,7 +235,8 @@ for (const dialect of testDialects()) {
         const v2 = await v2ok("eval", "DescribeEvalTask", { taskId: id });
         assert.equal(v2.state, "Successed");
         const rows = (await v1Raw(server, "/wenxinworkshop/modelrepo/eval/result/list", { id, pageNo: 1, pageSize: 10 })).body.result.results;
-        assert.ok(rows.every((r: any) => r.judgeScore === null && /score|JSON|body/i.test(r.judgeError)), JSON.stringify(rows));
+        assert.ok(rows.every((r: any) => r.judgeScore === null && r.judgeError === "judge answered with a body that is not JSON"), JSON.stringify(rows));
+        assert.ok(nonsense.requests.length > 0 && nonsense.requests.every((r) => r.headers.authorization === undefined), "a caller's URL never gets the operator's key");
       } finally {
         await nonsense.close();
       }

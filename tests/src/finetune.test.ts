@@ -643,6 +643,49 @@ for (const dialect of testDialects()) {
       t.diagnostic(`task created first in ${outcomes.created} rounds, a delete first in ${outcomes.refused}`);
     });
 
+    test(`continuing from a task and publishing it race deleting that task: one side wins cleanly (${RACE_ROUNDS} rounds)`, async (t) => {
+      const outcomes = { kept: 0, deleted: 0 };
+      const jobId = await newJob("SFT", MODEL, "race-base");
+      const modelSetId = await server.admin.v2<string>("model", "CreateCustomModelSet", { modelSetName: "race-published", modelType: "Text2Text" });
+      for (let round = 0; round < RACE_ROUNDS; round++) {
+        const base = await newTask(jobId);
+        await setRunState(server, base, { status: "Succeeded", progress: 100, finished: true });
+        await addCheckpoints(server, base, [{ step: 10, trainLoss: 0.5, evalLoss: null }]);
+        const later = <T>(ms: number, call: () => Promise<T>) => sleep(ms).then(call);
+        const [incremental, publish, del] = await Promise.all([
+          later((round * 3) % 5, () => v2("CreateFineTuningTask", taskBody(jobId, ds.sft!.versionId, { incrementTaskId: base, incrementCheckpointStep: 10 }))),
+          later((round * 7) % 10, () => v2Raw(server, "model", "CreateCustomModel", { modelSetId, sourceType: "Train", trainMeta: { taskId: base } })),
+          later((round * 3) % 10, () => v2("DeleteFineTuningTask", { taskId: base })),
+        ]);
+        const all = `create ${incremental.status} ${incremental.text}; publish ${publish.status} ${publish.text}; delete ${del.status} ${del.text}`;
+        if (del.status === 200) {
+          // The delete came first: both dependants are refused, naming the task field.
+          outcomes.deleted++;
+          assert.equal(incremental.status, 400, all);
+          assert.match(incremental.body.message, /param\[incrementTaskId\] invalid/, all);
+          assert.equal(publish.status, 400, all);
+          assert.match(publish.body.message, /param\[trainMeta\.taskId\] invalid/, all);
+        } else {
+          // A dependant came first: the delete is refused, and both dependants exist.
+          outcomes.kept++;
+          assert.equal(del.status, 409, all);
+          assert.equal(del.body.code, "ResourceInUse", all);
+          assert.equal(incremental.status, 200, all);
+          assert.equal(publish.status, 200, all);
+        }
+      }
+      // Whoever won, nothing points at a task that is gone.
+      const db = server.server.res.db;
+      const runNums = new Set((await db.selectFrom("runs").select("num").execute()).map((r) => Number(r.num)));
+      for (const run of await db.selectFrom("runs").select(["id", "increment_run_num"]).where("increment_run_num", "is not", null).execute()) {
+        assert.ok(runNums.has(Number(run.increment_run_num)), `task ${run.id} continues a deleted task`);
+      }
+      for (const v of await db.selectFrom("model_versions").select(["id", "source_run_num"]).where("source_run_num", "is not", null).execute()) {
+        assert.ok(runNums.has(Number(v.source_run_num)), `model version ${v.id} was published from a deleted task`);
+      }
+      t.diagnostic(`a dependant first in ${outcomes.kept} rounds, the delete first in ${outcomes.deleted}`);
+    });
+
     test("IAM: a read-only tuning key may describe but not create or stop", async () => {
       const reader = await server.clientWith("QianfanModelTuningReadAccessPolicy");
       const list = await v2Raw(server, "finetuning", "DescribeFineTuningJobs", {}, reader.config);

@@ -206,6 +206,17 @@ for (const dialect of testDialects()) {
       assert.equal(await resolveBaseModel(res(), "broken-truncated"), null);
     });
 
+    test("12 concurrent imports into one set all succeed, numbered 1..12", async () => {
+      const modelSetId = await newSet("concurrent-imports");
+      const answers = await Promise.all(Array.from({ length: 12 }, () =>
+        v2("CreateCustomModel", { modelSetId, sourceType: "Import", importMeta: { bucket: "hub", objectPath: "tiny-llama" } })));
+      assert.deepEqual(answers.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.text}`), []);
+      await drain();
+      const rows = await res().db.selectFrom("model_versions").select(["version", "status"]).where("id", "in", answers.map((r) => r.body.result.modelId as string)).execute();
+      assert.deepEqual(rows.map((v) => Number(v.version)).sort((a, b) => a - b), Array.from({ length: 12 }, (_, i) => i + 1));
+      assert.ok(rows.every((v) => v.status === "Ready"), JSON.stringify(rows));
+    });
+
     test("import requests are validated before anything is recorded", async () => {
       const modelSetId = await newSet("validation-target");
       const body = (importMeta: unknown) => ({ modelSetId, sourceType: "Import", importMeta });

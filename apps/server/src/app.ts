@@ -27,8 +27,6 @@ export interface AppOptions {
   readonly routes?: readonly RouteDef[];
   /** How often a live event stream polls for new rows (default 500 ms). */
   readonly eventsPollMs?: number;
-  /** Default judge endpoint for `model` evaluations (routes read it from their context). */
-  readonly judgeUrl?: string | null;
   /** Fastify's `trustProxy` (SAILFIN_TRUST_PROXY): whose X-Forwarded-For names the client. */
   readonly trustProxy?: boolean | string;
   /** Console session lifetime in seconds (default 12 h). */
@@ -135,7 +133,7 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     const state = request.sailfin!;
     const def = state.def!;
     const result = await def.handler(
-      { res, caller: state.caller!, baseUrl: `${request.protocol}://${request.headers.host ?? "localhost"}`, judgeUrl: options.judgeUrl ?? null },
+      { res, caller: state.caller!, baseUrl: `${request.protocol}://${request.headers.host ?? "localhost"}` },
       request.body ?? {},
     );
     if (state.dialect === "v2") return sendV2(reply, state.requestId, result);

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { NO_JUDGE_ENDPOINTS, judgeEndpointsFromEnv, type JudgeEndpoints } from "@sailfin/engine";
 
 /**
  * The server's configuration, parsed once from flags and `SAILFIN_*` variables, reporting every
@@ -18,8 +19,8 @@ export interface ServerConfig {
   readonly logLevel: string;
   /** How often a live event stream looks for new rows (SAILFIN_EVENTS_POLL_MS). */
   readonly eventsPollMs: number;
-  /** Default OpenAI-compatible judge endpoint for `model` evaluations (SAILFIN_JUDGE_URL); null: none. */
-  readonly judgeUrl: string | null;
+  /** Judge endpoints `model` evaluations may call, with their keys (SAILFIN_JUDGE_*; see judgeEndpointsFromEnv). */
+  readonly judge: JudgeEndpoints;
   /**
    * Which proxies to believe about the client's address (SAILFIN_TRUST_PROXY: unset or "false",
    * "true" for any, or comma-separated proxy addresses / CIDRs, as Fastify's `trustProxy`). The
@@ -77,6 +78,14 @@ export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push("DATABASE_URL must be a postgres:// or postgresql:// URL");
   }
+  const judgeFromEnv = (): JudgeEndpoints => {
+    try {
+      return judgeEndpointsFromEnv(env);
+    } catch (error) {
+      problems.push((error as Error).message);
+      return NO_JUDGE_ENDPOINTS;
+    }
+  };
   const config: ServerConfig = {
     host: flags.host ?? env.SAILFIN_HOST ?? "127.0.0.1",
     port: int("--port / SAILFIN_PORT", flags.port ?? env.SAILFIN_PORT, 8866, 0, 65535),
@@ -89,7 +98,7 @@ export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
     uploadLimit: int("SAILFIN_UPLOAD_LIMIT", env.SAILFIN_UPLOAD_LIMIT, 20 * 1024 ** 3, 1024, Number.MAX_SAFE_INTEGER),
     logLevel: env.SAILFIN_LOG_LEVEL ?? "warn",
     eventsPollMs: int("SAILFIN_EVENTS_POLL_MS", env.SAILFIN_EVENTS_POLL_MS, 500, 10, 60_000),
-    judgeUrl: env.SAILFIN_JUDGE_URL?.trim() || null,
+    judge: judgeFromEnv(),
     trustProxy: parseTrustProxy(env.SAILFIN_TRUST_PROXY),
     sessionTtlS: int("SAILFIN_SESSION_TTL_S", env.SAILFIN_SESSION_TTL_S, 12 * 3600, 60, 30 * 24 * 3600),
     consoleDir: resolve(env.SAILFIN_CONSOLE_DIR || DEFAULT_CONSOLE_DIR),

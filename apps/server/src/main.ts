@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type pino from "pino";
 import { openStore, type Store } from "@sailfin/store";
 import {
-  BackgroundTasks, DEFAULT_WEBHOOK_OPTIONS, LocalArtifactStore, SecretBox, WebhookDispatcher, countAccessKeys, createAccessKey,
+  BackgroundTasks, DEFAULT_WEBHOOK_OPTIONS, LocalArtifactStore, ensurePrivateFile, preparePrivateHome, SecretBox, WebhookDispatcher, countAccessKeys, createAccessKey,
   findCredential, parseMasterKey, type EngineResources,
 } from "@sailfin/engine";
 import { PythonNotFoundError, startLocalWorker, workerSettingsFromEnv, type Worker } from "@sailfin/worker";
@@ -33,20 +33,34 @@ export interface StartServerOptions {
 
 /** Store and engine resources from the configuration (the server and a standalone worker share it). */
 export async function openEngine(config: ServerConfig): Promise<{ store: Store; res: EngineResources; log: pino.Logger }> {
-  await mkdir(config.home, { recursive: true });
+  const log = createLogger(config.logLevel);
+  // Owner-only files: this process's own writers and the runtime processes it starts (which
+  // inherit the umask) never leave datasets, models or the database readable by other users.
+  process.umask(0o077);
+  const home = await preparePrivateHome(config.home);
+  if (home.loose) log.warn(`SAILFIN_HOME ${config.home} is open to other users (mode ${home.mode.toString(8)}); run chmod 700 on it`);
+  const sqlitePath = join(config.home, "sailfin.db");
+  if (config.databaseUrl === undefined) {
+    await ensurePrivateFile(sqlitePath);
+    // Left by an older version with the umask's bits; SQLite only picks a mode when it creates them.
+    for (const suffix of ["-wal", "-shm"]) await chmod(`${sqlitePath}${suffix}`, 0o600).catch(() => undefined);
+  }
   const store = await openStore(
     config.databaseUrl !== undefined
       ? { dialect: "postgres", url: config.databaseUrl }
-      : { dialect: "sqlite", path: join(config.home, "sailfin.db") },
+      : { dialect: "sqlite", path: sqlitePath },
   );
-  const log = createLogger(config.logLevel);
+  const artifacts = new LocalArtifactStore(config.home);
+  const swept = await artifacts.sweepTemporaries();
+  if (swept.files > 0) log.warn(`removed ${swept.files} temporary files (${swept.bytes} bytes) that stopped writers left in ${join(config.home, ".tmp")}`);
   const res: EngineResources = {
     db: store.db,
     dialect: store.dialect,
-    artifacts: new LocalArtifactStore(config.home),
+    artifacts,
     secrets: new SecretBox(await loadMasterKey(config)),
     log,
     background: new BackgroundTasks((name, error) => log.error({ err: error }, `background task ${name} failed`)),
+    judge: config.judge,
   };
   return { store, res, log };
 }
@@ -73,7 +87,7 @@ export async function startServer(
     }
   }
   const app = await buildApp(res, {
-    bodyLimit: config.bodyLimit, uploadLimit: config.uploadLimit, logger: log, eventsPollMs: config.eventsPollMs, judgeUrl: config.judgeUrl,
+    bodyLimit: config.bodyLimit, uploadLimit: config.uploadLimit, logger: log, eventsPollMs: config.eventsPollMs,
     sessionTtlS: config.sessionTtlS, consoleDir: config.consoleDir, trustProxy: config.trustProxy,
   });
   try {

@@ -3,6 +3,7 @@ import type { Database, Dialect } from "@sailfin/store";
 import type { ArtifactStore } from "./artifacts/artifact-store.js";
 import type { SecretBox } from "./iam/secret-box.js";
 import type { BackgroundTasks } from "./background.js";
+import type { JudgeEndpoints } from "./evaluations/judge-endpoints.js";
 
 /**
  * The bag every engine operation takes (trigger.dev's SystemResources): explicit dependencies,
@@ -15,6 +16,8 @@ export interface EngineResources {
   readonly secrets: SecretBox;
   readonly log: Logger;
   readonly background: BackgroundTasks;
+  /** The judge endpoints `model` evaluations may call, and their keys (operator configuration). */
+  readonly judge: JudgeEndpoints;
 }
 
 /** The minimal logger shape we need (pino's, console-compatible). */

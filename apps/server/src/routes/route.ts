@@ -10,8 +10,6 @@ export interface RouteContext {
   readonly caller: Credential;
   /** `http://host:port` as the client reached us (for links we hand out). */
   readonly baseUrl: string;
-  /** The server's default judge endpoint for `model` evaluations (SAILFIN_JUDGE_URL), or null. */
-  readonly judgeUrl: string | null;
 }
 
 export type Handler = (ctx: RouteContext, body: unknown) => Promise<unknown>;

@@ -1,12 +1,13 @@
 import { SailfinError, nowIso } from "@sailfin/contract";
+import { isUniqueViolation } from "../models/model-rows.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { insertVersion } from "./create-dataset.js";
 import { findDatasetGroup, type DatasetGroupRow, type DatasetVersionDetail } from "./records.js";
 
 /**
- * Adds the next version (empty, not imported) to a dataset. Version numbers come from the
- * unique (group, version) constraint: two concurrent creations cannot get the same number, the
- * loser retries once with the next one.
+ * Adds the next version (empty, not imported) to a dataset. Concurrent creations on one dataset
+ * queue on the group's row, and the unique (group, version) constraint stays the arbiter (a lost
+ * race retries with the next number).
  *
  * @example
  * const { version } = await createDatasetVersion(res, actor, { datasetId: "ds-…", field: "datasetId" });
@@ -27,11 +28,14 @@ export async function createDatasetVersion(
   for (let attempt = 0; ; attempt++) {
     try {
       const version = await res.db.transaction().execute(async (trx) => {
-        const top = await trx.selectFrom("dataset_versions").select((eb) => eb.fn.max("version").as("top"))
-          .where("group_num", "=", group.num).executeTakeFirst();
         const now = nowIso();
+        // The group's row is written first: on PostgreSQL that row lock queues concurrent creations
+        // on one dataset, so each reads the max after the previous one committed (reading it first,
+        // 5 of 12 parallel creations lost the unique race even with retries).
         const touched = await trx.updateTable("dataset_groups").set({ modified_at: now }).where("num", "=", group.num).executeTakeFirst();
         if (Number(touched.numUpdatedRows) === 0) throw new SailfinError("NotFound", { field: input.field, detail: `dataset ${group.id} does not exist` });
+        const top = await trx.selectFrom("dataset_versions").select((eb) => eb.fn.max("version").as("top"))
+          .where("group_num", "=", group.num).executeTakeFirst();
         const next = Number(top?.top ?? 0) + 1;
         if (input.expectedVersion !== undefined && input.expectedVersion.number !== next) {
           throw new SailfinError("InvalidParameter", { field: input.expectedVersion.field, detail: `the next version of dataset ${group.name} is ${next}` });
@@ -40,7 +44,7 @@ export async function createDatasetVersion(
       });
       return { group, version };
     } catch (error) {
-      if (attempt >= 2 || !/unique|duplicate/i.test((error as Error).message)) throw error;
+      if (attempt >= 2 || !isUniqueViolation(error)) throw error;
     }
   }
 }

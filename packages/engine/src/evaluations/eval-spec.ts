@@ -34,7 +34,7 @@ export interface EvalUnitSpec {
 }
 
 export interface JudgeSpec {
-  /** OpenAI-compatible chat endpoint. Its key comes from the worker's SAILFIN_JUDGE_API_KEY, never from a request. */
+  /** OpenAI-compatible chat endpoint, as the request named it. The worker resolves it against its own judge endpoints before calling: an operator endpoint gets its key, a caller URL none. */
   readonly url: string;
   readonly model: string;
   readonly timeoutMs: number;

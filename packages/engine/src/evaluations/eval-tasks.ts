@@ -9,6 +9,7 @@ import { findWorkRun, type WorkRow } from "../queue/find-work.js";
 import { requestStop, type StopResult } from "../queue/request-stop.js";
 import { keysetPage } from "@sailfin/store";
 import type { Actor, EngineResources } from "../resources.js";
+import { resolveJudgeTarget } from "./judge-endpoints.js";
 import type { EvalMode, EvalResult, EvalRunSpec, EvalUnitSpec, InferenceParams, JudgeSpec } from "./eval-spec.js";
 
 /**
@@ -43,10 +44,9 @@ export interface CreateEvalInput {
   readonly modesField: string;
   readonly stopWordsPath?: string;
   readonly stopWordsField?: string;
-  /** Judge settings from the request; URL falls back to the server's default (SAILFIN_JUDGE_URL). */
+  /** Judge settings from the request; URL falls back to the operator's default endpoint (`res.judge`). */
   readonly judge?: { url?: string; model?: string; prompt?: Partial<JudgeSpec["prompt"]> };
   readonly judgeField: string;
-  readonly defaultJudgeUrl?: string | null;
   readonly echo: Readonly<Record<string, unknown>>;
 }
 
@@ -109,11 +109,10 @@ export async function createEval(res: EngineResources, actor: Actor, input: Crea
   }
   let judge: JudgeSpec | null = null;
   if (modes.includes("model")) {
-    const url = input.judge?.url ?? input.defaultJudgeUrl ?? null;
-    if (url === null || url === "") {
-      throw new SailfinError("InvalidParameter", { field: `${input.judgeField}.apiUrl`, detail: "model (judge) evaluation needs an OpenAI-compatible endpoint: give apiUrl, or set SAILFIN_JUDGE_URL on the server" });
-    }
-    if (!/^https?:\/\/[^\s]+$/.test(url)) throw new SailfinError("InvalidParameter", { field: `${input.judgeField}.apiUrl`, detail: "must be an http(s) URL" });
+    // Checked here and again by the worker before each call (its configuration may differ or change).
+    const target = resolveJudgeTarget(res.judge, input.judge?.url);
+    if ("refused" in target) throw new SailfinError("InvalidParameter", { field: `${input.judgeField}.apiUrl`, detail: target.refused });
+    const url = target.url;
     const minScore = input.judge?.prompt?.minScore ?? 1;
     const maxScore = input.judge?.prompt?.maxScore ?? 10;
     if (!(minScore < maxScore)) throw new SailfinError("InvalidParameter", { field: `${input.judgeField}.prompt.maxScore`, detail: "must be greater than minScore" });

@@ -11,3 +11,4 @@ export { chatCompletionsUrl, judgeSample, type JudgeResult, type JudgeSampleInpu
 export { DEFAULT_JUDGE_METRIC, DEFAULT_JUDGE_STEPS, DEFAULT_JUDGE_TEMPLATE, parseJudgeScore, renderJudgePrompt, type JudgePrompt } from "./judge-prompt.js";
 export { judgeSummary, type JudgeSummary } from "./judge-summary.js";
 export { QIANFAN_EXPORT_COLUMNS, evalExportFiles } from "./export-files.js";
+export { NO_JUDGE_ENDPOINTS, judgeEndpointsFromEnv, resolveJudgeTarget, type JudgeEndpoint, type JudgeEndpoints, type JudgeTarget } from "./judge-endpoints.js";

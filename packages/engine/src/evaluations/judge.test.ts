@@ -3,12 +3,13 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { chatCompletionsUrl, judgeSample, type JudgeSampleInput } from "./judge.js";
+import { judgeEndpointsFromEnv, resolveJudgeTarget } from "./judge-endpoints.js";
 import { parseJudgeScore, renderJudgePrompt } from "./judge-prompt.js";
 import { judgeSummary } from "./judge-summary.js";
 
 // A minimal OpenAI-compatible server (packages cannot import tests/src/fixtures/fake-judge.ts,
 // the fixture the end-to-end tests use). `reply` returns the answer text, or a raw HTTP reply.
-type Reply = string | { status: number; body: string } | "hang";
+type Reply = string | { status: number; body: string; headers?: Record<string, string> } | "hang";
 interface Seen { path: string; headers: IncomingHttpHeaders; body: { model: string; temperature: number; messages: { role: string; content: string }[] } }
 const servers: Server[] = [];
 after(() => {
@@ -31,7 +32,7 @@ async function fakeJudge(reply: (prompt: string) => Reply): Promise<{ url: strin
       if (typeof r === "string") {
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify({ object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: r } }] }));
-      } else res.writeHead(r.status).end(r.body);
+      } else res.writeHead(r.status, r.headers).end(r.body);
     });
   });
   servers.push(server);
@@ -130,18 +131,15 @@ describe("judgeSample against a live fake judge", () => {
     setTimeout(() => controller.abort(), 50);
     assert.deepEqual(await judgeSample(sample(slow.url, { signal: controller.signal })), { ok: false, error: "judge call aborted" });
 
-    const failing = await fakeJudge(() => ({ status: 500, body: '{"error":{"message":"overloaded"}}' }));
-    const http = await judgeSample(sample(failing.url));
-    assert.equal(http.ok, false);
-    assert.match(!http.ok ? http.error : "", /^judge answered HTTP 500: .*overloaded/);
+    // The endpoint's body is never part of the error: it could be an internal service's answer.
+    const failing = await fakeJudge(() => ({ status: 500, body: '{"error":{"message":"overloaded secret-123"}}' }));
+    assert.deepEqual(await judgeSample(sample(failing.url)), { ok: false, error: "judge answered HTTP 500" });
 
-    const html = await fakeJudge(() => ({ status: 200, body: "<html>oops</html>" }));
-    const nonJson = await judgeSample(sample(html.url));
-    assert.deepEqual(nonJson, { ok: false, error: "judge answered with a body that is not JSON: <html>oops</html>" });
+    const html = await fakeJudge(() => ({ status: 200, body: "<html>internal admin secret-123</html>" }));
+    assert.deepEqual(await judgeSample(sample(html.url)), { ok: false, error: "judge answered with a body that is not JSON" });
 
-    const empty = await fakeJudge(() => ({ status: 200, body: '{"choices": []}' }));
-    const noChoice = await judgeSample(sample(empty.url));
-    assert.match(!noChoice.ok ? noChoice.error : "", /^judge answer has no choices\[0\]\.message\.content/);
+    const empty = await fakeJudge(() => ({ status: 200, body: '{"choices": [], "secret": "secret-123"}' }));
+    assert.deepEqual(await judgeSample(sample(empty.url)), { ok: false, error: "judge answer has no choices[0].message.content" });
 
     const closed = await fakeJudge(() => "7");
     const url = closed.url;
@@ -149,7 +147,56 @@ describe("judgeSample against a live fake judge", () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     const refused = await judgeSample(sample(url));
     assert.equal(refused.ok, false);
-    assert.match(!refused.ok ? refused.error : "", /^judge unreachable: fetch failed \(.*ECONNREFUSED/);
+    assert.deepEqual(refused, { ok: false, error: "judge unreachable (ECONNREFUSED)" });
+  });
+});
+
+describe("judge endpoints (the operator's allow-list)", () => {
+  test("a request may name only an operator endpoint, or a host the operator allows; a caller URL gets no key", async () => {
+    const operator = await fakeJudge(() => "8");
+    const caller = await fakeJudge(() => "6");
+    const elsewhere = await fakeJudge(() => "7");
+    const none = judgeEndpointsFromEnv({});
+    assert.match((resolveJudgeTarget(none, undefined) as { refused: string }).refused, /SAILFIN_JUDGE_URL/);
+    assert.ok("refused" in resolveJudgeTarget(none, operator.url), "no configuration: nothing is called");
+
+    const policy = judgeEndpointsFromEnv({
+      SAILFIN_JUDGE_URL: operator.url, SAILFIN_JUDGE_API_KEY: "sk-operator",
+      SAILFIN_JUDGE_ENDPOINTS: JSON.stringify({ big: { url: "http://judge.internal:8000/v1", apiKeyEnv: "BIG_KEY" } }), BIG_KEY: "sk-big",
+      SAILFIN_JUDGE_ALLOW_CALLER_URLS: new URL(caller.url).host,
+    });
+    assert.deepEqual(resolveJudgeTarget(policy, undefined), { url: operator.url, apiKey: "sk-operator", endpoint: "default" });
+    assert.deepEqual(resolveJudgeTarget(policy, `${operator.url}/chat/completions`), { url: operator.url, apiKey: "sk-operator", endpoint: "default" });
+    assert.deepEqual(resolveJudgeTarget(policy, "http://judge.internal:8000/v1/"), { url: "http://judge.internal:8000/v1", apiKey: "sk-big", endpoint: "big" });
+    // Same host as an operator endpoint, other path (or a path that climbs out of it): refused.
+    for (const url of [`${operator.url}/../admin?x=`, new URL("/admin?x=", operator.url).href, "http://judge.internal:8000/admin", elsewhere.url, "ftp://x/v1", "http://u:p@judge.internal:8000/v1"]) {
+      assert.ok("refused" in resolveJudgeTarget(policy, url), url);
+    }
+    const callerTarget = resolveJudgeTarget(policy, caller.url);
+    assert.deepEqual(callerTarget, { url: caller.url, apiKey: "", endpoint: null });
+
+    for (const url of [operator.url, caller.url]) {
+      const t = resolveJudgeTarget(policy, url);
+      if ("refused" in t) throw new Error(t.refused);
+      assert.equal((await judgeSample(sample(t.url, { apiKey: t.apiKey }))).ok, true);
+    }
+    assert.equal(operator.seen[0]!.headers.authorization, "Bearer sk-operator");
+    assert.equal(caller.seen[0]!.headers.authorization, undefined, "the operator's key never goes to a caller's URL");
+    assert.equal(elsewhere.seen.length, 0);
+    assert.deepEqual(judgeEndpointsFromEnv({ SAILFIN_JUDGE_ALLOW_CALLER_URLS: "true" }).callerHosts, ["*"]);
+  });
+
+  test("configuration mistakes are reported together", () => {
+    assert.throws(() => judgeEndpointsFromEnv({
+      SAILFIN_JUDGE_API_KEY: "sk", SAILFIN_JUDGE_ENDPOINTS: JSON.stringify({ a: { url: "file:///etc/passwd" }, b: { url: "http://h/v1", apiKeyEnv: "MISSING" } }),
+    }), (e: Error) => /without SAILFIN_JUDGE_URL/.test(e.message) && /ENDPOINTS\.a/.test(e.message) && /MISSING/.test(e.message));
+  });
+
+  test("a redirect is not followed (it would leave the allowed endpoint, key and all)", async () => {
+    const target = await fakeJudge(() => "9");
+    const redirecting = await fakeJudge(() => ({ status: 307, body: "", headers: { location: `${target.url}/chat/completions` } }));
+    assert.deepEqual(await judgeSample(sample(redirecting.url)), { ok: false, error: "judge answered HTTP 307" });
+    assert.equal(target.seen.length, 0);
   });
 });
 

@@ -4,6 +4,8 @@
  * refused connection, HTTP error, a body that is not a chat completion, an answer without a
  * score in range) comes back as `{ ok: false, error }`: one bad judgement must not stop an
  * evaluation, and Qianfan's report counts such samples under scoreDistribution["-1"].
+ * An error is a fixed reason and at most a status code or errno, never the endpoint's body:
+ * results are shown to callers, and a body could be an internal service's answer.
  */
 
 import { parseJudgeScore, renderJudgePrompt, type JudgePrompt } from "./judge-prompt.js";
@@ -45,8 +47,6 @@ function answerText(body: unknown): string | undefined {
   return undefined;
 }
 
-const snippet = (text: string) => (text.length > 200 ? `${text.slice(0, 200)}…` : text);
-
 /**
  * Scores one sample with a judge model at temperature 0. Never throws.
  *
@@ -75,24 +75,26 @@ export async function judgeSample(input: JudgeSampleInput): Promise<JudgeResult>
       headers,
       body: JSON.stringify({ model: input.model, messages: [{ role: "user", content }], temperature: 0, stream: false }),
       signal,
+      // Not followed: a redirect would leave the allowed endpoint; a 3xx fails the sample as an HTTP error.
+      redirect: "manual",
     });
     status = response.status;
     text = await response.text();
   } catch (error) {
     if (input.signal?.aborted) return { ok: false, error: "judge call aborted" };
     if (timeout.aborted) return { ok: false, error: `judge did not answer within ${timeoutMs} ms` };
-    const cause = (error as { cause?: { message?: string } }).cause?.message;
-    return { ok: false, error: `judge unreachable: ${(error as Error).message}${cause ? ` (${cause})` : ""}` };
+    const code = (error as { cause?: { code?: unknown } }).cause?.code;
+    return { ok: false, error: `judge unreachable${typeof code === "string" && /^[A-Z_]+$/.test(code) ? ` (${code})` : ""}` };
   }
-  if (status < 200 || status > 299) return { ok: false, error: `judge answered HTTP ${status}: ${snippet(text)}` };
+  if (status < 200 || status > 299) return { ok: false, error: `judge answered HTTP ${status}` };
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    return { ok: false, error: `judge answered with a body that is not JSON: ${snippet(text)}` };
+    return { ok: false, error: "judge answered with a body that is not JSON" };
   }
   const raw = answerText(body);
-  if (raw === undefined) return { ok: false, error: `judge answer has no choices[0].message.content: ${snippet(text)}` };
+  if (raw === undefined) return { ok: false, error: "judge answer has no choices[0].message.content" };
   const score = parseJudgeScore(raw, maxScore);
   if (score === undefined) return { ok: false, error: "no score found in the judge's answer", raw };
   // Out of range means the judge ignored the scale or the answer was misread: counted as failed, not clamped.

@@ -145,7 +145,10 @@ export async function createRun(res: EngineResources, actor: Actor, input: Creat
     if (!(await lockJob(trx, res.dialect, job.num))) {
       throw new SailfinError("NotFound", { field: fields.job, detail: `fine-tuning job ${job.id} does not exist` });
     }
-    await assertInputsRemain(trx, res.dialect, { base, versions, fields: input.datasets.map((d) => d.field), jobField: fields.job, model: job.model });
+    await assertInputsRemain(trx, res.dialect, {
+      base, versions, fields: input.datasets.map((d) => d.field), jobField: fields.job, model: job.model,
+      ...(increment == null ? {} : { increment: { runNum: increment.runNum, field: fields.increment } }),
+    });
     await trx.insertInto("runs").values({
       id, kind: "finetune", job_num: job.num, description: input.description ?? "", status: "Queued",
       train_mode: trainMode, parameter_scale: parameterScale, base_model_version_num: base.versionNum,

@@ -4,6 +4,7 @@ import type { Actor, EngineResources } from "../resources.js";
 import { assertRunsDeletable, removeCheckpointFiles } from "./delete-guards.js";
 import { findJob } from "./find.js";
 import { lockJob } from "./lock.js";
+import { lockRows } from "../row-lock.js";
 import type { FinetuneRef } from "./refs.js";
 
 /**
@@ -15,7 +16,8 @@ export async function deleteJob(res: EngineResources, actor: Actor, ref: Finetun
   const job = await findJob(res.db, ref, field);
   const paths = await res.db.transaction().execute(async (trx) => {
     if (!(await lockJob(trx, res.dialect, job.num))) throw new SailfinError("NotFound", { field, detail: `fine-tuning job ${job.id} does not exist` });
-    const runs = await trx.selectFrom("runs").select(["num", "id", "status"]).where("job_num", "=", job.num).where("kind", "=", "finetune").execute();
+    // Locked `update`, against an incremental run or a publish from one of them (see lockRuns).
+    const runs = await lockRows(trx.selectFrom("runs").select(["num", "id", "status"]).where("job_num", "=", job.num).where("kind", "=", "finetune").orderBy("num", "asc"), res.dialect, "update").execute();
     await assertRunsDeletable(trx, runs);
     const nums = runs.map((run) => run.num);
     let checkpointPaths: string[] = [];

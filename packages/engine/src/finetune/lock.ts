@@ -3,7 +3,7 @@ import { SailfinError } from "@sailfin/contract";
 import type { Database, Dialect } from "@sailfin/store";
 import { lockDatasetVersions } from "../datasets/index.js";
 import { lockModelVersions, type ResolvedBaseModel } from "../models/index.js";
-import { lockRows } from "../row-lock.js";
+import { lockRows, type RowLockMode } from "../row-lock.js";
 import type { FinetuneRunSpec } from "./records.js";
 
 /**
@@ -20,6 +20,18 @@ export async function lockJob(trx: Transaction<Database>, dialect: Dialect, jobN
   return (await lockRows(trx.selectFrom("finetune_jobs").select("num").where("num", "=", jobNum), dialect, "update").executeTakeFirst()) !== undefined;
 }
 
+/**
+ * Locks fine-tuning runs for the rest of the transaction and returns those that still exist:
+ * `update` before deleting them, `share` before adding a dependant (an incremental run, a
+ * published version), so the delete's dependant checks and the insert serialize on the row.
+ */
+export async function lockRuns(
+  trx: Transaction<Database>, dialect: Dialect, nums: readonly number[], mode: RowLockMode,
+): Promise<Array<{ num: number; id: string; status: string }>> {
+  if (nums.length === 0) return [];
+  return lockRows(trx.selectFrom("runs").select(["num", "id", "status"]).where("num", "in", [...nums]).orderBy("num", "asc"), dialect, mode).execute();
+}
+
 /** What a new run depends on, as checked before its transaction. */
 export interface RunInputs {
   readonly base: ResolvedBaseModel;
@@ -28,12 +40,14 @@ export interface RunInputs {
   readonly fields: readonly string[];
   readonly jobField: string;
   readonly model: string;
+  /** The finished run an incremental run continues, and the request field that named it. */
+  readonly increment?: { readonly runNum: number; readonly field: string };
 }
 
 /**
  * Inside the inserting transaction: the base model version and every dataset version are read
- * again, locked against deletion until commit (`share`: the model and dataset deletes lock
- * `update` before they look for dependent runs). A delete that committed after the checks is
+ * again, locked against deletion until commit (`share`: the model, dataset and run deletes lock
+ * `update` before they look for dependent runs), and so is the run an incremental run continues. A delete that committed after the checks is
  * seen here and refuses the run (InvalidParameter / NotFound naming the field); a delete that
  * comes later waits for this transaction and then finds the run (Conflict).
  */
@@ -44,6 +58,12 @@ export async function assertInputsRemain(trx: Transaction<Database>, dialect: Di
     throw new SailfinError("InvalidParameter", {
       field: inputs.jobField, detail: `the job's base model ${inputs.model} (version ${base.versionId}) was deleted meanwhile; try again`,
     });
+  }
+  if (inputs.increment !== undefined) {
+    const [baseRun] = await lockRuns(trx, dialect, [inputs.increment.runNum], "share");
+    if (baseRun === undefined || baseRun.status !== "Succeeded") {
+      throw new SailfinError("InvalidParameter", { field: inputs.increment.field, detail: "the task to continue from was deleted meanwhile" });
+    }
   }
   const rows = await lockDatasetVersions(trx, dialect, inputs.versions.map((v) => v.versionNum), "share");
   inputs.versions.forEach((version, i) => {

@@ -127,6 +127,11 @@ export interface NewVersion {
 /** Inserts a `Creating` version with its first event; returns the row. */
 export async function insertCreatingVersion(trx: Db, actor: Actor, input: NewVersion): Promise<ModelVersionRow> {
   const now = nowIso();
+  // The set's row is written before the max is read: on PostgreSQL that row lock queues concurrent
+  // creations in one set, so each numbers after the previous one committed (reading first, parallel
+  // creations exhausted withVersionNumberRetry and answered 500).
+  const touched = await trx.updateTable("model_sets").set({ modified_at: now }).where("num", "=", input.setNum).executeTakeFirst();
+  if (Number(touched.numUpdatedRows) === 0) throw new SailfinError("NotFound", { detail: `model set ${input.setNum} no longer exists` });
   const version = await nextVersionNumber(trx, input.setNum);
   await trx
     .insertInto("model_versions")
@@ -151,7 +156,6 @@ export async function insertCreatingVersion(trx: Db, actor: Actor, input: NewVer
       modified_at: now,
     })
     .execute();
-  await trx.updateTable("model_sets").set({ modified_at: now }).where("num", "=", input.setNum).execute();
   await appendEvent(trx, {
     objectKind: MODEL_VERSION_KIND, objectId: input.id, actor: actor.accessKey, from: null, to: "Creating",
     reason: `source ${input.sourceType}`,

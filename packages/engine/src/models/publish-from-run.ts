@@ -4,6 +4,7 @@ import type { Selectable } from "kysely";
 import type { FinetuneJobTable, RunTable } from "@sailfin/store";
 import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
+import { lockRows } from "../row-lock.js";
 import { insertModelSet } from "./create-model-set.js";
 import {
   insertCreatingVersion, withVersionNumberRetry,
@@ -84,6 +85,13 @@ export async function publishFromRun(res: EngineResources, actor: Actor, input: 
 
   const published = await withVersionNumberRetry(() =>
     res.db.transaction().execute(async (trx) => {
+      // The run is read again under a share lock: a delete of it (which locks it `update` before
+      // looking for published versions) either committed already and is seen here, or waits for
+      // this transaction and then finds the version.
+      const locked = await lockRows(trx.selectFrom("runs").select(["num", "status"]).where("num", "=", run.num), res.dialect, "share").executeTakeFirst();
+      if (locked === undefined || locked.status !== "Succeeded") {
+        throw new SailfinError("InvalidParameter", { field: input.runField, detail: `task ${run.id} was deleted meanwhile` });
+      }
       const set = input.target.kind === "new"
         ? await insertModelSet(trx, actor, {
             name: input.target.name, modelType: "Text2Text", nameField: input.target.nameField,

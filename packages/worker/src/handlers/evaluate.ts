@@ -6,7 +6,7 @@ import {
   type ChatMessage, type LoadedTokenizer, type SampleMetrics, type StopWords,
 } from "@sailfin/data";
 import {
-  judgeSample, judgeSummary, type EffectMetric, type EvalResult, type EvalRunSpec, type EvalUnitResult, type EvalUnitSpec, type Lease,
+  judgeSample, judgeSummary, resolveJudgeTarget, type EffectMetric, type EvalResult, type EvalRunSpec, type EvalUnitResult, type EvalUnitSpec, type Lease,
 } from "@sailfin/engine";
 import { crashReason, localArtifacts, type HandlerContext, type Outcome } from "../outcome.js";
 import { RuntimeLink } from "../runtime-link.js";
@@ -136,10 +136,13 @@ async function evaluateUnit(
   let judged: Array<{ score: number | null; error: string | null }> = samples.map(() => ({ score: null, error: null }));
   if (spec.modes.includes("model") && spec.judge !== null) {
     const judge = spec.judge;
+    // Resolved against this worker's own judge endpoints: the server's may differ, or have changed since the evaluation was created.
+    const target = resolveJudgeTarget(res.judge, judge.url);
     judged = await mapLimit(samples, JUDGE_CONCURRENCY, async (sample, i) => {
       if (ctx.signal.aborted) return { score: null, error: "stopped" };
+      if ("refused" in target) return { score: null, error: `judge endpoint refused by this worker: apiUrl ${target.refused}` };
       const r = await judgeSample({
-        url: judge.url, apiKey: process.env.SAILFIN_JUDGE_API_KEY ?? "", model: judge.model, timeoutMs: judge.timeoutMs, prompt: judge.prompt,
+        url: target.url, apiKey: target.apiKey, model: judge.model, timeoutMs: judge.timeoutMs, prompt: judge.prompt,
         question: sample.input, prediction: predictions[i]!.text, reference: sample.reference, signal: ctx.signal,
       });
       return r.ok ? { score: r.score, error: null } : { score: null, error: r.error.slice(0, 1_000) };

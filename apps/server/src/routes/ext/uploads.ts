@@ -73,7 +73,16 @@ export async function registerUploads(
         },
       });
       body.on("error", (error) => limiter.destroy(error));
-      const stored = await res.artifacts.put(bucketKey(location), body.pipe(limiter));
+      let stored;
+      try {
+        stored = await res.artifacts.put(bucketKey(location), body.pipe(limiter));
+      } catch (error) {
+        if (!(error instanceof SailfinError) || error.id !== "Conflict") throw error;
+        throw new SailfinError("Conflict", {
+          field: "objectPath",
+          detail: `${location.objectPath} is a folder, or lies under an existing object, in bucket ${location.bucket}: an object cannot also be a folder`,
+        });
+      }
       return sendV2(reply, request.id, {
         uri: `bos:/${location.bucket}/${location.objectPath}`,
         size: stored.size,

@@ -41,7 +41,9 @@ const CreateBody = z.object({
     apiUrl: z.string().max(2_000).optional(),
     prompt: JudgePromptBody.optional(),
   }),
-  computeResourceConf: z.record(z.string(), z.unknown()).optional(),
+  /** Qianfan's resource choice (`{vmType: 1, vmNumber: 8}`), only echoed: flat scalars, so nothing deep or large is stored. */
+  computeResourceConf: z.record(z.string().max(100), z.union([z.string().max(200), z.number(), z.boolean(), z.null()]))
+    .refine((conf) => Object.keys(conf).length <= 20, "at most 20 keys").optional(),
   /** Qianfan starts a saved draft with it; Sailfin has no drafts. */
   id: V1Id.optional(),
 });
@@ -249,7 +251,6 @@ export const evalV1Routes: RouteDef[] = [
       });
     }
     const conf = input.evalStandardConf;
-    const raw = body as Record<string, unknown>;
     const created = await createEval(ctx.res, ctx.caller, {
       name: input.name,
       description: input.description ?? "",
@@ -259,8 +260,8 @@ export const evalV1Routes: RouteDef[] = [
       stopWordsPath: given(conf.stopWordsPath), stopWordsField: "evalStandardConf.stopWordsPath",
       judge: { url: given(conf.apiUrl), model: given(conf.apiName), prompt: conf.prompt },
       judgeField: "evalStandardConf",
-      defaultJudgeUrl: ctx.judgeUrl,
-      echo: { evalStandardConf: raw.evalStandardConf, ...(raw.computeResourceConf === undefined ? {} : { computeResourceConf: raw.computeResourceConf }) },
+      // The parsed objects, not the raw body: unknown keys are dropped, not stored and shown back.
+      echo: { evalStandardConf: conf, ...(input.computeResourceConf === undefined ? {} : { computeResourceConf: input.computeResourceConf }) },
     });
     return { evalId: created.num, evalIdStr: created.id };
   }),

@@ -92,7 +92,6 @@ export const evalV2Routes: RouteDef[] = [
       params: inferenceParams(model.inferenceParams, model.stop),
     }));
     const judge = input.evalConfig.autoModelEvalConfig;
-    const raw = body as { evalObjectConfig: unknown; evalConfig: unknown };
     const created = await createEval(ctx.res, ctx.caller, {
       name: input.taskName,
       description: input.description ?? "",
@@ -102,8 +101,8 @@ export const evalV2Routes: RouteDef[] = [
       stopWordsPath: given(input.evalConfig.autoRuleEvalConfig?.stopWordsPath), stopWordsField: "evalConfig.autoRuleEvalConfig.stopWordsPath",
       judge: { url: given(judge?.apiUrl), model: given(judge?.apiName), prompt: judge?.prompt },
       judgeField: "evalConfig.autoModelEvalConfig",
-      defaultJudgeUrl: ctx.judgeUrl,
-      echo: { evalObjectConfig: raw.evalObjectConfig, evalConfig: raw.evalConfig },
+      // The parsed objects, not the raw body: unknown keys are dropped, not stored.
+      echo: { evalObjectConfig: input.evalObjectConfig, evalConfig: input.evalConfig },
     });
     return created.id;
   }),
