@@ -226,8 +226,8 @@ for (const dialect of testDialects()) {
       // The object is still the first one, and no half-written file is left in the store's temp folder.
       const read = await signedWithHeaders(server.url, { method: "GET", path, signed: {} });
       assert.equal(read.text, first.toString());
-      const { readdir } = await import("node:fs/promises");
-      assert.deepEqual(await readdir(`${server.home}/.tmp`), []);
+      const leftovers = (await server.server.res.artifacts.list(".tmp/")).map((o) => o.key);
+      assert.deepEqual(leftovers, []);
     });
 
     test("malformed JSON → MalformedJSON 400 (V2) and 500001 HTTP 200 (V1)", async () => {
