@@ -53,13 +53,37 @@ describe("StatementCache", () => {
     cache.close();
   });
 
-  test("a cached statement follows a schema change (SQLite re-prepares it)", () => {
+  test("rows are plain objects keyed by column name, the last of a repeated name winning", () => {
+    const cache = open();
+    assert.deepEqual(cache.prepare("SELECT num, name, num + 10 AS num FROM t WHERE num = ?").all([2]), [{ num: 12, name: "b" }]);
+    assert.deepEqual([...cache.prepare("SELECT name AS n FROM t ORDER BY num").iterate([])], [{ n: "a" }, { n: "b" }, { n: "c" }]);
+    cache.close();
+  });
+
+  test("a schema change made through the cache drops the cached statements", () => {
     const cache = open();
     const q = "SELECT * FROM t WHERE num = ?";
     assert.deepEqual(cache.prepare(q).all([1]), [{ num: 1, name: "a" }]);
-    cache.prepare("ALTER TABLE t ADD COLUMN extra TEXT NOT NULL DEFAULT 'x'").run([]);
-    assert.deepEqual(cache.prepare(q).all([1]), [{ num: 1, name: "a", extra: "x" }]);
+    cache.prepare("ALTER TABLE t RENAME COLUMN name TO label").run([]);
+    assert.equal(cache.stats().size, 0);
+    assert.deepEqual(cache.prepare(q).all([1]), [{ num: 1, label: "a" }]);
     cache.close();
+  });
+
+  test("a column added by another connection shows in a cached SELECT *", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "sailfin-statements-"));
+    const path = join(dir, "t.db");
+    const cache = new StatementCache(new BetterSqlite3(path));
+    cache.prepare("CREATE TABLE t (num INTEGER PRIMARY KEY, name TEXT NOT NULL)").run([]);
+    cache.prepare("INSERT INTO t (name) VALUES (?)").run(["a"]);
+    const q = "SELECT * FROM t";
+    assert.deepEqual(cache.prepare(q).all([]), [{ num: 1, name: "a" }]);
+    const other = new BetterSqlite3(path);
+    other.exec("ALTER TABLE t ADD COLUMN extra TEXT NOT NULL DEFAULT 'x'");
+    other.close();
+    assert.deepEqual(cache.prepare(q).all([]), [{ num: 1, name: "a", extra: "x" }]);
+    cache.close();
+    await rm(dir, { recursive: true, force: true });
   });
 });
 
