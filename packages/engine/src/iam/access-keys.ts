@@ -1,4 +1,4 @@
-import { newAccessKeyId, newSecretKey, SailfinError, isPolicyName, type PolicyName, nowIso } from "@sailfin/contract";
+import { newAccessKeyId, newSecretKey, SailfinError, isPolicyName, signingKey, type PolicyName, nowIso } from "@sailfin/contract";
 import type { EngineResources } from "../resources.js";
 
 export interface AccessKeyRecord {
@@ -45,6 +45,22 @@ export async function findCredential(res: EngineResources, accessKey: string): P
   if (cache.size > 10_000) cache.clear();
   cache.set(accessKey, { credential, until: now + CACHE_TTL_MS });
   return credential;
+}
+
+/**
+ * The bce-auth-v1 signing key, HMAC(secret, auth-string prefix), for a credential. A client
+ * signs all its requests of one second with the same prefix, so the last key derived is kept
+ * with the credential object and goes when its cache entry does. The request's signature itself
+ * is still computed and compared on every request.
+ */
+const signingKeys = new WeakMap<Credential, { readonly prefix: string; readonly key: string }>();
+
+export function signingKeyOf(credential: Credential, prefix: string): string {
+  const last = signingKeys.get(credential);
+  if (last !== undefined && last.prefix === prefix) return last.key;
+  const key = signingKey(credential.secretKey, prefix);
+  signingKeys.set(credential, { prefix, key });
+  return key;
 }
 
 /** An `access_keys` row as a Credential: the secret unsealed, unknown policy names dropped. */
