@@ -5,6 +5,7 @@ import pg from "pg";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import type { Database } from "./schema.js";
 import { migrate } from "./migrate.js";
+import { LimitAsLiteralPlugin, StatementCache } from "./sqlite-statements.js";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -52,7 +53,10 @@ function openSqlite(path: string): Kysely<Database> {
   database.pragma("synchronous = NORMAL");
   database.pragma("busy_timeout = 5000");
   database.pragma("foreign_keys = ON");
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return new Kysely<Database>({
+    dialect: new SqliteDialect({ database: new StatementCache(database) }),
+    plugins: [new LimitAsLiteralPlugin()],
+  });
 }
 
 function openPostgres(url: string, poolSize = 10, onIdleError: (error: Error) => void = () => {}): Kysely<Database> {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { newAccessKeyId, newSecretKey, SailfinError, isPolicyName, type PolicyName, nowIso } from "@sailfin/contract";
+import { newAccessKeyId, newSecretKey, SailfinError, isPolicyName, signingKey, type PolicyName, nowIso } from "@sailfin/contract";
 import type { EngineResources } from "../resources.js";
 
 export interface AccessKeyRecord {
@@ -67,6 +67,22 @@ export async function checkKeyPair(res: EngineResources, accessKey: string, secr
 export function sameSecret(expected: string, given: string): boolean {
   const digest = (text: string) => createHash("sha256").update(text, "utf8").digest();
   return timingSafeEqual(digest(expected), digest(given));
+}
+
+/**
+ * The bce-auth-v1 signing key, HMAC(secret, auth-string prefix), for a credential. A client
+ * signs all its requests of one second with the same prefix, so the last key derived is kept
+ * with the credential object and goes when its cache entry does. The request's signature itself
+ * is still computed and compared on every request.
+ */
+const signingKeys = new WeakMap<Credential, { readonly prefix: string; readonly key: string }>();
+
+export function signingKeyOf(credential: Credential, prefix: string): string {
+  const last = signingKeys.get(credential);
+  if (last !== undefined && last.prefix === prefix) return last.key;
+  const key = signingKey(credential.secretKey, prefix);
+  signingKeys.set(credential, { prefix, key });
+  return key;
 }
 
 /** An `access_keys` row as a Credential: the secret unsealed, unknown policy names dropped. */

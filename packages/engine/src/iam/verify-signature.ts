@@ -1,9 +1,9 @@
 import { timingSafeEqual } from "node:crypto";
 import {
-  SailfinError, canonicalHeaders, canonicalQuery, canonicalRequest, canonicalUri, hmacHex, signingKey,
+  SailfinError, canonicalHeaders, canonicalQuery, canonicalRequest, canonicalUri, hmacHex,
 } from "@sailfin/contract";
 import type { EngineResources } from "../resources.js";
-import { findCredential, type Credential } from "./access-keys.js";
+import { findCredential, signingKeyOf, type Credential } from "./access-keys.js";
 import { signedBodyDigest, type SignedBodyDigest } from "./body-digest.js";
 
 const AUTH_PATTERN = /^bce-auth-v1\/([^/]+)\/([^/]+)\/(\d+)\/([^/]*)\/([0-9a-f]{64})$/;
@@ -102,7 +102,7 @@ export async function verifySignature(
   if (credential === null) throw new SailfinError("InvalidAccessKeyId");
 
   const prefix = `bce-auth-v1/${accessKey}/${timestamp}/${expirationText}`;
-  const key = signingKey(credential.secretKey, prefix);
+  const key = signingKeyOf(credential, prefix);
   const queryStart = request.url.indexOf("?");
   const rawPath = queryStart < 0 ? request.url : request.url.slice(0, queryStart);
   const rawQuery = queryStart < 0 ? "" : request.url.slice(queryStart + 1);
