@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
-import { SailfinError, isSailfinError, policiesAllow } from "@sailfin/contract";
+import { SailfinError, assertSafeText, isSailfinError, policiesAllow } from "@sailfin/contract";
 import { DEFAULT_SESSION_TTL_S, verifyAccessToken, verifySignature, type Credential, type EngineResources } from "@sailfin/engine";
 import { NO_RESULT, newLogId, sendError, sendV1, sendV2, type DialectName } from "./render.js";
 import { ROUTES } from "./routes/index.js";
@@ -56,6 +56,16 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     loggerInstance: options.logger, bodyLimit: options.bodyLimit, genReqId: () => randomUUID(), trustProxy: options.trustProxy ?? false,
   });
   app.decorateRequest("sailfin", null);
+  // Path parameters and query strings of every route (JSON, extension, not found) hold only text a
+  // store and a header can carry; bodies are checked as they are parsed. After the gates, so
+  // errors render in the route's own envelope.
+  app.addHook("preParsing", async (request) => {
+    // A wildcard's value is named as the docs name it (uploads: `objectPath`), not Fastify's `*`.
+    const { "*": rest, ...named } = request.params as Record<string, unknown>;
+    const wildcard = request.routeOptions.url?.startsWith("/sailfin/v1/objects/") ? "objectPath" : "path";
+    assertSafeText(rest === undefined ? named : { ...named, [wildcard]: rest });
+    assertSafeText(request.query);
+  });
 
   // Every SDK sends JSON, with or without a charset, and the Node SDK sends no body at all when
   // there is no data: parse whatever arrives as JSON, an empty body as `{}`.
@@ -63,14 +73,22 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
   app.addContentTypeParser("*", { parseAs: "buffer" }, (request, body, done) => {
     const text = (body as Buffer).toString("utf8");
     if (text.trim() === "") return done(null, {});
+    let parsed: unknown;
     if (/^application\/x-www-form-urlencoded/i.test(request.headers["content-type"] ?? "")) {
-      return done(null, Object.fromEntries(new URLSearchParams(text)));
+      parsed = Object.fromEntries(new URLSearchParams(text));
+    } else {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        return done(new SailfinError("MalformedJSON", { detail: "the request body is not valid JSON" }), undefined);
+      }
     }
     try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(new SailfinError("MalformedJSON", { detail: "the request body is not valid JSON" }), undefined);
+      assertSafeText(parsed);
+    } catch (error) {
+      return done(error as SailfinError, undefined);
     }
+    done(null, parsed);
   });
 
   app.setErrorHandler((error, request, reply) => renderError(request, reply, toSailfinError(error, request)));

@@ -137,11 +137,14 @@ export class SailfinError extends Error {
   readonly detail: string | undefined;
 
   constructor(id: ErrorId, options: SailfinErrorOptions = {}) {
-    super(describe(id, options), options.cause === undefined ? undefined : { cause: options.cause });
+    // A refused value may be echoed in the detail (an unknown id of a megabyte): bounded here, once.
+    const field = options.field === undefined ? undefined : clip(options.field, MAX_FIELD_CHARS);
+    const detail = options.detail === undefined ? undefined : clip(options.detail, MAX_DETAIL_CHARS);
+    super(describe(id, { field, detail }), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "SailfinError";
     this.id = id;
-    this.field = options.field;
-    this.detail = options.detail;
+    this.field = field;
+    this.detail = detail;
   }
 
   get spec(): ErrorSpec {
@@ -166,6 +169,19 @@ export class SailfinError extends Error {
     const suffix = this.suffix;
     return suffix === "" ? this.spec.v2Message : `${this.spec.v2Message} ${suffix}`;
   }
+}
+
+/** Longest field path and detail an error carries; longer ones end in an ellipsis. */
+export const MAX_FIELD_CHARS = 200;
+export const MAX_DETAIL_CHARS = 1_000;
+
+/** `text` cut to `max` UTF-16 units (never inside a surrogate pair), with "…" when cut. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
 }
 
 function describe(id: ErrorId, { field, detail }: SailfinErrorOptions): string {
