@@ -82,5 +82,16 @@ for (const dialect of testDialects()) {
       const cjkHeader = cjk.headers.get("x-bce-error-message") ?? "";
       assert.ok(cjkHeader.length > 0 && cjkHeader.length <= 6_000, `header of ${cjkHeader.length} chars`);
     });
+
+    test("#11 an integer past int32 is InvalidParameter naming the field, not a 500", async () => {
+      assertV2Refusal(await v2Raw(server, "finetuning", "DescribeFineTuningTaskMetrics", { taskId: "task-x", sinceStep: 2147483648 }), "sinceStep");
+      assertV2Refusal(await v2Raw(server, "finetuning", "DescribeFineTuningJobs", { maxKeys: 2147483648 }), "maxKeys");
+      const v1 = await v1Raw(server, "/wenxinworkshop/modelrepo/model/user/list", { pageNo: 1, pageSize: 4294967296 });
+      assert.equal(v1.body.error_code, 500001);
+      assert.match(v1.body.error_msg, /param\[pageSize\] invalid: must be an integer in \[0, 2147483647\]/);
+      const id = await v1Raw(server, "/wenxinworkshop/finetune/jobDetail", { taskId: 9007199254740993, jobId: 1 });
+      assert.equal(id.body.error_code, 500001);
+      assert.match(id.body.error_msg, /param\[taskId\] invalid/);
+    });
   });
 }

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { z } from "zod";
 import { SailfinError, clip } from "./errors.js";
-import { assertSafeText } from "./validate.js";
+import { INT32_MAX, V1Id, assertSafeText, intField, parseWith } from "./validate.js";
 
 const refusal = (value: unknown, prefix?: PropertyKey[]) => {
   try {
@@ -28,6 +29,17 @@ test("assertSafeText walks any nesting JSON.parse accepts without recursion", ()
   const depth = 200_000;
   const deep = JSON.parse(`${"[".repeat(depth)}"\\u0000"${"]".repeat(depth)}`);
   assert.match(refusal(deep)?.field ?? "", /^(\[0\]){66}\[…$/, "the path, clipped");
+});
+
+test("intField declares a range; V1Id numbers stay safe integers", () => {
+  const schema = z.object({ step: intField(0, INT32_MAX) });
+  assert.deepEqual(parseWith(schema, { step: INT32_MAX }), { step: INT32_MAX });
+  for (const step of [INT32_MAX + 1, -1, 0.5, 1e21]) {
+    assert.throws(() => parseWith(schema, { step }), (e: SailfinError) => e.field === "step" && e.detail === "must be an integer in [0, 2147483647]");
+  }
+  assert.throws(() => parseWith(schema, {}), (e: SailfinError) => e.detail === "is required");
+  assert.equal(V1Id.safeParse(9007199254740993).success, false);
+  assert.equal(V1Id.safeParse(42).success, true);
 });
 
 test("an error's field and detail are clipped, never cutting a surrogate pair", () => {

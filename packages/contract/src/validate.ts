@@ -82,14 +82,26 @@ function unsafeText(path: PropertyKey[], text: string): SailfinError {
   });
 }
 
+/**
+ * An integer field with its declared range. Counts and steps that reach PostgreSQL `integer`
+ * columns stay within int32; ids (`bigint` `num`) within JavaScript's safe integers.
+ */
+export function intField(min: number, max: number) {
+  const message = `must be an integer in [${min}, ${max}]`;
+  return z.number().int(message).min(min, message).max(max, message);
+}
+
+/** The largest value of a PostgreSQL `integer` column. */
+export const INT32_MAX = 2_147_483_647;
+
 /** A V1 id parameter: the numeric id or its string form (`am-…`, or digits as a string). */
-export const V1Id = z.union([z.number().int().nonnegative(), z.string().min(1).max(64)]);
+export const V1Id = z.union([intField(0, Number.MAX_SAFE_INTEGER), z.string().min(1).max(64)]);
 export type V1Id = z.infer<typeof V1Id>;
 
 /** Optional V2 pagination fields shared by every list action. */
 export const PageFields = {
   marker: z.string().max(64).optional(),
-  maxKeys: z.number().int().min(1).optional(),
+  maxKeys: intField(1, INT32_MAX).optional(),
   pageReverse: z.boolean().optional(),
 };
 
