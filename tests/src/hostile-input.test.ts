@@ -1,5 +1,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
 import { rawCall, startTestServer, testDialects, v1Raw, v2Raw, type RawResponse, type TestServer } from "./harness.js";
 
 /**
@@ -92,6 +93,50 @@ for (const dialect of testDialects()) {
       const id = await v1Raw(server, "/wenxinworkshop/finetune/jobDetail", { taskId: 9007199254740993, jobId: 1 });
       assert.equal(id.body.error_code, 500001);
       assert.match(id.body.error_msg, /param\[taskId\] invalid/);
+    });
+
+    test("#16 Fastify's own URL errors answer in each family's envelope", async () => {
+      const raw = (path: string, method = "GET") => new Promise<RawResponse>((resolve, reject) => {
+        const url = new URL(server.url);
+        const req = httpRequest({ host: url.hostname, port: url.port, path, method, headers: { "content-type": "application/json" } }, (res) => {
+          let text = "";
+          res.on("data", (c: Buffer) => { text += c.toString(); });
+          res.on("end", () => {
+            const headers = new Headers();
+            for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") headers.set(k, v);
+            resolve({ status: res.statusCode ?? 0, headers, text, body: JSON.parse(text) });
+          });
+        });
+        req.on("error", reject);
+        req.end(method === "POST" ? "{}" : undefined);
+      });
+      const events = await raw("/sailfin/v1/events/%zz");
+      assert.equal(events.status, 400);
+      assert.equal(events.body.code, "InvalidURI");
+      assert.equal(typeof events.body.requestId, "string");
+      assert.equal(events.headers.get("x-bce-error-code"), "InvalidURI");
+      const tooLong = await raw(`/sailfin/v1/events/task-${"a".repeat(200)}`);
+      assert.equal(tooLong.status, 414);
+      assert.equal(tooLong.body.code, "InvalidURI");
+      const v1 = await raw("/wenxinworkshop/%E0%A4%A", "POST");
+      assert.equal(v1.status, 400);
+      assert.equal(v1.body.error_code, 500001);
+      assert.equal(v1.body.code, "InvalidURI");
+      const v2 = await raw("/v2/%ED%A0%80?Action=X", "POST");
+      assert.equal(v2.status, 400);
+      assert.equal(v2.body.code, "InvalidURI");
+    });
+
+    test("#16 the OAuth token route answers its own {error, error_description} shape, whatever the input", async () => {
+      const numeric = await rawCall(server.url, { path: "/oauth/2.0/token", credentials: null, body: JSON.stringify({ grant_type: "client_credentials", client_id: 12, client_secret: ["x"] }) });
+      assert.equal(numeric.status, 200, numeric.text);
+      assert.equal(numeric.body.error, "invalid_client");
+      const nul = await rawCall(server.url, { path: "/oauth/2.0/token", credentials: null, query: { grant_type: "client_credentials", client_id: "a\u0000" } });
+      assert.equal(nul.status, 200, nul.text);
+      assert.equal(nul.body.error, "invalid_request");
+      assert.match(nul.body.error_description, /client_id/);
+      const broken = await rawCall(server.url, { path: "/oauth/2.0/token", credentials: null, body: "{" });
+      assert.equal(broken.body.error, "invalid_request");
     });
   });
 }

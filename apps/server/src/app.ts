@@ -54,6 +54,9 @@ declare module "fastify" {
 export async function buildApp(res: EngineResources, options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger, bodyLimit: options.bodyLimit, genReqId: () => randomUUID(), trustProxy: options.trustProxy ?? false,
+    // A path that is not percent-encoded UTF-8, or a segment past the router's limit: refused in
+    // the envelope of the family the path names, like any other refusal.
+    frameworkErrors: (error, request, reply) => renderError(request, reply, toSailfinError(error, request)),
   });
   app.decorateRequest("sailfin", null);
   // Path parameters and query strings of every route (JSON, extension, not found) hold only text a
@@ -186,6 +189,11 @@ function renderError(request: FastifyRequest, reply: FastifyReply, error: Sailfi
   const datasetFamily = def?.dialect === "v1" && def.datasetFamily === true;
   if (error.spec.system) request.log.error({ err: error.cause ?? error }, "request failed");
   else request.log.info({ code: error.id, detail: error.message }, "request refused");
+  if (request.url.startsWith("/oauth/")) {
+    // The legacy token route's own shape (routes/ext/oauth.ts): HTTP 200 unless the fault is ours.
+    return reply.code(error.spec.system ? error.spec.http : 200)
+      .send({ error: error.spec.system ? "server_error" : "invalid_request", error_description: error.v2Message });
+  }
   return sendError(reply, dialectOf(request), error, { requestId: request.id, logId: state?.logId ?? newLogId() }, datasetFamily);
 }
 
@@ -195,10 +203,13 @@ function toSailfinError(error: unknown, request: FastifyRequest): SailfinError {
   switch (code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
       return new SailfinError("EntityTooLarge", { detail: "the request body is larger than the server accepts" });
-    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
-    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return new SailfinError("MalformedJSON", { detail: (error as Error).message });
+    case "FST_ERR_BAD_URL":
+      return new SailfinError("InvalidURI", { detail: "the path is not percent-encoded UTF-8" });
+    case "FST_ERR_MAX_PARAM_LENGTH":
+      return new SailfinError("URITooLong", { detail: "a path segment is longer than the server accepts" });
     default:
+      // Fastify's other refusals of a body (content length, media type, empty JSON …).
+      if (code?.startsWith("FST_ERR_CTP_")) return new SailfinError("MalformedJSON", { detail: (error as Error).message });
       request.log.error({ err: error }, "unexpected error");
       return new SailfinError("InternalError", { cause: error });
   }

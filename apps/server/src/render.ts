@@ -54,7 +54,8 @@ export function sendError(
     body.message = error.v2Message;
     return reply.code(spec.http).send(body);
   }
-  if (datasetFamily) Object.assign(body, { status: 400, success: false, code: spec.v1Code, message: error.v1Message });
+  // The family's `status` is 400 for the caller's mistakes (reference §1.2), 500 for ours.
+  if (datasetFamily) Object.assign(body, { status: spec.system ? spec.http : 400, success: false, code: spec.v1Code, message: error.v1Message });
   return reply.code(200).send(body);
 }
 

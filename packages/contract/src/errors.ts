@@ -108,6 +108,15 @@ export const ERRORS = {
     http: 404, v1Code: 3, v1Message: "Unsupported openapi method", gateway: true,
     v2Code: "InvalidAction", v2Message: "The action is not supported by this resource.",
   },
+  // Before any route: a path that is not percent-encoded UTF-8, or a segment past the router's limit.
+  InvalidURI: {
+    http: 400, v1Code: 500001, v1Message: "param invalid", gateway: true,
+    v2Code: "InvalidURI", v2Message: "Could not parse the specified URI.",
+  },
+  URITooLong: {
+    http: 414, v1Code: 500001, v1Message: "param invalid", gateway: true,
+    v2Code: "InvalidURI", v2Message: "The specified URI is too long.",
+  },
   InternalError: {
     http: 500, v1Code: 500000, v1Message: "internal server error", system: true,
     v2Code: "InternalError", v2Message: "We encountered an internal error. Please try again.",
