@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
-import { SailfinError, isSailfinError, policiesAllow } from "@sailfin/contract";
+import { SailfinError, assertSafeText, isSailfinError, policiesAllow } from "@sailfin/contract";
 import {
   DEFAULT_SESSION_TTL_S, assertBodyDigest, verifyAccessToken, verifySignature, type Credential, type EngineResources, type SignedBodyDigest,
 } from "@sailfin/engine";
@@ -60,9 +60,22 @@ declare module "fastify" {
 export async function buildApp(res: EngineResources, options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger, bodyLimit: options.bodyLimit, genReqId: () => randomUUID(), trustProxy: options.trustProxy ?? false,
+    // A path that is not percent-encoded UTF-8, or a segment past the router's limit: refused in
+    // the envelope of the family the path names, like any other refusal.
+    frameworkErrors: (error, request, reply) => renderError(request, reply, toSailfinError(error, request)),
   });
   app.decorateRequest("sailfin", null);
   app.decorateRequest("rawBody", null);
+  // Path parameters and query strings of every route (JSON, extension, not found) hold only text a
+  // store and a header can carry; bodies are checked as they are parsed. After the gates, so
+  // errors render in the route's own envelope.
+  app.addHook("preParsing", async (request) => {
+    // A wildcard's value is named as the docs name it (uploads: `objectPath`), not Fastify's `*`.
+    const { "*": rest, ...named } = request.params as Record<string, unknown>;
+    const wildcard = request.routeOptions.url?.startsWith("/sailfin/v1/objects/") ? "objectPath" : "path";
+    assertSafeText(rest === undefined ? named : { ...named, [wildcard]: rest });
+    assertSafeText(request.query);
+  });
 
   // Every SDK sends JSON, with or without a charset, and the Node SDK sends no body at all when
   // there is no data: parse whatever arrives as JSON, an empty body as `{}`.
@@ -71,14 +84,22 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     request.rawBody = body as Buffer;
     const text = (body as Buffer).toString("utf8");
     if (text.trim() === "") return done(null, {});
+    let parsed: unknown;
     if (/^application\/x-www-form-urlencoded/i.test(request.headers["content-type"] ?? "")) {
-      return done(null, Object.fromEntries(new URLSearchParams(text)));
+      parsed = Object.fromEntries(new URLSearchParams(text));
+    } else {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        return done(new SailfinError("MalformedJSON", { detail: "the request body is not valid JSON" }), undefined);
+      }
     }
     try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(new SailfinError("MalformedJSON", { detail: "the request body is not valid JSON" }), undefined);
+      assertSafeText(parsed);
+    } catch (error) {
+      return done(error as SailfinError, undefined);
     }
+    done(null, parsed);
   });
 
   // A signed body digest is checked before any handler acts on the body; a streamed body (uploads)
@@ -196,6 +217,11 @@ function renderError(request: FastifyRequest, reply: FastifyReply, error: Sailfi
   const datasetFamily = def?.dialect === "v1" && def.datasetFamily === true;
   if (error.spec.system) request.log.error({ err: error.cause ?? error }, "request failed");
   else request.log.info({ code: error.id, detail: error.message }, "request refused");
+  if (request.url.startsWith("/oauth/")) {
+    // The legacy token route's own shape (routes/ext/oauth.ts): HTTP 200 unless the fault is ours.
+    return reply.code(error.spec.system ? error.spec.http : 200)
+      .send({ error: error.spec.system ? "server_error" : "invalid_request", error_description: error.v2Message });
+  }
   return sendError(reply, dialectOf(request), error, { requestId: request.id, logId: state?.logId ?? newLogId() }, datasetFamily);
 }
 
@@ -205,10 +231,13 @@ function toSailfinError(error: unknown, request: FastifyRequest): SailfinError {
   switch (code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
       return new SailfinError("EntityTooLarge", { detail: "the request body is larger than the server accepts" });
-    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
-    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return new SailfinError("MalformedJSON", { detail: (error as Error).message });
+    case "FST_ERR_BAD_URL":
+      return new SailfinError("InvalidURI", { detail: "the path is not percent-encoded UTF-8" });
+    case "FST_ERR_MAX_PARAM_LENGTH":
+      return new SailfinError("URITooLong", { detail: "a path segment is longer than the server accepts" });
     default:
+      // Fastify's other refusals of a body (content length, media type, empty JSON …).
+      if (code?.startsWith("FST_ERR_CTP_")) return new SailfinError("MalformedJSON", { detail: (error as Error).message });
       request.log.error({ err: error }, "unexpected error");
       return new SailfinError("InternalError", { cause: error });
   }

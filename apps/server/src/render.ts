@@ -1,6 +1,6 @@
 import { randomInt, randomUUID } from "node:crypto";
 import type { FastifyReply } from "fastify";
-import { SailfinError } from "@sailfin/contract";
+import { SailfinError, clip, toWellFormed } from "@sailfin/contract";
 
 /**
  * The two envelopes (reference §1.2–1.3), rendered in one place. V1 business errors are HTTP
@@ -54,12 +54,21 @@ export function sendError(
     body.message = error.v2Message;
     return reply.code(spec.http).send(body);
   }
-  if (datasetFamily) Object.assign(body, { status: 400, success: false, code: spec.v1Code, message: error.v1Message });
+  // The family's `status` is 400 for the caller's mistakes (reference §1.2), 500 for ours.
+  if (datasetFamily) Object.assign(body, { status: spec.system ? spec.http : 400, success: false, code: spec.v1Code, message: error.v1Message });
   return reply.code(200).send(body);
 }
 
-/** Header values must be Latin-1: non-ASCII text is percent-encoded. */
-function asciiHeader(value: string): string {
+/** Longest X-Bce-Error-Message source text (percent-encoding may triple it, or more). */
+const MAX_HEADER_CHARS = 500;
+
+/**
+ * Header values must be printable ASCII: other text is percent-encoded as UTF-8, a lone surrogate
+ * as U+FFFD (encodeURI would throw), and long text is cut, so any string renders.
+ */
+export function asciiHeader(value: string): string {
+  const text = clip(value, MAX_HEADER_CHARS);
   // eslint-disable-next-line no-control-regex
-  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURI(value);
+  if (/^[\x20-\x7e]*$/.test(text)) return text;
+  return encodeURI(toWellFormed(text));
 }

@@ -115,6 +115,15 @@ export const ERRORS = {
     http: 404, v1Code: 3, v1Message: "Unsupported openapi method", gateway: true,
     v2Code: "InvalidAction", v2Message: "The action is not supported by this resource.",
   },
+  // Before any route: a path that is not percent-encoded UTF-8, or a segment past the router's limit.
+  InvalidURI: {
+    http: 400, v1Code: 500001, v1Message: "param invalid", gateway: true,
+    v2Code: "InvalidURI", v2Message: "Could not parse the specified URI.",
+  },
+  URITooLong: {
+    http: 414, v1Code: 500001, v1Message: "param invalid", gateway: true,
+    v2Code: "InvalidURI", v2Message: "The specified URI is too long.",
+  },
   InternalError: {
     http: 500, v1Code: 500000, v1Message: "internal server error", system: true,
     v2Code: "InternalError", v2Message: "We encountered an internal error. Please try again.",
@@ -150,11 +159,14 @@ export class SailfinError extends Error {
   readonly state: RunStateRef | undefined;
 
   constructor(id: ErrorId, options: SailfinErrorOptions = {}) {
-    super(describe(id, options), options.cause === undefined ? undefined : { cause: options.cause });
+    // A refused value may be echoed in the detail (an unknown id of a megabyte): bounded here, once.
+    const field = options.field === undefined ? undefined : clip(options.field, MAX_FIELD_CHARS);
+    const detail = options.detail === undefined ? undefined : clip(options.detail, MAX_DETAIL_CHARS);
+    super(describe(id, { field, detail, state: options.state }), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "SailfinError";
     this.id = id;
-    this.field = options.field;
-    this.detail = options.detail;
+    this.field = field;
+    this.detail = detail;
     this.state = options.state;
   }
 
@@ -186,6 +198,19 @@ export class SailfinError extends Error {
   private detailIn(dialect: "v1" | "v2"): string | undefined {
     return this.state === undefined ? this.detail : this.detail?.replaceAll(STATE_WORD, runStateWord(dialect, this.state));
   }
+}
+
+/** Longest field path and detail an error carries; longer ones end in an ellipsis. */
+export const MAX_FIELD_CHARS = 200;
+export const MAX_DETAIL_CHARS = 1_000;
+
+/** `text` cut to `max` UTF-16 units (never inside a surrogate pair), with "…" when cut. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
 }
 
 /** The log message: the internal status stands where a dialect would write its word. */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PageFields, V1Id, nameField } from "./validate.js";
+import { INT32_MAX, PageFields, V1Id, intField, nameField } from "./validate.js";
 
 /**
  * Fine-tuning wire contract (reference §6): request bodies of both dialects and the
@@ -143,7 +143,7 @@ export const CreateFineTuningTaskBody = z.object({
   jobId: z.string().min(1),
   description: Description.optional(),
   incrementTaskId: z.string().min(1).optional(),
-  incrementCheckpointStep: z.number().int().nonnegative().optional(),
+  incrementCheckpointStep: intField(0, INT32_MAX).optional(),
   parameterScale: z.string().optional(),
   hyperParameterConfig: z.record(z.string(), z.unknown()).optional(),
   datasetConfig: FineTuningDatasetConfig,
@@ -168,7 +168,7 @@ export const V1CreateTaskBody = z.object({
 export type V1CreateTaskBody = z.infer<typeof V1CreateTaskBody>;
 
 export const V1IncreConfig = z.object({ taskId: V1Id, jobId: V1Id });
-export const V1TrainsetEntry = z.object({ type: z.number().int(), id: V1Id });
+export const V1TrainsetEntry = z.object({ type: intField(0, INT32_MAX), id: V1Id });
 
 export const V1CreateJobBody = z.object({
   taskId: V1Id,

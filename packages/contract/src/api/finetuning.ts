@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { HyperParameterValue } from "../finetune.js";
+import { INT32_MAX, intField } from "../validate.js";
 import type { PageInfo } from "../pagination.js";
 import type { V2RunStatus } from "../states.js";
 
@@ -19,7 +20,7 @@ export {
 /** Sailfin extension `DescribeFineTuningTaskMetrics`: steps after `sinceStep` (exclusive). */
 export const DescribeFineTuningTaskMetricsBody = z.object({
   taskId: z.string().min(1),
-  sinceStep: z.number().int().nonnegative().optional(),
+  sinceStep: intField(0, INT32_MAX).optional(),
 });
 export type DescribeFineTuningTaskMetricsBody = z.infer<typeof DescribeFineTuningTaskMetricsBody>;
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { PageInfo } from "../pagination.js";
 import type { ModelVersionStatus } from "../states.js";
-import { PageFields } from "../validate.js";
+import { INT32_MAX, PageFields, intField } from "../validate.js";
 
 /**
  * V2 model repository (`POST /v2/model?Action=…`, reference §7.2): request bodies and results.
@@ -40,9 +40,9 @@ export const CreateCustomModelBody = z.object({
   sourceType: z.enum(["Train", "Import"]),
   trainMeta: z.object({
     taskId: z.string().min(1),
-    checkpointStep: z.number().int().nonnegative().optional(),
+    checkpointStep: intField(0, INT32_MAX).optional(),
     // The doc's example spells it `step`; both are accepted.
-    step: z.number().int().nonnegative().optional(),
+    step: intField(0, INT32_MAX).optional(),
   }).optional(),
   importMeta: z.object({
     bucket: z.string(),

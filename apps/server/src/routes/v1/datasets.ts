@@ -1,4 +1,4 @@
-import { SailfinError, V1Id, isoOffset, parseWith, sqlTime, z } from "@sailfin/contract";
+import { INT32_MAX, SailfinError, V1Id, intField, isoOffset, parseWith, sqlTime, z } from "@sailfin/contract";
 import {
   createDataset, createDatasetVersion, deleteDatasetVersion, formatFromV1, describeDatasetVersion, describeDatasetVersions,
   findDatasetGroupByName, parseStoredReport, releaseDatasetVersion, startDatasetImport,
@@ -16,10 +16,10 @@ const actor = (ctx: RouteContext) => ({ accessKey: ctx.caller.accessKey });
 
 const CreateBody = z.object({
   name: z.string().min(1).max(100),
-  versionId: z.number().int().min(1).optional(),
-  projectType: z.number().int(),
-  templateType: z.number().int(),
-  dataType: z.number().int().optional(),
+  versionId: intField(1, INT32_MAX).optional(),
+  projectType: intField(0, INT32_MAX),
+  templateType: intField(0, INT32_MAX),
+  dataType: intField(0, INT32_MAX).optional(),
   storageType: z.enum(["sysBos", "usrBos"]),
   storageId: z.string().optional(),
   rawStoragePath: z.string().optional(),
@@ -29,7 +29,7 @@ const DatasetIdBody = z.object({ datasetId: V1Id });
 const ImportBody = z.object({
   datasetId: V1Id,
   annotated: z.boolean().optional(),
-  importFrom: z.number().int().optional(),
+  importFrom: intField(0, INT32_MAX).optional(),
   files: z.array(z.string().min(1)).min(1).max(100),
 });
 const StatusListBody = z.object({ datasetIds: z.array(V1Id).min(1).max(100) });

@@ -1,4 +1,4 @@
-import { STATE_WORD, SailfinError, V1Id, exportState, isoOffset, parseWith, v1EvalState, z, type V1EvalState } from "@sailfin/contract";
+import { INT32_MAX, STATE_WORD, SailfinError, V1Id, intField, exportState, isoOffset, parseWith, v1EvalState, z, type V1EvalState } from "@sailfin/contract";
 import {
   createEval, createEvalExport, deleteEvals, describeEval, describeEvalExport, evalResults, findSet, findVersion, runStateOf,
   listModelSets, stopEval, viewVersions,
@@ -51,8 +51,8 @@ const IdBody = z.object({ id: V1Id });
 const Range = z.object({ start: z.number().optional(), end: z.number().optional() });
 const ResultListBody = z.object({
   id: V1Id,
-  pageNo: z.number().int().min(1).optional(),
-  pageSize: z.number().int().min(1).optional(),
+  pageNo: intField(1, INT32_MAX).optional(),
+  pageSize: intField(1, INT32_MAX).optional(),
   bleu4: Range.optional(),
   rouge_1: Range.optional(),
   rouge_2: Range.optional(),

@@ -1,4 +1,4 @@
-import { SailfinError, V1Id, isoOffset, parseWith, z } from "@sailfin/contract";
+import { INT32_MAX, SailfinError, V1Id, intField, isoOffset, parseWith, z } from "@sailfin/contract";
 import {
   deleteModelSets, deleteModelVersions, describeModelSet, describeModelVersion, findSet, findVersion,
   listModelSetsV1, modelSetCreator, publishFromRun,
@@ -33,17 +33,17 @@ const PublishTrainModelBody = z.object({
     description: z.string().max(300).optional(),
     taskId: V1Id.optional(),
     iterationId: V1Id,
-    step: z.number().int().nonnegative().optional(),
+    step: intField(0, INT32_MAX).optional(),
   }),
 });
 const PageBody = {
-  pageNo: z.number().int().min(1).optional(),
-  pageSize: z.number().int().optional(),
+  pageNo: intField(1, INT32_MAX).optional(),
+  pageSize: intField(0, INT32_MAX).optional(),
 };
 const UserListBody = z.object({
   ...PageBody,
   nameFilter: z.string().max(100).optional(),
-  modelType: z.array(z.number().int().min(0).max(5)).optional(),
+  modelType: z.array(intField(0, 5)).optional(),
   orderBy: z.enum(["create_time", "createTime"]).optional(),
   order: z.enum(["asc", "desc"]).optional(),
 });
