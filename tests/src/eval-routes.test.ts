@@ -237,6 +237,20 @@ for (const dialect of testDialects()) {
       assert.match(refused.body.error_msg, /^param\[computeResourceConf\.vmType\] invalid/);
     });
 
+    test("a compression's unknown config keys are dropped, not stored or shown back; deep nesting is no 500", async () => {
+      const deep = `${'{"a":'.repeat(5_000)}{}${"}".repeat(5_000)}`;
+      const body = JSON.stringify({
+        name: "strict-config", sourceModelId: model.versionId, modelSetId: model.setId,
+        config: { strategy: "Quantization", weight: "W8A16C16", extra: "DEEP" },
+      }).replace('"DEEP"', deep);
+      const created = await rawCall(server.url, { path: "/v2/model", query: { Action: "CreateModelCompTask" }, body });
+      assert.equal(created.status, 200, created.text.slice(0, 500));
+      const described = await v2Raw(server, "model", "DescribeModelCompTask", { modelCompTaskId: created.body.result });
+      assert.equal(described.status, 200, described.text.slice(0, 500));
+      assert.deepEqual(described.body.result.config, { strategy: "Quantization", weight: "W8A16C16", quantConf: "wint8" });
+      await v2Raw(server, "model", "CancelModelCompTask", { modelCompTaskId: created.body.result });
+    });
+
     test("V2 CreateEvalTask refuses what cannot be evaluated, naming the request's field", async () => {
       const cfg = "evalObjectConfig.evalModelConfig";
       await fails2("CreateEvalTask", create2({}, { versionId: textData.versionId }), `${cfg}.versionId`);

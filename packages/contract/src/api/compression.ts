@@ -15,8 +15,11 @@ export const CreateModelCompTaskBody = z.object({
   sourceModelId: z.string().min(1),
   /** The set (`am-…`) that receives the compressed version. */
   modelSetId: z.string().min(1),
-  /** `{strategy: "Quantization", weight: "W8A16C16" | "W4A16C16" …}`; other keys are echoed. */
-  config: z.object({ strategy: z.string(), weight: z.string().optional() }).passthrough(),
+  /**
+   * `{strategy: "Quantization", weight: "W8A16C16" | "W4A16C16" …}`. Unknown keys are dropped, as
+   * everywhere in the contract: what is stored and shown back is what Sailfin understood.
+   */
+  config: z.object({ strategy: z.string().max(64), weight: z.string().max(64).optional() }),
 });
 export type CreateModelCompTaskBody = z.infer<typeof CreateModelCompTaskBody>;
 

@@ -62,7 +62,7 @@ export interface CreateCompTaskInput {
   readonly description?: string;
   readonly sourceModelId: string;
   readonly modelSetId: string;
-  readonly config: { readonly strategy: string; readonly weight?: string | undefined } & Record<string, unknown>;
+  readonly config: { readonly strategy: string; readonly weight?: string | undefined };
 }
 
 function parseWeight(config: CreateCompTaskInput["config"]): QuantWeight {
