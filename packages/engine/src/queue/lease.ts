@@ -2,7 +2,8 @@ import type { Selectable } from "kysely";
 import type { RunTable } from "@sailfin/store";
 
 /** The kinds of work the queue holds: every one is a row in `runs` (see docs/architecture.md). */
-export type RunKind = "finetune" | "publish" | "compress" | "evaluate" | "eval-export";
+export const RUN_KINDS = ["finetune", "publish", "compress", "evaluate", "eval-export"] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
 
 /**
  * What a worker holds after a claim. Every later write it makes names `token`: when the lease
