@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
-import { announceWorker } from "@sailfin/engine";
+import * as engine from "@sailfin/engine";
 import { LocalExecutor, Worker, findPython, type Worker as WorkerType } from "@sailfin/worker";
 import { startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
 import { releasedDataset } from "./fixtures/dataset-imports.js";
@@ -157,7 +157,7 @@ for (const dialect of testDialects()) {
     });
 
     test("a worker that stopped heartbeating (killed) counts as gone once its row expires", async () => {
-      await announceWorker(server.server.res.db, { id: "killed-worker", kinds: ["finetune"], ttlMs: 300 });
+      await engine.announceWorker(server.server.res.db, { id: "killed-worker", kinds: ["finetune"], ttlMs: 300 });
       assert.equal((await describeTask(taskId)).waitingReason, undefined, "alive: it will take the task");
       await sleep(400);
       assert.equal((await describeTask(taskId)).waitingReason, "no worker online");
