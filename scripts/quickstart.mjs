@@ -205,6 +205,10 @@ try {
   const consolePage = await fetch(`${url}/console/`);
   if (consolePage.ok) say(`Then open the web console at ${url}/console/ and sign in with those keys: the task's page, with its loss curve, is ${url}/console/tasks/${taskId}.`);
   else say(`The web console is not built (GET /console/ answered ${consolePage.status}): \`npm run build\` builds it.`);
+} catch (error) {
+  // A step that cannot go on (a task no worker runs, a failed run): its reason, not a stack trace.
+  process.stderr.write(`quickstart: ${error.message}\n`);
+  process.exitCode = 1;
 } finally {
   server.kill("SIGTERM");
 }

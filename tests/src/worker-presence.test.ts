@@ -81,6 +81,23 @@ test("quickstart stops within seconds, before starting a server, with the comman
   assert.doesNotMatch(output, /sailfin listening/);
 });
 
+test("quickstart stops with the reason, not after 15 minutes, when its server's worker runs no fine-tuning", { timeout: 300_000 }, async () => {
+  const home = join(scratch, "quickstart-kinds-home");
+  const script = fileURLToPath(new URL("../../scripts/quickstart.mjs", import.meta.url));
+  const env: NodeJS.ProcessEnv = { ...process.env, SAILFIN_HOME: home, SAILFIN_PORT: "0", SAILFIN_WORKER_KINDS: "evaluate" };
+  for (const name of ["SAILFIN_ACCESS_KEY", "SAILFIN_SECRET_KEY", "DATABASE_URL"]) delete env[name];
+  const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
+    const child = spawn(process.execPath, [script], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 240_000);
+    child.on("close", (exitCode) => { clearTimeout(timer); resolve({ code: exitCode, output: out }); });
+  });
+  assert.equal(code, 1, output);
+  assert.match(output, /^quickstart: the fine-tuning task cannot start: no online worker runs fine-tuning tasks \(1 online, running evaluation\)$/m);
+});
+
 test("`sailfin serve` without torch warns on stderr, naming the fix", async () => {
   const home = join(scratch, "serve-home");
   const serve = serveProcess(["--home", home], { SAILFIN_PYTHON: noTorchPython, SAILFIN_ACCESS_KEY: "", SAILFIN_SECRET_KEY: "", DATABASE_URL: "" });
