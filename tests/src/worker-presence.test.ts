@@ -51,6 +51,22 @@ function serveProcess(args: string[], env: Record<string, string | undefined>): 
   return { child, stdout: () => stdout, stderr: () => stderr };
 }
 
+/**
+ * scripts/quickstart.mjs with `env`; after `killAfterMs` its whole process group (the server it
+ * started included) is killed, so a quickstart that would wait forever fails the test instead.
+ */
+function runQuickstart(env: NodeJS.ProcessEnv, killAfterMs: number): Promise<{ code: number | null; output: string }> {
+  const script = fileURLToPath(new URL("../../scripts/quickstart.mjs", import.meta.url));
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [script], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), killAfterMs);
+    child.on("close", (code) => { clearTimeout(timer); resolve({ code, output: `${output}${code === null ? `\n(killed after ${killAfterMs} ms)` : ""}` }); });
+  });
+}
+
 async function until(what: string, check: () => boolean, timeoutMs: number, show: () => string): Promise<void> {
   for (const deadline = Date.now() + timeoutMs; !check(); await sleep(50)) {
     if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms:\n${show()}`);
@@ -59,18 +75,8 @@ async function until(what: string, check: () => boolean, timeoutMs: number, show
 
 test("quickstart stops within seconds, before starting a server, with the command when no torch is found", async () => {
   const home = join(scratch, "quickstart-home");
-  const script = fileURLToPath(new URL("../../scripts/quickstart.mjs", import.meta.url));
   const started = Date.now();
-  const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn(process.execPath, [script], {
-      env: { ...process.env, SAILFIN_HOME: home, SAILFIN_PORT: "0", SAILFIN_PYTHON: noTorchPython }, stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    child.on("close", (exitCode) => { clearTimeout(timer); resolve({ code: exitCode, output: out }); });
-  });
+  const { code, output } = await runQuickstart({ ...process.env, SAILFIN_HOME: home, SAILFIN_PORT: "0", SAILFIN_PYTHON: noTorchPython }, 60_000);
   assert.equal(code, 1, output);
   assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`);
   assert.match(output, new RegExp(`SAILFIN_PYTHON=${noTorchPython} cannot import torch`));
@@ -81,19 +87,11 @@ test("quickstart stops within seconds, before starting a server, with the comman
   assert.doesNotMatch(output, /sailfin listening/);
 });
 
-test("quickstart stops with the reason, not after 15 minutes, when its server's worker runs no fine-tuning", { timeout: 300_000 }, async () => {
+test("quickstart stops with the reason, not after 15 minutes, when its server's worker runs no fine-tuning", { timeout: 200_000 }, async () => {
   const home = join(scratch, "quickstart-kinds-home");
-  const script = fileURLToPath(new URL("../../scripts/quickstart.mjs", import.meta.url));
   const env: NodeJS.ProcessEnv = { ...process.env, SAILFIN_HOME: home, SAILFIN_PORT: "0", SAILFIN_WORKER_KINDS: "evaluate" };
   for (const name of ["SAILFIN_ACCESS_KEY", "SAILFIN_SECRET_KEY", "DATABASE_URL"]) delete env[name];
-  const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn(process.execPath, [script], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 240_000);
-    child.on("close", (exitCode) => { clearTimeout(timer); resolve({ code: exitCode, output: out }); });
-  });
+  const { code, output } = await runQuickstart(env, 150_000);
   assert.equal(code, 1, output);
   assert.match(output, /^quickstart: the fine-tuning task cannot start: no online worker runs fine-tuning tasks \(1 online, running evaluation\)$/m);
 });
