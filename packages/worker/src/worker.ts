@@ -49,8 +49,7 @@ const HANDLERS: Record<RunKind, (ctx: HandlerContext, lease: Lease) => Promise<O
  */
 export class Worker {
   readonly id: string;
-  /** The run kinds this worker's slots take (set by `start`). */
-  kinds: readonly RunKind[] = [];
+  private slotKinds: readonly RunKind[] = [];
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly running = new Map<string, AbortController>();
@@ -80,26 +79,37 @@ export class Worker {
     // Short file work (publish, compression, export) never waits behind a long evaluation.
     add(this.options.publishConcurrency ?? 1, ["publish", "compress", "eval-export"]);
     add(this.options.evalConcurrency ?? 1, ["evaluate"]);
-    this.kinds = [...new Set(slots.flat())];
+    this.slotKinds = [...new Set(slots.flat())];
     const announced = this.announce();
     this.loops = [...slots.map((kinds) => this.slot(kinds)), this.presence(announced)];
     await announced;
   }
 
-  /** Withdraws the announcement (no new work comes to it), drains, and waits for every slot to finish its current run. */
+  /** The run kinds this worker's slots take (known once `start` was called). */
+  get kinds(): readonly RunKind[] {
+    return this.slotKinds;
+  }
+
+  /**
+   * Withdraws the announcement (it takes no new work), drains, and waits for every slot to finish
+   * its current run. Withdrawn again at the end: a presence heartbeat in flight during the first
+   * withdrawal may have written the row back.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
+    const withdraw = () => withdrawWorker(this.options.res.db, this.id)
+      .catch((error: unknown) => this.options.res.log.warn({ err: error, worker: this.id }, "withdrawing the worker failed"));
     for (const controller of this.running.values()) controller.abort("shutdown");
     for (const wake of this.wake.splice(0)) wake();
+    await withdraw();
     await Promise.all(this.loops);
-    await withdrawWorker(this.options.res.db, this.id)
-      .catch((error: unknown) => this.options.res.log.warn({ err: error, worker: this.id }, "withdrawing the worker failed"));
+    await withdraw();
   }
 
   private async announce(): Promise<void> {
     const { res } = this.options;
     try {
-      await announceWorker(res.db, { id: this.id, kinds: this.kinds, ttlMs: this.leaseMs });
+      await announceWorker(res.db, { id: this.id, kinds: this.slotKinds, ttlMs: this.leaseMs });
     } catch (error) {
       res.log.warn({ err: error, worker: this.id }, "announcing the worker failed");
     }
