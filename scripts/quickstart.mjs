@@ -22,7 +22,7 @@ const port = process.env.SAILFIN_PORT ?? "8866";
 const say = (line = "") => process.stdout.write(`${line}\n`);
 const step = (text) => say(`\n==> ${text}`);
 const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
-/** Seconds a task may report a `waitingReason` (no worker will run it) before the quickstart gives up. */
+/** How long a task may report a `waitingReason` (no worker will run it) before the quickstart gives up. */
 const WAITING_GRACE_MS = 5_000;
 /** Throws once `value.waitingReason` has held for WAITING_GRACE_MS: waiting longer would be waiting forever. */
 function stuckWatch(what) {
