@@ -4,12 +4,16 @@
 // validated and released, a fine-tuning task trained while its loss is shown, the result
 // published and the new model version printed with its lineage; then compressed to W8A16,
 // base, fine-tuned and compressed versions evaluated on held-out data, and the results exported. `npm run quickstart` builds first.
+// Before anything starts it makes sure the training runtime (PyTorch) is there: installed with
+// scripts/setup-runtime-deps.sh when it can (root on Debian/Ubuntu), else it stops at once with
+// the command to run.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Client } from "@sailfin/cli";
 import { readDatasetTexts } from "@sailfin/data";
 import { writeTinyModel } from "@sailfin/engine";
+import { RuntimeMissingError, ensureRuntime } from "@sailfin/worker";
 
 const root = new URL("..", import.meta.url).pathname;
 const bin = join(root, "packages/cli/bin/sailfin.js");
@@ -18,19 +22,45 @@ const port = process.env.SAILFIN_PORT ?? "8866";
 const say = (line = "") => process.stdout.write(`${line}\n`);
 const step = (text) => say(`\n==> ${text}`);
 const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
-/** Polls `read` every second until `done(value)`; gives up after 15 minutes. */
-async function poll(read, done) {
+/** How long a task may report a `waitingReason` (no worker will run it) before the quickstart gives up. */
+const WAITING_GRACE_MS = 5_000;
+/** Throws once `value.waitingReason` has held for WAITING_GRACE_MS: waiting longer would be waiting forever. */
+function stuckWatch(what) {
+  let since = null;
+  return (value) => {
+    if (!value.waitingReason) { since = null; return; }
+    since ??= Date.now();
+    if (Date.now() - since > WAITING_GRACE_MS) throw new Error(`${what} cannot start: ${value.waitingReason}`);
+  };
+}
+/** Polls `read` every second until `done(value)`; gives up after 15 minutes, or when no worker will run it. */
+async function poll(what, read, done) {
   const started = Date.now();
+  const stuck = stuckWatch(what);
   for (;;) {
     const value = await read();
     if (done(value)) return value;
-    if (Date.now() - started > 15 * 60_000) throw new Error("still not finished after 15 minutes");
+    stuck(value);
+    if (Date.now() - started > 15 * 60_000) throw new Error(`${what} still not finished after 15 minutes`);
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
 
+step("checking the training runtime (Python with PyTorch)");
+let python;
+try {
+  python = await ensureRuntime(process.env, say);
+} catch (error) {
+  if (!(error instanceof RuntimeMissingError)) throw error;
+  process.stderr.write(`quickstart: cannot train on this machine yet: ${error.message}\n`);
+  process.exit(1);
+}
+say(`using ${python}`);
+
 step(`starting sailfin serve (home ${home}, port ${port})`);
-const server = spawn(process.execPath, [bin, "serve", "--home", home, "--port", port], { stdio: ["ignore", "pipe", "inherit"] });
+const server = spawn(process.execPath, [bin, "serve", "--home", home, "--port", port], {
+  stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, SAILFIN_PYTHON: python },
+});
 const url = await new Promise((resolveUrl, reject) => {
   let out = "";
   server.stdout.on("data", (chunk) => {
@@ -95,6 +125,7 @@ try {
   let task;
   let shown = 0;
   const started = Date.now();
+  const stuck = stuckWatch("the fine-tuning task");
   for (;;) {
     task = await api.v2("finetuning", "DescribeFineTuningTask", { taskId });
     const { metrics } = await api.v2("finetuning", "DescribeFineTuningTaskMetrics", { taskId, sinceStep: shown });
@@ -104,6 +135,7 @@ try {
       shown = m.step;
     }
     if (["Done", "Failed", "Stopped"].includes(task.runStatus)) break;
+    stuck(task);
     if (Date.now() - started > 15 * 60_000) throw new Error("training did not finish within 15 minutes");
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -134,7 +166,7 @@ try {
   const compTaskId = await api.v2("model", "CreateModelCompTask", {
     name: "quickstart-w8a16", sourceModelId: modelId, modelSetId: compSetId, config: { strategy: "Quantization", weight: "W8A16C16" },
   });
-  const comp = await poll(() => api.v2("model", "DescribeModelCompTask", { modelCompTaskId: compTaskId }), (c) => !["creating", "running", "stopping"].includes(c.status));
+  const comp = await poll("the compression", () => api.v2("model", "DescribeModelCompTask", { modelCompTaskId: compTaskId }), (c) => !["creating", "running", "stopping"].includes(c.status));
   if (comp.status !== "succeeded") throw new Error(`compression ${comp.status}: ${comp.failedReason ?? ""}`);
   say(`${compTaskId} succeeded: ${comp.modelId}, ${kib(comp.sizeBeforeBytes)} → ${kib(comp.sizeAfterBytes)}, held-out perplexity ${comp.perplexityBefore?.toFixed(3)} → ${comp.perplexityAfter?.toFixed(3)} (${comp.perplexityDeltaPercent}%)`);
 
@@ -148,7 +180,7 @@ try {
     evalObjectConfig: { evalModelConfig: { versionId: evalData.versionId, evalModelConfigList: versions.map(([, id]) => ({ modelId: id, promptTemplate: "{input}", inferenceParams: { max_output_tokens: 8 } })) } },
     evalConfig: { evalMode: "rule" },
   });
-  const evaluation = await poll(() => api.v2("eval", "DescribeEvalTask", { taskId: evalId }), (e) => !["Queued", "Running", "Stopping"].includes(e.state));
+  const evaluation = await poll("the evaluation", () => api.v2("eval", "DescribeEvalTask", { taskId: evalId }), (e) => !["Queued", "Running", "Stopping"].includes(e.state));
   if (evaluation.state !== "Successed") throw new Error(`evaluation ${evaluation.state}: ${evaluation.failReason ?? ""}`);
   const report = await api.v2("eval", "DescribeEvalTaskReport", { taskId: evalId });
   say(`${"version".padEnd(12)}${"model".padEnd(18)}${"accuracy".padStart(9)}${"BLEU-4".padStart(9)}${"ROUGE-L".padStart(9)}${"size".padStart(11)}`);
@@ -160,7 +192,7 @@ try {
 
   step("export the per-sample results (V1 eval/result/export, as seed 002) and download the zip");
   const { exportID } = await api.v1("/wenxinworkshop/modelrepo/eval/result/export", { id: evalId, exportType: "local", exportOpt: "total" });
-  const info = await poll(() => api.v1("/wenxinworkshop/modelrepo/eval/result/export/info", { exportID }), (x) => ["Done", "Fail"].includes(x.state));
+  const info = await poll("the export", () => api.v1("/wenxinworkshop/modelrepo/eval/result/export/info", { exportID }), (x) => ["Done", "Fail"].includes(x.state));
   if (info.state !== "Done") throw new Error(`export ${info.state}: ${info.failReason ?? ""}`);
   const zip = Buffer.from(await (await fetch(info.downloadUrl)).arrayBuffer());
   const zipPath = join(home, "demo", `${info.exportIDStr}.zip`);
@@ -173,6 +205,10 @@ try {
   const consolePage = await fetch(`${url}/console/`);
   if (consolePage.ok) say(`Then open the web console at ${url}/console/ and sign in with those keys: the task's page, with its loss curve, is ${url}/console/tasks/${taskId}.`);
   else say(`The web console is not built (GET /console/ answered ${consolePage.status}): \`npm run build\` builds it.`);
+} catch (error) {
+  // A step that cannot go on (a task no worker runs, a failed run): its reason, not a stack trace.
+  process.stderr.write(`quickstart: ${error.message}\n`);
+  process.exitCode = 1;
 } finally {
   server.kill("SIGTERM");
 }

@@ -33,9 +33,18 @@ fi
 
 if [[ ! -x "$venv/bin/python" ]]; then
   command -v "$python" >/dev/null || fail "'$python' not found; install Python 3.8+ or set PYTHON=/path/to/python3"
-  if ! "$python" -m venv "$venv"; then
+  if ! "$python" -m venv "$venv" 2>/dev/null; then
     rm -rf "$venv"
-    fail "'$python -m venv' failed (on Debian/Ubuntu: apt-get install python3-venv)"
+    # A fresh Debian/Ubuntu has python3 without its venv module: root installs it, once.
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+      echo "setup-test-venv: installing python3-venv from Debian"
+      apt-get update -q
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null
+    fi
+    if ! "$python" -m venv "$venv"; then
+      rm -rf "$venv"
+      fail "'$python -m venv' failed (on Debian/Ubuntu: sudo apt-get install python3-venv)"
+    fi
   fi
 fi
 

@@ -26,6 +26,8 @@ const JOB_DETAIL_KEYS = [
   "id", "description", "taskId", "taskName", "version", "jobRunType", "trainType", "trainMode", "peftType",
   "trainStatus", "startTime", "finishTime", "runTime", "trainTime", "progress", "vdlLink",
 ];
+// This file's server runs no worker: a queued run's detail ends with Sailfin's waitingReason (docs/api.md).
+const QUEUED_DETAIL_KEYS = [...JOB_DETAIL_KEYS, "waitingReason"];
 
 // One tiny model per context length, written once for the whole file (both dialects) and
 // imported as often as the tests need.
@@ -256,7 +258,8 @@ for (const dialect of testDialects()) {
 
       // The same run through V1: the numeric ids of the container and the run.
       const detail = await ok1("jobDetail", { taskId: await jobNum(jobId), jobId: row.num });
-      assert.deepEqual(Object.keys(detail), JOB_DETAIL_KEYS);
+      assert.deepEqual(Object.keys(detail), QUEUED_DETAIL_KEYS);
+      assert.equal(detail.waitingReason, "no worker online");
       assert.equal(detail.trainStatus, "RUNNING");
       assert.equal(detail.progress, 0);
       assert.equal(detail.runTime, 0);
@@ -389,7 +392,7 @@ for (const dialect of testDialects()) {
       const run3 = await ok1("createJob", { ...body, taskid: String(task.id), trainset: [{ type: 1, id: String(ds.sft!.num) }] });
 
       const detail = await ok1("jobDetail", { taskId: task.id, jobId: run.id });
-      assert.deepEqual(Object.keys(detail), JOB_DETAIL_KEYS);
+      assert.deepEqual(Object.keys(detail), QUEUED_DETAIL_KEYS);
       assert.equal(detail.id, run.id);
       assert.equal(detail.taskId, task.id);
       assert.equal(detail.taskName, "v1-task");
@@ -581,7 +584,7 @@ for (const dialect of testDialects()) {
         trainConfig: {}, trainset: [{ type: 1, id: ds.sft!.num }], trainsetRate: 20,
       });
       const detail = await ok1("jobDetail", { taskId: num, jobId: v1Incr.id });
-      assert.deepEqual(Object.keys(detail), [...JOB_DETAIL_KEYS.slice(0, 6), "increConfig", ...JOB_DETAIL_KEYS.slice(6)]);
+      assert.deepEqual(Object.keys(detail), [...QUEUED_DETAIL_KEYS.slice(0, 6), "increConfig", ...QUEUED_DETAIL_KEYS.slice(6)]);
       assert.equal(detail.jobRunType, 1);
       assert.deepEqual(detail.increConfig, { taskId: num, jobId: baseRow.num });
       assert.equal(JSON.parse((await runRow(server, v1Incr.uuid))!.spec).increment.step, 20);

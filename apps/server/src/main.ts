@@ -13,6 +13,7 @@ import { buildApp } from "./app.js";
 import type { ServerConfig } from "./config.js";
 import { STARTUP_TASKS } from "./startup.js";
 import { createLogger } from "./logger.js";
+import { StrandedWorkWarning, type StrandedWorkWarningOptions } from "./stranded-work-warning.js";
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -29,6 +30,12 @@ export interface StartServerOptions {
   readonly worker?: boolean;
   /** Worker id (default host-pid-random). */
   readonly workerId?: string;
+  /**
+   * Where warnings a person must see go (`sailfin serve`: stderr): no embedded worker, and
+   * queued runs that no live worker takes. Without it the server warns nobody (tests).
+   */
+  readonly warn?: (line: string) => void;
+  readonly strandedWork?: StrandedWorkWarningOptions;
 }
 
 /** Store and engine resources from the configuration (the server and a standalone worker share it). */
@@ -83,7 +90,7 @@ export async function startServer(
     } catch (error) {
       // The API stays useful without training (datasets, models, keys); say why nothing trains.
       if (!(error instanceof PythonNotFoundError)) throw error;
-      print(`sailfin: no embedded worker: ${error.message}`);
+      (options.warn ?? print)(`sailfin: warning: no embedded worker, so queued tasks will not run: ${error.message}`);
     }
   }
   const app = await buildApp(res, {
@@ -106,9 +113,12 @@ export async function startServer(
   // Every serving process sends webhooks: replicas share the work through the delivery rows.
   const webhooks = new WebhookDispatcher(res, { ...DEFAULT_WEBHOOK_OPTIONS, ...config.webhooks });
   webhooks.start();
+  const stranded = options.warn === undefined ? null : new StrandedWorkWarning(res, options.warn, options.strandedWork);
+  stranded?.start();
   return {
     app, res, store, url, worker,
     async close() {
+      await stranded?.stop();
       await webhooks.stop();
       await worker?.stop();
       await app.close();

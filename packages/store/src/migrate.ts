@@ -3,6 +3,7 @@ import * as m0001 from "./migrations/0001-initial.js";
 import * as m0002 from "./migrations/0002-evaluation.js";
 import * as m0003 from "./migrations/0003-webhooks.js";
 import * as m0004 from "./migrations/0004-console-sessions.js";
+import * as m0005 from "./migrations/0005-workers.js";
 import type { Dialect } from "./db.js";
 
 interface Migration {
@@ -16,6 +17,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: "0002-evaluation", up: m0002.up },
   { name: "0003-webhooks", up: m0003.up },
   { name: "0004-console-sessions", up: m0004.up },
+  { name: "0005-workers", up: m0005.up },
 ];
 
 export interface MigrationResult {

@@ -23,6 +23,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveryTable;
   webhook_cursor: WebhookCursorTable;
   console_sessions: ConsoleSessionTable;
+  workers: WorkerTable;
 }
 
 export interface AccessKeyTable {
@@ -287,4 +288,18 @@ export interface ConsoleSessionTable {
   expires_at: string;
   /** Refreshed at most once a minute, so reads do not each cost a write. */
   last_seen_at: string;
+}
+
+/** A live worker process (migration 0005): the describe routes read it to say why a task waits. */
+export interface WorkerTable {
+  /** The worker's id, also its `lease_owner` on the runs it claims. */
+  id: string;
+  /** The run kinds its slots take, comma-separated (`finetune,publish,compress,…`). */
+  kinds: string;
+  host: string;
+  pid: number;
+  started_at: string;
+  heartbeat_at: string;
+  /** Past this the worker counts as gone (it stopped heartbeating). */
+  expires_at: string;
 }

@@ -2,7 +2,8 @@
 export { Worker, type WorkerOptions } from "./worker.js";
 export { type Executor, type ExecRequest, type ExecResult } from "./executor.js";
 export { LocalExecutor, defaultRuntimeDir, type LocalExecutorOptions } from "./local-executor.js";
-export { findPython, findPythonAmong, PythonNotFoundError } from "./python.js";
+export { findPython, findPythonAmong, PythonNotFoundError, SETUP_RUNTIME_SCRIPT } from "./python.js";
 export { RuntimeLink, type RuntimeEnding } from "./runtime-link.js";
 export { workerSettingsFromEnv, type WorkerSettings } from "./settings.js";
 export { startLocalWorker } from "./start.js";
+export { ensureRuntime, hostFacts, onPath, runtimeFix, RuntimeMissingError, type HostFacts, type RuntimeFix } from "./runtime-check.js";

@@ -1,3 +1,5 @@
+import { RUN_KINDS, type RunKind } from "@sailfin/engine";
+
 /** Worker settings from `SAILFIN_*` variables (all optional). */
 export interface WorkerSettings {
   readonly concurrency: number;
@@ -6,11 +8,14 @@ export interface WorkerSettings {
   readonly backoffMs: number;
   /** SIGTERM → SIGKILL grace of the runtime process. */
   readonly graceMs: number;
+  /** The run kinds to take; undefined: all. */
+  readonly kinds: readonly RunKind[] | undefined;
 }
 
 /**
  * `SAILFIN_WORKER_CONCURRENCY` (training runs at once, default 1), `SAILFIN_LEASE_MS` (30000),
- * `SAILFIN_POLL_MS` (1000), `SAILFIN_RETRY_BACKOFF_MS` (5000), `SAILFIN_STOP_GRACE_MS` (30000).
+ * `SAILFIN_POLL_MS` (1000), `SAILFIN_RETRY_BACKOFF_MS` (5000), `SAILFIN_STOP_GRACE_MS` (30000),
+ * `SAILFIN_WORKER_KINDS` (comma-separated run kinds, e.g. `finetune,publish`; default all).
  *
  * @example const settings = workerSettingsFromEnv(process.env);
  */
@@ -28,5 +33,16 @@ export function workerSettingsFromEnv(env: Readonly<Record<string, string | unde
     pollMs: int("SAILFIN_POLL_MS", 1_000, 10),
     backoffMs: int("SAILFIN_RETRY_BACKOFF_MS", 5_000, 0),
     graceMs: int("SAILFIN_STOP_GRACE_MS", 30_000, 100),
+    kinds: runKinds(env.SAILFIN_WORKER_KINDS),
   };
+}
+
+function runKinds(text: string | undefined): RunKind[] | undefined {
+  if (text === undefined || text.trim() === "") return undefined;
+  const kinds = text.split(",").map((k) => k.trim()).filter((k) => k !== "");
+  const unknown = kinds.filter((k) => !(RUN_KINDS as readonly string[]).includes(k));
+  if (unknown.length > 0 || kinds.length === 0) {
+    throw new Error(`SAILFIN_WORKER_KINDS must list run kinds among ${RUN_KINDS.join(", ")}, got "${text}"`);
+  }
+  return kinds as RunKind[];
 }

@@ -15,8 +15,9 @@ export async function startLocalWorker(res: EngineResources, settings: WorkerSet
   const worker = new Worker({
     res, executor: new LocalExecutor({ python, graceMs: settings.graceMs }),
     concurrency: settings.concurrency, leaseMs: settings.leaseMs, pollMs: settings.pollMs, backoffMs: settings.backoffMs,
+    ...(settings.kinds === undefined ? {} : { kinds: settings.kinds }),
     ...(id === undefined ? {} : { id }),
   });
-  worker.start();
+  await worker.start();
   return worker;
 }

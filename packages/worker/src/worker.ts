@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import {
-  SYSTEM_ACTOR, cancelRun, claimRun, completeRun, failRun, heartbeat, releaseRun, requeueExpired, settlePublishedVersion,
+  SYSTEM_ACTOR, announceWorker, withdrawWorker, cancelRun, claimRun, completeRun, failRun, heartbeat, releaseRun, requeueExpired, settlePublishedVersion,
   type EngineResources, type Lease, type PublishRunSpec, type RunKind,
 } from "@sailfin/engine";
 import type { Executor } from "./executor.js";
@@ -29,6 +29,8 @@ export interface WorkerOptions {
   readonly pollMs?: number;
   /** First retry delay of a system failure (default 5 s, doubling). */
   readonly backoffMs?: number;
+  /** Only these kinds (default all): slots that take none of them are left out. */
+  readonly kinds?: readonly RunKind[];
 }
 
 type StopReason = "cancel" | "lost" | "shutdown";
@@ -43,10 +45,11 @@ const HANDLERS: Record<RunKind, (ctx: HandlerContext, lease: Lease) => Promise<O
  * `stop()` drains: no new claims; running processes get SIGTERM (the runtime saves a
  * checkpoint) and their runs go back to the queue for another worker to resume.
  *
- * @example const worker = new Worker({ res, executor: new LocalExecutor({ python: await findPython() }) }); worker.start(); … await worker.stop();
+ * @example const worker = new Worker({ res, executor: new LocalExecutor({ python: await findPython() }) }); await worker.start(); … await worker.stop();
  */
 export class Worker {
   readonly id: string;
+  private slotKinds: readonly RunKind[] = [];
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly running = new Map<string, AbortController>();
@@ -60,22 +63,66 @@ export class Worker {
     this.pollMs = options.pollMs ?? 1_000;
   }
 
-  /** Starts the slots (returns at once). */
-  start(): void {
+  /**
+   * Announces the worker in the `workers` table (so describe routes know someone takes its
+   * kinds) and starts the slots; resolves once announced. A failed announcement is logged and
+   * retried at the next presence heartbeat: the slots run regardless.
+   */
+  async start(): Promise<void> {
+    const only = this.options.kinds === undefined ? null : new Set<RunKind>(this.options.kinds);
     const slots: RunKind[][] = [];
-    for (let i = 0; i < (this.options.concurrency ?? 1); i++) slots.push(["finetune"]);
+    const add = (count: number, kinds: RunKind[]) => {
+      const taken = only === null ? kinds : kinds.filter((k) => only.has(k));
+      for (let i = 0; i < count && taken.length > 0; i++) slots.push(taken);
+    };
+    add(this.options.concurrency ?? 1, ["finetune"]);
     // Short file work (publish, compression, export) never waits behind a long evaluation.
-    for (let i = 0; i < (this.options.publishConcurrency ?? 1); i++) slots.push(["publish", "compress", "eval-export"]);
-    for (let i = 0; i < (this.options.evalConcurrency ?? 1); i++) slots.push(["evaluate"]);
-    this.loops = slots.map((kinds) => this.slot(kinds));
+    add(this.options.publishConcurrency ?? 1, ["publish", "compress", "eval-export"]);
+    add(this.options.evalConcurrency ?? 1, ["evaluate"]);
+    this.slotKinds = [...new Set(slots.flat())];
+    const announced = this.announce();
+    this.loops = [...slots.map((kinds) => this.slot(kinds)), this.presence(announced)];
+    await announced;
   }
 
-  /** Drains and waits for every slot to finish its current run. */
+  /** The run kinds this worker's slots take (known once `start` was called). */
+  get kinds(): readonly RunKind[] {
+    return this.slotKinds;
+  }
+
+  /**
+   * Withdraws the announcement (it takes no new work), drains, and waits for every slot to finish
+   * its current run. Withdrawn again at the end: a presence heartbeat in flight during the first
+   * withdrawal may have written the row back.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
+    const withdraw = () => withdrawWorker(this.options.res.db, this.id)
+      .catch((error: unknown) => this.options.res.log.warn({ err: error, worker: this.id }, "withdrawing the worker failed"));
     for (const controller of this.running.values()) controller.abort("shutdown");
     for (const wake of this.wake.splice(0)) wake();
+    await withdraw();
     await Promise.all(this.loops);
+    await withdraw();
+  }
+
+  private async announce(): Promise<void> {
+    const { res } = this.options;
+    try {
+      await announceWorker(res.db, { id: this.id, kinds: this.slotKinds, ttlMs: this.leaseMs });
+    } catch (error) {
+      res.log.warn({ err: error, worker: this.id }, "announcing the worker failed");
+    }
+  }
+
+  /** Presence heartbeats: the row stays alive while this process does (a killed worker's row expires after one lease). */
+  private async presence(first: Promise<void>): Promise<void> {
+    await first;
+    const every = Math.max(100, Math.min(10_000, Math.floor(this.leaseMs / 3)));
+    while (!this.stopping) {
+      await this.sleep(every);
+      if (!this.stopping) await this.announce();
+    }
   }
 
   private sleep(ms: number): Promise<void> {

@@ -19,7 +19,8 @@ export const serveCommand: Command = {
       process.once("SIGINT", () => resolve());
       process.once("SIGTERM", () => resolve());
     });
-    const server = await startServer(config, console.log, { worker: flags["no-worker"] !== true });
+    // Warnings go to stderr, where a person sees them even when stdout is piped or logged.
+    const server = await startServer(config, console.log, { worker: flags["no-worker"] !== true, warn: (line) => console.error(line) });
     await stopped;
     await server.close();
     return 0;

@@ -42,6 +42,11 @@ export interface CompTaskItem {
   readonly createTime: string;
   readonly finishTime?: string;
   readonly failedReason?: string;
+  /**
+   * Sailfin extension, only while queued (and only on the single-object describe): why no
+   * worker will start it, e.g. `"no worker online"` (docs/api.md).
+   */
+  readonly waitingReason?: string;
   readonly progress: number;
   readonly sizeBeforeBytes?: number;
   readonly sizeAfterBytes?: number;

@@ -120,6 +120,11 @@ export interface EvalTaskDetail {
   /** 0–100. */
   readonly progress: number;
   readonly failReason?: string;
+  /**
+   * Sailfin extension, only while queued (and only on the single-object describe): why no
+   * worker will start it, e.g. `"no worker online"` (docs/api.md).
+   */
+  readonly waitingReason?: string;
 }
 
 export interface DescribeEvalTasksResult {

@@ -79,6 +79,12 @@ export interface FineTuningTaskDetail {
   readonly failureReason?: string;
   /** Sailfin extension: `user` (the input) or `system`. */
   readonly failureKind?: string | null;
+  /**
+   * Sailfin extension, only while queued (and only on the single-object describe): why no
+   * worker will start it, e.g. `"no worker online"` (docs/api.md).
+   */
+  readonly waitingReason?: string;
+
   readonly createDate: string;
   /** `0000-00-00T00:00:00Z` until finished. */
   readonly finishDate: string;

@@ -2,7 +2,7 @@
  * The work queue: `runs` rows are the queue entries (kinds `finetune` and `publish`); one
  * module per statement. Every write a worker makes after its claim is fenced by the lease token.
  */
-export { type Lease, type RunKind, RUN_OBJECT } from "./lease.js";
+export { type Lease, type RunKind, RUN_KINDS, RUN_OBJECT } from "./lease.js";
 export { claimRun, type ClaimOptions } from "./claim.js";
 export { heartbeat, type HeartbeatResult } from "./heartbeat.js";
 export { completeRun, cancelRun } from "./finish.js";
@@ -14,3 +14,7 @@ export { enqueueWork, type WorkRunInput } from "./enqueue.js";
 export { requestStop, type StopResult } from "./request-stop.js";
 export { findWorkRun, type WorkRow } from "./find-work.js";
 export { runStateOf } from "./run-state.js";
+export {
+  announceWorker, withdrawWorker, liveWorkerKinds, reasonNoWorkerFor, waitingReason, strandedWork, kindNoun, NO_WORKER_ONLINE,
+  type WorkerAnnouncement, type StrandedWork,
+} from "./worker-presence.js";

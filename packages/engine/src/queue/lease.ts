@@ -1,9 +1,9 @@
 import type { Selectable } from "kysely";
-import type { RunKind } from "@sailfin/contract";
+import { RUN_KINDS, type RunKind } from "@sailfin/contract";
 import type { RunTable } from "@sailfin/store";
 
 /** The kinds of work the queue holds: every one is a row in `runs` (see docs/architecture.md). */
-export type { RunKind };
+export { RUN_KINDS, type RunKind };
 
 /**
  * What a worker holds after a claim. Every later write it makes names `token`: when the lease

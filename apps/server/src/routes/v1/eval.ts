@@ -1,7 +1,7 @@
 import { INT32_MAX, STATE_WORD, SailfinError, V1Id, intField, exportState, isoOffset, parseWith, v1EvalState, z, type V1EvalState } from "@sailfin/contract";
 import {
   createEval, createEvalExport, deleteEvals, describeEval, describeEvalExport, evalResults, findSet, findVersion, runStateOf,
-  listModelSets, stopEval, viewVersions,
+  listModelSets, stopEval, viewVersions, waitingReason,
   type EngineResources, type EvalExportView, type EvalRunSpec, type EvalUnitInput, type EvalView,
 } from "@sailfin/engine";
 import {
@@ -9,6 +9,7 @@ import {
   exportFailReason, given, inferenceParams, partResultIds, unitResult,
 } from "../eval-shared.js";
 import { v1, type RouteContext, type RouteDef } from "../route.js";
+import { withWaitingReason } from "../waiting-reason.js";
 import { v1ModelVersion } from "./modelrepo.js";
 
 /**
@@ -269,7 +270,7 @@ export const evalV1Routes: RouteDef[] = [
   v1(`${EVAL}/detail`, "eval:read", async (ctx, body) => {
     const input = parseWith(IdBody, body);
     const view = await describeEval(ctx.res, input.id, "id");
-    return renderEval(view, await versionDescriptions(ctx.res, view.spec));
+    return withWaitingReason(renderEval(view, await versionDescriptions(ctx.res, view.spec)), await waitingReason(ctx.res.db, view.row));
   }),
 
   v1(`${EVAL}/report`, "eval:read", async (ctx, body) => {

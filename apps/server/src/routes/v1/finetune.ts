@@ -3,9 +3,10 @@ import {
   matchKeys, parseWith, sqlTime, v1PeftType, v1RunStatus,
 } from "@sailfin/contract";
 import {
-  createJob, createRun, describeJob, describeRun, finetuneRef, runOrdinal, stopRun,
+  createJob, createRun, describeJob, describeRun, finetuneRef, runOrdinal, stopRun, waitingReason,
   type FinetuneRunDetail, type RunDatasetInput,
 } from "@sailfin/engine";
+import { withWaitingReason } from "../waiting-reason.js";
 import { v1, type RouteContext, type RouteDef } from "../route.js";
 
 /**
@@ -122,7 +123,10 @@ export const finetuneV1Routes: RouteDef[] = [
   v1("/wenxinworkshop/finetune/jobDetail", "tuning:read", async (ctx, body) => {
     const input = parseWith(V1JobRefBody, matchKeys(body, V1_FINETUNE_KEYS.jobRef));
     const detail = await describeRun(ctx.res, finetuneRef(input.jobId), "jobId", { job: finetuneRef(input.taskId), jobField: "taskId" });
-    return renderJobDetail(detail, await runOrdinal(ctx.res, detail), ctx.baseUrl);
+    return withWaitingReason(
+      renderJobDetail(detail, await runOrdinal(ctx.res, detail), ctx.baseUrl),
+      await waitingReason(ctx.res.db, { status: detail.run.status, kind: "finetune" }),
+    );
   }),
 
   v1("/wenxinworkshop/finetune/stopJob", "tuning:write", async (ctx, body) => {

@@ -3,9 +3,10 @@ import {
   type CompTaskItem, type DescribeModelCompTasksResult,
 } from "@sailfin/contract";
 import {
-  cancelCompTask, createCompTask, deleteCompTask, describeCompTask, listCompTasks, type CompTaskView,
+  cancelCompTask, createCompTask, deleteCompTask, describeCompTask, listCompTasks, waitingReason, type CompTaskView,
 } from "@sailfin/engine";
 import { NO_RESULT } from "../../render.js";
+import { withWaitingReason } from "../waiting-reason.js";
 import { v2, type RouteDef } from "../route.js";
 
 /**
@@ -66,7 +67,8 @@ export const compressionRoutes: RouteDef[] = [
 
   v2("model", "DescribeModelCompTask", "comp:read", async (ctx, body): Promise<CompTaskItem> => {
     const input = parseWith(ModelCompTaskIdBody, body);
-    return v2CompTask(await describeCompTask(ctx.res, input.modelCompTaskId, "modelCompTaskId"));
+    const view = await describeCompTask(ctx.res, input.modelCompTaskId, "modelCompTaskId");
+    return withWaitingReason(v2CompTask(view), await waitingReason(ctx.res.db, view.row));
   }),
 
   cancel("CancelModelCompTask"),

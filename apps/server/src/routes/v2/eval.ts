@@ -4,10 +4,11 @@ import {
   type DescribeEvalTasksResult, type EvalExportTask, type EvalTaskDetail, type EvalTaskReport, type V2EvalState,
 } from "@sailfin/contract";
 import {
-  createEval, createEvalExport, deleteEvals, describeEval, describeEvalExport, latestEvalExport, listEvals, runStateOf, stopEval,
+  createEval, createEvalExport, deleteEvals, describeEval, describeEvalExport, latestEvalExport, listEvals, runStateOf, stopEval, waitingReason,
   type EvalExportView, type EvalUnitInput, type EvalView,
 } from "@sailfin/engine";
 import { v2, type RouteContext, type RouteDef } from "../route.js";
+import { withWaitingReason } from "../waiting-reason.js";
 import {
   downloadUrl, evalProgress, exportColumns, exportFailReason, given, inferenceParams, partResultIds, unitResult,
 } from "../eval-shared.js";
@@ -118,7 +119,8 @@ export const evalV2Routes: RouteDef[] = [
 
   v2("eval", "DescribeEvalTask", "eval:read", async (ctx, body): Promise<EvalTaskDetail> => {
     const input = parseWith(EvalTaskIdBody, body);
-    return renderTask(await describeEval(ctx.res, input.taskId, "taskId"));
+    const view = await describeEval(ctx.res, input.taskId, "taskId");
+    return withWaitingReason(renderTask(view), await waitingReason(ctx.res.db, view.row));
   }),
 
   v2("eval", "DescribeEvalTaskReport", "eval:read", async (ctx, body): Promise<EvalTaskReport> => {

@@ -6,9 +6,10 @@ import {
 } from "@sailfin/contract";
 import {
   createJob, createRun, deleteJob, deleteRun, describeRun, describeSupportModels, listJobs, listRuns, quoteRun, runMetrics, stopRun,
-  type CreateRunInput,
+  waitingReason, type CreateRunInput,
   type FinetuneJobRecord, type FinetuneRunDetail, type RunDatasetInput,
 } from "@sailfin/engine";
+import { withWaitingReason } from "../waiting-reason.js";
 import { v2, type RouteContext, type RouteDef } from "../route.js";
 
 /**
@@ -144,7 +145,8 @@ export const finetuningV2Routes: RouteDef[] = [
 
   v2("finetuning", "DescribeFineTuningTask", "tuning:read", async (ctx, body): Promise<FineTuningTaskDetail> => {
     const input = parseWith(FineTuningTaskIdBody, body);
-    return renderTask(await describeRun(ctx.res, { id: input.taskId }, "taskId"), ctx.baseUrl);
+    const detail = await describeRun(ctx.res, { id: input.taskId }, "taskId");
+    return withWaitingReason(renderTask(detail, ctx.baseUrl), await waitingReason(ctx.res.db, { status: detail.run.status, kind: "finetune" }));
   }),
 
   // Sailfin extension: the full metric series of a task, for charts (docs/api.md).

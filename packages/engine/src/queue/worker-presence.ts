@@ -1,0 +1,110 @@
+import { hostname } from "node:os";
+import type { Kysely } from "kysely";
+import { nowIso } from "@sailfin/contract";
+import type { Database } from "@sailfin/store";
+import { isoIn, type RunKind } from "./lease.js";
+
+/**
+ * Which workers are alive, and what they run: the `workers` rows (migration 0005). Each worker
+ * process announces itself at start and at every presence heartbeat (an upsert that pushes
+ * `expires_at` forward), and withdraws on a clean shutdown; a killed worker's row simply expires.
+ * Readers only ever count rows whose `expires_at` is still ahead, so liveness holds across
+ * processes and replicas without any clock but the database rows' own.
+ */
+
+/** The words a reason uses for each kind. */
+const KIND_NOUN: Record<RunKind, string> = {
+  finetune: "fine-tuning", publish: "publish", compress: "compression", evaluate: "evaluation", "eval-export": "evaluation-result export",
+};
+
+/** `waitingReason` when no live worker exists at all (also the documented example). */
+export const NO_WORKER_ONLINE = "no worker online";
+
+export interface WorkerAnnouncement {
+  readonly id: string;
+  readonly kinds: readonly RunKind[];
+  /** How long the row counts as alive without another announcement. */
+  readonly ttlMs: number;
+}
+
+/**
+ * Writes (or refreshes) the worker's row, alive for `ttlMs` more, and deletes rows that expired
+ * (workers that died without withdrawing). Called at start and at each presence heartbeat.
+ *
+ * @example await announceWorker(db, { id: "host-1-ab12cd", kinds: ["finetune"], ttlMs: 30_000 });
+ */
+export async function announceWorker(db: Kysely<Database>, worker: WorkerAnnouncement): Promise<void> {
+  const now = nowIso();
+  const expires = isoIn(worker.ttlMs);
+  await db.deleteFrom("workers").where("expires_at", "<", now).execute();
+  await db.insertInto("workers")
+    .values({
+      id: worker.id, kinds: worker.kinds.join(","), host: hostname(), pid: process.pid,
+      started_at: now, heartbeat_at: now, expires_at: expires,
+    })
+    .onConflict((oc) => oc.column("id").doUpdateSet({ kinds: worker.kinds.join(","), heartbeat_at: now, expires_at: expires }))
+    .execute();
+}
+
+/** Deletes the worker's row (a clean shutdown: it takes no more work from now on). */
+export async function withdrawWorker(db: Kysely<Database>, id: string): Promise<void> {
+  await db.deleteFrom("workers").where("id", "=", id).execute();
+}
+
+/** The kinds each live worker runs (one small query over the few live rows). */
+export async function liveWorkerKinds(db: Kysely<Database>): Promise<ReadonlyArray<ReadonlySet<string>>> {
+  const rows = await db.selectFrom("workers").select("kinds").where("expires_at", ">", nowIso()).execute();
+  return rows.map((r) => new Set(r.kinds.split(",")));
+}
+
+/** Why a queued run of `kind` cannot start, given the live workers' kinds; null when some worker can take it. */
+export function reasonNoWorkerFor(kind: string, live: ReadonlyArray<ReadonlySet<string>>): string | null {
+  if (live.length === 0) return NO_WORKER_ONLINE;
+  if (live.some((kinds) => kinds.has(kind))) return null;
+  const runs = [...new Set(live.flatMap((kinds) => [...kinds]))].map((k) => KIND_NOUN[k as RunKind] ?? k);
+  const noun = KIND_NOUN[kind as RunKind] ?? kind;
+  return `no online worker runs ${noun} tasks (${live.length} online, running ${runs.join(", ")})`;
+}
+
+/**
+ * Why a run is still waiting for a worker, or null: only a `Queued` run can be waiting, and only
+ * when no live worker takes its kind. A run that merely waits its turn behind others, or for its
+ * retry backoff, has no reason: some worker will take it. One query, for describe routes only
+ * (lists do not pay it).
+ *
+ * @example const reason = await waitingReason(db, { status: "Queued", kind: "finetune" }); // "no worker online"
+ */
+export async function waitingReason(db: Kysely<Database>, run: { readonly status: string; readonly kind: string }): Promise<string | null> {
+  if (run.status !== "Queued") return null;
+  return reasonNoWorkerFor(run.kind, await liveWorkerKinds(db));
+}
+
+export interface StrandedWork {
+  readonly kind: string;
+  readonly count: number;
+  readonly reason: string;
+}
+
+/**
+ * Queued runs, per kind, that no live worker takes: what `sailfin serve` warns about. Two small
+ * queries (queued counts grouped by kind, live workers).
+ *
+ * @example for (const s of await strandedWork(db)) console.error(`${s.count} ${s.kind}: ${s.reason}`);
+ */
+export async function strandedWork(db: Kysely<Database>): Promise<StrandedWork[]> {
+  const queued = await db.selectFrom("runs").select(["kind", (eb) => eb.fn.countAll<number>().as("n")])
+    .where("status", "=", "Queued").groupBy("kind").execute();
+  if (queued.length === 0) return [];
+  const live = await liveWorkerKinds(db);
+  const out: StrandedWork[] = [];
+  for (const row of queued) {
+    const reason = reasonNoWorkerFor(row.kind, live);
+    if (reason !== null) out.push({ kind: row.kind, count: Number(row.n), reason });
+  }
+  return out;
+}
+
+/** The noun of a kind in messages (`fine-tuning`, `compression` …). */
+export function kindNoun(kind: string): string {
+  return KIND_NOUN[kind as RunKind] ?? kind;
+}
