@@ -1,7 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -85,6 +85,21 @@ test("quickstart stops within seconds, before starting a server, with the comman
   // The runtime check is the only step it took: no server, no model, no upload.
   assert.deepEqual([...output.matchAll(/^==> (.*)$/gm)].map((m) => m[1]), ["checking the training runtime (Python with PyTorch)"], output);
   assert.doesNotMatch(output, /sailfin listening/);
+});
+
+test("npm run quickstart checks the runtime before its build: without torch it stops within seconds, having built nothing", async () => {
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")) as { scripts: Record<string, string> };
+  assert.match(pkg.scripts.quickstart!, /^node scripts\/check-runtime\.mjs && npm run build && /);
+  const script = fileURLToPath(new URL("../../scripts/check-runtime.mjs", import.meta.url));
+  const started = Date.now();
+  const run = spawnSync(process.execPath, [script], { env: { ...process.env, SAILFIN_PYTHON: noTorchPython }, encoding: "utf8", timeout: 60_000 });
+  assert.equal(run.status, 1, run.stdout + run.stderr);
+  assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`);
+  assert.match(run.stderr, new RegExp(`^quickstart: cannot train on this machine yet: SAILFIN_PYTHON=${noTorchPython} cannot import torch`, "m"));
+  assert.match(run.stderr, /setup-runtime-deps\.sh/);
+  const ok = spawnSync(process.execPath, [script], { env: { ...process.env, SAILFIN_PYTHON: "/usr/bin/python3" }, encoding: "utf8", timeout: 60_000 });
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stdout, /^using \/usr\/bin\/python3$/m);
 });
 
 test("quickstart stops with the reason, not after 15 minutes, when its server's worker runs no fine-tuning", { timeout: 200_000 }, async () => {
