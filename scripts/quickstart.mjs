@@ -197,7 +197,7 @@ try {
   const zip = Buffer.from(await (await fetch(info.downloadUrl)).arrayBuffer());
   const zipPath = join(home, "demo", `${info.exportIDStr}.zip`);
   writeFileSync(zipPath, zip);
-  say(`export ${info.exportIDStr}: ${info.state}, ${kib(zip.length)} written to ${zipPath} (results.jsonl + results.csv)`);
+  say(`export ${info.exportIDStr}: ${info.state}, ${kib(zip.length)} written to ${zipPath} (data.jsonl in Qianfan's layout, results.jsonl, results.csv)`);
 
   step("done");
   say(`The new model version ${modelId} is Ready: merged weights, config and tokenizer in ${join(home, "models", modelId)}.`);
