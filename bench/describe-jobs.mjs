@@ -3,15 +3,20 @@
 // jobs (SQLite), first page and a page 500,000 rows deep, against a bare Fastify route returning
 // a body of the same size. Runs the BUILT code (`npm run bench` builds first). See bench/README.md.
 //
-// The servers run in worker threads and the load generator in the main thread, so the client
-// never queues behind the server's event loop. The client is closed-loop: WORKERS concurrent
-// callers, each sending its next request when the previous answer has been read.
+// Each server runs in its own child process and the load generator in this one, so the client
+// never queues behind the server's event loop, and the server's CPU time per request
+// (`process.cpuUsage()` of its process over the measured window, divided by the requests
+// answered) is measured apart from the client's: on a shared machine the throughput ratio also
+// measures how fast the client can ask, the CPU ratio only what each server spends. The client is
+// closed-loop: WORKERS concurrent callers, each sending its next request when the previous answer
+// has been read.
 
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import http from "node:http";
-import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+import { fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const PAGE_SIZE = 10;
@@ -26,13 +31,13 @@ const WARMUP_REQUESTS = Number(process.env.BENCH_WARMUP_REQUESTS ?? 5000);
 const ADMIN = { accessKey: "benchadminkey001", secretKey: "bench-admin-secret-0001" };
 const RESULTS = new URL("./results/describe-jobs.md", import.meta.url);
 
-if (!isMainThread) {
-  await serve(workerData);
+if (process.env.BENCH_SERVER !== undefined) {
+  await serve(JSON.parse(process.env.BENCH_SERVER));
 } else {
   await main();
 }
 
-/** Worker side: start one server, report its URL, stop when told. */
+/** Child side: start one server, report its URL, answer CPU readings, stop when told. */
 async function serve({ kind, home, body }) {
   let close;
   let url;
@@ -55,22 +60,30 @@ async function serve({ kind, home, body }) {
     url = `http://127.0.0.1:${app.server.address().port}`;
     close = () => app.close();
   }
-  parentPort.postMessage({ url });
-  parentPort.once("message", async () => {
-    await close();
-    parentPort.postMessage({ closed: true });
+  process.send({ url });
+  process.on("message", async (message) => {
+    if (message === "cpu") {
+      const { user, system } = process.cpuUsage();
+      process.send({ cpuMicros: user + system });
+    } else {
+      await close();
+      process.disconnect();
+    }
   });
 }
 
-function startWorker(data) {
-  const worker = new Worker(new URL(import.meta.url), { workerData: data });
-  return new Promise((resolve, reject) => {
-    worker.once("error", reject);
-    worker.once("message", ({ url }) => resolve({
-      url,
-      stop: () => new Promise((done) => { worker.once("message", () => worker.terminate().then(done)); worker.postMessage("stop"); }),
-    }));
+/** Starts a server in a child process; `cpu()` reads the child's CPU time (µs, user + system). */
+function startServerProcess(data) {
+  const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, BENCH_SERVER: JSON.stringify(data) } });
+  const next = () => new Promise((resolve, reject) => {
+    child.once("message", resolve);
+    child.once("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
   });
+  return next().then(({ url }) => ({
+    url,
+    cpu: () => { const reply = next(); child.send("cpu"); return reply.then((m) => m.cpuMicros); },
+    stop: () => new Promise((done) => { child.once("exit", done); child.send("stop"); }),
+  }));
 }
 
 /** Fills finetune_jobs with ROWS rows in one transaction (columns per packages/store/src/schema.ts). */
@@ -174,10 +187,15 @@ function summarize(name, { latencies, errors, elapsed }) {
   return { name, requests: sorted.length, errors, rps: sorted.length / elapsed, p50: q(0.5), p99: q(0.99) };
 }
 
-async function measure(name, baseUrl, headersFor, body, check) {
-  await load(baseUrl, headersFor, body, WARMUP_MS, check, WARMUP_REQUESTS);
-  const result = summarize(name, await load(baseUrl, headersFor, body, DURATION_MS, check));
-  console.log(`  ${name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, ${result.errors} errors`);
+/** Warms up, then measures the load and the server's CPU time per request answered (errors included). */
+async function measure(name, server, headersFor, body, check) {
+  await load(server.url, headersFor, body, WARMUP_MS, check, WARMUP_REQUESTS);
+  const cpu0 = await server.cpu();
+  const run = await load(server.url, headersFor, body, DURATION_MS, check);
+  const cpuMicros = (await server.cpu()) - cpu0;
+  const result = { ...summarize(name, run), cpuPerRequest: cpuMicros / (run.latencies.length + run.errors), cpuShare: cpuMicros / 1e6 / run.elapsed };
+  console.log(`  ${name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, ${result.errors} errors; `
+    + `server ${result.cpuPerRequest.toFixed(0)} µs CPU/request (${(result.cpuShare * 100).toFixed(0)}% of a core)`);
   return result;
 }
 
@@ -189,7 +207,7 @@ async function main() {
     const { seconds, deepMarker } = await seed(home);
     console.log(`  seeded in ${seconds.toFixed(1)} s; page ${DEEP_PAGE} marker ${deepMarker}`);
 
-    const sailfin = await startWorker({ kind: "sailfin", home });
+    const sailfin = await startServerProcess({ kind: "sailfin", home });
     const sign = await makeSigner(sailfin.url);
     const firstBody = JSON.stringify({ maxKeys: PAGE_SIZE });
     const deepBody = JSON.stringify({ maxKeys: PAGE_SIZE, marker: deepMarker });
@@ -207,12 +225,12 @@ async function main() {
 
     const isPage = (text) => text.includes('"jobList"');
     console.log(`measuring: ${WORKERS} concurrent callers, ${WARMUP_MS / 1000} s (and ${WARMUP_REQUESTS} requests) warm-up + ${DURATION_MS / 1000} s each`);
-    const page1 = await measure("signed DescribeFineTuningJobs, page 1", sailfin.url, sign, firstBody, isPage);
-    const pageDeep = await measure(`signed DescribeFineTuningJobs, page ${DEEP_PAGE.toLocaleString("en-US")}`, sailfin.url, sign, deepBody, isPage);
+    const page1 = await measure("signed DescribeFineTuningJobs, page 1", sailfin, sign, firstBody, isPage);
+    const pageDeep = await measure(`signed DescribeFineTuningJobs, page ${DEEP_PAGE.toLocaleString("en-US")}`, sailfin, sign, deepBody, isPage);
     await sailfin.stop();
 
-    const bare = await startWorker({ kind: "bare", body: first.text });
-    const bareResult = await measure("bare Fastify route, same-size body", bare.url,
+    const bare = await startServerProcess({ kind: "bare", body: first.text });
+    const bareResult = await measure("bare Fastify route, same-size body", bare,
       () => ({ "content-type": "application/json", "content-length": String(Buffer.byteLength(firstBody)) }), firstBody, isPage);
     await bare.stop();
 
@@ -229,7 +247,7 @@ async function main() {
 
 function renderReport({ page1, pageDeep, bare, seconds, bodyBytes, load }) {
   const f = (n, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : "n/a");
-  const row = (r) => `| ${r.name} | ${f(r.rps, 0)} | ${f(r.p50)} | ${f(r.p99)} | ${r.requests} | ${r.errors} |`;
+  const row = (r) => `| ${r.name} | ${f(r.rps, 0)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.cpuPerRequest, 0)} | ${f(r.cpuShare * 100, 0)}% | ${r.requests} | ${r.errors} |`;
   const cpu = cpus();
   return [
     "# DescribeFineTuningJobs listing benchmark",
@@ -237,16 +255,18 @@ function renderReport({ page1, pageDeep, bare, seconds, bodyBytes, load }) {
     `Run ${new Date().toISOString()} on ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, Node ${process.version}.`,
     `${ROWS.toLocaleString("en-US")} rows in \`finetune_jobs\` (SQLite, WAL), seeded in ${f(seconds, 1)} s. Page size ${PAGE_SIZE};`,
     `response body ${bodyBytes} bytes. Closed loop with ${WORKERS} concurrent keep-alive callers, ${WARMUP_MS / 1000} s (at least ${WARMUP_REQUESTS} requests) warm-up,`,
-    `then ${DURATION_MS / 1000} s measured per row. Server in a worker thread, client in the main thread, same machine.`,
+    `then ${DURATION_MS / 1000} s measured per row. Each server in its own process, the client in another, same machine;`,
+    "server CPU is the server process's user + system time over the measured window per request answered.",
     `1-minute load average ${f(load.before)} before, ${f(load.after)} after (other work on the machine skews absolute numbers).`,
     "",
-    "| scenario | requests/s | p50 ms | p99 ms | requests | errors |",
-    "|---|---:|---:|---:|---:|---:|",
+    "| scenario | requests/s | p50 ms | p99 ms | server µs CPU/request | server CPU | requests | errors |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
     row(page1),
     row(pageDeep),
     row(bare),
     "",
-    `- signed page 1 / bare Fastify throughput: **${f(page1.rps / bare.rps)}** (p50 latency ${f(page1.p50 / bare.p50)}×)`,
+    `- signed page 1 / bare Fastify, server CPU per request (bare µs / signed µs): **${f(bare.cpuPerRequest / page1.cpuPerRequest)}** (the server's own cost, steady on a shared machine)`,
+    `- signed page 1 / bare Fastify throughput: **${f(page1.rps / bare.rps)}** (p50 latency ${f(page1.p50 / bare.p50)}×; the client shares the machine's cores)`,
     `- page ${DEEP_PAGE.toLocaleString("en-US")} / page 1 latency: **p50 ${f(pageDeep.p50 / page1.p50)}×, p99 ${f(pageDeep.p99 / page1.p99)}×** (keyset pagination: no OFFSET)`,
     "",
     "Reproduce with `npm run bench` (see bench/README.md). Absolute numbers depend on the machine; compare the ratios.",
