@@ -1,5 +1,6 @@
 import type { Page, PageRequest } from "@sailfin/contract";
-import { keysetPage } from "@sailfin/store";
+import type { Selectable } from "kysely";
+import { keysetPageWhere, type FinetuneJobTable } from "@sailfin/store";
 import type { EngineResources } from "../resources.js";
 import { toJobRecord, type FinetuneJobRecord } from "./records.js";
 
@@ -13,9 +14,9 @@ export interface ListJobsFilter {
  * filtered by train mode and base model.
  */
 export async function listJobs(res: EngineResources, filter: ListJobsFilter, request: PageRequest): Promise<Page<FinetuneJobRecord>> {
-  let query = res.db.selectFrom("finetune_jobs").selectAll();
-  if (filter.trainMode) query = query.where("train_mode", "=", filter.trainMode);
-  if (filter.model) query = query.where("model", "=", filter.model);
-  const page = await keysetPage(query, request, "finetune_jobs");
+  // An empty filter value filters nothing; the listing's SQL is compiled once per shape.
+  const page = await keysetPageWhere<Selectable<FinetuneJobTable>>(res.db, "finetune_jobs", {
+    train_mode: filter.trainMode || undefined, model: filter.model || undefined,
+  }, request);
   return { items: page.items.map(toJobRecord), pageInfo: page.pageInfo };
 }
