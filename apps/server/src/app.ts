@@ -37,6 +37,7 @@ export interface AppOptions {
 
 export interface RequestState {
   readonly requestId: string;
+  /** V1's `log_id`; V2 answers carry none, so V2 routes leave it empty (drawing one costs a random number). */
   readonly logId: string;
   readonly dialect: DialectName;
   def?: RouteDef;
@@ -83,9 +84,15 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
 
   // A signed body digest is checked before any handler acts on the body; a streamed body (uploads)
   // is checked by its route as it streams. A body never read (GET) counts as empty.
-  app.addHook("preHandler", async (request) => {
+  // Synchronous (`done`): an async hook costs every request a promise and a microtask hop.
+  app.addHook("preHandler", (request, _reply, done) => {
     const digest = request.sailfin?.bodyDigest;
-    if (digest !== undefined && !(request.body instanceof Readable)) assertBodyDigest(digest, request.rawBody ?? Buffer.alloc(0));
+    try {
+      if (digest !== undefined && !(request.body instanceof Readable)) assertBodyDigest(digest, request.rawBody ?? Buffer.alloc(0));
+    } catch (error) {
+      return done(error as Error);
+    }
+    done();
   });
 
   app.setErrorHandler((error, request, reply) => renderError(request, reply, toSailfinError(error, request)));
@@ -105,7 +112,7 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
   }
 
   const gate = (dialect: DialectName) => async (request: FastifyRequest) => {
-    const state: RequestState = { requestId: request.id, logId: newLogId(), dialect };
+    const state: RequestState = { requestId: request.id, logId: dialect === "v1" ? newLogId() : "", dialect };
     request.sailfin = state;
     if (dialect === "v2") {
       const { resource } = request.params as { resource: string };
