@@ -103,11 +103,7 @@ export async function verifySignature(
 
   const prefix = `bce-auth-v1/${accessKey}/${timestamp}/${expirationText}`;
   const key = signingKeyOf(credential, prefix);
-  const queryStart = request.url.indexOf("?");
-  const rawPath = queryStart < 0 ? request.url : request.url.slice(0, queryStart);
-  const rawQuery = queryStart < 0 ? "" : request.url.slice(queryStart + 1);
-  const uri = canonicalUri(rawPath);
-  const query = canonicalQuery(rawQuery);
+  const { uri, query } = canonicalTarget(request.url);
 
   for (const headers of headerVariants(request, names, timestamp!)) {
     const expected = hmacHex(key, canonicalRequest(request.method, uri, query, canonicalHeaders(headers)));
@@ -116,6 +112,27 @@ export async function verifySignature(
     }
   }
   throw new SailfinError("SignatureDoesNotMatch");
+}
+
+/** Canonical URI and query by request target: a client calls the same few targets over and over. */
+const canonicalTargets = new Map<string, { readonly uri: string; readonly query: string }>();
+const CANONICAL_TARGETS_KEPT = 256;
+
+function canonicalTarget(url: string): { readonly uri: string; readonly query: string } {
+  let target = canonicalTargets.get(url);
+  if (target === undefined) {
+    const queryStart = url.indexOf("?");
+    target = {
+      uri: canonicalUri(queryStart < 0 ? url : url.slice(0, queryStart)),
+      query: canonicalQuery(queryStart < 0 ? "" : url.slice(queryStart + 1)),
+    };
+    // Bounded (entries and their length) by dropping everything: targets are caller-chosen, and a
+    // miss only costs the encoding.
+    if (url.length > 512) return target;
+    if (canonicalTargets.size >= CANONICAL_TARGETS_KEPT) canonicalTargets.clear();
+    canonicalTargets.set(url, target);
+  }
+  return target;
 }
 
 /** The signed headers as received, then with the tolerated variations (host port, trusted proxy's host, date race). */
