@@ -111,11 +111,11 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     else v1Routes.set(def.path, def);
   }
 
-  const gate = (dialect: DialectName) => async (request: FastifyRequest) => {
+  const gate = (dialect: DialectName, v2Resource?: string) => async (request: FastifyRequest) => {
     const state: RequestState = { requestId: request.id, logId: dialect === "v1" ? newLogId() : "", dialect };
     request.sailfin = state;
     if (dialect === "v2") {
-      const { resource } = request.params as { resource: string };
+      const resource = v2Resource ?? (request.params as { resource: string }).resource;
       const action = (request.query as Record<string, unknown>).Action;
       const def = typeof action === "string" ? v2Actions.get(`${resource}:${action}`) : undefined;
       if (def === undefined) {
@@ -147,6 +147,11 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     return sendV1(reply, state.logId, result === NO_RESULT ? true : result, (def as V1Route).datasetFamily === true);
   };
 
+  // A static route per known V2 resource (find-my-way matches a static path faster); the
+  // parametric route answers the others with InvalidAction.
+  for (const resource of new Set([...v2Actions.values()].map((def) => def.resource))) {
+    app.post(`/v2/${resource}`, { onRequest: gate("v2", resource) }, handle);
+  }
   app.post("/v2/:resource", { onRequest: gate("v2") }, handle);
   for (const path of v1Routes.keys()) app.post(path, { onRequest: gate("v1") }, handle);
 
