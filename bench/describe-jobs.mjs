@@ -24,6 +24,8 @@ const DEEP_PAGE = Number(process.env.BENCH_DEEP_PAGE ?? 50_000);
 // 50 callers: issue 11 sets its goal (>= 0.5x bare Fastify, p99 <= 10 ms) at 50 connections.
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 50);
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 10) * 1000;
+// The measured seconds of each scenario are cut into this many slices, taken in turn.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2) * 1000;
 // Warm-up also lasts until this many answers: on a loaded machine 2 s can end before V8 has
 // optimised the server's hot code, and the first scenario measured would pay for it.
@@ -155,9 +157,12 @@ function request(agent, baseUrl, headers, body) {
   });
 }
 
-/** Closed loop: WORKERS callers for `ms` (and `minRequests`); returns latencies (ms) of the answered requests. */
-async function load(baseUrl, headersFor, body, ms, check, minRequests = 0) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: WORKERS });
+/**
+ * Closed loop: WORKERS callers for `ms` (and `minRequests`); returns latencies (ms) of the answered
+ * requests. A shared agent keeps its keep-alive connections for the next call.
+ */
+async function load(baseUrl, headersFor, body, ms, check, minRequests = 0, sharedAgent = undefined) {
+  const agent = sharedAgent ?? new http.Agent({ keepAlive: true, maxSockets: WORKERS });
   const latencies = [];
   let errors = 0;
   const deadline = performance.now() + ms;
@@ -177,7 +182,7 @@ async function load(baseUrl, headersFor, body, ms, check, minRequests = 0) {
   const t0 = performance.now();
   await Promise.all(Array.from({ length: WORKERS }, caller));
   const elapsed = (performance.now() - t0) / 1000;
-  agent.destroy();
+  if (sharedAgent === undefined) agent.destroy();
   return { latencies, errors, elapsed };
 }
 
@@ -187,16 +192,34 @@ function summarize(name, { latencies, errors, elapsed }) {
   return { name, requests: sorted.length, errors, rps: sorted.length / elapsed, p50: q(0.5), p99: q(0.99) };
 }
 
-/** Warms up, then measures the load and the server's CPU time per request answered (errors included). */
-async function measure(name, server, headersFor, body, check) {
-  await load(server.url, headersFor, body, WARMUP_MS, check, WARMUP_REQUESTS);
-  const cpu0 = await server.cpu();
-  const run = await load(server.url, headersFor, body, DURATION_MS, check);
-  const cpuMicros = (await server.cpu()) - cpu0;
-  const result = { ...summarize(name, run), cpuPerRequest: cpuMicros / (run.latencies.length + run.errors), cpuShare: cpuMicros / 1e6 / run.elapsed };
-  console.log(`  ${name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, ${result.errors} errors; `
-    + `server ${result.cpuPerRequest.toFixed(0)} µs CPU/request (${(result.cpuShare * 100).toFixed(0)}% of a core)`);
-  return result;
+/**
+ * Warms each scenario up, then measures them in ROUNDS interleaved slices (a, b, c, a, b, c, ...)
+ * so that other work on the machine weighs on every scenario alike; per scenario the slices'
+ * requests, latencies and the server's CPU time (per request answered, errors included) add up.
+ */
+async function measureInterleaved(scenarios) {
+  // One agent per scenario: its connections stay open from the warm-up to the last slice.
+  const agents = scenarios.map(() => new http.Agent({ keepAlive: true, maxSockets: WORKERS }));
+  for (const [i, s] of scenarios.entries()) await load(s.server.url, s.headersFor, s.body, WARMUP_MS, s.check, WARMUP_REQUESTS, agents[i]);
+  const totals = scenarios.map(() => ({ latencies: [], errors: 0, elapsed: 0, cpuMicros: 0 }));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, s] of scenarios.entries()) {
+      const cpu0 = await s.server.cpu();
+      const run = await load(s.server.url, s.headersFor, s.body, DURATION_MS / ROUNDS, s.check, 0, agents[i]);
+      totals[i].cpuMicros += (await s.server.cpu()) - cpu0;
+      for (const latency of run.latencies) totals[i].latencies.push(latency);
+      totals[i].errors += run.errors;
+      totals[i].elapsed += run.elapsed;
+    }
+  }
+  for (const agent of agents) agent.destroy();
+  return scenarios.map((s, i) => {
+    const t = totals[i];
+    const result = { ...summarize(s.name, t), cpuPerRequest: t.cpuMicros / (t.latencies.length + t.errors), cpuShare: t.cpuMicros / 1e6 / t.elapsed };
+    console.log(`  ${s.name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, ${result.errors} errors; `
+      + `server ${result.cpuPerRequest.toFixed(0)} µs CPU/request (${(result.cpuShare * 100).toFixed(0)}% of a core)`);
+    return result;
+  });
 }
 
 async function main() {
@@ -224,14 +247,15 @@ async function main() {
     if (firstPage.jobList[0].jobId !== `job-${newestNum.toString(36).padStart(12, "0")}`) throw new Error("first page is not newest first");
 
     const isPage = (text) => text.includes('"jobList"');
-    console.log(`measuring: ${WORKERS} concurrent callers, ${WARMUP_MS / 1000} s (and ${WARMUP_REQUESTS} requests) warm-up + ${DURATION_MS / 1000} s each`);
-    const page1 = await measure("signed DescribeFineTuningJobs, page 1", sailfin, sign, firstBody, isPage);
-    const pageDeep = await measure(`signed DescribeFineTuningJobs, page ${DEEP_PAGE.toLocaleString("en-US")}`, sailfin, sign, deepBody, isPage);
-    await sailfin.stop();
-
+    console.log(`measuring: ${WORKERS} concurrent callers, ${WARMUP_MS / 1000} s (and ${WARMUP_REQUESTS} requests) warm-up + ${DURATION_MS / 1000} s each in ${ROUNDS} interleaved slices`);
     const bare = await startServerProcess({ kind: "bare", body: first.text });
-    const bareResult = await measure("bare Fastify route, same-size body", bare,
-      () => ({ "content-type": "application/json", "content-length": String(Buffer.byteLength(firstBody)) }), firstBody, isPage);
+    const bareHeaders = () => ({ "content-type": "application/json", "content-length": String(Buffer.byteLength(firstBody)) });
+    const [page1, pageDeep, bareResult] = await measureInterleaved([
+      { name: "signed DescribeFineTuningJobs, page 1", server: sailfin, headersFor: sign, body: firstBody, check: isPage },
+      { name: `signed DescribeFineTuningJobs, page ${DEEP_PAGE.toLocaleString("en-US")}`, server: sailfin, headersFor: sign, body: deepBody, check: isPage },
+      { name: "bare Fastify route, same-size body", server: bare, headersFor: bareHeaders, body: firstBody, check: isPage },
+    ]);
+    await sailfin.stop();
     await bare.stop();
 
     const load = { before: loadBefore, after: loadavg()[0] };
@@ -255,7 +279,7 @@ function renderReport({ page1, pageDeep, bare, seconds, bodyBytes, load }) {
     `Run ${new Date().toISOString()} on ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, Node ${process.version}.`,
     `${ROWS.toLocaleString("en-US")} rows in \`finetune_jobs\` (SQLite, WAL), seeded in ${f(seconds, 1)} s. Page size ${PAGE_SIZE};`,
     `response body ${bodyBytes} bytes. Closed loop with ${WORKERS} concurrent keep-alive callers, ${WARMUP_MS / 1000} s (at least ${WARMUP_REQUESTS} requests) warm-up,`,
-    `then ${DURATION_MS / 1000} s measured per row. Each server in its own process, the client in another, same machine;`,
+    `then ${DURATION_MS / 1000} s measured per row in ${ROUNDS} slices taken in turn with the other rows. Each server in its own process, the client in another, same machine;`,
     "server CPU is the server process's user + system time over the measured window per request answered.",
     `1-minute load average ${f(load.before)} before, ${f(load.after)} after (other work on the machine skews absolute numbers).`,
     "",
