@@ -36,7 +36,7 @@ export async function keysetPage<Row extends { num: number; id: string }>(
 const listings = new CompiledQueries();
 
 /**
- * `keysetPage` for the common case of a whole table filtered by column equality (`undefined`
+ * `keysetPage` for the common case of one table filtered by column equality (`undefined`
  * values are left out), with its SQL compiled once per shape (`CompiledQueries`): the same rows,
  * the same markers, without building the query anew on every request.
  */
@@ -45,15 +45,17 @@ export async function keysetPageWhere<Row extends { num: number; id: string }>(
   table: string,
   equal: Readonly<Record<string, string | undefined>>,
   request: PageRequest,
+  /** The columns to read (`num` and `id` among them); every column when absent. */
+  select?: readonly string[],
 ): Promise<Page<Row>> {
   const columns = Object.keys(equal).filter((column) => equal[column] !== undefined);
   const values: Record<string, unknown> = { ...equal };
   const base = (param: (name: string) => any) => {
-    let query = db.selectFrom(table).selectAll();
+    let query = select === undefined ? db.selectFrom(table).selectAll() : db.selectFrom(table).select(select as string[]);
     for (const column of columns) query = query.where(column, "=", param(column));
     return query;
   };
-  const shape = `${table}\u0000${columns.join(",")}`;
+  const shape = `${table}\u0000${select?.join(",") ?? "*"}\u0000${columns.join(",")}`;
   const marker = request.marker !== undefined;
   if (marker) {
     const found = await listings.execute<{ num: number }>(db, `${shape}\u0000marker`, { ...values, marker: request.marker }, (param) =>
