@@ -280,7 +280,7 @@ function renderReport({ page1, pageDeep, bare, seconds, bodyBytes, load }) {
     `${ROWS.toLocaleString("en-US")} rows in \`finetune_jobs\` (SQLite, WAL), seeded in ${f(seconds, 1)} s. Page size ${PAGE_SIZE};`,
     `response body ${bodyBytes} bytes. Closed loop with ${WORKERS} concurrent keep-alive callers, ${WARMUP_MS / 1000} s (at least ${WARMUP_REQUESTS} requests) warm-up,`,
     `then ${DURATION_MS / 1000} s measured per row in ${ROUNDS} slices taken in turn with the other rows. Each server in its own process, the client in another, same machine;`,
-    "server CPU is the server process's user + system time over the measured window per request answered.",
+    "server CPU is the server process's user + system time over the measured slices per request answered.",
     `1-minute load average ${f(load.before)} before, ${f(load.after)} after (other work on the machine skews absolute numbers).`,
     "",
     "| scenario | requests/s | p50 ms | p99 ms | server µs CPU/request | server CPU | requests | errors |",
