@@ -3,15 +3,20 @@
 // jobs (SQLite), first page and a page 500,000 rows deep, against a bare Fastify route returning
 // a body of the same size. Runs the BUILT code (`npm run bench` builds first). See bench/README.md.
 //
-// The servers run in worker threads and the load generator in the main thread, so the client
-// never queues behind the server's event loop. The client is closed-loop: WORKERS concurrent
-// callers, each sending its next request when the previous answer has been read.
+// Each server runs in its own child process and the load generator in this one, so the client
+// never queues behind the server's event loop, and the server's CPU time per request
+// (`process.cpuUsage()` of its process over the measured window, divided by the requests
+// answered) is measured apart from the client's: on a shared machine the throughput ratio also
+// measures how fast the client can ask, the CPU ratio only what each server spends. The client is
+// closed-loop: WORKERS concurrent callers, each sending its next request when the previous answer
+// has been read.
 
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import http from "node:http";
-import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+import { fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const PAGE_SIZE = 10;
@@ -19,6 +24,8 @@ const DEEP_PAGE = Number(process.env.BENCH_DEEP_PAGE ?? 50_000);
 // 50 callers: issue 11 sets its goal (>= 0.5x bare Fastify, p99 <= 10 ms) at 50 connections.
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 50);
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 10) * 1000;
+// The measured seconds of each scenario are cut into this many slices, taken in turn.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2) * 1000;
 // Warm-up also lasts until this many answers: on a loaded machine 2 s can end before V8 has
 // optimised the server's hot code, and the first scenario measured would pay for it.
@@ -26,13 +33,13 @@ const WARMUP_REQUESTS = Number(process.env.BENCH_WARMUP_REQUESTS ?? 5000);
 const ADMIN = { accessKey: "benchadminkey001", secretKey: "bench-admin-secret-0001" };
 const RESULTS = new URL("./results/describe-jobs.md", import.meta.url);
 
-if (!isMainThread) {
-  await serve(workerData);
+if (process.env.BENCH_SERVER !== undefined) {
+  await serve(JSON.parse(process.env.BENCH_SERVER));
 } else {
   await main();
 }
 
-/** Worker side: start one server, report its URL, stop when told. */
+/** Child side: start one server, report its URL, answer CPU readings, stop when told. */
 async function serve({ kind, home, body }) {
   let close;
   let url;
@@ -55,22 +62,30 @@ async function serve({ kind, home, body }) {
     url = `http://127.0.0.1:${app.server.address().port}`;
     close = () => app.close();
   }
-  parentPort.postMessage({ url });
-  parentPort.once("message", async () => {
-    await close();
-    parentPort.postMessage({ closed: true });
+  process.send({ url });
+  process.on("message", async (message) => {
+    if (message === "cpu") {
+      const { user, system } = process.cpuUsage();
+      process.send({ cpuMicros: user + system });
+    } else {
+      await close();
+      process.disconnect();
+    }
   });
 }
 
-function startWorker(data) {
-  const worker = new Worker(new URL(import.meta.url), { workerData: data });
-  return new Promise((resolve, reject) => {
-    worker.once("error", reject);
-    worker.once("message", ({ url }) => resolve({
-      url,
-      stop: () => new Promise((done) => { worker.once("message", () => worker.terminate().then(done)); worker.postMessage("stop"); }),
-    }));
+/** Starts a server in a child process; `cpu()` reads the child's CPU time (µs, user + system). */
+function startServerProcess(data) {
+  const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, BENCH_SERVER: JSON.stringify(data) } });
+  const next = () => new Promise((resolve, reject) => {
+    child.once("message", resolve);
+    child.once("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
   });
+  return next().then(({ url }) => ({
+    url,
+    cpu: () => { const reply = next(); child.send("cpu"); return reply.then((m) => m.cpuMicros); },
+    stop: () => new Promise((done) => { child.once("exit", done); child.send("stop"); }),
+  }));
 }
 
 /** Fills finetune_jobs with ROWS rows in one transaction (columns per packages/store/src/schema.ts). */
@@ -142,9 +157,12 @@ function request(agent, baseUrl, headers, body) {
   });
 }
 
-/** Closed loop: WORKERS callers for `ms` (and `minRequests`); returns latencies (ms) of the answered requests. */
-async function load(baseUrl, headersFor, body, ms, check, minRequests = 0) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: WORKERS });
+/**
+ * Closed loop: WORKERS callers for `ms` (and `minRequests`); returns latencies (ms) of the answered
+ * requests. A shared agent keeps its keep-alive connections for the next call.
+ */
+async function load(baseUrl, headersFor, body, ms, check, minRequests = 0, sharedAgent = undefined) {
+  const agent = sharedAgent ?? new http.Agent({ keepAlive: true, maxSockets: WORKERS });
   const latencies = [];
   let errors = 0;
   const deadline = performance.now() + ms;
@@ -164,7 +182,7 @@ async function load(baseUrl, headersFor, body, ms, check, minRequests = 0) {
   const t0 = performance.now();
   await Promise.all(Array.from({ length: WORKERS }, caller));
   const elapsed = (performance.now() - t0) / 1000;
-  agent.destroy();
+  if (sharedAgent === undefined) agent.destroy();
   return { latencies, errors, elapsed };
 }
 
@@ -174,11 +192,34 @@ function summarize(name, { latencies, errors, elapsed }) {
   return { name, requests: sorted.length, errors, rps: sorted.length / elapsed, p50: q(0.5), p99: q(0.99) };
 }
 
-async function measure(name, baseUrl, headersFor, body, check) {
-  await load(baseUrl, headersFor, body, WARMUP_MS, check, WARMUP_REQUESTS);
-  const result = summarize(name, await load(baseUrl, headersFor, body, DURATION_MS, check));
-  console.log(`  ${name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, ${result.errors} errors`);
-  return result;
+/**
+ * Warms each scenario up, then measures them in ROUNDS interleaved slices (a, b, c, a, b, c, ...)
+ * so that other work on the machine weighs on every scenario alike; per scenario the slices'
+ * requests, latencies and the server's CPU time (per request answered, errors included) add up.
+ */
+async function measureInterleaved(scenarios) {
+  // One agent per scenario: its connections stay open from the warm-up to the last slice.
+  const agents = scenarios.map(() => new http.Agent({ keepAlive: true, maxSockets: WORKERS }));
+  for (const [i, s] of scenarios.entries()) await load(s.server.url, s.headersFor, s.body, WARMUP_MS, s.check, WARMUP_REQUESTS, agents[i]);
+  const totals = scenarios.map(() => ({ latencies: [], errors: 0, elapsed: 0, cpuMicros: 0 }));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, s] of scenarios.entries()) {
+      const cpu0 = await s.server.cpu();
+      const run = await load(s.server.url, s.headersFor, s.body, DURATION_MS / ROUNDS, s.check, 0, agents[i]);
+      totals[i].cpuMicros += (await s.server.cpu()) - cpu0;
+      for (const latency of run.latencies) totals[i].latencies.push(latency);
+      totals[i].errors += run.errors;
+      totals[i].elapsed += run.elapsed;
+    }
+  }
+  for (const agent of agents) agent.destroy();
+  return scenarios.map((s, i) => {
+    const t = totals[i];
+    const result = { ...summarize(s.name, t), cpuPerRequest: t.cpuMicros / (t.latencies.length + t.errors), cpuShare: t.cpuMicros / 1e6 / t.elapsed };
+    console.log(`  ${s.name}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, ${result.errors} errors; `
+      + `server ${result.cpuPerRequest.toFixed(0)} µs CPU/request (${(result.cpuShare * 100).toFixed(0)}% of a core)`);
+    return result;
+  });
 }
 
 async function main() {
@@ -189,7 +230,7 @@ async function main() {
     const { seconds, deepMarker } = await seed(home);
     console.log(`  seeded in ${seconds.toFixed(1)} s; page ${DEEP_PAGE} marker ${deepMarker}`);
 
-    const sailfin = await startWorker({ kind: "sailfin", home });
+    const sailfin = await startServerProcess({ kind: "sailfin", home });
     const sign = await makeSigner(sailfin.url);
     const firstBody = JSON.stringify({ maxKeys: PAGE_SIZE });
     const deepBody = JSON.stringify({ maxKeys: PAGE_SIZE, marker: deepMarker });
@@ -206,14 +247,15 @@ async function main() {
     if (firstPage.jobList[0].jobId !== `job-${newestNum.toString(36).padStart(12, "0")}`) throw new Error("first page is not newest first");
 
     const isPage = (text) => text.includes('"jobList"');
-    console.log(`measuring: ${WORKERS} concurrent callers, ${WARMUP_MS / 1000} s (and ${WARMUP_REQUESTS} requests) warm-up + ${DURATION_MS / 1000} s each`);
-    const page1 = await measure("signed DescribeFineTuningJobs, page 1", sailfin.url, sign, firstBody, isPage);
-    const pageDeep = await measure(`signed DescribeFineTuningJobs, page ${DEEP_PAGE.toLocaleString("en-US")}`, sailfin.url, sign, deepBody, isPage);
+    console.log(`measuring: ${WORKERS} concurrent callers, ${WARMUP_MS / 1000} s (and ${WARMUP_REQUESTS} requests) warm-up + ${DURATION_MS / 1000} s each in ${ROUNDS} interleaved slices`);
+    const bare = await startServerProcess({ kind: "bare", body: first.text });
+    const bareHeaders = () => ({ "content-type": "application/json", "content-length": String(Buffer.byteLength(firstBody)) });
+    const [page1, pageDeep, bareResult] = await measureInterleaved([
+      { name: "signed DescribeFineTuningJobs, page 1", server: sailfin, headersFor: sign, body: firstBody, check: isPage },
+      { name: `signed DescribeFineTuningJobs, page ${DEEP_PAGE.toLocaleString("en-US")}`, server: sailfin, headersFor: sign, body: deepBody, check: isPage },
+      { name: "bare Fastify route, same-size body", server: bare, headersFor: bareHeaders, body: firstBody, check: isPage },
+    ]);
     await sailfin.stop();
-
-    const bare = await startWorker({ kind: "bare", body: first.text });
-    const bareResult = await measure("bare Fastify route, same-size body", bare.url,
-      () => ({ "content-type": "application/json", "content-length": String(Buffer.byteLength(firstBody)) }), firstBody, isPage);
     await bare.stop();
 
     const load = { before: loadBefore, after: loadavg()[0] };
@@ -229,7 +271,7 @@ async function main() {
 
 function renderReport({ page1, pageDeep, bare, seconds, bodyBytes, load }) {
   const f = (n, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : "n/a");
-  const row = (r) => `| ${r.name} | ${f(r.rps, 0)} | ${f(r.p50)} | ${f(r.p99)} | ${r.requests} | ${r.errors} |`;
+  const row = (r) => `| ${r.name} | ${f(r.rps, 0)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.cpuPerRequest, 0)} | ${f(r.cpuShare * 100, 0)}% | ${r.requests} | ${r.errors} |`;
   const cpu = cpus();
   return [
     "# DescribeFineTuningJobs listing benchmark",
@@ -237,16 +279,18 @@ function renderReport({ page1, pageDeep, bare, seconds, bodyBytes, load }) {
     `Run ${new Date().toISOString()} on ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, Node ${process.version}.`,
     `${ROWS.toLocaleString("en-US")} rows in \`finetune_jobs\` (SQLite, WAL), seeded in ${f(seconds, 1)} s. Page size ${PAGE_SIZE};`,
     `response body ${bodyBytes} bytes. Closed loop with ${WORKERS} concurrent keep-alive callers, ${WARMUP_MS / 1000} s (at least ${WARMUP_REQUESTS} requests) warm-up,`,
-    `then ${DURATION_MS / 1000} s measured per row. Server in a worker thread, client in the main thread, same machine.`,
+    `then ${DURATION_MS / 1000} s measured per row in ${ROUNDS} slices taken in turn with the other rows. Each server in its own process, the client in another, same machine;`,
+    "server CPU is the server process's user + system time over the measured slices per request answered.",
     `1-minute load average ${f(load.before)} before, ${f(load.after)} after (other work on the machine skews absolute numbers).`,
     "",
-    "| scenario | requests/s | p50 ms | p99 ms | requests | errors |",
-    "|---|---:|---:|---:|---:|---:|",
+    "| scenario | requests/s | p50 ms | p99 ms | server µs CPU/request | server CPU | requests | errors |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
     row(page1),
     row(pageDeep),
     row(bare),
     "",
-    `- signed page 1 / bare Fastify throughput: **${f(page1.rps / bare.rps)}** (p50 latency ${f(page1.p50 / bare.p50)}×)`,
+    `- signed page 1 / bare Fastify, server CPU per request (bare µs / signed µs): **${f(bare.cpuPerRequest / page1.cpuPerRequest)}** (the server's own cost, steady on a shared machine)`,
+    `- signed page 1 / bare Fastify throughput: **${f(page1.rps / bare.rps)}** (p50 latency ${f(page1.p50 / bare.p50)}×; the client shares the machine's cores)`,
     `- page ${DEEP_PAGE.toLocaleString("en-US")} / page 1 latency: **p50 ${f(pageDeep.p50 / page1.p50)}×, p99 ${f(pageDeep.p99 / page1.p99)}×** (keyset pagination: no OFFSET)`,
     "",
     "Reproduce with `npm run bench` (see bench/README.md). Absolute numbers depend on the machine; compare the ratios.",

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import {
   bceTimestamp, canonicalHeaders, canonicalQuery, canonicalRequest, canonicalUri, hmacHex, signRequest, signingKey,
 } from "@sailfin/contract";
+import { verifySignature } from "@sailfin/engine";
 import { ADMIN, rawCall, readRawResponse, startTestServer, testDialects, type RawResponse, type TestServer } from "./harness.js";
 
 /**
@@ -310,6 +311,27 @@ for (const dialect of testDialects()) {
       const r = await fetch(`${server.url}/healthz`);
       assert.equal(r.status, 200);
       assert.deepEqual(await r.json(), { status: "ok" });
+    });
+
+    test("an authorization string seen before is checked anew: clock, headers, target and signature", async () => {
+      // The verifier keeps parsed authorization strings, canonical targets and encoded header
+      // parts; none of that may let a repeated header through where a fresh one would fail.
+      const host = new URL(server.url).host;
+      const ts = bceTimestamp();
+      const url = "/v2/iam?Action=DescribeAccessKeys";
+      const headers = { host, "x-bce-date": ts, "content-type": "application/json" };
+      const authorization = signRequest({ ...ADMIN, method: "POST", path: "/v2/iam", query: { Action: "DescribeAccessKeys" }, headers, timestamp: ts, expirationSeconds: 300 });
+      const verify = (over: { url?: string; headers?: Record<string, string>; now?: Date } = {}) => verifySignature(server.server.res, {
+        method: "POST", url: over.url ?? url, headers: { ...headers, ...over.headers, authorization },
+      }, over.now ?? new Date(Date.parse(ts)));
+      for (let i = 0; i < 3; i++) assert.equal((await verify()).credential.accessKey, ADMIN.accessKey);
+      await assert.rejects(verify({ now: new Date(Date.parse(ts) + 301_000) }), { id: "RequestExpired" });
+      await assert.rejects(verify({ url: "/v2/iam?Action=CreateAccessKey" }), { id: "SignatureDoesNotMatch" });
+      await assert.rejects(verify({ headers: { "content-type": "text/plain" } }), { id: "SignatureDoesNotMatch" });
+      await assert.rejects(verify({ headers: { host: "other.example:1" } }), { id: "SignatureDoesNotMatch" });
+      const later = bceTimestamp(new Date(Date.parse(ts) + 5000));
+      await assert.rejects(verify({ headers: { "x-bce-date": later } }), { id: "InvalidHTTPAuthHeader" });
+      assert.equal((await verify()).credential.accessKey, ADMIN.accessKey);
     });
   });
 }

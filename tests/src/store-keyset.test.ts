@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pageRequest, SailfinError } from "@sailfin/contract";
-import { keysetPage, openStore, type Store } from "@sailfin/store";
+import { CompiledQueries, keysetPage, keysetPageWhere, openStore, type Store } from "@sailfin/store";
 import { createTestDatabase, testDialects, type TestDialect } from "./harness.js";
 
 /** Opens a store on a fresh SQLite file or a fresh PostgreSQL database. */
@@ -93,6 +93,84 @@ for (const dialect of testDialects()) {
       const { migrate } = await import("@sailfin/store");
       const result = await migrate(store.db as never, store.dialect);
       assert.deepEqual(result.applied, []);
+    });
+  });
+}
+
+for (const dialect of testDialects()) {
+  describe(`store: listings compiled once per shape (${dialect})`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    const N = 60;
+    before(async () => {
+      ({ store, cleanup } = await freshStore(dialect));
+      const now = new Date().toISOString();
+      await store.db.insertInto("finetune_jobs").values(Array.from({ length: N }, (_, i) => ({
+        id: `job-${String(i).padStart(12, "0")}`, name: `job ${i}`, description: "", model: ["a", "b", "c"][i % 3]!,
+        train_mode: i % 2 ? "SFT" : "DPO", parameter_scale: null, base_train_type: "", created_at: now, modified_at: now,
+      }))).execute();
+    });
+    after(async () => { await cleanup(); });
+
+    test("keysetPageWhere answers what keysetPage answers, for every filter, marker, maxKeys and direction", async () => {
+      const filters: Array<{ model?: string; train_mode?: string }> = [{}, { model: "b" }, { train_mode: "SFT" }, { model: "c", train_mode: "DPO" }];
+      // Markers: none, rows inside and outside each filter, the newest and the oldest row.
+      const markers = [undefined, "job-000000000000", "job-000000000007", "job-000000000030", "job-000000000059"];
+      let compared = 0;
+      for (const filter of filters) {
+        for (const marker of markers) {
+          for (const maxKeys of [1, 4, 10, 100]) {
+            for (const pageReverse of [false, true]) {
+              const request = pageRequest({ marker, maxKeys, pageReverse });
+              let q = store.db.selectFrom("finetune_jobs").selectAll();
+              if (filter.model !== undefined) q = q.where("model", "=", filter.model);
+              if (filter.train_mode !== undefined) q = q.where("train_mode", "=", filter.train_mode);
+              const expected = await keysetPage(q, request, "finetune_jobs").catch((e: unknown) => e);
+              const actual = await keysetPageWhere(store.db, "finetune_jobs", { model: filter.model, train_mode: filter.train_mode }, request)
+                .catch((e: unknown) => e);
+              if (expected instanceof SailfinError) {
+                assert.ok(actual instanceof SailfinError, `${JSON.stringify({ filter, marker, maxKeys, pageReverse })} should fail`);
+                assert.equal(actual.id, expected.id);
+              } else {
+                assert.deepEqual(actual, expected, JSON.stringify({ filter, marker, maxKeys, pageReverse }));
+                compared += 1;
+              }
+            }
+          }
+        }
+      }
+      assert.equal(compared, 88, "pages compared (the rest are markers outside their filter, refused by both)");
+    });
+
+    test("CompiledQueries builds a shape once and binds each call's values", async () => {
+      const queries = new CompiledQueries();
+      let builds = 0;
+      const byModel = (model: string) => queries.execute<{ id: string }>(store.db, "by-model", { model }, (param) => {
+        builds += 1;
+        return store.db.selectFrom("finetune_jobs").select("id").where("model", "=", param("model")).orderBy("num", "asc").limit(2);
+      });
+      assert.deepEqual((await byModel("a")).map((r) => r.id), ["job-000000000000", "job-000000000003"]);
+      assert.deepEqual((await byModel("b")).map((r) => r.id), ["job-000000000001", "job-000000000004"]);
+      assert.deepEqual(await byModel("nope"), []);
+      assert.equal(builds, 1);
+      assert.deepEqual(queries.stats(), { compiles: 1 });
+      // A value the call does not give is an error, never a placeholder sent to the database.
+      await assert.rejects(queries.execute(store.db, "by-model", {}, () => assert.fail("not rebuilt")), /no value for model/);
+    });
+
+    test("CompiledQueries drops the least recently used shape past its limit", async () => {
+      const queries = new CompiledQueries(2);
+      const run = (key: string, limit: number) => queries.execute(store.db, key, {}, () =>
+        store.db.selectFrom("finetune_jobs").select("id").orderBy("num", "asc").limit(limit));
+      assert.equal((await run("one", 1)).length, 1);
+      await run("two", 2);
+      await run("one", 1); // "one" is now the most recent: "two" goes first
+      await run("three", 3);
+      assert.equal(queries.stats().compiles, 3);
+      assert.equal((await run("one", 1)).length, 1);
+      assert.equal(queries.stats().compiles, 3);
+      assert.equal((await run("two", 2)).length, 2);
+      assert.equal(queries.stats().compiles, 4);
     });
   });
 }

@@ -37,6 +37,7 @@ export interface AppOptions {
 
 export interface RequestState {
   readonly requestId: string;
+  /** V1's `log_id`; V2 answers carry none, so V2 routes leave it empty (drawing one costs a random number). */
   readonly logId: string;
   readonly dialect: DialectName;
   def?: RouteDef;
@@ -104,9 +105,15 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
 
   // A signed body digest is checked before any handler acts on the body; a streamed body (uploads)
   // is checked by its route as it streams. A body never read (GET) counts as empty.
-  app.addHook("preHandler", async (request) => {
+  // Synchronous (`done`): an async hook costs every request a promise and a microtask hop.
+  app.addHook("preHandler", (request, _reply, done) => {
     const digest = request.sailfin?.bodyDigest;
-    if (digest !== undefined && !(request.body instanceof Readable)) assertBodyDigest(digest, request.rawBody ?? Buffer.alloc(0));
+    try {
+      if (digest !== undefined && !(request.body instanceof Readable)) assertBodyDigest(digest, request.rawBody ?? Buffer.alloc(0));
+    } catch (error) {
+      return done(error as Error);
+    }
+    done();
   });
 
   app.setErrorHandler((error, request, reply) => renderError(request, reply, toSailfinError(error, request)));
@@ -125,11 +132,11 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     else v1Routes.set(def.path, def);
   }
 
-  const gate = (dialect: DialectName) => async (request: FastifyRequest) => {
-    const state: RequestState = { requestId: request.id, logId: newLogId(), dialect };
+  const gate = (dialect: DialectName, v2Resource?: string) => async (request: FastifyRequest) => {
+    const state: RequestState = { requestId: request.id, logId: dialect === "v1" ? newLogId() : "", dialect };
     request.sailfin = state;
     if (dialect === "v2") {
-      const { resource } = request.params as { resource: string };
+      const resource = v2Resource ?? (request.params as { resource: string }).resource;
       const action = (request.query as Record<string, unknown>).Action;
       const def = typeof action === "string" ? v2Actions.get(`${resource}:${action}`) : undefined;
       if (def === undefined) {
@@ -161,6 +168,11 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     return sendV1(reply, state.logId, result === NO_RESULT ? true : result, (def as V1Route).datasetFamily === true);
   };
 
+  // A static route per known V2 resource (find-my-way matches a static path faster); the
+  // parametric route answers the others with InvalidAction.
+  for (const resource of new Set([...v2Actions.values()].map((def) => def.resource))) {
+    app.post(`/v2/${resource}`, { onRequest: gate("v2", resource) }, handle);
+  }
   app.post("/v2/:resource", { onRequest: gate("v2") }, handle);
   for (const path of v1Routes.keys()) app.post(path, { onRequest: gate("v1") }, handle);
 

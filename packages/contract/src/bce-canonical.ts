@@ -43,14 +43,17 @@ export function canonicalQueryFromParams(params: Record<string, string>): string
     .join("&");
 }
 
-/** Canonical headers: `name:value` lines (encoded, trimmed, empty values dropped), sorted. */
-export function canonicalHeaders(headers: ReadonlyArray<readonly [string, string]>): string {
-  return headers
-    .map(([name, value]) => [name.trim().toLowerCase(), value.trim()] as const)
-    .filter(([, value]) => value !== "")
-    .map(([name, value]) => `${uriEncode(name)}:${uriEncode(value)}`)
-    .sort()
-    .join("\n");
+/**
+ * Canonical headers: `name:value` lines (encoded, trimmed, empty values dropped), sorted.
+ * `encode` must be `uriEncode` or give the same strings (the verifier passes a memoised one).
+ */
+export function canonicalHeaders(headers: ReadonlyArray<readonly [string, string]>, encode: (value: string) => string = uriEncode): string {
+  const lines: string[] = [];
+  for (const [name, value] of headers) {
+    const trimmed = value.trim();
+    if (trimmed !== "") lines.push(`${encode(name.trim().toLowerCase())}:${encode(trimmed)}`);
+  }
+  return lines.sort().join("\n");
 }
 
 export function authStringPrefix(accessKey: string, timestamp: string, expirationSeconds: number): string {

@@ -9,7 +9,7 @@ export { validateHyperParameters, type ResolvedHyperParameters, type HyperParame
 export { resolveParameterScale } from "./parameter-scale.js";
 export { createJob, type CreateJobInput } from "./create-job.js";
 export { describeJob } from "./describe-job.js";
-export { listJobs, type ListJobsFilter } from "./list-jobs.js";
+export { listJobs, type FinetuneJobListItem, type ListJobsFilter } from "./list-jobs.js";
 export { deleteJob } from "./delete-job.js";
 export { createRun, type CreateRunInput, type CreateRunFields, type RunDatasetInput, type IncrementInput } from "./create-run.js";
 export { describeRun, runOrdinal, type FinetuneRunScope } from "./describe-run.js";

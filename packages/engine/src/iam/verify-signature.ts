@@ -1,6 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import {
-  SailfinError, canonicalHeaders, canonicalQuery, canonicalRequest, canonicalUri, hmacHex,
+  SailfinError, canonicalHeaders, canonicalQuery, canonicalRequest, canonicalUri, hmacHex, uriEncode,
 } from "@sailfin/contract";
 import type { EngineResources } from "../resources.js";
 import { findCredential, signingKeyOf, type Credential } from "./access-keys.js";
@@ -63,6 +63,69 @@ export async function verifySignature(
   if (authorization === undefined) {
     throw new SailfinError("InvalidHTTPAuthHeader", { detail: "the Authorization header is missing" });
   }
+  const { accessKey, timestamp, prefix, signedAt, expiration, names, signature } = parseAuthorization(authorization);
+  const nowMs = now.getTime();
+  if (nowMs > signedAt + expiration * 1000) {
+    throw new SailfinError("RequestExpired", { detail: `Timestamp date is ${timestamp}.` });
+  }
+  if (signedAt - nowMs > MAX_FUTURE_SKEW_S * 1000) {
+    throw new SailfinError("RequestExpired", { detail: `Timestamp date ${timestamp} is in the future.` });
+  }
+
+  if (!names.includes("host")) {
+    throw new SailfinError("InvalidHTTPAuthHeader", { detail: "the host header must be among the signed headers" });
+  }
+  const absent = names.find((name) => headerValue(request.headers, name) === undefined);
+  if (absent !== undefined) {
+    throw new SailfinError("InvalidHTTPAuthHeader", { detail: `the signed header ${absent} is not in the request` });
+  }
+  const date = headerValue(request.headers, "x-bce-date");
+  // The usual case first: the very timestamp of the authorization string (already validated).
+  if (date !== undefined && date !== timestamp
+    && !(TIMESTAMP_PATTERN.test(date.trim()) && Math.abs(Date.parse(date.trim()) - signedAt) <= DATE_TOLERANCE_S * 1000)) {
+    throw new SailfinError("InvalidHTTPAuthHeader", {
+      detail: `x-bce-date must be the authorization timestamp ${timestamp} (within ${DATE_TOLERANCE_S} s)`,
+    });
+  }
+
+  const credential = await findCredential(res, accessKey);
+  if (credential === null) throw new SailfinError("InvalidAccessKeyId");
+
+  const key = signingKeyOf(credential, prefix);
+  const { uri, query } = canonicalTarget(request.url);
+
+  for (const headers of headerVariants(request, names, timestamp)) {
+    const expected = hmacHex(key, canonicalRequest(request.method, uri, query, canonicalHeaders(headers, encodeHeaderPart)));
+    if (constantTimeEqual(expected, signature)) {
+      return { credential, bodyDigest: signedBodyDigest(names, (name) => headerValue(request.headers, name)) };
+    }
+  }
+  throw new SailfinError("SignatureDoesNotMatch");
+}
+
+interface AuthorizationParts {
+  readonly accessKey: string;
+  readonly timestamp: string;
+  /** `bce-auth-v1/{accessKey}/{timestamp}/{expiration}`, the signing key's derivation input. */
+  readonly prefix: string;
+  readonly signedAt: number;
+  readonly expiration: number;
+  /** The signed header names, trimmed and lower-case, as listed. */
+  readonly names: readonly string[];
+  readonly signature: string;
+}
+
+/**
+ * Parsed authorization strings: a client sends the same one for every request it makes within a
+ * second. Only what the string alone decides is kept (its syntax and limits); the clock, the
+ * request's headers and the signature itself are checked on every request.
+ */
+const parsedAuthorizations = new Map<string, AuthorizationParts>();
+const PARSED_AUTHORIZATIONS_KEPT = 1024;
+
+function parseAuthorization(authorization: string): AuthorizationParts {
+  const known = parsedAuthorizations.get(authorization);
+  if (known !== undefined) return known;
   const match = AUTH_PATTERN.exec(authorization.trim());
   if (match === null) throw new SailfinError("InvalidHTTPAuthHeader", { detail: "not a bce-auth-v1 authorization string" });
   const [, accessKey, timestamp, expirationText, signedHeaderList, signature] = match as unknown as string[];
@@ -75,47 +138,53 @@ export async function verifySignature(
   if (expiration > MAX_EXPIRATION_S) {
     throw new SailfinError("InvalidHTTPAuthHeader", { detail: `expiration may not exceed ${MAX_EXPIRATION_S} seconds` });
   }
-  const nowMs = now.getTime();
-  if (nowMs > signedAt + expiration * 1000) {
-    throw new SailfinError("RequestExpired", { detail: `Timestamp date is ${timestamp}.` });
+  const names = Object.freeze(signedHeaderList!.split(";").map((n) => n.trim().toLowerCase()).filter((n) => n !== ""));
+  const parts: AuthorizationParts = Object.freeze({
+    accessKey: accessKey!, timestamp: timestamp!, prefix: `bce-auth-v1/${accessKey}/${timestamp}/${expirationText}`,
+    signedAt, expiration, names, signature: signature!,
+  });
+  // Bounded (entries and their length) by dropping everything: a miss only costs the parsing.
+  if (authorization.length <= 1024) {
+    if (parsedAuthorizations.size >= PARSED_AUTHORIZATIONS_KEPT) parsedAuthorizations.clear();
+    parsedAuthorizations.set(authorization, parts);
   }
-  if (signedAt - nowMs > MAX_FUTURE_SKEW_S * 1000) {
-    throw new SailfinError("RequestExpired", { detail: `Timestamp date ${timestamp} is in the future.` });
-  }
+  return parts;
+}
 
-  const names = signedHeaderList!.split(";").map((n) => n.trim().toLowerCase()).filter((n) => n !== "");
-  if (!names.includes("host")) {
-    throw new SailfinError("InvalidHTTPAuthHeader", { detail: "the host header must be among the signed headers" });
-  }
-  const absent = names.find((name) => headerValue(request.headers, name) === undefined);
-  if (absent !== undefined) {
-    throw new SailfinError("InvalidHTTPAuthHeader", { detail: `the signed header ${absent} is not in the request` });
-  }
-  const date = headerValue(request.headers, "x-bce-date");
-  if (date !== undefined && !(TIMESTAMP_PATTERN.test(date.trim()) && Math.abs(Date.parse(date.trim()) - signedAt) <= DATE_TOLERANCE_S * 1000)) {
-    throw new SailfinError("InvalidHTTPAuthHeader", {
-      detail: `x-bce-date must be the authorization timestamp ${timestamp} (within ${DATE_TOLERANCE_S} s)`,
-    });
-  }
+/** Encoded header names and values: most repeat on every request (host, content type, the second's date). */
+const encodedHeaderParts = new Map<string, string>();
 
-  const credential = await findCredential(res, accessKey!);
-  if (credential === null) throw new SailfinError("InvalidAccessKeyId");
-
-  const prefix = `bce-auth-v1/${accessKey}/${timestamp}/${expirationText}`;
-  const key = signingKeyOf(credential, prefix);
-  const queryStart = request.url.indexOf("?");
-  const rawPath = queryStart < 0 ? request.url : request.url.slice(0, queryStart);
-  const rawQuery = queryStart < 0 ? "" : request.url.slice(queryStart + 1);
-  const uri = canonicalUri(rawPath);
-  const query = canonicalQuery(rawQuery);
-
-  for (const headers of headerVariants(request, names, timestamp!)) {
-    const expected = hmacHex(key, canonicalRequest(request.method, uri, query, canonicalHeaders(headers)));
-    if (constantTimeEqual(expected, signature!)) {
-      return { credential, bodyDigest: signedBodyDigest(names, (name) => headerValue(request.headers, name)) };
+function encodeHeaderPart(value: string): string {
+  let encoded = encodedHeaderParts.get(value);
+  if (encoded === undefined) {
+    encoded = uriEncode(value);
+    if (value.length <= 256) {
+      if (encodedHeaderParts.size >= 1024) encodedHeaderParts.clear();
+      encodedHeaderParts.set(value, encoded);
     }
   }
-  throw new SailfinError("SignatureDoesNotMatch");
+  return encoded;
+}
+
+/** Canonical URI and query by request target: a client calls the same few targets over and over. */
+const canonicalTargets = new Map<string, { readonly uri: string; readonly query: string }>();
+const CANONICAL_TARGETS_KEPT = 256;
+
+function canonicalTarget(url: string): { readonly uri: string; readonly query: string } {
+  let target = canonicalTargets.get(url);
+  if (target === undefined) {
+    const queryStart = url.indexOf("?");
+    target = {
+      uri: canonicalUri(queryStart < 0 ? url : url.slice(0, queryStart)),
+      query: canonicalQuery(queryStart < 0 ? "" : url.slice(queryStart + 1)),
+    };
+    // Bounded (entries and their length) by dropping everything: targets are caller-chosen, and a
+    // miss only costs the encoding.
+    if (url.length > 512) return target;
+    if (canonicalTargets.size >= CANONICAL_TARGETS_KEPT) canonicalTargets.clear();
+    canonicalTargets.set(url, target);
+  }
+  return target;
 }
 
 /** The signed headers as received, then with the tolerated variations (host port, trusted proxy's host, date race). */

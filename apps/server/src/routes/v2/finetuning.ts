@@ -7,7 +7,7 @@ import {
 import {
   createJob, createRun, deleteJob, deleteRun, describeRun, describeSupportModels, listJobs, listRuns, quoteRun, runMetrics, stopRun,
   waitingReason, type CreateRunInput,
-  type FinetuneJobRecord, type FinetuneRunDetail, type RunDatasetInput,
+  type FinetuneJobListItem, type FinetuneRunDetail, type RunDatasetInput,
 } from "@sailfin/engine";
 import { withWaitingReason } from "../waiting-reason.js";
 import { v2, type RouteContext, type RouteDef } from "../route.js";
@@ -20,7 +20,7 @@ import { v2, type RouteContext, type RouteDef } from "../route.js";
 const actor = (ctx: RouteContext) => ({ accessKey: ctx.caller.accessKey });
 
 /** `jobList[]` item; the docs say `createTime`, the SDK's mock `createDate`: both are sent. */
-function renderJob(job: FinetuneJobRecord): FineTuningJobItem {
+function renderJob(job: FinetuneJobListItem): FineTuningJobItem {
   return {
     jobId: job.id, name: job.name, description: job.description, model: job.model, trainMode: job.trainMode,
     createTime: isoZ(job.createdAt), createDate: isoZ(job.createdAt),
