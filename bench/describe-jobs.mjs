@@ -77,9 +77,12 @@ async function serve({ kind, home, body }) {
 /** Starts a server in a child process; `cpu()` reads the child's CPU time (µs, user + system). */
 function startServerProcess(data) {
   const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, BENCH_SERVER: JSON.stringify(data) } });
+  // One reply: whichever of message and exit comes first removes the other's listener.
   const next = () => new Promise((resolve, reject) => {
-    child.once("message", resolve);
-    child.once("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
+    const onExit = (code) => { child.off("message", onMessage); reject(new Error(`bench server exited with ${code}`)); };
+    const onMessage = (message) => { child.off("exit", onExit); resolve(message); };
+    child.once("message", onMessage);
+    child.once("exit", onExit);
   });
   return next().then(({ url }) => ({
     url,

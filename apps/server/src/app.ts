@@ -17,6 +17,9 @@ import { registerConsole } from "./routes/ext/console-static.js";
 import { authenticateSession, sessionCookie } from "./session-auth.js";
 import { KeyPairLimiter } from "./failure-limiter.js";
 
+/** A JSON escape that may decode to NUL or a surrogate (`\u0000`, `\uD800`–`\uDFFF`). */
+const JSON_UNSAFE_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/;
+
 export interface AppOptions {
   /** Largest JSON body accepted (bytes). */
   readonly bodyLimit: number;
@@ -70,12 +73,21 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
   // Path parameters and query strings of every route (JSON, extension, not found) hold only text a
   // store and a header can carry; bodies are checked as they are parsed. After the gates, so
   // errors render in the route's own envelope.
-  app.addHook("preParsing", async (request) => {
-    // A wildcard's value is named as the docs name it (uploads: `objectPath`), not Fastify's `*`.
-    const { "*": rest, ...named } = request.params as Record<string, unknown>;
-    const wildcard = request.routeOptions.url?.startsWith("/sailfin/v1/objects/") ? "objectPath" : "path";
-    assertSafeText(rest === undefined ? named : { ...named, [wildcard]: rest });
-    assertSafeText(request.query);
+  // Only a percent-escape can put NUL or a surrogate into a path or query (the HTTP parser refuses
+  // raw control bytes and reads other raw bytes as Latin-1), so a URL without `%` is not walked.
+  // Synchronous (`done`), like the digest check below.
+  app.addHook("preParsing", (request, _reply, payload, done) => {
+    if (!(request.raw.url ?? "").includes("%")) return done(null, payload);
+    try {
+      // A wildcard's value is named as the docs name it (uploads: `objectPath`), not Fastify's `*`.
+      const { "*": rest, ...named } = request.params as Record<string, unknown>;
+      const wildcard = request.routeOptions.url?.startsWith("/sailfin/v1/objects/") ? "objectPath" : "path";
+      assertSafeText(rest === undefined ? named : { ...named, [wildcard]: rest });
+      assertSafeText(request.query);
+    } catch (error) {
+      return done(error as Error);
+    }
+    done(null, payload);
   });
 
   // Every SDK sends JSON, with or without a charset, and the Node SDK sends no body at all when
@@ -86,6 +98,9 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     const text = (body as Buffer).toString("utf8");
     if (text.trim() === "") return done(null, {});
     let parsed: unknown;
+    // In JSON text NUL and surrogates can only be `\u` escapes (raw control characters are not
+    // JSON, and UTF-8 decoding never yields a surrogate), so a body without one is not walked.
+    let mayHoldUnsafeText = true;
     if (/^application\/x-www-form-urlencoded/i.test(request.headers["content-type"] ?? "")) {
       parsed = Object.fromEntries(new URLSearchParams(text));
     } else {
@@ -94,9 +109,10 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
       } catch {
         return done(new SailfinError("MalformedJSON", { detail: "the request body is not valid JSON" }), undefined);
       }
+      mayHoldUnsafeText = JSON_UNSAFE_ESCAPE.test(text);
     }
     try {
-      assertSafeText(parsed);
+      if (mayHoldUnsafeText) assertSafeText(parsed);
     } catch (error) {
       return done(error as SailfinError, undefined);
     }
