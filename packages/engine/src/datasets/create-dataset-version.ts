@@ -1,5 +1,5 @@
 import { SailfinError, nowIso } from "@sailfin/contract";
-import { isUniqueViolation } from "../models/model-rows.js";
+import { withVersionNumberRetry } from "../unique-retry.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { insertVersion } from "./create-dataset.js";
 import { findDatasetGroup, type DatasetGroupRow, type DatasetVersionDetail } from "./records.js";
@@ -25,26 +25,21 @@ export async function createDatasetVersion(
   },
 ): Promise<DatasetVersionDetail> {
   const group = input.group ?? (await findDatasetGroup(res.db, input.datasetId ?? "", input.field));
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const version = await res.db.transaction().execute(async (trx) => {
-        const now = nowIso();
-        // The group's row is written first: on PostgreSQL that row lock queues concurrent creations
-        // on one dataset, so each reads the max after the previous one committed (reading it first,
-        // 5 of 12 parallel creations lost the unique race even with retries).
-        const touched = await trx.updateTable("dataset_groups").set({ modified_at: now }).where("num", "=", group.num).executeTakeFirst();
-        if (Number(touched.numUpdatedRows) === 0) throw new SailfinError("NotFound", { field: input.field, detail: `dataset ${group.id} does not exist` });
-        const top = await trx.selectFrom("dataset_versions").select((eb) => eb.fn.max("version").as("top"))
-          .where("group_num", "=", group.num).executeTakeFirst();
-        const next = Number(top?.top ?? 0) + 1;
-        if (input.expectedVersion !== undefined && input.expectedVersion.number !== next) {
-          throw new SailfinError("InvalidParameter", { field: input.expectedVersion.field, detail: `the next version of dataset ${group.name} is ${next}` });
-        }
-        return insertVersion(trx, actor, group.num, next, input.description ?? "", now);
-      });
-      return { group, version };
-    } catch (error) {
-      if (attempt >= 2 || !isUniqueViolation(error)) throw error;
-    }
-  }
+  const version = await withVersionNumberRetry(() =>
+    res.db.transaction().execute(async (trx) => {
+      const now = nowIso();
+      // The group's row is written first: on PostgreSQL that row lock queues concurrent creations
+      // on one dataset, so each reads the max after the previous one committed (reading it first,
+      // 5 of 12 parallel creations lost the unique race even with retries).
+      const touched = await trx.updateTable("dataset_groups").set({ modified_at: now }).where("num", "=", group.num).executeTakeFirst();
+      if (Number(touched.numUpdatedRows) === 0) throw new SailfinError("NotFound", { field: input.field, detail: `dataset ${group.id} does not exist` });
+      const top = await trx.selectFrom("dataset_versions").select((eb) => eb.fn.max("version").as("top"))
+        .where("group_num", "=", group.num).executeTakeFirst();
+      const next = Number(top?.top ?? 0) + 1;
+      if (input.expectedVersion !== undefined && input.expectedVersion.number !== next) {
+        throw new SailfinError("InvalidParameter", { field: input.expectedVersion.field, detail: `the next version of dataset ${group.name} is ${next}` });
+      }
+      return insertVersion(trx, actor, group.num, next, input.description ?? "", now);
+    }));
+  return { group, version };
 }

@@ -1,10 +1,11 @@
 import { SailfinError, newId } from "@sailfin/contract";
+import { withVersionNumberRetry } from "../unique-retry.js";
 import { assertSafeBucket, assertSafeObjectPath, bucketKey } from "../artifacts/keys.js";
 import { SYSTEM_ACTOR, type Actor, type EngineResources } from "../resources.js";
 import { ModelCheckError, checkModelFiles } from "./check-model-files.js";
 import { copyFolder } from "./copy-folder.js";
 import {
-  finishVersion, insertCreatingVersion, versionFolder, withVersionNumberRetry, type ModelSetRow, type ModelVersionRow,
+  finishVersion, insertCreatingVersion, versionFolder, type ModelSetRow, type ModelVersionRow,
 } from "./model-rows.js";
 
 /**

@@ -78,27 +78,6 @@ export async function findVersionPublishedFrom(db: Db, runNums: readonly number[
   return row === undefined || row.source_run_num === null ? null : { id: row.id, runNum: row.source_run_num };
 }
 
-/** True for a unique-constraint violation in either dialect (a lost race on a name or number). */
-export function isUniqueViolation(error: unknown): boolean {
-  const e = error as { code?: unknown; message?: unknown };
-  return e?.code === "23505" || e?.code === "SQLITE_CONSTRAINT_UNIQUE" ||
-    (typeof e?.message === "string" && /UNIQUE constraint failed/.test(e.message));
-}
-
-/**
- * Runs `insert` (a transaction that numbers a new version as max + 1) again when two writers
- * picked the same number: the unique (set_num, version) constraint is the arbiter.
- */
-export async function withVersionNumberRetry<T>(insert: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await insert();
-    } catch (error) {
-      if (attempt >= 5 || !isUniqueViolation(error)) throw error;
-    }
-  }
-}
-
 /** The next version number of a set (1 for the first). Call inside the inserting transaction. */
 export async function nextVersionNumber(db: Db, setNum: number): Promise<number> {
   const row = await db

@@ -2,12 +2,13 @@ import { STATE_WORD, SailfinError, isIdOf, newId, nowIso } from "@sailfin/contra
 import { appendEvent } from "@sailfin/store";
 import type { Selectable } from "kysely";
 import type { FinetuneJobTable, RunTable } from "@sailfin/store";
+import { withVersionNumberRetry } from "../unique-retry.js";
 import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { lockRows } from "../row-lock.js";
 import { insertModelSet } from "./create-model-set.js";
 import {
-  insertCreatingVersion, withVersionNumberRetry,
+  insertCreatingVersion,
   type Db, type IdRef, type ModelSetRow, type ModelVersionRow,
 } from "./model-rows.js";
 
