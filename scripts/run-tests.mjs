@@ -50,7 +50,8 @@ if (selected.length > 0) {
   status = result.status ?? 1;
 }
 if (runPython) {
-  const python = process.env.SAILFIN_PYTHON ?? "/usr/bin/python3";
+  // An empty SAILFIN_PYTHON counts as unset, as in scripts/setup-test-env.mjs.
+  const python = process.env.SAILFIN_PYTHON || "/usr/bin/python3";
   const result = spawnSync(python, ["-m", "pytest", "runtime/tests", "-q", "-p", "no:cacheprovider"], { stdio: "inherit", cwd: root });
   if (result.error) console.error(`cannot run ${python} -m pytest (${result.error.message}): run scripts/setup-runtime-deps.sh`);
   if (status === 0) status = result.status ?? 1;

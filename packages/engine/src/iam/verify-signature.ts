@@ -195,15 +195,14 @@ function* headerVariants(
 ): Generator<Array<[string, string]>> {
   const base = names.map((name) => [name, headerValue(request.headers, name) ?? ""] as [string, string]);
   yield base;
+  // `host` is always signed (checked before this runs).
   const hostIndex = names.indexOf("host");
+  const signedHost = base[hostIndex]![1];
   const hosts: string[] = [];
-  if (hostIndex >= 0) {
-    const host = base[hostIndex]![1];
-    const bare = host.replace(/:\d+$/, "");
-    if (bare !== host) hosts.push(bare);
-    const forwarded = request.forwardedHost;
-    if (forwarded !== undefined && forwarded !== host) hosts.push(forwarded, forwarded.replace(/:\d+$/, ""));
-  }
+  const bare = signedHost.replace(/:\d+$/, "");
+  if (bare !== signedHost) hosts.push(bare);
+  const forwarded = request.forwardedHost;
+  if (forwarded !== undefined && forwarded !== signedHost) hosts.push(forwarded, forwarded.replace(/:\d+$/, ""));
   const dateIndex = names.indexOf("x-bce-date");
   const dates = dateIndex >= 0 && base[dateIndex]![1] !== timestamp ? [timestamp] : [];
   for (const host of [undefined, ...hosts]) {

@@ -61,9 +61,8 @@ export async function liveWorkerKinds(db: Kysely<Database>): Promise<ReadonlyArr
 export function reasonNoWorkerFor(kind: string, live: ReadonlyArray<ReadonlySet<string>>): string | null {
   if (live.length === 0) return NO_WORKER_ONLINE;
   if (live.some((kinds) => kinds.has(kind))) return null;
-  const runs = [...new Set(live.flatMap((kinds) => [...kinds]))].map((k) => KIND_NOUN[k as RunKind] ?? k);
-  const noun = KIND_NOUN[kind as RunKind] ?? kind;
-  return `no online worker runs ${noun} tasks (${live.length} online, running ${runs.join(", ")})`;
+  const runs = [...new Set(live.flatMap((kinds) => [...kinds]))].map(kindNoun);
+  return `no online worker runs ${kindNoun(kind)} tasks (${live.length} online, running ${runs.join(", ")})`;
 }
 
 /**
