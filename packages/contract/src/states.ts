@@ -13,19 +13,6 @@ export function isTerminalRun(status: RunStatus): boolean {
   return TERMINAL_RUN_STATUSES.includes(status);
 }
 
-/** Allowed run transitions; anything else is a bug or a lost race. */
-const RUN_TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
-  Queued: ["Running", "Cancelled", "Failed"],
-  Running: ["Queued", "Succeeded", "Failed", "Cancelled"],
-  Succeeded: [],
-  Failed: [],
-  Cancelled: [],
-};
-
-export function canTransitionRun(from: RunStatus, to: RunStatus): boolean {
-  return RUN_TRANSITIONS[from].includes(to);
-}
-
 /** V2 `runStatus`. */
 export type V2RunStatus = "Waiting" | "Running" | "Done" | "Failed" | "Stopped";
 
