@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { nowIso } from "@sailfin/contract";
 import {
-  claimRun, completeRun, failRun, heartbeat, recordProgress, releaseRun, requeueExpired, type Lease,
+  claimRun, completeRun, failRun, heartbeat, recordEvalResults, recordProgress, releaseRun, requeueExpired, type Lease,
 } from "@sailfin/engine";
 import { PythonNotFoundError, findPythonAmong } from "@sailfin/worker";
 import { startTestServer, testDialects, type TestServer } from "./harness.js";
@@ -85,6 +85,29 @@ for (const dialect of testDialects()) {
       assert.equal(Number(row.progress), 100);
       assert.equal(row.lease_token, null);
       assert.equal(await completeRun(db(), lease, "twice"), false, "a finished run cannot be finished again");
+    });
+
+    test("an evaluation's per-sample answers are fenced by the lease like every other write", async () => {
+      await drainQueue();
+      await insertRun();
+      const lease = (await claim("evaluator"))!;
+      const sample = (i: number) => ({
+        unit_index: 0, model_version_num: 1, sample_index: i, prompt: `q${i}`, prediction: `p${i}`, reference: `r${i}`,
+        finish_reason: "stop", metrics: "{}", judge_score: null, judge_error: null, created_at: nowIso(),
+      });
+      const answers = () => db().selectFrom("eval_results").select("sample_index").where("eval_run_num", "=", lease.runNum).orderBy("sample_index").execute();
+      const forged: Lease = { ...lease, token: "0".repeat(32) };
+      assert.equal(await recordEvalResults(db(), forged, [sample(0)]), false);
+      assert.deepEqual(await answers(), [], "a forged lease wrote nothing");
+      // 450 rows: more than one INSERT's worth.
+      assert.equal(await recordEvalResults(db(), lease, Array.from({ length: 450 }, (_, i) => sample(i))), true);
+      assert.equal((await answers()).length, 450);
+      assert.equal(await recordEvalResults(db(), forged, [], { replace: true }), false);
+      assert.equal((await answers()).length, 450, "a forged lease cleared nothing");
+      assert.equal(await recordEvalResults(db(), lease, [sample(7)], { replace: true }), true);
+      assert.deepEqual((await answers()).map((r) => r.sample_index), [7]);
+      assert.equal(await completeRun(db(), lease, "done"), true);
+      assert.equal(await recordEvalResults(db(), lease, [sample(8)]), false, "a finished run takes no more answers");
     });
 
     test("a system error backs off and retries until max_attempts; a user error fails at once", async () => {

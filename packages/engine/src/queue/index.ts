@@ -9,6 +9,7 @@ export { completeRun, cancelRun } from "./finish.js";
 export { failRun, type FailOptions, type FailResult, type FailureKind } from "./fail.js";
 export { requeueExpired, type RequeuedRun } from "./requeue-expired.js";
 export { recordProgress, forgetAfterStep, type ProgressBatch, type MetricPoint, type CheckpointPoint } from "./record-progress.js";
+export { recordEvalResults, type EvalResultInput } from "./record-eval-results.js";
 export { releaseRun } from "./release.js";
 export { enqueueWork, type WorkRunInput } from "./enqueue.js";
 export { requestStop, type StopResult } from "./request-stop.js";

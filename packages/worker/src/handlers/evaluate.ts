@@ -6,7 +6,7 @@ import {
   type ChatMessage, type LoadedTokenizer, type SampleMetrics, type StopWords,
 } from "@sailfin/data";
 import {
-  judgeSample, judgeSummary, resolveJudgeTarget, type EffectMetric, type EvalResult, type EvalRunSpec, type EvalUnitResult, type EvalUnitSpec, type Lease,
+  judgeSample, judgeSummary, recordEvalResults, resolveJudgeTarget, type EffectMetric, type EvalResult, type EvalRunSpec, type EvalUnitResult, type EvalUnitSpec, type Lease,
 } from "@sailfin/engine";
 import { crashReason, localArtifacts, type HandlerContext, type Outcome } from "../outcome.js";
 import { RuntimeLink } from "../runtime-link.js";
@@ -46,7 +46,8 @@ export async function runEvaluate(ctx: HandlerContext, lease: Lease): Promise<Ou
   }
   if (samples.length === 0) return { kind: "failed", failure: "user", reason: `evaluation dataset ${spec.dataset.versionId} has no samples` };
   const stopWords: StopWords | undefined = spec.stopWords === null ? undefined : stopWordSet(spec.stopWords);
-  await res.db.deleteFrom("eval_results").where("eval_run_num", "=", lease.runNum).execute();
+  // A retried attempt starts over: the answers of a lost one go, fenced by this lease.
+  if (!(await recordEvalResults(res.db, lease, [], { replace: true }))) return { kind: "lost" };
 
   const workDir = local(`runs/${lease.runId}`);
   await mkdir(workDir, { recursive: true });
@@ -152,11 +153,11 @@ async function evaluateUnit(
 
   const now = nowIso();
   const rows = samples.map((s, i) => ({
-    eval_run_num: lease.runNum, unit_index: unit.index, model_version_num: unit.modelVersionNum, sample_index: i,
+    unit_index: unit.index, model_version_num: unit.modelVersionNum, sample_index: i,
     prompt: prompts[i]!.length > 0 ? s.input : "", prediction: predictions[i]!.text, reference: s.reference, finish_reason: predictions[i]!.finishReason,
     metrics: JSON.stringify(spec.modes.includes("rule") ? metrics[i] : {}), judge_score: judged[i]!.score, judge_error: judged[i]!.error, created_at: now,
   }));
-  for (let at = 0; at < rows.length; at += 200) await res.db.insertInto("eval_results").values(rows.slice(at, at + 200)).execute();
+  if (!(await recordEvalResults(res.db, lease, rows))) return { kind: "lost" };
 
   const failedSamples = judged.filter((j) => j.error !== null).length;
   let effectMetric: EffectMetric = spec.modes.includes("rule") ? aggregateMetrics(metrics) : {};
