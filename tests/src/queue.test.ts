@@ -106,7 +106,11 @@ for (const dialect of testDialects()) {
       assert.equal((await answers()).length, 450, "a forged lease cleared nothing");
       assert.equal(await recordEvalResults(db(), lease, [sample(7)], { replace: true }), true);
       assert.deepEqual((await answers()).map((r) => r.sample_index), [7]);
-      assert.equal(await completeRun(db(), lease, "done"), true);
+      // The run's JSON outcome is written by the fenced completion itself.
+      assert.equal(await completeRun(db(), forged, "forged", { result: { forged: true } }), false);
+      assert.equal((await db().selectFrom("runs").select("result").where("num", "=", lease.runNum).executeTakeFirstOrThrow()).result, null);
+      assert.equal(await completeRun(db(), lease, "done", { result: { units: 1 } }), true);
+      assert.equal((await db().selectFrom("runs").select("result").where("num", "=", lease.runNum).executeTakeFirstOrThrow()).result, '{"units":1}');
       assert.equal(await recordEvalResults(db(), lease, [sample(8)]), false, "a finished run takes no more answers");
     });
 

@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import { SailfinError, assertSafeText, isSailfinError, policiesAllow } from "@sailfin/contract";
 import {
-  DEFAULT_SESSION_TTL_S, assertBodyDigest, verifyAccessToken, verifySignature, type Credential, type EngineResources, type SignedBodyDigest,
+  DEFAULT_SESSION_TTL_S, assertBodyDigest, checkDatabase, verifyAccessToken, verifySignature, type Credential, type EngineResources, type SignedBodyDigest,
 } from "@sailfin/engine";
 import { NO_RESULT, newLogId, sendError, sendV1, sendV2, type DialectName } from "./render.js";
 import { ROUTES } from "./routes/index.js";
@@ -193,7 +193,7 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
   for (const path of v1Routes.keys()) app.post(path, { onRequest: gate("v1") }, handle);
 
   app.get("/healthz", async () => {
-    await res.db.selectFrom("access_keys").select("num").limit(1).execute();
+    await checkDatabase(res.db);
     return { status: "ok" };
   });
   // One budget for guessing a key's secret, whichever door the guesses come through.

@@ -192,9 +192,9 @@ export class Worker {
     const { res } = this.options;
     const actor = { accessKey: this.id };
     if (outcome.kind === "done") {
-      await completeRun(res.db, lease, outcome.reason, async (trx) => {
-        if (outcome.result !== undefined) await trx.updateTable("runs").set({ result: JSON.stringify(outcome.result) }).where("num", "=", lease.runNum).execute();
-        if (outcome.settle !== undefined) await outcome.settle(trx);
+      await completeRun(res.db, lease, outcome.reason, {
+        ...(outcome.result === undefined ? {} : { result: outcome.result }),
+        ...(outcome.settle === undefined ? {} : { extra: outcome.settle }),
       });
       return;
     }

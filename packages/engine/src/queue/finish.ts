@@ -3,22 +3,30 @@ import { nowIso } from "@sailfin/contract";
 import { appendEvent, type Database } from "@sailfin/store";
 import { RUN_OBJECT, type Lease } from "./lease.js";
 
+/** What a successful run leaves besides its state. */
+export interface CompletionOptions {
+  /** The run's JSON outcome (`runs.result`: compression sizes, evaluation units …), written by the fenced update itself. */
+  readonly result?: unknown;
+  /** Runs inside the same transaction after the fence held (a publish marks its model version Ready there). */
+  readonly extra?: (trx: Transaction<Database>) => Promise<void>;
+}
+
 /**
  * Ends a leased run as Succeeded (`completeRun`) or Cancelled (`cancelRun`, after a requested
  * stop), in one fenced transaction with its event. Returns false (and changes nothing) when the
- * lease was lost. `extra` runs inside the same transaction after the fence held (a publish
- * marks its model version Ready there).
+ * lease was lost.
  */
 async function finish(
-  db: Kysely<Database>, lease: Lease, to: "Succeeded" | "Cancelled", reason: string,
-  extra?: (trx: Transaction<Database>) => Promise<void>,
+  db: Kysely<Database>, lease: Lease, to: "Succeeded" | "Cancelled", reason: string, options: CompletionOptions = {},
 ): Promise<boolean> {
+  const { result: outcome, extra } = options;
   return db.transaction().execute(async (trx) => {
     const now = nowIso();
     const result = await trx.updateTable("runs")
       .set({
         status: to, finished_at: now, lease_owner: null, lease_token: null, lease_expires_at: null,
         ...(to === "Succeeded" ? { progress: 100, failure_kind: null, failure_reason: null } : {}),
+        ...(outcome === undefined ? {} : { result: JSON.stringify(outcome) }),
       })
       .where("num", "=", lease.runNum).where("lease_token", "=", lease.token).where("status", "=", "Running")
       .executeTakeFirst();
@@ -30,8 +38,8 @@ async function finish(
 }
 
 /** Running → Succeeded (fenced). @example await completeRun(db, lease, "training finished at step 40") */
-export function completeRun(db: Kysely<Database>, lease: Lease, reason: string, extra?: (trx: Transaction<Database>) => Promise<void>): Promise<boolean> {
-  return finish(db, lease, "Succeeded", reason, extra);
+export function completeRun(db: Kysely<Database>, lease: Lease, reason: string, options: CompletionOptions = {}): Promise<boolean> {
+  return finish(db, lease, "Succeeded", reason, options);
 }
 
 /** Running → Cancelled after a requested stop (fenced). @example await cancelRun(db, lease, "stopped at step 12") */

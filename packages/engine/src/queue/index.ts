@@ -5,7 +5,7 @@
 export { type Lease, type RunKind, RUN_KINDS, RUN_OBJECT } from "./lease.js";
 export { claimRun, type ClaimOptions } from "./claim.js";
 export { heartbeat, type HeartbeatResult } from "./heartbeat.js";
-export { completeRun, cancelRun } from "./finish.js";
+export { completeRun, cancelRun, type CompletionOptions } from "./finish.js";
 export { failRun, type FailOptions, type FailResult, type FailureKind } from "./fail.js";
 export { requeueExpired, type RequeuedRun } from "./requeue-expired.js";
 export { recordProgress, forgetAfterStep, type ProgressBatch, type MetricPoint, type CheckpointPoint } from "./record-progress.js";
