@@ -4,9 +4,9 @@ import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ACTIONS, grantedActions, isMutatingAction, nowIso } from "@sailfin/contract";
+import { ACTIONS, grantedActions, isMutatingAction } from "@sailfin/contract";
+import { enqueueRun } from "@sailfin/engine";
 import { SailfinApiError, SailfinClient, type FetchInit, type FetchLike } from "@sailfin/sdk";
-import { appendEvent } from "@sailfin/store";
 import { ADMIN, rawCall, readRawResponse, startTestServer, testDialects, type RawResponse, type TestServer } from "./harness.js";
 
 /**
@@ -268,17 +268,7 @@ for (const dialect of testDialects()) {
 
     test("live events (SSE) accept the cookie", async () => {
       const id = `task-console${dialect}`;
-      const now = nowIso();
-      await server.server.res.db.transaction().execute(async (trx) => {
-        await trx.insertInto("runs").values({
-          id, kind: "finetune", job_num: 0, name: "", description: "", status: "Queued", train_mode: "SFT",
-          parameter_scale: "LoRA", base_model_version_num: 0, spec: "{}", dataset_hashes: "{}",
-          increment_run_num: null, increment_step: null, progress: 0, cancel_requested: 0, priority: 0, attempt: 0, max_attempts: 3,
-          available_at: now, lease_owner: null, lease_token: null, lease_expires_at: null, failure_kind: null, failure_reason: null,
-          created_at: now, started_at: null, finished_at: null, result: null,
-        }).execute();
-        await appendEvent(trx, { objectKind: "run", objectId: id, actor: ADMIN.accessKey, from: null, to: "Queued", reason: "test" });
-      });
+      await enqueueRun(server.server.res.db, ADMIN, { id, kind: "finetune", trainMode: "SFT", parameterScale: "LoRA", spec: {} });
       const abort = new AbortController();
       const response = await fetch(`${server.url}/sailfin/v1/events/${id}`, {
         headers: { cookie: `sailfin_session=${admin.cookie}`, accept: "text/event-stream" }, signal: abort.signal,

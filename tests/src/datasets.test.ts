@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { newId, nowIso } from "@sailfin/contract";
-import { findReleasedDatasetVersion, resumePendingDatasetImports } from "@sailfin/engine";
+import { enqueueRun, findReleasedDatasetVersion, resumePendingDatasetImports } from "@sailfin/engine";
 import { ADMIN, rawCall, startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
 import { runCli } from "./cli-process.js";
 import { importDataset, uploadObject } from "./fixtures/dataset-imports.js";
@@ -389,14 +389,11 @@ for (const dialect of testDialects()) {
       await ok("PublishDatasetVersion", { versionId });
       const db = server.server.res.db;
       const runId = newId("task");
-      const now = nowIso();
-      await db.insertInto("runs").values({
-        id: runId, kind: "finetune", job_num: 1, description: "", status: "Running", train_mode: "SFT", parameter_scale: "LoRA",
-        base_model_version_num: 1, spec: "{}", dataset_hashes: JSON.stringify({ [versionId]: "h" }), increment_run_num: null,
-        increment_step: null, progress: 0, cancel_requested: 0, priority: 0, attempt: 1, max_attempts: 3, available_at: now,
-        lease_owner: null, lease_token: null, lease_expires_at: null, failure_kind: null, failure_reason: null, created_at: now,
-        started_at: now, finished_at: null,
-      }).execute();
+      const runNum = await enqueueRun(db, ADMIN, {
+        id: runId, kind: "finetune", jobNum: 1, trainMode: "SFT", parameterScale: "LoRA", modelVersionNum: 1, spec: {},
+        datasetHashes: { [versionId]: "h" },
+      });
+      await db.updateTable("runs").set({ status: "Running", attempt: 1, started_at: nowIso() }).where("num", "=", runNum).execute();
       const r = await call("DeleteDatasetVersion", { versionId });
       expectV2Error(r, 409, "ResourceInUse", "versionId");
       assert.ok(r.body.message.includes(runId));

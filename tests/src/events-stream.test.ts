@@ -1,8 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { newId, nowIso } from "@sailfin/contract";
-import { claimRun, completeRun, recordProgress, type Lease, type MetricPoint } from "@sailfin/engine";
-import { appendEvent } from "@sailfin/store";
+import { newId } from "@sailfin/contract";
+import { claimRun, completeRun, enqueueRun, recordProgress, type Lease, type MetricPoint } from "@sailfin/engine";
 import { ADMIN, startTestServer, testDialects, type TestServer } from "./harness.js";
 import { SseReader, type SseMessage } from "./fixtures/sse.js";
 
@@ -20,19 +19,11 @@ const point = (step: number): MetricPoint => ({
   step, epoch: step / 100, loss: 3 - step / 1000, lr: 1e-4, gradNorm: 1, tokensPerSecond: 1000 + step,
 });
 
-/** A queued run row with its first event, as create-run / enqueue-work write them. */
+/** A queued run row with its first event, written by the engine's one INSERT (enqueueRun). */
 async function insertQueuedRun(server: TestServer, kind: "finetune" | "compress", id: string): Promise<void> {
-  const now = nowIso();
-  await server.server.res.db.transaction().execute(async (trx) => {
-    await trx.insertInto("runs").values({
-      id, kind, job_num: 0, name: "", description: "", status: "Queued", train_mode: kind === "finetune" ? "SFT" : kind,
-      parameter_scale: kind === "finetune" ? "LoRA" : "", base_model_version_num: 0, spec: "{}", dataset_hashes: "{}",
-      increment_run_num: null, increment_step: null, progress: 0, cancel_requested: 0, priority: 0, attempt: 0, max_attempts: 3,
-      available_at: now, lease_owner: null, lease_token: null, lease_expires_at: null, failure_kind: null, failure_reason: null,
-      created_at: now, started_at: null, finished_at: null, result: null,
-    }).execute();
-    await appendEvent(trx, { objectKind: "run", objectId: id, actor: ADMIN.accessKey, from: null, to: "Queued", reason: "test" });
-  });
+  await server.server.res.db.transaction().execute((trx) => enqueueRun(trx, ADMIN, {
+    id, kind, spec: {}, ...(kind === "finetune" ? { trainMode: "SFT", parameterScale: "LoRA" } : {}),
+  }));
 }
 
 /** Reads messages until `stop` says so (progress snapshots are collected apart: they carry no id). */

@@ -100,3 +100,12 @@ test("the checks see what they check: a known import and the baseline's SQL are 
   assert.ok(SQL_CALL.test(readFileSync(join(root, "packages/worker/src/handlers/finetune.ts"), "utf8")));
   assert.ok(!SQL_CALL.test("const a = b.selectFromX;"));
 });
+
+test("one function queues runs: `runs` has a single INSERT in all the sources, tests included", () => {
+  const insertsRuns = /\.insertInto\(\s*["'`]runs["'`]\s*\)/;
+  const files = ["packages", "apps", "tests/src"].flatMap((dir) => sources(dir))
+    .filter((file) => insertsRuns.test(readFileSync(file, "utf8")))
+    .map((file) => relative(root, file));
+  assert.deepEqual(files, ["packages/engine/src/queue/enqueue.ts"], "queue a run through the engine's enqueueRun");
+  assert.ok(!insertsRuns.test('db.insertInto("run_checkpoints")'));
+});

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm, truncate, unlink, writeFile } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { newId, nowIso } from "@sailfin/contract";
-import { listBaseModels, resolveBaseModel, resumePendingModelImports, writeTinyModel } from "@sailfin/engine";
+import { enqueueRun, listBaseModels, resolveBaseModel, resumePendingModelImports, writeTinyModel } from "@sailfin/engine";
 import { runCli } from "./cli-process.js";
 import { ADMIN, startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
 import { importModel, stageFolder } from "./fixtures/model-imports.js";
@@ -94,21 +94,20 @@ for (const dialect of testDialects()) {
       const job = await db.selectFrom("finetune_jobs").select("num").where("id", "=", jobId).executeTakeFirstOrThrow();
       const base = await db.selectFrom("model_versions").select("num").where("id", "=", baseVersionId).executeTakeFirstOrThrow();
       const taskId = newId("task");
-      await db.insertInto("runs").values({
-        id: taskId, kind: "finetune", job_num: job.num, description: "", status, train_mode: trainMode, parameter_scale: "LoRA",
-        base_model_version_num: base.num, spec: "{}", dataset_hashes: "{}", increment_run_num: null, increment_step: null,
-        progress: status === "Succeeded" ? 100 : 0, cancel_requested: 0, priority: 0, attempt: 1, max_attempts: 3, available_at: now,
-        lease_owner: null, lease_token: null, lease_expires_at: null, failure_kind: null, failure_reason: null,
-        created_at: now, started_at: now, finished_at: status === "Succeeded" ? now : null,
-      }).execute();
-      const run = await db.selectFrom("runs").select("num").where("id", "=", taskId).executeTakeFirstOrThrow();
+      const runNum = await enqueueRun(db, ADMIN, {
+        id: taskId, kind: "finetune", jobNum: job.num, trainMode, parameterScale: "LoRA", modelVersionNum: base.num, spec: {},
+      });
+      // Where a worker would have left it.
+      await db.updateTable("runs").set({
+        status, progress: status === "Succeeded" ? 100 : 0, attempt: 1, started_at: now, finished_at: status === "Succeeded" ? now : null,
+      }).where("num", "=", runNum).execute();
       for (const step of steps) {
         const path = `runs/${taskId}/checkpoints/step-${step}/`;
         await res().artifacts.put(`${path}adapter_model.safetensors`, Buffer.from(`weights at ${step}`));
         await res().artifacts.put(`${path}adapter_config.json`, JSON.stringify({ r: 8 }));
-        await db.insertInto("run_checkpoints").values({ run_num: run.num, step, path, train_loss: 1.5, eval_loss: null, created_at: now }).execute();
+        await db.insertInto("run_checkpoints").values({ run_num: runNum, step, path, train_loss: 1.5, eval_loss: null, created_at: now }).execute();
       }
-      return { jobId, jobNum: job.num, taskId, runNum: run.num };
+      return { jobId, jobNum: job.num, taskId, runNum };
     }
 
     before(async () => {

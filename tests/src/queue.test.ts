@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { nowIso } from "@sailfin/contract";
 import {
-  claimRun, completeRun, failRun, heartbeat, recordEvalResults, recordProgress, releaseRun, requeueExpired, type Lease,
+  claimRun, completeRun, enqueueRun, failRun, heartbeat, recordEvalResults, recordProgress, releaseRun, requeueExpired, type Lease, type RunKind,
 } from "@sailfin/engine";
 import { PythonNotFoundError, findPythonAmong } from "@sailfin/worker";
-import { startTestServer, testDialects, type TestServer } from "./harness.js";
+import { ADMIN, startTestServer, testDialects, type TestServer } from "./harness.js";
 import { eventsOf } from "./fixtures/finetune-fixtures.js";
 
 /**
@@ -20,16 +20,9 @@ for (const dialect of testDialects()) {
     const db = () => server.server.res.db;
     let counter = 0;
     /** A bare queue row (the queue never reads the finetune columns). */
-    const insertRun = async (kind = "finetune", maxAttempts = 3) => {
+    const insertRun = async (kind: RunKind = "finetune", maxAttempts = 3) => {
       const id = `task-q${dialect.slice(0, 2)}${String(++counter).padStart(8, "0")}`;
-      const now = nowIso();
-      await db().insertInto("runs").values({
-        id, kind, job_num: 0, description: "", status: "Queued", train_mode: "SFT", parameter_scale: "LoRA",
-        base_model_version_num: 0, spec: "{}", dataset_hashes: "{}", increment_run_num: null, increment_step: null,
-        progress: 0, cancel_requested: 0, priority: 0, attempt: 0, max_attempts: maxAttempts, available_at: now,
-        lease_owner: null, lease_token: null, lease_expires_at: null, failure_kind: null, failure_reason: null,
-        created_at: now, started_at: null, finished_at: null,
-      }).execute();
+      await enqueueRun(db(), ADMIN, { id, kind, spec: {}, maxAttempts });
       return id;
     };
     const claim = (owner: string, leaseMs = 60_000, kinds: Array<"finetune" | "publish"> = ["finetune"]) =>

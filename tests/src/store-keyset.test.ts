@@ -4,8 +4,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pageRequest, SailfinError } from "@sailfin/contract";
-import { CompiledQueries, keysetPage, keysetPageWhere, openStore, type Store } from "@sailfin/store";
-import { createTestDatabase, testDialects, type TestDialect } from "./harness.js";
+import type { Kysely } from "kysely";
+import { enqueueRun } from "@sailfin/engine";
+import { CompiledQueries, keysetPage, keysetPageWhere, migrate, openStore, type Store } from "@sailfin/store";
+import { ADMIN, createTestDatabase, testDialects, type TestDialect } from "./harness.js";
 
 /** Opens a store on a fresh SQLite file or a fresh PostgreSQL database. */
 async function freshStore(dialect: TestDialect): Promise<{ store: Store; cleanup: () => Promise<void> }> {
@@ -171,6 +173,50 @@ for (const dialect of testDialects()) {
       assert.equal(queries.stats().compiles, 3);
       assert.equal((await run("two", 2)).length, 2);
       assert.equal(queries.stats().compiles, 4);
+    });
+  });
+}
+
+for (const dialect of testDialects()) {
+  describe(`store: migration 0006 on runs as 0005 left them (${dialect})`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    before(async () => { ({ store, cleanup } = await freshStore(dialect)); });
+    after(async () => { await cleanup(); });
+
+    test("an export's evaluation moves to reads_run_num, and work runs' train_mode no longer holds their kind", async () => {
+      const db = store.db;
+      const evalNum = await enqueueRun(db, ADMIN, { id: "ame-m6", kind: "evaluate", name: "e", spec: {} });
+      const exportNum = await enqueueRun(db, ADMIN, { id: "amemt-m6", kind: "eval-export", name: "x", spec: {} });
+      const compressNum = await enqueueRun(db, ADMIN, { id: "amva-m6", kind: "compress", name: "c", spec: {} });
+      const tunedNum = await enqueueRun(db, ADMIN, { id: "task-m6a", kind: "finetune", jobNum: 1, trainMode: "SFT", parameterScale: "LoRA", spec: {} });
+      const incrementNum = await enqueueRun(db, ADMIN, {
+        id: "task-m6b", kind: "finetune", jobNum: 1, trainMode: "DPO", parameterScale: "LoRA", spec: {}, increment: { runNum: tunedNum, step: 4 },
+      });
+      const publishNum = await enqueueRun(db, ADMIN, { id: "publish-m6", kind: "publish", jobNum: 1, trainMode: "SFT", parameterScale: "LoRA", spec: {} });
+      // What 0005 left: the kind in train_mode, an export's evaluation in increment_run_num, no reads_run_num.
+      for (const num of [evalNum, exportNum, compressNum]) {
+        const row = await db.selectFrom("runs").select("kind").where("num", "=", num).executeTakeFirstOrThrow();
+        await db.updateTable("runs").set({ train_mode: row.kind }).where("num", "=", num).execute();
+      }
+      await db.updateTable("runs").set({ increment_run_num: evalNum }).where("num", "=", exportNum).execute();
+      const raw = db as unknown as Kysely<any>;
+      await raw.schema.alterTable("runs").dropColumn("reads_run_num").execute();
+      await raw.deleteFrom("sailfin_migrations").where("name", "=", "0006-run-references").execute();
+
+      assert.deepEqual((await migrate(raw, store.dialect)).applied, ["0006-run-references"]);
+      const rows = await db.selectFrom("runs").select(["num", "train_mode", "increment_run_num", "increment_step", "reads_run_num"])
+        .orderBy("num").execute();
+      const byNum = new Map(rows.map((r) => [Number(r.num), {
+        trainMode: r.train_mode, increment: r.increment_run_num === null ? null : Number(r.increment_run_num),
+        step: r.increment_step, reads: r.reads_run_num === null ? null : Number(r.reads_run_num),
+      }]));
+      assert.deepEqual(byNum.get(evalNum), { trainMode: "", increment: null, step: null, reads: null });
+      assert.deepEqual(byNum.get(exportNum), { trainMode: "", increment: null, step: null, reads: evalNum });
+      assert.deepEqual(byNum.get(compressNum), { trainMode: "", increment: null, step: null, reads: null });
+      assert.deepEqual(byNum.get(tunedNum), { trainMode: "SFT", increment: null, step: null, reads: null });
+      assert.deepEqual(byNum.get(incrementNum), { trainMode: "DPO", increment: tunedNum, step: 4, reads: null });
+      assert.deepEqual(byNum.get(publishNum), { trainMode: "SFT", increment: null, step: null, reads: null });
     });
   });
 }

@@ -2,12 +2,15 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
-import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from "kysely";
 import type { Database } from "./schema.js";
 import { migrate } from "./migrate.js";
 import { LimitAsLiteralPlugin, StatementCache } from "./sqlite-statements.js";
 
 export type Dialect = "sqlite" | "postgres";
+
+/** The database or a transaction on it: a function that takes one runs alone or inside its caller's transaction. */
+export type Db = Kysely<Database> | Transaction<Database>;
 
 export type StoreConfig =
   | { readonly dialect: "sqlite"; readonly path: string }

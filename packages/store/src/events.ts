@@ -1,5 +1,4 @@
-import type { Kysely, Transaction } from "kysely";
-import type { Database } from "./schema.js";
+import type { Db } from "./db.js";
 
 export interface EventInput {
   readonly objectKind: string;
@@ -11,7 +10,7 @@ export interface EventInput {
 }
 
 /** Appends one state change to the object's event log (call inside the transaction that changes it). */
-export async function appendEvent(db: Kysely<Database> | Transaction<Database>, event: EventInput): Promise<void> {
+export async function appendEvent(db: Db, event: EventInput): Promise<void> {
   await db
     .insertInto("events")
     .values({

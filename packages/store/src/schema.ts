@@ -117,15 +117,21 @@ export interface RunTable {
   job_num: number;
   description: string;
   status: string;
+  /** What a fine-tuning run trains (SFT, DPO, …), repeated on its publish runs; '' for runs that train nothing. */
   train_mode: string;
+  /** LoRA or FullFineTuning, as train_mode; '' for runs that train nothing. */
   parameter_scale: string;
+  /** The model version the run reads (a fine-tuning run's base): pinned against deletion while the run is active. */
   base_model_version_num: number;
   /** JSON: the fully resolved, frozen configuration. */
   spec: string;
   /** JSON: `{versionId: contentHash}` of every dataset version used. */
   dataset_hashes: string;
+  /** The run and checkpoint step an incremental fine-tuning run starts from; null otherwise. */
   increment_run_num: number | null;
   increment_step: number | null;
+  /** The run whose outcome this one reads (an export's evaluation; migration 0006); null otherwise. */
+  reads_run_num: number | null;
   progress: number;
   cancel_requested: number;
   priority: number;

@@ -1,7 +1,7 @@
 import { SailfinError, newId, type Page, type PageRequest, type RunStatus } from "@sailfin/contract";
-import { keysetPage } from "@sailfin/store";
-import { findSet, findVersion, type Db } from "../models/model-rows.js";
-import { enqueueWork } from "../queue/enqueue.js";
+import { keysetPage, type Db } from "@sailfin/store";
+import { findSet, findVersion } from "../models/model-rows.js";
+import { enqueueRun } from "../queue/enqueue.js";
 import { findWorkRun, type WorkRow } from "../queue/find-work.js";
 import { requestStop, type StopResult } from "../queue/request-stop.js";
 import type { Actor, EngineResources } from "../resources.js";
@@ -108,7 +108,7 @@ export async function createCompTask(res: EngineResources, actor: Actor, input: 
       outputVersionId: newId("modelVersion"), weight, bits: quant.bits, groupSize: quant.groupSize,
       config: { ...input.config, quantConf: quant.quantConf },
     };
-    await enqueueWork(trx, actor, {
+    await enqueueRun(trx, actor, {
       id, kind: "compress", name: input.name, description: input.description ?? "", modelVersionNum: locked.num, spec,
     });
   });

@@ -1,5 +1,6 @@
+import type { Db } from "@sailfin/store";
 import type { Actor } from "../resources.js";
-import { insertCreatingVersion, type Db } from "../models/model-rows.js";
+import { insertCreatingVersion } from "../models/model-rows.js";
 import { settlePublishedVersion } from "../models/publish-from-run.js";
 import type { CompRunSpec } from "./comp-tasks.js";
 

@@ -1,9 +1,9 @@
 import { IMPORT_STATUS, RELEASE_STATUS, SailfinError, newId, nowIso } from "@sailfin/contract";
-import { appendEvent } from "@sailfin/store";
+import { appendEvent, type Db } from "@sailfin/store";
 import { formatInfo, type DataFormat } from "@sailfin/data";
 import { parseBucketUri } from "../artifacts/keys.js";
 import type { Actor, EngineResources } from "../resources.js";
-import type { DatasetVersionDetail, Db } from "./records.js";
+import type { DatasetVersionDetail } from "./records.js";
 
 /** `sysStorage`: the platform keeps the data; `BOS`: the user's bucket is recorded as its home. */
 export type DatasetStorageType = "sysStorage" | "BOS";

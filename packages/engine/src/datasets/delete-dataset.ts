@@ -1,9 +1,9 @@
 import { IMPORT_STATUS, STATE_WORD, SailfinError, nowIso, type RunStatus, type V1Id } from "@sailfin/contract";
-import { appendEvent } from "@sailfin/store";
+import { appendEvent, type Db } from "@sailfin/store";
 import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { lockRows } from "../row-lock.js";
-import { findDatasetGroup, findDatasetVersion, lockDatasetVersions, type DatasetGroupRow, type DatasetVersionRow, type Db } from "./records.js";
+import { findDatasetGroup, findDatasetVersion, lockDatasetVersions, type DatasetGroupRow, type DatasetVersionRow } from "./records.js";
 
 /** Runs in these states still need their dataset files. */
 const ACTIVE_RUNS: readonly RunStatus[] = ["Queued", "Running"];

@@ -1,6 +1,6 @@
-import type { Kysely, Selectable, Transaction } from "kysely";
+import type { Selectable, Transaction } from "kysely";
 import { SailfinError, type V1Id } from "@sailfin/contract";
-import type { Database, DatasetGroupTable, DatasetImportTable, DatasetVersionTable, Dialect } from "@sailfin/store";
+import type { Database, DatasetGroupTable, Db, DatasetImportTable, DatasetVersionTable, Dialect } from "@sailfin/store";
 import { isDataFormat, type DataFormat, type ValidationReport } from "@sailfin/data";
 import { lockRows, type RowLockMode } from "../row-lock.js";
 
@@ -12,8 +12,6 @@ import { lockRows, type RowLockMode } from "../row-lock.js";
 export type DatasetGroupRow = Selectable<DatasetGroupTable>;
 export type DatasetVersionRow = Selectable<DatasetVersionTable>;
 export type DatasetImportRow = Selectable<DatasetImportTable>;
-
-export type Db = Kysely<Database> | Transaction<Database>;
 
 /** A version with the group it belongs to (what every describe renders from). */
 export interface DatasetVersionDetail {

@@ -1,6 +1,6 @@
 import { STATE_WORD, SailfinError, newId, type RunStatus, type V1Id } from "@sailfin/contract";
 import { assertSafeBucket } from "../artifacts/keys.js";
-import { enqueueWork } from "../queue/enqueue.js";
+import { enqueueRun } from "../queue/enqueue.js";
 import { findWorkRun, type WorkRow } from "../queue/find-work.js";
 import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
@@ -74,7 +74,7 @@ export async function createEvalExport(res: EngineResources, actor: Actor, input
     specVersion: 1, kind: "eval-export", evalRunNum: evaluation.num, evalId: evaluation.id, exportType: input.exportType,
     volumeId, content: content as ExportContent[], resultNums,
   };
-  const num = await res.db.transaction().execute((trx) => enqueueWork(trx, actor, {
+  const num = await res.db.transaction().execute((trx) => enqueueRun(trx, actor, {
     id, kind: "eval-export", name: `export of ${evaluation.id}`, description: "", modelVersionNum: evaluation.base_model_version_num,
     spec, readsRunNum: evaluation.num,
   }));
@@ -96,7 +96,7 @@ export async function describeEvalExport(res: EngineResources, ref: V1Id, field:
 
 /** The latest export of an evaluation (V2 describes exports by the evaluation's id), or null. */
 export async function latestEvalExport(res: EngineResources, evalRunNum: number): Promise<EvalExportView | null> {
-  const row = await res.db.selectFrom("runs").selectAll().where("kind", "=", "eval-export").where("increment_run_num", "=", evalRunNum)
+  const row = await res.db.selectFrom("runs").selectAll().where("kind", "=", "eval-export").where("reads_run_num", "=", evalRunNum)
     .orderBy("num", "desc").limit(1).executeTakeFirst();
   return row === undefined ? null : describeEvalExport(res, row.id, "evalId");
 }

@@ -3,11 +3,11 @@ import { Readable } from "node:stream";
 import { SailfinError, newId, type Page, type PageRequest, type RunStatus, type V1Id } from "@sailfin/contract";
 import { parseBucketUri, bucketKey } from "../artifacts/keys.js";
 import { findReleasedDatasetVersion } from "../datasets/find-released-dataset-version.js";
-import { findVersion, lockModelVersions, type Db } from "../models/model-rows.js";
-import { enqueueWork } from "../queue/enqueue.js";
+import { findVersion, lockModelVersions } from "../models/model-rows.js";
+import { enqueueRun } from "../queue/enqueue.js";
 import { findWorkRun, type WorkRow } from "../queue/find-work.js";
 import { requestStop, type StopResult } from "../queue/request-stop.js";
-import { keysetPage } from "@sailfin/store";
+import { keysetPage, type Db } from "@sailfin/store";
 import type { Actor, EngineResources } from "../resources.js";
 import { resolveJudgeTarget } from "./judge-endpoints.js";
 import type { EvalMode, EvalResult, EvalRunSpec, EvalUnitSpec, InferenceParams, JudgeSpec } from "./eval-spec.js";
@@ -145,7 +145,7 @@ export async function createEval(res: EngineResources, actor: Actor, input: Crea
       dataset: { versionId: dataset.version.id, versionNum: dataset.version.num, name: dataset.group.name, dataKey: dataset.dataPath, contentHash: dataset.contentHash },
       units, modes, stopWords, judge, maxSamples: MAX_EVAL_SAMPLES, seed: 42, echo: input.echo,
     };
-    return enqueueWork(trx, actor, {
+    return enqueueRun(trx, actor, {
       id, kind: "evaluate", name: input.name, description: input.description ?? "", modelVersionNum: units[0]!.modelVersionNum, spec,
     });
   });
@@ -230,7 +230,7 @@ export async function deleteEvals(res: EngineResources, _actor: Actor, refs: rea
 
 async function exportsOf(db: Db, evalRunNum: number): Promise<Array<{ num: number; status: string; result: string | null }>> {
   return db.selectFrom("runs").select(["num", "status", "result"]).where("kind", "=", "eval-export")
-    .where("increment_run_num", "=", evalRunNum).execute();
+    .where("reads_run_num", "=", evalRunNum).execute();
 }
 
 export interface EvalResultRow {

@@ -1,10 +1,7 @@
-import type { Kysely, Transaction } from "kysely";
 import { TERMINAL_RUN_STATUSES, assertNever, type Action, type RunStatus } from "@sailfin/contract";
-import type { Database } from "@sailfin/store";
+import type { Db } from "@sailfin/store";
 import { RUN_OBJECT, type RunKind } from "../queue/lease.js";
 import { formatStreamCursor, type StreamCursor } from "./stream-cursor.js";
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /** A run whose events are streamed (any kind: every unit of work is a `runs` row). */
 export interface StreamRun {

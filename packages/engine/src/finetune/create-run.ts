@@ -1,9 +1,9 @@
 import {
-  newId, nowIso, SailfinError, STATE_WORD, TRAIN_MODE_DATA_FORMATS, TRAIN_MODES, type TrainMode,
+  newId, SailfinError, STATE_WORD, TRAIN_MODE_DATA_FORMATS, TRAIN_MODES, type TrainMode,
 } from "@sailfin/contract";
-import { appendEvent } from "@sailfin/store";
 import { findReleasedDatasetVersion, type ReleasedDatasetVersion } from "../datasets/index.js";
 import { resolveBaseModel, type ResolvedBaseModel } from "../models/index.js";
+import { enqueueRun } from "../queue/enqueue.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { checkpointsOf, findJob, findRun } from "./find.js";
 import { assertInputsRemain, lockJob } from "./lock.js";
@@ -140,7 +140,6 @@ export async function resolveRun(res: EngineResources, input: CreateRunInput): P
 export async function createRun(res: EngineResources, actor: Actor, input: CreateRunInput): Promise<FinetuneRunRecord> {
   const { spec, job, base, versions, increment, fields, trainMode, parameterScale } = await resolveRun(res, input);
   const id = newId("task");
-  const now = nowIso();
   await res.db.transaction().execute(async (trx) => {
     if (!(await lockJob(trx, res.dialect, job.num))) {
       throw new SailfinError("NotFound", { field: fields.job, detail: `fine-tuning job ${job.id} does not exist` });
@@ -149,17 +148,11 @@ export async function createRun(res: EngineResources, actor: Actor, input: Creat
       base, versions, fields: input.datasets.map((d) => d.field), jobField: fields.job, model: job.model,
       ...(increment == null ? {} : { increment: { runNum: increment.runNum, field: fields.increment } }),
     });
-    await trx.insertInto("runs").values({
-      id, kind: "finetune", job_num: job.num, description: input.description ?? "", status: "Queued",
-      train_mode: trainMode, parameter_scale: parameterScale, base_model_version_num: base.versionNum,
-      spec: JSON.stringify(spec),
-      dataset_hashes: JSON.stringify(Object.fromEntries(versions.map((v) => [v.versionId, v.contentHash]))),
-      increment_run_num: increment?.runNum ?? null, increment_step: increment?.step ?? null,
-      progress: 0, cancel_requested: 0, priority: 0, attempt: 0, max_attempts: 3, available_at: now,
-      lease_owner: null, lease_token: null, lease_expires_at: null, failure_kind: null, failure_reason: null,
-      created_at: now, started_at: null, finished_at: null,
-    }).execute();
-    await appendEvent(trx, { objectKind: "run", objectId: id, actor: actor.accessKey, from: null, to: "Queued", reason: `created in job ${job.id}` });
+    await enqueueRun(trx, actor, {
+      id, kind: "finetune", jobNum: job.num, description: input.description ?? "", trainMode, parameterScale,
+      modelVersionNum: base.versionNum, spec, datasetHashes: Object.fromEntries(versions.map((v) => [v.versionId, v.contentHash])),
+      increment: increment ?? undefined, reason: `created in job ${job.id}`,
+    });
   });
   return findRun(res.db, { id }, "taskId");
 }

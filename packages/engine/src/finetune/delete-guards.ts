@@ -1,10 +1,7 @@
-import type { Kysely, Transaction } from "kysely";
 import { SailfinError, type RunStatus } from "@sailfin/contract";
-import type { Database } from "@sailfin/store";
+import type { Db } from "@sailfin/store";
 import { findVersionPublishedFrom } from "../models/index.js";
 import type { EngineResources } from "../resources.js";
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 const ACTIVE: readonly RunStatus[] = ["Queued", "Running"];
 

@@ -1,11 +1,8 @@
-import type { Kysely, Transaction } from "kysely";
-import type { Database } from "@sailfin/store";
+import type { Db } from "@sailfin/store";
 import { notFound, type FinetuneRef } from "./refs.js";
 import {
   toCheckpointRecord, toJobRecord, toRunRecord, type RunCheckpointRecord, type FinetuneJobRecord, type FinetuneRunDetail, type FinetuneRunRecord,
 } from "./records.js";
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /** The fine-tuning job named by `ref`; NotFound naming `field` otherwise. */
 export async function findJob(db: Db, ref: FinetuneRef, field: string): Promise<FinetuneJobRecord> {

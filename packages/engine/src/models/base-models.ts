@@ -1,7 +1,7 @@
+import type { Db } from "@sailfin/store";
 import type { EngineResources } from "../resources.js";
 import type { ModelSummary } from "./check-model-files.js";
 import { parseConfigSummary } from "./config-summary.js";
-import type { Db } from "./model-rows.js";
 
 /**
  * Base models for fine-tuning. Sailfin has no platform presets: a base model is a model set with

@@ -1,8 +1,8 @@
 import { MODEL_SET_TYPES, SailfinError, newId, nowIso, type ModelSetType } from "@sailfin/contract";
-import { appendEvent } from "@sailfin/store";
+import { appendEvent, type Db } from "@sailfin/store";
 import { isUniqueViolation } from "../unique-retry.js";
 import type { Actor, EngineResources } from "../resources.js";
-import { MODEL_SET_KIND, findSetByName, type Db, type ModelSetRow } from "./model-rows.js";
+import { MODEL_SET_KIND, findSetByName, type ModelSetRow } from "./model-rows.js";
 
 /** V2 `modelType` of a model set (reference §7.2): defined in the contract, re-exported for engine callers. */
 export { MODEL_SET_TYPES, type ModelSetType };

@@ -1,10 +1,10 @@
 import { STATE_WORD, SailfinError, isTerminalRun, type RunStatus } from "@sailfin/contract";
-import { appendEvent } from "@sailfin/store";
+import { appendEvent, type Db } from "@sailfin/store";
 import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { lockRows } from "../row-lock.js";
 import {
-  MODEL_SET_KIND, MODEL_VERSION_KIND, lockModelVersions, versionFolder, type Db, type ModelSetRow, type ModelVersionRow,
+  MODEL_SET_KIND, MODEL_VERSION_KIND, lockModelVersions, versionFolder, type ModelSetRow, type ModelVersionRow,
 } from "./model-rows.js";
 
 /**

@@ -1,10 +1,10 @@
 import { sql } from "kysely";
 import { SailfinError, type ErrorId, type Page, type PageRequest } from "@sailfin/contract";
-import { keysetPage } from "@sailfin/store";
+import { keysetPage, type Db } from "@sailfin/store";
 import type { EngineResources } from "../resources.js";
 import type { ModelSummary } from "./check-model-files.js";
 import { parseConfigSummary } from "./config-summary.js";
-import { MODEL_SET_KIND, findVersion, type Db, type IdRef, type ModelSetRow, type ModelVersionRow } from "./model-rows.js";
+import { MODEL_SET_KIND, findVersion, type IdRef, type ModelSetRow, type ModelVersionRow } from "./model-rows.js";
 
 /**
  * Read side of the model repository: versions with their lineage resolved (the run, its job,

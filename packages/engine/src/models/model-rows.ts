@@ -1,13 +1,12 @@
-import type { Kysely, Selectable, Transaction } from "kysely";
+import type { Selectable, Transaction } from "kysely";
 import { SailfinError, isIdOf, nowIso, type ErrorId } from "@sailfin/contract";
-import { appendEvent, type Database, type Dialect, type ModelSetTable, type ModelVersionTable } from "@sailfin/store";
+import { appendEvent, type Database, type Db, type Dialect, type ModelSetTable, type ModelVersionTable } from "@sailfin/store";
 import type { Actor, EngineResources } from "../resources.js";
 import { lockRows, type RowLockMode } from "../row-lock.js";
 
 /** Row access shared by the model-repository operations. */
 export type ModelSetRow = Selectable<ModelSetTable>;
 export type ModelVersionRow = Selectable<ModelVersionTable>;
-export type Db = Kysely<Database> | Transaction<Database>;
 
 /** Event object kinds of this family. */
 export const MODEL_SET_KIND = "model_set";

@@ -1,15 +1,16 @@
 import { STATE_WORD, SailfinError, isIdOf, newId, nowIso } from "@sailfin/contract";
 import { appendEvent } from "@sailfin/store";
 import type { Selectable } from "kysely";
-import type { FinetuneJobTable, RunTable } from "@sailfin/store";
+import type { Db, FinetuneJobTable, RunTable } from "@sailfin/store";
 import { withVersionNumberRetry } from "../unique-retry.js";
+import { enqueueRun } from "../queue/enqueue.js";
 import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { lockRows } from "../row-lock.js";
 import { insertModelSet } from "./create-model-set.js";
 import {
   insertCreatingVersion,
-  type Db, type IdRef, type ModelSetRow, type ModelVersionRow,
+  type IdRef, type ModelSetRow, type ModelVersionRow,
 } from "./model-rows.js";
 
 /**
@@ -165,19 +166,13 @@ async function queuePublish(trx: Db, actor: Actor, run: RunRow, version: ModelVe
     specVersion: 1, kind: "publish", versionId: version.id, versionNum: version.num, sourceRunId: run.id, sourceRunNum: run.num,
     step, checkpointPath: checkpoint.path, baseVersionId: base?.id ?? "",
   };
-  const now = nowIso();
-  const id = `publish-${version.id}`;
-  // The finetune-only columns repeat the source run's: the row stays valid for every reader of
+  // The fine-tuning columns repeat the source run's: the row stays valid for every reader of
   // `runs`, and a publish pins the base model against deletion while it runs.
-  await trx.insertInto("runs").values({
-    id, kind: "publish", job_num: run.job_num, description: `publish ${run.id} step ${step} as ${version.id}`, status: "Queued",
-    train_mode: run.train_mode, parameter_scale: run.parameter_scale, base_model_version_num: run.base_model_version_num,
-    spec: JSON.stringify(spec), dataset_hashes: "{}", increment_run_num: null, increment_step: null,
-    progress: 0, cancel_requested: 0, priority: 0, attempt: 0, max_attempts: 3, available_at: now,
-    lease_owner: null, lease_token: null, lease_expires_at: null, failure_kind: null, failure_reason: null,
-    created_at: now, started_at: null, finished_at: null,
-  }).execute();
-  await appendEvent(trx, { objectKind: "run", objectId: id, actor: actor.accessKey, from: null, to: "Queued", reason: `publish ${version.id}` });
+  await enqueueRun(trx, actor, {
+    id: `publish-${version.id}`, kind: "publish", jobNum: run.job_num, description: `publish ${run.id} step ${step} as ${version.id}`,
+    trainMode: run.train_mode, parameterScale: run.parameter_scale, modelVersionNum: run.base_model_version_num, spec,
+    reason: `publish ${version.id}`,
+  });
 }
 
 /**

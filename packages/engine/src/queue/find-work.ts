@@ -1,7 +1,6 @@
 import type { Selectable } from "kysely";
 import { SailfinError } from "@sailfin/contract";
-import type { RunTable } from "@sailfin/store";
-import type { Db } from "../models/model-rows.js";
+import type { Db, RunTable } from "@sailfin/store";
 import type { RunKind } from "./lease.js";
 
 export type WorkRow = Selectable<RunTable>;

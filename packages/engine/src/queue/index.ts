@@ -11,7 +11,7 @@ export { requeueExpired, type RequeuedRun } from "./requeue-expired.js";
 export { recordProgress, forgetAfterStep, type ProgressBatch, type MetricPoint, type CheckpointPoint } from "./record-progress.js";
 export { recordEvalResults, type EvalResultInput } from "./record-eval-results.js";
 export { releaseRun } from "./release.js";
-export { enqueueWork, type WorkRunInput } from "./enqueue.js";
+export { enqueueRun, type EnqueueRunInput } from "./enqueue.js";
 export { requestStop, type StopResult } from "./request-stop.js";
 export { findWorkRun, type WorkRow } from "./find-work.js";
 export { runStateOf } from "./run-state.js";
