@@ -15,7 +15,7 @@ import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 import { loadServerConfig, startServer } from "@sailfin/server";
 import { writeTinyModel } from "@sailfin/engine";
-import { Client } from "@sailfin/cli";
+import { SailfinClient } from "@sailfin/sdk";
 import { pct, summary } from "./stats.mjs";
 
 const ADMIN = { accessKey: "benchadminkey001", secretKey: "bench-admin-secret-0001" };
@@ -46,8 +46,8 @@ try {
   await writeTinyModel(modelDir, { architecture: "llama", hiddenSize: 32, layers: 2, heads: 4, kvHeads: 2, intermediate: 64 });
   await cli("models", "import", modelDir, "--name", "tiny");
   const dataset = await cli("datasets", "upload", join(root, "examples/demo-sft.jsonl"), "--name", "demo", "--format", "PromptResponse");
-  const api = new Client({ baseUrl: server.url, ...ADMIN });
-  const { jobId } = await api.v2("finetuning", "CreateFineTuningJob", { name: "bench", model: "tiny", trainMode: "SFT" });
+  const api = new SailfinClient({ baseUrl: server.url, ...ADMIN, retries: 0 });
+  const { jobId } = await api.call("finetuning", "CreateFineTuningJob", { name: "bench", model: "tiny", trainMode: "SFT" });
 
   // Signed in once; every page of the context shares the session cookie.
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -78,13 +78,13 @@ try {
     hyperParameterConfig: { epoch, learningRate: 0.003, batchSize: 1, maxSeqLen: 128, loggingSteps: 1, saveStep: 100000, warmupRatio: 0 },
     datasetConfig: { sourceType: "Platform", versions: [{ versionId: dataset.versionId }], splitRatio: 10 },
   });
-  const { stepsPerEpoch } = await api.v2("finetuning", "DescribeFineTuningTaskQuote", body(1));
-  const { taskId } = await api.v2("finetuning", "CreateFineTuningTask", body(Math.min(50, Math.max(1, Math.round(STEPS / stepsPerEpoch)))));
+  const { stepsPerEpoch } = await api.call("finetuning", "DescribeFineTuningTaskQuote", body(1));
+  const { taskId } = await api.call("finetuning", "CreateFineTuningTask", body(Math.min(50, Math.max(1, Math.round(STEPS / stepsPerEpoch)))));
   const live = await context.newPage();
   await live.goto(`${server.url}/console/tasks/${taskId}`);
   const started = Date.now();
   for (;;) {
-    const task = await api.v2("finetuning", "DescribeFineTuningTask", { taskId });
+    const task = await api.call("finetuning", "DescribeFineTuningTask", { taskId });
     if (["Done", "Failed", "Stopped"].includes(task.runStatus)) {
       if (task.runStatus !== "Done") throw new Error(`task ${task.runStatus}: ${task.failureReason ?? ""}`);
       break;

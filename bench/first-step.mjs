@@ -14,7 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 process.env.SAILFIN_POLL_MS ??= "50";
 const { loadServerConfig, startServer } = await import("@sailfin/server");
 const { writeTinyModel } = await import("@sailfin/engine");
-const { Client } = await import("@sailfin/cli");
+const { SailfinClient } = await import("@sailfin/sdk");
 
 const ADMIN = { accessKey: "benchadminkey002", secretKey: "bench-admin-secret-0002" };
 const RESULTS = new URL("./results/first-step.md", import.meta.url);
@@ -26,8 +26,8 @@ const config = loadServerConfig({
 });
 const server = await startServer(config, () => {}, { worker: true });
 if (server.worker === null) throw new Error("no embedded worker (no Python with torch?)");
-const client = new Client({ baseUrl: server.url, ...ADMIN });
-const v2 = (resource, action, body) => client.v2(resource, action, body);
+const client = new SailfinClient({ baseUrl: server.url, ...ADMIN, retries: 0 });
+const v2 = (resource, action, body) => client.call(resource, action, body);
 const until = async (what, fn, timeoutMs = 120_000) => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

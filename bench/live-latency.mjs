@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { bceTimestamp, nowIso, signRequest } from "@sailfin/contract";
 import { loadServerConfig, startServer } from "@sailfin/server";
 import { appendEvent } from "@sailfin/store";
-import { Client } from "@sailfin/cli";
+import { SailfinClient } from "@sailfin/sdk";
 import { pct, summary } from "./stats.mjs";
 
 const ADMIN = { accessKey: "benchadminkey001", secretKey: "bench-admin-secret-0001" };
@@ -84,8 +84,8 @@ try {
     req.on("end", () => { received.push({ at: performance.now(), body: JSON.parse(body) }); res.writeHead(200).end(); });
   });
   await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
-  const client = new Client({ baseUrl: server.url, ...ADMIN });
-  await client.v2("webhook", "CreateWebhook", { url: `http://127.0.0.1:${receiver.address().port}/hook` });
+  const client = new SailfinClient({ baseUrl: server.url, ...ADMIN, retries: 0 });
+  await client.call("webhook", "CreateWebhook", { url: `http://127.0.0.1:${receiver.address().port}/hook` });
   const sent = new Map();
   const EVENTS = 30;
   for (let i = 0; i < EVENTS; i++) {

@@ -10,7 +10,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { Client } from "@sailfin/cli";
+import { SailfinClient } from "@sailfin/sdk";
 import { readDatasetTexts } from "@sailfin/data";
 import { writeTinyModel } from "@sailfin/engine";
 import { RuntimeMissingError, ensureRuntime } from "@sailfin/worker";
@@ -89,7 +89,7 @@ try {
     if (r.status !== 0) throw new Error(`sailfin ${args[0]} ${args[1]} failed (exit ${r.status})`);
     return json ? JSON.parse(r.stdout) : r.stdout;
   };
-  const api = new Client({ baseUrl: url, ...credentials });
+  const api = new SailfinClient({ baseUrl: url, ...credentials, retries: 0 });
 
   step("a tiny Llama model: real architecture, random weights, a BPE tokenizer trained on the demo data");
   const modelName = "tiny-llama";
@@ -102,7 +102,7 @@ try {
     });
     say(`wrote ${modelDir}`);
   }
-  const existing = await api.v2("model", "DescribeCustomModelSets", { maxKeys: 100 });
+  const existing = await api.call("model", "DescribeCustomModelSets", { maxKeys: 100 });
   const imported = existing.customModelSetList.find((s) => s.modelSetName === modelName);
   if (imported && imported.modelIds.length > 0) say(`${modelName} is already registered (${imported.modelIds.join(", ")})`);
   else cli(["models", "import", modelDir, "--name", modelName]);
@@ -112,8 +112,8 @@ try {
   say(`released dataset version ${dataset.versionId}: ${dataset.sampleCount} samples, sha256 ${dataset.contentHash}`);
 
   step("a fine-tuning job and an SFT task (V2 API, as the official SDKs call it)");
-  const { jobId } = await api.v2("finetuning", "CreateFineTuningJob", { name: "quickstart", model: modelName, trainMode: "SFT" });
-  const { taskId } = await api.v2("finetuning", "CreateFineTuningTask", {
+  const { jobId } = await api.call("finetuning", "CreateFineTuningJob", { name: "quickstart", model: modelName, trainMode: "SFT" });
+  const { taskId } = await api.call("finetuning", "CreateFineTuningTask", {
     jobId,
     parameterScale: "FullFineTuning",
     hyperParameterConfig: { epoch: 40, learningRate: 0.003, batchSize: 8, maxSeqLen: 128, warmupRatio: 0.05, saveStep: 1000, loggingSteps: 10 },
@@ -127,8 +127,8 @@ try {
   const started = Date.now();
   const stuck = stuckWatch("the fine-tuning task");
   for (;;) {
-    task = await api.v2("finetuning", "DescribeFineTuningTask", { taskId });
-    const { metrics } = await api.v2("finetuning", "DescribeFineTuningTaskMetrics", { taskId, sinceStep: shown });
+    task = await api.call("finetuning", "DescribeFineTuningTask", { taskId });
+    const { metrics } = await api.call("finetuning", "DescribeFineTuningTaskMetrics", { taskId, sinceStep: shown });
     for (const m of metrics) {
       if (m.loss === null || m.loss === undefined || m.step <= shown) continue;
       say(`  step ${String(m.step).padStart(4)}  loss ${m.loss.toFixed(4)}  lr ${(m.lr ?? 0).toExponential(2)}  ${Math.round(m.tokensPerSecond ?? 0)} tok/s  (${task.runProgress ?? task.runStatus})`);
@@ -145,44 +145,44 @@ try {
 
   step("publish the result as a new model version");
   const setName = "quickstart-sft";
-  const sets = await api.v2("model", "DescribeCustomModelSets", { maxKeys: 100 });
+  const sets = await api.call("model", "DescribeCustomModelSets", { maxKeys: 100 });
   const modelSetId = sets.customModelSetList.find((s) => s.modelSetName === setName)?.modelSetId
-    ?? (await api.v2("model", "CreateCustomModelSet", { modelSetName: setName, modelType: "Text2Text" }));
-  const { modelId } = await api.v2("model", "CreateCustomModel", { modelSetId, sourceType: "Train", trainMeta: { taskId } });
+    ?? (await api.call("model", "CreateCustomModelSet", { modelSetName: setName, modelType: "Text2Text" }));
+  const { modelId } = await api.call("model", "CreateCustomModel", { modelSetId, sourceType: "Train", trainMeta: { taskId } });
   let version;
   for (;;) {
-    version = await api.v2("model", "DescribeModel", { modelId });
+    version = await api.call("model", "DescribeModel", { modelId });
     if (version.status !== "Creating") break;
     await new Promise((r) => setTimeout(r, 1000));
   }
   if (version.status !== "Ready") throw new Error(`publishing failed: ${version.failReason ?? version.status}`);
-  const detail = await api.v1("/wenxinworkshop/modelrepo/modelVersionDetail", { modelVersionId: modelId });
+  const detail = await api.callV1("/wenxinworkshop/modelrepo/modelVersionDetail", { modelVersionId: modelId });
   say(JSON.stringify({ modelVersionId: detail.modelVersionIdStr, modelName: detail.modelName, version: detail.version, state: detail.state, sourceType: detail.sourceType, sourceExtra: detail.sourceExtra }, null, 2));
 
   step("compress the new version to W8A16 (int8 weight-only quantization)");
-  const compSets = await api.v2("model", "DescribeCustomModelSets", { maxKeys: 100 });
+  const compSets = await api.call("model", "DescribeCustomModelSets", { maxKeys: 100 });
   const compSetId = compSets.customModelSetList.find((s) => s.modelSetName === "quickstart-w8a16")?.modelSetId
-    ?? (await api.v2("model", "CreateCustomModelSet", { modelSetName: "quickstart-w8a16", modelType: "Text2Text" }));
-  const compTaskId = await api.v2("model", "CreateModelCompTask", {
+    ?? (await api.call("model", "CreateCustomModelSet", { modelSetName: "quickstart-w8a16", modelType: "Text2Text" }));
+  const compTaskId = await api.call("model", "CreateModelCompTask", {
     name: "quickstart-w8a16", sourceModelId: modelId, modelSetId: compSetId, config: { strategy: "Quantization", weight: "W8A16C16" },
   });
-  const comp = await poll("the compression", () => api.v2("model", "DescribeModelCompTask", { modelCompTaskId: compTaskId }), (c) => !["creating", "running", "stopping"].includes(c.status));
+  const comp = await poll("the compression", () => api.call("model", "DescribeModelCompTask", { modelCompTaskId: compTaskId }), (c) => !["creating", "running", "stopping"].includes(c.status));
   if (comp.status !== "succeeded") throw new Error(`compression ${comp.status}: ${comp.failedReason ?? ""}`);
   say(`${compTaskId} succeeded: ${comp.modelId}, ${kib(comp.sizeBeforeBytes)} → ${kib(comp.sizeAfterBytes)}, held-out perplexity ${comp.perplexityBefore?.toFixed(3)} → ${comp.perplexityAfter?.toFixed(3)} (${comp.perplexityDeltaPercent}%)`);
 
   step("evaluate base, fine-tuned and compressed versions on the held-out demo data");
   const evalData = cli(["datasets", "upload", join(root, "examples/demo-eval.jsonl"), "--name", "demo-eval", "--format", "PromptResponse", "--json"], { json: true });
-  const baseSet = (await api.v2("model", "DescribeCustomModelSets", { maxKeys: 100 })).customModelSetList.find((s) => s.modelSetName === modelName);
+  const baseSet = (await api.call("model", "DescribeCustomModelSets", { maxKeys: 100 })).customModelSetList.find((s) => s.modelSetName === modelName);
   const baseModelId = baseSet.modelIds[baseSet.modelIds.length - 1];
   const versions = [["base", baseModelId], ["fine-tuned", modelId], ["w8a16", comp.modelId]];
-  const evalId = await api.v2("eval", "CreateEvalTask", {
+  const evalId = await api.call("eval", "CreateEvalTask", {
     taskName: "quickstart", evalObjectType: "model",
     evalObjectConfig: { evalModelConfig: { versionId: evalData.versionId, evalModelConfigList: versions.map(([, id]) => ({ modelId: id, promptTemplate: "{input}", inferenceParams: { max_output_tokens: 8 } })) } },
     evalConfig: { evalMode: "rule" },
   });
-  const evaluation = await poll("the evaluation", () => api.v2("eval", "DescribeEvalTask", { taskId: evalId }), (e) => !["Queued", "Running", "Stopping"].includes(e.state));
+  const evaluation = await poll("the evaluation", () => api.call("eval", "DescribeEvalTask", { taskId: evalId }), (e) => !["Queued", "Running", "Stopping"].includes(e.state));
   if (evaluation.state !== "Successed") throw new Error(`evaluation ${evaluation.state}: ${evaluation.failReason ?? ""}`);
-  const report = await api.v2("eval", "DescribeEvalTaskReport", { taskId: evalId });
+  const report = await api.call("eval", "DescribeEvalTaskReport", { taskId: evalId });
   say(`${"version".padEnd(12)}${"model".padEnd(18)}${"accuracy".padStart(9)}${"BLEU-4".padStart(9)}${"ROUGE-L".padStart(9)}${"size".padStart(11)}`);
   for (const [label, id] of versions) {
     const r = report.reports.find((x) => x.modelId === id);
@@ -191,8 +191,8 @@ try {
   }
 
   step("export the per-sample results (V1 eval/result/export, as seed 002) and download the zip");
-  const { exportID } = await api.v1("/wenxinworkshop/modelrepo/eval/result/export", { id: evalId, exportType: "local", exportOpt: "total" });
-  const info = await poll("the export", () => api.v1("/wenxinworkshop/modelrepo/eval/result/export/info", { exportID }), (x) => ["Done", "Fail"].includes(x.state));
+  const { exportID } = await api.callV1("/wenxinworkshop/modelrepo/eval/result/export", { id: evalId, exportType: "local", exportOpt: "total" });
+  const info = await poll("the export", () => api.callV1("/wenxinworkshop/modelrepo/eval/result/export/info", { exportID }), (x) => ["Done", "Fail"].includes(x.state));
   if (info.state !== "Done") throw new Error(`export ${info.state}: ${info.failReason ?? ""}`);
   const zip = Buffer.from(await (await fetch(info.downloadUrl)).arrayBuffer());
   const zipPath = join(home, "demo", `${info.exportIDStr}.zip`);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { loadServerConfig, startServer, type RunningServer } from "@sailfin/server";
-import { Client } from "@sailfin/cli";
+import { Client } from "./client.js";
 import { bceTimestamp, signRequest } from "@sailfin/contract";
 
 /**

@@ -200,11 +200,16 @@ for (const dialect of testDialects()) {
       assert.deepEqual(Buffer.from(file.bytes), zip);
       assert.equal(file.fileName, `${exportId}.zip`);
       assert.equal(file.contentType, "application/zip");
+      // Streamed: the same bytes and headers, the body read by the caller.
+      const streamed = await client.exports.stream(done);
+      assert.deepEqual([streamed.size, streamed.fileName, streamed.contentType], [zip.length, `${exportId}.zip`, "application/zip"]);
+      assert.deepEqual(Buffer.from(await new Response(streamed.body).arrayBuffer()), zip);
       const tampered = new URL(done.downloadUrl);
       const signature = tampered.searchParams.get("signature")!;
       tampered.searchParams.set("signature", `${signature.startsWith("x") ? "y" : "x"}${signature.slice(1)}`);
       await assert.rejects(client.exports.download(tampered.toString()), (e: unknown) =>
         e instanceof SailfinApiError && e.code === "AccessDenied" && e.httpStatus === 403 && e.attempts === 1);
+      await assert.rejects(client.exports.stream(tampered.toString()), (e: unknown) => e instanceof SailfinApiError && e.code === "AccessDenied");
 
       await client.evaluations.delete({ taskId: evalId });
       await assert.rejects(client.evaluations.describe({ taskId: evalId }), SailfinApiError);

@@ -1,4 +1,4 @@
-import type { Api } from "./api.js";
+import type { SailfinClient } from "@sailfin/sdk";
 import type { FlagSpecs, FlagValues } from "./args.js";
 
 /**
@@ -29,6 +29,9 @@ export interface Context {
   out(line: string): void;
   /** A line for people only: stdout, unless `--json` (then nothing). */
   say(line: string): void;
-  /** The connection, from flags, `QIANFAN_*` variables and the profile (resolved on first use). */
-  api(): Promise<Api>;
+  /**
+   * The client, connected as flags, `QIANFAN_*` variables and the profile say (resolved on first
+   * use). Its errors may be left to propagate: the command line phrases them.
+   */
+  client(): Promise<SailfinClient>;
 }

@@ -1,3 +1,5 @@
+import { SailfinApiError } from "@sailfin/sdk";
+
 /**
  * What the CLI prints when something goes wrong: one line on stderr, `sailfin: <what happened>
  * <how to fix it>`, never a stack trace unless `--debug`. Exit 2 for a command line that cannot
@@ -28,7 +30,7 @@ const FS_MESSAGES: Readonly<Record<string, string>> = {
 
 /** The one line printed for `error` (without the `sailfin: ` prefix). */
 export function describeError(error: unknown): string {
-  if (isServerAnswer(error)) {
+  if (error instanceof SailfinApiError) {
     return `${error.code}: ${firstLine(error.message)}${error.requestId ? ` (request ${error.requestId})` : ""}`;
   }
   if (error instanceof UsageError || error instanceof CliError) return firstLine(error.message);
@@ -38,14 +40,6 @@ export function describeError(error: unknown): string {
   }
   const message = error instanceof Error ? error.message : String(error);
   return `${firstLine(message)} (run with --debug for details)`;
-}
-
-/**
- * An error answer of the server (the client's ApiError), known by its shape so that this module
- * does not depend on the HTTP client (api.ts is the only one that does).
- */
-function isServerAnswer(error: unknown): error is Error & { code: string; requestId: string } {
-  return error instanceof Error && typeof (error as { code?: unknown }).code === "string" && typeof (error as { requestId?: unknown }).requestId === "string";
 }
 
 function firstLine(message: string): string {

@@ -1,2 +1,1 @@
 export { main } from "./main.js";
-export { Client, ApiError, UnreachableError, clientConfigFromEnv } from "./client.js";

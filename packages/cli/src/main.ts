@@ -1,9 +1,10 @@
-import { connect, type Api } from "./api.js";
+import type { SailfinClient } from "@sailfin/sdk";
 import { GLOBAL_FLAGS, GLOBAL_VALUE_FLAGS, parseFlags, str, suggest, type FlagSpecs } from "./args.js";
 import type { Command, Context } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
+import { connect, explainFailure } from "./connection.js";
 import { UsageError, describeError, exitCodeOf } from "./errors.js";
-import { configPath, readConfig, resolveSettings } from "./settings.js";
+import { configPath, readConfig, resolveSettings, type Settings } from "./settings.js";
 
 const FOOTER = `Global flags: --json (raw results for scripts), --debug (stack traces), --profile NAME, --base-url URL.
 Client commands connect with flags > QIANFAN_CONSOLE_API_BASE_URL, QIANFAN_ACCESS_KEY, QIANFAN_SECRET_KEY
@@ -91,7 +92,12 @@ async function dispatch(argv: string[]): Promise<number> {
   if (positionals.length > names.length) {
     throw new UsageError(`unexpected argument '${positionals[names.length]}' for \`${command.name}\`: ${usageLine(command)}`);
   }
-  return command.run(context(flags), positionals, flags);
+  const { ctx, explain } = context(flags);
+  try {
+    return await command.run(ctx, positionals, flags);
+  } catch (error) {
+    throw explain(error);
+  }
 }
 
 function unknownCommand(given: string, known: readonly string[]): UsageError {
@@ -99,27 +105,31 @@ function unknownCommand(given: string, known: readonly string[]): UsageError {
   return new UsageError(`unknown command \`${given}\`${guess === undefined ? "" : ` (did you mean \`${guess}\`?)`}; see \`sailfin --help\``);
 }
 
-function context(flags: Parameters<Command["run"]>[2]): Context {
+/** A command's context, and how to phrase its connection's failures (once it has connected). */
+function context(flags: Parameters<Command["run"]>[2]): { ctx: Context; explain(error: unknown): unknown } {
   const json = flags.json === true;
-  let api: Promise<Api> | undefined;
+  let settings: Settings | undefined;
+  let client: Promise<SailfinClient> | undefined;
   const write = (line: string) => { process.stdout.write(`${line}\n`); };
-  return {
+  const ctx: Context = {
     json,
     env: process.env,
     out: write,
     say: (line) => { if (!json) write(line); },
-    api() {
-      api ??= (async () => {
+    client() {
+      client ??= (async () => {
         const path = configPath(process.env);
         const config = await readConfig(path);
         const profile = str(flags, "profile");
         const baseUrl = str(flags, "base-url");
-        return connect(resolveSettings({
+        settings = resolveSettings({
           flags: { ...(profile === undefined ? {} : { profile }), ...(baseUrl === undefined ? {} : { baseUrl }) },
           env: process.env, config, path,
-        }));
+        });
+        return connect(settings);
       })();
-      return api;
+      return client;
     },
   };
+  return { ctx, explain: (error) => (settings === undefined ? error : explainFailure(error, settings)) };
 }

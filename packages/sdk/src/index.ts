@@ -9,7 +9,7 @@ export { Paginated } from "./paginate.js";
 export { RETRYABLE_V1_CODES, RETRYABLE_V2_CODES, REFUSED_V1_CODES, backoffDelay, isIdempotentAction, shouldRetry, type Failure } from "./retry.js";
 export { hmacSha256Hex, sha256Hex, signRequestAsync } from "./signer.js";
 export type {
-  CallOptions, ClientBaseOptions, DownloadedFile, FetchInit, FetchLike, FetchResponse, KeyAuthOptions, RawCallOptions, SessionAuthOptions,
+  CallOptions, ClientBaseOptions, DownloadStream, DownloadedFile, FetchInit, FetchLike, FetchResponse, KeyAuthOptions, RawCallOptions, SessionAuthOptions,
   SessionCredentials, TransportOptions, UploadBody,
 } from "./transport.js";
 export type { Compression } from "./resources/compression.js";

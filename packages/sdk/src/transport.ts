@@ -31,6 +31,8 @@ export interface FetchResponse {
   readonly headers: { get(name: string): string | null };
   text(): Promise<string>;
   arrayBuffer(): Promise<ArrayBuffer>;
+  /** The unread body (streamed downloads); a stub without it is read whole instead. */
+  readonly body?: ReadableStream<Uint8Array> | null;
 }
 
 /** What an upload may send. A ReadableStream is streamed and, not being replayable, never retried. */
@@ -97,6 +99,17 @@ export interface RawCallOptions extends CallOptions {
 
 export interface DownloadedFile {
   readonly bytes: Uint8Array;
+  readonly contentType: string;
+  /** From `content-disposition`, "" when absent. */
+  readonly fileName: string;
+}
+
+/** A download handed over as the server sends it, for files too large to hold in memory. */
+export interface DownloadStream {
+  /** The bytes, still to be read (once). */
+  readonly body: ReadableStream<Uint8Array>;
+  /** From `content-length`; null when the server did not say. */
+  readonly size: number | null;
   readonly contentType: string;
   /** From `content-disposition`, "" when absent. */
   readonly fileName: string;
@@ -215,6 +228,14 @@ export class Transport {
   /** An unsigned GET of a link the server signed itself (an evaluation export's `downloadUrl`). */
   download(url: string, options: CallOptions = {}): Promise<DownloadedFile> {
     return this.#exchange({ method: "GET", target: url, query: {}, signed: false, idempotent: true, signal: options.signal }, readFile);
+  }
+
+  /**
+   * As `download`, resolving once the server has answered, with the body unread. Retried like
+   * `download` until then; a failure while the body is read is the reader's.
+   */
+  downloadStream(url: string, options: CallOptions = {}): Promise<DownloadStream> {
+    return this.#exchange({ method: "GET", target: url, query: {}, signed: false, idempotent: true, signal: options.signal }, readStream);
   }
 
   async #exchange<T>(exchange: Exchange, read: (response: FetchResponse) => Promise<Outcome<T>>): Promise<T> {
@@ -343,17 +364,27 @@ function isAbsolute(url: string): boolean {
 }
 
 async function readFile(response: FetchResponse): Promise<Outcome<DownloadedFile>> {
-  if (response.status === 200) {
-    const disposition = response.headers.get("content-disposition") ?? "";
-    return {
-      ok: true,
-      value: {
-        bytes: new Uint8Array(await response.arrayBuffer()),
-        contentType: response.headers.get("content-type") ?? "application/octet-stream",
-        fileName: /filename="([^"]*)"/.exec(disposition)?.[1] ?? "",
-      },
-    };
-  }
+  if (response.status !== 200) return notTheFile(response);
+  return { ok: true, value: { bytes: new Uint8Array(await response.arrayBuffer()), ...fileHeaders(response) } };
+}
+
+async function readStream(response: FetchResponse): Promise<Outcome<DownloadStream>> {
+  if (response.status !== 200) return notTheFile(response);
+  const length = response.headers.get("content-length");
+  const body = response.body ?? new Blob([await response.arrayBuffer()]).stream();
+  return { ok: true, value: { body, size: length === null ? null : Number(length), ...fileHeaders(response) } };
+}
+
+function fileHeaders(response: FetchResponse): { contentType: string; fileName: string } {
+  const disposition = response.headers.get("content-disposition") ?? "";
+  return {
+    contentType: response.headers.get("content-type") ?? "application/octet-stream",
+    fileName: /filename="([^"]*)"/.exec(disposition)?.[1] ?? "",
+  };
+}
+
+/** A download answered with something other than the file: the server's error, or InvalidResponse. */
+async function notTheFile(response: FetchResponse): Promise<Outcome<never>> {
   const outcome = await readEnvelope<unknown>(response, "v2");
   if (!outcome.ok) return outcome;
   const status = response.status;

@@ -9,7 +9,7 @@ import type {
   FineTuningTaskDetail, FineTuningTaskMetrics, ModelVersionDetail, PageInfo, PolicyName, UploadObjectResult, V2RunStatus,
 } from "@sailfin/contract/api";
 import {
-  Paginated, SailfinApiError, SailfinClient, SailfinNetworkError, type DownloadedFile, type FetchLike,
+  Paginated, SailfinApiError, SailfinClient, SailfinNetworkError, type DownloadStream, type DownloadedFile, type FetchLike,
 } from "./index.js";
 
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
@@ -27,6 +27,7 @@ export function typeTests(client: SailfinClient): void {
   expectType<Equals<Result<typeof client.evaluations.describe>, EvalTaskDetail>>();
   expectType<Equals<Result<typeof client.exports.describe>, EvalExportTask>>();
   expectType<Equals<Result<typeof client.exports.download>, DownloadedFile>>();
+  expectType<Equals<Result<typeof client.exports.stream>, DownloadStream>>();
   expectType<Equals<Result<typeof client.keys.create>, CreatedAccessKey>>();
   expectType<Equals<Result<typeof client.datasets.upload>, UploadObjectResult>>();
   expectType<Equals<Result<typeof client.models.upload>, UploadObjectResult>>();

@@ -1,5 +1,7 @@
+import type { CompTaskItem } from "@sailfin/sdk";
 import { bool, num, required, str } from "../args.js";
 import type { Command } from "../command.js";
+import { PAGE_SIZE } from "../connection.js";
 import { json, record, table } from "../output.js";
 import { bytes } from "../render/format.js";
 import { waitUntilFinal } from "../render/wait.js";
@@ -8,12 +10,6 @@ import { waitUntilFinal } from "../render/wait.js";
  * `sailfin compress …` over V2 `/v2/model?Action=…ModelCompTask`: quantize a model version into
  * a new version (weights W8A16C16 / INT8-PTQ: int8, W4A16C16: int4), measured before and after.
  */
-
-interface CompTask {
-  id: string; name: string; status: string; sourceModelId: string; modelId: string; progress: number; failedReason?: string;
-  sizeBeforeBytes?: number; sizeAfterBytes?: number; perplexityBefore?: number | null; perplexityAfter?: number | null;
-  perplexityDeltaPercent?: number | null; [key: string]: unknown;
-}
 
 const RUNNING = new Set(["creating", "running", "stopping"]);
 
@@ -28,9 +24,9 @@ export const compressCommands: Command[] = [
       const sourceModelId = required(flags, "model", "compress create");
       const weight = required(flags, "weight", "compress create");
       const description = str(flags, "description");
-      const api = await ctx.api();
-      const modelSetId = str(flags, "set") ?? (await api.call<{ modelSetId: string }>("model", "DescribeModel", { modelId: sourceModelId })).modelSetId;
-      const id = await api.call<string>("model", "CreateModelCompTask", {
+      const client = await ctx.client();
+      const modelSetId = str(flags, "set") ?? (await client.models.describe({ modelId: sourceModelId })).modelSetId;
+      const id = await client.compression.create({
         name, sourceModelId, modelSetId, config: { strategy: "Quantization", weight },
         ...(description === undefined ? {} : { description }),
       });
@@ -40,7 +36,7 @@ export const compressCommands: Command[] = [
       }
       const task = await waitUntilFinal({
         label: id, quiet: ctx.json, intervalMs: (num(flags, "interval", { min: 0.05 }) ?? 1) * 1000,
-        read: () => api.call<CompTask>("model", "DescribeModelCompTask", { modelCompTaskId: id }),
+        read: () => client.compression.describe({ modelCompTaskId: id }),
         status: (t) => t.status, progress: (t) => t.progress, isFinal: (s) => !RUNNING.has(s),
       });
       ctx.out(ctx.json ? json(task) : outcome(task));
@@ -54,7 +50,7 @@ export const compressCommands: Command[] = [
     flags: { model: { type: "string" } },
     async run(ctx, _args, flags) {
       const model = str(flags, "model");
-      const tasks = await (await ctx.api()).listAll<CompTask>("model", "DescribeModelCompTasks", model === undefined ? {} : { sourceModelId: model }, "modelCompTaskList");
+      const tasks = await (await ctx.client()).compression.list({ ...(model === undefined ? {} : { sourceModelId: model }), maxKeys: PAGE_SIZE }).toArray();
       ctx.out(ctx.json ? json(tasks) : table(tasks, ["id", "name", "status", "progress", "sourceModelId", "modelId", "createTime"]));
       return 0;
     },
@@ -65,7 +61,7 @@ export const compressCommands: Command[] = [
     summary: "a compression task, with sizes and perplexity before and after",
     positionals: { names: ["TASK"], min: 1 },
     async run(ctx, [id]) {
-      const task = await (await ctx.api()).call<CompTask>("model", "DescribeModelCompTask", { modelCompTaskId: id! });
+      const task = await (await ctx.client()).compression.describe({ modelCompTaskId: id! });
       ctx.out(ctx.json ? json(task) : record(task));
       return 0;
     },
@@ -76,16 +72,16 @@ export const compressCommands: Command[] = [
     summary: "cancel a queued or running compression task",
     positionals: { names: ["TASK"], min: 1 },
     async run(ctx, [id]) {
-      const api = await ctx.api();
-      await api.call("model", "CancelModelCompTask", { modelCompTaskId: id! });
-      const task = await api.call<CompTask>("model", "DescribeModelCompTask", { modelCompTaskId: id! });
+      const client = await ctx.client();
+      await client.compression.cancel({ modelCompTaskId: id! });
+      const task = await client.compression.describe({ modelCompTaskId: id! });
       ctx.out(ctx.json ? json(task) : `${id} ${task.status}`);
       return 0;
     },
   },
 ];
 
-function outcome(task: CompTask): string {
+function outcome(task: CompTaskItem): string {
   if (task.status !== "succeeded") return `${task.id} ${task.status}${task.failedReason ? `: ${task.failedReason}` : ""}`;
   const size = task.sizeBeforeBytes !== undefined && task.sizeAfterBytes !== undefined ? `, ${bytes(task.sizeBeforeBytes)} → ${bytes(task.sizeAfterBytes)}` : "";
   const ppl = task.perplexityBefore != null && task.perplexityAfter != null

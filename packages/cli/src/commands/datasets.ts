@@ -1,9 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { ApiError, type Api } from "../api.js";
+import { SailfinApiError, type DatasetVersionItem, type ImportLineError, type ImportTaskDetail, type SailfinClient } from "@sailfin/sdk";
 import { bool, required, str } from "../args.js";
 import type { Command, Context } from "../command.js";
+import { PAGE_SIZE } from "../connection.js";
+import { readFileStream } from "../file-streams.js";
 import { json, record, table } from "../output.js";
 import { byteProgress } from "../render/progress.js";
 
@@ -17,15 +19,6 @@ const UPLOAD_BUCKET = "uploads";
 /** Errors printed after a failed import (the server keeps the first 100). */
 const SHOWN_ERRORS = 20;
 const FORMATS = "PromptResponse|PromptSortedresponses|DPO_PromptChosenRejected|KTO_PromptChosenRejected|Text|Messages";
-
-interface LineError { file?: string; line: number; field: string; reason: string }
-interface ErrorInfo { errorCount: number; errors: LineError[]; truncated: number; message: string }
-interface VersionRow {
-  datasetId: string; datasetName: string; versionId: string; version: number; dataFormat: string; importStatus: string;
-  publishStatus: string; sampleCount: number; characterCount: number; storageSize: number; contentHash: string;
-  importErrorInfo: ErrorInfo | null; createTime: string;
-}
-interface ImportTask { taskId: string; importStatus: string; errorMessage: string; importErrorInfo: ErrorInfo | null }
 
 const VERSION_KEYS = [
   "versionId", "datasetId", "datasetName", "version", "dataFormat", "importStatus", "publishStatus", "sampleCount",
@@ -48,7 +41,7 @@ export const datasetsCommands: Command[] = [
     flags: { name: { type: "string" } },
     async run(ctx, _args, flags) {
       const name = str(flags, "name");
-      const rows = await (await ctx.api()).listAll<Record<string, unknown>>("dataset", "DescribeDatasets", name === undefined ? {} : { filter: { datasetName: name } }, "datasets");
+      const rows = await (await ctx.client()).datasets.list({ ...(name === undefined ? {} : { filter: { datasetName: name } }), maxKeys: PAGE_SIZE }).toArray();
       ctx.out(ctx.json ? json(rows) : table(rows, ["datasetId", "datasetName", "dataFormat", "versionCount", "latestVersion", "createTime"]));
       return 0;
     },
@@ -66,9 +59,9 @@ export const datasetsCommands: Command[] = [
     summary: "release (publish) an imported dataset version so that training can use it",
     positionals: { names: ["VERSION"], min: 1 },
     async run(ctx, [versionId]) {
-      const api = await ctx.api();
-      await api.call("dataset", "PublishDatasetVersion", { versionId: versionId! });
-      const version = await api.call<VersionRow>("dataset", "DescribeDatasetVersion", { versionId: versionId! });
+      const client = await ctx.client();
+      await client.datasets.publishVersion({ versionId: versionId! });
+      const version = await client.datasets.describeVersion({ versionId: versionId! });
       if (ctx.json) ctx.out(json(version));
       else ctx.out(`released ${version.versionId} (${version.datasetName} v${version.version}, ${version.sampleCount} records): ${version.publishStatus}`);
       return 0;
@@ -83,30 +76,28 @@ export const datasetsCommands: Command[] = [
  */
 async function upload(ctx: Context, file: string, name: string, format: string, release: boolean): Promise<number> {
   const { size } = await stat(file);
-  const api = await ctx.api();
+  const client = await ctx.client();
   // A safe object name whatever the local one is (spaces, non-ASCII): the URI is shown to users.
   const objectName = basename(file).replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_") || "data.jsonl";
   const objectPath = `${new Date().toISOString().slice(0, 10)}-${randomBytes(6).toString("hex")}/${objectName}`;
   ctx.say(`uploading ${file} (${size} bytes)`);
   const progress = byteProgress(process.stderr, `uploading ${basename(file)}`, size);
-  const { uri } = await api.uploadFile(UPLOAD_BUCKET, objectPath, file, (n) => progress.add(n));
+  const { uri } = await client.datasets.upload({ bucket: UPLOAD_BUCKET, path: objectPath, body: readFileStream(file, (n) => progress.add(n)) });
   progress.done();
 
-  const created = await api.call<{ datasetId: string; versionId: string }>("dataset", "CreateDataset", {
-    datasetName: name, dataFormat: format, storageType: "sysStorage",
-  });
+  const created = await client.datasets.create({ datasetName: name, dataFormat: format, storageType: "sysStorage" });
   ctx.say(`created dataset ${created.datasetId}, version ${created.versionId}; importing ${uri}`);
-  const taskId = await api.call<string>("dataset", "CreateImportTask", { versionId: created.versionId, files: [uri] });
-  const task = await waitForImport(api, taskId);
-  let version = await api.call<VersionRow>("dataset", "DescribeDatasetVersion", { versionId: created.versionId });
+  const taskId = await client.datasets.createImportTask({ versionId: created.versionId, files: [uri] });
+  const task = await waitForImport(client, taskId);
+  let version = await client.datasets.describeVersion({ versionId: created.versionId });
   if (task.importStatus !== "Finished") {
     if (ctx.json) ctx.out(json(version));
     else printFailure(version, task, ctx.out);
     return 1;
   }
   if (release) {
-    await api.call("dataset", "PublishDatasetVersion", { versionId: created.versionId });
-    version = await api.call<VersionRow>("dataset", "DescribeDatasetVersion", { versionId: created.versionId });
+    await client.datasets.publishVersion({ versionId: created.versionId });
+    version = await client.datasets.describeVersion({ versionId: created.versionId });
   }
   if (ctx.json) ctx.out(json(version));
   else {
@@ -117,17 +108,17 @@ async function upload(ctx: Context, file: string, name: string, format: string, 
 }
 
 /** Polls the import task until it ends (validation reads the file once: seconds for most files). */
-async function waitForImport(api: Api, taskId: string): Promise<ImportTask> {
+async function waitForImport(client: SailfinClient, taskId: string): Promise<ImportTaskDetail> {
   let delay = 100;
   for (;;) {
-    const task = await api.call<ImportTask>("dataset", "DescribeImportTask", { taskId });
+    const task = await client.datasets.describeImportTask({ taskId });
     if (task.importStatus !== "Running" && task.importStatus !== "NotStarted") return task;
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 2000);
   }
 }
 
-function printFailure(version: VersionRow, task: ImportTask, out: (line: string) => void): void {
+function printFailure(version: DatasetVersionItem, task: ImportTaskDetail, out: (line: string) => void): void {
   const info = version.importErrorInfo;
   out(`import failed: ${task.errorMessage || info?.message || "unknown reason"}`);
   for (const e of (info?.errors ?? []).slice(0, SHOWN_ERRORS)) out(lineError(e));
@@ -136,23 +127,23 @@ function printFailure(version: VersionRow, task: ImportTask, out: (line: string)
   out(`dataset version ${version.versionId} was not released; fix the file and upload it again`);
 }
 
-const lineError = (e: LineError) => `${e.file ? `${e.file}: ` : ""}line ${e.line}, ${e.field}: ${e.reason}`;
+const lineError = (e: ImportLineError) => `${e.file ? `${e.file}: ` : ""}line ${e.line}, ${e.field}: ${e.reason}`;
 
 /** `ds-` ids name both datasets and versions: a version is tried first, then a dataset. */
 async function show(ctx: Context, id: string): Promise<number> {
-  const api = await ctx.api();
+  const client = await ctx.client();
   try {
-    const version = await api.call<VersionRow>("dataset", "DescribeDatasetVersion", { versionId: id });
+    const version = await client.datasets.describeVersion({ versionId: id });
     if (ctx.json) ctx.out(json(version));
     else {
-      ctx.out(record(version as never, VERSION_KEYS));
+      ctx.out(record(version, VERSION_KEYS));
       for (const e of version.importErrorInfo?.errors ?? []) ctx.out(lineError(e));
     }
     return 0;
   } catch (error) {
-    if (!(error instanceof ApiError) || error.status !== 400) throw error;
+    if (!(error instanceof SailfinApiError) || error.httpStatus !== 400) throw error;
   }
-  const versions = await api.listAll<Record<string, unknown>>("dataset", "DescribeDatasetVersions", { datasetId: id }, "versions");
+  const versions = await client.datasets.listVersions({ datasetId: id, maxKeys: PAGE_SIZE }).toArray();
   ctx.out(ctx.json ? json(versions) : table(versions, ["versionId", "version", "dataFormat", "importStatus", "publishStatus", "sampleCount", "createTime"]));
   return 0;
 }

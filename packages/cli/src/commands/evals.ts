@@ -1,21 +1,17 @@
+import type { BodyInput, CreateEvalTaskBody, EvalTaskReport } from "@sailfin/sdk";
 import { bool, int, list, num, required, str, type FlagValues } from "../args.js";
 import type { Command, Context } from "../command.js";
+import { PAGE_SIZE } from "../connection.js";
 import { UsageError } from "../errors.js";
 import { json, record, table } from "../output.js";
 import { bytes } from "../render/format.js";
 import { waitUntilFinal } from "../render/wait.js";
-import { downloadExport, type ExportTask } from "./exports.js";
+import { downloadExport } from "./exports.js";
 
 /**
  * `sailfin evals …` over V2 `/v2/eval`: evaluate model versions on a dataset (rule metrics,
  * and a judge model for `model` mode), read the report, export the per-sample results.
  */
-
-interface EvalTask {
-  taskId: string; taskName: string; state: string; evalMode: string; progress: number; failReason?: string;
-  models: Array<{ modelId: string; modelName: string; state: string; message: string }>; [key: string]: unknown;
-}
-interface Report { taskId: string; state: string; reports: Array<{ modelId: string; modelName: string; effectMetric: Record<string, unknown>; samples: number; failedSamples: number; tokensPerSecond: number }> }
 
 const DEFAULT_CONTENT = ["prompt", "prediction", "completion", "metrics"];
 const EVAL_RUNNING = new Set(["Queued", "Running", "Stopping"]);
@@ -42,7 +38,7 @@ export const evalsCommands: Command[] = [
     flags: { filter: { type: "string" } },
     async run(ctx, _args, flags) {
       const filter = str(flags, "filter");
-      const tasks = await (await ctx.api()).listAll<EvalTask>("eval", "DescribeEvalTasks", filter === undefined ? {} : { keyFilter: filter }, "taskList");
+      const tasks = await (await ctx.client()).evaluations.list({ ...(filter === undefined ? {} : { keyFilter: filter }), maxKeys: PAGE_SIZE }).toArray();
       if (ctx.json) ctx.out(json(tasks));
       else ctx.out(table(tasks.map((t) => ({ ...t, models: t.models.map((m) => m.modelName) })), ["taskId", "taskName", "state", "progress", "evalMode", "models", "createTime"]));
       return 0;
@@ -54,7 +50,7 @@ export const evalsCommands: Command[] = [
     summary: "an evaluation and the state of each evaluated version",
     positionals: { names: ["EVAL"], min: 1 },
     async run(ctx, [id]) {
-      const task = await (await ctx.api()).call<EvalTask>("eval", "DescribeEvalTask", { taskId: id! });
+      const task = await (await ctx.client()).evaluations.describe({ taskId: id! });
       if (ctx.json) ctx.out(json(task));
       else {
         ctx.out(record(task, ["taskId", "taskName", "description", "state", "progress", "failReason", "evalMode", "datasetVersionId", "createTime", "finishTime"]));
@@ -69,13 +65,13 @@ export const evalsCommands: Command[] = [
     summary: "the metrics of each evaluated version (once the evaluation has finished)",
     positionals: { names: ["EVAL"], min: 1 },
     async run(ctx, [id]) {
-      const report = await (await ctx.api()).call<Report>("eval", "DescribeEvalTaskReport", { taskId: id! });
+      const report = await (await ctx.client()).evaluations.report({ taskId: id! });
       if (ctx.json) {
         ctx.out(json(report));
         return 0;
       }
       // Scalar metrics as columns (rouge_l, bleu4, accuracy, avgJudgeScore, …); distributions stay in --json.
-      const metricNames = [...new Set(report.reports.flatMap((r) => Object.keys(r.effectMetric).filter((k) => typeof r.effectMetric[k] === "number")))];
+      const metricNames = [...new Set(report.reports.flatMap((r) => scalarMetricNames(r.effectMetric)))];
       const rows = report.reports.map((r) => ({ model: r.modelName, modelId: r.modelId, samples: r.samples, failed: r.failedSamples, ...r.effectMetric }));
       ctx.out(table(rows, ["model", "modelId", "samples", "failed", ...metricNames]));
       return 0;
@@ -104,7 +100,7 @@ async function create(ctx: Context, flags: FlagValues): Promise<number> {
   const judgeUrl = str(flags, "judge-url");
   const judgeModel = str(flags, "judge-model");
   const description = str(flags, "description");
-  const body = {
+  const body: BodyInput<typeof CreateEvalTaskBody> = {
     taskName: required(flags, "name", "evals create"),
     ...(description === undefined ? {} : { description }),
     evalObjectType: "model",
@@ -123,15 +119,15 @@ async function create(ctx: Context, flags: FlagValues): Promise<number> {
       }),
     },
   };
-  const api = await ctx.api();
-  const id = await api.call<string>("eval", "CreateEvalTask", body);
+  const client = await ctx.client();
+  const id = await client.evaluations.create(body);
   if (!bool(flags, "wait")) {
     ctx.out(ctx.json ? json(id) : `started ${id}; \`sailfin evals show ${id}\` shows its progress`);
     return 0;
   }
   const task = await waitUntilFinal({
     label: id, quiet: ctx.json, intervalMs: intervalOf(flags),
-    read: () => api.call<EvalTask>("eval", "DescribeEvalTask", { taskId: id }),
+    read: () => client.evaluations.describe({ taskId: id }),
     status: (t) => t.state, progress: (t) => t.progress, isFinal: (s) => !EVAL_RUNNING.has(s),
   });
   if (ctx.json) ctx.out(json(task));
@@ -146,8 +142,8 @@ async function exportResults(ctx: Context, evalId: string, flags: FlagValues): P
   const content = list(flags, "content");
   // Result ids are the numbers V1's eval/result/list gives; digits are sent as numbers.
   const results = list(flags, "results").map((r) => (/^\d+$/.test(r) ? Number(r) : r));
-  const api = await ctx.api();
-  const id = await api.call<string>("eval", "CreateEvalResultExportTask", {
+  const client = await ctx.client();
+  const id = await client.exports.create({
     evalId, storageType: bucket === undefined ? "sysStorage" : "BOS",
     ...(bucket === undefined ? {} : { bucket }),
     // V2 requires the columns; the default is the SDK's four.
@@ -160,7 +156,7 @@ async function exportResults(ctx: Context, evalId: string, flags: FlagValues): P
   }
   const task = await waitUntilFinal({
     label: id, quiet: ctx.json, intervalMs: intervalOf(flags),
-    read: () => api.call<ExportTask>("eval", "DescribeEvalResultExportTask", { exportTaskId: id }),
+    read: () => client.exports.describe({ exportTaskId: id }),
     status: (t) => t.state, progress: () => null, isFinal: (s) => !EXPORT_RUNNING.has(s),
   });
   if (task.state !== "Done" || output === undefined) {
@@ -168,7 +164,12 @@ async function exportResults(ctx: Context, evalId: string, flags: FlagValues): P
     else ctx.out(task.state === "Done" ? `${id} Done: ${task.downloadUrl || `bos:/${task.bucket}/${task.exportPath}`}` : `${id} ${task.state}${task.failReason ? `: ${task.failReason}` : ""}`);
     return task.state === "Done" ? 0 : 1;
   }
-  const size = await downloadExport(api, task, output);
+  const size = await downloadExport(client, task, output);
   ctx.out(ctx.json ? json({ ...task, file: output, bytes: size }) : `${id} Done: saved ${output} (${bytes(size)})`);
   return 0;
+}
+
+/** The names of a report's scalar metrics (rouge_l, bleu4, accuracy, avgJudgeScore, …), in its order. */
+function scalarMetricNames(metric: EvalTaskReport["reports"][number]["effectMetric"]): string[] {
+  return Object.entries(metric).filter(([, value]) => typeof value === "number").map(([name]) => name);
 }

@@ -1,8 +1,9 @@
 import { basename } from "node:path";
-import type { Api } from "../api.js";
+import type { EvalExportTask, SailfinClient } from "@sailfin/sdk";
 import { str } from "../args.js";
 import type { Command } from "../command.js";
 import { CliError } from "../errors.js";
+import { writeFileStream } from "../file-streams.js";
 import { json, record } from "../output.js";
 import { bytes } from "../render/format.js";
 import { byteProgress } from "../render/progress.js";
@@ -12,11 +13,6 @@ import { byteProgress } from "../render/progress.js";
  * is a zip behind a signed `downloadUrl`, which `download` streams to a file.
  */
 
-export interface ExportTask {
-  exportTaskId: string; evalId: string; state: string; storageType: string; bucket: string; exportPath: string;
-  downloadUrl: string; failReason?: string; [key: string]: unknown;
-}
-
 export const exportsCommands: Command[] = [
   {
     name: "exports show",
@@ -24,7 +20,7 @@ export const exportsCommands: Command[] = [
     summary: "an evaluation-result export: state, where it went, its download link",
     positionals: { names: ["EXPORT"], min: 1 },
     async run(ctx, [id]) {
-      const task = await (await ctx.api()).call<ExportTask>("eval", "DescribeEvalResultExportTask", { exportTaskId: id! });
+      const task = await (await ctx.client()).exports.describe({ exportTaskId: id! });
       ctx.out(ctx.json ? json(task) : record(task));
       return 0;
     },
@@ -36,10 +32,10 @@ export const exportsCommands: Command[] = [
     flags: { output: { type: "string" } },
     positionals: { names: ["EXPORT"], min: 1 },
     async run(ctx, [id], flags) {
-      const api = await ctx.api();
-      const task = await api.call<ExportTask>("eval", "DescribeEvalResultExportTask", { exportTaskId: id! });
+      const client = await ctx.client();
+      const task = await client.exports.describe({ exportTaskId: id! });
       const file = str(flags, "output") ?? `${id}.zip`;
-      const size = await downloadExport(api, task, file);
+      const size = await downloadExport(client, task, file);
       ctx.out(ctx.json ? json({ exportTaskId: id, file, bytes: size }) : `saved ${file} (${bytes(size)})`);
       return 0;
     },
@@ -47,14 +43,16 @@ export const exportsCommands: Command[] = [
 ];
 
 /** Streams a finished local export into `file` (byte progress on a terminal); refuses, saying why, when there is nothing to download. */
-export async function downloadExport(api: Api, task: ExportTask, file: string): Promise<number> {
+export async function downloadExport(client: SailfinClient, task: EvalExportTask, file: string): Promise<number> {
   if (task.state === "Fail") throw new CliError(`export ${task.exportTaskId} failed: ${task.failReason || "no reason recorded"}`);
   if (task.state !== "Done") throw new CliError(`export ${task.exportTaskId} is ${task.state}, not Done yet: try again shortly (\`sailfin exports show ${task.exportTaskId}\`)`);
   if (task.downloadUrl === "") {
     throw new CliError(`export ${task.exportTaskId} went to bucket ${task.bucket} (${task.exportPath}): only local exports are downloaded`);
   }
   const progress = byteProgress(process.stderr, `downloading ${basename(file)}`);
-  const size = await api.download(task.downloadUrl, file, (total) => progress.start(total), (n) => progress.add(n));
+  const download = await client.exports.stream(task);
+  progress.start(download.size);
+  const size = await writeFileStream(download.body, file, (n) => progress.add(n));
   progress.done();
   return size;
 }

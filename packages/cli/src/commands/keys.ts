@@ -6,8 +6,6 @@ import { json, table } from "../output.js";
 
 /** `sailfin keys …`: access key pairs (IAM extension actions; the admin's policies are needed). */
 
-interface KeyRow { accessKey: string; secretKey?: string; policies: string[]; description: string; createTime: string }
-
 export const keysCommands: Command[] = [
   {
     name: "keys create",
@@ -18,9 +16,7 @@ export const keysCommands: Command[] = [
       const policies = list(flags, "policy");
       if (policies.length === 0) throw new UsageError(`\`keys create\` needs --policy, one of: ${POLICY_NAMES.join(", ")}`);
       const description = str(flags, "description");
-      const created = await (await ctx.api()).call<KeyRow>("iam", "CreateAccessKey", {
-        policies, ...(description === undefined ? {} : { description }),
-      });
+      const created = await (await ctx.client()).keys.create({ policies, ...(description === undefined ? {} : { description }) });
       if (ctx.json) ctx.out(json(created));
       else {
         ctx.out(`accessKey: ${created.accessKey}`);
@@ -36,8 +32,8 @@ export const keysCommands: Command[] = [
     usage: "[--json]",
     summary: "list access keys (never their secrets)",
     async run(ctx) {
-      const { accessKeyList } = await (await ctx.api()).call<{ accessKeyList: KeyRow[] }>("iam", "DescribeAccessKeys", {});
-      ctx.out(ctx.json ? json(accessKeyList) : table(accessKeyList as never, ["accessKey", "policies", "description", "createTime"]));
+      const accessKeyList = await (await ctx.client()).keys.list();
+      ctx.out(ctx.json ? json(accessKeyList) : table(accessKeyList, ["accessKey", "policies", "description", "createTime"]));
       return 0;
     },
   },
@@ -47,7 +43,7 @@ export const keysCommands: Command[] = [
     summary: "delete an access key pair",
     positionals: { names: ["ACCESS_KEY"], min: 1 },
     async run(ctx, [accessKey]) {
-      await (await ctx.api()).call("iam", "DeleteAccessKey", { accessKey: accessKey! });
+      await (await ctx.client()).keys.delete({ accessKey: accessKey! });
       ctx.say(`deleted ${accessKey}`);
       if (ctx.json) ctx.out(json(true));
       return 0;

@@ -1,9 +1,10 @@
-import { ApiError, RejectedCredentials, ServerUnreachable, connect } from "../api.js";
+import { SailfinApiError } from "@sailfin/sdk";
 import { bool, str } from "../args.js";
 import type { Command } from "../command.js";
+import { RejectedCredentials, ServerUnreachable, connect, explainFailure } from "../connection.js";
 import { CliError, UsageError } from "../errors.js";
 import { ask, askSecret, canAsk } from "../prompt.js";
-import { DEFAULT_BASE_URL, DEFAULT_PROFILE, configPath, readConfig, writeConfig, type Profile } from "../settings.js";
+import { DEFAULT_BASE_URL, DEFAULT_PROFILE, configPath, readConfig, writeConfig, type Profile, type Settings } from "../settings.js";
 
 /**
  * `sailfin login` saves a named profile (base URL and key pair) to the config file, asking on a
@@ -65,14 +66,15 @@ export const loginCommands: Command[] = [
  * pair is valid, its policies just do not cover that read).
  */
 async function verify(profile: Profile, name: string): Promise<void> {
-  const api = connect({
+  const settings: Settings = {
     ...profile,
     sources: { baseUrl: { kind: "flag" }, accessKey: { kind: "profile", name }, secretKey: { kind: "profile", name } },
-  });
+  };
   try {
-    await api.call("finetuning", "DescribeFineTuningJobs", { maxKeys: 1 });
-  } catch (error) {
-    if (error instanceof ApiError && error.code === "AccessDenied") return;
+    await connect(settings).jobs.list({ maxKeys: 1 }).firstPage();
+  } catch (failure) {
+    const error = explainFailure(failure, settings);
+    if (error instanceof SailfinApiError && error.code === "AccessDenied") return;
     if (error instanceof RejectedCredentials) {
       throw new CliError(`the server at ${profile.baseUrl} rejected this access key/secret key (${error.code}); nothing was saved`);
     }

@@ -1,10 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { ApiError, type Api } from "../api.js";
+import { SailfinApiError, type ModelSetDetail, type ModelVersionDetail, type SailfinClient } from "@sailfin/sdk";
 import { bool, int, required, str } from "../args.js";
 import type { Command, Context } from "../command.js";
+import { PAGE_SIZE } from "../connection.js";
 import { CliError, UsageError } from "../errors.js";
+import { readFileStream } from "../file-streams.js";
 import { json, record, table } from "../output.js";
 import { byteProgress } from "../render/progress.js";
 
@@ -15,9 +17,6 @@ import { byteProgress } from "../render/progress.js";
 
 /** The bucket the CLI uploads model folders into (each import gets its own folder in it). */
 const IMPORT_BUCKET = "models-import";
-
-interface ModelSet { modelSetId: string; modelSetName: string; modelType: string; modelCount?: number; modelIds: string[]; createTime: string }
-interface ModelVersion { modelId: string; modelSetId: string; modelName: string; status: string; failReason?: string; [key: string]: unknown }
 
 export const modelsCommands: Command[] = [
   {
@@ -33,7 +32,7 @@ export const modelsCommands: Command[] = [
     usage: "[--json]",
     summary: "list models (model sets) with their latest version",
     async run(ctx) {
-      const sets = await (await ctx.api()).listAll<ModelSet>("model", "DescribeCustomModelSets", {}, "customModelSetList");
+      const sets = await (await ctx.client()).models.listSets({ maxKeys: PAGE_SIZE }).toArray();
       if (ctx.json) ctx.out(json(sets));
       else ctx.out(table(sets.map((s) => ({ ...s, latestVersion: s.modelIds[0] ?? "" })), ["modelSetId", "modelSetName", "modelType", "modelCount", "latestVersion", "createTime"]));
       return 0;
@@ -45,10 +44,10 @@ export const modelsCommands: Command[] = [
     summary: "a model (set) or a model version",
     positionals: { names: ["ID"], min: 1 },
     async run(ctx, [id]) {
-      const api = await ctx.api();
-      let result: Record<string, unknown>;
-      if (id!.startsWith("amv-")) result = await api.call("model", "DescribeModel", { modelId: id! });
-      else if (id!.startsWith("am-")) result = await api.call("model", "DescribeModelSet", { modelSetId: id! });
+      const client = await ctx.client();
+      let result: ModelVersionDetail | ModelSetDetail;
+      if (id!.startsWith("amv-")) result = await client.models.describe({ modelId: id! });
+      else if (id!.startsWith("am-")) result = await client.models.describeSet({ modelSetId: id! });
       else throw new UsageError(`${id} is neither a model (am-…) nor a model version (amv-…)`);
       ctx.out(ctx.json ? json(result) : record(result));
       return 0;
@@ -86,22 +85,22 @@ async function importModel(ctx: Context, dir: string, name: string): Promise<num
   const entries = await readdir(dir, { withFileTypes: true });
   const files = entries.filter((e) => e.isFile()).map((e) => e.name).sort();
   if (files.length === 0) throw new CliError(`${dir} holds no files`);
-  const api = await ctx.api();
+  const client = await ctx.client();
   const folder = `${new Date().toISOString().slice(0, 10)}-${randomBytes(6).toString("hex")}`;
   for (const file of files) {
     const path = join(dir, file);
     const { size } = await stat(path);
     ctx.say(`uploading ${file} (${size} bytes)`);
     const progress = byteProgress(process.stderr, `uploading ${file}`, size);
-    await api.uploadFile(IMPORT_BUCKET, `${folder}/${file}`, path, (n) => progress.add(n));
+    await client.models.upload({ bucket: IMPORT_BUCKET, path: `${folder}/${file}`, body: readFileStream(path, (n) => progress.add(n)) });
     progress.done();
   }
-  const set = await findOrCreateSet(api, name);
-  const created = await api.call<{ modelId: string }>("model", "CreateCustomModel", {
+  const set = await findOrCreateSet(client, name);
+  const created = await client.models.create({
     modelSetId: set.modelSetId, sourceType: "Import", importMeta: { bucket: IMPORT_BUCKET, objectPath: `${folder}/` },
   });
   ctx.say(`checking ${created.modelId} …`);
-  const version = await waitForVersion(api, created.modelId);
+  const version = await waitForVersion(client, created.modelId);
   if (ctx.json) ctx.out(json(version));
   if (version.status === "Ready") {
     ctx.say(`${version.modelId} Ready: base model "${name}" (set ${set.modelSetId})`);
@@ -117,9 +116,9 @@ async function publish(ctx: Context, taskId: string, flags: Parameters<Command["
   if ((setFlag === undefined) === (name === undefined)) throw new UsageError("`models publish` needs either --set am-… (an existing model) or --name NAME (found or created)");
   const step = int(flags, "step", { min: 0 });
   const description = str(flags, "description");
-  const api = await ctx.api();
-  const set = setFlag !== undefined ? { modelSetId: setFlag } : await findOrCreateSet(api, name!);
-  const created = await api.call<{ modelId: string; modelName: string; status: string }>("model", "CreateCustomModel", {
+  const client = await ctx.client();
+  const set = setFlag !== undefined ? { modelSetId: setFlag } : await findOrCreateSet(client, name!);
+  const created = await client.models.create({
     modelSetId: set.modelSetId, sourceType: "Train",
     trainMeta: { taskId, ...(step === undefined ? {} : { checkpointStep: step }) },
     ...(description === undefined ? {} : { description }),
@@ -129,27 +128,27 @@ async function publish(ctx: Context, taskId: string, flags: Parameters<Command["
     return 0;
   }
   ctx.say(`exporting ${created.modelId} (${created.modelName}) from ${taskId} …`);
-  const version = await waitForVersion(api, created.modelId);
+  const version = await waitForVersion(client, created.modelId);
   if (ctx.json) ctx.out(json(version));
   else ctx.out(version.status === "Ready" ? `${version.modelId} Ready: ${version.modelName}` : `${version.modelId} Fail: ${version.failReason ?? "unknown reason"}`);
   return version.status === "Ready" ? 0 : 1;
 }
 
-async function findOrCreateSet(api: Api, name: string): Promise<{ modelSetId: string }> {
+async function findOrCreateSet(client: SailfinClient, name: string): Promise<{ modelSetId: string }> {
   try {
-    return await api.call<ModelSet>("model", "DescribeModelSet", { modelSetName: name });
+    return await client.models.describeSet({ modelSetName: name });
   } catch (error) {
-    if (!(error instanceof ApiError) || error.status !== 400) throw error;
+    if (!(error instanceof SailfinApiError) || error.httpStatus !== 400) throw error;
   }
-  const modelSetId = await api.call<string>("model", "CreateCustomModelSet", { modelSetName: name, modelType: "Text2Text" });
+  const modelSetId = await client.models.createSet({ modelSetName: name, modelType: "Text2Text" });
   return { modelSetId };
 }
 
 /** Polls DescribeModel until the version leaves Creating (an import checks headers only: seconds; a publish exports the weights). */
-export async function waitForVersion(api: Api, modelId: string): Promise<ModelVersion> {
+async function waitForVersion(client: SailfinClient, modelId: string): Promise<ModelVersionDetail> {
   let delay = 200;
   for (;;) {
-    const version = await api.call<ModelVersion>("model", "DescribeModel", { modelId });
+    const version = await client.models.describe({ modelId });
     if (version.status !== "Creating") return version;
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 2000);

@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Api } from "../api.js";
+import type { FineTuningMetricPoint, FineTuningTaskDetail, SailfinClient } from "@sailfin/sdk";
 import { num } from "../args.js";
 import type { Command } from "../command.js";
 import { json } from "../output.js";
 import { bar, clock, duration, loss, sparkline } from "../render/format.js";
-import type { Quote } from "./tasks.js";
 
 /**
  * `sailfin tasks watch TASK`: follows a training run by polling DescribeFineTuningTask and
@@ -16,19 +15,6 @@ import type { Quote } from "./tasks.js";
  * elsewhere (logs, pipes, tests) one line per new metric point. It ends with the final status
  * (`Done in 34 s, final loss 0.12`, `Failed: <reason>`, `Stopped`): exit 0 for Done, 1 otherwise.
  */
-
-export interface MetricPoint {
-  step: number; epoch: number | null; loss: number | null; lr: number | null; gradNorm: number | null;
-  tokensPerSecond: number | null; evalLoss: number | null;
-}
-
-interface Task {
-  taskId: string; jobId: string; runStatus: string; runProgress?: string; parameterScale: string;
-  failureReason?: string; createDate: string; finishDate: string | null;
-  hyperParameterConfig: Record<string, unknown>;
-  datasetConfig: { sourceType?: string; versions: Array<{ versionId: string; samplingRate?: number | null }>; splitRatio?: number };
-  incrementTaskId?: string; incrementCheckpointStep?: number;
-}
 
 const FINAL = new Set(["Done", "Failed", "Stopped"]);
 const SPARK_WIDTH = 16;
@@ -42,10 +28,10 @@ export const watchCommand: Command = {
   positionals: { names: ["TASK"], min: 1 },
   async run(ctx, [taskId], flags) {
     const intervalMs = (num(flags, "interval", { min: 0.05 }) ?? 1) * 1000;
-    const api = await ctx.api();
+    const client = await ctx.client();
     const live = !ctx.json && process.stdout.isTTY === true;
     const write = (text: string) => { if (!ctx.json) process.stdout.write(text); };
-    const watcher = new Watch(api, taskId!, live, write);
+    const watcher = new Watch(client, taskId!, live, write);
     const onInterrupt = () => { if (live) process.stdout.write("\n"); process.exit(130); };
     process.once("SIGINT", onInterrupt);
     try {
@@ -58,18 +44,11 @@ export const watchCommand: Command = {
   },
 };
 
-/** Every metric point after `sinceStep` (all pages). */
-export async function fetchMetrics(api: Api, taskId: string, sinceStep?: number): Promise<MetricPoint[]> {
-  const points: MetricPoint[] = [];
-  let since = sinceStep;
-  for (;;) {
-    const page = await api.call<{ metrics: MetricPoint[]; isTruncated: boolean }>(
-      "finetuning", "DescribeFineTuningTaskMetrics", { taskId, ...(since === undefined ? {} : { sinceStep: since }) },
-    );
-    points.push(...page.metrics);
-    if (!page.isTruncated || page.metrics.length === 0) return points;
-    since = page.metrics.at(-1)!.step;
-  }
+/** Every metric point after `sinceStep` (all batches). */
+export async function metricsSince(client: SailfinClient, taskId: string, sinceStep?: number): Promise<FineTuningMetricPoint[]> {
+  const points: FineTuningMetricPoint[] = [];
+  for await (const point of client.tasks.allMetrics({ taskId, ...(sinceStep === undefined ? {} : { sinceStep }) })) points.push(point);
+  return points;
 }
 
 class Watch {
@@ -83,15 +62,15 @@ class Watch {
   private base: { step: number; at: number } | null = null;
   private status = "";
 
-  constructor(private readonly api: Api, private readonly taskId: string, private readonly live: boolean, private readonly write: (text: string) => void) {}
+  constructor(private readonly client: SailfinClient, private readonly taskId: string, private readonly live: boolean, private readonly write: (text: string) => void) {}
 
-  async follow(intervalMs: number): Promise<Task> {
+  async follow(intervalMs: number): Promise<FineTuningTaskDetail> {
     let task = await this.describe();
     await this.loadQuote(task);
     for (;;) {
       this.noteStatus(task);
       // Metrics after the status: once it is final, this read has every point.
-      for (const point of await fetchMetrics(this.api, this.taskId, this.lastStep)) this.take(point);
+      for (const point of await metricsSince(this.client, this.taskId, this.lastStep)) this.take(point);
       // The rate is measured from the first poll that saw training steps (not from old points a
       // late watch reads all at once, nor from the setup before the first step).
       if (this.base === null && this.step > 0) this.base = { step: this.step, at: Date.now() };
@@ -105,8 +84,8 @@ class Watch {
     return task;
   }
 
-  private describe(): Promise<Task> {
-    return this.api.call<Task>("finetuning", "DescribeFineTuningTask", { taskId: this.taskId });
+  private describe(): Promise<FineTuningTaskDetail> {
+    return this.client.tasks.describe({ taskId: this.taskId });
   }
 
   /**
@@ -114,9 +93,9 @@ class Watch {
    * the tokenized data, so this costs a lookup). Without it (an older server, a key that may
    * not quote) the watch shows the server's percentage instead.
    */
-  private async loadQuote(task: Task): Promise<void> {
+  private async loadQuote(task: FineTuningTaskDetail): Promise<void> {
     try {
-      const quote = await this.api.call<Quote>("finetuning", "DescribeFineTuningTaskQuote", {
+      const quote = await this.client.tasks.quote({
         jobId: task.jobId, parameterScale: task.parameterScale, hyperParameterConfig: task.hyperParameterConfig,
         datasetConfig: {
           ...(task.datasetConfig.sourceType ? { sourceType: task.datasetConfig.sourceType } : {}),
@@ -133,14 +112,14 @@ class Watch {
     }
   }
 
-  private noteStatus(task: Task): void {
+  private noteStatus(task: FineTuningTaskDetail): void {
     if (task.runStatus === this.status) return;
     this.status = task.runStatus;
     if (FINAL.has(task.runStatus)) return;
     this.write(`${this.live ? "\r\x1b[K" : ""}${this.taskId} ${task.runStatus}\n`);
   }
 
-  private take(point: MetricPoint): void {
+  private take(point: FineTuningMetricPoint): void {
     this.lastStep = Math.max(this.lastStep ?? 0, point.step);
     if (point.loss === null) {
       if (point.evalLoss !== null && !this.live) this.write(`step ${point.step} eval loss ${loss(point.evalLoss)}\n`);
@@ -153,7 +132,7 @@ class Watch {
   }
 
   /** `[#####-----] step 12/40 30% ETA 0:21  412 tok/s  loss 1.234  ▇▆▅▄▃▂▁` (bar and sparkline on a terminal only). */
-  private line(task: Task | undefined, withGraphics: boolean): string {
+  private line(task: FineTuningTaskDetail | undefined, withGraphics: boolean): string {
     const done = task?.runStatus === "Done";
     const fraction = this.total !== null && this.total > 0
       ? (done ? 1 : this.step / this.total)
@@ -182,7 +161,7 @@ class Watch {
     return null;
   }
 
-  private finalLine(task: Task): string {
+  private finalLine(task: FineTuningTaskDetail): string {
     switch (task.runStatus) {
       case "Done": {
         const seconds = task.finishDate ? (Date.parse(task.finishDate) - Date.parse(task.createDate)) / 1000 : NaN;

@@ -1,24 +1,19 @@
+import type { BodyInput, CreateFineTuningTaskBody, FineTuningTaskDetail, FineTuningTaskQuote } from "@sailfin/sdk";
 import { bool, int, keyValues, list, num, required, str, type FlagValues } from "../args.js";
 import type { Command, Context } from "../command.js";
+import { PAGE_SIZE } from "../connection.js";
 import { CliError, UsageError } from "../errors.js";
 import { json, record, table } from "../output.js";
 import { canAsk, confirm } from "../prompt.js";
 import { clock, count } from "../render/format.js";
 import { TASK_COLUMNS } from "./jobs.js";
-import { fetchMetrics, watchCommand } from "./task-watch.js";
+import { metricsSince, watchCommand } from "./task-watch.js";
 
 /**
  * `sailfin tasks …` over V2 `/v2/finetuning`: a task is one training run of a job. `create`
  * shows the quote (DescribeFineTuningTaskQuote: tokens, steps, ETA) and asks before starting,
  * unless `--yes`; `watch` (task-watch.ts) follows a run live.
  */
-
-/** What DescribeFineTuningTaskQuote answers (the fields shown). */
-export interface Quote {
-  trainMode: string; parameterScale: string; epochs: number; trainRows: number; examples: number; validationRows: number;
-  trainedTokensPerEpoch: number; trainedTokens: number; stepsPerEpoch: number; totalSteps: number; cached: boolean;
-  tokensPerSecond: number | null; throughputRuns: number; etaSeconds: number | null;
-}
 
 const CREATE_FLAGS = {
   job: { type: "string" }, dataset: { type: "string", multiple: true }, scale: { type: "string" },
@@ -43,7 +38,7 @@ export const tasksCommands: Command[] = [
     summary: "what `tasks create` with the same flags would train, and for how long (starts nothing)",
     flags: CREATE_FLAGS,
     async run(ctx, _args, flags) {
-      const quote = await (await ctx.api()).call<Quote>("finetuning", "DescribeFineTuningTaskQuote", taskBody(flags, "tasks quote"));
+      const quote = await (await ctx.client()).tasks.quote(taskBody(flags, "tasks quote"));
       if (ctx.json) ctx.out(json(quote));
       else for (const line of quoteLines(quote)) ctx.out(line);
       return 0;
@@ -55,11 +50,11 @@ export const tasksCommands: Command[] = [
     summary: "list training tasks (of one job, or of every job)",
     flags: { job: { type: "string" } },
     async run(ctx, _args, flags) {
-      const api = await ctx.api();
+      const client = await ctx.client();
       const job = str(flags, "job");
-      const jobIds = job !== undefined ? [job] : (await api.listAll<{ jobId: string }>("finetuning", "DescribeFineTuningJobs", {}, "jobList")).map((j) => j.jobId);
-      const tasks: Array<Record<string, unknown>> = [];
-      for (const jobId of jobIds) tasks.push(...await api.listAll<Record<string, unknown>>("finetuning", "DescribeFineTuningTasks", { jobId }, "taskList"));
+      const jobIds = job !== undefined ? [job] : (await client.jobs.list({ maxKeys: PAGE_SIZE }).toArray()).map((j) => j.jobId);
+      const tasks: FineTuningTaskDetail[] = [];
+      for (const jobId of jobIds) tasks.push(...await client.tasks.list({ jobId, maxKeys: PAGE_SIZE }).toArray());
       ctx.out(ctx.json ? json(tasks) : table(tasks, TASK_COLUMNS));
       return 0;
     },
@@ -70,7 +65,7 @@ export const tasksCommands: Command[] = [
     summary: "a task: status, hyper-parameters, datasets and checkpoints",
     positionals: { names: ["TASK"], min: 1 },
     async run(ctx, [taskId]) {
-      const task = await (await ctx.api()).call<Record<string, unknown>>("finetuning", "DescribeFineTuningTask", { taskId: taskId! });
+      const task = await (await ctx.client()).tasks.describe({ taskId: taskId! });
       if (ctx.json) {
         ctx.out(json(task));
         return 0;
@@ -79,8 +74,7 @@ export const tasksCommands: Command[] = [
         "taskId", "jobId", "jobName", "model", "trainMode", "parameterScale", "runStatus", "runProgress", "failureReason", "failureKind",
         "description", "createDate", "finishDate", "hyperParameterConfig", "datasetConfig", "incrementTaskId", "incrementCheckpointStep", "vdlLink",
       ]));
-      const checkpoints = (task.checkpointList as Array<Record<string, unknown>> | undefined) ?? [];
-      if (checkpoints.length > 0) ctx.out(`\n${table(checkpoints, ["step", "trainingLoss", "perplexity"])}`);
+      if (task.checkpointList.length > 0) ctx.out(`\n${table(task.checkpointList, ["step", "trainingLoss", "perplexity"])}`);
       return 0;
     },
   },
@@ -90,9 +84,9 @@ export const tasksCommands: Command[] = [
     summary: "stop a waiting or running task (a running one saves a checkpoint first)",
     positionals: { names: ["TASK"], min: 1 },
     async run(ctx, [taskId]) {
-      const api = await ctx.api();
-      await api.call("finetuning", "StopFineTuningTask", { taskId: taskId! });
-      const task = await api.call<{ runStatus: string }>("finetuning", "DescribeFineTuningTask", { taskId: taskId! });
+      const client = await ctx.client();
+      await client.tasks.stop({ taskId: taskId! });
+      const task = await client.tasks.describe({ taskId: taskId! });
       if (ctx.json) ctx.out(json(task));
       else ctx.out(task.runStatus === "Stopped" ? `stopped ${taskId}` : `stopping ${taskId} (${task.runStatus}); \`sailfin tasks watch ${taskId}\` shows when it has`);
       return 0;
@@ -107,15 +101,15 @@ export const tasksCommands: Command[] = [
     positionals: { names: ["TASK"], min: 1 },
     async run(ctx, [taskId], flags) {
       const since = int(flags, "since", { min: 0 });
-      const metrics = await fetchMetrics(await ctx.api(), taskId!, since);
-      ctx.out(ctx.json ? json(metrics) : table(metrics as never, ["step", "epoch", "loss", "lr", "gradNorm", "tokensPerSecond", "evalLoss"]));
+      const metrics = await metricsSince(await ctx.client(), taskId!, since);
+      ctx.out(ctx.json ? json(metrics) : table(metrics, ["step", "epoch", "loss", "lr", "gradNorm", "tokensPerSecond", "evalLoss"]));
       return 0;
     },
   },
 ];
 
 /** The CreateFineTuningTask body (the quote takes the same one) from the flags. */
-function taskBody(flags: FlagValues, command: string): Record<string, unknown> {
+function taskBody(flags: FlagValues, command: string): BodyInput<typeof CreateFineTuningTaskBody> {
   const datasets = list(flags, "dataset");
   if (datasets.length === 0) throw new UsageError(`\`${command}\` needs --dataset ds-… (a released dataset version)`);
   const hyper: Record<string, unknown> = {};
@@ -142,7 +136,7 @@ function taskBody(flags: FlagValues, command: string): Record<string, unknown> {
   };
 }
 
-export function quoteLines(quote: Quote): string[] {
+export function quoteLines(quote: FineTuningTaskQuote): string[] {
   const eta = quote.etaSeconds === null || quote.tokensPerSecond === null
     ? "unknown (no run of this model shape has finished here yet)"
     : `${clock(Math.max(1, quote.etaSeconds))} of training at ${count(quote.tokensPerSecond)} tok/s (median of ${quote.throughputRuns} finished run${quote.throughputRuns === 1 ? "" : "s"} of this model shape)`;
@@ -160,15 +154,15 @@ async function create(ctx: Context, flags: FlagValues): Promise<number> {
   if (!yes && !canAsk()) {
     throw new UsageError("`tasks create` asks before starting, and stdin is not a terminal: pass --yes to start without asking (`sailfin tasks quote` with the same flags shows the cost)");
   }
-  const api = await ctx.api();
+  const client = await ctx.client();
   if (!yes) {
-    const quote = await api.call<Quote>("finetuning", "DescribeFineTuningTaskQuote", body);
+    const quote = await client.tasks.quote(body);
     // The question and its quote go to stderr under --json: stdout stays the result alone.
     const show = ctx.json ? (line: string) => process.stderr.write(`${line}\n`) : ctx.out;
     for (const line of quoteLines(quote)) show(line);
     if (!await confirm("Start?")) throw new CliError("not started");
   }
-  const created = await api.call<{ jobId: string; taskId: string }>("finetuning", "CreateFineTuningTask", body);
+  const created = await client.tasks.create(body);
   if (ctx.json) ctx.out(json(created));
   else ctx.out(`started ${created.taskId} in ${created.jobId}; follow it with: sailfin tasks watch ${created.taskId}`);
   return 0;

@@ -1,9 +1,9 @@
 import type {
   BodyInput, CreateEvalResultExportTaskBody, DescribeEvalResultExportTaskBody, EvalExportTask,
 } from "@sailfin/contract/api";
-import type { CallOptions, DownloadedFile, Transport } from "../transport.js";
+import type { CallOptions, DownloadStream, DownloadedFile, Transport } from "../transport.js";
 
-/** Evaluation-result exports (V2 `/v2/eval?Action=…EvalResultExportTask`) and their download. */
+/** Evaluation-result exports (V2 `/v2/eval?Action=…EvalResultExportTask`) and their download (whole or streamed). */
 export class Exports {
   readonly #t: Transport;
   constructor(transport: Transport) {
@@ -29,8 +29,30 @@ export class Exports {
    * if (task.state === "Done") { const { bytes, fileName } = await client.exports.download(task); }
    */
   download(from: Pick<EvalExportTask, "downloadUrl"> | string, options?: CallOptions): Promise<DownloadedFile> {
-    const url = typeof from === "string" ? from : from.downloadUrl;
-    if (url === "") return Promise.reject(new Error("the export has no download link (not finished, or exported into a bucket)"));
-    return this.#t.download(url, options);
+    const url = downloadUrlOf(from);
+    return url === undefined ? Promise.reject(noLink()) : this.#t.download(url, options);
   }
+
+  /**
+   * As `download`, but streamed: resolves once the server answers, the zip's bytes still to be
+   * read from `body` (with its `size`, when sent). For exports too large to hold in memory.
+   *
+   * @example
+   * const { body, size } = await client.exports.stream(task);
+   * await pipeline(Readable.fromWeb(body), createWriteStream("results.zip")); // Node
+   */
+  stream(from: Pick<EvalExportTask, "downloadUrl"> | string, options?: CallOptions): Promise<DownloadStream> {
+    const url = downloadUrlOf(from);
+    return url === undefined ? Promise.reject(noLink()) : this.#t.downloadStream(url, options);
+  }
+}
+
+/** The link of a task or the link itself; undefined when the task has none. */
+function downloadUrlOf(from: Pick<EvalExportTask, "downloadUrl"> | string): string | undefined {
+  const url = typeof from === "string" ? from : from.downloadUrl;
+  return url === "" ? undefined : url;
+}
+
+function noLink(): Error {
+  return new Error("the export has no download link (not finished, or exported into a bucket)");
 }
