@@ -1,7 +1,11 @@
 """Read and validate spec.json (docs/runtime-protocol.md), naming the field at fault.
 
 Every check happens here, before torch is imported, so a bad spec costs
-milliseconds and reports every problem with the exact field path.
+milliseconds and reports every problem with the exact field path. Field names,
+types, ranges, choices and defaults come from the protocol's JSON Schema files
+(``schema/*.json``, generated from the TypeScript contract: the source of truth),
+so the two sides cannot drift apart; only what a schema cannot say (paths exist,
+``scheme`` agrees with ``bits``) is written here.
 """
 
 from __future__ import annotations
@@ -9,40 +13,65 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from .protocol import UserError
 
-TRAIN_MODES = ("SFT", "PostPretrain", "DPO", "KTO")
-PARAMETER_SCALES = ("FullFineTuning", "LoRA")
-SCHEDULERS = ("cosine", "linear", "constant")
-LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+SCHEMA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema")
+_SCHEMAS: Dict[str, Dict[str, Any]] = {}
+
+
+def schema(name: str) -> Dict[str, Any]:
+    """A protocol JSON Schema by file name without ``.json`` (e.g. ``finetune.spec``), read once."""
+    if name not in _SCHEMAS:
+        with open(os.path.join(SCHEMA_DIR, f"{name}.json"), encoding="utf-8") as f:
+            _SCHEMAS[name] = json.load(f)
+    return _SCHEMAS[name]
+
+
+def _properties(name: str) -> Dict[str, Dict[str, Any]]:
+    return schema(name)["properties"]
+
+
+def hyper_properties() -> Dict[str, Dict[str, Any]]:
+    """The ``hyper`` object's properties: type, range, default (or ``x-defaultByScale``), applicability."""
+    return _properties("finetune.spec")["hyper"]["properties"]
+
+
+def hyper_applies(prop: Dict[str, Any], train_mode: str, scale: str) -> bool:
+    """Whether a hyper-parameter is read for runs of this train mode and parameter scale."""
+    return scale in prop.get("x-parameterScales", [scale]) and train_mode in prop.get("x-trainModes", [train_mode])
+
+
+def hyper_default(prop: Dict[str, Any], scale: str) -> Any:
+    """A hyper-parameter's default for runs of this parameter scale."""
+    return prop["x-defaultByScale"][scale] if "x-defaultByScale" in prop else prop["default"]
 
 
 @dataclass(frozen=True)
 class Hyper:
-    """Training hyper-parameters (``spec.hyper``), with the TypeScript table's defaults."""
+    """Training hyper-parameters (``spec.hyper``); the schema's ``hyper`` properties, one field each."""
 
-    epoch: int = 1
-    learningRate: float = 3e-5
-    batchSize: int = 8
-    gradientAccumulationSteps: int = 1
-    warmupRatio: float = 0.1
-    weightDecay: float = 0.01
-    schedulerName: str = "cosine"
-    maxGradNorm: float = 1.0
-    loggingSteps: int = 1
-    saveStep: int = 100
-    checkpointCount: int = 1
-    seed: int = 42
-    loraRank: int = 8
-    loraAlpha: float = 16.0
-    loraDropout: float = 0.05
-    loraTargetModules: List[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
-    dpoBeta: float = 0.1
-    ktoBeta: float = 0.1
-    gradientCheckpointing: bool = False
+    epoch: int
+    learningRate: float
+    batchSize: int
+    gradientAccumulationSteps: int
+    warmupRatio: float
+    weightDecay: float
+    schedulerName: str
+    maxGradNorm: float
+    loggingSteps: int
+    saveStep: int
+    checkpointCount: int
+    seed: int
+    loraRank: int
+    loraAlpha: float
+    loraDropout: float
+    loraTargetModules: List[str]
+    dpoBeta: float
+    ktoBeta: float
+    gradientCheckpointing: bool
 
 
 @dataclass(frozen=True)
@@ -57,10 +86,10 @@ class FinetuneSpec:
     validationData: Optional[str]
     outputDir: str
     hyper: Hyper
-    initCheckpoint: Optional[str] = None
-    resumeFrom: Optional[str] = None
-    device: str = "auto"
-    precision: str = "auto"
+    initCheckpoint: Optional[str]
+    resumeFrom: Optional[str]
+    device: str
+    precision: str
 
     @property
     def lora(self) -> bool:
@@ -107,9 +136,9 @@ class QuantizeSpec:
     bits: int
     groupSize: int
     scheme: str
-    evalSplit: Optional[str] = None
-    evalMaxRows: int = 64
-    device: str = "auto"
+    evalSplit: Optional[str]
+    evalMaxRows: int
+    device: str
 
 
 @dataclass(frozen=True)
@@ -119,18 +148,18 @@ class GenerateSpec:
     modelDir: str
     promptsFile: str
     outputFile: str
-    maxNewTokens: int = 64
-    doSample: bool = False
-    temperature: float = 1.0
-    topP: float = 1.0
-    topK: int = 0
-    repetitionPenalty: float = 1.0
-    eosTokenIds: Optional[Tuple[int, ...]] = None
-    stopSequences: Tuple[Tuple[int, ...], ...] = ()
-    batchSize: int = 8
-    seed: int = 0
-    device: str = "auto"
-    dtype: str = "auto"
+    maxNewTokens: int
+    doSample: bool
+    temperature: float
+    topP: float
+    topK: int
+    repetitionPenalty: float
+    eosTokenIds: Optional[Tuple[int, ...]]
+    stopSequences: Tuple[Tuple[int, ...], ...]
+    batchSize: int
+    seed: int
+    device: str
+    dtype: str
 
 
 @dataclass(frozen=True)
@@ -156,7 +185,11 @@ def _load_json(path: str) -> Dict[str, Any]:
     return data
 
 
-def _string(obj: Dict[str, Any], key: str, name: str, choices: Optional[tuple] = None, default: Any = ...) -> Any:
+def _required(name: str) -> List[str]:
+    return schema(name).get("required", [])
+
+
+def _string(obj: Dict[str, Any], key: str, name: str, choices: Optional[List[str]] = None, default: Any = ...) -> Any:
     if key not in obj or obj[key] is None:
         if default is ...:
             raise UserError("is required", name)
@@ -167,6 +200,11 @@ def _string(obj: Dict[str, Any], key: str, name: str, choices: Optional[tuple] =
     if choices is not None and value not in choices:
         raise UserError(f"must be one of {', '.join(choices)}, got {value!r}", name)
     return value
+
+
+def _text(obj: Dict[str, Any], key: str, prop: Dict[str, Any], name: Optional[str] = None) -> Any:
+    """A string field as its schema property says: choices (``enum``) and default (required without one)."""
+    return _string(obj, key, name or key, prop.get("enum"), prop.get("default", ...))
 
 
 def _directory(obj: Dict[str, Any], key: str, name: str, required: bool = True, must_exist: bool = True) -> Optional[str]:
@@ -180,20 +218,26 @@ def _directory(obj: Dict[str, Any], key: str, name: str, required: bool = True, 
     return os.path.normpath(value)
 
 
-def _number(hyper: Dict[str, Any], key: str, default: Any, integer: bool, minimum: float, maximum: float = float("inf"),
-            exclusive_min: bool = False, prefix: str = "hyper.") -> Any:
-    name = f"{prefix}{key}"
-    value = hyper.get(key, default)
+def _number(obj: Dict[str, Any], key: str, prop: Dict[str, Any], default: Any = ..., name: Optional[str] = None) -> Any:
+    """A number as its schema property says: ``integer`` or ``number``, ``minimum`` or
+    ``exclusiveMinimum``, ``maximum``; absent or null takes ``default`` (the property's when not given)."""
+    name = name or key
+    if default is ...:
+        default = prop["default"]
+    value = obj.get(key, default)
     if value is None:
         value = default
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise UserError(f"must be a number, got {value!r}", name)
-    if integer:
+    if prop["type"] == "integer":
         if float(value) != int(value):
             raise UserError(f"must be an integer, got {value!r}", name)
         value = int(value)
     else:
         value = float(value)
+    exclusive_min = "exclusiveMinimum" in prop
+    minimum = prop["exclusiveMinimum"] if exclusive_min else prop.get("minimum", float("-inf"))
+    maximum = prop.get("maximum", float("inf"))
     too_small = value <= minimum if exclusive_min else value < minimum
     if too_small or value > maximum or value != value:
         bound = f"> {minimum}" if exclusive_min else f">= {minimum}"
@@ -201,45 +245,54 @@ def _number(hyper: Dict[str, Any], key: str, default: Any, integer: bool, minimu
     return value
 
 
-def _hyper(raw: Any, train_mode: str, lora: bool) -> Hyper:
+def _bool(obj: Dict[str, Any], key: str, default: bool, name: Optional[str] = None) -> bool:
+    value = obj.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise UserError(f"must be true or false, got {value!r}", name or key)
+    return value
+
+
+def _names(obj: Dict[str, Any], key: str, prop: Dict[str, Any], default: List[str], name: str) -> List[str]:
+    """A non-empty list of names out of the property's ``items.enum`` (LoRA's target modules)."""
+    value = obj.get(key, default)
+    if value is None:
+        value = default
+    if not isinstance(value, list) or not value or not all(isinstance(t, str) for t in value):
+        raise UserError(f"must be a non-empty list of module names, got {value!r}", name)
+    allowed = prop["items"]["enum"]
+    unknown = [t for t in value if t not in allowed]
+    if unknown:
+        raise UserError(f"unknown module(s) {unknown}; choose from {', '.join(allowed)}", name)
+    return list(value)
+
+
+def _hyper_value(raw: Dict[str, Any], key: str, prop: Dict[str, Any], default: Any) -> Any:
+    name = f"hyper.{key}"
+    kind = prop["type"]
+    if kind in ("integer", "number"):
+        return _number(raw, key, prop, default, name)
+    if kind == "boolean":
+        return _bool(raw, key, default, name)
+    if kind == "array":
+        return _names(raw, key, prop, default, name)
+    return _string(raw, key, name, prop.get("enum"), default)
+
+
+def _hyper(raw: Any, train_mode: str, scale: str) -> Hyper:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise UserError("must be an object", "hyper")
-    d = Hyper()
-    targets = raw.get("loraTargetModules", d.loraTargetModules)
-    if lora:
-        if not isinstance(targets, list) or not targets or not all(isinstance(t, str) for t in targets):
-            raise UserError(f"must be a non-empty list of module names, got {targets!r}", "hyper.loraTargetModules")
-        unknown = [t for t in targets if t not in LORA_MODULES]
-        if unknown:
-            raise UserError(f"unknown module(s) {unknown}; choose from {', '.join(LORA_MODULES)}", "hyper.loraTargetModules")
-    scheduler = _string(raw, "schedulerName", "hyper.schedulerName", SCHEDULERS, default=d.schedulerName)
-    checkpointing = raw.get("gradientCheckpointing", False)
-    if not isinstance(checkpointing, bool):
-        raise UserError(f"must be true or false, got {checkpointing!r}", "hyper.gradientCheckpointing")
-    return Hyper(
-        epoch=_number(raw, "epoch", d.epoch, True, 1),
-        learningRate=_number(raw, "learningRate", d.learningRate, False, 0, 10, exclusive_min=True),
-        batchSize=_number(raw, "batchSize", d.batchSize, True, 1),
-        # Qianfan's range starts at 0; 0 and 1 both mean "no accumulation".
-        gradientAccumulationSteps=max(1, _number(raw, "gradientAccumulationSteps", d.gradientAccumulationSteps, True, 0)),
-        warmupRatio=_number(raw, "warmupRatio", d.warmupRatio, False, 0, 1),
-        weightDecay=_number(raw, "weightDecay", d.weightDecay, False, 0, 10),
-        schedulerName=scheduler,
-        maxGradNorm=_number(raw, "maxGradNorm", d.maxGradNorm, False, 0),
-        loggingSteps=_number(raw, "loggingSteps", d.loggingSteps, True, 1),
-        saveStep=_number(raw, "saveStep", d.saveStep, True, 1),
-        checkpointCount=_number(raw, "checkpointCount", d.checkpointCount, True, 1),
-        seed=_number(raw, "seed", d.seed, True, 0, 2**63 - 1),
-        loraRank=_number(raw, "loraRank", d.loraRank, True, 1) if lora else d.loraRank,
-        loraAlpha=_number(raw, "loraAlpha", d.loraAlpha, False, 0, exclusive_min=True) if lora else d.loraAlpha,
-        loraDropout=_number(raw, "loraDropout", d.loraDropout, False, 0, 0.999) if lora else d.loraDropout,
-        loraTargetModules=list(targets) if lora else d.loraTargetModules,
-        dpoBeta=_number(raw, "dpoBeta", d.dpoBeta, False, 0, exclusive_min=True) if train_mode == "DPO" else d.dpoBeta,
-        ktoBeta=_number(raw, "ktoBeta", d.ktoBeta, False, 0, exclusive_min=True) if train_mode == "KTO" else d.ktoBeta,
-        gradientCheckpointing=checkpointing,
-    )
+    values = {}
+    for key, prop in hyper_properties().items():
+        # A key that does not apply to this run (loraRank of a full fine-tuning) is not read: its default stands.
+        source = raw if hyper_applies(prop, train_mode, scale) else {}
+        values[key] = _hyper_value(source, key, prop, hyper_default(prop, scale))
+    # Qianfan's range starts at 0; 0 and 1 both mean "no accumulation".
+    values["gradientAccumulationSteps"] = max(1, values["gradientAccumulationSteps"])
+    return Hyper(**values)
 
 
 def read_finetune_spec(path: str) -> FinetuneSpec:
@@ -249,31 +302,31 @@ def read_finetune_spec(path: str) -> FinetuneSpec:
         UserError: naming the first field at fault.
     """
     raw = _load_json(path)
-    train_mode = _string(raw, "trainMode", "trainMode", TRAIN_MODES)
-    scale = raw.get("parameterScale")
-    if scale == "PromptTuning":
+    props = _properties("finetune.spec")
+    train_mode = _text(raw, "trainMode", props["trainMode"])
+    if raw.get("parameterScale") == "PromptTuning":
         raise UserError("PromptTuning is not supported by this runtime; use FullFineTuning or LoRA", "parameterScale")
-    scale = _string(raw, "parameterScale", "parameterScale", PARAMETER_SCALES)
+    scale = _text(raw, "parameterScale", props["parameterScale"])
     data = raw.get("data")
     if not isinstance(data, dict):
         raise UserError("must be an object with train (and optional validation) folders", "data")
-    model_dir = _directory(raw, "modelDir", "modelDir")
-    if not os.path.isfile(os.path.join(model_dir, "config.json")):
-        raise UserError(f"no config.json in {model_dir}", "modelDir")
+    data_required = props["data"]["required"]
+    model_dir = _model_dir(raw)
     output_dir = _directory(raw, "outputDir", "outputDir", must_exist=False)
+    required = _required("finetune.spec")
     return FinetuneSpec(
-        runId=_string(raw, "runId", "runId", default="run"),
+        runId=_text(raw, "runId", props["runId"]),
         trainMode=train_mode,
         parameterScale=scale,
         modelDir=model_dir,
-        trainData=_directory(data, "train", "data.train"),
-        validationData=_directory(data, "validation", "data.validation", required=False),
+        trainData=_directory(data, "train", "data.train", required="train" in data_required),
+        validationData=_directory(data, "validation", "data.validation", required="validation" in data_required),
         outputDir=output_dir,
-        hyper=_hyper(raw.get("hyper"), train_mode, scale == "LoRA"),
-        initCheckpoint=_directory(raw, "initCheckpoint", "initCheckpoint", required=False),
-        resumeFrom=_directory(raw, "resumeFrom", "resumeFrom", required=False),
-        device=_string(raw, "device", "device", default="auto"),
-        precision=_string(raw, "precision", "precision", ("auto", "fp32", "bf16"), default="auto"),
+        hyper=_hyper(raw.get("hyper"), train_mode, scale),
+        initCheckpoint=_directory(raw, "initCheckpoint", "initCheckpoint", required="initCheckpoint" in required),
+        resumeFrom=_directory(raw, "resumeFrom", "resumeFrom", required="resumeFrom" in required),
+        device=_text(raw, "device", props["device"]),
+        precision=_text(raw, "precision", props["precision"]),
     )
 
 
@@ -284,11 +337,8 @@ def read_export_spec(path: str) -> ExportSpec:
         UserError: naming the first field at fault.
     """
     raw = _load_json(path)
-    model_dir = _directory(raw, "modelDir", "modelDir")
-    if not os.path.isfile(os.path.join(model_dir, "config.json")):
-        raise UserError(f"no config.json in {model_dir}", "modelDir")
     return ExportSpec(
-        modelDir=model_dir,
+        modelDir=_model_dir(raw),
         checkpoint=_directory(raw, "checkpoint", "checkpoint"),
         outputDir=_directory(raw, "outputDir", "outputDir", must_exist=False),
     )
@@ -312,15 +362,6 @@ def _file(raw: Dict[str, Any], key: str, must_exist: bool) -> str:
     return os.path.normpath(value)
 
 
-def _bool(raw: Dict[str, Any], key: str, default: bool) -> bool:
-    value = raw.get(key, default)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise UserError(f"must be true or false, got {value!r}", key)
-    return value
-
-
 def _token_list(value: Any, name: str) -> Tuple[int, ...]:
     if not isinstance(value, list) or not all(isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in value):
         raise UserError(f"must be a list of token ids (integers >= 0), got {value!r}", name)
@@ -334,16 +375,19 @@ def read_quantize_spec(path: str) -> QuantizeSpec:
         UserError: naming the first field at fault.
     """
     raw = _load_json(path)
+    props = _properties("quantize.spec")
     model_dir = _model_dir(raw)
     output_dir = _directory(raw, "outputDir", "outputDir", must_exist=False)
     if output_dir == model_dir:
         raise UserError("must differ from modelDir (the source would be overwritten)", "outputDir")
     bits = raw.get("bits")
-    if isinstance(bits, bool) or bits not in (8, 4):
-        raise UserError(f"must be 8 or 4, got {bits!r}", "bits")
+    allowed_bits = props["bits"]["enum"]
+    if isinstance(bits, bool) or bits not in allowed_bits:
+        raise UserError(f"must be {' or '.join(str(b) for b in allowed_bits)}, got {bits!r}", "bits")
     bits = int(bits)
+    # The default scheme follows bits, which a schema default cannot say.
     default_scheme = "W8A16C16" if bits == 8 else "W4A16C16"
-    scheme = _string(raw, "scheme", "scheme", ("W8A16C16", "W4A16C16", "INT8-PTQ"), default=default_scheme)
+    scheme = _string(raw, "scheme", "scheme", props["scheme"]["enum"], default=default_scheme)
     scheme_bits = 4 if scheme == "W4A16C16" else 8
     if scheme_bits != bits:
         raise UserError(f"{scheme} means {scheme_bits}-bit weights, but bits is {bits}", "scheme")
@@ -351,11 +395,11 @@ def read_quantize_spec(path: str) -> QuantizeSpec:
         modelDir=model_dir,
         outputDir=output_dir,
         bits=bits,
-        groupSize=_number(raw, "groupSize", 128, True, 2, prefix=""),
+        groupSize=_number(raw, "groupSize", props["groupSize"]),
         scheme=scheme,
-        evalSplit=_directory(raw, "evalSplit", "evalSplit", required=False),
-        evalMaxRows=_number(raw, "evalMaxRows", 64, True, 1, prefix=""),
-        device=_string(raw, "device", "device", default="auto"),
+        evalSplit=_directory(raw, "evalSplit", "evalSplit", required="evalSplit" in _required("quantize.spec")),
+        evalMaxRows=_number(raw, "evalMaxRows", props["evalMaxRows"]),
+        device=_text(raw, "device", props["device"]),
     )
 
 
@@ -366,9 +410,9 @@ def read_generate_spec(path: str) -> GenerateSpec:
         UserError: naming the first field at fault.
     """
     raw = _load_json(path)
-    d = GenerateSpec(modelDir="", promptsFile="", outputFile="")
-    eos = raw.get("eosTokenIds")
-    stops = raw.get("stopSequences") or []
+    props = _properties("generate.spec")
+    eos = raw.get("eosTokenIds", props["eosTokenIds"]["default"])
+    stops = raw.get("stopSequences") or props["stopSequences"]["default"]
     if not isinstance(stops, list):
         raise UserError(f"must be a list of token-id lists, got {stops!r}", "stopSequences")
     sequences = tuple(_token_list(seq, f"stopSequences[{i}]") for i, seq in enumerate(stops))
@@ -379,19 +423,18 @@ def read_generate_spec(path: str) -> GenerateSpec:
         modelDir=_model_dir(raw),
         promptsFile=_file(raw, "promptsFile", must_exist=True),
         outputFile=_file(raw, "outputFile", must_exist=False),
-        maxNewTokens=_number(raw, "maxNewTokens", d.maxNewTokens, True, 1, prefix=""),
-        doSample=_bool(raw, "doSample", d.doSample),
-        temperature=_number(raw, "temperature", d.temperature, False, 0, 100, exclusive_min=True, prefix=""),
-        topP=_number(raw, "topP", d.topP, False, 0, 1, exclusive_min=True, prefix=""),
-        topK=_number(raw, "topK", d.topK, True, 0, prefix=""),
-        repetitionPenalty=_number(raw, "repetitionPenalty", d.repetitionPenalty, False, 0, 100, exclusive_min=True,
-                                  prefix=""),
+        maxNewTokens=_number(raw, "maxNewTokens", props["maxNewTokens"]),
+        doSample=_bool(raw, "doSample", props["doSample"]["default"]),
+        temperature=_number(raw, "temperature", props["temperature"]),
+        topP=_number(raw, "topP", props["topP"]),
+        topK=_number(raw, "topK", props["topK"]),
+        repetitionPenalty=_number(raw, "repetitionPenalty", props["repetitionPenalty"]),
         eosTokenIds=None if eos is None else _token_list(eos, "eosTokenIds"),
         stopSequences=sequences,
-        batchSize=_number(raw, "batchSize", d.batchSize, True, 1, prefix=""),
-        seed=_number(raw, "seed", d.seed, True, 0, 2**63 - 1, prefix=""),
-        device=_string(raw, "device", "device", default="auto"),
-        dtype=_string(raw, "dtype", "dtype", ("auto", "float32", "bfloat16", "float16"), default="auto"),
+        batchSize=_number(raw, "batchSize", props["batchSize"]),
+        seed=_number(raw, "seed", props["seed"]),
+        device=_text(raw, "device", props["device"]),
+        dtype=_text(raw, "dtype", props["dtype"]),
     )
 
 

@@ -10,28 +10,16 @@ import time
 import numpy as np
 
 from helpers import make_data, make_model_dir, make_spec, start_runtime, write_split
-
-FIELDS = {
-    "started": {"totalSteps", "trainRows", "trainedTokensPerEpoch", "device", "precision", "torch", "parameters",
-                "trainableParameters", "resumedFromStep"},
-    "metrics": {"step", "epoch", "loss", "lr", "gradNorm", "tokensPerSecond", "trainedTokens"},
-    "progress": {"step", "totalSteps"},
-    "eval": {"step", "evalLoss", "perplexity"},
-    "checkpoint": {"step", "path", "trainLoss", "evalLoss"},
-    "done": {"step", "outputs"},
-    "stopped": {"step", "checkpoint"},
-    "error": {"kind", "message"},
-}
-
+from protocol_schema import check_event
 
 def parse_events(stdout: str):
-    """Every stdout line must be one JSON object with the protocol's fields for its event."""
+    """Every stdout line must be one JSON object, an event as schema/events.json describes it."""
     events = []
     for line in stdout.splitlines():
         event = json.loads(line)
         assert isinstance(event, dict), line
         assert isinstance(event["time"], (int, float)) and abs(event["time"] - time.time()) < 600, line
-        assert FIELDS[event["event"]] <= set(event), line
+        check_event(event)
         events.append(event)
     return events
 

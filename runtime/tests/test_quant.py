@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from helpers import make_data, make_model_dir, make_spec, run_finetune, start_runtime
+from protocol_schema import check_event
 from sailfin_runtime.io import safetensors
 from sailfin_runtime.models import quant
 from sailfin_runtime.models.llama import CausalLM, ModelConfig
@@ -28,17 +29,14 @@ from sailfin_runtime.protocol import EventSink, StopFlag, UserError
 from sailfin_runtime.spec import read_quantize_spec
 
 CPU = torch.device("cpu")
-# The events of the recipes without steps (quantize, generate): progress counts work items.
-RECIPE_FIELDS = {"progress": {"done", "total"}, "done": {"step", "outputs"}, "stopped": {"step", "checkpoint", "done", "total"},
-                 "error": {"kind", "message"}}
 
 
 def finish(proc, timeout=120):
-    """Exit code, events (each checked for its protocol fields), stderr."""
+    """Exit code, events (each checked against schema/events.json), stderr."""
     out, err = proc.communicate(timeout=timeout)
     events = [json.loads(line) for line in out.splitlines()]
     for event in events:
-        assert RECIPE_FIELDS[event["event"]] <= set(event) and isinstance(event["time"], float), event
+        check_event(event)
     return proc.returncode, events, err
 
 

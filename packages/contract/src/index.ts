@@ -8,5 +8,6 @@ export * from "./bce-auth.js";
 export * from "./api/index.js";
 export * from "./validate.js";
 export * from "./finetune.js";
+export * from "./runtime/index.js";
 export { z } from "zod";
 export * from "./webhooks.js";

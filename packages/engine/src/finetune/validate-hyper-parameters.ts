@@ -1,5 +1,5 @@
 import {
-  SailfinError, SUPPORTED_PARAMETER_SCALES, TRAIN_MODES,
+  HYPER_PARAMETERS, SailfinError,
   type HyperParameterDef, type HyperParameterValue, type SupportedParameterScale, type TrainMode,
 } from "@sailfin/contract";
 import type { ResolvedBaseModelConfig } from "../models/index.js";
@@ -61,21 +61,16 @@ function copyDefault(value: HyperParameterValue): HyperParameterValue {
 
 /** Says whether the key belongs to another parameter scale or train mode, or to none. */
 function unknownKeyDetail(key: string, context: HyperParameterContext): string {
-  const owners: string[] = [];
-  for (const mode of TRAIN_MODES) {
-    for (const scale of SUPPORTED_PARAMETER_SCALES) {
-      if (hyperParameterTable(mode, scale, context.config).some((d) => d.key.toLowerCase() === key.toLowerCase())) {
-        owners.push(`${mode}/${scale}`);
-      }
-    }
+  const definition = HYPER_PARAMETERS.find((d) => d.key.toLowerCase() === key.toLowerCase());
+  if (definition === undefined) return `unknown hyper-parameter ${key}; DescribeFineTuningSupportModels lists the supported keys`;
+  if (definition.scales !== undefined && !definition.scales.includes(context.parameterScale)) {
+    return `${key} applies to ${definition.scales.join(", ")} only, not to ${context.parameterScale}`;
   }
-  const here = `${context.trainMode}/${context.parameterScale}`;
-  if (owners.length === 0) return `unknown hyper-parameter ${key}; DescribeFineTuningSupportModels lists the supported keys`;
-  const scales = [...new Set(owners.map((o) => o.split("/")[1]))];
-  const modes = [...new Set(owners.map((o) => o.split("/")[0]))];
-  if (!scales.includes(context.parameterScale)) return `${key} applies to ${scales.join(", ")} only, not to ${context.parameterScale}`;
-  if (!modes.includes(context.trainMode)) return `${key} applies to ${modes.join(", ")} only, not to ${context.trainMode}`;
-  return `${key} does not apply to ${here}`;
+  if (definition.trainModes !== undefined && !definition.trainModes.includes(context.trainMode)) {
+    return `${key} applies to ${definition.trainModes.join(", ")} only, not to ${context.trainMode}`;
+  }
+  // Reached by a key of this run spelt in another case where keys are case-sensitive (V2).
+  return `${key} does not apply to ${context.trainMode}/${context.parameterScale}`;
 }
 
 function invalid(field: string, detail: string): SailfinError {
