@@ -1,11 +1,9 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { SailfinError } from "@sailfin/contract";
+import { SailfinError, runtimeHyper } from "@sailfin/contract";
 import { forgetAfterStep, prepareSpecData, type FinetuneRunSpec, type Lease } from "@sailfin/engine";
 import { crashReason, localArtifacts, type HandlerContext, type Outcome } from "../outcome.js";
 import { RuntimeLink } from "../runtime-link.js";
-
-const ALL_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 
 /**
  * One attempt of a fine-tuning run: token shards (cached), spec.json (resuming from the run's
@@ -40,9 +38,6 @@ export async function runFinetune(ctx: HandlerContext, lease: Lease): Promise<Ou
 
   const outputDir = local(`runs/${lease.runId}`);
   await mkdir(outputDir, { recursive: true });
-  const { maxSeqLen: _maxSeqLen, loraAllLinear, ...rest } = hyper;
-  const runtimeHyper: Record<string, unknown> = { ...rest };
-  if (spec.parameterScale === "LoRA" && loraAllLinear === "True") runtimeHyper.loraTargetModules = ALL_LINEAR;
   const runtimeSpec = {
     version: 1,
     runId: lease.runId,
@@ -53,7 +48,7 @@ export async function runFinetune(ctx: HandlerContext, lease: Lease): Promise<Ou
     data: { train: data.trainDir, validation: data.validation.rows > 0 ? data.validationDir : null },
     outputDir,
     resumeFrom: latest === undefined ? null : local(latest.path),
-    hyper: runtimeHyper,
+    hyper: runtimeHyper(spec.parameterScale, hyper),
     device: process.env.SAILFIN_DEVICE ?? "auto",
     precision: process.env.SAILFIN_PRECISION ?? "auto",
   };
