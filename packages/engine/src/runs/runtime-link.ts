@@ -1,7 +1,5 @@
 import { relative, sep } from "node:path";
-import type { Kysely } from "kysely";
-import type { Database } from "@sailfin/store";
-import { recordProgress, type CheckpointPoint, type Lease, type MetricPoint } from "@sailfin/engine";
+import type { CheckpointPoint, MetricPoint, ProgressBatch } from "../queue/record-progress.js";
 
 /** How the runtime's attempt ended, from its events (the exit code decides when none came). */
 export type RuntimeEnding =
@@ -10,8 +8,8 @@ export type RuntimeEnding =
   | { readonly kind: "error"; readonly errorKind: "user" | "system"; readonly message: string };
 
 export interface RuntimeLinkOptions {
-  readonly db: Kysely<Database>;
-  readonly lease: Lease;
+  /** Writes a batch fenced by the lease (recordProgress); false when the lease was lost. */
+  readonly record: (batch: ProgressBatch) => Promise<boolean>;
   /** Absolute root of the artifact store: checkpoint paths are stored as keys under it. */
   readonly artifactRoot: string;
   readonly keepCheckpoints: number;
@@ -29,7 +27,7 @@ export interface RuntimeLinkOptions {
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 
 /**
- * The worker's side of the runtime protocol's events: parses stdout line by line and records
+ * The engine's side of the runtime protocol's events: parses stdout line by line and records
  * what matters — metric rows (batched, one transaction per flush), progress, eval loss,
  * checkpoint rows — with writes fenced by the lease. Lines that are not JSON events are ignored
  * (the runtime logs to stderr; a stray print must not fail a run).
@@ -123,7 +121,7 @@ export class RuntimeLink {
     this.chain = this.chain.then(async () => {
       if (this.lost || this.failure !== null) return;
       try {
-        const ok = await recordProgress(this.options.db, this.options.lease, batch);
+        const ok = await this.options.record(batch);
         if (!ok) { this.lost = true; this.options.onLeaseLost(); }
       } catch (error) {
         // Kept for close(): a timer-driven flush has no caller to reject to, and an unhandled
