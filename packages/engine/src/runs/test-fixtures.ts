@@ -1,0 +1,40 @@
+import type { SplitManifest } from "@sailfin/data";
+import type { FinetuneRunSpec } from "../finetune/records.js";
+import type { PreparedRunData } from "../finetune/prepare-data.js";
+import type { ModelVersionRef } from "./deps.js";
+
+/**
+ * Records the run-kind unit tests share (the kinds' *.test.ts beside this file): a fine-tuning
+ * payload as createRun writes it, token shards as prepareSpecData returns them, a Ready version.
+ */
+
+export const FINETUNE_SPEC: FinetuneRunSpec = {
+  specVersion: 1, kind: "finetune", jobId: "job-1", trainMode: "SFT", parameterScale: "LoRA",
+  baseModel: { name: "tiny", setId: "am-base", versionId: "amv-base", versionNum: 3, config: {} as FinetuneRunSpec["baseModel"]["config"] },
+  dataset: {
+    sourceType: "Platform", splitRatio: 10,
+    versions: [{ versionId: "ds-1", versionNum: 1, groupId: "g-1", dataFormat: "PromptResponse", contentHash: "h", samplingRate: 1 }],
+  },
+  hyperParameters: { epoch: 1, learningRate: 0.0003, maxSeqLen: 512, loraAllLinear: "True", checkpointCount: 2 },
+  increment: null,
+};
+
+function manifest(split: "train" | "validation", rows: number): SplitManifest {
+  return {
+    format: "sailfin-shards/1", kind: "packed", split, seqLen: 128, padId: 0, rows, samples: rows, truncatedSamples: 0, tokens: rows * 100,
+    trainedTokens: rows * 50, contentHash: "h", shards: [],
+  };
+}
+
+/** Prepared shards with `validationRows` held out (0: no validation split). */
+export function preparedData(validationRows: number): PreparedRunData {
+  return {
+    key: "k", cached: true, trainDir: "/cache/k/train", validationDir: "/cache/k/validation",
+    train: manifest("train", 10), validation: manifest("validation", validationRows),
+  };
+}
+
+/** A Ready model version whose folder is `models/<id>/`. */
+export function readyVersion(num: number, id: string, extra: Partial<ModelVersionRef> = {}): ModelVersionRef {
+  return { num, id, status: "Ready", artifactPath: `models/${id}/`, sizeBytes: 1234, sourceRunNum: null, ...extra };
+}
