@@ -8,7 +8,7 @@ import {
 } from "@sailfin/data";
 import { judgeSummary } from "../evaluations/judge-summary.js";
 import type { EffectMetric, EvalResult, EvalRunSpec, EvalUnitResult, EvalUnitSpec } from "../evaluations/eval-spec.js";
-import type { ModelVersionRef, RunDeps } from "./deps.js";
+import type { LocalArtifacts, ModelVersionRef, RunDeps } from "./deps.js";
 import { defineRunKind } from "./define.js";
 import { failed, type RunOutcome } from "./outcome.js";
 import { runtimeFailure } from "./runtime-failure.js";
@@ -114,7 +114,7 @@ export async function runEvaluate(spec: EvalRunSpec, deps: RunDeps): Promise<Run
   const units: EvalUnitResult[] = [];
   for (const unit of spec.units) {
     if (deps.signal.aborted) return { kind: "stopped", reason: `stopped after ${units.length} of ${spec.units.length} model versions` };
-    const outcome = await evaluateUnit(deps, spec, unit, samples, stopWords, workDir);
+    const outcome = await evaluateUnit(deps, store, spec, unit, samples, stopWords, workDir);
     if (outcome.kind === "lost") return { kind: "lost" };
     if (outcome.kind === "stopped") return { kind: "stopped", reason: `stopped while evaluating ${unit.modelVersionId}` };
     units.push(outcome.result);
@@ -129,9 +129,9 @@ export async function runEvaluate(spec: EvalRunSpec, deps: RunDeps): Promise<Run
 type UnitOutcome = { kind: "done"; result: EvalUnitResult } | { kind: "stopped" } | { kind: "lost" };
 
 async function evaluateUnit(
-  deps: RunDeps, spec: EvalRunSpec, unit: EvalUnitSpec, samples: readonly EvalSample[], stopWords: StopWords | undefined, workDir: string,
+  deps: RunDeps, store: LocalArtifacts, spec: EvalRunSpec, unit: EvalUnitSpec, samples: readonly EvalSample[], stopWords: StopWords | undefined,
+  workDir: string,
 ): Promise<UnitOutcome> {
-  const store = deps.artifacts!;
   const unitFailed = (message: string): UnitOutcome => ({
     kind: "done",
     result: { index: unit.index, state: "Fail", message, samples: 0, failedSamples: 0, generatedTokens: 0, tokensPerSecond: 0, sizeBytes: 0, effectMetric: {} },
