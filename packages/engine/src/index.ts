@@ -15,6 +15,7 @@ export * from "./models/index.js";
 export * from "./finetune/index.js";
 export * from "./datasets/index.js";
 export * from "./queue/index.js";
+export * from "./runs/index.js";
 export * from "./compression/index.js";
 export * from "./evaluations/index.js";
 export * from "./artifacts/zip.js";

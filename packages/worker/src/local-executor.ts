@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import type { ExecRequest, ExecResult, Executor } from "./executor.js";
+import type { ExecRequest, ExecResult, Executor } from "@sailfin/engine";
 
 export interface LocalExecutorOptions {
   /** The interpreter (see findPython). */
@@ -22,9 +22,10 @@ export function defaultRuntimeDir(): string {
 
 /**
  * Runs the runtime as a child process of the worker. Stdout is split into lines for the
- * event parser; stderr is kept as a bounded tail for failure reasons.
+ * event parser; stderr is kept as a bounded tail for failure reasons. It cannot follow a job it
+ * did not spawn (another process's child): every `run` starts one, whatever its `jobKey`.
  *
- * @example const result = await new LocalExecutor({ python }).run({ recipe: "finetune", specPath, signal, onLine });
+ * @example const result = await new LocalExecutor({ python }).run({ recipe: "finetune", jobKey: `${runId}/finetune`, specPath, signal, onLine });
  */
 export class LocalExecutor implements Executor {
   constructor(private readonly options: LocalExecutorOptions) {}

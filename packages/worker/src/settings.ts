@@ -1,7 +1,9 @@
-import { RUN_KINDS, type RunKind } from "@sailfin/engine";
+import { RUN_KINDS, isRunKind, type RunKind, type RuntimeSettings } from "@sailfin/engine";
+import { RUNTIME_PRECISIONS, type RuntimePrecision } from "@sailfin/contract";
 
-/** Worker settings from `SAILFIN_*` variables (all optional). */
+/** Worker settings from `SAILFIN_*` variables (all optional), read once at start-up. */
 export interface WorkerSettings {
+  /** Training runs at once. */
   readonly concurrency: number;
   readonly leaseMs: number;
   readonly pollMs: number;
@@ -10,12 +12,16 @@ export interface WorkerSettings {
   readonly graceMs: number;
   /** The run kinds to take; undefined: all. */
   readonly kinds: readonly RunKind[] | undefined;
+  /** Device and precision the runtime specs carry. */
+  readonly runtime: RuntimeSettings;
 }
 
 /**
  * `SAILFIN_WORKER_CONCURRENCY` (training runs at once, default 1), `SAILFIN_LEASE_MS` (30000),
  * `SAILFIN_POLL_MS` (1000), `SAILFIN_RETRY_BACKOFF_MS` (5000), `SAILFIN_STOP_GRACE_MS` (30000),
- * `SAILFIN_WORKER_KINDS` (comma-separated run kinds, e.g. `finetune,publish`; default all).
+ * `SAILFIN_WORKER_KINDS` (comma-separated run kinds, e.g. `finetune,publish`; default all),
+ * `SAILFIN_DEVICE` (`auto`, `cpu`, `cuda`, `cuda:1` …; default auto), `SAILFIN_PRECISION`
+ * (`auto`, `fp32`, `bf16`; default auto).
  *
  * @example const settings = workerSettingsFromEnv(process.env);
  */
@@ -27,6 +33,7 @@ export function workerSettingsFromEnv(env: Readonly<Record<string, string | unde
     if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${text}"`);
     return value;
   };
+  const word = (name: string): string => (env[name] ?? "").trim() || "auto";
   return {
     concurrency: int("SAILFIN_WORKER_CONCURRENCY", 1, 1),
     leaseMs: int("SAILFIN_LEASE_MS", 30_000, 500),
@@ -34,15 +41,22 @@ export function workerSettingsFromEnv(env: Readonly<Record<string, string | unde
     backoffMs: int("SAILFIN_RETRY_BACKOFF_MS", 5_000, 0),
     graceMs: int("SAILFIN_STOP_GRACE_MS", 30_000, 100),
     kinds: runKinds(env.SAILFIN_WORKER_KINDS),
+    runtime: { device: word("SAILFIN_DEVICE"), precision: precision(word("SAILFIN_PRECISION")) },
   };
+}
+
+function precision(text: string): RuntimePrecision {
+  const known = RUNTIME_PRECISIONS.find((p) => p === text);
+  if (known === undefined) throw new Error(`SAILFIN_PRECISION must be one of ${RUNTIME_PRECISIONS.join(", ")}, got "${text}"`);
+  return known;
 }
 
 function runKinds(text: string | undefined): RunKind[] | undefined {
   if (text === undefined || text.trim() === "") return undefined;
-  const kinds = text.split(",").map((k) => k.trim()).filter((k) => k !== "");
-  const unknown = kinds.filter((k) => !(RUN_KINDS as readonly string[]).includes(k));
-  if (unknown.length > 0 || kinds.length === 0) {
+  const words = text.split(",").map((k) => k.trim()).filter((k) => k !== "");
+  const kinds = words.filter(isRunKind);
+  if (kinds.length !== words.length || kinds.length === 0) {
     throw new Error(`SAILFIN_WORKER_KINDS must list run kinds among ${RUN_KINDS.join(", ")}, got "${text}"`);
   }
-  return kinds as RunKind[];
+  return kinds;
 }

@@ -1,20 +1,21 @@
-import type { EngineResources } from "@sailfin/engine";
+import { RUN_CATALOG, RUN_KINDS, type EngineResources } from "@sailfin/engine";
 import { LocalExecutor } from "./local-executor.js";
 import { findPython } from "./python.js";
 import { workerSettingsFromEnv, type WorkerSettings } from "./settings.js";
 import { Worker } from "./worker.js";
 
 /**
- * Finds the interpreter and starts a worker with a local executor. Throws PythonNotFoundError
- * (with what to install) when no interpreter can import torch.
+ * Starts a worker with a local executor, finding the interpreter when a kind it takes needs the
+ * runtime. Throws PythonNotFoundError (with what to install) when none can import torch.
  *
  * @example const worker = await startLocalWorker(res); … await worker.stop();
  */
 export async function startLocalWorker(res: EngineResources, settings: WorkerSettings = workerSettingsFromEnv(process.env), id?: string): Promise<Worker> {
-  const python = await findPython();
+  const needsRuntime = (settings.kinds ?? RUN_KINDS).some((kind) => RUN_CATALOG[kind].needsRuntime);
   const worker = new Worker({
-    res, executor: new LocalExecutor({ python, graceMs: settings.graceMs }),
-    concurrency: settings.concurrency, leaseMs: settings.leaseMs, pollMs: settings.pollMs, backoffMs: settings.backoffMs,
+    res, ...(needsRuntime ? { executor: new LocalExecutor({ python: await findPython(), graceMs: settings.graceMs }) } : {}),
+    slots: { training: settings.concurrency }, runtime: settings.runtime,
+    leaseMs: settings.leaseMs, pollMs: settings.pollMs, backoffMs: settings.backoffMs,
     ...(settings.kinds === undefined ? {} : { kinds: settings.kinds }),
     ...(id === undefined ? {} : { id }),
   });

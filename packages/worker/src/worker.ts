@@ -1,28 +1,21 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import {
-  SYSTEM_ACTOR, announceWorker, withdrawWorker, cancelRun, claimRun, completeRun, failRun, heartbeat, releaseRun, requeueExpired, settlePublishedVersion,
-  type EngineResources, type Lease, type PublishRunSpec, type RunKind,
+  CONCURRENCY_CLASSES, RUN_CATALOG, announceWorker, withdrawWorker, cancelRun, claimRun, completeRun, failRun, heartbeat, kindsByClass,
+  productionRunDeps, releaseRun, requeueExpired,
+  type ConcurrencyClass, type EngineResources, type Executor, type Lease, type RunKind, type RunOutcome, type RuntimeSettings,
 } from "@sailfin/engine";
-import type { Executor } from "./executor.js";
-import { runFinetune } from "./handlers/finetune.js";
-import { runPublish } from "./handlers/publish.js";
-import { runCompress } from "./handlers/compress.js";
-import { runEvaluate } from "./handlers/evaluate.js";
-import { runEvalExport } from "./handlers/eval-export.js";
-import type { HandlerContext, Outcome } from "./outcome.js";
 
 export interface WorkerOptions {
   readonly res: EngineResources;
-  readonly executor: Executor;
+  /** Where runtime jobs run; needed when a kind the worker takes needs the runtime (RUN_CATALOG's needsRuntime). */
+  readonly executor?: Executor;
   /** Default `<hostname>-<pid>-<random>`. */
   readonly id?: string;
-  /** Training runs at once (default 1). */
-  readonly concurrency?: number;
-  /** Publish, compression and result-export runs at once (default 1); they run beside training. */
-  readonly publishConcurrency?: number;
-  /** Evaluations at once (default 1). */
-  readonly evalConcurrency?: number;
+  /** Runs at once per concurrency class (default 1 each); short file work runs beside training and evaluations. */
+  readonly slots?: Partial<Record<ConcurrencyClass, number>>;
+  /** Device and precision the runtime specs carry (default `auto` both). */
+  readonly runtime?: RuntimeSettings;
   /** Lease length (default 30 s); heartbeats come every third of it. */
   readonly leaseMs?: number;
   /** How often an idle slot looks for work (default 1 s). */
@@ -35,15 +28,13 @@ export interface WorkerOptions {
 
 type StopReason = "cancel" | "lost" | "shutdown";
 
-const HANDLERS: Record<RunKind, (ctx: HandlerContext, lease: Lease) => Promise<Outcome>> = {
-  finetune: runFinetune, publish: runPublish, compress: runCompress, evaluate: runEvaluate, "eval-export": runEvalExport,
-};
+const AUTO_RUNTIME: RuntimeSettings = { device: "auto", precision: "auto" };
 
 /**
- * A worker: slots that claim runs from the queue, run them through the executor, heartbeat
- * their leases, stop them when asked, and record the outcome — every write fenced by the lease.
- * `stop()` drains: no new claims; running processes get SIGTERM (the runtime saves a
- * checkpoint) and their runs go back to the queue for another worker to resume.
+ * A worker: slots that claim runs from the queue, hand each to its kind in RUN_CATALOG (through
+ * the production RunDeps), heartbeat their leases, stop them when asked, and record the outcome —
+ * every write fenced by the lease. `stop()` drains: no new claims; running processes get SIGTERM
+ * (the runtime saves a checkpoint) and their runs go back to the queue for another worker to resume.
  *
  * @example const worker = new Worker({ res, executor: new LocalExecutor({ python: await findPython() }) }); await worker.start(); … await worker.stop();
  */
@@ -66,20 +57,21 @@ export class Worker {
   /**
    * Announces the worker in the `workers` table (so describe routes know someone takes its
    * kinds) and starts the slots; resolves once announced. A failed announcement is logged and
-   * retried at the next presence heartbeat: the slots run regardless.
+   * retried at the next presence heartbeat: the slots run regardless. Throws when a kind it
+   * takes needs the runtime and it has no executor.
    */
   async start(): Promise<void> {
-    const only = this.options.kinds === undefined ? null : new Set<RunKind>(this.options.kinds);
+    const byClass = kindsByClass(this.options.kinds);
     const slots: RunKind[][] = [];
-    const add = (count: number, kinds: RunKind[]) => {
-      const taken = only === null ? kinds : kinds.filter((k) => only.has(k));
-      for (let i = 0; i < count && taken.length > 0; i++) slots.push(taken);
-    };
-    add(this.options.concurrency ?? 1, ["finetune"]);
-    // Short file work (publish, compression, export) never waits behind a long evaluation.
-    add(this.options.publishConcurrency ?? 1, ["publish", "compress", "eval-export"]);
-    add(this.options.evalConcurrency ?? 1, ["evaluate"]);
+    for (const concurrency of CONCURRENCY_CLASSES) {
+      const kinds = byClass[concurrency];
+      for (let i = 0; i < (this.options.slots?.[concurrency] ?? 1) && kinds.length > 0; i++) slots.push(kinds);
+    }
     this.slotKinds = [...new Set(slots.flat())];
+    const needing = this.slotKinds.filter((kind) => RUN_CATALOG[kind].needsRuntime);
+    if (this.options.executor === undefined && needing.length > 0) {
+      throw new Error(`the worker takes ${needing.join(", ")}, which need the runtime: give it an executor`);
+    }
     const announced = this.announce();
     this.loops = [...slots.map((kinds) => this.slot(kinds)), this.presence(announced)];
     await announced;
@@ -169,12 +161,12 @@ export class Worker {
         else if (state.cancelRequested) stopWith("cancel");
       }, (error: unknown) => res.log.warn({ err: error, runId: lease.runId }, "heartbeat failed"));
     }, Math.max(100, Math.min(2_000, Math.floor(this.leaseMs / 3))));
-    let outcome: Outcome;
+    let outcome: RunOutcome;
     try {
-      const ctx: HandlerContext = {
-        res, executor: this.options.executor, owner: this.id, log: res.log, signal: controller.signal, leaseLost: () => stopWith("lost"),
-      };
-      outcome = await HANDLERS[lease.kind](ctx, lease);
+      outcome = await RUN_CATALOG[lease.kind].attempt(productionRunDeps({
+        res, lease, executor: this.options.executor, settings: this.options.runtime ?? AUTO_RUNTIME,
+        signal: controller.signal, leaseLost: () => stopWith("lost"),
+      }));
     } finally {
       clearInterval(beat);
       this.running.delete(lease.runId);
@@ -188,9 +180,9 @@ export class Worker {
     await this.record(lease, outcome, why === "cancel");
   }
 
-  private async record(lease: Lease, outcome: Exclude<Outcome, { kind: "lost" }>, cancelled: boolean): Promise<void> {
+  /** The outcome as one fenced transition: Succeeded (with its result and settlement), Cancelled, or a failed attempt (the kind's onFailed when it ends Failed). */
+  private async record(lease: Lease, outcome: Exclude<RunOutcome, { kind: "lost" }>, cancelled: boolean): Promise<void> {
     const { res } = this.options;
-    const actor = { accessKey: this.id };
     if (outcome.kind === "done") {
       await completeRun(res.db, lease, outcome.reason, {
         ...(outcome.result === undefined ? {} : { result: outcome.result }),
@@ -204,12 +196,7 @@ export class Worker {
     }
     await failRun(res.db, lease, {
       kind: outcome.failure, reason: outcome.reason, backoffMs: this.options.backoffMs,
-      ...(lease.kind === "publish" ? {
-        onFailed: async (trx) => {
-          const spec = JSON.parse(lease.row.spec) as PublishRunSpec;
-          await settlePublishedVersion(trx, SYSTEM_ACTOR, spec.versionNum, { status: "Fail", failReason: outcome.reason });
-        },
-      } : {}),
+      onFailed: (trx) => RUN_CATALOG[lease.kind].onFailed(trx, lease.row.spec, outcome.reason),
     });
   }
 }

@@ -13,6 +13,10 @@ const version = z.literal(1).describe("Protocol version; this runtime reads 1.")
 const path = z.string().min(1).describe("An absolute path.");
 const device = z.string().min(1).optional().meta({ default: "auto", description: "auto (CUDA when available), cpu, cuda, cuda:N." });
 
+/** Training precisions the runtime knows (`auto`: bf16 on a GPU that has it, else fp32). */
+export const RUNTIME_PRECISIONS = ["auto", "fp32", "bf16"] as const;
+export type RuntimePrecision = (typeof RUNTIME_PRECISIONS)[number];
+
 export const RuntimeFinetuneSpec = z.strictObject({
   version,
   runId: z.string().min(1).optional().meta({ default: "run" }),
@@ -27,7 +31,7 @@ export const RuntimeFinetuneSpec = z.strictObject({
   resumeFrom: path.nullable().optional(),
   hyper: RuntimeHyper.optional(),
   device,
-  precision: z.enum(["auto", "fp32", "bf16"]).optional().meta({ default: "auto" }),
+  precision: z.enum(RUNTIME_PRECISIONS).optional().meta({ default: "auto" }),
 });
 export type RuntimeFinetuneSpec = z.infer<typeof RuntimeFinetuneSpec>;
 
@@ -90,3 +94,11 @@ export const GenerateAnswerLine = z.strictObject({
   promptTokens: z.int().min(1),
 });
 export type GenerateAnswerLine = z.infer<typeof GenerateAnswerLine>;
+
+/** Each recipe's spec.json schema, by recipe name (the engine checks a spec against it before writing it). */
+export const RUNTIME_SPECS = {
+  finetune: RuntimeFinetuneSpec,
+  export: RuntimeExportSpec,
+  quantize: RuntimeQuantizeSpec,
+  generate: RuntimeGenerateSpec,
+} as const;

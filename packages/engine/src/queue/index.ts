@@ -1,6 +1,6 @@
 /**
- * The work queue: `runs` rows are the queue entries (kinds `finetune` and `publish`); one
- * module per statement. Every write a worker makes after its claim is fenced by the lease token.
+ * The work queue: `runs` rows are the queue entries (every kind of RUN_CATALOG); one module per
+ * statement. Every write a worker makes after its claim is fenced by the lease token.
  */
 export { type Lease, type RunKind, RUN_KINDS, RUN_OBJECT } from "./lease.js";
 export { claimRun, type ClaimOptions } from "./claim.js";

@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import type { Kysely } from "kysely";
 import { nowIso } from "@sailfin/contract";
 import type { Database } from "@sailfin/store";
+import { RUN_CATALOG, isRunKind } from "../runs/catalog.js";
 import { isoIn, type RunKind } from "./lease.js";
 
 /**
@@ -11,11 +12,6 @@ import { isoIn, type RunKind } from "./lease.js";
  * Readers only ever count rows whose `expires_at` is still ahead, so liveness holds across
  * processes and replicas without any clock but the database rows' own.
  */
-
-/** The words a reason uses for each kind. */
-const KIND_NOUN: Record<RunKind, string> = {
-  finetune: "fine-tuning", publish: "publish", compress: "compression", evaluate: "evaluation", "eval-export": "evaluation-result export",
-};
 
 /** `waitingReason` when no live worker exists at all (also the documented example). */
 export const NO_WORKER_ONLINE = "no worker online";
@@ -105,5 +101,5 @@ export async function strandedWork(db: Kysely<Database>): Promise<StrandedWork[]
 
 /** The noun of a kind in messages (`fine-tuning`, `compression` …). */
 export function kindNoun(kind: string): string {
-  return KIND_NOUN[kind as RunKind] ?? kind;
+  return isRunKind(kind) ? RUN_CATALOG[kind].noun : kind;
 }

@@ -1,15 +1,58 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { nowIso } from "@sailfin/contract";
+import { z } from "zod";
+import { nowIso, type RuntimeGenerateSpec } from "@sailfin/contract";
 import {
   ChatRenderer, aggregateMetrics, loadTokenizer, sampleMetrics, stopWordSet,
   type ChatMessage, type LoadedTokenizer, type SampleMetrics, type StopWords,
 } from "@sailfin/data";
-import {
-  judgeSample, judgeSummary, recordEvalResults, resolveJudgeTarget, type EffectMetric, type EvalResult, type EvalRunSpec, type EvalUnitResult, type EvalUnitSpec, type Lease,
-} from "@sailfin/engine";
-import { crashReason, localArtifacts, type HandlerContext, type Outcome } from "../outcome.js";
-import { RuntimeLink } from "../runtime-link.js";
+import { judgeSummary } from "../evaluations/judge-summary.js";
+import type { EffectMetric, EvalResult, EvalRunSpec, EvalUnitResult, EvalUnitSpec } from "../evaluations/eval-spec.js";
+import type { LocalArtifacts, ModelVersionRef, RunDeps } from "./deps.js";
+import { defineRunKind } from "./define.js";
+import { failed, type RunOutcome } from "./outcome.js";
+import { runtimeFailure } from "./runtime-failure.js";
+
+const unitSchema = z.object({
+  index: z.int(),
+  modelVersionId: z.string(),
+  modelVersionNum: z.int(),
+  modelSetId: z.string(),
+  modelSetNum: z.int(),
+  modelName: z.string(),
+  version: z.int(),
+  sourceType: z.string(),
+  promptTemplate: z.string().nullable(),
+  params: z.object({
+    temperature: z.number().nullable(),
+    topP: z.number().nullable(),
+    penaltyScore: z.number(),
+    maxOutputTokens: z.int(),
+    stop: z.array(z.string()),
+    system: z.string().nullable(),
+  }),
+}) satisfies z.ZodType<EvalUnitSpec>;
+
+/** The payload of an `evaluate` run (written by createEvaluation). */
+export const evaluateSpecSchema = z.object({
+  specVersion: z.literal(1),
+  kind: z.literal("evaluate"),
+  dataset: z.object({ versionId: z.string(), versionNum: z.int(), name: z.string(), dataKey: z.string(), contentHash: z.string() }),
+  units: z.array(unitSchema),
+  modes: z.array(z.enum(["rule", "model"])),
+  stopWords: z.array(z.string()).nullable(),
+  judge: z.object({
+    url: z.string(),
+    model: z.string(),
+    timeoutMs: z.number(),
+    prompt: z.object({
+      templateContent: z.string().optional(), metric: z.string().optional(), steps: z.string().optional(), minScore: z.number(), maxScore: z.number(),
+    }),
+  }).nullable(),
+  maxSamples: z.int(),
+  seed: z.int(),
+  echo: z.record(z.string(), z.unknown()),
+}) satisfies z.ZodType<EvalRunSpec>;
 
 /** One evaluation sample: the conversation so far, the prompt that `{input}` stands for, the reference answer. */
 interface EvalSample {
@@ -23,6 +66,27 @@ const JUDGE_CONCURRENCY = 4;
 /** End-of-turn markers of common chat templates, besides the tokenizer's own eos. */
 const END_OF_TURN = ["<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text|>", "</s>"];
 
+/** The paths and token ids one unit's generation uses. */
+export interface GenerateRuntimeInput {
+  readonly modelDir: string;
+  readonly promptsFile: string;
+  readonly outputFile: string;
+  readonly eosTokenIds: readonly number[];
+  readonly stopSequences: readonly (readonly number[])[];
+  readonly device: string;
+}
+
+/** The `generate` recipe's spec.json for one evaluated version. @example generateRuntimeSpec(spec, unit, input) */
+export function generateRuntimeSpec(spec: EvalRunSpec, unit: EvalUnitSpec, input: GenerateRuntimeInput): RuntimeGenerateSpec {
+  const { params } = unit;
+  return {
+    version: 1, modelDir: input.modelDir, promptsFile: input.promptsFile, outputFile: input.outputFile, maxNewTokens: params.maxOutputTokens,
+    doSample: params.temperature !== null, temperature: params.temperature ?? 1, topP: params.topP ?? 1, topK: 0,
+    repetitionPenalty: params.penaltyScore, eosTokenIds: [...input.eosTokenIds], stopSequences: input.stopSequences.map((ids) => [...ids]), batchSize: 16, seed: spec.seed,
+    device: input.device, dtype: "auto",
+  };
+}
+
 /**
  * One attempt of an evaluation. For each version in turn: prompts are rendered with the
  * version's chat template and tokenized here; the runtime's `generate` recipe answers them (one
@@ -31,36 +95,32 @@ const END_OF_TURN = ["<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text
  * that cannot be evaluated (deleted, or its generation fails) is recorded as failed and the
  * others go on; the evaluation is PartlyDone then. A retry starts over (results are replaced).
  */
-export async function runEvaluate(ctx: HandlerContext, lease: Lease): Promise<Outcome> {
-  const { res } = ctx;
-  const spec = JSON.parse(lease.row.spec) as EvalRunSpec;
-  const store = localArtifacts(res);
-  if (store === null) return { kind: "failed", failure: "system", reason: "evaluation needs a local artifact store" };
-  const { local } = store;
-
+export async function runEvaluate(spec: EvalRunSpec, deps: RunDeps): Promise<RunOutcome> {
+  const store = deps.artifacts;
+  if (store === null) return failed("system", "evaluation needs a local artifact store");
   let samples: EvalSample[];
   try {
-    samples = parseSamples(await readFile(local(spec.dataset.dataKey), "utf8"), spec.maxSamples);
+    samples = parseSamples(await readFile(store.local(spec.dataset.dataKey), "utf8"), spec.maxSamples);
   } catch (error) {
-    return { kind: "failed", failure: "user", reason: `evaluation dataset ${spec.dataset.versionId}: ${(error as Error).message}` };
+    return failed("user", `evaluation dataset ${spec.dataset.versionId}: ${(error as Error).message}`);
   }
-  if (samples.length === 0) return { kind: "failed", failure: "user", reason: `evaluation dataset ${spec.dataset.versionId} has no samples` };
+  if (samples.length === 0) return failed("user", `evaluation dataset ${spec.dataset.versionId} has no samples`);
   const stopWords: StopWords | undefined = spec.stopWords === null ? undefined : stopWordSet(spec.stopWords);
   // A retried attempt starts over: the answers of a lost one go, fenced by this lease.
-  if (!(await recordEvalResults(res.db, lease, [], { replace: true }))) return { kind: "lost" };
+  if (!(await deps.recordEvalResults([], { replace: true }))) return { kind: "lost" };
 
-  const workDir = local(`runs/${lease.runId}`);
+  const workDir = store.local(`runs/${deps.run.id}`);
   await mkdir(workDir, { recursive: true });
   const units: EvalUnitResult[] = [];
   for (const unit of spec.units) {
-    if (ctx.signal.aborted) return { kind: "stopped", reason: `stopped after ${units.length} of ${spec.units.length} model versions` };
-    const outcome = await evaluateUnit(ctx, lease, spec, unit, samples, stopWords, workDir);
+    if (deps.signal.aborted) return { kind: "stopped", reason: `stopped after ${units.length} of ${spec.units.length} model versions` };
+    const outcome = await evaluateUnit(deps, store, spec, unit, samples, stopWords, workDir);
     if (outcome.kind === "lost") return { kind: "lost" };
     if (outcome.kind === "stopped") return { kind: "stopped", reason: `stopped while evaluating ${unit.modelVersionId}` };
     units.push(outcome.result);
   }
   if (units.every((u) => u.state === "Fail")) {
-    return { kind: "failed", failure: "user", reason: units.map((u) => `${spec.units[u.index]!.modelVersionId}: ${u.message}`).join("; ") };
+    return failed("user", units.map((u) => `${spec.units[u.index]!.modelVersionId}: ${u.message}`).join("; "));
   }
   const result: EvalResult = { units, partly: units.some((u) => u.state !== "Done") };
   return { kind: "done", reason: `evaluated ${units.length} model versions on ${samples.length} samples`, result };
@@ -69,17 +129,16 @@ export async function runEvaluate(ctx: HandlerContext, lease: Lease): Promise<Ou
 type UnitOutcome = { kind: "done"; result: EvalUnitResult } | { kind: "stopped" } | { kind: "lost" };
 
 async function evaluateUnit(
-  ctx: HandlerContext, lease: Lease, spec: EvalRunSpec, unit: EvalUnitSpec, samples: readonly EvalSample[],
-  stopWords: StopWords | undefined, workDir: string,
+  deps: RunDeps, store: LocalArtifacts, spec: EvalRunSpec, unit: EvalUnitSpec, samples: readonly EvalSample[], stopWords: StopWords | undefined,
+  workDir: string,
 ): Promise<UnitOutcome> {
-  const { res } = ctx;
-  const failed = (message: string): UnitOutcome => ({
+  const unitFailed = (message: string): UnitOutcome => ({
     kind: "done",
     result: { index: unit.index, state: "Fail", message, samples: 0, failedSamples: 0, generatedTokens: 0, tokensPerSecond: 0, sizeBytes: 0, effectMetric: {} },
   });
-  const version = await res.db.selectFrom("model_versions").select(["artifact_path", "status", "size_bytes"]).where("num", "=", unit.modelVersionNum).executeTakeFirst();
-  if (version === undefined || version.status !== "Ready" || version.artifact_path === null) return failed(`model version ${unit.modelVersionId} no longer exists or is not Ready`);
-  const modelDir = res.artifacts.localPath(version.artifact_path.replace(/\/$/, ""))!;
+  const version: ModelVersionRef | null = await deps.reads.modelVersion({ num: unit.modelVersionNum });
+  if (version === null || version.status !== "Ready" || version.artifactPath === null) return unitFailed(`model version ${unit.modelVersionId} no longer exists or is not Ready`);
+  const modelDir = store.local(version.artifactPath);
 
   let tok: LoadedTokenizer;
   let prompts: string[];
@@ -92,7 +151,7 @@ async function evaluateUnit(
       return chat.render(messages, true);
     });
   } catch (error) {
-    return failed(`preparing prompts: ${(error as Error).message}`);
+    return unitFailed(`preparing prompts: ${(error as Error).message}`);
   }
   const promptsFile = join(workDir, `unit-${unit.index}.prompts.jsonl`);
   const outputFile = join(workDir, `unit-${unit.index}.answers.jsonl`);
@@ -100,26 +159,18 @@ async function evaluateUnit(
   const eos = [...new Set([tok.templateTokens.eos_token, ...END_OF_TURN].filter((t): t is string => t !== undefined)
     .map((t) => tok.tokenToId(t)).filter((id): id is number => id !== undefined))];
   const stopSequences = unit.params.stop.map((s) => tok.encode(s)).filter((ids) => ids.length > 0);
-  const specPath = join(workDir, `unit-${unit.index}.spec.attempt-${lease.attempt}.json`);
-  await writeFile(specPath, `${JSON.stringify({
-    version: 1, modelDir, promptsFile, outputFile, maxNewTokens: unit.params.maxOutputTokens,
-    doSample: unit.params.temperature !== null, temperature: unit.params.temperature ?? 1, topP: unit.params.topP ?? 1, topK: 0,
-    repetitionPenalty: unit.params.penaltyScore, eosTokenIds: eos, stopSequences, batchSize: 16, seed: spec.seed,
-    device: process.env.SAILFIN_DEVICE ?? "auto", dtype: "auto",
-  }, null, 2)}\n`);
 
   const share = 100 / spec.units.length;
-  const link = new RuntimeLink({
-    db: res.db, lease, artifactRoot: res.artifacts.localPath("")!, keepCheckpoints: 1, onLeaseLost: ctx.leaseLost,
-    progressOffset: unit.index * share, progressScale: share * (spec.modes.includes("model") ? 0.7 : 1),
+  const runtime = await deps.runRuntime({
+    recipe: "generate", jobKey: `${deps.run.id}/generate/${unit.index}`,
+    specPath: join(workDir, `unit-${unit.index}.spec.attempt-${deps.run.attempt}.json`),
+    spec: generateRuntimeSpec(spec, unit, { modelDir, promptsFile, outputFile, eosTokenIds: eos, stopSequences, device: deps.settings.device }),
+    keepCheckpoints: 1, progressOffset: unit.index * share, progressScale: share * (spec.modes.includes("model") ? 0.7 : 1),
   });
-  const run = await ctx.executor.run({ recipe: "generate", specPath, signal: ctx.signal, onLine: (line) => link.line(line) });
-  if (!(await link.close())) return { kind: "lost" };
-  const ending = link.ending;
-  if (ending?.kind === "stopped" || ctx.signal.aborted) return { kind: "stopped" };
-  if (ending?.kind !== "done" || run.exitCode !== 0) {
-    return failed(crashReason(ending?.kind === "error" ? ending.message : "generation stopped without finishing", run.exitCode, run.signal, run.stderrTail));
-  }
+  if (runtime.kind === "lost") return runtime;
+  const { ending, result } = runtime;
+  if (ending?.kind === "stopped" || deps.signal.aborted) return { kind: "stopped" };
+  if (ending?.kind !== "done" || result.exitCode !== 0) return unitFailed(runtimeFailure("generate", ending, result).reason);
   const answers = new Map<string, { ids: number[]; finishReason: string }>();
   for (const line of (await readFile(outputFile, "utf8")).split("\n")) {
     if (line.trim() === "") continue;
@@ -138,17 +189,17 @@ async function evaluateUnit(
   if (spec.modes.includes("model") && spec.judge !== null) {
     const judge = spec.judge;
     // Resolved against this worker's own judge endpoints: the server's may differ, or have changed since the evaluation was created.
-    const target = resolveJudgeTarget(res.judge, judge.url);
+    const target = deps.judge.target(judge.url);
     judged = await mapLimit(samples, JUDGE_CONCURRENCY, async (sample, i) => {
-      if (ctx.signal.aborted) return { score: null, error: "stopped" };
+      if (deps.signal.aborted) return { score: null, error: "stopped" };
       if ("refused" in target) return { score: null, error: `judge endpoint refused by this worker: apiUrl ${target.refused}` };
-      const r = await judgeSample({
+      const r = await deps.judge.sample({
         url: target.url, apiKey: target.apiKey, model: judge.model, timeoutMs: judge.timeoutMs, prompt: judge.prompt,
-        question: sample.input, prediction: predictions[i]!.text, reference: sample.reference, signal: ctx.signal,
+        question: sample.input, prediction: predictions[i]!.text, reference: sample.reference, signal: deps.signal,
       });
       return r.ok ? { score: r.score, error: null } : { score: null, error: r.error.slice(0, 1_000) };
     });
-    if (ctx.signal.aborted) return { kind: "stopped" };
+    if (deps.signal.aborted) return { kind: "stopped" };
   }
 
   const now = nowIso();
@@ -157,7 +208,7 @@ async function evaluateUnit(
     prompt: prompts[i]!.length > 0 ? s.input : "", prediction: predictions[i]!.text, reference: s.reference, finish_reason: predictions[i]!.finishReason,
     metrics: JSON.stringify(spec.modes.includes("rule") ? metrics[i] : {}), judge_score: judged[i]!.score, judge_error: judged[i]!.error, created_at: now,
   }));
-  if (!(await recordEvalResults(res.db, lease, rows))) return { kind: "lost" };
+  if (!(await deps.recordEvalResults(rows))) return { kind: "lost" };
 
   const failedSamples = judged.filter((j) => j.error !== null).length;
   let effectMetric: EffectMetric = spec.modes.includes("rule") ? aggregateMetrics(metrics) : {};
@@ -173,7 +224,7 @@ async function evaluateUnit(
       samples: samples.length, failedSamples,
       generatedTokens: typeof out.generatedTokens === "number" ? out.generatedTokens : 0,
       tokensPerSecond: typeof out.tokensPerSecond === "number" ? out.tokensPerSecond : 0,
-      sizeBytes: Number(version.size_bytes), effectMetric,
+      sizeBytes: version.sizeBytes, effectMetric,
     },
   };
 }
@@ -215,3 +266,6 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, 
   return out;
 }
 
+export const evaluateRun = defineRunKind({
+  kind: "evaluate", noun: "evaluation", concurrency: "evaluation", needsRuntime: true, spec: evaluateSpecSchema, run: runEvaluate,
+});

@@ -1,0 +1,82 @@
+import type { Transaction } from "kysely";
+import type { z } from "zod";
+import type { Database } from "@sailfin/store";
+import type { RunKind } from "../queue/lease.js";
+import type { RunDeps } from "./deps.js";
+import { failed, type RunOutcome } from "./outcome.js";
+
+/**
+ * Which slots of a worker take a kind (each class has its own count of runs at once, so short
+ * work never waits behind long work):
+ * - `training`: fine-tuning, hours on the accelerator;
+ * - `file-work`: short file work beside training (publish, compression, result export);
+ * - `evaluation`: generation over a dataset, minutes to hours.
+ * A worker's `slots` option and its announced kinds follow this order.
+ */
+export const CONCURRENCY_CLASSES = ["training", "file-work", "evaluation"] as const;
+export type ConcurrencyClass = (typeof CONCURRENCY_CLASSES)[number];
+
+/** A run kind as its module writes it: typed by its payload. */
+export interface RunKindSpec<Spec> {
+  readonly kind: RunKind;
+  /** The kind in messages (`fine-tuning`, `compression` …). */
+  readonly noun: string;
+  readonly concurrency: ConcurrencyClass;
+  /** Whether an attempt starts the Python runtime (a worker without an executor cannot take it). */
+  readonly needsRuntime: boolean;
+  /** The payload schema of `runs.spec`. */
+  readonly spec: z.ZodType<Spec>;
+  /** One attempt, every side effect through `deps`. */
+  run(spec: Spec, deps: RunDeps): Promise<RunOutcome>;
+  /** Inside the fenced transaction that ends the run Failed (a publish fails its version there). */
+  onFailed?(trx: Transaction<Database>, spec: Spec, reason: string): Promise<void>;
+}
+
+/** A run kind as the worker sees it: the same, the payload parsed from the stored text. */
+export interface RunKindDefinition {
+  readonly kind: RunKind;
+  readonly noun: string;
+  readonly concurrency: ConcurrencyClass;
+  readonly needsRuntime: boolean;
+  readonly spec: z.ZodType;
+  /** Parses `deps.run.storedSpec` (a spec that does not parse is a user failure naming the field), then runs. */
+  attempt(deps: RunDeps): Promise<RunOutcome>;
+  /** For the transaction that ends the run Failed; nothing when the stored spec does not parse. */
+  onFailed(trx: Transaction<Database>, storedSpec: string, reason: string): Promise<void>;
+}
+
+/** @example export const publishRun = defineRunKind({ kind: "publish", noun: "publish", concurrency: "file-work", needsRuntime: true, spec: publishSpecSchema, run: runPublish }); */
+export function defineRunKind<Spec>(definition: RunKindSpec<Spec>): RunKindDefinition {
+  const { kind, noun, concurrency, needsRuntime, spec } = definition;
+  return {
+    kind, noun, concurrency, needsRuntime, spec,
+    async attempt(deps) {
+      const parsed = parseStoredSpec(spec, deps.run.storedSpec);
+      return "error" in parsed ? failed("user", `the stored spec of ${deps.run.id} is not a valid ${kind} spec: ${parsed.error}`) : definition.run(parsed.spec, deps);
+    },
+    async onFailed(trx, storedSpec, reason) {
+      if (definition.onFailed === undefined) return;
+      const parsed = parseStoredSpec(spec, storedSpec);
+      if (!("error" in parsed)) await definition.onFailed(trx, parsed.spec, reason);
+    },
+  };
+}
+
+/**
+ * Stored JSON through a payload schema: the value, or what is wrong, naming the field
+ * (`baseModel.versionNum: expected number, received string`).
+ *
+ * @example const parsed = parseStoredSpec(publishSpecSchema, row.spec); if ("error" in parsed) …
+ */
+export function parseStoredSpec<Spec>(schema: z.ZodType<Spec>, text: string): { readonly spec: Spec } | { readonly error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return { error: `not JSON (${(error as Error).message})` };
+  }
+  const result = schema.safeParse(json);
+  if (result.success) return { spec: result.data };
+  const issue = result.error.issues[0]!;
+  return { error: `${issue.path.length === 0 ? "(the spec)" : issue.path.join(".")}: ${issue.message}` };
+}

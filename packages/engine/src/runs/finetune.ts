@@ -1,0 +1,122 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { SUPPORTED_PARAMETER_SCALES, SailfinError, TRAIN_MODES, runtimeHyper, type RuntimeFinetuneSpec } from "@sailfin/contract";
+import type { ResolvedBaseModelConfig } from "../models/base-models.js";
+import type { FinetuneRunSpec } from "../finetune/records.js";
+import type { PreparedRunData } from "../finetune/prepare-data.js";
+import type { RunDeps, RuntimeSettings } from "./deps.js";
+import { defineRunKind } from "./define.js";
+import { failed, type RunOutcome } from "./outcome.js";
+import { runtimeFailure } from "./runtime-failure.js";
+
+/** The payload of a `finetune` run (written by createRun). */
+export const finetuneSpecSchema = z.object({
+  specVersion: z.literal(1),
+  kind: z.literal("finetune"),
+  jobId: z.string(),
+  trainMode: z.enum(TRAIN_MODES),
+  parameterScale: z.enum(SUPPORTED_PARAMETER_SCALES),
+  baseModel: z.object({
+    name: z.string(), setId: z.string(), versionId: z.string(), versionNum: z.int(),
+    config: z.custom<ResolvedBaseModelConfig>((v) => typeof v === "object" && v !== null, "expected the resolved model config"),
+  }),
+  dataset: z.object({
+    sourceType: z.literal("Platform"),
+    splitRatio: z.number(),
+    versions: z.array(z.object({
+      versionId: z.string(), versionNum: z.int(), groupId: z.string(), dataFormat: z.string(), contentHash: z.string(), samplingRate: z.number(),
+    })),
+  }),
+  hyperParameters: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.array(z.string())])),
+  increment: z.object({
+    runId: z.string(), runNum: z.int(), jobId: z.string(), jobNum: z.int(), step: z.int(), checkpointPath: z.string(), parameterScale: z.string(),
+  }).nullable(),
+}) satisfies z.ZodType<FinetuneRunSpec>;
+
+/** Where the parts of a training attempt lie, as absolute paths. */
+export interface FinetuneRuntimeInput {
+  readonly runId: string;
+  readonly spec: FinetuneRunSpec;
+  readonly modelDir: string;
+  readonly data: Pick<PreparedRunData, "trainDir" | "validationDir" | "validation">;
+  readonly outputDir: string;
+  /** The checkpoint an incremental run starts from. */
+  readonly initCheckpoint: string | null;
+  /** The run's latest checkpoint, resumed by a retried attempt. */
+  readonly resumeFrom: string | null;
+  readonly settings: RuntimeSettings;
+}
+
+/**
+ * The `finetune` recipe's spec.json. Hyper-parameters go through the contract's `runtimeHyper`
+ * (the one definition says which reach the runtime and in what form).
+ *
+ * @example finetuneRuntimeSpec({ runId, spec, modelDir, data, outputDir, initCheckpoint: null, resumeFrom: null, settings })
+ */
+export function finetuneRuntimeSpec(input: FinetuneRuntimeInput): RuntimeFinetuneSpec {
+  const { spec } = input;
+  return {
+    version: 1,
+    runId: input.runId,
+    trainMode: spec.trainMode,
+    parameterScale: spec.parameterScale,
+    modelDir: input.modelDir,
+    initCheckpoint: input.initCheckpoint,
+    data: { train: input.data.trainDir, validation: input.data.validation.rows > 0 ? input.data.validationDir : null },
+    outputDir: input.outputDir,
+    resumeFrom: input.resumeFrom,
+    hyper: runtimeHyper(spec.parameterScale, spec.hyperParameters),
+    device: input.settings.device,
+    precision: input.settings.precision,
+  };
+}
+
+/**
+ * One attempt of a fine-tuning run: token shards (cached), spec.json (resuming from the run's
+ * latest recorded checkpoint on a retry), the runtime, its events recorded as they come.
+ */
+export async function runFinetune(spec: FinetuneRunSpec, deps: RunDeps): Promise<RunOutcome> {
+  const { run, reads } = deps;
+  const store = deps.artifacts;
+  if (store === null) return failed("system", "training needs a local artifact store");
+  const base = await reads.modelVersion({ num: spec.baseModel.versionNum });
+  if (base === null) return failed("user", `the base model version ${spec.baseModel.versionId} no longer exists`);
+  const modelKey = base.artifactPath ?? `models/${base.id}/`;
+  let data: PreparedRunData;
+  try {
+    data = await reads.prepareTrainingData(spec, modelKey);
+  } catch (error) {
+    if (error instanceof SailfinError && error.id === "InvalidParameter") return failed("user", `training data: ${error.message}`);
+    return failed("system", `preparing training data failed: ${(error as Error).message}`);
+  }
+
+  // A retry (crash, lost lease) resumes from the latest checkpoint this run recorded, and drops
+  // what the lost attempt logged after it, so every step is recorded once.
+  const latest = await reads.latestCheckpoint(run.num);
+  if (run.attempt > 1 && !(await deps.forgetAfterStep(latest?.step ?? 0))) return { kind: "lost" };
+
+  const outputDir = store.local(`runs/${run.id}`);
+  await mkdir(outputDir, { recursive: true });
+  const runtime = await deps.runRuntime({
+    recipe: "finetune", jobKey: `${run.id}/finetune`, specPath: join(outputDir, `spec.attempt-${run.attempt}.json`),
+    spec: finetuneRuntimeSpec({
+      runId: run.id, spec, modelDir: store.local(modelKey), data, outputDir,
+      initCheckpoint: spec.increment === null ? null : store.local(spec.increment.checkpointPath),
+      resumeFrom: latest === null ? null : store.local(latest.path), settings: deps.settings,
+    }),
+    keepCheckpoints: Number(spec.hyperParameters.checkpointCount ?? 1),
+  });
+  if (runtime.kind === "lost") return runtime;
+  const { ending, result } = runtime;
+  if (ending?.kind === "done" && result.exitCode === 0) return { kind: "done", reason: `training finished at step ${ending.step}` };
+  if (ending?.kind === "stopped" && result.exitCode === 0) {
+    return { kind: "stopped", reason: `stopped at step ${ending.step}${ending.checkpoint === null ? "" : " (checkpoint saved)"}` };
+  }
+  const failure = runtimeFailure("finetune", ending, result);
+  return failed(failure.failure, failure.reason);
+}
+
+export const finetuneRun = defineRunKind({
+  kind: "finetune", noun: "fine-tuning", concurrency: "training", needsRuntime: true, spec: finetuneSpecSchema, run: runFinetune,
+});

@@ -1,0 +1,23 @@
+import type { Transaction } from "kysely";
+import type { Database } from "@sailfin/store";
+import type { FailureKind } from "../queue/fail.js";
+
+/** What one attempt of a run kind reports; the worker turns it into one fenced queue transition. */
+export type RunOutcome =
+  | {
+      readonly kind: "done";
+      readonly reason: string;
+      /** JSON outcome kept on the run (`runs.result`): what a compression measured, an evaluation's report… */
+      readonly result?: unknown;
+      /** Runs inside the fenced transaction that finishes the run (a publish turns its version Ready there). */
+      readonly settle?: (trx: Transaction<Database>) => Promise<void>;
+    }
+  | { readonly kind: "stopped"; readonly reason: string }
+  | { readonly kind: "failed"; readonly failure: FailureKind; readonly reason: string }
+  /** The lease was lost mid-way: another worker owns the run now; write nothing. */
+  | { readonly kind: "lost" };
+
+/** A failed outcome. @example return failed("user", "the base model version amv-… no longer exists") */
+export function failed(failure: FailureKind, reason: string): RunOutcome {
+  return { kind: "failed", failure, reason };
+}

@@ -1,0 +1,43 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { RuntimeLink } from "./runtime-link.js";
+import { runtimeEvent } from "./test-fixtures.js";
+
+function link(recipe: "finetune" | "quantize" = "finetune"): RuntimeLink {
+  return new RuntimeLink({ record: async () => true, recipe, artifactRoot: "/root", keepCheckpoints: 1, onLeaseLost: () => undefined });
+}
+
+describe("runtime link: events are read with the protocol's schemas", () => {
+  test("stray lines are ignored; a valid done ends the attempt with its recipe's outputs", async () => {
+    const l = link("quantize");
+    l.line("loading weights…");
+    l.line("[1, 2]");
+    l.line(JSON.stringify(runtimeEvent.done({ modelDir: "/o", sizeBefore: 4, sizeAfter: 2, perplexityBefore: null, perplexityAfter: null, quantizedModules: 1, seconds: 1 })));
+    assert.equal(await l.close(), true);
+    assert.deepEqual(l.outcome, {
+      kind: "done", step: 0, outputs: { modelDir: "/o", sizeBefore: 4, sizeAfter: 2, perplexityBefore: null, perplexityAfter: null, quantizedModules: 1, seconds: 1 },
+    });
+  });
+
+  test("a done whose outputs are another recipe's is a system error naming the field", async () => {
+    const l = link("quantize");
+    l.line(JSON.stringify(runtimeEvent.done({ lastCheckpoint: null })));
+    await l.close();
+    assert.equal(l.outcome?.kind, "error");
+    assert.match(l.outcome?.kind === "error" ? l.outcome.message : "", /done event breaks the protocol: outputs modelDir/);
+  });
+
+  test("a known event the schema refuses is remembered: an attempt that ends without done says so", async () => {
+    const l = link();
+    l.line(JSON.stringify({ ...runtimeEvent.metrics({ step: 1 }), loss: "high" }));
+    await l.close();
+    assert.deepEqual(l.outcome, { kind: "error", errorKind: "system", message: "the runtime broke the protocol: metrics event: loss: Invalid input: expected number, received string" });
+  });
+
+  test("an unknown event name is ignored (a newer runtime may say more)", async () => {
+    const l = link();
+    l.line(JSON.stringify({ event: "memory", time: 1, bytes: 5 }));
+    await l.close();
+    assert.equal(l.outcome, null);
+  });
+});

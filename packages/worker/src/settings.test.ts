@@ -1,0 +1,16 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { workerSettingsFromEnv } from "./settings.js";
+
+describe("worker settings", () => {
+  test("runtime device and precision are read once here (default auto; empty is unset)", () => {
+    assert.deepEqual(workerSettingsFromEnv({}).runtime, { device: "auto", precision: "auto" });
+    assert.deepEqual(workerSettingsFromEnv({ SAILFIN_DEVICE: "cuda:1", SAILFIN_PRECISION: "" }).runtime, { device: "cuda:1", precision: "auto" });
+  });
+
+  test("SAILFIN_WORKER_KINDS takes the catalog's kinds and refuses others", () => {
+    assert.deepEqual(workerSettingsFromEnv({ SAILFIN_WORKER_KINDS: "finetune, eval-export" }).kinds, ["finetune", "eval-export"]);
+    assert.equal(workerSettingsFromEnv({ SAILFIN_WORKER_KINDS: " " }).kinds, undefined);
+    assert.throws(() => workerSettingsFromEnv({ SAILFIN_WORKER_KINDS: "finetune,train" }), /SAILFIN_WORKER_KINDS must list run kinds among finetune, publish/);
+  });
+});
