@@ -124,8 +124,14 @@ export function exportState(status: RunStatus): ExportState {
 }
 
 /** What a `runs` row is (its `kind` column): each names its state in its own words. */
-export const RUN_KINDS = ["finetune", "publish", "compress", "evaluate", "eval-export"] as const;
+export const RUN_KINDS = ["finetune", "publish", "compress", "evaluate", "eval-export", "dataset-import"] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
+
+/**
+ * Kinds whose work needs no Python runtime (validation and copies in Node): every serving process
+ * runs them, with or without a training worker, so no worker announces them (docs/architecture.md).
+ */
+export const RUNTIME_FREE_KINDS: readonly RunKind[] = ["dataset-import"];
 
 /** A run's state as an error message names it: the dialect renders the word (runStateWord). */
 export interface RunStateRef extends WorkState {
@@ -149,6 +155,8 @@ export function runStateWord(dialect: "v1" | "v2", state: RunStateRef): string {
     case "compress": return compTaskStatus(state);
     case "evaluate": return dialect === "v1" ? v1EvalState(state, state.partly ?? false) : v2EvalState(state);
     case "eval-export": return exportState(state.status);
+    // The import task's own words (DescribeImportTask's importStatus).
+    case "dataset-import": return state.status === "Succeeded" ? "Finished" : isTerminalRun(state.status) ? "Failed" : "Running";
     default: return assertNever(state.kind);
   }
 }

@@ -5,5 +5,5 @@ export { LocalExecutor, defaultRuntimeDir, type LocalExecutorOptions } from "./l
 export { findPython, findPythonAmong, PythonNotFoundError, SETUP_RUNTIME_SCRIPT } from "./python.js";
 export { RuntimeLink, type RuntimeEnding } from "./runtime-link.js";
 export { workerSettingsFromEnv, type WorkerSettings } from "./settings.js";
-export { startLocalWorker } from "./start.js";
+export { startLocalWorker, startRuntimeFreeWorker } from "./start.js";
 export { ensureRuntime, hostFacts, onPath, runtimeFix, RuntimeMissingError, type HostFacts, type RuntimeFix } from "./runtime-check.js";

@@ -16,7 +16,11 @@ export type Outcome =
       readonly settle?: (trx: Transaction<Database>) => Promise<void>;
     }
   | { readonly kind: "stopped"; readonly reason: string }
-  | { readonly kind: "failed"; readonly failure: "user" | "system"; readonly reason: string }
+  | {
+      readonly kind: "failed"; readonly failure: "user" | "system"; readonly reason: string;
+      /** Runs inside the fenced transaction that ends the run Failed (not on a retry): a rejected import records its verdict there. */
+      readonly settle?: (trx: Transaction<Database>) => Promise<void>;
+    }
   /** The lease was lost mid-way: another worker owns the run now; write nothing. */
   | { readonly kind: "lost" };
 

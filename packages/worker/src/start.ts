@@ -1,4 +1,6 @@
+import { RUNTIME_FREE_KINDS } from "@sailfin/contract";
 import type { EngineResources } from "@sailfin/engine";
+import type { Executor } from "./executor.js";
 import { LocalExecutor } from "./local-executor.js";
 import { findPython } from "./python.js";
 import { workerSettingsFromEnv, type WorkerSettings } from "./settings.js";
@@ -16,6 +18,26 @@ export async function startLocalWorker(res: EngineResources, settings: WorkerSet
     res, executor: new LocalExecutor({ python, graceMs: settings.graceMs }),
     concurrency: settings.concurrency, leaseMs: settings.leaseMs, pollMs: settings.pollMs, backoffMs: settings.backoffMs,
     ...(settings.kinds === undefined ? {} : { kinds: settings.kinds }),
+    ...(id === undefined ? {} : { id }),
+  });
+  await worker.start();
+  return worker;
+}
+
+/** The executor of a worker that takes runtime-free kinds only: none of their handlers starts the runtime. */
+const NO_RUNTIME: Executor = {
+  run: () => Promise.reject(new Error("this worker has no Python runtime: it takes runtime-free run kinds only")),
+};
+
+/**
+ * A worker for the kinds that need no Python runtime (dataset imports), which every serving
+ * process runs whether or not it has a training worker (see docs/architecture.md "One queue").
+ *
+ * @example const imports = await startRuntimeFreeWorker(res); … await imports.stop();
+ */
+export async function startRuntimeFreeWorker(res: EngineResources, settings: WorkerSettings = workerSettingsFromEnv(process.env), id?: string): Promise<Worker> {
+  const worker = new Worker({
+    res, executor: NO_RUNTIME, kinds: RUNTIME_FREE_KINDS, leaseMs: settings.leaseMs, pollMs: settings.pollMs, backoffMs: settings.backoffMs,
     ...(id === undefined ? {} : { id }),
   });
   await worker.start();

@@ -4,12 +4,14 @@ import {
   SYSTEM_ACTOR, announceWorker, withdrawWorker, cancelRun, claimRun, completeRun, failRun, heartbeat, releaseRun, requeueExpired, settlePublishedVersion,
   type EngineResources, type Lease, type PublishRunSpec, type RunKind,
 } from "@sailfin/engine";
+import { RUNTIME_FREE_KINDS } from "@sailfin/contract";
 import type { Executor } from "./executor.js";
 import { runFinetune } from "./handlers/finetune.js";
 import { runPublish } from "./handlers/publish.js";
 import { runCompress } from "./handlers/compress.js";
 import { runEvaluate } from "./handlers/evaluate.js";
 import { runEvalExport } from "./handlers/eval-export.js";
+import { runDatasetImport } from "./handlers/dataset-import.js";
 import type { HandlerContext, Outcome } from "./outcome.js";
 
 export interface WorkerOptions {
@@ -37,6 +39,7 @@ type StopReason = "cancel" | "lost" | "shutdown";
 
 const HANDLERS: Record<RunKind, (ctx: HandlerContext, lease: Lease) => Promise<Outcome>> = {
   finetune: runFinetune, publish: runPublish, compress: runCompress, evaluate: runEvaluate, "eval-export": runEvalExport,
+  "dataset-import": runDatasetImport,
 };
 
 /**
@@ -56,6 +59,7 @@ export class Worker {
   private loops: Promise<void>[] = [];
   private stopping = false;
   private wake: Array<() => void> = [];
+  private stopWaking: (() => void) | null = null;
 
   constructor(private readonly options: WorkerOptions) {
     this.id = options.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
@@ -76,10 +80,14 @@ export class Worker {
       for (let i = 0; i < count && taken.length > 0; i++) slots.push(taken);
     };
     add(this.options.concurrency ?? 1, ["finetune"]);
-    // Short file work (publish, compression, export) never waits behind a long evaluation.
-    add(this.options.publishConcurrency ?? 1, ["publish", "compress", "eval-export"]);
+    // Short file work (publish, compression, export, dataset import) never waits behind a long evaluation.
+    add(this.options.publishConcurrency ?? 1, ["publish", "compress", "eval-export", "dataset-import"]);
     add(this.options.evalConcurrency ?? 1, ["evaluate"]);
     this.slotKinds = [...new Set(slots.flat())];
+    // A run queued by this process is claimed at once, not at the next poll.
+    this.stopWaking = this.options.res.background.onQueued((kind) => {
+      if (this.slotKinds.includes(kind)) for (const wake of this.wake.splice(0)) wake();
+    });
     const announced = this.announce();
     this.loops = [...slots.map((kinds) => this.slot(kinds)), this.presence(announced)];
     await announced;
@@ -97,6 +105,7 @@ export class Worker {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stopWaking?.();
     const withdraw = () => withdrawWorker(this.options.res.db, this.id)
       .catch((error: unknown) => this.options.res.log.warn({ err: error, worker: this.id }, "withdrawing the worker failed"));
     for (const controller of this.running.values()) controller.abort("shutdown");
@@ -106,10 +115,16 @@ export class Worker {
     await withdraw();
   }
 
+  /**
+   * Announces the kinds that need the runtime: runtime-free kinds are run by every serving
+   * process, so a worker that takes only those (a server's without Python) is not announced.
+   */
   private async announce(): Promise<void> {
     const { res } = this.options;
+    const kinds = this.slotKinds.filter((kind) => !RUNTIME_FREE_KINDS.includes(kind));
+    if (kinds.length === 0) return;
     try {
-      await announceWorker(res.db, { id: this.id, kinds: this.slotKinds, ttlMs: this.leaseMs });
+      await announceWorker(res.db, { id: this.id, kinds, ttlMs: this.leaseMs });
     } catch (error) {
       res.log.warn({ err: error, worker: this.id }, "announcing the worker failed");
     }
@@ -204,7 +219,7 @@ export class Worker {
     }
     await failRun(res.db, lease, {
       kind: outcome.failure, reason: outcome.reason, backoffMs: this.options.backoffMs,
-      ...(lease.kind === "publish" ? {
+      ...(outcome.settle !== undefined ? { onFailed: outcome.settle } : lease.kind === "publish" ? {
         onFailed: async (trx) => {
           const spec = JSON.parse(lease.row.spec) as PublishRunSpec;
           await settlePublishedVersion(trx, SYSTEM_ACTOR, spec.versionNum, { status: "Fail", failReason: outcome.reason });

@@ -58,6 +58,8 @@ export function runReadAction(kind: RunKind): Action {
     case "evaluate":
     case "eval-export":
       return "eval:read";
+    case "dataset-import":
+      return "dataset:read";
     default:
       return assertNever(kind);
   }

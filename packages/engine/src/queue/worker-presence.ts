@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import type { Kysely } from "kysely";
-import { nowIso } from "@sailfin/contract";
+import { RUNTIME_FREE_KINDS, nowIso } from "@sailfin/contract";
 import type { Database } from "@sailfin/store";
 import { isoIn, type RunKind } from "./lease.js";
 
@@ -15,6 +15,7 @@ import { isoIn, type RunKind } from "./lease.js";
 /** The words a reason uses for each kind. */
 const KIND_NOUN: Record<RunKind, string> = {
   finetune: "fine-tuning", publish: "publish", compress: "compression", evaluate: "evaluation", "eval-export": "evaluation-result export",
+  "dataset-import": "dataset import",
 };
 
 /** `waitingReason` when no live worker exists at all (also the documented example). */
@@ -92,7 +93,8 @@ export interface StrandedWork {
  */
 export async function strandedWork(db: Kysely<Database>): Promise<StrandedWork[]> {
   const queued = await db.selectFrom("runs").select(["kind", (eb) => eb.fn.countAll<number>().as("n")])
-    .where("status", "=", "Queued").groupBy("kind").execute();
+    // Runtime-free kinds are run by every serving process: never stranded while one answers.
+    .where("status", "=", "Queued").where("kind", "not in", [...RUNTIME_FREE_KINDS]).groupBy("kind").execute();
   if (queued.length === 0) return [];
   const live = await liveWorkerKinds(db);
   const out: StrandedWork[] = [];
