@@ -8,7 +8,8 @@ import { newId, nowIso } from "@sailfin/contract";
 import { enqueueWork, findReleasedDatasetVersion } from "@sailfin/engine";
 import { ADMIN, rawCall, startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
 import { runCli } from "./cli-process.js";
-import { importDataset, settleImports, uploadObject } from "./fixtures/dataset-imports.js";
+import { importDataset, uploadObject } from "./fixtures/dataset-imports.js";
+import { settleImports } from "./fixtures/settle-imports.js";
 
 /**
  * Datasets over a real server (both dialects): the V1 `/wenxinworkshop/dataset/*` family, the V2

@@ -8,11 +8,9 @@ import {
   BackgroundTasks, DEFAULT_WEBHOOK_OPTIONS, LocalArtifactStore, ensurePrivateFile, preparePrivateHome, SecretBox, WebhookDispatcher, countAccessKeys, createAccessKey,
   findCredential, parseMasterKey, type EngineResources,
 } from "@sailfin/engine";
-import { RUNTIME_FREE_KINDS } from "@sailfin/contract";
 import { PythonNotFoundError, startLocalWorker, startRuntimeFreeWorker, workerSettingsFromEnv, type Worker } from "@sailfin/worker";
 import { buildApp } from "./app.js";
 import type { ServerConfig } from "./config.js";
-import { STARTUP_TASKS } from "./startup.js";
 import { createLogger } from "./logger.js";
 import { StrandedWorkWarning, type StrandedWorkWarningOptions } from "./stranded-work-warning.js";
 
@@ -82,7 +80,6 @@ export async function startServer(
 ): Promise<RunningServer> {
   const { store, res, log } = await openEngine(config);
   await bootstrapAdmin(res, config, print);
-  for (const task of STARTUP_TASKS) await task(res);
   const settings = workerSettingsFromEnv(process.env);
   let worker: Worker | null = null;
   if (options.worker === true) {
@@ -95,11 +92,9 @@ export async function startServer(
       (options.warn ?? print)(`sailfin: warning: no embedded worker, so queued tasks will not run: ${error.message}`);
     }
   }
-  // Every serving process runs the runtime-free kinds (dataset imports), Python or not: unless its
-  // embedded worker takes them all, a worker limited to them does.
-  const runtimeFree = worker !== null && RUNTIME_FREE_KINDS.every((kind) => worker!.kinds.includes(kind))
-    ? null
-    : await startRuntimeFreeWorker(res, settings, options.workerId === undefined ? undefined : `${options.workerId}-runtime-free`);
+  // Every serving process runs the runtime-free kinds (dataset and model imports), Python or not,
+  // in a worker of their own: an import never waits there behind a compression or a publish.
+  const runtimeFree = await startRuntimeFreeWorker(res, settings, options.workerId === undefined ? undefined : `${options.workerId}-runtime-free`);
   const app = await buildApp(res, {
     bodyLimit: config.bodyLimit, uploadLimit: config.uploadLimit, logger: log, eventsPollMs: config.eventsPollMs,
     sessionTtlS: config.sessionTtlS, consoleDir: config.consoleDir, trustProxy: config.trustProxy,
@@ -109,7 +104,7 @@ export async function startServer(
   } catch (error) {
     // The port is taken (or similar): leave nothing running behind the error.
     await worker?.stop();
-    await runtimeFree?.stop();
+    await runtimeFree.stop();
     await app.close();
     await store.close();
     throw error;
@@ -129,7 +124,7 @@ export async function startServer(
       await stranded?.stop();
       await webhooks.stop();
       await worker?.stop();
-      await runtimeFree?.stop();
+      await runtimeFree.stop();
       await app.close();
       await res.background.drain();
       await store.close();

@@ -30,8 +30,8 @@ const NO_RUNTIME: Executor = {
 };
 
 /**
- * A worker for the kinds that need no Python runtime (dataset imports), which every serving
- * process runs whether or not it has a training worker (see docs/architecture.md "One queue").
+ * A worker for the kinds that need no Python runtime (dataset and model imports), which every
+ * serving process runs whether or not it has a training worker (docs/architecture.md, "Runtime-free kinds").
  *
  * @example const imports = await startRuntimeFreeWorker(res); … await imports.stop();
  */

@@ -11,7 +11,7 @@ import { runPublish } from "./handlers/publish.js";
 import { runCompress } from "./handlers/compress.js";
 import { runEvaluate } from "./handlers/evaluate.js";
 import { runEvalExport } from "./handlers/eval-export.js";
-import { runDatasetImport } from "./handlers/dataset-import.js";
+import { runDatasetImport, runModelImport } from "./handlers/imports.js";
 import type { HandlerContext, Outcome } from "./outcome.js";
 
 export interface WorkerOptions {
@@ -39,7 +39,7 @@ type StopReason = "cancel" | "lost" | "shutdown";
 
 const HANDLERS: Record<RunKind, (ctx: HandlerContext, lease: Lease) => Promise<Outcome>> = {
   finetune: runFinetune, publish: runPublish, compress: runCompress, evaluate: runEvaluate, "eval-export": runEvalExport,
-  "dataset-import": runDatasetImport,
+  "dataset-import": runDatasetImport, "model-import": runModelImport,
 };
 
 /**
@@ -80,8 +80,8 @@ export class Worker {
       for (let i = 0; i < count && taken.length > 0; i++) slots.push(taken);
     };
     add(this.options.concurrency ?? 1, ["finetune"]);
-    // Short file work (publish, compression, export, dataset import) never waits behind a long evaluation.
-    add(this.options.publishConcurrency ?? 1, ["publish", "compress", "eval-export", "dataset-import"]);
+    // Short file work (publish, compression, export, imports) never waits behind a long evaluation.
+    add(this.options.publishConcurrency ?? 1, ["publish", "compress", "eval-export", "dataset-import", "model-import"]);
     add(this.options.evalConcurrency ?? 1, ["evaluate"]);
     this.slotKinds = [...new Set(slots.flat())];
     // A run queued by this process is claimed at once, not at the next poll.

@@ -3,6 +3,7 @@ import { IMPORT_STATUS, nowIso } from "@sailfin/contract";
 import type { Transaction } from "kysely";
 import { appendEvent, type Database } from "@sailfin/store";
 import { ValidationCollector } from "@sailfin/data";
+import { leaseHeld, type ImportOutcome, type SettleImport } from "../import-outcome.js";
 import type { Lease } from "../queue/lease.js";
 import { SYSTEM_ACTOR, type EngineResources } from "../resources.js";
 import { resolveImportSources, type ImportSource } from "./import-sources.js";
@@ -23,34 +24,20 @@ export interface DatasetImportResult {
   readonly sha256: string | null;
 }
 
-/** Writes the import's verdict; run inside the fenced transaction that ends the run. */
-export type SettleImport = (trx: Transaction<Database>) => Promise<void>;
-
-/**
- * How an attempt ended. `imported` ends the run Succeeded and `rejected` (invalid lines, no
- * record, a vanished file) ends it Failed without a retry, as an import always failed; either way
- * `settle` writes the version's and the task's verdict in the same fenced transaction, so a
- * worker that lost its lease writes none of it. `interrupted`: the signal stopped it (shutdown,
- * lost lease) and nothing was recorded; the run's next attempt redoes it.
- */
-export type DatasetImportOutcome =
-  | { readonly kind: "imported"; readonly reason: string; readonly result: DatasetImportResult; readonly settle: SettleImport }
-  | { readonly kind: "rejected"; readonly reason: string; readonly settle: SettleImport }
-  | { readonly kind: "interrupted" };
-
 /**
  * One attempt of a `dataset-import` run: validates every line of every source file and copies
  * the valid records, normalised, to `datasets/<versionId>/data.jsonl` in one streaming pass (the
  * store computes the sha256 on the way, and publishes the file atomically: an attempt cut short
  * leaves nothing visible). Any invalid line, or no record at all, rejects the import (V1
- * `importStatus` 3) and the copy is removed; otherwise the version is imported (status 2) with
- * its counts. The validation report is kept on the version either way. Progress is written
+ * `importStatus` 3; invalid lines, no record, a vanished file) and the copy is removed; otherwise
+ * the version is imported (status 2) with its counts; `settle` writes the version's and the task's
+ * verdict. The validation report is kept on the version either way. Progress is written
  * fenced by the lease; the copy itself is not (an attempt that lost its lease writes the same
  * bytes from the same files), its verdict is (`settle`).
  *
  * @example const outcome = await executeDatasetImport(res, lease, signal); // then completeRun(…, { extra: outcome.settle })
  */
-export async function executeDatasetImport(res: EngineResources, lease: Lease, signal: AbortSignal): Promise<DatasetImportOutcome> {
+export async function executeDatasetImport(res: EngineResources, lease: Lease, signal: AbortSignal): Promise<ImportOutcome> {
   const { importNum } = parseSpec(lease.row.spec);
   const task = await res.db.selectFrom("dataset_imports").selectAll().where("num", "=", importNum).executeTakeFirst();
   // Settled by an earlier attempt whose run then failed to finish, or removed with its version.
@@ -82,12 +69,12 @@ export async function executeDatasetImport(res: EngineResources, lease: Lease, s
     report = { ...result, sha256: error === null ? stored.sha256 : null, importTaskId: task.id, files, error };
     size = error === null ? stored.size : 0;
     // Removed only while this attempt still holds the run: a new holder's copy is not ours to delete.
-    if (error !== null && (await fence(null))) await res.artifacts.delete(key);
+    if (error !== null && (await leaseHeld(res.db, lease))) await res.artifacts.delete(key);
   } catch (error) {
     if (signal.aborted || error instanceof LeaseLostError) return { kind: "interrupted" };
     // Not the data's fault (a vanished file, a full disk): reject the import, keep the reason.
     res.log.error({ err: error, importTask: task.id }, "dataset import failed");
-    if (await fence(null)) await res.artifacts.delete(key).catch(() => {});
+    if (await leaseHeld(res.db, lease)) await res.artifacts.delete(key).catch(() => {});
     report = {
       records: 0, characters: 0, bytes: 0, blankLines: 0, errorCount: 0, errors: [], truncated: 0, sha256: null,
       importTaskId: task.id, files, error: (error as Error).message,
@@ -97,7 +84,7 @@ export async function executeDatasetImport(res: EngineResources, lease: Lease, s
   if (report.error !== null) return { kind: "rejected", reason: report.error, settle };
   return {
     kind: "imported", reason: `imported ${report.records} records into ${version.id}`,
-    result: { records: report.records, errorCount: report.errorCount, sha256: report.sha256 }, settle,
+    result: { records: report.records, errorCount: report.errorCount, sha256: report.sha256 } satisfies DatasetImportResult, settle,
   };
 }
 
@@ -117,18 +104,14 @@ class LeaseLostError extends Error {
 /**
  * A fenced progress write: the run's progress (what the event stream shows) and the version's
  * import progress, in one transaction that changes nothing when the lease was lost (false).
- * `null` only checks the lease.
  */
-function fencedProgress(res: EngineResources, lease: Lease, versionNum: number): (percent: number | null) => Promise<boolean> {
+function fencedProgress(res: EngineResources, lease: Lease, versionNum: number): (percent: number) => Promise<boolean> {
   return (percent) => res.db.transaction().execute(async (trx) => {
-    let run = trx.updateTable("runs").set({ lease_owner: lease.owner });
-    if (percent !== null) run = run.set({ progress: percent });
-    const held = await run.where("num", "=", lease.runNum).where("lease_token", "=", lease.token).where("status", "=", "Running").executeTakeFirst();
+    const held = await trx.updateTable("runs").set({ progress: percent })
+      .where("num", "=", lease.runNum).where("lease_token", "=", lease.token).where("status", "=", "Running").executeTakeFirst();
     if (Number(held.numUpdatedRows) !== 1) return false;
-    if (percent !== null) {
-      await trx.updateTable("dataset_versions").set({ import_progress: percent })
-        .where("num", "=", versionNum).where("import_status", "=", IMPORT_STATUS.running).execute();
-    }
+    await trx.updateTable("dataset_versions").set({ import_progress: percent })
+      .where("num", "=", versionNum).where("import_status", "=", IMPORT_STATUS.running).execute();
     return true;
   });
 }

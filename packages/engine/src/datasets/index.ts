@@ -12,7 +12,7 @@ export { createDatasetVersion } from "./create-dataset-version.js";
 export { resolveImportSources, type ImportSource } from "./import-sources.js";
 export { startDatasetImport, type StartImportInput } from "./import-dataset.js";
 export {
-  executeDatasetImport, type DatasetImportOutcome, type DatasetImportResult, type DatasetImportSpec, type SettleImport,
+  executeDatasetImport, type DatasetImportResult, type DatasetImportSpec,
 } from "./execute-dataset-import.js";
 export { releaseDatasetVersion } from "./release-dataset-version.js";
 export {

@@ -60,6 +60,8 @@ export function runReadAction(kind: RunKind): Action {
       return "eval:read";
     case "dataset-import":
       return "dataset:read";
+    case "model-import":
+      return "model:read";
     default:
       return assertNever(kind);
   }

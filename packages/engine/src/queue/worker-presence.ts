@@ -15,7 +15,7 @@ import { isoIn, type RunKind } from "./lease.js";
 /** The words a reason uses for each kind. */
 const KIND_NOUN: Record<RunKind, string> = {
   finetune: "fine-tuning", publish: "publish", compress: "compression", evaluate: "evaluation", "eval-export": "evaluation-result export",
-  "dataset-import": "dataset import",
+  "dataset-import": "dataset import", "model-import": "model import",
 };
 
 /** `waitingReason` when no live worker exists at all (also the documented example). */

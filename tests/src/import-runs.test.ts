@@ -14,12 +14,13 @@ import { startRuntimeFreeWorker, workerSettingsFromEnv } from "@sailfin/worker";
 import { createTestDatabase, startTestServer, testDialects, type TestServer } from "./harness.js";
 import { SseReader, type SseMessage } from "./fixtures/sse.js";
 import { importDataset, SAMPLE_LINES, uploadObject } from "./fixtures/dataset-imports.js";
+import { TINY, importModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 
 /**
- * Issue 12: a dataset import is a `dataset-import` run in the queue. Its state changes are in the
- * live event stream like any run's, a server without a training worker still runs it, and an
- * import whose worker lost its lease is finished by the next holder exactly once: the first
- * holder's late completion is fenced off.
+ * Issue 12: dataset and model imports are runs in the queue (`dataset-import`, `model-import`).
+ * Their state changes are in the live event stream like any run's, a server without a training
+ * worker still runs them, and an import whose worker lost its lease is finished by the next
+ * holder exactly once: the first holder's late completion is fenced off.
  */
 
 const lines = (n: number) => Array.from({ length: n }, (_, i) => SAMPLE_LINES.PromptResponse!(i)).join("\n");
@@ -38,13 +39,16 @@ const transitions = (messages: SseMessage[]) =>
   messages.map((m) => (m.event === "state" ? `${m.data.from ?? "-"}>${m.data.to}` : `${m.event} ${m.data.status}`));
 
 for (const dialect of testDialects()) {
-  describe(`dataset imports are runs (${dialect})`, () => {
+  describe(`imports are runs (${dialect})`, () => {
     let server: TestServer;
+    let tiny: TinyModelFolders;
     before(async () => {
       server = await startTestServer(dialect, { SAILFIN_EVENTS_POLL_MS: "30" });
+      tiny = await writeTinyModels({ llama: TINY });
     });
     after(async () => {
       await server?.close();
+      await tiny?.remove();
     });
 
     test("an import's states are in the event stream, for a key that may read datasets", async () => {
@@ -62,6 +66,15 @@ for (const dialect of testDialects()) {
       assert.deepEqual(transitions(rejected), ["->Queued", "Queued>Running", "Running>Failed", "end Failed"]);
       assert.match(rejected[2]!.data.reason, /^user error on attempt 1 of 3: 1 invalid line$/);
       assert.equal((await server.admin.v2<{ importStatus: string }>("dataset", "DescribeImportTask", { taskId: bad.taskId })).importStatus, "Failed");
+    });
+
+    test("a model import's states are in the event stream as `import-<versionId>`", async () => {
+      await stageFolder(server, tiny.dir("llama"), "hub", "streamed-llama");
+      const { versionId, version } = await importModel(server, "streamed-model", { bucket: "hub", objectPath: "streamed-llama" });
+      assert.equal(version.status, "Ready");
+      const messages = await readAll(await SseReader.open(server.url, `/sailfin/v1/events/import-${versionId}`));
+      assert.deepEqual(transitions(messages), ["->Queued", "Queued>Running", "Running>Succeeded", "end Succeeded"]);
+      assert.equal(messages[2]!.data.reason, `imported ${versionId} (LlamaForCausalLM)`);
     });
   });
 
