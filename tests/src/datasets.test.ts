@@ -5,10 +5,11 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { newId, nowIso } from "@sailfin/contract";
-import { enqueueRun, findReleasedDatasetVersion, resumePendingDatasetImports } from "@sailfin/engine";
+import { enqueueRun, findReleasedDatasetVersion } from "@sailfin/engine";
 import { ADMIN, rawCall, startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
 import { runCli } from "./cli-process.js";
 import { importDataset, uploadObject } from "./fixtures/dataset-imports.js";
+import { settleImports } from "./fixtures/settle-imports.js";
 
 /**
  * Datasets over a real server (both dialects): the V1 `/wenxinworkshop/dataset/*` family, the V2
@@ -50,7 +51,7 @@ for (const dialect of testDialects()) {
       assert.match(r.body.log_id, /^\d+$/);
       return r.body.result;
     };
-    const drain = () => server.server.res.background.drain();
+    const drain = () => settleImports(server);
     const expectV2Error = (r: { status: number; body: any }, status: number, code: string, field?: string) => {
       assert.equal(r.status, status, JSON.stringify(r.body));
       assert.equal(r.body.code, code);
@@ -405,25 +406,41 @@ for (const dialect of testDialects()) {
       await assert.rejects(readFile(join(server.home, "datasets", versionId, "data.jsonl")));
     });
 
-    test("an import interrupted by a restart is resumed from its row", async () => {
+    test("an import whose worker died is taken again after its lease expired, and finished once", async () => {
       await put("up", "resume/data.jsonl", `${pr("Q", "A")}\n${pr("Q2", "A2")}\n`);
       const created = await ok("CreateDataset", { datasetName: "resume", dataFormat: "PromptResponse", storageType: "sysStorage" });
       const db = server.server.res.db;
-      // What a crash leaves behind: the task and the version still marked running.
+      // What a crash leaves behind: the task and the version importing, the run Running under a lease that expired.
       const version = await db.selectFrom("dataset_versions").select("num").where("id", "=", created.versionId).executeTakeFirstOrThrow();
-      await db.updateTable("dataset_versions").set({ import_status: 1 }).where("num", "=", version.num).execute();
       const taskId = newId("importTask");
-      await db.insertInto("dataset_imports").values({
-        id: taskId, version_num: version.num, files: JSON.stringify(["bos:/up/resume/data.jsonl"]), status: "Running", error: null,
-        created_at: nowIso(), finished_at: null,
-      }).execute();
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable("dataset_versions").set({ import_status: 1 }).where("num", "=", version.num).execute();
+        const task = await trx.insertInto("dataset_imports").values({
+          id: taskId, version_num: version.num, files: JSON.stringify(["bos:/up/resume/data.jsonl"]), status: "Running", error: null,
+          created_at: nowIso(), finished_at: null,
+        }).returning("num").executeTakeFirstOrThrow();
+        await enqueueRun(trx, ADMIN, {
+          id: taskId, kind: "dataset-import", name: "resume", description: "", spec: { importNum: Number(task.num) },
+        });
+        await trx.updateTable("runs").set({
+          status: "Running", attempt: 1, lease_owner: "dead-worker", lease_token: "lost", lease_expires_at: new Date(Date.now() - 1_000).toISOString(), started_at: nowIso(),
+        }).where("id", "=", taskId).execute();
+      });
       expectV2Error(await call("CreateImportTask", { versionId: created.versionId, files: ["bos:/up/resume/data.jsonl"] }), 409, "ResourceInUse", "versionId");
-      await resumePendingDatasetImports(server.server.res);
+      // The server's worker returns the run to the queue at its next poll, claims it and imports.
       await drain();
       assert.equal((await ok("DescribeImportTask", { taskId })).importStatus, "Finished");
       const v = await ok("DescribeDatasetVersion", { versionId: created.versionId });
       assert.equal(v.importStatus, "Finished");
       assert.equal(v.sampleCount, 2);
+      const run = await db.selectFrom("runs").select(["status", "attempt"]).where("id", "=", taskId).executeTakeFirstOrThrow();
+      assert.deepEqual(run, { status: "Succeeded", attempt: 2 });
+      const events = await db.selectFrom("events").select(["object_kind", "to_state", "reason"]).where("object_id", "in", [taskId, created.versionId])
+        .where("to_state", "in", ["Queued", "Finished", "Imported", "Succeeded"]).orderBy("num").execute();
+      assert.deepEqual(events.map((e) => `${e.object_kind} ${e.to_state}`), [
+        "run Queued", "run Queued", "run Succeeded", "datasetVersion Imported", "datasetImport Finished",
+      ]);
+      assert.equal(events[1]!.reason, "lease of dead-worker expired");
     });
 
     test("the upload route stores a file the import then reads", async () => {

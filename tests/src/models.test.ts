@@ -4,10 +4,11 @@ import { mkdtemp, readFile, readdir, rm, truncate, unlink, writeFile } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { newId, nowIso } from "@sailfin/contract";
-import { enqueueRun, listBaseModels, resolveBaseModel, resumePendingModelImports, writeTinyModel } from "@sailfin/engine";
+import { enqueueRun, listBaseModels, resolveBaseModel, writeTinyModel } from "@sailfin/engine";
 import { runCli } from "./cli-process.js";
 import { ADMIN, startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
 import { importModel, stageFolder } from "./fixtures/model-imports.js";
+import { settleImports } from "./fixtures/settle-imports.js";
 
 /**
  * Model repository over both dialects (reference §7, seed 004): Hugging Face folder imports with
@@ -59,7 +60,7 @@ for (const dialect of testDialects()) {
       return r.body.error_msg as string;
     }
     const res = () => server.server.res;
-    const drain = () => res().background.drain();
+    const drain = () => settleImports(server);
 
     const stage = (dir: string, bucket: string, path: string) => stageFolder(server, dir, bucket, path);
     async function newSet(name: string): Promise<string> {
@@ -477,18 +478,25 @@ for (const dialect of testDialects()) {
       await assert.rejects(reader.v1("/wenxinworkshop/modelrepo/model/batchDelete", { modelIDs: [1] }), (e: any) => e.code === "500002");
     });
 
-    test("a version left Creating by a stopped process is checked again at start", async () => {
+    test("a version whose importing worker died is imported by the next worker after the lease expired", async () => {
       const set = await res().db.selectFrom("model_sets").selectAll().where("name", "=", "validation-target").executeTakeFirstOrThrow();
       const id = newId("modelVersion");
       const now = nowIso();
-      await res().db.insertInto("model_versions").values({
-        id, set_num: set.num, version: 1, description: "", source_type: "Import", source_run_num: null, source_step: null,
-        source_comp_num: null, import_bucket: "hub", import_object: "org/tiny-qwen2", status: "Creating", fail_reason: null,
-        architecture: null, config_summary: null, artifact_path: null, size_bytes: 0, created_at: now, modified_at: now,
-      }).execute();
+      // What a crash leaves behind: the version Creating, its run Running under a lease that expired.
+      await res().db.transaction().execute(async (trx) => {
+        const row = await trx.insertInto("model_versions").values({
+          id, set_num: set.num, version: 1, description: "", source_type: "Import", source_run_num: null, source_step: null,
+          source_comp_num: null, import_bucket: "hub", import_object: "org/tiny-qwen2", status: "Creating", fail_reason: null,
+          architecture: null, config_summary: null, artifact_path: null, size_bytes: 0, created_at: now, modified_at: now,
+        }).returning("num").executeTakeFirstOrThrow();
+        await enqueueRun(trx, ADMIN, { id: `import-${id}`, kind: "model-import", name: "resume", description: "", spec: { versionNum: Number(row.num) } });
+        await trx.updateTable("runs").set({
+          status: "Running", attempt: 1, lease_owner: "dead-worker", lease_token: "lost", lease_expires_at: new Date(Date.now() - 1_000).toISOString(), started_at: now,
+        }).where("id", "=", `import-${id}`).execute();
+      });
       await fails2("DeleteModel", { modelId: id }, "modelId", "ResourceInUse", 409);
-      await resumePendingModelImports(res());
       await drain();
+      assert.deepEqual(await res().db.selectFrom("runs").select(["status", "attempt"]).where("id", "=", `import-${id}`).executeTakeFirstOrThrow(), { status: "Succeeded", attempt: 2 });
       const version = await ok2("DescribeModel", { modelId: id });
       assert.equal(version.status, "Ready");
     });

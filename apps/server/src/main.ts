@@ -8,10 +8,9 @@ import {
   BackgroundTasks, DEFAULT_WEBHOOK_OPTIONS, LocalArtifactStore, ensurePrivateFile, preparePrivateHome, SecretBox, WebhookDispatcher, countAccessKeys, createAccessKey,
   findCredential, parseMasterKey, type EngineResources,
 } from "@sailfin/engine";
-import { PythonNotFoundError, startLocalWorker, workerSettingsFromEnv, type Worker } from "@sailfin/worker";
+import { PythonNotFoundError, startLocalWorker, startRuntimeFreeWorker, workerSettingsFromEnv, type Worker } from "@sailfin/worker";
 import { buildApp } from "./app.js";
 import type { ServerConfig } from "./config.js";
-import { STARTUP_TASKS } from "./startup.js";
 import { createLogger } from "./logger.js";
 import { StrandedWorkWarning, type StrandedWorkWarningOptions } from "./stranded-work-warning.js";
 
@@ -81,11 +80,11 @@ export async function startServer(
 ): Promise<RunningServer> {
   const { store, res, log } = await openEngine(config);
   await bootstrapAdmin(res, config, print);
-  for (const task of STARTUP_TASKS) await task(res);
+  const settings = workerSettingsFromEnv(process.env);
   let worker: Worker | null = null;
   if (options.worker === true) {
     try {
-      worker = await startLocalWorker(res, workerSettingsFromEnv(process.env), options.workerId);
+      worker = await startLocalWorker(res, settings, options.workerId);
       print(`sailfin worker ${worker.id} started`);
     } catch (error) {
       // The API stays useful without training (datasets, models, keys); say why nothing trains.
@@ -93,6 +92,9 @@ export async function startServer(
       (options.warn ?? print)(`sailfin: warning: no embedded worker, so queued tasks will not run: ${error.message}`);
     }
   }
+  // Every serving process runs the runtime-free kinds (dataset and model imports), Python or not,
+  // in a worker of their own: an import never waits there behind a compression or a publish.
+  const runtimeFree = await startRuntimeFreeWorker(res, settings, options.workerId === undefined ? undefined : `${options.workerId}-runtime-free`);
   const app = await buildApp(res, {
     bodyLimit: config.bodyLimit, uploadLimit: config.uploadLimit, logger: log, eventsPollMs: config.eventsPollMs,
     sessionTtlS: config.sessionTtlS, consoleDir: config.consoleDir, trustProxy: config.trustProxy,
@@ -102,6 +104,7 @@ export async function startServer(
   } catch (error) {
     // The port is taken (or similar): leave nothing running behind the error.
     await worker?.stop();
+    await runtimeFree.stop();
     await app.close();
     await store.close();
     throw error;
@@ -121,6 +124,7 @@ export async function startServer(
       await stranded?.stop();
       await webhooks.stop();
       await worker?.stop();
+      await runtimeFree.stop();
       await app.close();
       await res.background.drain();
       await store.close();

@@ -124,7 +124,7 @@ export function exportState(status: RunStatus): ExportState {
 }
 
 /** What a `runs` row is (its `kind` column): each names its state in its own words. */
-export const RUN_KINDS = ["finetune", "publish", "compress", "evaluate", "eval-export"] as const;
+export const RUN_KINDS = ["finetune", "publish", "compress", "evaluate", "eval-export", "dataset-import", "model-import"] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 /** A run's state as an error message names it: the dialect renders the word (runStateWord). */
@@ -137,7 +137,8 @@ export interface RunStateRef extends WorkState {
 /**
  * The word a dialect's API shows for a run's state, as its describe calls return it: what error
  * messages must say instead of the internal status (`already finished (Done)`, not `Succeeded`).
- * A publish run has no state of its own on the wire: it is the state of the version it creates.
+ * A publish or model-import run has no state of its own on the wire: it is the state of the
+ * version it fills.
  *
  * @example runStateWord("v2", { kind: "finetune", status: "Succeeded", cancelRequested: false }) // "Done"
  * @example runStateWord("v1", { kind: "finetune", status: "Succeeded", cancelRequested: false }) // "FINISH"
@@ -145,10 +146,13 @@ export interface RunStateRef extends WorkState {
 export function runStateWord(dialect: "v1" | "v2", state: RunStateRef): string {
   switch (state.kind) {
     case "finetune": return dialect === "v1" ? v1RunStatus(state.status) : v2RunStatus(state.status);
-    case "publish": return state.status === "Succeeded" ? "Ready" : isTerminalRun(state.status) ? "Fail" : "Creating";
+    case "publish":
+    case "model-import": return state.status === "Succeeded" ? "Ready" : isTerminalRun(state.status) ? "Fail" : "Creating";
     case "compress": return compTaskStatus(state);
     case "evaluate": return dialect === "v1" ? v1EvalState(state, state.partly ?? false) : v2EvalState(state);
     case "eval-export": return exportState(state.status);
+    // The import task's own words (DescribeImportTask's importStatus).
+    case "dataset-import": return state.status === "Succeeded" ? "Finished" : isTerminalRun(state.status) ? "Failed" : "Running";
     default: return assertNever(state.kind);
   }
 }

@@ -10,6 +10,7 @@ export * from "./artifacts/keys.js";
 export * from "./artifacts/local.js";
 export * from "./artifacts/home.js";
 export * from "./background.js";
+export * from "./import-outcome.js";
 export * from "./health.js";
 export * from "./models/index.js";
 export * from "./finetune/index.js";

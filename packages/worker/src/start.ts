@@ -1,4 +1,4 @@
-import { RUN_CATALOG, RUN_KINDS, type EngineResources } from "@sailfin/engine";
+import { RUN_CATALOG, RUN_KINDS, RUNTIME_FREE_KINDS, type EngineResources } from "@sailfin/engine";
 import { LocalExecutor } from "./local-executor.js";
 import { findPython } from "./python.js";
 import { workerSettingsFromEnv, type WorkerSettings } from "./settings.js";
@@ -17,6 +17,21 @@ export async function startLocalWorker(res: EngineResources, settings: WorkerSet
     slots: { training: settings.concurrency }, runtime: settings.runtime,
     leaseMs: settings.leaseMs, pollMs: settings.pollMs, backoffMs: settings.backoffMs,
     ...(settings.kinds === undefined ? {} : { kinds: settings.kinds }),
+    ...(id === undefined ? {} : { id }),
+  });
+  await worker.start();
+  return worker;
+}
+
+/**
+ * A worker for the kinds that need no Python runtime (dataset and model imports), which every
+ * serving process runs whether or not it has a training worker (docs/architecture.md, "Runtime-free kinds").
+ *
+ * @example const imports = await startRuntimeFreeWorker(res); … await imports.stop();
+ */
+export async function startRuntimeFreeWorker(res: EngineResources, settings: WorkerSettings = workerSettingsFromEnv(process.env), id?: string): Promise<Worker> {
+  const worker = new Worker({
+    res, kinds: RUNTIME_FREE_KINDS, leaseMs: settings.leaseMs, pollMs: settings.pollMs, backoffMs: settings.backoffMs,
     ...(id === undefined ? {} : { id }),
   });
   await worker.start();

@@ -47,6 +47,7 @@ export class Worker {
   private loops: Promise<void>[] = [];
   private stopping = false;
   private wake: Array<() => void> = [];
+  private stopWaking: (() => void) | null = null;
 
   constructor(private readonly options: WorkerOptions) {
     this.id = options.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
@@ -72,6 +73,10 @@ export class Worker {
     if (this.options.executor === undefined && needing.length > 0) {
       throw new Error(`the worker takes ${needing.join(", ")}, which need the runtime: give it an executor`);
     }
+    // A run queued by this process is claimed at once, not at the next poll.
+    this.stopWaking = this.options.res.background.onQueued((kind) => {
+      if (this.slotKinds.includes(kind)) for (const wake of this.wake.splice(0)) wake();
+    });
     const announced = this.announce();
     this.loops = [...slots.map((kinds) => this.slot(kinds)), this.presence(announced)];
     await announced;
@@ -89,6 +94,7 @@ export class Worker {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stopWaking?.();
     const withdraw = () => withdrawWorker(this.options.res.db, this.id)
       .catch((error: unknown) => this.options.res.log.warn({ err: error, worker: this.id }, "withdrawing the worker failed"));
     for (const controller of this.running.values()) controller.abort("shutdown");
@@ -98,10 +104,16 @@ export class Worker {
     await withdraw();
   }
 
+  /**
+   * Announces the kinds that need the runtime: runtime-free kinds are run by every serving
+   * process, so a worker that takes only those (a server's without Python) is not announced.
+   */
   private async announce(): Promise<void> {
     const { res } = this.options;
+    const kinds = this.slotKinds.filter((kind) => RUN_CATALOG[kind].needsRuntime);
+    if (kinds.length === 0) return;
     try {
-      await announceWorker(res.db, { id: this.id, kinds: this.slotKinds, ttlMs: this.leaseMs });
+      await announceWorker(res.db, { id: this.id, kinds, ttlMs: this.leaseMs });
     } catch (error) {
       res.log.warn({ err: error, worker: this.id }, "announcing the worker failed");
     }
@@ -196,7 +208,10 @@ export class Worker {
     }
     await failRun(res.db, lease, {
       kind: outcome.failure, reason: outcome.reason, backoffMs: this.options.backoffMs,
-      onFailed: (trx) => RUN_CATALOG[lease.kind].onFailed(trx, lease.row.spec, outcome.reason),
+      onFailed: async (trx) => {
+        await outcome.settle?.(trx);
+        await RUN_CATALOG[lease.kind].onFailed(trx, lease.row.spec, outcome.reason);
+      },
     });
   }
 }

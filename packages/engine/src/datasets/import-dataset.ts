@@ -1,9 +1,9 @@
 import { IMPORT_STATUS, RELEASE_STATUS, SailfinError, newId, nowIso, type V1Id } from "@sailfin/contract";
 import { appendEvent } from "@sailfin/store";
 import type { Actor, EngineResources } from "../resources.js";
-import { SYSTEM_ACTOR } from "../resources.js";
+import { enqueueRun } from "../queue/enqueue.js";
 import { resolveImportSources } from "./import-sources.js";
-import { runDatasetImport } from "./run-dataset-import.js";
+import type { DatasetImportSpec } from "./execute-dataset-import.js";
 import { findDatasetVersion, type DatasetImportRow, type DatasetVersionDetail } from "./records.js";
 
 export interface StartImportInput {
@@ -17,10 +17,11 @@ export interface StartImportInput {
 
 /**
  * Starts importing files into a dataset version: checks the URIs (path traversal, existence)
- * now, marks the version importing (V1 `importStatus` 1) and records an import task, then
- * validates and copies the data in the background (`runDatasetImport`). A released version is
- * immutable (Conflict), and so is one with an import still running. Importing again replaces
- * the previous import's data.
+ * now, marks the version importing (V1 `importStatus` 1), records an import task and queues its
+ * `dataset-import` run (the run's id is the task's id) in one transaction; a worker then
+ * validates and copies the data (`executeDatasetImport`). A released version is immutable
+ * (Conflict), and so is one with an import still running. Importing again replaces the previous
+ * import's data.
  *
  * @example
  * const task = await startDatasetImport(res, actor, { versionRef: "ds-…", versionField: "versionId", files: ["bos:/uploads/a.jsonl"], filesField: "files" });
@@ -30,8 +31,8 @@ export async function startDatasetImport(res: EngineResources, actor: Actor, inp
   const detail = await findDatasetVersion(res.db, input.versionRef, input.versionField);
   assertImportable(detail, input.versionField);
   if (input.files.length === 0) throw new SailfinError("InvalidParameter", { field: input.filesField, detail: "at least one file is required" });
-  // Resolved now so a typo or a missing upload is refused with the field named; the background
-  // run resolves again (the files may change in between, and a resumed run has only the URIs).
+  // Resolved now so a typo or a missing upload is refused with the field named; the run
+  // resolves again (the files may change in between, and a retried run has only the URIs).
   await resolveImportSources(res, input.files, (i) => `${input.filesField}[${i}]`);
   const now = nowIso();
   const task = await res.db.transaction().execute(async (trx) => {
@@ -55,28 +56,14 @@ export async function startDatasetImport(res: EngineResources, actor: Actor, inp
       objectKind: "datasetVersion", objectId: detail.version.id, actor: actor.accessKey,
       from: importState(detail.version.import_status), to: "Importing", reason: `import task ${row.id}`,
     });
+    const spec: DatasetImportSpec = { importNum: Number(row.num) };
+    await enqueueRun(trx, actor, {
+      id: row.id, kind: "dataset-import", name: `import into ${detail.version.id}`, description: "", spec,
+    });
     return row;
   });
-  res.background.run(`dataset-import ${task.id}`, () => runDatasetImport(res, task.num));
+  res.background.queued("dataset-import");
   return { task, detail };
-}
-
-/**
- * Restarts imports a stopped process left running (their rows say `Running`). The import is
- * redone from the start: the artifact store publishes atomically, so a half-written copy was
- * never visible. Registered in the server's STARTUP_TASKS.
- *
- * A deployment running several replicas on one database would restart each interrupted import
- * once per replica start; imports are idempotent (same files, same result), so the cost is
- * duplicate work, not wrong data.
- */
-export async function resumePendingDatasetImports(res: EngineResources): Promise<void> {
-  const pending = await res.db.selectFrom("dataset_imports").select(["num", "id"]).where("status", "=", "Running").orderBy("num").execute();
-  for (const task of pending) {
-    await appendEvent(res.db, { objectKind: "datasetImport", objectId: task.id, actor: SYSTEM_ACTOR.accessKey, from: "Running", to: "Running", reason: "resumed after a restart" });
-    res.log.info({ importTask: task.id }, "resuming an interrupted dataset import");
-    res.background.run(`dataset-import ${task.id}`, () => runDatasetImport(res, task.num));
-  }
 }
 
 function assertImportable({ version }: DatasetVersionDetail, field: string): void {

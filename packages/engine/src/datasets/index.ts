@@ -1,6 +1,6 @@
 /**
  * Datasets: a *group* is the V2 "dataset" (V1 group), a *version* the V2 "version" (V1
- * "dataset"). Only what routes, startup and fine-tuning need is exported.
+ * "dataset"). Only what routes, the worker and fine-tuning need is exported.
  */
 export {
   datasetDataKey, findDatasetGroup, findDatasetGroupByName, findDatasetVersion as findDatasetVersionDetail, lockDatasetVersions, parseStoredReport,
@@ -10,8 +10,10 @@ export {
 export { createDataset, type CreateDatasetInput, type DatasetStorageType } from "./create-dataset.js";
 export { createDatasetVersion } from "./create-dataset-version.js";
 export { resolveImportSources, type ImportSource } from "./import-sources.js";
-export { startDatasetImport, resumePendingDatasetImports, type StartImportInput } from "./import-dataset.js";
-export { runDatasetImport } from "./run-dataset-import.js";
+export { startDatasetImport, type StartImportInput } from "./import-dataset.js";
+export {
+  executeDatasetImport, type DatasetImportResult, type DatasetImportSpec,
+} from "./execute-dataset-import.js";
 export { releaseDatasetVersion } from "./release-dataset-version.js";
 export {
   listDatasets, listDatasetVersions, describeDatasetVersion, describeDatasetVersions, describeImportTask,

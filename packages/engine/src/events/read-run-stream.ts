@@ -55,6 +55,10 @@ export function runReadAction(kind: RunKind): Action {
     case "evaluate":
     case "eval-export":
       return "eval:read";
+    case "dataset-import":
+      return "dataset:read";
+    case "model-import":
+      return "model:read";
     default:
       return assertNever(kind);
   }

@@ -1,18 +1,22 @@
 import { SailfinError, newId } from "@sailfin/contract";
 import { withVersionNumberRetry } from "../unique-retry.js";
 import { assertSafeBucket, assertSafeObjectPath, bucketKey } from "../artifacts/keys.js";
+import { leaseHeld, type ImportOutcome } from "../import-outcome.js";
+import { enqueueRun } from "../queue/enqueue.js";
+import type { Lease } from "../queue/lease.js";
 import { SYSTEM_ACTOR, type Actor, type EngineResources } from "../resources.js";
 import { ModelCheckError, checkModelFiles } from "./check-model-files.js";
 import { copyFolder } from "./copy-folder.js";
 import {
-  finishVersion, insertCreatingVersion, versionFolder, type ModelSetRow, type ModelVersionRow,
+  finishVersion, insertCreatingVersion, versionFolder, type ModelSetRow, type ModelVersionRow, type VersionOutcome,
 } from "./model-rows.js";
 
 /**
  * Importing a Hugging Face model folder from the artifact store's buckets (V2 `CreateCustomModel`
- * with `sourceType: "Import"`). The request only validates and records a `Creating` version;
- * the copy and the checks run after the answer (`res.background`), and a process that dies
- * half-way leaves the row `Creating`, which `resumePendingModelImports` picks up at the next start.
+ * with `sourceType: "Import"`). The request only validates and records a `Creating` version and
+ * its `model-import` run (id `import-<versionId>`); a worker copies and checks the folder
+ * (`executeModelImport`), and one that dies half-way leaves the run to the next worker after its
+ * lease expires.
  */
 export interface ImportModelVersionInput {
   readonly set: ModelSetRow;
@@ -21,13 +25,18 @@ export interface ImportModelVersionInput {
   readonly description?: string;
 }
 
+/** `runs.spec` of a `model-import` run: the version it fills. */
+export interface ModelImportSpec {
+  readonly versionNum: number;
+}
+
 /** Field names as the V2 request spells them. */
 const BUCKET_FIELD = "importMeta.bucket";
 const PATH_FIELD = "importMeta.objectPath";
 
 /**
- * Validates the source folder and inserts the `Creating` version, then starts the check in the
- * background. Path traversal and an empty folder are refused here, naming the field.
+ * Validates the source folder and inserts the `Creating` version with its queued `model-import`
+ * run, in one transaction. Path traversal and an empty folder are refused here, naming the field.
  */
 export async function importModelVersion(res: EngineResources, actor: Actor, input: ImportModelVersionInput): Promise<ModelVersionRow> {
   assertSafeBucket(input.bucket, BUCKET_FIELD);
@@ -39,18 +48,25 @@ export async function importModelVersion(res: EngineResources, actor: Actor, inp
     throw new SailfinError("InvalidParameter", { field: PATH_FIELD, detail: `no objects under bos:/${input.bucket}/${objectPath}/` });
   }
   const row = await withVersionNumberRetry(() =>
-    res.db.transaction().execute((trx) =>
-      insertCreatingVersion(trx, actor, {
+    res.db.transaction().execute(async (trx) => {
+      const version = await insertCreatingVersion(trx, actor, {
         id: newId("modelVersion"),
         setNum: input.set.num,
         description: input.description ?? "",
         sourceType: "Import",
         importBucket: input.bucket,
         importObject: objectPath,
-      }),
-    ),
+      });
+      const spec: ModelImportSpec = { versionNum: version.num };
+      // The version being filled is not a model the run reads: 0, which no version has.
+      await enqueueRun(trx, actor, {
+        id: `import-${version.id}`, kind: "model-import", name: `import into ${version.id}`, description: `bos:/${input.bucket}/${objectPath}/`,
+        spec,
+      });
+      return version;
+    }),
   );
-  startImport(res, row.num);
+  res.background.queued("model-import");
   return row;
 }
 
@@ -58,24 +74,28 @@ function sourcePrefix(bucket: string, objectPath: string): string {
   return `${bucketKey({ bucket, objectPath })}/`;
 }
 
-function startImport(res: EngineResources, versionNum: number): void {
-  res.background.run(`model-import:${versionNum}`, () => runModelImport(res, versionNum));
-}
-
 /**
- * The background half: copy the folder's files into `models/<versionId>/`, then check the copy
- * (not the source, so what is checked is exactly what is kept even if the bucket changes
- * meanwhile), then Ready with its size and summary, or Fail naming the file and the problem.
+ * One attempt of a `model-import` run: copy the folder's files into `models/<versionId>/`, then
+ * check the copy (not the source, so what is checked is exactly what is kept even if the bucket
+ * changes meanwhile); the version turns Ready with its size and summary, or Fail naming the file
+ * and the problem, in the run's fenced completion (`settle`). The copy is redone from the start
+ * by a later attempt (each file is replaced atomically).
+ *
+ * @example const outcome = await executeModelImport(res, lease, signal); // then completeRun(…, { extra: outcome.settle })
  */
-export async function runModelImport(res: EngineResources, versionNum: number): Promise<void> {
+export async function executeModelImport(res: EngineResources, lease: Lease, signal: AbortSignal, spec: ModelImportSpec): Promise<ImportOutcome> {
+  const { versionNum } = spec;
   const row = await res.db.selectFrom("model_versions").selectAll().where("num", "=", versionNum).executeTakeFirst();
-  if (row === undefined || row.status !== "Creating" || row.source_type !== "Import") return;
+  if (row === undefined || row.status !== "Creating" || row.source_type !== "Import") {
+    return { kind: "rejected", reason: "the model version is no longer being created", settle: async () => {} };
+  }
   const dest = versionFolder(row.id);
-  let outcome: Parameters<typeof finishVersion>[3];
+  let outcome: VersionOutcome;
   try {
-    // A previous attempt (a process that stopped half-way) may have left files: start clean.
+    // A previous attempt may have left files: start clean (right after the claim, so this attempt holds the run).
     await res.artifacts.delete(dest);
     const copied = await copyFolder(res.artifacts, sourcePrefix(row.import_bucket ?? "", row.import_object ?? ""), dest, { recursive: false });
+    signal.throwIfAborted();
     if (copied.files.length === 0) throw new ModelCheckError("(folder)", `no files found at bos:/${row.import_bucket}/${row.import_object}/`);
     const checked = await checkModelFiles(res.artifacts, dest);
     outcome = {
@@ -86,30 +106,20 @@ export async function runModelImport(res: EngineResources, versionNum: number): 
       configSummary: JSON.stringify(checked.summary),
     };
   } catch (error) {
+    if (signal.aborted) return { kind: "interrupted" };
     if (!(error instanceof ModelCheckError)) res.log.error({ err: error, versionId: row.id }, "model import failed unexpectedly");
     const reason = error instanceof ModelCheckError ? error.message : `internal error while importing: ${(error as Error).message}`;
     outcome = { status: "Fail", failReason: reason };
   }
-  if (outcome.status === "Fail") await res.artifacts.delete(dest);
-  const applied = await finishVersion(res, SYSTEM_ACTOR, versionNum, outcome);
-  // Deleted while we worked: its rows are gone, so are the files we just wrote.
-  if (!applied) await res.artifacts.delete(dest);
+  const settle = async (trx: Parameters<typeof finishVersion>[0]) => { await finishVersion(trx, SYSTEM_ACTOR, versionNum, outcome); };
+  if (outcome.status === "Fail") {
+    // Only while this attempt holds the run: after that the folder is the new holder's.
+    if (await leaseHeld(res.db, lease)) await res.artifacts.delete(dest);
+    return { kind: "rejected", reason: outcome.failReason ?? "the model check failed", settle };
+  }
+  return {
+    kind: "imported", reason: `imported ${row.id} (${outcome.architecture ?? "unknown architecture"})`,
+    result: { sizeBytes: outcome.sizeBytes, architecture: outcome.architecture }, settle,
+  };
 }
 
-/**
- * Startup task: versions left `Creating` by a process that stopped are checked again from the
- * start (the copy is idempotent: each file is replaced atomically). Training-output versions
- * are `publish` runs in the queue, which a worker resumes (see publish-from-run.ts).
- */
-export async function resumePendingModelImports(res: EngineResources): Promise<void> {
-  const rows = await res.db
-    .selectFrom("model_versions")
-    .select(["num", "source_type"])
-    .where("status", "=", "Creating")
-    .orderBy("num", "asc")
-    .execute();
-  for (const row of rows) {
-    if (row.source_type === "Import") startImport(res, row.num);
-    // Train versions need nothing here: their `publish` run is a durable queue entry.
-  }
-}

@@ -14,7 +14,7 @@ export {
 } from "./model-rows.js";
 export { parseConfigSummary } from "./config-summary.js";
 export { createModelSet, MODEL_SET_TYPES, type ModelSetType, type CreateModelSetInput } from "./create-model-set.js";
-export { importModelVersion, runModelImport, resumePendingModelImports, type ImportModelVersionInput } from "./import-model-version.js";
+export { importModelVersion, executeModelImport, type ImportModelVersionInput, type ModelImportSpec } from "./import-model-version.js";
 export { publishFromRun, settlePublishedVersion, type PublishFromRunInput, type PublishedVersion, type PublishRunSpec } from "./publish-from-run.js";
 export {
   describeModelVersion, describeModelSet, listModelSets, listModelSetsV1, modelSetCreator, viewVersions,

@@ -151,36 +151,34 @@ export interface VersionOutcome {
 }
 
 /**
- * Moves a `Creating` version to Ready or Fail, with its event, in one transaction. Returns false
- * when the version is no longer Creating (deleted meanwhile, or finished by another process):
- * the caller then owns cleaning up what it wrote.
+ * Moves a `Creating` version to Ready or Fail, with its event (call inside the transaction that
+ * ends its run). Returns false when the version is no longer Creating (finished by another
+ * process): the caller then owns cleaning up what it wrote.
  */
-export async function finishVersion(res: EngineResources, actor: Actor, versionNum: number, outcome: VersionOutcome): Promise<boolean> {
-  return res.db.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom("model_versions").select(["id", "status"]).where("num", "=", versionNum).executeTakeFirst();
-    if (row === undefined || row.status !== "Creating") return false;
-    const patch: Partial<Record<keyof ModelVersionTable, unknown>> = {
-      status: outcome.status,
-      fail_reason: outcome.failReason ?? null,
-      modified_at: nowIso(),
-    };
-    if (outcome.artifactPath !== undefined) patch.artifact_path = outcome.artifactPath;
-    if (outcome.sizeBytes !== undefined) patch.size_bytes = outcome.sizeBytes;
-    if (outcome.architecture !== undefined) patch.architecture = outcome.architecture;
-    if (outcome.configSummary !== undefined) patch.config_summary = outcome.configSummary;
-    const updated = await trx
-      .updateTable("model_versions")
-      .set(patch as never)
-      .where("num", "=", versionNum)
-      .where("status", "=", "Creating")
-      .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) !== 1) return false;
-    await appendEvent(trx, {
-      objectKind: MODEL_VERSION_KIND, objectId: row.id, actor: actor.accessKey, from: "Creating", to: outcome.status,
-      ...(outcome.failReason === undefined ? {} : { reason: outcome.failReason }),
-    });
-    return true;
+export async function finishVersion(trx: Db, actor: Actor, versionNum: number, outcome: VersionOutcome): Promise<boolean> {
+  const row = await trx.selectFrom("model_versions").select(["id", "status"]).where("num", "=", versionNum).executeTakeFirst();
+  if (row === undefined || row.status !== "Creating") return false;
+  const patch: Partial<Record<keyof ModelVersionTable, unknown>> = {
+    status: outcome.status,
+    fail_reason: outcome.failReason ?? null,
+    modified_at: nowIso(),
+  };
+  if (outcome.artifactPath !== undefined) patch.artifact_path = outcome.artifactPath;
+  if (outcome.sizeBytes !== undefined) patch.size_bytes = outcome.sizeBytes;
+  if (outcome.architecture !== undefined) patch.architecture = outcome.architecture;
+  if (outcome.configSummary !== undefined) patch.config_summary = outcome.configSummary;
+  const updated = await trx
+    .updateTable("model_versions")
+    .set(patch as never)
+    .where("num", "=", versionNum)
+    .where("status", "=", "Creating")
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) !== 1) return false;
+  await appendEvent(trx, {
+    objectKind: MODEL_VERSION_KIND, objectId: row.id, actor: actor.accessKey, from: "Creating", to: outcome.status,
+    ...(outcome.failReason === undefined ? {} : { reason: outcome.failReason }),
   });
+  return true;
 }
 
 /** The artifact folder of a version's files. */

@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { RUN_KINDS } from "@sailfin/contract";
-import { RUN_CATALOG, isRunKind, kindsByClass } from "./catalog.js";
+import { RUN_CATALOG, RUNTIME_FREE_KINDS, isRunKind, kindsByClass } from "./catalog.js";
 import { parseStoredSpec } from "./define.js";
 import { publishSpecSchema } from "./publish.js";
 
@@ -12,8 +12,12 @@ describe("run-kind catalog", () => {
   });
 
   test("kinds by concurrency class, in slot order, and narrowed to the kinds a worker takes", () => {
-    assert.deepEqual(kindsByClass(), { training: ["finetune"], "file-work": ["publish", "compress", "eval-export"], evaluation: ["evaluate"] });
+    assert.deepEqual(kindsByClass(), { training: ["finetune"], "file-work": ["publish", "compress", "eval-export", "dataset-import", "model-import"], evaluation: ["evaluate"] });
     assert.deepEqual(kindsByClass(["evaluate", "publish"]), { training: [], "file-work": ["publish"], evaluation: ["evaluate"] });
+  });
+
+  test("the runtime-free kinds are the imports: every serving process runs them", () => {
+    assert.deepEqual(RUNTIME_FREE_KINDS, ["dataset-import", "model-import"]);
   });
 
   test("isRunKind knows the catalog's words only", () => {

@@ -5,6 +5,7 @@ import { evalExportRun } from "./eval-export.js";
 import { evaluateRun } from "./evaluate.js";
 import { finetuneRun } from "./finetune.js";
 import { publishRun } from "./publish.js";
+import { datasetImportRun, modelImportRun } from "./imports.js";
 
 /**
  * Every run kind the queue holds, by kind: what the worker runs (payload schema, attempt, failure
@@ -17,7 +18,15 @@ export const RUN_CATALOG: { readonly [K in RunKind]: RunKindDefinition } = {
   compress: compressRun,
   evaluate: evaluateRun,
   "eval-export": evalExportRun,
+  "dataset-import": datasetImportRun,
+  "model-import": modelImportRun,
 };
+
+/**
+ * Kinds whose attempts never start the Python runtime (validation and copies in Node): every
+ * serving process runs them, with or without a training worker, so no worker announces them.
+ */
+export const RUNTIME_FREE_KINDS: readonly RunKind[] = RUN_KINDS.filter((kind) => !RUN_CATALOG[kind].needsRuntime);
 
 /** Whether a word names a run kind. @example isRunKind("publish") // true */
 export function isRunKind(word: string): word is RunKind {

@@ -9,7 +9,7 @@ import { failed, type RunOutcome } from "./outcome.js";
  * Which slots of a worker take a kind (each class has its own count of runs at once, so short
  * work never waits behind long work):
  * - `training`: fine-tuning, hours on the accelerator;
- * - `file-work`: short file work beside training (publish, compression, result export);
+ * - `file-work`: short file work beside training (publish, compression, result export, imports);
  * - `evaluation`: generation over a dataset, minutes to hours.
  * A worker's `slots` option and its announced kinds follow this order.
  */

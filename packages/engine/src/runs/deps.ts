@@ -10,6 +10,9 @@ import type { JudgeResult, JudgeSampleInput } from "../evaluations/judge.js";
 import type { ProgressBatch } from "../queue/record-progress.js";
 import type { EvalResultInput } from "../queue/record-eval-results.js";
 import type { RunKind } from "../queue/lease.js";
+import type { ImportOutcome } from "../import-outcome.js";
+import type { DatasetImportSpec } from "../datasets/execute-dataset-import.js";
+import type { ModelImportSpec } from "../models/import-model-version.js";
 import type { ExecResult, Executor, RuntimeRecipe } from "./executor.js";
 import { RuntimeLink, type RuntimeEnding } from "./runtime-link.js";
 
@@ -38,6 +41,13 @@ export interface RunDeps {
   /** Fenced: an evaluation's per-sample answers (`replace` clears an earlier attempt's). False when the lease was lost. */
   recordEvalResults(rows: readonly EvalResultInput[], options?: { readonly replace?: boolean }): Promise<boolean>;
   readonly judge: RunJudge;
+  readonly imports: RunImports;
+}
+
+/** The import work of the runtime-free kinds, done in Node: validation and copies, progress fenced by the lease. */
+export interface RunImports {
+  dataset(spec: DatasetImportSpec): Promise<ImportOutcome>;
+  model(spec: ModelImportSpec): Promise<ImportOutcome>;
 }
 
 /** The claimed run, as a kind sees it. */

@@ -13,7 +13,11 @@ export type RunOutcome =
       readonly settle?: (trx: Transaction<Database>) => Promise<void>;
     }
   | { readonly kind: "stopped"; readonly reason: string }
-  | { readonly kind: "failed"; readonly failure: FailureKind; readonly reason: string }
+  | {
+      readonly kind: "failed"; readonly failure: FailureKind; readonly reason: string;
+      /** Runs inside the fenced transaction that ends the run Failed (not on a retry): a rejected import records its verdict there. */
+      readonly settle?: (trx: Transaction<Database>) => Promise<void>;
+    }
   /** The lease was lost mid-way: another worker owns the run now; write nothing. */
   | { readonly kind: "lost" };
 

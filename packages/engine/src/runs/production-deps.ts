@@ -6,6 +6,8 @@ import { judgeSample } from "../evaluations/judge.js";
 import { forgetAfterStep, recordProgress } from "../queue/record-progress.js";
 import { recordEvalResults } from "../queue/record-eval-results.js";
 import type { Lease } from "../queue/lease.js";
+import { executeDatasetImport } from "../datasets/execute-dataset-import.js";
+import { executeModelImport } from "../models/import-model-version.js";
 import { runThroughLink, type LocalArtifacts, type RunDeps, type RuntimeSettings } from "./deps.js";
 import type { Executor } from "./executor.js";
 import { modelSetExists, readLatestCheckpoint, readModelVersion, readStoredRun } from "./reads.js";
@@ -53,6 +55,10 @@ export function productionRunDeps(input: ProductionRunDepsInput): RunDeps {
     forgetAfterStep: (step) => forgetAfterStep(res.db, lease, step),
     recordEvalResults: (rows, options) => recordEvalResults(res.db, lease, rows, options),
     judge: { target: (url) => resolveJudgeTarget(res.judge, url), sample: judgeSample },
+    imports: {
+      dataset: (spec) => executeDatasetImport(res, lease, signal, spec),
+      model: (spec) => executeModelImport(res, lease, signal, spec),
+    },
   };
 }
 

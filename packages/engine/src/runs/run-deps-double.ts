@@ -1,7 +1,7 @@
 import type { RuntimeEvent } from "@sailfin/contract";
 import type { ProgressBatch } from "../queue/record-progress.js";
 import type { EvalResultInput } from "../queue/record-eval-results.js";
-import type { LocalArtifacts, RunAttempt, RunDeps, RunJudge, RunReads, RuntimeJob, RuntimeSettings } from "./deps.js";
+import type { LocalArtifacts, RunAttempt, RunDeps, RunImports, RunJudge, RunReads, RuntimeJob, RuntimeSettings } from "./deps.js";
 import { runThroughLink } from "./deps.js";
 import type { ExecResult } from "./executor.js";
 
@@ -29,6 +29,8 @@ export interface RunDepsDoubleOptions {
   /** The fence of every write: false plays a lease lost to another worker (default true). */
   readonly leaseHeld?: () => boolean;
   readonly judge?: Partial<RunJudge>;
+  /** Import work (the runtime-free kinds); not given: it throws. */
+  readonly imports?: Partial<RunImports>;
 }
 
 /** What the kind did through the double, for assertions. */
@@ -90,6 +92,11 @@ export function runDepsDouble(options: RunDepsDoubleOptions): { deps: RunDeps; r
       target: (url) => ({ url, apiKey: "", endpoint: null }),
       sample: () => Promise.reject(new Error("the test gave no judge.sample")),
       ...options.judge,
+    },
+    imports: {
+      dataset: () => Promise.reject(new Error("the test gave no imports.dataset")),
+      model: () => Promise.reject(new Error("the test gave no imports.model")),
+      ...options.imports,
     },
   };
   return { deps, record };

@@ -28,7 +28,7 @@ export interface EventStreamOptions {
 }
 
 /** Any one of these lets a key ask; the run's own kind decides (runReadAction). */
-const WATCH_ACTIONS: readonly Action[] = ["tuning:read", "comp:read", "eval:read"];
+const WATCH_ACTIONS: readonly Action[] = ["tuning:read", "comp:read", "eval:read", "dataset:read", "model:read"];
 /** EventSource's reconnect delay. */
 const RETRY_MS = 1_000;
 
