@@ -10,7 +10,7 @@ import {
   claimRun, completeRun, createDataset, executeDatasetImport, startDatasetImport, type EngineResources,
 } from "@sailfin/engine";
 import { loadServerConfig, openEngine } from "@sailfin/server";
-import { startRuntimeFreeWorker, workerSettingsFromEnv } from "@sailfin/worker";
+import { startServerKindsWorker, workerSettingsFromEnv } from "@sailfin/worker";
 import { createTestDatabase, startTestServer, testDialects, type TestServer } from "./harness.js";
 import { SseReader, type SseMessage } from "./fixtures/sse.js";
 import { importDataset, SAMPLE_LINES, uploadObject } from "./fixtures/dataset-imports.js";
@@ -112,7 +112,7 @@ for (const dialect of testDialects()) {
       await sleep(300);
 
       // A second worker returns the expired run to the queue, claims it (attempt 2) and finishes it.
-      const second = await startRuntimeFreeWorker(res, { ...workerSettingsFromEnv({}), pollMs: 20 }, "second-worker");
+      const second = await startServerKindsWorker(res, { ...workerSettingsFromEnv({}), pollMs: 20 }, "second-worker");
       try {
         const deadline = Date.now() + 15_000;
         while ((await res.db.selectFrom("runs").select("status").where("id", "=", task.id).executeTakeFirstOrThrow()).status !== "Succeeded") {

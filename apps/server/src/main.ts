@@ -8,7 +8,7 @@ import {
   BackgroundTasks, DEFAULT_WEBHOOK_OPTIONS, LocalArtifactStore, ensurePrivateFile, preparePrivateHome, SecretBox, WebhookDispatcher, countAccessKeys, createAccessKey,
   findCredential, parseMasterKey, type EngineResources,
 } from "@sailfin/engine";
-import { PythonNotFoundError, startLocalWorker, startRuntimeFreeWorker, workerSettingsFromEnv, type Worker } from "@sailfin/worker";
+import { PythonNotFoundError, startLocalWorker, startServerKindsWorker, workerSettingsFromEnv, type Worker } from "@sailfin/worker";
 import { buildApp } from "./app.js";
 import type { ServerConfig } from "./config.js";
 import { createLogger } from "./logger.js";
@@ -92,9 +92,9 @@ export async function startServer(
       (options.warn ?? print)(`sailfin: warning: no embedded worker, so queued tasks will not run: ${error.message}`);
     }
   }
-  // Every serving process runs the runtime-free kinds (dataset and model imports), Python or not,
+  // Every serving process runs SERVER_KINDS (dataset and model imports), Python or not,
   // in a worker of their own: an import never waits there behind a compression or a publish.
-  const runtimeFree = await startRuntimeFreeWorker(res, settings, options.workerId === undefined ? undefined : `${options.workerId}-runtime-free`);
+  const serverKinds = await startServerKindsWorker(res, settings, options.workerId === undefined ? undefined : `${options.workerId}-imports`);
   const app = await buildApp(res, {
     bodyLimit: config.bodyLimit, uploadLimit: config.uploadLimit, logger: log, eventsPollMs: config.eventsPollMs,
     sessionTtlS: config.sessionTtlS, consoleDir: config.consoleDir, trustProxy: config.trustProxy,
@@ -104,7 +104,7 @@ export async function startServer(
   } catch (error) {
     // The port is taken (or similar): leave nothing running behind the error.
     await worker?.stop();
-    await runtimeFree.stop();
+    await serverKinds.stop();
     await app.close();
     await store.close();
     throw error;
@@ -124,7 +124,7 @@ export async function startServer(
       await stranded?.stop();
       await webhooks.stop();
       await worker?.stop();
-      await runtimeFree.stop();
+      await serverKinds.stop();
       await app.close();
       await res.background.drain();
       await store.close();

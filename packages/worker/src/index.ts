@@ -5,5 +5,5 @@ export { type Executor, type ExecRequest, type ExecResult, RuntimeLink, type Run
 export { LocalExecutor, defaultRuntimeDir, type LocalExecutorOptions } from "./local-executor.js";
 export { findPython, findPythonAmong, PythonNotFoundError, SETUP_RUNTIME_SCRIPT } from "./python.js";
 export { workerSettingsFromEnv, type WorkerSettings } from "./settings.js";
-export { startLocalWorker, startRuntimeFreeWorker } from "./start.js";
+export { startLocalWorker, startServerKindsWorker } from "./start.js";
 export { ensureRuntime, hostFacts, onPath, runtimeFix, RuntimeMissingError, type HostFacts, type RuntimeFix } from "./runtime-check.js";

@@ -1,4 +1,4 @@
-import { RUN_CATALOG, RUN_KINDS, RUNTIME_FREE_KINDS, type EngineResources } from "@sailfin/engine";
+import { RUN_CATALOG, RUN_KINDS, SERVER_KINDS, type EngineResources } from "@sailfin/engine";
 import { LocalExecutor } from "./local-executor.js";
 import { findPython } from "./python.js";
 import { workerSettingsFromEnv, type WorkerSettings } from "./settings.js";
@@ -24,14 +24,14 @@ export async function startLocalWorker(res: EngineResources, settings: WorkerSet
 }
 
 /**
- * A worker for the kinds that need no Python runtime (dataset and model imports), which every
- * serving process runs whether or not it has a training worker (docs/architecture.md, "Runtime-free kinds").
+ * A worker for SERVER_KINDS (dataset and model imports, which need no Python), which every
+ * serving process runs whether or not it has a training worker (docs/architecture.md, "Kinds every server runs").
  *
- * @example const imports = await startRuntimeFreeWorker(res); … await imports.stop();
+ * @example const imports = await startServerKindsWorker(res); … await imports.stop();
  */
-export async function startRuntimeFreeWorker(res: EngineResources, settings: WorkerSettings = workerSettingsFromEnv(process.env), id?: string): Promise<Worker> {
+export async function startServerKindsWorker(res: EngineResources, settings: WorkerSettings = workerSettingsFromEnv(process.env), id?: string): Promise<Worker> {
   const worker = new Worker({
-    res, kinds: RUNTIME_FREE_KINDS, leaseMs: settings.leaseMs, pollMs: settings.pollMs, backoffMs: settings.backoffMs,
+    res, kinds: SERVER_KINDS, leaseMs: settings.leaseMs, pollMs: settings.pollMs, backoffMs: settings.backoffMs,
     ...(id === undefined ? {} : { id }),
   });
   await worker.start();

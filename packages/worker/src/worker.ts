@@ -105,12 +105,12 @@ export class Worker {
   }
 
   /**
-   * Announces the kinds that need the runtime: runtime-free kinds are run by every serving
-   * process, so a worker that takes only those (a server's without Python) is not announced.
+   * Announces the kinds it takes less SERVER_KINDS (every serving process runs those), so a
+   * worker that takes only those (a server's own) is not announced.
    */
   private async announce(): Promise<void> {
     const { res } = this.options;
-    const kinds = this.slotKinds.filter((kind) => RUN_CATALOG[kind].needsRuntime);
+    const kinds = this.slotKinds.filter((kind) => !RUN_CATALOG[kind].everyServer);
     if (kinds.length === 0) return;
     try {
       await announceWorker(res.db, { id: this.id, kinds, ttlMs: this.leaseMs });

@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import type { Kysely } from "kysely";
 import { nowIso } from "@sailfin/contract";
 import type { Database } from "@sailfin/store";
-import { RUN_CATALOG, RUNTIME_FREE_KINDS, isRunKind } from "../runs/catalog.js";
+import { RUN_CATALOG, SERVER_KINDS, isRunKind } from "../runs/catalog.js";
 import { isoIn, type RunKind } from "./lease.js";
 
 /**
@@ -88,8 +88,8 @@ export interface StrandedWork {
  */
 export async function strandedWork(db: Kysely<Database>): Promise<StrandedWork[]> {
   const queued = await db.selectFrom("runs").select(["kind", (eb) => eb.fn.countAll<number>().as("n")])
-    // Runtime-free kinds are run by every serving process: never stranded while one answers.
-    .where("status", "=", "Queued").where("kind", "not in", [...RUNTIME_FREE_KINDS]).groupBy("kind").execute();
+    // SERVER_KINDS are run by every serving process: never stranded while one answers.
+    .where("status", "=", "Queued").where("kind", "not in", [...SERVER_KINDS]).groupBy("kind").execute();
   if (queued.length === 0) return [];
   const live = await liveWorkerKinds(db);
   const out: StrandedWork[] = [];

@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { RUN_KINDS } from "@sailfin/contract";
-import { RUN_CATALOG, RUNTIME_FREE_KINDS, isRunKind, kindsByClass } from "./catalog.js";
+import { RUN_CATALOG, SERVER_KINDS, isRunKind, kindsByClass } from "./catalog.js";
 import { parseStoredSpec } from "./define.js";
 import { publishSpecSchema } from "./publish.js";
 
@@ -16,8 +16,8 @@ describe("run-kind catalog", () => {
     assert.deepEqual(kindsByClass(["evaluate", "publish"]), { training: [], "file-work": ["publish"], evaluation: ["evaluate"] });
   });
 
-  test("the runtime-free kinds are the imports: every serving process runs them", () => {
-    assert.deepEqual(RUNTIME_FREE_KINDS, ["dataset-import", "model-import"]);
+  test("every serving process runs the imports", () => {
+    assert.deepEqual(SERVER_KINDS, ["dataset-import", "model-import"]);
   });
 
   test("isRunKind knows the catalog's words only", () => {

@@ -23,10 +23,10 @@ export const RUN_CATALOG: { readonly [K in RunKind]: RunKindDefinition } = {
 };
 
 /**
- * Kinds whose attempts never start the Python runtime (validation and copies in Node): every
- * serving process runs them, with or without a training worker, so no worker announces them.
+ * The kinds every serving process runs in a worker of its own, Python or not (the imports a
+ * request starts): no worker announces them and they are never stranded while a server answers.
  */
-export const RUNTIME_FREE_KINDS: readonly RunKind[] = RUN_KINDS.filter((kind) => !RUN_CATALOG[kind].needsRuntime);
+export const SERVER_KINDS: readonly RunKind[] = RUN_KINDS.filter((kind) => RUN_CATALOG[kind].everyServer);
 
 /** Whether a word names a run kind. @example isRunKind("publish") // true */
 export function isRunKind(word: string): word is RunKind {

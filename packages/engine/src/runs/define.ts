@@ -24,6 +24,11 @@ export interface RunKindSpec<Spec> {
   readonly concurrency: ConcurrencyClass;
   /** Whether an attempt starts the Python runtime (a worker without an executor cannot take it). */
   readonly needsRuntime: boolean;
+  /**
+   * Whether every serving process runs it, in a worker of its own with or without Python (work a
+   * request starts and a user waits on, such as imports); default false: workers that announce it.
+   */
+  readonly everyServer?: boolean;
   /** The payload schema of `runs.spec`. */
   readonly spec: z.ZodType<Spec>;
   /** One attempt, every side effect through `deps`. */
@@ -38,6 +43,7 @@ export interface RunKindDefinition {
   readonly noun: string;
   readonly concurrency: ConcurrencyClass;
   readonly needsRuntime: boolean;
+  readonly everyServer: boolean;
   readonly spec: z.ZodType;
   /** Parses `deps.run.storedSpec` (a spec that does not parse is a user failure naming the field), then runs. */
   attempt(deps: RunDeps): Promise<RunOutcome>;
@@ -49,7 +55,7 @@ export interface RunKindDefinition {
 export function defineRunKind<Spec>(definition: RunKindSpec<Spec>): RunKindDefinition {
   const { kind, noun, concurrency, needsRuntime, spec } = definition;
   return {
-    kind, noun, concurrency, needsRuntime, spec,
+    kind, noun, concurrency, needsRuntime, spec, everyServer: definition.everyServer ?? false,
     async attempt(deps) {
       const parsed = parseStoredSpec(spec, deps.run.storedSpec);
       return "error" in parsed ? failed("user", `the stored spec of ${deps.run.id} is not a valid ${kind} spec: ${parsed.error}`) : definition.run(parsed.spec, deps);

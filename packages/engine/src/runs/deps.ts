@@ -44,7 +44,7 @@ export interface RunDeps {
   readonly imports: RunImports;
 }
 
-/** The import work of the runtime-free kinds, done in Node: validation and copies, progress fenced by the lease. */
+/** The import work of the import kinds, done in Node: validation and copies, progress fenced by the lease. */
 export interface RunImports {
   dataset(spec: DatasetImportSpec): Promise<ImportOutcome>;
   model(spec: ModelImportSpec): Promise<ImportOutcome>;

@@ -27,12 +27,12 @@ export function importRunOutcome(outcome: ImportOutcome): RunOutcome {
 
 /** Validates every line of the sources and copies the records into the version (Node only). */
 export const datasetImportRun = defineRunKind({
-  kind: "dataset-import", noun: "dataset import", concurrency: "file-work", needsRuntime: false, spec: datasetImportSpecSchema,
+  kind: "dataset-import", noun: "dataset import", concurrency: "file-work", needsRuntime: false, everyServer: true, spec: datasetImportSpecSchema,
   run: async (spec, deps) => importRunOutcome(await deps.imports.dataset(spec)),
 });
 
 /** Copies a model folder into `models/<versionId>/` and checks it (Node only). */
 export const modelImportRun = defineRunKind({
-  kind: "model-import", noun: "model import", concurrency: "file-work", needsRuntime: false, spec: modelImportSpecSchema,
+  kind: "model-import", noun: "model import", concurrency: "file-work", needsRuntime: false, everyServer: true, spec: modelImportSpecSchema,
   run: async (spec, deps) => importRunOutcome(await deps.imports.model(spec)),
 });

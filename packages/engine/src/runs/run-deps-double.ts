@@ -29,7 +29,7 @@ export interface RunDepsDoubleOptions {
   /** The fence of every write: false plays a lease lost to another worker (default true). */
   readonly leaseHeld?: () => boolean;
   readonly judge?: Partial<RunJudge>;
-  /** Import work (the runtime-free kinds); not given: it throws. */
+  /** Import work (the import kinds); not given: it throws. */
   readonly imports?: Partial<RunImports>;
 }
 
