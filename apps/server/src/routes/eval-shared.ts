@@ -57,12 +57,12 @@ export function partResultIds(exportOpt: "total" | "part" | undefined, resultIds
 
 /** Why an export ended in `Fail` (a stopped export has no failure reason of its own). */
 export function exportFailReason(view: EvalExportView): string {
-  return view.row.failure_reason ?? (view.status === "Cancelled" ? "the export was stopped" : "");
+  return view.failureReason ?? (view.status === "Cancelled" ? "the export was stopped" : "");
 }
 
 /** A link that downloads a finished local export without credentials: its signature is the credential. */
 export function downloadUrl(ctx: RouteContext, view: EvalExportView): string {
   if (view.status !== "Succeeded" || view.spec.exportType !== "local" || view.result === null) return "";
-  const id = view.row.id;
+  const id = view.id;
   return `${ctx.baseUrl}/sailfin/v1/eval-exports/${id}/download?${downloadQuery(ctx.res, id)}`;
 }

@@ -7,6 +7,7 @@ import { copyFolder } from "./copy-folder.js";
 import {
   finishVersion, insertCreatingVersion, versionFolder, type ModelSetRow, type ModelVersionRow,
 } from "./model-rows.js";
+import { toModelVersionRecord, type ModelSetRecord, type ModelVersionRecord } from "./records.js";
 
 /**
  * Importing a Hugging Face model folder from the artifact store's buckets (V2 `CreateCustomModel`
@@ -15,7 +16,7 @@ import {
  * half-way leaves the row `Creating`, which `resumePendingModelImports` picks up at the next start.
  */
 export interface ImportModelVersionInput {
-  readonly set: ModelSetRow;
+  readonly set: ModelSetRecord;
   readonly bucket: string;
   readonly objectPath: string;
   readonly description?: string;
@@ -29,7 +30,7 @@ const PATH_FIELD = "importMeta.objectPath";
  * Validates the source folder and inserts the `Creating` version, then starts the check in the
  * background. Path traversal and an empty folder are refused here, naming the field.
  */
-export async function importModelVersion(res: EngineResources, actor: Actor, input: ImportModelVersionInput): Promise<ModelVersionRow> {
+export async function importModelVersion(res: EngineResources, actor: Actor, input: ImportModelVersionInput): Promise<ModelVersionRecord> {
   assertSafeBucket(input.bucket, BUCKET_FIELD);
   assertSafeObjectPath(input.objectPath, PATH_FIELD, { allowDirectory: true });
   const objectPath = input.objectPath.replace(/\/$/, "");
@@ -51,7 +52,7 @@ export async function importModelVersion(res: EngineResources, actor: Actor, inp
     ),
   );
   startImport(res, row.num);
-  return row;
+  return toModelVersionRecord(row);
 }
 
 function sourcePrefix(bucket: string, objectPath: string): string {
