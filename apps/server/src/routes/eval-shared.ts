@@ -11,9 +11,6 @@ import type { RouteContext } from "./route.js";
 /** The four columns the SDK exports by default (`system` is V2's fifth). */
 const DEFAULT_EXPORT_CONTENT = ["prompt", "prediction", "completion", "metrics"];
 
-/** The shared bodies are the contract's (defined once, with the V2 evaluation bodies). */
-export { ExportContentBody, InferenceParamsBody, JudgePromptBody } from "@sailfin/contract";
-
 /** `""` means "not given" for the optional strings SDKs fill with empty defaults. */
 export function given(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value;
