@@ -11,9 +11,6 @@ import type { RouteContext } from "./route.js";
 /** The four columns the SDK exports by default (`system` is V2's fifth). */
 const DEFAULT_EXPORT_CONTENT = ["prompt", "prediction", "completion", "metrics"];
 
-/** The shared bodies are the contract's (defined once, with the V2 evaluation bodies). */
-export { ExportContentBody, InferenceParamsBody, JudgePromptBody } from "@sailfin/contract";
-
 /** `""` means "not given" for the optional strings SDKs fill with empty defaults. */
 export function given(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value;
@@ -57,12 +54,12 @@ export function partResultIds(exportOpt: "total" | "part" | undefined, resultIds
 
 /** Why an export ended in `Fail` (a stopped export has no failure reason of its own). */
 export function exportFailReason(view: EvalExportView): string {
-  return view.row.failure_reason ?? (view.status === "Cancelled" ? "the export was stopped" : "");
+  return view.failureReason ?? (view.status === "Cancelled" ? "the export was stopped" : "");
 }
 
 /** A link that downloads a finished local export without credentials: its signature is the credential. */
 export function downloadUrl(ctx: RouteContext, view: EvalExportView): string {
   if (view.status !== "Succeeded" || view.spec.exportType !== "local" || view.result === null) return "";
-  const id = view.row.id;
+  const id = view.id;
   return `${ctx.baseUrl}/sailfin/v1/eval-exports/${id}/download?${downloadQuery(ctx.res, id)}`;
 }

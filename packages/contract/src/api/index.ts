@@ -1,5 +1,5 @@
 /**
- * `@sailfin/contract/api`: the browser-safe half of the contract. The V2 request schemas
+ * `@sailfin/contract/api`: the browser-safe half of the contract. The V1 and V2 request schemas
  * (zod; the server validates with these very objects), the result types the server's renderers
  * are annotated with, and the canonical strings of bce-auth-v1. Nothing reachable from here may
  * import a Node built-in: the SDK (and through it the web console) loads this module, and
@@ -11,6 +11,10 @@ export * from "./finetuning.js";
 export * from "./models.js";
 export * from "./compression.js";
 export * from "./evaluations.js";
+export * from "./v1-datasets.js";
+export * from "./v1-evaluations.js";
+export * from "./v1-finetune.js";
+export * from "./v1-models.js";
 export * from "./iam.js";
 export * from "./objects.js";
 export * from "./session.js";

@@ -5,6 +5,7 @@ import { enqueueRun } from "../queue/enqueue.js";
 import { findWorkRun, type WorkRow } from "../queue/find-work.js";
 import { requestStop, type StopResult } from "../queue/request-stop.js";
 import type { Actor, EngineResources } from "../resources.js";
+import { toWorkRunRecord, type WorkRunRecord } from "../work-run-record.js";
 import { lockModelVersions } from "../models/model-rows.js";
 
 /**
@@ -48,11 +49,9 @@ export interface CompResult {
   readonly seconds: number;
 }
 
-export interface CompTaskView {
-  readonly row: WorkRow;
+/** A compression task as routes render it: its run's record, spec, source and outcome. */
+export interface CompTaskView extends WorkRunRecord {
   readonly spec: CompRunSpec;
-  readonly status: RunStatus;
-  readonly cancelRequested: boolean;
   readonly sourceModelId: string;
   readonly result: CompResult | null;
 }
@@ -122,7 +121,7 @@ async function viewsOf(db: Db, rows: readonly WorkRow[]): Promise<CompTaskView[]
   return rows.map((row) => {
     const spec = JSON.parse(row.spec) as CompRunSpec;
     return {
-      row, spec, status: row.status as RunStatus, cancelRequested: row.cancel_requested !== 0,
+      ...toWorkRunRecord(row), spec,
       sourceModelId: sources.get(row.base_model_version_num) ?? spec.sourceVersionId,
       result: row.result === null ? null : JSON.parse(row.result) as CompResult,
     };

@@ -2,7 +2,7 @@ import { SailfinError, nowIso } from "@sailfin/contract";
 import { withVersionNumberRetry } from "../unique-retry.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { insertVersion } from "./create-dataset.js";
-import { findDatasetGroup, type DatasetGroupRow, type DatasetVersionDetail } from "./records.js";
+import { findDatasetGroup, toGroupRecord, toVersionRecord, type DatasetGroupRecord, type DatasetVersionView } from "./records.js";
 
 /**
  * Adds the next version (empty, not imported) to a dataset. Concurrent creations on one dataset
@@ -17,14 +17,14 @@ export async function createDatasetVersion(
   actor: Actor,
   input: {
     readonly datasetId?: string;
-    readonly group?: DatasetGroupRow;
+    readonly group?: DatasetGroupRecord;
     readonly field: string;
     readonly description?: string;
     /** V1 `create` names the version number it expects; anything but the next one is refused. */
     readonly expectedVersion?: { readonly number: number; readonly field: string };
   },
-): Promise<DatasetVersionDetail> {
-  const group = input.group ?? (await findDatasetGroup(res.db, input.datasetId ?? "", input.field));
+): Promise<DatasetVersionView> {
+  const group = input.group ?? toGroupRecord(await findDatasetGroup(res.db, input.datasetId ?? "", input.field));
   const version = await withVersionNumberRetry(() =>
     res.db.transaction().execute(async (trx) => {
       const now = nowIso();
@@ -41,5 +41,5 @@ export async function createDatasetVersion(
       }
       return insertVersion(trx, actor, group.num, next, input.description ?? "", now);
     }));
-  return { group, version };
+  return { group, version: toVersionRecord(version) };
 }

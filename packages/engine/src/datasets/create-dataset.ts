@@ -3,7 +3,7 @@ import { appendEvent, type Db } from "@sailfin/store";
 import { formatInfo, type DataFormat } from "@sailfin/data";
 import { parseBucketUri } from "../artifacts/keys.js";
 import type { Actor, EngineResources } from "../resources.js";
-import type { DatasetVersionDetail } from "./records.js";
+import { toVersionView, type DatasetVersionView } from "./records.js";
 
 /** `sysStorage`: the platform keeps the data; `BOS`: the user's bucket is recorded as its home. */
 export type DatasetStorageType = "sysStorage" | "BOS";
@@ -28,7 +28,7 @@ export interface CreateDatasetInput {
  * const { group, version } = await createDataset(res, actor, { name: "faq", format: "PromptResponse", storageType: "sysStorage" });
  * version.id // "ds-…", version.num is the V1 numeric id
  */
-export async function createDataset(res: EngineResources, actor: Actor, input: CreateDatasetInput): Promise<DatasetVersionDetail> {
+export async function createDataset(res: EngineResources, actor: Actor, input: CreateDatasetInput): Promise<DatasetVersionView> {
   const storagePath = normaliseStoragePath(input);
   const info = formatInfo(input.format);
   const now = nowIso();
@@ -41,7 +41,7 @@ export async function createDataset(res: EngineResources, actor: Actor, input: C
     }).returningAll().executeTakeFirstOrThrow();
     await appendEvent(trx, { objectKind: "dataset", objectId: groupId, actor: actor.accessKey, from: null, to: "Created", reason: `${info.name} dataset ${input.name}` });
     const version = await insertVersion(trx, actor, group.num, 1, input.description ?? "", now);
-    return { group, version };
+    return toVersionView({ group, version });
   });
 }
 

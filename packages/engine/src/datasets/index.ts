@@ -5,6 +5,7 @@
 export {
   datasetDataKey, findDatasetGroup, findDatasetGroupByName, findDatasetVersion as findDatasetVersionDetail, lockDatasetVersions, parseStoredReport,
   type DatasetGroupRow, type DatasetVersionRow, type DatasetImportRow, type DatasetVersionDetail,
+  type DatasetGroupRecord, type DatasetVersionRecord, type DatasetImportTaskRecord, type DatasetVersionView,
   type StoredImportReport, type ImportTaskStatus,
 } from "./records.js";
 export { createDataset, type CreateDatasetInput, type DatasetStorageType } from "./create-dataset.js";

@@ -90,12 +90,102 @@ export async function findDatasetGroup(db: Db, id: string, field: string): Promi
 }
 
 /** The newest group with this name (V1 `create` with `versionId` > 1 adds a version to it). */
-export async function findDatasetGroupByName(db: Db, name: string, field: string): Promise<DatasetGroupRow> {
+export async function findDatasetGroupByName(db: Db, name: string, field: string): Promise<DatasetGroupRecord> {
   const group = await db.selectFrom("dataset_groups").selectAll().where("name", "=", name).orderBy("num", "desc").executeTakeFirst();
   if (group === undefined) throw new SailfinError("NotFound", { field, detail: `no dataset is named ${name}; create version 1 first` });
-  return group;
+  return toGroupRecord(group);
 }
 
 function notFound(field: string, ref: V1Id): SailfinError {
   return new SailfinError("NotFound", { field, detail: `dataset version ${ref} does not exist` });
+}
+
+/**
+ * What the dataset operations hand the routes: each row mapped once to camelCase, so no route
+ * reads a column. Values are the stored ones unchanged (the dialects render the V1 codes).
+ */
+export interface DatasetGroupRecord {
+  readonly num: number;
+  readonly id: string;
+  readonly name: string;
+  /** Internal format name (see data/formats). */
+  readonly dataFormat: string;
+  readonly projectType: number;
+  readonly templateType: number;
+  readonly dataType: number;
+  /** `sysStorage` or `BOS`. */
+  readonly storageType: string;
+  /** `bos:/bucket/dir/` for BOS storage, "" otherwise. */
+  readonly storagePath: string;
+  readonly createdAt: string;
+  readonly modifiedAt: string;
+}
+
+export interface DatasetVersionRecord {
+  readonly num: number;
+  readonly id: string;
+  readonly version: number;
+  readonly description: string;
+  /** V1 import status code (IMPORT_STATUS). */
+  readonly importStatus: number;
+  readonly importProgress: number;
+  /** V1 release status code (RELEASE_STATUS). */
+  readonly releaseStatus: number;
+  readonly recordCount: number;
+  readonly charCount: number;
+  readonly byteSize: number;
+  /** The last import's report; null before any import. */
+  readonly importReport: StoredImportReport | null;
+  /** sha256 of the released content; null until released. */
+  readonly contentHash: string | null;
+  /** Artifact key of the imported JSONL; null before an import. */
+  readonly dataPath: string | null;
+  readonly releasedAt: string | null;
+  readonly createdAt: string;
+  readonly modifiedAt: string;
+}
+
+export interface DatasetImportTaskRecord {
+  readonly id: string;
+  readonly status: string;
+  /** The source URIs the task reads. */
+  readonly files: string[];
+  readonly error: string | null;
+  readonly createdAt: string;
+  readonly finishedAt: string | null;
+}
+
+/** A version with its group, as records (what every dataset describe renders from). */
+export interface DatasetVersionView {
+  readonly group: DatasetGroupRecord;
+  readonly version: DatasetVersionRecord;
+}
+
+export function toGroupRecord(row: DatasetGroupRow): DatasetGroupRecord {
+  return {
+    num: row.num, id: row.id, name: row.name, dataFormat: row.data_format, projectType: row.project_type,
+    templateType: row.template_type, dataType: row.data_type, storageType: row.storage_type, storagePath: row.storage_path,
+    createdAt: row.created_at, modifiedAt: row.modified_at,
+  };
+}
+
+export function toVersionRecord(row: DatasetVersionRow): DatasetVersionRecord {
+  return {
+    num: row.num, id: row.id, version: row.version, description: row.description,
+    importStatus: row.import_status, importProgress: row.import_progress, releaseStatus: row.release_status,
+    recordCount: row.record_count, charCount: row.char_count, byteSize: row.byte_size, importReport: parseStoredReport(row),
+    contentHash: row.content_hash, dataPath: row.data_path, releasedAt: row.released_at,
+    createdAt: row.created_at, modifiedAt: row.modified_at,
+  };
+}
+
+export function toImportTaskRecord(row: DatasetImportRow): DatasetImportTaskRecord {
+  return {
+    id: row.id, status: row.status, files: JSON.parse(row.files) as string[], error: row.error,
+    createdAt: row.created_at, finishedAt: row.finished_at,
+  };
+}
+
+export function toVersionView({ group, version }: DatasetVersionDetail): DatasetVersionView {
+  return { group: toGroupRecord(group), version: toVersionRecord(version) };
 }

@@ -1,9 +1,10 @@
-import { STATE_WORD, SailfinError, newId, type RunStatus, type V1Id } from "@sailfin/contract";
+import { STATE_WORD, SailfinError, newId, type V1Id } from "@sailfin/contract";
 import { assertSafeBucket } from "../artifacts/keys.js";
 import { enqueueRun } from "../queue/enqueue.js";
 import { findWorkRun, type WorkRow } from "../queue/find-work.js";
 import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
+import { toWorkRunRecord, type WorkRunRecord } from "../work-run-record.js";
 import { EXPORT_CONTENTS, type EvalExportResult, type EvalExportSpec, type ExportContent } from "./eval-spec.js";
 
 /**
@@ -81,17 +82,16 @@ export async function createEvalExport(res: EngineResources, actor: Actor, input
   return { id, num };
 }
 
-export interface EvalExportView {
-  readonly row: WorkRow;
+/** An export task as routes render it: its run's record, spec and outcome. */
+export interface EvalExportView extends WorkRunRecord {
   readonly spec: EvalExportSpec;
-  readonly status: RunStatus;
   readonly result: EvalExportResult | null;
 }
 
 /** One export by `amemt-…` id or number, or NotFound naming `field`. */
 export async function describeEvalExport(res: EngineResources, ref: V1Id, field: string): Promise<EvalExportView> {
   const row = await findWorkRun(res.db, "eval-export", ref, field, "export task");
-  return { row, spec: JSON.parse(row.spec) as EvalExportSpec, status: row.status as RunStatus, result: row.result === null ? null : JSON.parse(row.result) as EvalExportResult };
+  return { ...toWorkRunRecord(row), spec: JSON.parse(row.spec) as EvalExportSpec, result: row.result === null ? null : JSON.parse(row.result) as EvalExportResult };
 }
 
 /** The latest export of an evaluation (V2 describes exports by the evaluation's id), or null. */

@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { Readable } from "node:stream";
-import { SailfinError, newId, type Page, type PageRequest, type RunStatus, type V1Id } from "@sailfin/contract";
+import { SailfinError, newId, type Page, type PageRequest, type V1Id } from "@sailfin/contract";
 import { parseBucketUri, bucketKey } from "../artifacts/keys.js";
 import { findReleasedDatasetVersion } from "../datasets/find-released-dataset-version.js";
 import { findVersion, lockModelVersions } from "../models/model-rows.js";
@@ -9,6 +9,7 @@ import { findWorkRun, type WorkRow } from "../queue/find-work.js";
 import { requestStop, type StopResult } from "../queue/request-stop.js";
 import { keysetPage, type Db } from "@sailfin/store";
 import type { Actor, EngineResources } from "../resources.js";
+import { toWorkRunRecord, type WorkRunRecord } from "../work-run-record.js";
 import { resolveJudgeTarget } from "./judge-endpoints.js";
 import type { EvalMode, EvalResult, EvalRunSpec, EvalUnitSpec, InferenceParams, JudgeSpec } from "./eval-spec.js";
 
@@ -152,20 +153,16 @@ export async function createEval(res: EngineResources, actor: Actor, input: Crea
   return { id, num };
 }
 
-export interface EvalView {
-  readonly row: WorkRow;
+/** An evaluation as routes render it: its run's record, spec and outcome. */
+export interface EvalView extends WorkRunRecord {
   readonly spec: EvalRunSpec;
-  readonly status: RunStatus;
-  readonly cancelRequested: boolean;
   readonly result: EvalResult | null;
-  /** Percent done (0–100) while it runs. */
-  readonly progress: number;
 }
 
 function viewOf(row: WorkRow): EvalView {
   return {
-    row, spec: JSON.parse(row.spec) as EvalRunSpec, status: row.status as RunStatus, cancelRequested: row.cancel_requested !== 0,
-    result: row.result === null ? null : JSON.parse(row.result) as EvalResult, progress: Number(row.progress),
+    ...toWorkRunRecord(row), spec: JSON.parse(row.spec) as EvalRunSpec,
+    result: row.result === null ? null : JSON.parse(row.result) as EvalResult,
   };
 }
 

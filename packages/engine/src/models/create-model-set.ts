@@ -3,6 +3,7 @@ import { appendEvent, type Db } from "@sailfin/store";
 import { isUniqueViolation } from "../unique-retry.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { MODEL_SET_KIND, findSetByName, type ModelSetRow } from "./model-rows.js";
+import { toModelSetRecord, type ModelSetRecord } from "./records.js";
 
 /** V2 `modelType` of a model set (reference §7.2): defined in the contract, re-exported for engine callers. */
 export { MODEL_SET_TYPES, type ModelSetType };
@@ -33,8 +34,8 @@ export interface CreateModelSetInput {
  *
  * @example await createModelSet(res, actor, { name: "qwen2-tiny", modelType: "Text2Text", nameField: "modelSetName" })
  */
-export async function createModelSet(res: EngineResources, actor: Actor, input: CreateModelSetInput): Promise<ModelSetRow> {
-  return res.db.transaction().execute((trx) => insertModelSet(trx, actor, input));
+export async function createModelSet(res: EngineResources, actor: Actor, input: CreateModelSetInput): Promise<ModelSetRecord> {
+  return toModelSetRecord(await res.db.transaction().execute((trx) => insertModelSet(trx, actor, input)));
 }
 
 /** The insert itself, for callers that create a set and its first version in one transaction. */

@@ -6,6 +6,7 @@ import { lockRows } from "../row-lock.js";
 import {
   MODEL_SET_KIND, MODEL_VERSION_KIND, lockModelVersions, versionFolder, type ModelSetRow, type ModelVersionRow,
 } from "./model-rows.js";
+import type { ModelSetRecord, ModelVersionRecord } from "./records.js";
 
 /**
  * Deleting model versions and sets. A version that a fine-tuning run uses as its base model
@@ -23,7 +24,7 @@ import {
 
 /** Deletes versions (all or none). `field` names the request field for errors. */
 export async function deleteModelVersions(
-  res: EngineResources, actor: Actor, versions: readonly ModelVersionRow[], field?: string,
+  res: EngineResources, actor: Actor, versions: readonly ModelVersionRecord[], field?: string,
 ): Promise<void> {
   const removed = await res.db.transaction().execute(async (trx) => {
     const locked = await lockModelVersions(trx, res.dialect, versions.map((v) => v.num), "update");
@@ -39,7 +40,7 @@ export async function deleteModelVersions(
 }
 
 /** Deletes sets with all their versions (all or none). */
-export async function deleteModelSets(res: EngineResources, actor: Actor, sets: readonly ModelSetRow[], field?: string): Promise<void> {
+export async function deleteModelSets(res: EngineResources, actor: Actor, sets: readonly ModelSetRecord[], field?: string): Promise<void> {
   const removed: ModelVersionRow[] = [];
   await res.db.transaction().execute(async (trx) => {
     const setNums = sets.map((s) => s.num);

@@ -4,12 +4,14 @@ import { keysetPage, type Db } from "@sailfin/store";
 import type { EngineResources } from "../resources.js";
 import type { ModelSummary } from "./check-model-files.js";
 import { parseConfigSummary } from "./config-summary.js";
-import { MODEL_SET_KIND, findVersion, type IdRef, type ModelSetRow, type ModelVersionRow } from "./model-rows.js";
+import { MODEL_SET_KIND, findSet, findSetByName, findVersion, type IdRef, type ModelVersionRow } from "./model-rows.js";
+import { toModelSetRecord, toModelVersionRecord, type ModelSetRecord, type ModelVersionRecord } from "./records.js";
 
 /**
  * Read side of the model repository: versions with their lineage resolved (the run, its job,
  * the import location), sets with their versions, and the two list styles (V2 marker pages,
- * V1 bounded page numbers). Dialect rendering happens in the routes.
+ * V1 bounded page numbers). Everything returned is a record (./records.ts): dialect rendering
+ * happens in the routes, which read no columns.
  */
 
 export type Lineage =
@@ -30,8 +32,8 @@ export type Lineage =
     };
 
 export interface ModelVersionView {
-  readonly version: ModelVersionRow;
-  readonly set: ModelSetRow;
+  readonly version: ModelVersionRecord;
+  readonly set: ModelSetRecord;
   readonly lineage: Lineage;
   /** The checked config summary (imports), or the base model's (training output); null while unknown. */
   readonly summary: ModelSummary | null;
@@ -43,7 +45,7 @@ export interface ModelVersionView {
 }
 
 export interface ModelSetView {
-  readonly set: ModelSetRow;
+  readonly set: ModelSetRecord;
   /** Newest first. */
   readonly versions: ModelVersionView[];
 }
@@ -109,7 +111,9 @@ export async function viewVersions(db: Db, versions: readonly ModelVersionRow[])
       // compressed; once that lineage is gone (task or source deleted), the version's own set.
       baseModel = source?.baseModel ?? set.name;
     }
-    return { version, set, lineage, summary: parseConfigSummary(version.config_summary), baseModel };
+    return {
+      version: toModelVersionRecord(version), set: toModelSetRecord(set), lineage, summary: parseConfigSummary(version.config_summary), baseModel,
+    };
   });
 }
 
@@ -119,14 +123,41 @@ export async function describeModelVersion(res: EngineResources, ref: IdRef, fie
   return (await viewVersions(res.db, [row]))[0]!;
 }
 
+/**
+ * Views of listed versions (their records), in the order given; a version deleted since it was
+ * listed is left out.
+ */
+export async function describeModelVersions(res: EngineResources, versions: readonly ModelVersionRecord[]): Promise<ModelVersionView[]> {
+  if (versions.length === 0) return [];
+  const rows = new Map((await res.db.selectFrom("model_versions").selectAll()
+    .where("num", "in", versions.map((v) => v.num)).execute()).map((row) => [row.num, row]));
+  return viewVersions(res.db, versions.map((v) => rows.get(v.num)).filter((row): row is ModelVersionRow => row !== undefined));
+}
+
+/** The model set `ref` (number, digits or `am-…`) names, or NotFound naming `field`. */
+export async function findModelSet(res: EngineResources, ref: IdRef, field: string): Promise<ModelSetRecord> {
+  return toModelSetRecord(await findSet(res.db, ref, field));
+}
+
+/** The model set named `name`, or null. */
+export async function findModelSetByName(res: EngineResources, name: string): Promise<ModelSetRecord | null> {
+  const row = await findSetByName(res.db, name);
+  return row === null ? null : toModelSetRecord(row);
+}
+
+/** The model version `ref` names; `missing` picks the not-found error (V1 uses ModelVersionNotFound). */
+export async function findModelVersion(res: EngineResources, ref: IdRef, field: string, missing: ErrorId = "NotFound"): Promise<ModelVersionRecord> {
+  return toModelVersionRecord(await findVersion(res.db, ref, field, missing));
+}
+
 /** A set with all its versions, newest first. */
-export async function describeModelSet(res: EngineResources, set: ModelSetRow): Promise<ModelSetView> {
+export async function describeModelSet(res: EngineResources, set: ModelSetRecord): Promise<ModelSetView> {
   const rows = await res.db.selectFrom("model_versions").selectAll().where("set_num", "=", set.num).orderBy("num", "desc").execute();
   return { set, versions: await viewVersions(res.db, rows) };
 }
 
 /** Who created a set (the access key on its first event); "" when unknown. */
-export async function modelSetCreator(res: EngineResources, set: ModelSetRow): Promise<string> {
+export async function modelSetCreator(res: EngineResources, set: ModelSetRecord): Promise<string> {
   const event = await res.db
     .selectFrom("events").select(["actor"])
     .where("object_kind", "=", MODEL_SET_KIND).where("object_id", "=", set.id)
@@ -135,16 +166,19 @@ export async function modelSetCreator(res: EngineResources, set: ModelSetRow): P
 }
 
 export interface ModelSetListItem {
-  readonly set: ModelSetRow;
-  /** Version rows of the set, newest first. */
-  readonly versions: ModelVersionRow[];
+  readonly set: ModelSetRecord;
+  /** The set's versions, newest first. */
+  readonly versions: ModelVersionRecord[];
 }
 
 /** V2 list: one keyset page of sets (newest first) with each set's versions. */
 export async function listModelSets(res: EngineResources, page: PageRequest): Promise<Page<ModelSetListItem>> {
   const sets = await keysetPage(res.db.selectFrom("model_sets").selectAll(), page, "model_sets");
   const versions = await versionsOf(res.db, sets.items.map((s) => s.num));
-  return { items: sets.items.map((set) => ({ set, versions: versions.get(set.num) ?? [] })), pageInfo: sets.pageInfo };
+  return {
+    items: sets.items.map((set) => ({ set: toModelSetRecord(set), versions: (versions.get(set.num) ?? []).map(toModelVersionRecord) })),
+    pageInfo: sets.pageInfo,
+  };
 }
 
 async function versionsOf(db: Db, setNums: number[]): Promise<Map<number, ModelVersionRow[]>> {
@@ -173,7 +207,7 @@ export interface V1ListRequest {
 }
 
 export interface V1ListItem {
-  readonly set: ModelSetRow;
+  readonly set: ModelSetRecord;
   readonly versionCount: number;
   readonly latest: ModelVersionView | null;
 }
@@ -210,6 +244,6 @@ export async function listModelSetsV1(res: EngineResources, request: V1ListReque
   const latest = new Map((await viewVersions(res.db, latestRows)).map((v) => [v.set.num, v]));
   return {
     total: Number(countRow?.n ?? 0),
-    items: page.map((set) => ({ set, versionCount: versions.get(set.num)?.length ?? 0, latest: latest.get(set.num) ?? null })),
+    items: page.map((set) => ({ set: toModelSetRecord(set), versionCount: versions.get(set.num)?.length ?? 0, latest: latest.get(set.num) ?? null })),
   };
 }

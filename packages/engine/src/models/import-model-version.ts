@@ -10,6 +10,7 @@ import { copyFolder } from "./copy-folder.js";
 import {
   finishVersion, insertCreatingVersion, versionFolder, type ModelSetRow, type ModelVersionRow, type VersionOutcome,
 } from "./model-rows.js";
+import { toModelVersionRecord, type ModelSetRecord, type ModelVersionRecord } from "./records.js";
 
 /**
  * Importing a Hugging Face model folder from the artifact store's buckets (V2 `CreateCustomModel`
@@ -19,7 +20,7 @@ import {
  * lease expires.
  */
 export interface ImportModelVersionInput {
-  readonly set: ModelSetRow;
+  readonly set: ModelSetRecord;
   readonly bucket: string;
   readonly objectPath: string;
   readonly description?: string;
@@ -38,7 +39,7 @@ const PATH_FIELD = "importMeta.objectPath";
  * Validates the source folder and inserts the `Creating` version with its queued `model-import`
  * run, in one transaction. Path traversal and an empty folder are refused here, naming the field.
  */
-export async function importModelVersion(res: EngineResources, actor: Actor, input: ImportModelVersionInput): Promise<ModelVersionRow> {
+export async function importModelVersion(res: EngineResources, actor: Actor, input: ImportModelVersionInput): Promise<ModelVersionRecord> {
   assertSafeBucket(input.bucket, BUCKET_FIELD);
   assertSafeObjectPath(input.objectPath, PATH_FIELD, { allowDirectory: true });
   const objectPath = input.objectPath.replace(/\/$/, "");
@@ -67,7 +68,7 @@ export async function importModelVersion(res: EngineResources, actor: Actor, inp
     }),
   );
   res.background.queued("model-import");
-  return row;
+  return toModelVersionRecord(row);
 }
 
 function sourcePrefix(bucket: string, objectPath: string): string {

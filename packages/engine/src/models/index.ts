@@ -8,16 +8,15 @@ export { parseSafetensorsHeader, readSafetensorsHeader, SafetensorsError, DTYPE_
 export { encodeSafetensors, f32Bytes, bf16Bytes, type TensorData } from "./safetensors-writer.js";
 export { parseModelConfig, expectedTensors, ModelConfigError, type ModelConfig, type ModelFamily } from "./model-config.js";
 export { checkModelFiles, ModelCheckError, type ModelSummary, type ModelCheckResult } from "./check-model-files.js";
-export {
-  findSet, findSetByName, findVersion, findVersionPublishedFrom, lockModelVersions, versionFolder,
-  type ModelSetRow, type ModelVersionRow, type IdRef,
-} from "./model-rows.js";
+export { findVersionPublishedFrom, lockModelVersions, versionFolder, type IdRef } from "./model-rows.js";
 export { parseConfigSummary } from "./config-summary.js";
 export { createModelSet, MODEL_SET_TYPES, type ModelSetType, type CreateModelSetInput } from "./create-model-set.js";
 export { importModelVersion, executeModelImport, type ImportModelVersionInput, type ModelImportSpec } from "./import-model-version.js";
 export { publishFromRun, settlePublishedVersion, type PublishFromRunInput, type PublishedVersion, type PublishRunSpec } from "./publish-from-run.js";
+export type { ModelSetRecord, ModelVersionRecord } from "./records.js";
 export {
-  describeModelVersion, describeModelSet, listModelSets, listModelSetsV1, modelSetCreator, viewVersions,
+  describeModelVersion, describeModelVersions, describeModelSet, findModelSet, findModelSetByName, findModelVersion,
+  listModelSets, listModelSetsV1, modelSetCreator,
   V1_MAX_PAGE_SIZE, V1_MAX_PAGE_DEPTH,
   type Lineage, type ModelVersionView, type ModelSetView, type ModelSetListItem, type V1ListRequest, type V1ListItem,
 } from "./describe.js";

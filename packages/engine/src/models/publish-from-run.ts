@@ -12,6 +12,7 @@ import {
   insertCreatingVersion,
   type IdRef, type ModelSetRow, type ModelVersionRow,
 } from "./model-rows.js";
+import { toModelSetRecord, toModelVersionRecord, type ModelSetRecord, type ModelVersionRecord } from "./records.js";
 
 /**
  * Publishing a fine-tuning run's checkpoint as a model version (V2 `CreateCustomModel` with
@@ -30,7 +31,7 @@ export interface PublishFromRunInput {
   /** A new model set (V1 `isNewModel`), or an existing one. */
   readonly target:
     | { readonly kind: "new"; readonly name: string; readonly labels?: readonly string[]; readonly nameField: string }
-    | { readonly kind: "existing"; readonly set: ModelSetRow };
+    | { readonly kind: "existing"; readonly set: ModelSetRecord };
   /** The run: its number or `task-…` id, and the request field that named it. */
   readonly run: IdRef;
   readonly runField: string;
@@ -43,8 +44,8 @@ export interface PublishFromRunInput {
 }
 
 export interface PublishedVersion {
-  readonly set: ModelSetRow;
-  readonly version: ModelVersionRow;
+  readonly set: ModelSetRecord;
+  readonly version: ModelVersionRecord;
 }
 
 /**
@@ -95,10 +96,10 @@ export async function publishFromRun(res: EngineResources, actor: Actor, input: 
         throw new SailfinError("InvalidParameter", { field: input.runField, detail: `task ${run.id} was deleted meanwhile` });
       }
       const set = input.target.kind === "new"
-        ? await insertModelSet(trx, actor, {
+        ? toModelSetRecord(await insertModelSet(trx, actor, {
             name: input.target.name, modelType: "Text2Text", nameField: input.target.nameField,
             ...(input.target.labels === undefined ? {} : { labels: input.target.labels }),
-          })
+          }))
         : input.target.set;
       const version = await insertCreatingVersion(trx, actor, {
         id: newId("modelVersion"),
@@ -111,7 +112,7 @@ export async function publishFromRun(res: EngineResources, actor: Actor, input: 
         configSummary: base?.config_summary ?? null,
       });
       await queuePublish(trx, actor, run, version, step);
-      return { set, version };
+      return { set, version: toModelVersionRecord(version) };
     }),
   );
   return published;

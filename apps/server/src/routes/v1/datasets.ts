@@ -1,8 +1,12 @@
-import { INT32_MAX, SailfinError, V1Id, intField, isoOffset, parseWith, sqlTime, z } from "@sailfin/contract";
+import {
+  SailfinError, V1CreateDatasetBody, V1DatasetIdBody, V1DatasetStatusListBody, V1ImportDatasetBody, isoOffset, parseWith, sqlTime,
+  type V1DatasetCreated, type V1DatasetDeleteResult, type V1DatasetInfo, type V1DatasetStatus, type V1DatasetStatusList,
+  type V1DatasetStorage, type V1ImportErrorInfo,
+} from "@sailfin/contract";
 import {
   createDataset, createDatasetVersion, deleteDatasetVersion, formatFromV1, describeDatasetVersion, describeDatasetVersions,
-  findDatasetGroupByName, parseStoredReport, releaseDatasetVersion, startDatasetImport,
-  type DatasetGroupRow, type DatasetVersionDetail, type DatasetVersionRow,
+  findDatasetGroupByName, releaseDatasetVersion, startDatasetImport,
+  type DatasetGroupRecord, type DatasetVersionRecord, type DatasetVersionView,
 } from "@sailfin/engine";
 import { v1, type RouteContext, type RouteDef } from "../route.js";
 
@@ -14,40 +18,20 @@ import { v1, type RouteContext, type RouteDef } from "../route.js";
 
 const actor = (ctx: RouteContext) => ({ accessKey: ctx.caller.accessKey });
 
-const CreateBody = z.object({
-  name: z.string().min(1).max(100),
-  versionId: intField(1, INT32_MAX).optional(),
-  projectType: intField(0, INT32_MAX),
-  templateType: intField(0, INT32_MAX),
-  dataType: intField(0, INT32_MAX).optional(),
-  storageType: z.enum(["sysBos", "usrBos"]),
-  storageId: z.string().optional(),
-  rawStoragePath: z.string().optional(),
-  remark: z.string().max(500).optional(),
-});
-const DatasetIdBody = z.object({ datasetId: V1Id });
-const ImportBody = z.object({
-  datasetId: V1Id,
-  annotated: z.boolean().optional(),
-  importFrom: intField(0, INT32_MAX).optional(),
-  files: z.array(z.string().min(1)).min(1).max(100),
-});
-const StatusListBody = z.object({ datasetIds: z.array(V1Id).min(1).max(100) });
-
 /** `storageInfo` / `storage`: the platform's own storage, or the user's bucket as created. */
-function storageInfo(group: DatasetGroupRow, version: DatasetVersionRow) {
-  if (group.storage_type === "BOS") {
-    const [, bucket = "", dir = ""] = /^bos:\/([^/]+)\/(.*)$/.exec(group.storage_path) ?? [];
+function storageInfo(group: DatasetGroupRecord, version: DatasetVersionRecord): V1DatasetStorage {
+  if (group.storageType === "BOS") {
+    const [, bucket = "", dir = ""] = /^bos:\/([^/]+)\/(.*)$/.exec(group.storagePath) ?? [];
     return { storageId: bucket, storageName: bucket, storagePath: `/${bucket}/${dir}`, rawStoragePath: dir, region: "local" };
   }
   return { storageId: "sailfin", storageName: "sailfin", storagePath: `/datasets/${version.id}/`, rawStoragePath: "", region: "local" };
 }
 
-const displayName = (group: DatasetGroupRow, version: DatasetVersionRow) => `${group.name}_V${version.version}`;
+const displayName = (group: DatasetGroupRecord, version: DatasetVersionRecord) => `${group.name}_V${version.version}`;
 
 /** The validation report of the last import (null before any import). */
-function importErrorInfo(version: DatasetVersionRow) {
-  const report = parseStoredReport(version);
+function importErrorInfo(version: DatasetVersionRecord): V1ImportErrorInfo | null {
+  const report = version.importReport;
   if (report === null) return null;
   return {
     errorCount: report.errorCount, errors: report.errors, truncated: report.truncated, message: report.error ?? "",
@@ -56,61 +40,61 @@ function importErrorInfo(version: DatasetVersionRow) {
 }
 
 /** The object `create` answers (the SDK mock's field list). */
-function renderCreated({ group, version }: DatasetVersionDetail) {
+function renderCreated({ group, version }: DatasetVersionView): V1DatasetCreated {
   return {
     id: version.num, groupId: group.num, groupPK: String(group.num), groupIdStr: group.id, datasetId: version.id,
     versionId: version.version, groupName: group.name, displayName: displayName(group, version), createFrom: 0,
-    bmlDatasetId: version.id, userId: 0, dataType: group.data_type, projectType: group.project_type,
-    templateType: group.template_type, remark: version.description, storageInfo: storageInfo(group, version),
-    importStatus: version.import_status, importProgress: version.import_progress, exportStatus: -1,
-    releaseStatus: version.release_status, status: 0, isUnique: 0, errCode: null,
-    createTime: isoOffset(version.created_at), modifyTime: isoOffset(version.modified_at),
+    bmlDatasetId: version.id, userId: 0, dataType: group.dataType, projectType: group.projectType,
+    templateType: group.templateType, remark: version.description, storageInfo: storageInfo(group, version),
+    importStatus: version.importStatus, importProgress: version.importProgress, exportStatus: -1,
+    releaseStatus: version.releaseStatus, status: 0, isUnique: 0, errCode: null,
+    createTime: isoOffset(version.createdAt), modifyTime: isoOffset(version.modifiedAt),
   };
 }
 
 /** `memorySize` is in MB with two decimals, as the platform shows it; bytes are sent too. */
 const megabytes = (bytes: number) => Math.round((bytes / (1024 * 1024)) * 100) / 100;
 
-function renderInfo({ group, version }: DatasetVersionDetail) {
-  const released = version.release_status === 2;
+function renderInfo({ group, version }: DatasetVersionView): V1DatasetInfo {
+  const released = version.releaseStatus === 2;
   return {
     groupPK: String(group.num),
     groupIdStr: group.id,
     name: group.name,
-    dataType: group.data_type,
+    dataType: group.dataType,
     versionInfo: {
       id: version.num, groupId: group.num, datasetId: version.num, datasetPK: version.id, datasetIdStr: version.id,
-      importRecordCount: version.validation_report === null ? 0 : 1, exportRecordCount: 0, bmlDatasetId: version.id,
+      importRecordCount: version.importReport === null ? 0 : 1, exportRecordCount: 0, bmlDatasetId: version.id,
       userId: 0, versionId: version.version, displayName: displayName(group, version),
-      importStatus: version.import_status, importProgress: version.import_progress, exportStatus: -1, exportProgress: 0,
-      dataType: group.data_type, projectType: group.project_type, templateType: group.template_type, errCode: null,
+      importStatus: version.importStatus, importProgress: version.importProgress, exportStatus: -1, exportProgress: 0,
+      dataType: group.dataType, projectType: group.projectType, templateType: group.templateType, errCode: null,
       uniqueType: 0, importErrorInfo: importErrorInfo(version),
-      createTime: sqlTime(version.created_at), modifyTime: sqlTime(version.modified_at),
-      storageType: group.storage_type === "BOS" ? "usrBos" : "sysBos", storage: storageInfo(group, version),
-      releaseStatus: version.release_status, releaseErrCode: 0,
-      releaseStoragePath: released && version.data_path !== null ? `/${version.data_path}` : "",
+      createTime: sqlTime(version.createdAt), modifyTime: sqlTime(version.modifiedAt),
+      storageType: group.storageType === "BOS" ? "usrBos" : "sysBos", storage: storageInfo(group, version),
+      releaseStatus: version.releaseStatus, releaseErrCode: 0,
+      releaseStoragePath: released && version.dataPath !== null ? `/${version.dataPath}` : "",
       releaseProgress: released ? 100 : 0, remark: version.description,
-      annotatedEntityCount: version.record_count, entityCount: version.record_count, labelCount: 0,
-      memorySize: megabytes(version.byte_size), memorySizeBytes: version.byte_size, characterCount: version.char_count,
-      contentHash: version.content_hash ?? "", releaseTime: sqlTime(version.released_at),
+      annotatedEntityCount: version.recordCount, entityCount: version.recordCount, labelCount: 0,
+      memorySize: megabytes(version.byteSize), memorySizeBytes: version.byteSize, characterCount: version.charCount,
+      contentHash: version.contentHash ?? "", releaseTime: sqlTime(version.releasedAt),
       isEnhancing: false, enhanceStatus: -1, hasEnhance: false, isSelfInstructEnhance: false, etlStatus: 0, hasEtl: false,
       isPipelineEtl: false, description: version.description, tag: [], license: "",
     },
   };
 }
 
-function renderStatus({ version }: DatasetVersionDetail) {
+function renderStatus({ version }: DatasetVersionView): V1DatasetStatus {
   return {
-    importStatus: version.import_status, importProgress: version.import_progress,
-    releaseStatus: version.release_status, releaseProgress: version.release_status === 2 ? 100 : 0,
+    importStatus: version.importStatus, importProgress: version.importProgress,
+    releaseStatus: version.releaseStatus, releaseProgress: version.releaseStatus === 2 ? 100 : 0,
     exportStatus: -1, exportProgress: 0, enhanceStatus: -1, etlStatus: 0, importErrorInfo: importErrorInfo(version),
-    entityCount: version.record_count, annotatedEntityCount: version.record_count, labelCount: 0,
-    characterCount: version.char_count, modifyTime: sqlTime(version.modified_at),
+    entityCount: version.recordCount, annotatedEntityCount: version.recordCount, labelCount: 0,
+    characterCount: version.charCount, modifyTime: sqlTime(version.modifiedAt),
   };
 }
 
-async function create(ctx: RouteContext, body: unknown) {
-  const input = parseWith(CreateBody, body);
+async function create(ctx: RouteContext, body: unknown): Promise<V1DatasetCreated> {
+  const input = parseWith(V1CreateDatasetBody, body);
   if (!String(input.templateType).startsWith(String(input.projectType))) {
     throw new SailfinError("InvalidParameter", { field: "templateType", detail: `must start with the projectType digits (${input.projectType})` });
   }
@@ -127,8 +111,8 @@ async function create(ctx: RouteContext, body: unknown) {
   if (versionNumber > 1) {
     // A further version of an existing group: its format and storage are the group's.
     const group = await findDatasetGroupByName(ctx.res.db, input.name, "name");
-    if (group.data_format !== format.name) {
-      throw new SailfinError("InvalidParameter", { field: "templateType", detail: `dataset ${input.name} holds ${group.template_type} data` });
+    if (group.dataFormat !== format.name) {
+      throw new SailfinError("InvalidParameter", { field: "templateType", detail: `dataset ${input.name} holds ${group.templateType} data` });
     }
     return renderCreated(await createDatasetVersion(ctx.res, actor(ctx), {
       group, field: "name", expectedVersion: { number: versionNumber, field: "versionId" },
@@ -150,31 +134,31 @@ async function create(ctx: RouteContext, body: unknown) {
 
 export const datasetV1Routes: RouteDef[] = [
   v1("/wenxinworkshop/dataset/create", "dataset:write", create, { datasetFamily: true }),
-  v1("/wenxinworkshop/dataset/import", "dataset:write", async (ctx, body) => {
-    const input = parseWith(ImportBody, body);
+  v1("/wenxinworkshop/dataset/import", "dataset:write", async (ctx, body): Promise<boolean> => {
+    const input = parseWith(V1ImportDatasetBody, body);
     if (input.importFrom !== undefined && input.importFrom !== 1) {
       throw new SailfinError("InvalidParameter", { field: "importFrom", detail: "only 1 (a bucket, bos:/bucket/path) is supported" });
     }
     await startDatasetImport(ctx.res, actor(ctx), { versionRef: input.datasetId, versionField: "datasetId", files: input.files, filesField: "files" });
     return true;
   }, { datasetFamily: true }),
-  v1("/wenxinworkshop/dataset/release", "dataset:write", async (ctx, body) => {
-    const input = parseWith(DatasetIdBody, body);
+  v1("/wenxinworkshop/dataset/release", "dataset:write", async (ctx, body): Promise<boolean> => {
+    const input = parseWith(V1DatasetIdBody, body);
     await releaseDatasetVersion(ctx.res, actor(ctx), input.datasetId, "datasetId");
     return true;
   }, { datasetFamily: true }),
-  v1("/wenxinworkshop/dataset/info", "dataset:read", async (ctx, body) => {
-    const input = parseWith(DatasetIdBody, body);
+  v1("/wenxinworkshop/dataset/info", "dataset:read", async (ctx, body): Promise<V1DatasetInfo> => {
+    const input = parseWith(V1DatasetIdBody, body);
     return renderInfo(await describeDatasetVersion(ctx.res, input.datasetId, "datasetId"));
   }, { datasetFamily: true }),
-  v1("/wenxinworkshop/dataset/statusList", "dataset:read", async (ctx, body) => {
-    const input = parseWith(StatusListBody, body);
+  v1("/wenxinworkshop/dataset/statusList", "dataset:read", async (ctx, body): Promise<V1DatasetStatusList> => {
+    const input = parseWith(V1DatasetStatusListBody, body);
     const details = await describeDatasetVersions(ctx.res, input.datasetIds, "datasetIds");
     // Keyed by the ids as the caller sent them.
     return Object.fromEntries(details.map((detail, i) => [String(input.datasetIds[i]), renderStatus(detail)]));
   }, { datasetFamily: true }),
-  v1("/wenxinworkshop/dataset/delete", "dataset:delete", async (ctx, body) => {
-    const input = parseWith(DatasetIdBody, body);
+  v1("/wenxinworkshop/dataset/delete", "dataset:delete", async (ctx, body): Promise<V1DatasetDeleteResult> => {
+    const input = parseWith(V1DatasetIdBody, body);
     const { remaining } = await deleteDatasetVersion(ctx.res, actor(ctx), input.datasetId, "datasetId", { dropEmptyGroup: true });
     return { versionCount: remaining };
   }, { datasetFamily: true }),

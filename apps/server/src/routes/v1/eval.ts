@@ -1,12 +1,16 @@
-import { INT32_MAX, STATE_WORD, SailfinError, V1Id, intField, exportState, isoOffset, parseWith, v1EvalState, z, type V1EvalState } from "@sailfin/contract";
 import {
-  createEval, createEvalExport, deleteEvals, describeEval, describeEvalExport, evalResults, findSet, findVersion, runStateOf,
-  listModelSets, stopEval, viewVersions, waitingReason,
+  STATE_WORD, SailfinError, V1CreateEvalBody, V1DeleteEvalsBody, V1EvalExportBody, V1EvalExportInfoBody, V1EvalIdBody,
+  V1EvalResultListBody, V1_EVAL_RESULT_METRICS, V1Id, exportState, isoOffset, parseWith, v1EvalState,
+  type V1EvalCancelResult, type V1EvalCreated, type V1EvalDetail, type V1EvalExportCreated, type V1EvalExportInfo,
+  type V1EvalReportItem, type V1EvalResultList, type V1EvalState, type V1EvaluableModel,
+} from "@sailfin/contract";
+import {
+  createEval, createEvalExport, deleteEvals, describeEval, describeEvalExport, describeModelVersions, evalResults,
+  findModelSet, findModelVersion, listModelSets, stopEval, waitingReason,
   type EngineResources, type EvalExportView, type EvalRunSpec, type EvalUnitInput, type EvalView,
 } from "@sailfin/engine";
 import {
-  ExportContentBody, InferenceParamsBody, JudgePromptBody, downloadUrl, evalProgress, exportColumns,
-  exportFailReason, given, inferenceParams, partResultIds, unitResult,
+  downloadUrl, evalProgress, exportColumns, exportFailReason, given, inferenceParams, partResultIds, unitResult,
 } from "../eval-shared.js";
 import { v1, type RouteContext, type RouteDef } from "../route.js";
 import { withWaitingReason } from "../waiting-reason.js";
@@ -20,59 +24,7 @@ import { v1ModelVersion } from "./modelrepo.js";
  */
 
 const EVAL = "/wenxinworkshop/modelrepo/eval";
-const RESULT_METRICS = ["bleu4", "rouge_1", "rouge_2", "rouge_l", "judgeScore"] as const;
 const MAX_RESULT_PAGE_SIZE = 100;
-
-const CreateBody = z.object({
-  name: z.string().min(1).max(100),
-  description: z.string().max(500).optional(),
-  datasetId: V1Id,
-  versionEvalInfo: z.array(z.object({
-    modelId: V1Id.optional(),
-    modelVersionId: V1Id,
-    params: InferenceParamsBody.optional(),
-    prompt: z.object({ enable: z.boolean().optional(), content: z.string().optional() }).optional(),
-  })),
-  evalStandardConf: z.object({
-    evalMode: z.string().min(1),
-    scoreModes: z.array(z.string()).optional(),
-    stopWordsPath: z.string().optional(),
-    appId: z.union([z.number(), z.string()]).optional(),
-    apiName: z.string().max(200).optional(),
-    apiUrl: z.string().max(2_000).optional(),
-    prompt: JudgePromptBody.optional(),
-  }),
-  /** Qianfan's resource choice (`{vmType: 1, vmNumber: 8}`), only echoed: flat scalars, so nothing deep or large is stored. */
-  computeResourceConf: z.record(z.string().max(100), z.union([z.string().max(200), z.number(), z.boolean(), z.null()]))
-    .refine((conf) => Object.keys(conf).length <= 20, "at most 20 keys").optional(),
-  /** Qianfan starts a saved draft with it; Sailfin has no drafts. */
-  id: V1Id.optional(),
-});
-const IdBody = z.object({ id: V1Id });
-const Range = z.object({ start: z.number().optional(), end: z.number().optional() });
-const ResultListBody = z.object({
-  id: V1Id,
-  pageNo: intField(1, INT32_MAX).optional(),
-  pageSize: intField(1, INT32_MAX).optional(),
-  bleu4: Range.optional(),
-  rouge_1: Range.optional(),
-  rouge_2: Range.optional(),
-  rouge_l: Range.optional(),
-  judgeScore: Range.optional(),
-  modelVersionIds: z.array(V1Id).max(100).optional(),
-  orderBy: z.enum(RESULT_METRICS).optional(),
-  order: z.enum(["asc", "desc"]).optional(),
-});
-const DeleteBody = z.object({ evalIds: z.array(V1Id).min(1).max(100) });
-const ExportBody = z.object({
-  id: V1Id,
-  exportType: z.enum(["local", "storage"]).optional(),
-  exportOpt: z.enum(["total", "part"]).optional(),
-  exportContent: ExportContentBody.optional(),
-  volumeId: z.string().max(100).optional(),
-  resultIds: z.array(V1Id).optional(),
-});
-const ExportInfoBody = z.object({ exportID: V1Id });
 
 /** `evalStandardConf` as the client sent it, or rebuilt from the spec (an evaluation created through V2). */
 function standardConf(spec: EvalRunSpec): unknown {
@@ -87,21 +39,21 @@ async function versionDescriptions(res: EngineResources, spec: EvalRunSpec): Pro
   const out = new Map<number, string>();
   for (const unit of spec.units) {
     // A version deleted since (possible once the evaluation has finished) just has no description.
-    const row = await findVersion(res.db, unit.modelVersionNum, "id").catch(() => null);
-    out.set(unit.modelVersionNum, row?.description ?? "");
+    const version = await findModelVersion(res, unit.modelVersionNum, "id").catch(() => null);
+    out.set(unit.modelVersionNum, version?.description ?? "");
   }
   return out;
 }
 
 /** `eval/detail.result` (reference §8.1), plus `progress` and `failReason`. */
-function renderEval(view: EvalView, descriptions: Map<number, string>): Record<string, unknown> {
-  const { row, spec } = view;
+function renderEval(view: EvalView, descriptions: Map<number, string>): V1EvalDetail {
+  const { spec } = view;
   const state: V1EvalState = v1EvalState(view, view.result?.partly ?? false);
   return {
-    evaluationId: row.num,
-    evaluationIdStr: row.id,
-    name: row.name,
-    description: row.description,
+    evaluationId: view.num,
+    evaluationIdStr: view.id,
+    name: view.name,
+    description: view.description,
     state,
     evalUnits: spec.units.map((unit) => {
       const result = unitResult(view, unit.index);
@@ -122,18 +74,19 @@ function renderEval(view: EvalView, descriptions: Map<number, string>): Record<s
     datasetId: spec.dataset.versionNum,
     datasetIdStr: spec.dataset.versionId,
     datasetName: spec.dataset.name,
-    computeResourceConf: spec.echo.computeResourceConf ?? {},
+    // The echo holds what V1CreateEvalBody accepted: flat scalars.
+    computeResourceConf: (spec.echo.computeResourceConf ?? {}) as V1EvalDetail["computeResourceConf"],
     evalStandardConf: standardConf(spec),
-    createTime: isoOffset(row.created_at),
-    finishTime: isoOffset(row.finished_at),
+    createTime: isoOffset(view.createdAt),
+    finishTime: isoOffset(view.finishedAt),
     progress: evalProgress(view),
-    ...(row.status === "Failed" ? { failReason: row.failure_reason ?? "" } : {}),
+    ...(view.status === "Failed" ? { failReason: view.failureReason ?? "" } : {}),
   };
 }
 
 /** `eval/report` items: one per evaluated version, with Sailfin's measurements. */
-function renderReport(view: EvalView): Array<Record<string, unknown>> {
-  const { row, spec } = view;
+function renderReport(view: EvalView): V1EvalReportItem[] {
+  const { spec } = view;
   return spec.units.map((unit) => {
     const result = unitResult(view, unit.index);
     return {
@@ -141,7 +94,7 @@ function renderReport(view: EvalView): Array<Record<string, unknown>> {
       modelVersion: String(unit.version),
       modelVersionSource: unit.sourceType,
       evalMode: spec.modes.join(","),
-      evaluationName: row.name,
+      evaluationName: view.name,
       // Units have no rows of their own: a unit is its 1-based place in the evaluation.
       id: unit.index + 1,
       modelVersionId: unit.modelVersionNum,
@@ -151,7 +104,7 @@ function renderReport(view: EvalView): Array<Record<string, unknown>> {
       evaluationJobId: unit.index + 1,
       userId: "",
       projectId: "",
-      evaluationId: row.num,
+      evaluationId: view.num,
       effectMetric: result?.effectMetric ?? {},
       sizeBytes: result?.sizeBytes ?? 0,
       samples: result?.samples ?? 0,
@@ -162,13 +115,13 @@ function renderReport(view: EvalView): Array<Record<string, unknown>> {
 }
 
 /** Seed 002's field set and order, plus `failReason` when the export failed. */
-function renderExportInfo(ctx: RouteContext, view: EvalExportView): Record<string, unknown> {
+function renderExportInfo(ctx: RouteContext, view: EvalExportView): V1EvalExportInfo {
   const state = exportState(view.status);
   return {
     id: view.spec.evalRunNum,
     idStr: view.spec.evalId,
-    exportID: view.row.num,
-    exportIDStr: view.row.id,
+    exportID: view.num,
+    exportIDStr: view.id,
     state,
     exportType: view.spec.exportType,
     volumeId: view.spec.volumeId ?? "",
@@ -179,15 +132,15 @@ function renderExportInfo(ctx: RouteContext, view: EvalExportView): Record<strin
 }
 
 /** Evaluable models: text-generation sets with their Ready versions (sets without one are left out). */
-async function evaluableModels(res: EngineResources): Promise<Array<Record<string, unknown>>> {
-  const out: Array<Record<string, unknown>> = [];
+async function evaluableModels(res: EngineResources): Promise<V1EvaluableModel[]> {
+  const out: V1EvaluableModel[] = [];
   let marker: string | undefined;
   // 100 pages of 100 sets bound the work of this unpaged route.
   for (let page = 0; page < 100; page++) {
     const listed = await listModelSets(res, { marker, limit: 100, reverse: false });
-    const ready = listed.items.filter((item) => item.set.model_type === "Text2Text")
+    const ready = listed.items.filter((item) => item.set.modelType === "Text2Text")
       .flatMap((item) => item.versions.filter((v) => v.status === "Ready"));
-    const views = await viewVersions(res.db, ready);
+    const views = await describeModelVersions(res, ready);
     for (const item of listed.items) {
       const versions = views.filter((v) => v.set.num === item.set.num);
       if (versions.length === 0) continue;
@@ -219,14 +172,14 @@ async function versionNums(res: EngineResources, refs: readonly V1Id[], field: s
   for (const [i, ref] of refs.entries()) {
     if (typeof ref === "number") out.push(ref);
     else if (/^\d{1,15}$/.test(ref)) out.push(Number(ref));
-    else out.push((await findVersion(res.db, ref, `${field}[${i}]`)).num);
+    else out.push((await findModelVersion(res, ref, `${field}[${i}]`)).num);
   }
   return out;
 }
 
 export const evalV1Routes: RouteDef[] = [
-  v1(`${EVAL}/create`, "eval:write", async (ctx, body) => {
-    const input = parseWith(CreateBody, body);
+  v1(`${EVAL}/create`, "eval:write", async (ctx, body): Promise<V1EvalCreated> => {
+    const input = parseWith(V1CreateEvalBody, body);
     if (input.id !== undefined) {
       throw new SailfinError("InvalidParameter", { field: "id", detail: "Sailfin keeps no saved (pending) evaluations to start; leave id out to create one" });
     }
@@ -235,9 +188,9 @@ export const evalV1Routes: RouteDef[] = [
       const at = `versionEvalInfo[${i}]`;
       if (unit.modelId !== undefined) {
         // The SDK names both; a version of another model is a mistake worth saying so.
-        const version = await findVersion(ctx.res.db, unit.modelVersionId, `${at}.modelVersionId`);
-        const set = await findSet(ctx.res.db, unit.modelId, `${at}.modelId`);
-        if (version.set_num !== set.num) {
+        const version = await findModelVersion(ctx.res, unit.modelVersionId, `${at}.modelVersionId`);
+        const set = await findModelSet(ctx.res, unit.modelId, `${at}.modelId`);
+        if (version.setNum !== set.num) {
           throw new SailfinError("InvalidParameter", { field: `${at}.modelId`, detail: `model version ${version.id} belongs to another model than ${set.id}` });
         }
       }
@@ -267,36 +220,36 @@ export const evalV1Routes: RouteDef[] = [
     return { evalId: created.num, evalIdStr: created.id };
   }),
 
-  v1(`${EVAL}/detail`, "eval:read", async (ctx, body) => {
-    const input = parseWith(IdBody, body);
+  v1(`${EVAL}/detail`, "eval:read", async (ctx, body): Promise<V1EvalDetail> => {
+    const input = parseWith(V1EvalIdBody, body);
     const view = await describeEval(ctx.res, input.id, "id");
-    return withWaitingReason(renderEval(view, await versionDescriptions(ctx.res, view.spec)), await waitingReason(ctx.res.db, view.row));
+    return withWaitingReason(renderEval(view, await versionDescriptions(ctx.res, view.spec)), await waitingReason(ctx.res.db, view));
   }),
 
-  v1(`${EVAL}/report`, "eval:read", async (ctx, body) => {
-    const input = parseWith(IdBody, body);
+  v1(`${EVAL}/report`, "eval:read", async (ctx, body): Promise<V1EvalReportItem[]> => {
+    const input = parseWith(V1EvalIdBody, body);
     const view = await describeEval(ctx.res, input.id, "id");
     if (view.result === null) {
-      throw new SailfinError("InvalidParameter", { field: "id", detail: `evaluation ${view.row.id} has not finished (${STATE_WORD}); its report is ready once it is Done`, state: runStateOf(view.row) });
+      throw new SailfinError("InvalidParameter", { field: "id", detail: `evaluation ${view.id} has not finished (${STATE_WORD}); its report is ready once it is Done`, state: view.runState });
     }
     return renderReport(view);
   }),
 
-  v1(`${EVAL}/cancel`, "eval:write", async (ctx, body) => {
-    const input = parseWith(IdBody, body);
+  v1(`${EVAL}/cancel`, "eval:write", async (ctx, body): Promise<V1EvalCancelResult> => {
+    const input = parseWith(V1EvalIdBody, body);
     // A finished evaluation is a Conflict (rendered as V1 errors are), as V1 stopJob does.
     await stopEval(ctx.res, ctx.caller, input.id, "id");
     return { result: true, errorMessage: "" };
   }),
 
-  v1(`${EVAL}/model/list`, "eval:read", async (ctx) => evaluableModels(ctx.res)),
+  v1(`${EVAL}/model/list`, "eval:read", async (ctx): Promise<V1EvaluableModel[]> => evaluableModels(ctx.res)),
 
-  v1(`${EVAL}/result/list`, "eval:read", async (ctx, body) => {
-    const input = parseWith(ResultListBody, body);
+  v1(`${EVAL}/result/list`, "eval:read", async (ctx, body): Promise<V1EvalResultList> => {
+    const input = parseWith(V1EvalResultListBody, body);
     const view = await describeEval(ctx.res, input.id, "id");
     const ranges: Record<string, { start?: number; end?: number }> = {};
-    for (const key of RESULT_METRICS) if (input[key] !== undefined) ranges[key] = input[key]!;
-    const rows = await evalResults(ctx.res, view.row.num, {
+    for (const key of V1_EVAL_RESULT_METRICS) if (input[key] !== undefined) ranges[key] = input[key]!;
+    const rows = await evalResults(ctx.res, view.num, {
       ranges,
       ...(input.modelVersionIds === undefined ? {} : { modelVersionNums: await versionNums(ctx.res, input.modelVersionIds, "modelVersionIds") }),
       ...(input.orderBy === undefined ? {} : { orderBy: input.orderBy, order: input.order ?? "desc" }),
@@ -317,14 +270,14 @@ export const evalV1Routes: RouteDef[] = [
     };
   }),
 
-  v1(`${EVAL}/delete`, "eval:write", async (ctx, body) => {
-    const input = parseWith(DeleteBody, body);
+  v1(`${EVAL}/delete`, "eval:write", async (ctx, body): Promise<boolean> => {
+    const input = parseWith(V1DeleteEvalsBody, body);
     await deleteEvals(ctx.res, ctx.caller, input.evalIds, "evalIds");
     return true;
   }),
 
-  v1(`${EVAL}/result/export`, "eval:write", async (ctx, body) => {
-    const input = parseWith(ExportBody, body);
+  v1(`${EVAL}/result/export`, "eval:write", async (ctx, body): Promise<V1EvalExportCreated> => {
+    const input = parseWith(V1EvalExportBody, body);
     const created = await createEvalExport(ctx.res, ctx.caller, {
       eval: input.id, evalField: "id",
       exportType: input.exportType ?? "local",
@@ -335,8 +288,8 @@ export const evalV1Routes: RouteDef[] = [
     return { exportID: created.num, exportIDStr: created.id };
   }),
 
-  v1(`${EVAL}/result/export/info`, "eval:read", async (ctx, body) => {
-    const input = parseWith(ExportInfoBody, body);
+  v1(`${EVAL}/result/export/info`, "eval:read", async (ctx, body): Promise<V1EvalExportInfo> => {
+    const input = parseWith(V1EvalExportInfoBody, body);
     return renderExportInfo(ctx, await describeEvalExport(ctx.res, input.exportID, "exportID"));
   }),
 ];

@@ -1,6 +1,7 @@
 import {
   SailfinError, V1CreateJobBody, V1CreateTaskBody, V1JobRefBody, V1_FINETUNE_KEYS, V1_PEFT_TYPES,
   matchKeys, parseWith, sqlTime, v1PeftType, v1RunStatus,
+  type V1FinetuneJobCreated, type V1FinetuneJobDetail, type V1FinetuneTaskCreated,
 } from "@sailfin/contract";
 import {
   createJob, createRun, describeJob, describeRun, finetuneRef, runOrdinal, stopRun, waitingReason,
@@ -39,16 +40,14 @@ function secondsBetween(from: string | null, to: string | null): number {
  * misspelt `finishtime`). V1 has no queued state: a queued run reads RUNNING with progress 0
  * (see `v1RunStatus`).
  */
-function renderJobDetail(detail: FinetuneRunDetail, version: number, baseUrl: string): Record<string, unknown> {
+function renderJobDetail(detail: FinetuneRunDetail, version: number, baseUrl: string): V1FinetuneJobDetail {
   const { run, job } = detail;
   const increment = run.spec.increment;
-  const out: Record<string, unknown> = {
+  const seconds = secondsBetween(run.startedAt, run.finishedAt);
+  return {
     id: run.num, description: run.description, taskId: job.num, taskName: job.name, version,
     jobRunType: increment === null ? 0 : 1,
-  };
-  if (increment !== null) out.increConfig = { taskId: increment.jobNum, jobId: increment.runNum };
-  const seconds = secondsBetween(run.startedAt, run.finishedAt);
-  Object.assign(out, {
+    ...(increment === null ? {} : { increConfig: { taskId: increment.jobNum, jobId: increment.runNum } }),
     trainType: job.model, trainMode: run.trainMode, peftType: v1PeftType(run.parameterScale),
     trainStatus: v1RunStatus(run.status),
     startTime: sqlTime(run.startedAt), finishTime: sqlTime(run.finishedAt),
@@ -56,14 +55,13 @@ function renderJobDetail(detail: FinetuneRunDetail, version: number, baseUrl: st
     runTime: seconds, trainTime: seconds,
     progress: run.progress,
     vdlLink: `${baseUrl}/console/tasks/${run.id}`,
-  });
-  // Sailfin extension: why a failed run failed (user input vs system).
-  if (run.status === "Failed" && run.failureReason !== null) Object.assign(out, { failReason: run.failureReason, failKind: run.failureKind });
-  return out;
+    // Sailfin extension: why a failed run failed (user input vs system).
+    ...(run.status === "Failed" && run.failureReason !== null ? { failReason: run.failureReason, failKind: run.failureKind } : {}),
+  };
 }
 
 export const finetuneV1Routes: RouteDef[] = [
-  v1("/wenxinworkshop/finetune/createTask", "tuning:write", async (ctx, body) => {
+  v1("/wenxinworkshop/finetune/createTask", "tuning:write", async (ctx, body): Promise<V1FinetuneTaskCreated> => {
     const input = parseWith(V1CreateTaskBody, matchKeys(body, V1_FINETUNE_KEYS.createTask));
     const job = await createJob(ctx.res, actor(ctx), {
       name: input.name, description: input.description ?? "", model: input.trainType, trainMode: input.trainMode ?? "SFT",
@@ -73,7 +71,7 @@ export const finetuneV1Routes: RouteDef[] = [
     return { id: job.num, uuid: job.id, name: job.name, description: job.description, createTime: sqlTime(job.createdAt) };
   }),
 
-  v1("/wenxinworkshop/finetune/createJob", "tuning:write", async (ctx, body) => {
+  v1("/wenxinworkshop/finetune/createJob", "tuning:write", async (ctx, body): Promise<V1FinetuneJobCreated> => {
     const input = parseWith(V1CreateJobBody, normalizeCreateJob(body));
     const jobRef = finetuneRef(input.taskId);
     const job = await describeJob(ctx.res, jobRef, "taskId");
@@ -120,7 +118,7 @@ export const finetuneV1Routes: RouteDef[] = [
     return { id: run.num, uuid: run.id };
   }),
 
-  v1("/wenxinworkshop/finetune/jobDetail", "tuning:read", async (ctx, body) => {
+  v1("/wenxinworkshop/finetune/jobDetail", "tuning:read", async (ctx, body): Promise<V1FinetuneJobDetail> => {
     const input = parseWith(V1JobRefBody, matchKeys(body, V1_FINETUNE_KEYS.jobRef));
     const detail = await describeRun(ctx.res, finetuneRef(input.jobId), "jobId", { job: finetuneRef(input.taskId), jobField: "taskId" });
     return withWaitingReason(
@@ -129,7 +127,7 @@ export const finetuneV1Routes: RouteDef[] = [
     );
   }),
 
-  v1("/wenxinworkshop/finetune/stopJob", "tuning:write", async (ctx, body) => {
+  v1("/wenxinworkshop/finetune/stopJob", "tuning:write", async (ctx, body): Promise<boolean> => {
     const input = parseWith(V1JobRefBody, matchKeys(body, V1_FINETUNE_KEYS.jobRef));
     await stopRun(ctx.res, actor(ctx), finetuneRef(input.jobId), "jobId", { job: finetuneRef(input.taskId), jobField: "taskId" });
     return true;

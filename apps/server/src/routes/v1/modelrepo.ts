@@ -1,8 +1,13 @@
-import { INT32_MAX, SailfinError, V1Id, intField, isoOffset, parseWith, z } from "@sailfin/contract";
 import {
-  deleteModelSets, deleteModelVersions, describeModelSet, describeModelVersion, findSet, findVersion,
+  SailfinError, V1ModelBatchDeleteBody, V1ModelIdBody, V1ModelPresetListBody, V1ModelUserListBody, V1ModelVersionBatchDeleteBody,
+  V1ModelVersionIdBody, V1PublishTrainModelBody, isoOffset, parseWith,
+  type V1ModelDetail, type V1ModelList, type V1ModelSourceExtra, type V1ModelVersion, type V1ModelVersionDetail,
+  type V1PublishTrainModelResult,
+} from "@sailfin/contract";
+import {
+  deleteModelSets, deleteModelVersions, describeModelSet, describeModelVersion, findModelSet, findModelVersion,
   listModelSetsV1, modelSetCreator, publishFromRun,
-  type ModelSetRow, type ModelSetType, type ModelVersionRow, type ModelVersionView,
+  type ModelSetRecord, type ModelSetType, type ModelVersionRecord, type ModelVersionView,
 } from "@sailfin/engine";
 import { v1, type RouteDef } from "../route.js";
 
@@ -24,34 +29,7 @@ const MODEL_TYPE_OF_V1: Record<number, ModelSetType> = {
 /** Dataset template of each train mode (trainSourceExtra.templateType): 2000 is the SFT prompt/response template. */
 const TEMPLATE_TYPE: Record<string, number> = { SFT: 2000, DPO: 2002, KTO: 2002, PostPretrain: 40100 };
 
-const PublishTrainModelBody = z.object({
-  isNewModel: z.boolean(),
-  modelName: z.string().optional(),
-  modelId: V1Id.optional(),
-  tags: z.array(z.string().min(1).max(50)).max(20).optional(),
-  versionMeta: z.object({
-    description: z.string().max(300).optional(),
-    taskId: V1Id.optional(),
-    iterationId: V1Id,
-    step: intField(0, INT32_MAX).optional(),
-  }),
-});
-const PageBody = {
-  pageNo: intField(1, INT32_MAX).optional(),
-  pageSize: intField(0, INT32_MAX).optional(),
-};
-const UserListBody = z.object({
-  ...PageBody,
-  nameFilter: z.string().max(100).optional(),
-  modelType: z.array(intField(0, 5)).optional(),
-  orderBy: z.enum(["create_time", "createTime"]).optional(),
-  order: z.enum(["asc", "desc"]).optional(),
-});
-const PresetListBody = z.object(PageBody);
-const BatchDeleteBody = z.object({ modelIDs: z.array(V1Id).min(1).max(100) });
-const VersionBatchDeleteBody = z.object({ modelVersionIds: z.array(V1Id).min(1).max(100) });
-
-function v1SourceExtra(view: ModelVersionView): Record<string, unknown> {
+function v1SourceExtra(view: ModelVersionView): V1ModelSourceExtra {
   const { lineage } = view;
   if (lineage.sourceType === "Import") {
     return { sourceType: "Import", importModelVersionSourceExtra: { bucket: lineage.bucket, object: lineage.object } };
@@ -85,7 +63,7 @@ function v1SourceExtra(view: ModelVersionView): Record<string, unknown> {
 }
 
 /** The V1 model-version object (seed 004 field set; `params` only in modelVersionDetail). */
-export function v1ModelVersion(view: ModelVersionView): Record<string, unknown> {
+export function v1ModelVersion(view: ModelVersionView): V1ModelVersion {
   const { version: v, set, summary, lineage } = view;
   const algorithm = v.architecture ?? "";
   const lora = lineage.sourceType === "Train" && lineage.run?.parameterScale === "LoRA";
@@ -97,7 +75,7 @@ export function v1ModelVersion(view: ModelVersionView): Record<string, unknown> 
     modelVersionIdStr: v.id,
     version: String(v.version),
     description: v.description,
-    sourceType: v.source_type,
+    sourceType: v.sourceType,
     sourceExtra: v1SourceExtra(view),
     framework: "pytorch",
     algorithm,
@@ -107,8 +85,8 @@ export function v1ModelVersion(view: ModelVersionView): Record<string, unknown> 
     ioLength: summary === null ? "" : String(summary.maxPositionEmbeddings),
     copyright: "",
     property: {},
-    createTime: isoOffset(v.created_at),
-    modifyTime: isoOffset(v.modified_at),
+    createTime: isoOffset(v.createdAt),
+    modifyTime: isoOffset(v.modifiedAt),
     // Sailfin trains, compresses and evaluates, but serves no inference: nothing to deploy to.
     deployResource: [],
     supportOptions: [],
@@ -116,14 +94,14 @@ export function v1ModelVersion(view: ModelVersionView): Record<string, unknown> 
   };
 }
 
-function v1ModelType(set: ModelSetRow): number {
-  return V1_MODEL_TYPE[set.model_type as ModelSetType] ?? 0;
+function v1ModelType(set: ModelSetRecord): number {
+  return V1_MODEL_TYPE[set.modelType as ModelSetType] ?? 0;
 }
 
 export const modelrepoRoutes: RouteDef[] = [
-  v1("/wenxinworkshop/modelrepo/modelDetail", "model:read", async (ctx, body) => {
-    const input = parseWith(z.object({ modelId: V1Id }), body);
-    const set = await findSet(ctx.res.db, input.modelId, "modelId");
+  v1("/wenxinworkshop/modelrepo/modelDetail", "model:read", async (ctx, body): Promise<V1ModelDetail> => {
+    const input = parseWith(V1ModelIdBody, body);
+    const set = await findModelSet(ctx.res, input.modelId, "modelId");
     const view = await describeModelSet(ctx.res, set);
     return {
       modelId: set.num,
@@ -133,33 +111,33 @@ export const modelrepoRoutes: RouteDef[] = [
       modelType: v1ModelType(set),
       createUserId: 0,
       createUser: await modelSetCreator(ctx.res, set),
-      createTime: isoOffset(set.created_at),
-      modifyTime: isoOffset(set.modified_at),
+      createTime: isoOffset(set.createdAt),
+      modifyTime: isoOffset(set.modifiedAt),
       description: set.description,
       trainType: view.versions[0]?.baseModel ?? "",
-      tags: JSON.parse(set.labels) as string[],
+      tags: set.labels,
       languageSupport: [],
       expansion: [],
       modelVersionList: view.versions.map(v1ModelVersion),
     };
   }),
 
-  v1("/wenxinworkshop/modelrepo/modelVersionDetail", "model:read", async (ctx, body) => {
-    const input = parseWith(z.object({ modelVersionId: V1Id }), body);
+  v1("/wenxinworkshop/modelrepo/modelVersionDetail", "model:read", async (ctx, body): Promise<V1ModelVersionDetail> => {
+    const input = parseWith(V1ModelVersionIdBody, body);
     const view = await describeModelVersion(ctx.res, input.modelVersionId, "modelVersionId", "ModelVersionNotFound");
     // `params` describes a deployed service's I/O; Sailfin deploys nothing, so it is empty.
     return { ...v1ModelVersion(view), params: {} };
   }),
 
-  v1("/wenxinworkshop/modelrepo/publishTrainModel", "model:write", async (ctx, body) => {
-    const input = parseWith(PublishTrainModelBody, body);
+  v1("/wenxinworkshop/modelrepo/publishTrainModel", "model:write", async (ctx, body): Promise<V1PublishTrainModelResult> => {
+    const input = parseWith(V1PublishTrainModelBody, body);
     let target: Parameters<typeof publishFromRun>[2]["target"];
     if (input.isNewModel) {
       if (input.modelName === undefined) throw new SailfinError("InvalidParameter", { field: "modelName", detail: "is required when isNewModel is true" });
       target = { kind: "new", name: input.modelName, nameField: "modelName", ...(input.tags === undefined ? {} : { labels: input.tags }) };
     } else {
       if (input.modelId === undefined) throw new SailfinError("InvalidParameter", { field: "modelId", detail: "is required when isNewModel is false" });
-      target = { kind: "existing", set: await findSet(ctx.res.db, input.modelId, "modelId") };
+      target = { kind: "existing", set: await findModelSet(ctx.res, input.modelId, "modelId") };
     }
     const meta = input.versionMeta;
     const { set, version } = await publishFromRun(ctx.res, ctx.caller, {
@@ -175,8 +153,8 @@ export const modelrepoRoutes: RouteDef[] = [
     return { modelId: set.num, modelIDStr: set.id, version: String(version.version), versionId: version.num, versionIdStr: version.id };
   }),
 
-  v1("/wenxinworkshop/modelrepo/model/user/list", "model:read", async (ctx, body) => {
-    const input = parseWith(UserListBody, body);
+  v1("/wenxinworkshop/modelrepo/model/user/list", "model:read", async (ctx, body): Promise<V1ModelList> => {
+    const input = parseWith(V1ModelUserListBody, body);
     const result = await listModelSetsV1(ctx.res, {
       pageNo: input.pageNo ?? 1,
       pageSize: input.pageSize ?? 20,
@@ -191,14 +169,14 @@ export const modelrepoRoutes: RouteDef[] = [
         modelId: set.num,
         modelIdStr: set.id,
         modelType: v1ModelType(set),
-        tags: JSON.parse(set.labels) as string[],
-        createTime: isoOffset(set.created_at),
+        tags: set.labels,
+        createTime: isoOffset(set.createdAt),
         versionCount,
         trainType: latest?.baseModel ?? "",
         latestVersionInfo: latest === null ? null : {
           state: latest.version.status,
           version: String(latest.version.version),
-          sourceType: latest.version.source_type,
+          sourceType: latest.version.sourceType,
           sourceExtra: v1SourceExtra(latest),
           versionId: latest.version.num,
           versionIdStr: latest.version.id,
@@ -207,28 +185,28 @@ export const modelrepoRoutes: RouteDef[] = [
     };
   }),
 
-  v1("/wenxinworkshop/modelrepo/model/preset/list", "model:read", async (_ctx, body) => {
-    parseWith(PresetListBody, body);
+  v1("/wenxinworkshop/modelrepo/model/preset/list", "model:read", async (_ctx, body): Promise<V1ModelList> => {
+    parseWith(V1ModelPresetListBody, body);
     // No platform presets in Sailfin: base models are the user's own imports (model/user/list).
     return { total: 0, items: [] };
   }),
 
-  v1("/wenxinworkshop/modelrepo/model/batchDelete", "model:write", async (ctx, body) => {
-    const input = parseWith(BatchDeleteBody, body);
-    const sets: ModelSetRow[] = [];
+  v1("/wenxinworkshop/modelrepo/model/batchDelete", "model:write", async (ctx, body): Promise<boolean> => {
+    const input = parseWith(V1ModelBatchDeleteBody, body);
+    const sets: ModelSetRecord[] = [];
     for (const [i, ref] of input.modelIDs.entries()) {
-      const set = await findSet(ctx.res.db, ref, `modelIDs[${i}]`);
+      const set = await findModelSet(ctx.res, ref, `modelIDs[${i}]`);
       if (!sets.some((s) => s.num === set.num)) sets.push(set);
     }
     await deleteModelSets(ctx.res, ctx.caller, sets, "modelIDs");
     return true;
   }),
 
-  v1("/wenxinworkshop/modelrepo/model/version/batchDelete", "model:write", async (ctx, body) => {
-    const input = parseWith(VersionBatchDeleteBody, body);
-    const versions: ModelVersionRow[] = [];
+  v1("/wenxinworkshop/modelrepo/model/version/batchDelete", "model:write", async (ctx, body): Promise<boolean> => {
+    const input = parseWith(V1ModelVersionBatchDeleteBody, body);
+    const versions: ModelVersionRecord[] = [];
     for (const [i, ref] of input.modelVersionIds.entries()) {
-      const version = await findVersion(ctx.res.db, ref, `modelVersionIds[${i}]`);
+      const version = await findModelVersion(ctx.res, ref, `modelVersionIds[${i}]`);
       if (!versions.some((v) => v.num === version.num)) versions.push(version);
     }
     await deleteModelVersions(ctx.res, ctx.caller, versions, "modelVersionIds");

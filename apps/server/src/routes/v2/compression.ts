@@ -17,22 +17,22 @@ import { v2, type RouteDef } from "../route.js";
 
 /** The seed's `modelCompTaskItem`, plus Sailfin's measurements (documented in docs/api.md). */
 export function v2CompTask(view: CompTaskView): CompTaskItem {
-  const { row, spec, result } = view;
+  const { spec, result } = view;
   const status = compTaskStatus(view);
   const delta = result?.perplexityBefore != null && result.perplexityAfter != null
     ? Number((((result.perplexityAfter - result.perplexityBefore) / result.perplexityBefore) * 100).toFixed(3)) : null;
   return {
-    id: row.id,
-    name: row.name,
-    description: row.description,
+    id: view.id,
+    name: view.name,
+    description: view.description,
     status,
     sourceModelId: view.sourceModelId,
     modelId: status === "succeeded" ? result?.modelId ?? spec.outputVersionId : "",
     config: spec.config,
-    createTime: isoOffset(row.created_at),
-    ...(row.finished_at === null ? {} : { finishTime: isoOffset(row.finished_at) }),
-    ...(status === "failed" ? { failedReason: row.failure_reason ?? "" } : {}),
-    progress: Number(row.progress),
+    createTime: isoOffset(view.createdAt),
+    ...(view.finishedAt === null ? {} : { finishTime: isoOffset(view.finishedAt) }),
+    ...(status === "failed" ? { failedReason: view.failureReason ?? "" } : {}),
+    progress: view.progress,
     ...(result === null ? {} : {
       sizeBeforeBytes: result.sizeBeforeBytes,
       sizeAfterBytes: result.sizeAfterBytes,
@@ -68,7 +68,7 @@ export const compressionRoutes: RouteDef[] = [
   v2("model", "DescribeModelCompTask", "comp:read", async (ctx, body): Promise<CompTaskItem> => {
     const input = parseWith(ModelCompTaskIdBody, body);
     const view = await describeCompTask(ctx.res, input.modelCompTaskId, "modelCompTaskId");
-    return withWaitingReason(v2CompTask(view), await waitingReason(ctx.res.db, view.row));
+    return withWaitingReason(v2CompTask(view), await waitingReason(ctx.res.db, view));
   }),
 
   cancel("CancelModelCompTask"),

@@ -7,8 +7,8 @@ import {
 } from "@sailfin/contract";
 import {
   createDataset, createDatasetVersion, deleteDataset, deleteDatasetVersion, describeDatasetVersion, describeImportTask,
-  formatFromV2, formatInfo, listDatasetVersions, listDatasets, parseStoredReport, releaseDatasetVersion, startDatasetImport,
-  V2_FORMAT_NAMES, type DataFormat, type DatasetGroupRow, type DatasetVersionRow,
+  formatFromV2, formatInfo, listDatasetVersions, listDatasets, releaseDatasetVersion, startDatasetImport,
+  V2_FORMAT_NAMES, type DataFormat, type DatasetGroupRecord, type DatasetVersionRecord,
 } from "@sailfin/engine";
 import { v2, type RouteContext, type RouteDef } from "../route.js";
 
@@ -50,32 +50,32 @@ function publishStatusWord(code: number): DatasetPublishStatus {
   }
 }
 
-function renderDataset(group: DatasetGroupRow, counts?: { versionCount: number; latestVersion: number }): DatasetItem {
+function renderDataset(group: DatasetGroupRecord, counts?: { versionCount: number; latestVersion: number }): DatasetItem {
   return {
-    datasetId: group.id, datasetName: group.name, dataFormat: v2Format(group.data_format),
-    storageType: group.storage_type, storagePath: group.storage_path,
+    datasetId: group.id, datasetName: group.name, dataFormat: v2Format(group.dataFormat),
+    storageType: group.storageType, storagePath: group.storagePath,
     ...(counts === undefined ? {} : { versionCount: counts.versionCount, latestVersion: counts.latestVersion }),
-    createTime: isoOffset(group.created_at), modifyTime: isoOffset(group.modified_at),
+    createTime: isoOffset(group.createdAt), modifyTime: isoOffset(group.modifiedAt),
   };
 }
 
-function importErrorInfo(version: DatasetVersionRow): ImportErrorInfo | null {
-  const report = parseStoredReport(version);
+function importErrorInfo(version: DatasetVersionRecord): ImportErrorInfo | null {
+  const report = version.importReport;
   if (report === null) return null;
   return { errorCount: report.errorCount, errors: report.errors, truncated: report.truncated, message: report.error ?? "", files: report.files };
 }
 
-function renderVersion(group: DatasetGroupRow, version: DatasetVersionRow): DatasetVersionItem {
+function renderVersion(group: DatasetGroupRecord, version: DatasetVersionRecord): DatasetVersionItem {
   return {
     datasetId: group.id, datasetName: group.name, versionId: version.id, version: version.version,
-    description: version.description, dataFormat: v2Format(group.data_format),
-    storageType: group.storage_type, storagePath: group.storage_path,
-    importStatus: importStatusWord(version.import_status), importProgress: version.import_progress,
-    publishStatus: publishStatusWord(version.release_status),
-    sampleCount: version.record_count, characterCount: version.char_count, storageSize: version.byte_size,
-    contentHash: version.content_hash ?? "", importErrorInfo: importErrorInfo(version),
-    createTime: isoOffset(version.created_at), modifyTime: isoOffset(version.modified_at),
-    publishTime: isoOffset(version.released_at),
+    description: version.description, dataFormat: v2Format(group.dataFormat),
+    storageType: group.storageType, storagePath: group.storagePath,
+    importStatus: importStatusWord(version.importStatus), importProgress: version.importProgress,
+    publishStatus: publishStatusWord(version.releaseStatus),
+    sampleCount: version.recordCount, characterCount: version.charCount, storageSize: version.byteSize,
+    contentHash: version.contentHash ?? "", importErrorInfo: importErrorInfo(version),
+    createTime: isoOffset(version.createdAt), modifyTime: isoOffset(version.modifiedAt),
+    publishTime: isoOffset(version.releasedAt),
   };
 }
 
@@ -140,13 +140,13 @@ export const datasetV2Routes: RouteDef[] = [
   v2("dataset", "DescribeImportTask", "dataset:read", async (ctx, body): Promise<ImportTaskDetail> => {
     const input = parseWith(ImportTaskIdBody, body);
     const { task, group, version } = await describeImportTask(ctx.res, input.taskId, "taskId");
-    const report = parseStoredReport(version);
+    const report = version.importReport;
     return {
       taskId: task.id, datasetId: group.id, versionId: version.id, importStatus: task.status,
-      files: JSON.parse(task.files) as string[], errorMessage: task.error ?? "",
+      files: task.files, errorMessage: task.error ?? "",
       // The version keeps the report of its newest import only.
       importErrorInfo: report !== null && report.importTaskId === task.id ? importErrorInfo(version) : null,
-      createTime: isoOffset(task.created_at), finishTime: isoOffset(task.finished_at),
+      createTime: isoOffset(task.createdAt), finishTime: isoOffset(task.finishedAt),
     };
   }),
 ];

@@ -4,7 +4,7 @@ import {
   type DescribeEvalTasksResult, type EvalExportTask, type EvalTaskDetail, type EvalTaskReport, type V2EvalState,
 } from "@sailfin/contract";
 import {
-  createEval, createEvalExport, deleteEvals, describeEval, describeEvalExport, latestEvalExport, listEvals, runStateOf, stopEval, waitingReason,
+  createEval, createEvalExport, deleteEvals, describeEval, describeEvalExport, latestEvalExport, listEvals, stopEval, waitingReason,
   type EvalExportView, type EvalUnitInput, type EvalView,
 } from "@sailfin/engine";
 import { v2, type RouteContext, type RouteDef } from "../route.js";
@@ -32,12 +32,12 @@ function modelState(view: EvalView, index: number, state: V2EvalState): V2EvalSt
 
 /** The evaluation object of DescribeEvalTask and DescribeEvalTasks' `taskList`. */
 function renderTask(view: EvalView): EvalTaskDetail {
-  const { row, spec } = view;
+  const { spec } = view;
   const state = v2EvalState(view);
   return {
-    taskId: row.id,
-    taskName: row.name,
-    description: row.description,
+    taskId: view.id,
+    taskName: view.name,
+    description: view.description,
     evalType: "auto",
     state,
     evalObjectType: "model",
@@ -50,25 +50,25 @@ function renderTask(view: EvalView): EvalTaskDetail {
       message: unitResult(view, unit.index)?.message ?? "",
     })),
     datasetVersionId: spec.dataset.versionId,
-    createTime: isoOffset(row.created_at),
-    finishTime: isoOffset(row.finished_at),
+    createTime: isoOffset(view.createdAt),
+    finishTime: isoOffset(view.finishedAt),
     progress: evalProgress(view),
-    ...(row.status === "Failed" ? { failReason: row.failure_reason ?? "" } : {}),
+    ...(view.status === "Failed" ? { failReason: view.failureReason ?? "" } : {}),
   };
 }
 
 function renderExport(ctx: RouteContext, view: EvalExportView): EvalExportTask {
   const state = exportState(view.status);
   return {
-    exportTaskId: view.row.id,
+    exportTaskId: view.id,
     evalId: view.spec.evalId,
     state,
     storageType: view.spec.exportType === "storage" ? "BOS" : "sysStorage",
     bucket: view.spec.volumeId ?? "",
     exportPath: view.result?.exportPath ?? "",
     downloadUrl: downloadUrl(ctx, view),
-    createTime: isoOffset(view.row.created_at),
-    finishTime: isoOffset(view.row.finished_at),
+    createTime: isoOffset(view.createdAt),
+    finishTime: isoOffset(view.finishedAt),
     ...(state === "Fail" ? { failReason: exportFailReason(view) } : {}),
   };
 }
@@ -120,7 +120,7 @@ export const evalV2Routes: RouteDef[] = [
   v2("eval", "DescribeEvalTask", "eval:read", async (ctx, body): Promise<EvalTaskDetail> => {
     const input = parseWith(EvalTaskIdBody, body);
     const view = await describeEval(ctx.res, input.taskId, "taskId");
-    return withWaitingReason(renderTask(view), await waitingReason(ctx.res.db, view.row));
+    return withWaitingReason(renderTask(view), await waitingReason(ctx.res.db, view));
   }),
 
   v2("eval", "DescribeEvalTaskReport", "eval:read", async (ctx, body): Promise<EvalTaskReport> => {
@@ -128,10 +128,10 @@ export const evalV2Routes: RouteDef[] = [
     const view = await describeEval(ctx.res, input.taskId, "taskId");
     const state = v2EvalState(view);
     if (view.result === null) {
-      throw new SailfinError("InvalidParameter", { field: "taskId", detail: `evaluation ${view.row.id} has not finished (${STATE_WORD}); its report is ready once it has Successed`, state: runStateOf(view.row) });
+      throw new SailfinError("InvalidParameter", { field: "taskId", detail: `evaluation ${view.id} has not finished (${STATE_WORD}); its report is ready once it has Successed`, state: view.runState });
     }
     return {
-      taskId: view.row.id,
+      taskId: view.id,
       state,
       reports: view.spec.units.map((unit) => {
         const result = unitResult(view, unit.index);
@@ -158,7 +158,7 @@ export const evalV2Routes: RouteDef[] = [
     const input = parseWith(EvalTaskIdBody, body);
     // Looked up first so that an unknown id is named `taskId` (not the engine's list field `taskId[0]`).
     const view = await describeEval(ctx.res, input.taskId, "taskId");
-    await deleteEvals(ctx.res, ctx.caller, [view.row.id], "taskId");
+    await deleteEvals(ctx.res, ctx.caller, [view.id], "taskId");
     return true;
   }),
 
@@ -179,8 +179,8 @@ export const evalV2Routes: RouteDef[] = [
     if (input.exportTaskId !== undefined) return renderExport(ctx, await describeEvalExport(ctx.res, input.exportTaskId, "exportTaskId"));
     if (input.evalId === undefined) throw new SailfinError("InvalidParameter", { field: "exportTaskId", detail: "exportTaskId or evalId is required" });
     const evaluation = await describeEval(ctx.res, input.evalId, "evalId");
-    const latest = await latestEvalExport(ctx.res, evaluation.row.num);
-    if (latest === null) throw new SailfinError("NotFound", { field: "evalId", detail: `evaluation ${evaluation.row.id} has no export task` });
+    const latest = await latestEvalExport(ctx.res, evaluation.num);
+    if (latest === null) throw new SailfinError("NotFound", { field: "evalId", detail: `evaluation ${evaluation.id} has no export task` });
     return renderExport(ctx, latest);
   }),
 ];

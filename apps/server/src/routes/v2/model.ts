@@ -6,8 +6,8 @@ import {
 } from "@sailfin/contract";
 import {
   createModelSet, deleteModelSets, deleteModelVersions, describeModelSet, describeModelVersion,
-  findSet, findSetByName, findVersion, importModelVersion, listModelSets, publishFromRun,
-  type ModelSetRow, type ModelVersionRow, type ModelVersionView,
+  findModelSet, findModelSetByName, findModelVersion, importModelVersion, listModelSets, publishFromRun,
+  type ModelSetRecord, type ModelVersionRecord, type ModelVersionView,
 } from "@sailfin/engine";
 import { v2, type RouteDef } from "../route.js";
 
@@ -18,15 +18,15 @@ import { v2, type RouteDef } from "../route.js";
  */
 
 /** V2 model-set object (DescribeModelSet; list items add modelCount). */
-export function v2ModelSet(set: ModelSetRow, versions: readonly ModelVersionRow[]): ModelSetDetail {
+export function v2ModelSet(set: ModelSetRecord, versions: readonly ModelVersionRecord[]): ModelSetDetail {
   return {
     modelSetId: set.id,
     modelSetName: set.name,
-    modelType: set.model_type,
+    modelType: set.modelType,
     source: set.source,
-    labels: JSON.parse(set.labels) as string[],
-    createTime: isoOffset(set.created_at),
-    modifyTime: isoOffset(set.modified_at),
+    labels: set.labels,
+    createTime: isoOffset(set.createdAt),
+    modifyTime: isoOffset(set.modifiedAt),
     ...(set.description === "" ? {} : { description: set.description }),
     // Newest first: the Python SDK's publish flow takes modelIds[0] as the version it just created.
     modelIds: versions.map((v) => v.id),
@@ -35,7 +35,7 @@ export function v2ModelSet(set: ModelSetRow, versions: readonly ModelVersionRow[
 }
 
 /** A version's V2 name: its set's name and version number (`qwen2-tiny-V1`). */
-function versionName(set: ModelSetRow, v: ModelVersionRow): string {
+function versionName(set: ModelSetRecord, v: ModelVersionRecord): string {
   return `${set.name}-V${v.version}`;
 }
 
@@ -63,14 +63,14 @@ export function v2ModelVersion(view: ModelVersionView): ModelVersionDetail {
     status: v.status as ModelVersionStatus,
     sourceInfo,
     ...(v.description === "" ? {} : { description: v.description }),
-    createTime: isoOffset(v.created_at),
-    modifyTime: isoOffset(v.modified_at),
+    createTime: isoOffset(v.createdAt),
+    modifyTime: isoOffset(v.modifiedAt),
     modelApplicationType: "chat",
     ...(summary === null ? {} : { tokenLimitations: { trivial: { inputTokens: summary.maxPositionEmbeddings } } }),
     // Compression needs the files (only a Ready version has them) in full precision: a version
     // that is itself a compression output is not compressed again.
-    isSupportModelComp: v.status === "Ready" && v.source_type !== "Acceleration",
-    ...(v.status === "Fail" && v.fail_reason !== null ? { failReason: v.fail_reason } : {}),
+    isSupportModelComp: v.status === "Ready" && v.sourceType !== "Acceleration",
+    ...(v.status === "Fail" && v.failReason !== null ? { failReason: v.failReason } : {}),
   };
 }
 
@@ -99,10 +99,10 @@ export const modelRoutes: RouteDef[] = [
 
   v2("model", "DescribeModelSet", "model:read", async (ctx, body): Promise<ModelSetDetail> => {
     const input = parseWith(DescribeModelSetBody, body);
-    let set: ModelSetRow;
-    if (input.modelSetId !== undefined) set = await findSet(ctx.res.db, input.modelSetId, "modelSetId");
+    let set: ModelSetRecord;
+    if (input.modelSetId !== undefined) set = await findModelSet(ctx.res, input.modelSetId, "modelSetId");
     else if (input.modelSetName !== undefined) {
-      const found = await findSetByName(ctx.res.db, input.modelSetName);
+      const found = await findModelSetByName(ctx.res, input.modelSetName);
       if (found === null) throw new SailfinError("NotFound", { field: "modelSetName", detail: `no model named ${input.modelSetName}` });
       set = found;
     } else throw new SailfinError("InvalidParameter", { field: "modelSetId", detail: "modelSetId or modelSetName is required" });
@@ -112,15 +112,15 @@ export const modelRoutes: RouteDef[] = [
 
   v2("model", "DeleteModelSet", "model:write", async (ctx, body) => {
     const input = parseWith(ModelSetIdBody, body);
-    const set = await findSet(ctx.res.db, input.modelSetId, "modelSetId");
+    const set = await findModelSet(ctx.res, input.modelSetId, "modelSetId");
     await deleteModelSets(ctx.res, ctx.caller, [set], "modelSetId");
     return true;
   }),
 
   v2("model", "CreateCustomModel", "model:write", async (ctx, body): Promise<CreateCustomModelResult> => {
     const input = parseWith(CreateCustomModelBody, body);
-    const set = await findSet(ctx.res.db, input.modelSetId, "modelSetId");
-    let version: ModelVersionRow;
+    const set = await findModelSet(ctx.res, input.modelSetId, "modelSetId");
+    let version: ModelVersionRecord;
     if (input.sourceType === "Import") {
       if (input.importMeta === undefined) throw new SailfinError("InvalidParameter", { field: "importMeta", detail: "is required for sourceType Import" });
       version = await importModelVersion(ctx.res, ctx.caller, {
@@ -150,7 +150,7 @@ export const modelRoutes: RouteDef[] = [
 
   v2("model", "DeleteModel", "model:write", async (ctx, body) => {
     const input = parseWith(ModelIdBody, body);
-    const version = await findVersion(ctx.res.db, input.modelId, "modelId");
+    const version = await findModelVersion(ctx.res, input.modelId, "modelId");
     await deleteModelVersions(ctx.res, ctx.caller, [version], "modelId");
     return true;
   }),
