@@ -1,21 +1,20 @@
 import { randomUUID } from "node:crypto";
-import { Readable } from "node:stream";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
-import { SailfinError, assertSafeText, isSailfinError, policiesAllow } from "@sailfin/contract";
-import {
-  DEFAULT_SESSION_TTL_S, assertBodyDigest, checkDatabase, verifyAccessToken, verifySignature, type Credential, type EngineResources, type SignedBodyDigest,
-} from "@sailfin/engine";
-import { NO_RESULT, newLogId, sendError, sendV1, sendV2, type DialectName } from "./render.js";
+import { SailfinError, assertSafeText, isSailfinError } from "@sailfin/contract";
+import { DEFAULT_SESSION_TTL_S, checkDatabase, type EngineResources } from "@sailfin/engine";
+import { NO_RESULT, newLogId, sendError, sendV1, sendV2 } from "./render.js";
 import { ROUTES } from "./routes/index.js";
 import type { RouteDef, V1Route, V2Action } from "./routes/route.js";
+import { installGate, type ErrorDialect, type RouteAccess } from "./gate.js";
 import { registerOAuth } from "./routes/ext/oauth.js";
 import { registerUploads } from "./routes/ext/uploads.js";
 import { registerEvalExportDownloads } from "./routes/ext/eval-exports.js";
 import { registerEventStream } from "./routes/ext/events-stream.js";
 import { registerSessionRoutes } from "./routes/ext/session.js";
 import { registerConsole } from "./routes/ext/console-static.js";
-import { authenticateSession, sessionCookie } from "./session-auth.js";
 import { KeyPairLimiter } from "./failure-limiter.js";
+
+export type { ErrorDialect, RequestState, RouteAccess } from "./gate.js";
 
 /** A JSON escape that may decode to NUL or a surrogate (`\u0000`, `\uD800`–`\uDFFF`). */
 const JSON_UNSAFE_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/;
@@ -38,25 +37,6 @@ export interface AppOptions {
   readonly consoleDir?: string;
 }
 
-export interface RequestState {
-  readonly requestId: string;
-  /** V1's `log_id`; V2 answers carry none, so V2 routes leave it empty (drawing one costs a random number). */
-  readonly logId: string;
-  readonly dialect: DialectName;
-  def?: RouteDef;
-  caller?: Credential;
-  /** The body the caller's signature vouches for; checked before any handler reads the body. */
-  bodyDigest?: SignedBodyDigest;
-}
-
-declare module "fastify" {
-  interface FastifyRequest {
-    sailfin: RequestState | null;
-    /** The body's bytes as received, kept by the JSON parser for the signed-digest check. */
-    rawBody: Buffer | null;
-  }
-}
-
 /**
  * Builds the whole HTTP application; `main` is the only place that listens, and tests build the
  * very same app.
@@ -68,14 +48,14 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     // the envelope of the family the path names, like any other refusal.
     frameworkErrors: (error, request, reply) => renderError(request, reply, toSailfinError(error, request)),
   });
-  app.decorateRequest("sailfin", null);
-  app.decorateRequest("rawBody", null);
+  // Before any route: every route registered below goes through the gate.
+  installGate(app, res);
   // Path parameters and query strings of every route (JSON, extension, not found) hold only text a
   // store and a header can carry; bodies are checked as they are parsed. After the gates, so
   // errors render in the route's own envelope.
   // Only a percent-escape can put NUL or a surrogate into a path or query (the HTTP parser refuses
   // raw control bytes and reads other raw bytes as Latin-1), so a URL without `%` is not walked.
-  // Synchronous (`done`), like the digest check below.
+  // Synchronous (`done`), like the gate's digest check.
   app.addHook("preParsing", (request, _reply, payload, done) => {
     if (!(request.raw.url ?? "").includes("%")) return done(null, payload);
     try {
@@ -119,19 +99,6 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     done(null, parsed);
   });
 
-  // A signed body digest is checked before any handler acts on the body; a streamed body (uploads)
-  // is checked by its route as it streams. A body never read (GET) counts as empty.
-  // Synchronous (`done`): an async hook costs every request a promise and a microtask hop.
-  app.addHook("preHandler", (request, _reply, done) => {
-    const digest = request.sailfin?.bodyDigest;
-    try {
-      if (digest !== undefined && !(request.body instanceof Readable)) assertBodyDigest(digest, request.rawBody ?? Buffer.alloc(0));
-    } catch (error) {
-      return done(error as Error);
-    }
-    done();
-  });
-
   app.setErrorHandler((error, request, reply) => renderError(request, reply, toSailfinError(error, request)));
   app.setNotFoundHandler((request, reply) =>
     // V1 clients compare error_msg with the platform's exact text, so only V2 gets the detail.
@@ -148,30 +115,21 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     else v1Routes.set(def.path, def);
   }
 
-  const gate = (dialect: DialectName, v2Resource?: string) => async (request: FastifyRequest) => {
-    const state: RequestState = { requestId: request.id, logId: dialect === "v1" ? newLogId() : "", dialect };
-    request.sailfin = state;
-    if (dialect === "v2") {
-      const resource = v2Resource ?? (request.params as { resource: string }).resource;
+  // The JSON routes' access: the declaration the request names, whose IAM action the gate checks.
+  const v2Access = (fixedResource?: string): RouteAccess => ({
+    dialect: "v2",
+    route: (request) => {
+      const resource = fixedResource ?? (request.params as { resource: string }).resource;
       const action = (request.query as Record<string, unknown>).Action;
       const def = typeof action === "string" ? v2Actions.get(`${resource}:${action}`) : undefined;
-      if (def === undefined) {
-        throw new SailfinError("InvalidAction", {
-          detail: typeof action === "string" && action !== ""
-            ? `the action ${action} is not supported by /v2/${resource}`
-            : "the Action query parameter is required",
-        });
-      }
-      state.def = def;
-    } else {
-      state.def = v1Routes.get(request.routeOptions.url ?? "");
-    }
-    const caller = await authenticate(res, request);
-    state.caller = caller;
-    if (!policiesAllow(caller.policies, state.def!.iam)) {
-      throw new SailfinError("AccessDenied", { detail: `the key's policies do not grant ${state.def!.iam}` });
-    }
-  };
+      if (def !== undefined) return def;
+      throw new SailfinError("InvalidAction", {
+        detail: typeof action === "string" && action !== ""
+          ? `the action ${action} is not supported by /v2/${resource}`
+          : "the Action query parameter is required",
+      });
+    },
+  });
 
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
     const state = request.sailfin!;
@@ -187,56 +145,36 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
   // A static route per known V2 resource (find-my-way matches a static path faster); the
   // parametric route answers the others with InvalidAction.
   for (const resource of new Set([...v2Actions.values()].map((def) => def.resource))) {
-    app.post(`/v2/${resource}`, { onRequest: gate("v2", resource) }, handle);
+    app.post(`/v2/${resource}`, { config: { access: v2Access(resource) } }, handle);
   }
-  app.post("/v2/:resource", { onRequest: gate("v2") }, handle);
-  for (const path of v1Routes.keys()) app.post(path, { onRequest: gate("v1") }, handle);
+  app.post("/v2/:resource", { config: { access: v2Access() } }, handle);
+  for (const [path, def] of v1Routes) app.post(path, { config: { access: { dialect: "v1", route: () => def } } }, handle);
 
-  app.get("/healthz", async () => {
+  app.get("/healthz", { config: { access: { open: "a load balancer's probe; it reveals nothing", dialect: "v2" } } }, async () => {
     await checkDatabase(res.db);
     return { status: "ok" };
   });
   // One budget for guessing a key's secret, whichever door the guesses come through.
   const keyPairLimiter = new KeyPairLimiter();
   registerOAuth(app, res, { limiter: keyPairLimiter });
-  await registerUploads(app, res, { uploadLimit: options.uploadLimit, authenticate: (r) => authenticate(res, r) });
-  // Unsigned by design: the link's own signature is the credential.
+  await registerUploads(app, res, { uploadLimit: options.uploadLimit });
   registerEvalExportDownloads(app, res);
-  registerEventStream(app, res, { authenticate: (r) => authenticate(res, r), pollMs: options.eventsPollMs ?? 500 });
+  registerEventStream(app, res, { pollMs: options.eventsPollMs ?? 500 });
   registerSessionRoutes(app, res, { ttlS: options.sessionTtlS ?? DEFAULT_SESSION_TTL_S, limiter: keyPairLimiter });
   if (options.consoleDir !== undefined) registerConsole(app, { dir: options.consoleDir });
   return app;
 }
 
 /**
- * Who is calling, for every authenticated route (the JSON gate, uploads, live events). A request
- * with an Authorization header is verified as bce-auth-v1; without one, a bearer `?access_token=`
- * (legacy, reference §3.5), else the console's session cookie (with its CSRF checks on mutating
- * methods); with none of them, the signature check reports the missing header.
+ * The envelope of a request's errors: its route's (the gate sets it first thing); where no route
+ * took the request (an unknown path, a URL the router could not read), the family its path names.
  */
-export async function authenticate(res: EngineResources, request: FastifyRequest): Promise<Credential> {
-  if (request.headers.authorization === undefined) {
-    const token = (request.query as Record<string, unknown>).access_token;
-    if (typeof token === "string" && token !== "") return verifyAccessToken(res, token);
-    const cookie = sessionCookie(request);
-    if (cookie !== undefined) return (await authenticateSession(res, request, cookie)).credential;
-  }
-  // Fastify's `request.host` is X-Forwarded-Host only when SAILFIN_TRUST_PROXY trusts the sender.
-  const forwardedHost = request.host !== (request.headers.host ?? "") ? request.host : undefined;
-  const verified = await verifySignature(res, {
-    method: request.method, url: request.raw.url ?? request.url, headers: request.headers,
-    ...(forwardedHost === undefined ? {} : { forwardedHost }),
-  });
-  if (verified.bodyDigest !== null) {
-    // Every route's gate sets its state before authenticating; without it the digest would go unchecked.
-    if (request.sailfin === null) throw new Error("authenticate() called before the route's request state was set");
-    request.sailfin.bodyDigest = verified.bodyDigest;
-  }
-  return verified.credential;
-}
-
-function dialectOf(request: FastifyRequest): DialectName {
-  return request.sailfin?.dialect ?? (request.url.startsWith("/wenxinworkshop") ? "v1" : "v2");
+function dialectOf(request: FastifyRequest): ErrorDialect {
+  // Optional: the request Fastify makes for a URL its router could not read has no decorations.
+  const routed = request.sailfin?.dialect;
+  if (routed !== undefined) return routed;
+  if (request.url.startsWith("/wenxinworkshop")) return "v1";
+  return request.url.startsWith("/oauth/") ? "oauth" : "v2";
 }
 
 function renderError(request: FastifyRequest, reply: FastifyReply, error: SailfinError): FastifyReply {
@@ -245,12 +183,13 @@ function renderError(request: FastifyRequest, reply: FastifyReply, error: Sailfi
   const datasetFamily = def?.dialect === "v1" && def.datasetFamily === true;
   if (error.spec.system) request.log.error({ err: error.cause ?? error }, "request failed");
   else request.log.info({ code: error.id, detail: error.message }, "request refused");
-  if (request.url.startsWith("/oauth/")) {
+  const dialect = dialectOf(request);
+  if (dialect === "oauth") {
     // The legacy token route's own shape (routes/ext/oauth.ts): HTTP 200 unless the fault is ours.
     return reply.code(error.spec.system ? error.spec.http : 200)
       .send({ error: error.spec.system ? "server_error" : "invalid_request", error_description: error.v2Message });
   }
-  return sendError(reply, dialectOf(request), error, { requestId: request.id, logId: state?.logId ?? newLogId() }, datasetFamily);
+  return sendError(reply, dialect, error, { requestId: request.id, logId: state?.logId ?? newLogId() }, datasetFamily);
 }
 
 function toSailfinError(error: unknown, request: FastifyRequest): SailfinError {

@@ -42,6 +42,18 @@ export const ERRORS = {
     http: 400, v1Code: 500001, v1Message: "param invalid",
     v2Code: "InappropriateJSON", v2Message: INAPPROPRIATE,
   },
+  // Sailfin's extension routes name what they act on in the path (REST style), so what is missing
+  // is HTTP 404 there, where Qianfan's JSON routes answer NotFound as a refused parameter.
+  PathNotFound: {
+    http: 404, v1Code: 500001, v1Message: "param invalid",
+    v2Code: "NotFound", v2Message: "The resource the path names does not exist.",
+  },
+  // An evaluation export's download link (a Sailfin extension) that is forged, altered or expired;
+  // its whole message is this text, as the route has always answered.
+  DownloadLinkInvalid: {
+    http: 403, v1Code: 500002, v1Message: "auth failed, no access",
+    v2Code: "AccessDenied", v2Message: "the download link is invalid or has expired",
+  },
   ModelVersionNotFound: {
     http: 400, v1Code: 70102, v1Message: "AI模型版本记录不存在",
     v2Code: "InappropriateJSON", v2Message: INAPPROPRIATE,

@@ -48,12 +48,13 @@ export function registerConsole(app: FastifyInstance, options: ConsoleStaticOpti
     return reply.send(createReadStream(path));
   };
 
-  app.get("/console", async (request, reply) => {
+  const open = { config: { access: { open: "the console's static files", dialect: "v2" } } } as const;
+  app.get("/console", open, async (request, reply) => {
     const query = request.url.indexOf("?");
     return reply.redirect(`/console/${query < 0 ? "" : request.url.slice(query)}`, 301);
   });
 
-  app.get("/console/*", async (request, reply) => {
+  app.get("/console/*", open, async (request, reply) => {
     reply.header("content-security-policy", CSP)
       .header("x-content-type-options", "nosniff")
       .header("referrer-policy", "same-origin")

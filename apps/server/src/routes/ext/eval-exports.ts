@@ -1,5 +1,5 @@
-import type { FastifyInstance, FastifyReply } from "fastify";
-import { isSailfinError } from "@sailfin/contract";
+import type { FastifyInstance } from "fastify";
+import { SailfinError, isSailfinError } from "@sailfin/contract";
 import { checkDownloadSignature, describeEvalExport, type EngineResources } from "@sailfin/engine";
 
 /**
@@ -10,30 +10,26 @@ import { checkDownloadSignature, describeEvalExport, type EngineResources } from
  *
  * No bce-auth-v1 signature: the Python SDK fetches `downloadUrl` with a bare GET, so the link's
  * own signature (made by the engine's downloadQuery, valid DOWNLOAD_LINK_TTL_S) is the
- * credential. Errors are plain V2-style JSON: 403 for a bad or expired link, 404 when there is
- * nothing (any more) to download.
+ * credential. Errors are V2's: 403 DownloadLinkInvalid for a bad or expired link, 404
+ * PathNotFound when there is nothing (any more) to download.
  */
 export function registerEvalExportDownloads(app: FastifyInstance, res: EngineResources): void {
-  const refuse = (reply: FastifyReply, http: number, code: string, message: string) =>
-    reply.code(http).header("x-bce-request-id", reply.request.id).send({ requestId: reply.request.id, code, message });
-
-  app.get("/sailfin/v1/eval-exports/:exportId/download", async (request, reply) => {
+  const access = { open: "the link's own signature is the credential", dialect: "v2" } as const;
+  app.get("/sailfin/v1/eval-exports/:exportId/download", { config: { access } }, async (request, reply) => {
     const { exportId } = request.params as { exportId: string };
     const { expires, signature } = request.query as { expires?: unknown; signature?: unknown };
     if (typeof expires !== "string" || typeof signature !== "string" || !checkDownloadSignature(res, exportId, expires, signature)) {
-      return refuse(reply, 403, "AccessDenied", "the download link is invalid or has expired");
+      throw new SailfinError("DownloadLinkInvalid");
     }
     // Null when deleted with its evaluation since the link was made.
     const view = await describeEvalExport(res, exportId, "exportId").catch((error: unknown) => {
       if (isSailfinError(error) && error.id === "NotFound") return null;
       throw error;
     });
-    if (view === null) return refuse(reply, 404, "NotFound", "the export does not exist");
-    if (view.status !== "Succeeded" || view.result === null) {
-      return refuse(reply, 404, "NotFound", "the export has not finished");
-    }
+    if (view === null) throw new SailfinError("PathNotFound", { detail: "the export does not exist" });
+    if (view.status !== "Succeeded" || view.result === null) throw new SailfinError("PathNotFound", { detail: "the export has not finished" });
     const info = await res.artifacts.stat(view.result.key);
-    if (info === null) return refuse(reply, 404, "NotFound", "the export's file is gone");
+    if (info === null) throw new SailfinError("PathNotFound", { detail: "the export's file is gone" });
     reply.header("content-type", "application/zip");
     reply.header("content-disposition", `attachment; filename="${view.result.fileName.replace(/[^\w.-]/g, "_")}"`);
     reply.header("content-length", String(info.size));

@@ -1,12 +1,10 @@
 import { once } from "node:events";
 import type { ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import { SailfinError, policiesAllow, type Action } from "@sailfin/contract";
-import {
-  findStreamRun, parseStreamCursor, readRunStream, runReadAction, type Credential, type EngineResources,
-} from "@sailfin/engine";
-import { newLogId } from "../../render.js";
+import type { FastifyInstance } from "fastify";
+import { SailfinError, type Action } from "@sailfin/contract";
+import { findStreamRun, parseStreamCursor, readRunStream, runReadAction, type EngineResources } from "@sailfin/engine";
+import { assertGranted } from "../../gate.js";
 
 /**
  * Sailfin extension: a run's live events as Server-Sent Events (docs/api.md "Live events").
@@ -20,7 +18,6 @@ import { newLogId } from "../../render.js";
  * miss or to keep in step across replicas), and stops the moment the client goes.
  */
 export interface EventStreamOptions {
-  readonly authenticate: (request: FastifyRequest) => Promise<Credential>;
   /** Pause between reads when nothing is waiting. */
   readonly pollMs: number;
   /** Comment lines that keep proxies from closing an idle stream (default 15 s). */
@@ -39,16 +36,7 @@ export function registerEventStream(app: FastifyInstance, res: EngineResources, 
     for (const stream of live) stream.abort();
   });
 
-  const gate = async (request: FastifyRequest) => {
-    request.sailfin = { requestId: request.id, logId: newLogId(), dialect: "v2" };
-    const caller = await options.authenticate(request);
-    if (!WATCH_ACTIONS.some((action) => policiesAllow(caller.policies, action))) {
-      throw new SailfinError("AccessDenied", { detail: `the key's policies grant none of ${WATCH_ACTIONS.join(", ")}` });
-    }
-    request.sailfin.caller = caller;
-  };
-
-  app.get("/sailfin/v1/events/:objectId", { onRequest: gate }, async (request, reply) => {
+  app.get("/sailfin/v1/events/:objectId", { config: { access: { dialect: "v2", iam: WATCH_ACTIONS } } }, async (request, reply) => {
     const { objectId } = request.params as { objectId: string };
     const caller = request.sailfin!.caller!;
     const header = request.headers["last-event-id"];
@@ -57,14 +45,8 @@ export function registerEventStream(app: FastifyInstance, res: EngineResources, 
     const cursor = parseStreamCursor(lastEventId, typeof header === "string" && header !== "" ? "Last-Event-ID" : "lastEventId");
 
     const run = await findStreamRun(res.db, objectId);
-    if (run === null) {
-      return reply.code(404).header("x-bce-request-id", request.id)
-        .send({ requestId: request.id, code: "NotFound", message: `no task, compression, evaluation or export ${objectId}` });
-    }
-    const action = runReadAction(run.kind);
-    if (!policiesAllow(caller.policies, action)) {
-      throw new SailfinError("AccessDenied", { detail: `the key's policies do not grant ${action}` });
-    }
+    if (run === null) throw new SailfinError("PathNotFound", { detail: `no task, compression, evaluation or export ${objectId}` });
+    assertGranted(caller, runReadAction(run.kind));
     let batch = await readRunStream(res.db, run, cursor);
     // Resumed after the end: 204 is what tells an EventSource to stop reconnecting.
     if (lastEventId !== undefined && lastEventId.trim() !== "" && batch.items.length === 0 && batch.finished) {

@@ -12,7 +12,8 @@ import type { KeyPairLimiter } from "../../failure-limiter.js";
  * `invalid_request` (app.ts renderError).
  */
 export function registerOAuth(app: FastifyInstance, res: EngineResources, options: { limiter: KeyPairLimiter }): void {
-  app.post("/oauth/2.0/token", async (request, reply) => {
+  const access = { open: "the client credentials in the request are what it checks", dialect: "oauth" } as const;
+  app.post("/oauth/2.0/token", { config: { access } }, async (request, reply) => {
     const query = request.query as Record<string, unknown>;
     const body = (request.body ?? {}) as Record<string, unknown>;
     // Only a single string counts: a repeated parameter or a JSON number is no client id.

@@ -1,7 +1,6 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import { SESSION_PATH, SailfinError, SignInBody, grantedActions, parseWith, type ConsoleSession } from "@sailfin/contract";
 import { endConsoleSession, findConsoleSession, openConsoleSession, type ConsoleSessionRecord, type EngineResources } from "@sailfin/engine";
-import { newLogId } from "../../render.js";
 import type { KeyPairLimiter } from "../../failure-limiter.js";
 import {
   assertSameOrigin, authenticateSession, clearSessionCookie, sessionCookie, setSessionCookie,
@@ -27,16 +26,14 @@ export interface SessionRoutesOptions {
 }
 
 export function registerSessionRoutes(app: FastifyInstance, res: EngineResources, options: SessionRoutesOptions): void {
-  const v2Errors = async (request: FastifyRequest) => {
-    request.sailfin = { requestId: request.id, logId: newLogId(), dialect: "v2" };
-  };
+  const open = { config: { access: { open: "the session's own door: a key pair, or the cookie it set", dialect: "v2" } } } as const;
   const render = (reply: FastifyReply, session: ConsoleSessionRecord): ConsoleSession => {
     reply.header("cache-control", "no-store").header("x-bce-request-id", reply.request.id);
     const { accessKey, policies } = session.credential;
     return { accessKey, policies, actions: grantedActions(policies), csrfToken: session.csrfToken, expiresAt: session.expiresAt };
   };
 
-  app.post(SESSION_PATH, { onRequest: v2Errors }, async (request, reply) => {
+  app.post(SESSION_PATH, open, async (request, reply) => {
     // Sign-in CSRF (a foreign page signing the browser in as the attacker's key).
     assertSameOrigin(request);
     const input = parseWith(SignInBody, request.body ?? {});
@@ -54,14 +51,14 @@ export function registerSessionRoutes(app: FastifyInstance, res: EngineResources
     return render(reply, session);
   });
 
-  app.get(SESSION_PATH, { onRequest: v2Errors }, async (request, reply) => {
+  app.get(SESSION_PATH, open, async (request, reply) => {
     const token = sessionCookie(request);
     const session = token === undefined ? null : await findConsoleSession(res, token);
     if (session === null) throw new SailfinError("NotSignedIn");
     return render(reply, session);
   });
 
-  app.delete(SESSION_PATH, { onRequest: v2Errors }, async (request, reply) => {
+  app.delete(SESSION_PATH, open, async (request, reply) => {
     const token = sessionCookie(request);
     if (token !== undefined) {
       // A live session needs its CSRF token to end (no foreign page signs the user out); a dead one is gone already.

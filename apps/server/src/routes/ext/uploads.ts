@@ -1,10 +1,8 @@
 import { Transform, type Readable } from "node:stream";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { SailfinError, policiesAllow, type Action, type UploadObjectResult } from "@sailfin/contract";
-import {
-  BodyDigestCheck, assertSafeBucket, assertSafeObjectPath, bucketKey, type Credential, type EngineResources,
-} from "@sailfin/engine";
-import { newLogId, sendV2 } from "../../render.js";
+import { SailfinError, type UploadObjectResult } from "@sailfin/contract";
+import { BodyDigestCheck, assertSafeBucket, assertSafeObjectPath, bucketKey, type EngineResources } from "@sailfin/engine";
+import { sendV2 } from "../../render.js";
 
 /**
  * Sailfin extension: streaming object upload and download into the artifact store's buckets,
@@ -20,19 +18,11 @@ import { newLogId, sendV2 } from "../../render.js";
 export async function registerUploads(
   app: FastifyInstance,
   res: EngineResources,
-  options: { uploadLimit: number; authenticate: (request: FastifyRequest) => Promise<Credential> },
+  options: { uploadLimit: number },
 ): Promise<void> {
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
-
-    const gate = (action: Action) => async (request: FastifyRequest) => {
-      request.sailfin = { requestId: request.id, logId: newLogId(), dialect: "v2" };
-      const caller = await options.authenticate(request);
-      if (!policiesAllow(caller.policies, action)) {
-        throw new SailfinError("AccessDenied", { detail: `the key's policies do not grant ${action}` });
-      }
-    };
 
     const locate = (request: FastifyRequest) => {
       const { bucket, "*": objectPath } = request.params as { bucket: string; "*": string };
@@ -41,7 +31,7 @@ export async function registerUploads(
       return { bucket, objectPath };
     };
 
-    scope.put("/sailfin/v1/objects/:bucket/*", { onRequest: gate("storage:write") }, async (request, reply) => {
+    scope.put("/sailfin/v1/objects/:bucket/*", { config: { access: { dialect: "v2", iam: "storage:write" } } }, async (request, reply) => {
       const location = locate(request);
       const declared = Number(request.headers["content-length"] ?? "0");
       if (declared > options.uploadLimit) {
@@ -90,7 +80,7 @@ export async function registerUploads(
       } satisfies UploadObjectResult);
     });
 
-    scope.get("/sailfin/v1/objects/:bucket/*", { onRequest: gate("storage:read") }, async (request, reply) => {
+    scope.get("/sailfin/v1/objects/:bucket/*", { config: { access: { dialect: "v2", iam: "storage:read" } } }, async (request, reply) => {
       const location = locate(request);
       const key = bucketKey(location);
       const info = await res.artifacts.stat(key);
