@@ -635,7 +635,7 @@ for (const dialect of testDialects()) {
       }
       // Whoever won, no task may point at a base model version or a dataset version that is gone.
       const db = server.server.res.db;
-      const runs = await db.selectFrom("runs").select(["id", "base_model_version_num", "dataset_hashes"]).execute();
+      const runs = await db.selectFrom("runs").select(["id", "base_model_version_num", "dataset_hashes"]).where("kind", "=", "finetune").execute();
       const modelNums = new Set((await db.selectFrom("model_versions").select("num").execute()).map((r) => Number(r.num)));
       const datasetIds = new Set((await db.selectFrom("dataset_versions").select("id").execute()).map((r) => r.id));
       for (const run of runs) {

@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const BUILTINS = new Set(builtinModules);
 // Static `import … from "x"`, `export … from "x"`, side-effect `import "x"`, dynamic `import("x")`, `require("x")`.
-const SPECIFIERS = /(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["']([^"']+)["']/g;
+const SPECIFIERS = /(?:\bfrom\s*|\bimport(?:\s+|\s*\(\s*)|\brequire\s*\(\s*)["']([^"']+)["']/g;
 
 interface Graph {
   readonly files: string[];

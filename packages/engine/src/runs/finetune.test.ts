@@ -135,6 +135,14 @@ describe("finetune run kind", () => {
     assert.equal(bad.record.jobs.length, 0);
   });
 
+  test("a hyper-parameter the protocol refuses is the user's failure, named, before any data is prepared", async () => {
+    const zigzag = double({ reads: { prepareTrainingData: () => Promise.reject(new Error("must not prepare data")) } });
+    const outcome = await runFinetune({ ...FINETUNE_SPEC, hyperParameters: { ...FINETUNE_SPEC.hyperParameters, schedulerName: "zigzag" } }, zigzag.deps);
+    assert.equal(outcome.kind === "failed" && outcome.failure, "user");
+    assert.match(outcome.kind === "failed" ? outcome.reason : "", /^hyper\.schedulerName: /);
+    assert.equal(zigzag.record.jobs.length, 0);
+  });
+
   test("no local artifact store: the system's failure (another worker may have one)", async () => {
     const { deps } = runDepsDouble({ root: null, spec: FINETUNE_SPEC });
     assert.deepEqual(await runFinetune(FINETUNE_SPEC, deps), { kind: "failed", failure: "system", reason: "training needs a local artifact store" });

@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { SUPPORTED_PARAMETER_SCALES, SailfinError, TRAIN_MODES, runtimeHyper, type RuntimeFinetuneSpec } from "@sailfin/contract";
+import { SUPPORTED_PARAMETER_SCALES, SailfinError, TRAIN_MODES, RuntimeHyper, runtimeHyper, type RuntimeFinetuneSpec } from "@sailfin/contract";
 import type { ResolvedBaseModelConfig } from "../models/base-models.js";
 import type { FinetuneRunSpec } from "../finetune/records.js";
 import type { PreparedRunData } from "../finetune/prepare-data.js";
@@ -80,6 +80,12 @@ export async function runFinetune(spec: FinetuneRunSpec, deps: RunDeps): Promise
   const { run, reads } = deps;
   const store = deps.artifacts;
   if (store === null) return failed("system", "training needs a local artifact store");
+  // The runtime would refuse bad hyper-parameters too, as the user's error: said here before the data is tokenized.
+  const hyper = RuntimeHyper.safeParse(runtimeHyper(spec.parameterScale, spec.hyperParameters));
+  if (!hyper.success) {
+    const issue = hyper.error.issues[0]!;
+    return failed("user", `hyper.${issue.path.join(".")}: ${issue.message}`);
+  }
   const base = await reads.modelVersion({ num: spec.baseModel.versionNum });
   if (base === null) return failed("user", `the base model version ${spec.baseModel.versionId} no longer exists`);
   const modelKey = base.artifactPath ?? `models/${base.id}/`;
