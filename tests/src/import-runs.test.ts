@@ -5,12 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
+import { newId, nowIso } from "@sailfin/contract";
 import type { Store } from "@sailfin/store";
 import {
-  claimRun, completeRun, createDataset, executeDatasetImport, startDatasetImport, type EngineResources,
+  claimRun, completeRun, createDataset, createModelSet, enqueueRun, executeDatasetImport, importModelVersion, requeueExpired, settleEndedRun,
+  startDatasetImport, type EngineResources, type PublishRunSpec,
 } from "@sailfin/engine";
 import { loadServerConfig, openEngine } from "@sailfin/server";
-import { startServerKindsWorker, workerSettingsFromEnv } from "@sailfin/worker";
+import { Worker, startServerKindsWorker, workerSettingsFromEnv } from "@sailfin/worker";
 import { createTestDatabase, startTestServer, testDialects, type TestServer } from "./harness.js";
 import { SseReader, type SseMessage } from "./fixtures/sse.js";
 import { importDataset, SAMPLE_LINES, uploadObject } from "./fixtures/dataset-imports.js";
@@ -20,7 +22,9 @@ import { TINY, importModel, stageFolder, writeTinyModels, type TinyModelFolders 
  * Issue 12: dataset and model imports are runs in the queue (`dataset-import`, `model-import`).
  * Their state changes are in the live event stream like any run's, a server without a training
  * worker still runs them, and an import whose worker lost its lease is finished by the next
- * holder exactly once: the first holder's late completion is fenced off.
+ * holder exactly once: the first holder's late completion is fenced off. A run that ends without
+ * success however it ends (out of attempts after its lease expired, a worker error) settles what
+ * it was making: the import fails, a publish's version turns Fail.
  */
 
 const lines = (n: number) => Array.from({ length: n }, (_, i) => SAMPLE_LINES.PromptResponse!(i)).join("\n");
@@ -33,6 +37,29 @@ async function readAll(reader: SseReader): Promise<SseMessage[]> {
     if (message === null) return out;
     if (message.event !== "progress") out.push(message);
   }
+}
+
+/** An engine with no worker running (the tests start the workers they need), on its own home and database. */
+interface TestEngine {
+  readonly res: EngineResources;
+  close(): Promise<void>;
+}
+
+async function openTestEngine(dialect: string): Promise<TestEngine> {
+  const home = await mkdtemp(join(tmpdir(), "sailfin-import-runs-"));
+  const database = dialect === "postgres" ? await createTestDatabase() : undefined;
+  const config = loadServerConfig({
+    flags: { home }, env: { SAILFIN_LOG_LEVEL: "silent", ...(database === undefined ? {} : { DATABASE_URL: database.url }) },
+  });
+  const { store, res }: { store: Store; res: EngineResources } = await openEngine(config);
+  return {
+    res,
+    async close() {
+      await store.close();
+      await database?.drop();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
 }
 
 const transitions = (messages: SseMessage[]) =>
@@ -79,24 +106,10 @@ for (const dialect of testDialects()) {
   });
 
   describe(`an import whose worker lost its lease (${dialect})`, () => {
-    let home: string;
-    let drop: (() => Promise<void>) | undefined;
-    let store: Store;
+    let engine: TestEngine;
     let res: EngineResources;
-    before(async () => {
-      home = await mkdtemp(join(tmpdir(), "sailfin-import-runs-"));
-      const database = dialect === "postgres" ? await createTestDatabase() : undefined;
-      drop = database?.drop;
-      const config = loadServerConfig({
-        flags: { home }, env: { SAILFIN_LOG_LEVEL: "silent", ...(database === undefined ? {} : { DATABASE_URL: database.url }) },
-      });
-      ({ store, res } = await openEngine(config));
-    });
-    after(async () => {
-      await store?.close();
-      await drop?.();
-      await rm(home, { recursive: true, force: true });
-    });
+    before(async () => { engine = await openTestEngine(dialect); res = engine.res; });
+    after(async () => { await engine?.close(); });
 
     test("is finished by the next worker exactly once; the first holder's late completion writes nothing", async () => {
       const actor = { accessKey: "test" };
@@ -145,6 +158,126 @@ for (const dialect of testDialects()) {
       ]);
       const stored = await res.db.selectFrom("dataset_versions").select(["import_status", "record_count", "data_path"]).where("id", "=", version.id).executeTakeFirstOrThrow();
       assert.deepEqual(stored, { import_status: 2, record_count: 4, data_path: `datasets/${version.id}/data.jsonl` });
+    });
+  });
+
+  describe(`a run that ends for good settles what it was making (${dialect})`, () => {
+    const actor = { accessKey: "test" };
+    let engine: TestEngine;
+    let res: EngineResources;
+    before(async () => { engine = await openTestEngine(dialect); res = engine.res; });
+    after(async () => { await engine?.close(); });
+
+    const runRow = (id: string) => res.db.selectFrom("runs").select(["status", "failure_kind", "failure_reason"]).where("id", "=", id).executeTakeFirstOrThrow();
+    /** Until the run `id` is no longer Queued or Running. */
+    async function waitEnded(id: string): Promise<string> {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const { status } = await runRow(id);
+        if (status !== "Queued" && status !== "Running") return status;
+        assert.ok(Date.now() < deadline, `run ${id} did not end`);
+        await sleep(20);
+      }
+    }
+    /** Claims the queued run `id` on its last attempt for a worker that then dies: its lease expires unrenewed. */
+    async function dieOnLastAttempt(id: string, kind: "dataset-import" | "model-import" | "publish"): Promise<void> {
+      await res.db.updateTable("runs").set({ max_attempts: 1 }).where("id", "=", id).execute();
+      assert.equal((await claimRun(res.db, res.dialect, { owner: "dead-worker", kinds: [kind], leaseMs: 50 }))?.runId, id);
+      await sleep(100);
+    }
+    /** Runs the server-kinds worker (its first claim requeues expired runs) until the run `id` has ended. */
+    async function withImportWorker(id: string): Promise<string> {
+      const worker = await startServerKindsWorker(res, { ...workerSettingsFromEnv({}), pollMs: 20 }, "next-worker");
+      try {
+        return await waitEnded(id);
+      } finally {
+        await worker.stop();
+      }
+    }
+    const LEASE_EXPIRED = /^the worker holding the task stopped heartbeating \(lease expired at /;
+
+    test("a dataset import out of attempts fails its task with the reason and leaves the version importable again", async () => {
+      await res.artifacts.put("buckets/up/expired/a.jsonl", Readable.from([Buffer.from(`${lines(2)}\n`)]));
+      const { version } = await createDataset(res, actor, { name: "expired", format: "PromptResponse", storageType: "sysStorage" });
+      const start = () => startDatasetImport(res, actor, { versionRef: version.id, versionField: "versionId", files: ["bos:/up/expired/a.jsonl"], filesField: "files" });
+      const { task } = await start();
+      await dieOnLastAttempt(task.id, "dataset-import");
+
+      assert.equal(await withImportWorker(task.id), "Failed");
+      const imported = await res.db.selectFrom("dataset_imports").select(["status", "error", "finished_at"]).where("id", "=", task.id).executeTakeFirstOrThrow();
+      assert.equal(imported.status, "Failed");
+      assert.match(imported.error ?? "", LEASE_EXPIRED);
+      assert.notEqual(imported.finished_at, null);
+      const stored = await res.db.selectFrom("dataset_versions").select(["import_status", "import_progress", "data_path", "validation_report"]).where("id", "=", version.id).executeTakeFirstOrThrow();
+      assert.deepEqual([stored.import_status, stored.import_progress, stored.data_path], [3, 100, null]);
+      assert.match(JSON.parse(stored.validation_report!).error, LEASE_EXPIRED);
+      const events = await res.db.selectFrom("events").select(["object_kind", "from_state", "to_state"])
+        .where("object_id", "in", [task.id, version.id]).where("actor", "=", "system").orderBy("num").execute();
+      assert.deepEqual(events.map((e) => `${e.object_kind} ${e.from_state}>${e.to_state}`), ["datasetVersion Importing>ImportFailed", "datasetImport Running>Failed"]);
+
+      // Importable again: a new import runs to the end.
+      const again = await start();
+      assert.equal(await withImportWorker(again.task.id), "Succeeded");
+      assert.equal((await res.db.selectFrom("dataset_versions").select("import_status").where("id", "=", version.id).executeTakeFirstOrThrow()).import_status, 2);
+    });
+
+    test("a model import out of attempts leaves its version Fail with the reason", async () => {
+      await res.artifacts.put("buckets/hub/expired-model/config.json", Buffer.from("{}"));
+      const set = await createModelSet(res, actor, { name: "expired-import", modelType: "Text2Text", nameField: "modelSetName" });
+      const version = await importModelVersion(res, actor, { set, bucket: "hub", objectPath: "expired-model" });
+      await dieOnLastAttempt(`import-${version.id}`, "model-import");
+
+      assert.equal(await withImportWorker(`import-${version.id}`), "Failed");
+      const row = await res.db.selectFrom("model_versions").select(["status", "fail_reason"]).where("id", "=", version.id).executeTakeFirstOrThrow();
+      assert.equal(row.status, "Fail");
+      assert.match(row.fail_reason ?? "", LEASE_EXPIRED);
+    });
+
+    /** A base version (Ready) and a Creating version with its queued `publish` run, as publishFromRun leaves them; one attempt. */
+    async function queuedPublish(name: string): Promise<{ versionId: string; runId: string }> {
+      const set = await createModelSet(res, actor, { name, modelType: "Text2Text", nameField: "modelSetName" });
+      const now = nowIso();
+      const insertVersion = (id: string, version: number, status: string) => res.db.insertInto("model_versions").values({
+        id, set_num: set.num, version, description: "", source_type: status === "Ready" ? "Import" : "Train", source_run_num: null, source_step: null,
+        source_comp_num: null, import_bucket: null, import_object: null, status, fail_reason: null, architecture: null, config_summary: null,
+        artifact_path: status === "Ready" ? `models/${id}/` : null, size_bytes: 0, created_at: now, modified_at: now,
+      }).returning("num").executeTakeFirstOrThrow();
+      const baseVersionId = newId("modelVersion");
+      await insertVersion(baseVersionId, 1, "Ready");
+      const versionId = newId("modelVersion");
+      const versionNum = Number((await insertVersion(versionId, 2, "Creating")).num);
+      const spec: PublishRunSpec = {
+        specVersion: 1, kind: "publish", versionId, versionNum, sourceRunId: "task-gone", sourceRunNum: 0, step: 4,
+        checkpointPath: "runs/task-gone/checkpoints/step-4/", baseVersionId,
+      };
+      const runId = `publish-${versionId}`;
+      await enqueueRun(res.db, actor, { id: runId, kind: "publish", spec, maxAttempts: 1 });
+      return { versionId, runId };
+    }
+    const versionRow = (id: string) => res.db.selectFrom("model_versions").select(["status", "fail_reason"]).where("id", "=", id).executeTakeFirstOrThrow();
+
+    test("a publish out of attempts after its lease expired leaves its version Fail", async () => {
+      const { versionId, runId } = await queuedPublish("expired-publish");
+      await dieOnLastAttempt(runId, "publish");
+      assert.deepEqual((await requeueExpired(res.db, "reaper", { onEnded: settleEndedRun })).map((r) => [r.id, r.to]), [[runId, "Failed"]]);
+      const version = await versionRow(versionId);
+      assert.equal(version.status, "Fail");
+      assert.match(version.fail_reason ?? "", LEASE_EXPIRED);
+    });
+
+    test("a worker error on the last attempt fails the run and settles its kind's object", async () => {
+      const { versionId, runId } = await queuedPublish("broken-executor");
+      // An executor that cannot start anything: the attempt throws, past the kind's own outcome.
+      const worker = new Worker({ res, id: "erring-worker", kinds: ["publish"], pollMs: 20, executor: { run: async () => { throw new Error("cannot spawn the runtime"); } } });
+      await worker.start();
+      try {
+        assert.equal(await waitEnded(runId), "Failed");
+      } finally {
+        await worker.stop();
+      }
+      const run = await runRow(runId);
+      assert.deepEqual([run.failure_kind, run.failure_reason], ["system", "worker error: cannot spawn the runtime"]);
+      assert.deepEqual(await versionRow(versionId), { status: "Fail", fail_reason: "worker error: cannot spawn the runtime" });
     });
   });
 }

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { nowIso } from "@sailfin/contract";
 import {
-  claimRun, completeRun, enqueueRun, failRun, heartbeat, recordEvalResults, recordProgress, releaseRun, requeueExpired, type Lease, type RunKind,
+  claimRun, completeRun, enqueueRun, failRun, heartbeat, recordEvalResults, recordProgress, releaseRun, requeueExpired, settleEndedRun,
+  type Lease, type OnRunEnded, type RunKind,
 } from "@sailfin/engine";
 import { PythonNotFoundError, findPythonAmong } from "@sailfin/worker";
 import { ADMIN, startTestServer, testDialects, type TestServer } from "./harness.js";
@@ -27,6 +28,12 @@ for (const dialect of testDialects()) {
     };
     const claim = (owner: string, leaseMs = 60_000, kinds: Array<"finetune" | "publish"> = ["finetune"]) =>
       claimRun(db(), server.server.res.dialect, { owner, kinds, leaseMs });
+    /** An end hook that records what it was called with (the catalog's is `settleEndedRun`). */
+    const recordingHook = () => {
+      const calls: string[] = [];
+      const onEnded: OnRunEnded = async (_trx, run, ending) => { calls.push(`${run.kind} ${run.spec} ${ending.status}: ${ending.reason}`); };
+      return { calls, onEnded };
+    };
     const drainQueue = async () => { while ((await claim("drainer", 60_000, ["finetune", "publish"])) !== null) { /* empty */ } };
 
     before(async () => { server = await startTestServer(dialect); });
@@ -65,7 +72,7 @@ for (const dialect of testDialects()) {
       assert.deepEqual(await heartbeat(db(), forged, 60_000), { alive: false, cancelRequested: false });
       assert.equal(await recordProgress(db(), forged, { progress: 50, metrics: [{ step: 1, epoch: 0, loss: 1, lr: 1, gradNorm: 1, tokensPerSecond: 1 }] }), false);
       assert.equal(await completeRun(db(), forged, "forged"), false);
-      assert.equal((await failRun(db(), forged, { kind: "user", reason: "forged" })).applied, false);
+      assert.equal((await failRun(db(), forged, { kind: "user", reason: "forged", onEnded: settleEndedRun })).applied, false);
       assert.equal(await releaseRun(db(), forged, "forged"), false);
       const metrics = await db().selectFrom("run_metrics").selectAll().where("run_num", "=", lease.runNum).execute();
       assert.equal(metrics.length, 0, "a forged lease wrote nothing");
@@ -107,35 +114,46 @@ for (const dialect of testDialects()) {
       assert.equal(await recordEvalResults(db(), lease, [sample(8)]), false, "a finished run takes no more answers");
     });
 
-    test("a system error backs off and retries until max_attempts; a user error fails at once", async () => {
+    test("a system error backs off and retries until max_attempts; a user error fails at once; the end hook runs when it ends", async () => {
       await drainQueue();
       const id = await insertRun("finetune", 2);
+      const hook = recordingHook();
       const first = (await claim("w"))!;
-      assert.deepEqual(await failRun(db(), first, { kind: "system", reason: "crash 1", backoffMs: 400 }), { applied: true, status: "Queued" });
+      assert.deepEqual(await failRun(db(), first, { kind: "system", reason: "crash 1", backoffMs: 400, onEnded: hook.onEnded }), { applied: true, status: "Queued" });
+      assert.deepEqual(hook.calls, [], "not while attempts remain");
       assert.equal(await claim("w"), null, "not before its backoff");
       await sleep(450);
       const second = (await claim("w"))!;
       assert.equal(second.runId, id);
       assert.equal(second.attempt, 2);
-      assert.deepEqual(await failRun(db(), second, { kind: "system", reason: "crash 2", backoffMs: 10 }), { applied: true, status: "Failed" });
+      assert.deepEqual(await failRun(db(), second, { kind: "system", reason: "crash 2", backoffMs: 10, onEnded: hook.onEnded }), { applied: true, status: "Failed" });
+      assert.deepEqual(hook.calls, ["finetune {} Failed: crash 2"]);
       const row = await db().selectFrom("runs").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
       assert.equal(row.failure_kind, "system");
       assert.equal(row.failure_reason, "crash 2");
       await insertRun();
       const user = (await claim("w"))!;
-      assert.deepEqual(await failRun(db(), user, { kind: "user", reason: "bad data" }), { applied: true, status: "Failed" });
+      assert.deepEqual(await failRun(db(), user, { kind: "user", reason: "bad data", onEnded: hook.onEnded }), { applied: true, status: "Failed" });
+      assert.deepEqual(hook.calls.at(-1), "finetune {} Failed: bad data");
     });
 
-    test("expired leases return to the queue (or Cancelled when a stop was pending); the old holder is fenced out", async () => {
+    test("expired leases return to the queue (Cancelled when a stop was pending, Failed when out of attempts, both settled); the old holder is fenced out", async () => {
       await drainQueue();
       const a = await insertRun();
       const b = await insertRun();
+      const c = await insertRun("finetune", 1);
       const leaseA = (await claim("dead-1", 100))!;
       const leaseB = (await claim("dead-2", 100))!;
+      await claim("dead-3", 100);
       await db().updateTable("runs").set({ cancel_requested: 1 }).where("id", "=", b).execute();
       await sleep(150);
-      const back = await requeueExpired(db(), "reaper");
-      assert.deepEqual(back.map((r) => [r.id, r.to]).sort(), [[a, "Queued"], [b, "Cancelled"]].sort());
+      const hook = recordingHook();
+      const back = await requeueExpired(db(), "reaper", hook);
+      assert.deepEqual(back.map((r) => [r.id, r.to]).sort(), [[a, "Queued"], [b, "Cancelled"], [c, "Failed"]].sort());
+      assert.deepEqual(hook.calls.map((call) => call.replace(/ at \S+\)$/, ")")).sort(), [
+        "finetune {} Cancelled: stopped: the lease of dead-2 expired",
+        "finetune {} Failed: the worker holding the task stopped heartbeating (lease expired)",
+      ]);
       assert.equal(await recordProgress(db(), leaseA, { progress: 10 }), false);
       assert.equal((await heartbeat(db(), leaseB, 1000)).alive, false);
       const next = (await claim("alive"))!;
@@ -143,7 +161,7 @@ for (const dialect of testDialects()) {
       assert.equal(next.attempt, 2);
       const events = await eventsOf(server, a);
       assert.ok(events.some((e) => e.actor === "reaper" && e.to_state === "Queued" && (e.reason ?? "").includes("dead-1")));
-      assert.deepEqual(await requeueExpired(db(), "reaper"), [], "idempotent");
+      assert.deepEqual(await requeueExpired(db(), "reaper", { onEnded: settleEndedRun }), [], "idempotent");
     });
   });
 }

@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import {
   CONCURRENCY_CLASSES, RUN_CATALOG, announceWorker, withdrawWorker, cancelRun, claimRun, completeRun, failRun, heartbeat, kindsByClass,
-  productionRunDeps, releaseRun, requeueExpired,
+  productionRunDeps, releaseRun, requeueExpired, settleEndedRun,
   type ConcurrencyClass, type EngineResources, type Executor, type Lease, type RunKind, type RunOutcome, type RuntimeSettings,
 } from "@sailfin/engine";
 
@@ -142,7 +142,7 @@ export class Worker {
     while (!this.stopping) {
       let lease: Lease | null = null;
       try {
-        await requeueExpired(res.db, this.id);
+        await requeueExpired(res.db, this.id, { onEnded: settleEndedRun });
         lease = await claimRun(res.db, res.dialect, { owner: this.id, kinds, leaseMs: this.leaseMs });
       } catch (error) {
         res.log.error({ err: error, worker: this.id }, "claiming work failed");
@@ -155,8 +155,10 @@ export class Worker {
         await this.execute(lease);
       } catch (error) {
         res.log.error({ err: error, worker: this.id, runId: lease.runId }, "run handling failed");
-        await failRun(res.db, lease, { kind: "system", reason: `worker error: ${(error as Error).message}`, backoffMs: this.options.backoffMs })
-          .catch(() => undefined);
+        // Retried like a crash; on the last attempt the kind settles what the run was making.
+        await failRun(res.db, lease, {
+          kind: "system", reason: `worker error: ${(error as Error).message}`, backoffMs: this.options.backoffMs, onEnded: settleEndedRun,
+        }).catch((failure: unknown) => res.log.error({ err: failure, worker: this.id, runId: lease.runId }, "recording the failed attempt failed"));
       }
     }
   }
@@ -192,7 +194,11 @@ export class Worker {
     await this.record(lease, outcome, why === "cancel");
   }
 
-  /** The outcome as one fenced transition: Succeeded (with its result and settlement), Cancelled, or a failed attempt (the kind's onFailed when it ends Failed). */
+  /**
+   * The outcome as one fenced transition: Succeeded (with its result and settlement), Cancelled,
+   * or a failed attempt; a run that ends Failed or Cancelled is settled by its kind (`settleEndedRun`)
+   * in the same transaction, after the attempt's own verdict if it wrote one.
+   */
   private async record(lease: Lease, outcome: Exclude<RunOutcome, { kind: "lost" }>, cancelled: boolean): Promise<void> {
     const { res } = this.options;
     if (outcome.kind === "done") {
@@ -203,14 +209,14 @@ export class Worker {
       return;
     }
     if (outcome.kind === "stopped" || (cancelled && outcome.kind === "failed")) {
-      await cancelRun(res.db, lease, outcome.kind === "stopped" ? outcome.reason : `stopped: ${outcome.reason.slice(0, 500)}`);
+      await cancelRun(res.db, lease, outcome.kind === "stopped" ? outcome.reason : `stopped: ${outcome.reason.slice(0, 500)}`, settleEndedRun);
       return;
     }
     await failRun(res.db, lease, {
       kind: outcome.failure, reason: outcome.reason, backoffMs: this.options.backoffMs,
-      onFailed: async (trx) => {
+      onEnded: async (trx, run, ending) => {
         await outcome.settle?.(trx);
-        await RUN_CATALOG[lease.kind].onFailed(trx, lease.row.spec, outcome.reason);
+        await settleEndedRun(trx, run, ending);
       },
     });
   }

@@ -75,10 +75,7 @@ export async function executeDatasetImport(res: EngineResources, lease: Lease, s
     // Not the data's fault (a vanished file, a full disk): reject the import, keep the reason.
     res.log.error({ err: error, importTask: task.id }, "dataset import failed");
     if (await leaseHeld(res.db, lease)) await res.artifacts.delete(key).catch(() => {});
-    report = {
-      records: 0, characters: 0, bytes: 0, blankLines: 0, errorCount: 0, errors: [], truncated: 0, sha256: null,
-      importTaskId: task.id, files, error: (error as Error).message,
-    };
+    report = failedReport(task.id, files, (error as Error).message);
   }
   const settle: SettleImport = (trx) => finish(trx, task, version.id, report, size, report.error === null ? key : null);
   if (report.error !== null) return { kind: "rejected", reason: report.error, settle };
@@ -141,6 +138,29 @@ function progressWriter(fence: (percent: number) => Promise<boolean>, sources: r
     // 99 at most: 100 is written with the final status.
     if (!(await fence(Math.min(99, Math.floor((read / total) * 100))))) throw new LeaseLostError();
   };
+}
+
+/**
+ * Settles an import whose run ended without a verdict of its own (its lease expired with no
+ * attempt left, a worker error, a stop): the task Failed with `reason` and the version's import
+ * failed (V1 `importStatus` 3, no data), as a rejected import leaves them, so the version can be
+ * imported again or deleted. Nothing when the verdict was already written (the task is no longer
+ * Running). Runs inside the transaction that ends the run (the kind's `onEnded`).
+ *
+ * @example await failDatasetImport(trx, spec.importNum, "the worker holding the task stopped heartbeating …")
+ */
+export async function failDatasetImport(trx: Transaction<Database>, importNum: number, reason: string): Promise<void> {
+  const task = await trx.selectFrom("dataset_imports").select(["num", "id", "version_num", "files", "status"]).where("num", "=", importNum).executeTakeFirst();
+  if (task === undefined || task.status !== "Running") return;
+  const version = await trx.selectFrom("dataset_versions").select("id").where("num", "=", task.version_num).executeTakeFirst();
+  const error = reason.slice(0, 2_000);
+  if (version === undefined) await finishTask(trx, task.num, task.id, "Failed", error);
+  else await finish(trx, task, version.id, failedReport(task.id, JSON.parse(task.files) as string[], error), 0, null);
+}
+
+/** The report of an import that failed before any line was judged (a vanished file, a full disk, a run that ended). */
+function failedReport(importTaskId: string, files: readonly string[], error: string): StoredImportReport {
+  return { records: 0, characters: 0, bytes: 0, blankLines: 0, errorCount: 0, errors: [], truncated: 0, sha256: null, importTaskId, files, error };
 }
 
 /** Records the outcome on the version and the task (inside the run's fenced completion). */

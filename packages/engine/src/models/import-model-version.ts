@@ -1,4 +1,5 @@
 import { SailfinError, newId } from "@sailfin/contract";
+import type { Db } from "@sailfin/store";
 import { withVersionNumberRetry } from "../unique-retry.js";
 import { assertSafeBucket, assertSafeObjectPath, bucketKey } from "../artifacts/keys.js";
 import { leaseHeld, type ImportOutcome } from "../import-outcome.js";
@@ -124,3 +125,15 @@ export async function executeModelImport(res: EngineResources, lease: Lease, sig
   };
 }
 
+/**
+ * Settles an import whose run ended without a verdict of its own (its lease expired with no
+ * attempt left, a worker error, a stop): the version Fail with `reason`, so it can be deleted and
+ * the folder imported again. Nothing when the version is no longer Creating (the verdict was
+ * written). Runs inside the transaction that ends the run (the kind's `onEnded`); the files a
+ * cut-short copy left in `models/<versionId>/` go with the version when it is deleted.
+ *
+ * @example await failModelImport(trx, spec.versionNum, "the worker holding the task stopped heartbeating …")
+ */
+export async function failModelImport(trx: Db, versionNum: number, reason: string): Promise<void> {
+  await finishVersion(trx, SYSTEM_ACTOR, versionNum, { status: "Fail", failReason: reason.slice(0, 2_000) });
+}

@@ -1,7 +1,8 @@
-import type { Kysely, Transaction } from "kysely";
+import type { Kysely } from "kysely";
 import { nowIso } from "@sailfin/contract";
 import { appendEvent, type Database } from "@sailfin/store";
 import { isoIn, RUN_OBJECT, type Lease } from "./lease.js";
+import type { OnRunEnded } from "./run-ending.js";
 
 /** `user`: bad input, retrying cannot help. `system`: a crash, OOM, a kill — worth a retry. */
 export type FailureKind = "user" | "system";
@@ -12,8 +13,8 @@ export interface FailOptions {
   readonly reason: string;
   /** First retry delay; doubles with every attempt (default 5 s). */
   readonly backoffMs?: number;
-  /** Runs in the same transaction when the run ends Failed (a publish fails its version there). */
-  readonly onFailed?: (trx: Transaction<Database>) => Promise<void>;
+  /** Runs in the same transaction when the run ends Failed (`settleEndedRun`: a publish fails its version there). */
+  readonly onEnded: OnRunEnded;
 }
 
 export interface FailResult {
@@ -28,7 +29,7 @@ export interface FailResult {
  * to Queued with `available_at = now + backoff · 2^(attempt-1)` while attempts remain — the next
  * claim resumes from its last checkpoint — and ends it Failed after `max_attempts`.
  *
- * @example await failRun(db, lease, { kind: "system", reason: "runtime killed by SIGKILL; stderr: …" })
+ * @example await failRun(db, lease, { kind: "system", reason: "runtime killed by SIGKILL; stderr: …", onEnded: settleEndedRun })
  */
 export async function failRun(db: Kysely<Database>, lease: Lease, options: FailOptions): Promise<FailResult> {
   const retry = options.kind === "system" && lease.attempt < lease.maxAttempts;
@@ -47,7 +48,7 @@ export async function failRun(db: Kysely<Database>, lease: Lease, options: FailO
       objectKind: RUN_OBJECT, objectId: lease.runId, actor: lease.owner, from: "Running", to,
       reason: `${options.kind} error on attempt ${lease.attempt} of ${lease.maxAttempts}${retry ? `, retried in ${Math.round(backoff / 1000)} s` : ""}: ${reason.slice(0, 1_000)}`,
     });
-    if (!retry && options.onFailed !== undefined) await options.onFailed(trx);
+    if (!retry) await options.onEnded(trx, { kind: lease.kind, spec: lease.row.spec }, { status: "Failed", reason });
     return { applied: true, status: to };
   });
 }

@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from "kysely";
 import { nowIso } from "@sailfin/contract";
 import { appendEvent, type Database } from "@sailfin/store";
 import { RUN_OBJECT, type Lease } from "./lease.js";
+import type { OnRunEnded } from "./run-ending.js";
 
 /** What a successful run leaves besides its state. */
 export interface CompletionOptions {
@@ -42,7 +43,14 @@ export function completeRun(db: Kysely<Database>, lease: Lease, reason: string, 
   return finish(db, lease, "Succeeded", reason, options);
 }
 
-/** Running → Cancelled after a requested stop (fenced). @example await cancelRun(db, lease, "stopped at step 12") */
-export function cancelRun(db: Kysely<Database>, lease: Lease, reason: string): Promise<boolean> {
-  return finish(db, lease, "Cancelled", reason);
+/**
+ * Running → Cancelled after a requested stop (fenced); `onEnded` settles what the run was making
+ * in the same transaction.
+ *
+ * @example await cancelRun(db, lease, "stopped at step 12", settleEndedRun)
+ */
+export function cancelRun(db: Kysely<Database>, lease: Lease, reason: string, onEnded: OnRunEnded): Promise<boolean> {
+  return finish(db, lease, "Cancelled", reason, {
+    extra: (trx) => onEnded(trx, { kind: lease.kind, spec: lease.row.spec }, { status: "Cancelled", reason }),
+  });
 }

@@ -8,6 +8,7 @@ export { heartbeat, type HeartbeatResult } from "./heartbeat.js";
 export { completeRun, cancelRun, type CompletionOptions } from "./finish.js";
 export { failRun, type FailOptions, type FailResult, type FailureKind } from "./fail.js";
 export { requeueExpired, type RequeuedRun } from "./requeue-expired.js";
+export { type OnRunEnded, type EndedRun, type RunEnding } from "./run-ending.js";
 export { recordProgress, forgetAfterStep, type ProgressBatch, type MetricPoint, type CheckpointPoint } from "./record-progress.js";
 export { recordEvalResults, type EvalResultInput } from "./record-eval-results.js";
 export { releaseRun } from "./release.js";

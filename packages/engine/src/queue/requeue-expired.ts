@@ -2,6 +2,7 @@ import { sql, type Kysely } from "kysely";
 import { nowIso } from "@sailfin/contract";
 import { appendEvent, type Database } from "@sailfin/store";
 import { RUN_OBJECT } from "./lease.js";
+import type { OnRunEnded } from "./run-ending.js";
 
 export interface RequeuedRun {
   readonly id: string;
@@ -13,11 +14,12 @@ export interface RequeuedRun {
  * Returns every Running run whose lease expired (its worker crashed, was killed or lost the
  * database) to the queue, in one statement: Queued (available now; the next claim resumes from
  * its last checkpoint), or Cancelled when a stop had been asked, or Failed when it has used all
- * its attempts. Any worker may call this; it is idempotent.
+ * its attempts; a run that ended is settled by `onEnded` in the same transaction. Any worker may
+ * call this; it is idempotent.
  *
- * @example await requeueExpired(db, "worker-2")
+ * @example await requeueExpired(db, "worker-2", { onEnded: settleEndedRun })
  */
-export async function requeueExpired(db: Kysely<Database>, actor: string): Promise<RequeuedRun[]> {
+export async function requeueExpired(db: Kysely<Database>, actor: string, options: { readonly onEnded: OnRunEnded }): Promise<RequeuedRun[]> {
   const now = nowIso();
   return db.transaction().execute(async (trx) => {
     const expired = await trx.selectFrom("runs").select(["num", "lease_owner"])
@@ -34,14 +36,17 @@ export async function requeueExpired(db: Kysely<Database>, actor: string): Promi
       })
       // Re-checked here: a heartbeat may have landed between the select and this update.
       .where("num", "in", expired.map((r) => r.num)).where("status", "=", "Running").where("lease_expires_at", "<", now)
-      .returning(["num", "id", "status"]).execute();
+      .returning(["num", "id", "kind", "spec", "status", "failure_reason"]).execute();
     const out: RequeuedRun[] = [];
     for (const row of rows) {
       const previousOwner = owners.get(row.num) ?? null;
-      await appendEvent(trx, {
-        objectKind: RUN_OBJECT, objectId: row.id, actor, from: "Running", to: row.status,
-        reason: `lease of ${previousOwner ?? "an unknown worker"} expired`,
-      });
+      const expiry = `lease of ${previousOwner ?? "an unknown worker"} expired`;
+      await appendEvent(trx, { objectKind: RUN_OBJECT, objectId: row.id, actor, from: "Running", to: row.status, reason: expiry });
+      if (row.status === "Failed" || row.status === "Cancelled") {
+        await options.onEnded(trx, row, {
+          status: row.status, reason: row.status === "Failed" ? (row.failure_reason ?? expiry) : `stopped: the ${expiry}`,
+        });
+      }
       out.push({ id: row.id, to: row.status, previousOwner });
     }
     return out;

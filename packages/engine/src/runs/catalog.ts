@@ -1,4 +1,5 @@
 import { RUN_KINDS, type RunKind } from "../queue/lease.js";
+import type { OnRunEnded } from "../queue/run-ending.js";
 import { CONCURRENCY_CLASSES, type ConcurrencyClass, type RunKindDefinition } from "./define.js";
 import { compressRun } from "./compress.js";
 import { evalExportRun } from "./eval-export.js";
@@ -20,6 +21,16 @@ export const RUN_CATALOG: { readonly [K in RunKind]: RunKindDefinition } = {
   "eval-export": evalExportRun,
   "dataset-import": datasetImportRun,
   "model-import": modelImportRun,
+};
+
+/**
+ * The queue's end hook over this catalog: the kind of a run that ended without success settles
+ * what the run was making. Every caller of failRun, cancelRun and requeueExpired passes it.
+ *
+ * @example await requeueExpired(db, workerId, { onEnded: settleEndedRun })
+ */
+export const settleEndedRun: OnRunEnded = async (trx, run, ending) => {
+  if (isRunKind(run.kind)) await RUN_CATALOG[run.kind].onEnded(trx, run.spec, ending);
 };
 
 /**

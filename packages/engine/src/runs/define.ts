@@ -2,6 +2,7 @@ import type { Transaction } from "kysely";
 import type { z } from "zod";
 import type { Database } from "@sailfin/store";
 import type { RunKind } from "../queue/lease.js";
+import type { RunEnding } from "../queue/run-ending.js";
 import type { RunDeps } from "./deps.js";
 import { failed, type RunOutcome } from "./outcome.js";
 
@@ -33,8 +34,12 @@ export interface RunKindSpec<Spec> {
   readonly spec: z.ZodType<Spec>;
   /** One attempt, every side effect through `deps`. */
   run(spec: Spec, deps: RunDeps): Promise<RunOutcome>;
-  /** Inside the fenced transaction that ends the run Failed (a publish fails its version there). */
-  onFailed?(trx: Transaction<Database>, spec: Spec, reason: string): Promise<void>;
+  /**
+   * Settles what the run was making when it ends without success — Failed for good or Cancelled,
+   * by its worker or by an expired lease — inside the transaction that ends it (a publish fails
+   * its version there). Idempotent: the attempt's own verdict may have been written first.
+   */
+  onEnded?(trx: Transaction<Database>, spec: Spec, ending: RunEnding): Promise<void>;
 }
 
 /** A run kind as the worker sees it: the same, the payload parsed from the stored text. */
@@ -47,8 +52,8 @@ export interface RunKindDefinition {
   readonly spec: z.ZodType;
   /** Parses `deps.run.storedSpec` (a spec that does not parse is a user failure naming the field), then runs. */
   attempt(deps: RunDeps): Promise<RunOutcome>;
-  /** For the transaction that ends the run Failed; nothing when the stored spec does not parse. */
-  onFailed(trx: Transaction<Database>, storedSpec: string, reason: string): Promise<void>;
+  /** For the transaction that ends the run without success; nothing when the stored spec does not parse. */
+  onEnded(trx: Transaction<Database>, storedSpec: string, ending: RunEnding): Promise<void>;
 }
 
 /** @example export const publishRun = defineRunKind({ kind: "publish", noun: "publish", concurrency: "file-work", needsRuntime: true, spec: publishSpecSchema, run: runPublish }); */
@@ -60,10 +65,10 @@ export function defineRunKind<Spec>(definition: RunKindSpec<Spec>): RunKindDefin
       const parsed = parseStoredSpec(spec, deps.run.storedSpec);
       return "error" in parsed ? failed("user", `the stored spec of ${deps.run.id} is not a valid ${kind} spec: ${parsed.error}`) : definition.run(parsed.spec, deps);
     },
-    async onFailed(trx, storedSpec, reason) {
-      if (definition.onFailed === undefined) return;
+    async onEnded(trx, storedSpec, ending) {
+      if (definition.onEnded === undefined) return;
       const parsed = parseStoredSpec(spec, storedSpec);
-      if (!("error" in parsed)) await definition.onFailed(trx, parsed.spec, reason);
+      if (!("error" in parsed)) await definition.onEnded(trx, parsed.spec, ending);
     },
   };
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { ImportOutcome } from "../import-outcome.js";
-import type { DatasetImportSpec } from "../datasets/execute-dataset-import.js";
-import type { ModelImportSpec } from "../models/import-model-version.js";
+import { failDatasetImport, type DatasetImportSpec } from "../datasets/execute-dataset-import.js";
+import { failModelImport, type ModelImportSpec } from "../models/import-model-version.js";
 import { defineRunKind } from "./define.js";
 import type { RunOutcome } from "./outcome.js";
 
@@ -25,14 +25,20 @@ export function importRunOutcome(outcome: ImportOutcome): RunOutcome {
   }
 }
 
-/** Validates every line of the sources and copies the records into the version (Node only). */
+/**
+ * Validates every line of the sources and copies the records into the version (Node only). A run
+ * that ends without success and without a verdict (no attempt left, a worker error) fails the
+ * import, so the version is importable again.
+ */
 export const datasetImportRun = defineRunKind({
   kind: "dataset-import", noun: "dataset import", concurrency: "file-work", needsRuntime: false, everyServer: true, spec: datasetImportSpecSchema,
   run: async (spec, deps) => importRunOutcome(await deps.imports.dataset(spec)),
+  onEnded: (trx, spec, ending) => failDatasetImport(trx, spec.importNum, ending.reason),
 });
 
-/** Copies a model folder into `models/<versionId>/` and checks it (Node only). */
+/** Copies a model folder into `models/<versionId>/` and checks it (Node only); a run that ends without a verdict fails the version. */
 export const modelImportRun = defineRunKind({
   kind: "model-import", noun: "model import", concurrency: "file-work", needsRuntime: false, everyServer: true, spec: modelImportSpecSchema,
   run: async (spec, deps) => importRunOutcome(await deps.imports.model(spec)),
+  onEnded: (trx, spec, ending) => failModelImport(trx, spec.versionNum, ending.reason),
 });

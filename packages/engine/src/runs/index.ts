@@ -3,7 +3,7 @@
  * seam every side effect of a kind goes through, the Executor seam the runtime runs behind, and
  * the RuntimeLink that records a job's events fenced by the lease.
  */
-export { RUN_CATALOG, SERVER_KINDS, isRunKind, kindsByClass } from "./catalog.js";
+export { RUN_CATALOG, SERVER_KINDS, isRunKind, kindsByClass, settleEndedRun } from "./catalog.js";
 export {
   CONCURRENCY_CLASSES, defineRunKind, parseStoredSpec, type ConcurrencyClass, type RunKindDefinition, type RunKindSpec,
 } from "./define.js";

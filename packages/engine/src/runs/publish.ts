@@ -81,8 +81,9 @@ export async function folderSize(dir: string): Promise<number> {
 
 export const publishRun = defineRunKind({
   kind: "publish", noun: "publish", concurrency: "file-work", needsRuntime: true, spec: publishSpecSchema, run: runPublish,
-  // A publish that ends Failed fails its model version in the same transaction.
-  onFailed: async (trx, spec, reason) => {
-    await settlePublishedVersion(trx, SYSTEM_ACTOR, spec.versionNum, { status: "Fail", failReason: reason });
+  // A publish that ends without success (Failed, or Cancelled) fails its model version in the same
+  // transaction, or it would stay Creating for good.
+  onEnded: async (trx, spec, ending) => {
+    await settlePublishedVersion(trx, SYSTEM_ACTOR, spec.versionNum, { status: "Fail", failReason: ending.reason });
   },
 });
