@@ -4,5 +4,5 @@
  */
 export { STREAM_START, formatStreamCursor, parseStreamCursor, type StreamCursor } from "./stream-cursor.js";
 export {
-  STREAM_BATCH, findStreamRun, readRunStream, runReadAction, type RunStreamBatch, type StreamItem, type StreamRun,
+  STREAM_BATCH, findStreamRun, readRunStream, runReadAction, RUN_WATCH_ACTIONS, type RunStreamBatch, type StreamItem, type StreamRun,
 } from "./read-run-stream.js";

@@ -1,6 +1,7 @@
-import { TERMINAL_RUN_STATUSES, assertNever, type Action, type RunStatus } from "@sailfin/contract";
+import { TERMINAL_RUN_STATUSES, type Action, type RunStatus } from "@sailfin/contract";
 import type { Db } from "@sailfin/store";
 import { RUN_OBJECT, type RunKind } from "../queue/lease.js";
+import { RUN_CATALOG } from "../runs/catalog.js";
 import { formatStreamCursor, type StreamCursor } from "./stream-cursor.js";
 
 /** A run whose events are streamed (any kind: every unit of work is a `runs` row). */
@@ -44,25 +45,13 @@ export async function findStreamRun(db: Db, objectId: string): Promise<StreamRun
   return row === undefined ? null : { num: Number(row.num), id: row.id, kind: row.kind as RunKind };
 }
 
-/** The action a key needs to watch a run of `kind` (the one its describe route needs). */
+/** The action a key needs to watch a run of `kind` (the catalog's readAction: the one its describe route needs). */
 export function runReadAction(kind: RunKind): Action {
-  switch (kind) {
-    case "finetune":
-    case "publish":
-      return "tuning:read";
-    case "compress":
-      return "comp:read";
-    case "evaluate":
-    case "eval-export":
-      return "eval:read";
-    case "dataset-import":
-      return "dataset:read";
-    case "model-import":
-      return "model:read";
-    default:
-      return assertNever(kind);
-  }
+  return RUN_CATALOG[kind].readAction;
 }
+
+/** Every action that lets a key watch some kind of run (the stream's gate; the run's own kind then decides). */
+export const RUN_WATCH_ACTIONS: readonly Action[] = [...new Set(Object.values(RUN_CATALOG).map((definition) => definition.readAction))];
 
 /**
  * Everything a run recorded after `cursor`: its state changes (`events`) and, for training, its

@@ -117,5 +117,5 @@ async function heldOutSplit(deps: RunDeps, sourceRunNum: number | null, modelKey
 }
 
 export const compressRun = defineRunKind({
-  kind: "compress", noun: "compression", concurrency: "file-work", needsRuntime: true, spec: compressSpecSchema, run: runCompress,
+  kind: "compress", noun: "compression", readAction: "comp:read", concurrency: "file-work", needsRuntime: true, spec: compressSpecSchema, run: runCompress,
 });

@@ -1,5 +1,6 @@
 import type { Transaction } from "kysely";
 import type { z } from "zod";
+import type { Action } from "@sailfin/contract";
 import type { Database } from "@sailfin/store";
 import type { RunKind } from "../queue/lease.js";
 import type { RunEnding } from "../queue/run-ending.js";
@@ -22,6 +23,8 @@ export interface RunKindSpec<Spec> {
   readonly kind: RunKind;
   /** The kind in messages (`fine-tuning`, `compression` …). */
   readonly noun: string;
+  /** The IAM action a key needs to watch a run of this kind (the one its describe route needs). */
+  readonly readAction: Action;
   readonly concurrency: ConcurrencyClass;
   /** Whether an attempt starts the Python runtime (a worker without an executor cannot take it). */
   readonly needsRuntime: boolean;
@@ -46,6 +49,7 @@ export interface RunKindSpec<Spec> {
 export interface RunKindDefinition {
   readonly kind: RunKind;
   readonly noun: string;
+  readonly readAction: Action;
   readonly concurrency: ConcurrencyClass;
   readonly needsRuntime: boolean;
   readonly everyServer: boolean;
@@ -58,9 +62,9 @@ export interface RunKindDefinition {
 
 /** @example export const publishRun = defineRunKind({ kind: "publish", noun: "publish", concurrency: "file-work", needsRuntime: true, spec: publishSpecSchema, run: runPublish }); */
 export function defineRunKind<Spec>(definition: RunKindSpec<Spec>): RunKindDefinition {
-  const { kind, noun, concurrency, needsRuntime, spec } = definition;
+  const { kind, noun, readAction, concurrency, needsRuntime, spec } = definition;
   return {
-    kind, noun, concurrency, needsRuntime, spec, everyServer: definition.everyServer ?? false,
+    kind, noun, readAction, concurrency, needsRuntime, spec, everyServer: definition.everyServer ?? false,
     async attempt(deps) {
       const parsed = parseStoredSpec(spec, deps.run.storedSpec);
       return "error" in parsed ? failed("user", `the stored spec of ${deps.run.id} is not a valid ${kind} spec: ${parsed.error}`) : definition.run(parsed.spec, deps);

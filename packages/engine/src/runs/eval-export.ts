@@ -49,5 +49,5 @@ export async function runEvalExport(spec: EvalExportSpec, deps: RunDeps): Promis
 }
 
 export const evalExportRun = defineRunKind({
-  kind: "eval-export", noun: "evaluation-result export", concurrency: "file-work", needsRuntime: false, spec: evalExportSpecSchema, run: runEvalExport,
+  kind: "eval-export", noun: "evaluation-result export", readAction: "eval:read", concurrency: "file-work", needsRuntime: false, spec: evalExportSpecSchema, run: runEvalExport,
 });

@@ -267,5 +267,5 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, 
 }
 
 export const evaluateRun = defineRunKind({
-  kind: "evaluate", noun: "evaluation", concurrency: "evaluation", needsRuntime: true, spec: evaluateSpecSchema, run: runEvaluate,
+  kind: "evaluate", noun: "evaluation", readAction: "eval:read", concurrency: "evaluation", needsRuntime: true, spec: evaluateSpecSchema, run: runEvaluate,
 });

@@ -124,5 +124,5 @@ export async function runFinetune(spec: FinetuneRunSpec, deps: RunDeps): Promise
 }
 
 export const finetuneRun = defineRunKind({
-  kind: "finetune", noun: "fine-tuning", concurrency: "training", needsRuntime: true, spec: finetuneSpecSchema, run: runFinetune,
+  kind: "finetune", noun: "fine-tuning", readAction: "tuning:read", concurrency: "training", needsRuntime: true, spec: finetuneSpecSchema, run: runFinetune,
 });

@@ -31,14 +31,14 @@ export function importRunOutcome(outcome: ImportOutcome): RunOutcome {
  * import, so the version is importable again.
  */
 export const datasetImportRun = defineRunKind({
-  kind: "dataset-import", noun: "dataset import", concurrency: "file-work", needsRuntime: false, everyServer: true, spec: datasetImportSpecSchema,
+  kind: "dataset-import", noun: "dataset import", readAction: "dataset:read", concurrency: "file-work", needsRuntime: false, everyServer: true, spec: datasetImportSpecSchema,
   run: async (spec, deps) => importRunOutcome(await deps.imports.dataset(spec)),
   onEnded: (trx, spec, ending) => failDatasetImport(trx, spec.importNum, ending.reason),
 });
 
 /** Copies a model folder into `models/<versionId>/` and checks it (Node only); a run that ends without a verdict fails the version. */
 export const modelImportRun = defineRunKind({
-  kind: "model-import", noun: "model import", concurrency: "file-work", needsRuntime: false, everyServer: true, spec: modelImportSpecSchema,
+  kind: "model-import", noun: "model import", readAction: "model:read", concurrency: "file-work", needsRuntime: false, everyServer: true, spec: modelImportSpecSchema,
   run: async (spec, deps) => importRunOutcome(await deps.imports.model(spec)),
   onEnded: (trx, spec, ending) => failModelImport(trx, spec.versionNum, ending.reason),
 });

@@ -80,7 +80,7 @@ export async function folderSize(dir: string): Promise<number> {
 }
 
 export const publishRun = defineRunKind({
-  kind: "publish", noun: "publish", concurrency: "file-work", needsRuntime: true, spec: publishSpecSchema, run: runPublish,
+  kind: "publish", noun: "publish", readAction: "tuning:read", concurrency: "file-work", needsRuntime: true, spec: publishSpecSchema, run: runPublish,
   // A publish that ends without success (Failed, or Cancelled) fails its model version in the same
   // transaction, or it would stay Creating for good.
   onEnded: async (trx, spec, ending) => {

@@ -2,8 +2,8 @@ import { once } from "node:events";
 import type { ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
-import { SailfinError, type Action } from "@sailfin/contract";
-import { findStreamRun, parseStreamCursor, readRunStream, runReadAction, type EngineResources } from "@sailfin/engine";
+import { SailfinError } from "@sailfin/contract";
+import { RUN_WATCH_ACTIONS, findStreamRun, parseStreamCursor, readRunStream, runReadAction, type EngineResources } from "@sailfin/engine";
 import { assertGranted } from "../../gate.js";
 
 /**
@@ -24,8 +24,6 @@ export interface EventStreamOptions {
   readonly heartbeatMs?: number;
 }
 
-/** Any one of these lets a key ask; the run's own kind decides (runReadAction). */
-const WATCH_ACTIONS: readonly Action[] = ["tuning:read", "comp:read", "eval:read", "dataset:read", "model:read"];
 /** EventSource's reconnect delay. */
 const RETRY_MS = 1_000;
 
@@ -36,7 +34,7 @@ export function registerEventStream(app: FastifyInstance, res: EngineResources, 
     for (const stream of live) stream.abort();
   });
 
-  app.get("/sailfin/v1/events/:objectId", { config: { access: { dialect: "v2", iam: WATCH_ACTIONS } } }, async (request, reply) => {
+  app.get("/sailfin/v1/events/:objectId", { config: { access: { dialect: "v2", iam: RUN_WATCH_ACTIONS } } }, async (request, reply) => {
     const { objectId } = request.params as { objectId: string };
     const caller = request.sailfin!.caller!;
     const header = request.headers["last-event-id"];
