@@ -414,7 +414,7 @@ for (const dialect of testDialects()) {
       const version = await db.selectFrom("dataset_versions").select("num").where("id", "=", created.versionId).executeTakeFirstOrThrow();
       const taskId = newId("importTask");
       await db.transaction().execute(async (trx) => {
-        await trx.updateTable("dataset_versions").set({ import_status: 1 }).where("num", "=", version.num).execute();
+        await trx.updateTable("dataset_versions").set({ state: "Importing" }).where("num", "=", version.num).execute();
         const task = await trx.insertInto("dataset_imports").values({
           id: taskId, version_num: version.num, files: JSON.stringify(["bos:/up/resume/data.jsonl"]), status: "Running", error: null,
           created_at: nowIso(), finished_at: null,

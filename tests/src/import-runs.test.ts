@@ -156,8 +156,8 @@ for (const dialect of testDialects()) {
         "datasetVersion system Importing>Imported",
         "datasetImport system Running>Finished",
       ]);
-      const stored = await res.db.selectFrom("dataset_versions").select(["import_status", "record_count", "data_path"]).where("id", "=", version.id).executeTakeFirstOrThrow();
-      assert.deepEqual(stored, { import_status: 2, record_count: 4, data_path: `datasets/${version.id}/data.jsonl` });
+      const stored = await res.db.selectFrom("dataset_versions").select(["state", "record_count", "data_path"]).where("id", "=", version.id).executeTakeFirstOrThrow();
+      assert.deepEqual(stored, { state: "Imported", record_count: 4, data_path: `datasets/${version.id}/data.jsonl` });
     });
   });
 
@@ -208,8 +208,8 @@ for (const dialect of testDialects()) {
       assert.equal(imported.status, "Failed");
       assert.match(imported.error ?? "", LEASE_EXPIRED);
       assert.notEqual(imported.finished_at, null);
-      const stored = await res.db.selectFrom("dataset_versions").select(["import_status", "import_progress", "data_path", "validation_report"]).where("id", "=", version.id).executeTakeFirstOrThrow();
-      assert.deepEqual([stored.import_status, stored.import_progress, stored.data_path], [3, 100, null]);
+      const stored = await res.db.selectFrom("dataset_versions").select(["state", "import_progress", "data_path", "validation_report"]).where("id", "=", version.id).executeTakeFirstOrThrow();
+      assert.deepEqual([stored.state, stored.import_progress, stored.data_path], ["ImportFailed", 100, null]);
       assert.match(JSON.parse(stored.validation_report!).error, LEASE_EXPIRED);
       const events = await res.db.selectFrom("events").select(["object_kind", "from_state", "to_state"])
         .where("object_id", "in", [task.id, version.id]).where("actor", "=", "system").orderBy("num").execute();
@@ -218,7 +218,7 @@ for (const dialect of testDialects()) {
       // Importable again: a new import runs to the end.
       const again = await start();
       assert.equal(await withImportWorker(again.task.id), "Succeeded");
-      assert.equal((await res.db.selectFrom("dataset_versions").select("import_status").where("id", "=", version.id).executeTakeFirstOrThrow()).import_status, 2);
+      assert.equal((await res.db.selectFrom("dataset_versions").select("state").where("id", "=", version.id).executeTakeFirstOrThrow()).state, "Imported");
     });
 
     test("a model import out of attempts leaves its version Fail with the reason", async () => {

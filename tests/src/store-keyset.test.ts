@@ -220,3 +220,45 @@ for (const dialect of testDialects()) {
     });
   });
 }
+
+for (const dialect of testDialects()) {
+  describe(`store: migration 0007 on dataset versions as 0006 left them (${dialect})`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    before(async () => { ({ store, cleanup } = await freshStore(dialect)); });
+    after(async () => { await cleanup(); });
+
+    test("the V1 import and release codes become the version's state, in its events' words", async () => {
+      const raw = store.db as unknown as Kysely<any>;
+      const now = new Date().toISOString();
+      const group = await raw.insertInto("dataset_groups").values({
+        id: "ds-m7group", name: "m7", data_format: "prompt-response", project_type: 20, template_type: 2000, data_type: 4,
+        storage_type: "sysStorage", storage_path: "", created_at: now, modified_at: now,
+      }).returning("num").executeTakeFirstOrThrow();
+      // [import code, release code] as 0006 left them, and the state each becomes.
+      const cases: [number, number, string][] = [
+        [-1, 0, "Created"], [0, 0, "Created"], [1, 0, "Importing"], [2, 0, "Imported"], [3, 0, "ImportFailed"], [4, 0, "ImportFailed"], [2, 2, "Released"],
+      ];
+      for (let i = 0; i < cases.length; i++) {
+        await raw.insertInto("dataset_versions").values({
+          id: `ds-m7v${i}`, group_num: group.num, version: i + 1, description: "", state: "Created", import_progress: 0,
+          record_count: 0, char_count: 0, byte_size: 0, error_count: 0, created_at: now, modified_at: now,
+        }).execute();
+      }
+      // What 0006 left: the codes in import_status and release_status (NOT NULL there; nullable
+      // here, as SQLite adds a NOT NULL column only with a default), no state.
+      await raw.schema.alterTable("dataset_versions").addColumn("import_status", "integer").execute();
+      await raw.schema.alterTable("dataset_versions").addColumn("release_status", "integer").execute();
+      for (const [i, [importCode, releaseCode]] of cases.entries()) {
+        await raw.updateTable("dataset_versions").set({ import_status: importCode, release_status: releaseCode }).where("id", "=", `ds-m7v${i}`).execute();
+      }
+      await raw.schema.alterTable("dataset_versions").dropColumn("state").execute();
+      await raw.deleteFrom("sailfin_migrations").where("name", "=", "0007-dataset-version-state").execute();
+
+      assert.deepEqual((await migrate(raw, store.dialect)).applied, ["0007-dataset-version-state"]);
+      const rows = await raw.selectFrom("dataset_versions").selectAll().orderBy("version").execute();
+      assert.deepEqual(rows.map((r) => r.state), cases.map(([, , state]) => state));
+      assert.equal("import_status" in rows[0]! || "release_status" in rows[0]!, false, "the code columns are gone");
+    });
+  });
+}

@@ -1,7 +1,10 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { STATE_WORD, SailfinError } from "./errors.js";
-import { RUN_KINDS, RUN_STATUSES, runStateWord } from "./states.js";
+import {
+  DATASET_VERSION_STATES, RUN_KINDS, RUN_STATUSES, runStateWord,
+  v1DatasetImportStatus, v1DatasetReleaseStatus, v2DatasetImportStatus, v2DatasetPublishStatus,
+} from "./states.js";
 
 describe("runStateWord", () => {
   test("each kind in each dialect says what its describe call says", () => {
@@ -28,5 +31,15 @@ describe("runStateWord", () => {
     assert.match(error.message, /\(Succeeded\)/);
     const plain = new SailfinError("Conflict", { detail: `a literal ${STATE_WORD} without a state stays as it is` });
     assert.match(plain.v2Message, /a literal \{state\} without/);
+  });
+});
+
+describe("dataset version state", () => {
+  test("each dialect renders the stored word as its import and release status", () => {
+    // Created, Importing, Imported, ImportFailed, Released.
+    assert.deepEqual(DATASET_VERSION_STATES.map(v1DatasetImportStatus), [-1, 1, 2, 3, 2]);
+    assert.deepEqual(DATASET_VERSION_STATES.map(v1DatasetReleaseStatus), [0, 0, 0, 0, 2]);
+    assert.deepEqual(DATASET_VERSION_STATES.map(v2DatasetImportStatus), ["NotStarted", "Running", "Finished", "Failed", "Finished"]);
+    assert.deepEqual(DATASET_VERSION_STATES.map(v2DatasetPublishStatus), ["Unpublished", "Unpublished", "Unpublished", "Unpublished", "Published"]);
   });
 });

@@ -48,10 +48,55 @@ export function v1RunStatus(status: RunStatus): V1RunStatus {
 export const MODEL_VERSION_STATUSES = ["Creating", "Ready", "Fail"] as const;
 export type ModelVersionStatus = (typeof MODEL_VERSION_STATUSES)[number];
 
-/** Dataset import state, V1 numeric codes (reference §6.3). */
-export const IMPORT_STATUS = { notStarted: -1, init: 0, running: 1, finished: 2, failed: 3, terminated: 4 } as const;
-/** Dataset release state, V1 numeric codes. */
-export const RELEASE_STATUS = { notStarted: 0, running: 1, finished: 2, failed: 3 } as const;
+/**
+ * A dataset version's state: one lifecycle, in the words its events use (the stored state is
+ * always the next event's `from`). Released implies imported: a released version never imports
+ * again. The dialects split it into an import and a release (publish) status.
+ */
+export const DATASET_VERSION_STATES = ["Created", "Importing", "Imported", "ImportFailed", "Released"] as const;
+export type DatasetVersionState = (typeof DATASET_VERSION_STATES)[number];
+
+/** V1 `importStatus` (reference §6.3): -1 not started, 1 running, 2 finished, 3 failed. */
+export type V1DatasetImportStatus = -1 | 1 | 2 | 3;
+
+export function v1DatasetImportStatus(state: DatasetVersionState): V1DatasetImportStatus {
+  switch (state) {
+    case "Created": return -1;
+    case "Importing": return 1;
+    case "Imported":
+    case "Released": return 2;
+    case "ImportFailed": return 3;
+    default: return assertNever(state);
+  }
+}
+
+/** V1 `releaseStatus`: 0 not started, 2 finished (a release is done in the call that asks for it). */
+export type V1DatasetReleaseStatus = 0 | 2;
+
+export function v1DatasetReleaseStatus(state: DatasetVersionState): V1DatasetReleaseStatus {
+  return state === "Released" ? 2 : 0;
+}
+
+/** V2 `importStatus` of a version (Qianfan's words; Sailfin never terminates an import). */
+export type DatasetImportStatus = "NotStarted" | "Running" | "Finished" | "Failed" | "Terminated";
+
+export function v2DatasetImportStatus(state: DatasetVersionState): DatasetImportStatus {
+  switch (state) {
+    case "Created": return "NotStarted";
+    case "Importing": return "Running";
+    case "Imported":
+    case "Released": return "Finished";
+    case "ImportFailed": return "Failed";
+    default: return assertNever(state);
+  }
+}
+
+/** V2 `publishStatus` (Qianfan's words; a release never stays in progress or fails). */
+export type DatasetPublishStatus = "Unpublished" | "Publishing" | "Published" | "PublishFailed";
+
+export function v2DatasetPublishStatus(state: DatasetVersionState): DatasetPublishStatus {
+  return state === "Released" ? "Published" : "Unpublished";
+}
 
 export function assertNever(value: never): never {
   throw new Error(`unexpected value: ${String(value)}`);

@@ -1,3 +1,4 @@
+import type { DatasetVersionState } from "@sailfin/contract";
 import type { Generated } from "kysely";
 
 /**
@@ -66,9 +67,9 @@ export interface DatasetVersionTable {
   group_num: number;
   version: number;
   description: string;
-  import_status: number;
+  /** Its lifecycle, in its events' words (migration 0007; the V1 codes are rendered from it). */
+  state: DatasetVersionState;
   import_progress: number;
-  release_status: number;
   record_count: number;
   char_count: number;
   byte_size: number;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { PageInfo } from "../pagination.js";
+import type { DatasetImportStatus, DatasetPublishStatus } from "../states.js";
 import { PageFields, nameField } from "../validate.js";
 
 /**
@@ -78,9 +79,6 @@ export interface DescribeDatasetsResult {
   readonly datasets: readonly DatasetItem[];
   readonly pageInfo: PageInfo;
 }
-
-export type DatasetImportStatus = "NotStarted" | "Running" | "Finished" | "Failed" | "Terminated";
-export type DatasetPublishStatus = "Unpublished" | "Publishing" | "Published" | "PublishFailed";
 
 /** One invalid line of an import. */
 export interface ImportLineError {

@@ -1,4 +1,4 @@
-import { IMPORT_STATUS, RELEASE_STATUS, SailfinError, newId, nowIso } from "@sailfin/contract";
+import { SailfinError, newId, nowIso } from "@sailfin/contract";
 import { appendEvent, type Db } from "@sailfin/store";
 import { formatInfo, type DataFormat } from "@sailfin/data";
 import { parseBucketUri } from "../artifacts/keys.js";
@@ -49,8 +49,8 @@ export async function createDataset(res: EngineResources, actor: Actor, input: C
 export async function insertVersion(trx: Db, actor: Actor, groupNum: number, number: number, description: string, now: string) {
   const id = newId("datasetVersion");
   const version = await trx.insertInto("dataset_versions").values({
-    id, group_num: groupNum, version: number, description, import_status: IMPORT_STATUS.notStarted, import_progress: 0,
-    release_status: RELEASE_STATUS.notStarted, record_count: 0, char_count: 0, byte_size: 0, error_count: 0,
+    id, group_num: groupNum, version: number, description, state: "Created", import_progress: 0,
+    record_count: 0, char_count: 0, byte_size: 0, error_count: 0,
     validation_report: null, content_hash: null, data_path: null, released_at: null, created_at: now, modified_at: now,
   }).returningAll().executeTakeFirstOrThrow();
   await appendEvent(trx, { objectKind: "datasetVersion", objectId: id, actor: actor.accessKey, from: null, to: "Created", reason: `version ${number}` });

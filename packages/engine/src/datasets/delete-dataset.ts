@@ -1,4 +1,4 @@
-import { IMPORT_STATUS, STATE_WORD, SailfinError, nowIso, type RunStatus, type V1Id } from "@sailfin/contract";
+import { STATE_WORD, SailfinError, nowIso, type RunStatus, type V1Id } from "@sailfin/contract";
 import { appendEvent, type Db } from "@sailfin/store";
 import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
@@ -61,7 +61,7 @@ export async function deleteDataset(res: EngineResources, actor: Actor, datasetI
 
 async function assertDeletable(db: Db, versions: readonly DatasetVersionRow[], field: string): Promise<void> {
   for (const version of versions) {
-    if (version.import_status === IMPORT_STATUS.running) {
+    if (version.state === "Importing") {
       throw new SailfinError("Conflict", { field, detail: `an import into dataset version ${version.id} is still running` });
     }
     // `dataset_hashes` is `{versionId: hash}` JSON; ids are [a-z0-9-], safe inside LIKE.

@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import { IMPORT_STATUS, nowIso } from "@sailfin/contract";
+import { nowIso } from "@sailfin/contract";
 import type { Transaction } from "kysely";
 import { appendEvent, type Database } from "@sailfin/store";
 import { ValidationCollector } from "@sailfin/data";
@@ -28,9 +28,9 @@ export interface DatasetImportResult {
  * One attempt of a `dataset-import` run: validates every line of every source file and copies
  * the valid records, normalised, to `datasets/<versionId>/data.jsonl` in one streaming pass (the
  * store computes the sha256 on the way, and publishes the file atomically: an attempt cut short
- * leaves nothing visible). Any invalid line, or no record at all, rejects the import (V1
- * `importStatus` 3; invalid lines, no record, a vanished file) and the copy is removed; otherwise
- * the version is imported (status 2) with its counts; `settle` writes the version's and the task's
+ * leaves nothing visible). Any invalid line, or no record at all, rejects the import
+ * (ImportFailed; invalid lines, no record, a vanished file) and the copy is removed; otherwise
+ * the version is Imported with its counts; `settle` writes the version's and the task's
  * verdict. The validation report is kept on the version either way. Progress is written
  * fenced by the lease; the copy itself is not (an attempt that lost its lease writes the same
  * bytes from the same files), its verdict is (`settle`).
@@ -102,7 +102,7 @@ function fencedProgress(res: EngineResources, lease: Lease, versionNum: number):
       .where("num", "=", lease.runNum).where("lease_token", "=", lease.token).where("status", "=", "Running").executeTakeFirst();
     if (Number(held.numUpdatedRows) !== 1) return false;
     await trx.updateTable("dataset_versions").set({ import_progress: percent })
-      .where("num", "=", versionNum).where("import_status", "=", IMPORT_STATUS.running).execute();
+      .where("num", "=", versionNum).where("state", "=", "Importing").execute();
     return true;
   });
 }
@@ -143,7 +143,7 @@ function progressWriter(fence: (percent: number) => Promise<boolean>, sources: r
 /**
  * Settles an import whose run ended without a verdict of its own (its lease expired with no
  * attempt left, a worker error, a stop): the task Failed with `reason` and the version's import
- * failed (V1 `importStatus` 3, no data), as a rejected import leaves them, so the version can be
+ * failed (ImportFailed, no data), as a rejected import leaves them, so the version can be
  * imported again or deleted. Nothing when the verdict was already written (the task is no longer
  * Running). Runs inside the transaction that ends the run (the kind's `onEnded`).
  *
@@ -170,7 +170,7 @@ async function finish(
 ): Promise<void> {
   const ok = report.error === null;
   await trx.updateTable("dataset_versions").set({
-    import_status: ok ? IMPORT_STATUS.finished : IMPORT_STATUS.failed,
+    state: ok ? "Imported" : "ImportFailed",
     import_progress: 100,
     record_count: report.records,
     char_count: report.characters,

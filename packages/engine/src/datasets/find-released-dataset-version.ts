@@ -1,4 +1,4 @@
-import { RELEASE_STATUS, SailfinError, type V1Id } from "@sailfin/contract";
+import { SailfinError, type V1Id } from "@sailfin/contract";
 import type { DataFormat } from "@sailfin/data";
 import type { EngineResources } from "../resources.js";
 import { findDatasetVersion, groupFormat, type DatasetGroupRow, type DatasetVersionRow } from "./records.js";
@@ -23,7 +23,7 @@ export interface ReleasedDatasetVersion {
  */
 export async function findReleasedDatasetVersion(res: EngineResources, idOrNum: V1Id, field = "versionId"): Promise<ReleasedDatasetVersion> {
   const { version, group } = await findDatasetVersion(res.db, idOrNum, field);
-  if (version.release_status !== RELEASE_STATUS.finished || version.content_hash === null || version.data_path === null) {
+  if (version.state !== "Released" || version.content_hash === null || version.data_path === null) {
     throw new SailfinError("InvalidParameter", { field, detail: `dataset version ${version.id} is not released; import and release it first` });
   }
   return { version, group, format: groupFormat(group), dataPath: version.data_path, contentHash: version.content_hash };

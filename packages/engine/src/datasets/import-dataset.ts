@@ -1,4 +1,4 @@
-import { IMPORT_STATUS, RELEASE_STATUS, SailfinError, newId, nowIso, type V1Id } from "@sailfin/contract";
+import { SailfinError, newId, nowIso, type V1Id } from "@sailfin/contract";
 import { appendEvent } from "@sailfin/store";
 import type { Actor, EngineResources } from "../resources.js";
 import { enqueueRun } from "../queue/enqueue.js";
@@ -17,7 +17,7 @@ export interface StartImportInput {
 
 /**
  * Starts importing files into a dataset version: checks the URIs (path traversal, existence)
- * now, marks the version importing (V1 `importStatus` 1), records an import task and queues its
+ * now, marks the version Importing, records an import task and queues its
  * `dataset-import` run (the run's id is the task's id) in one transaction; a worker then
  * validates and copies the data (`executeDatasetImport`). A released version is immutable
  * (Conflict), and so is one with an import still running. Importing again replaces the previous
@@ -37,10 +37,9 @@ export async function startDatasetImport(res: EngineResources, actor: Actor, inp
   const now = nowIso();
   const task = await res.db.transaction().execute(async (trx) => {
     const claimed = await trx.updateTable("dataset_versions")
-      .set({ import_status: IMPORT_STATUS.running, import_progress: 0, modified_at: now })
+      .set({ state: "Importing", import_progress: 0, modified_at: now })
       .where("num", "=", detail.version.num)
-      .where("import_status", "!=", IMPORT_STATUS.running)
-      .where("release_status", "!=", RELEASE_STATUS.finished)
+      .where("state", "not in", ["Importing", "Released"])
       .executeTakeFirst();
     if (Number(claimed.numUpdatedRows) === 0) {
       // Lost a race with another import, a release or a delete: report the state that won.
@@ -54,7 +53,7 @@ export async function startDatasetImport(res: EngineResources, actor: Actor, inp
     await appendEvent(trx, { objectKind: "datasetImport", objectId: row.id, actor: actor.accessKey, from: null, to: "Running", reason: `into ${detail.version.id}` });
     await appendEvent(trx, {
       objectKind: "datasetVersion", objectId: detail.version.id, actor: actor.accessKey,
-      from: importState(detail.version.import_status), to: "Importing", reason: `import task ${row.id}`,
+      from: detail.version.state, to: "Importing", reason: `import task ${row.id}`,
     });
     const spec: DatasetImportSpec = { importNum: Number(row.num) };
     await enqueueRun(trx, actor, {
@@ -67,21 +66,10 @@ export async function startDatasetImport(res: EngineResources, actor: Actor, inp
 }
 
 function assertImportable({ version }: DatasetVersionDetail, field: string): void {
-  if (version.release_status === RELEASE_STATUS.finished) {
+  if (version.state === "Released") {
     throw new SailfinError("Conflict", { field, detail: `dataset version ${version.id} is released and cannot change; create a new version` });
   }
-  if (version.import_status === IMPORT_STATUS.running) {
+  if (version.state === "Importing") {
     throw new SailfinError("Conflict", { field, detail: `an import into dataset version ${version.id} is still running` });
-  }
-}
-
-/** Event state names of the V1 import codes. */
-export function importState(code: number): string {
-  switch (code) {
-    case IMPORT_STATUS.running: return "Importing";
-    case IMPORT_STATUS.finished: return "Imported";
-    case IMPORT_STATUS.failed: return "ImportFailed";
-    case IMPORT_STATUS.terminated: return "ImportTerminated";
-    default: return "Created";
   }
 }

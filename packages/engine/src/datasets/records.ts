@@ -1,5 +1,5 @@
 import type { Selectable, Transaction } from "kysely";
-import { SailfinError, type V1Id } from "@sailfin/contract";
+import { SailfinError, type DatasetVersionState, type V1Id } from "@sailfin/contract";
 import type { Database, DatasetGroupTable, Db, DatasetImportTable, DatasetVersionTable, Dialect } from "@sailfin/store";
 import { isDataFormat, type DataFormat, type ValidationReport } from "@sailfin/data";
 import { lockRows, type RowLockMode } from "../row-lock.js";
@@ -102,7 +102,7 @@ function notFound(field: string, ref: V1Id): SailfinError {
 
 /**
  * What the dataset operations hand the routes: each row mapped once to camelCase, so no route
- * reads a column. Values are the stored ones unchanged (the dialects render the V1 codes).
+ * reads a column. Values are the stored ones unchanged (the dialects render their status words and codes).
  */
 export interface DatasetGroupRecord {
   readonly num: number;
@@ -126,11 +126,9 @@ export interface DatasetVersionRecord {
   readonly id: string;
   readonly version: number;
   readonly description: string;
-  /** V1 import status code (IMPORT_STATUS). */
-  readonly importStatus: number;
+  /** Its lifecycle (the dialects render their import and release statuses from it). */
+  readonly state: DatasetVersionState;
   readonly importProgress: number;
-  /** V1 release status code (RELEASE_STATUS). */
-  readonly releaseStatus: number;
   readonly recordCount: number;
   readonly charCount: number;
   readonly byteSize: number;
@@ -172,7 +170,7 @@ export function toGroupRecord(row: DatasetGroupRow): DatasetGroupRecord {
 export function toVersionRecord(row: DatasetVersionRow): DatasetVersionRecord {
   return {
     num: row.num, id: row.id, version: row.version, description: row.description,
-    importStatus: row.import_status, importProgress: row.import_progress, releaseStatus: row.release_status,
+    state: row.state, importProgress: row.import_progress,
     recordCount: row.record_count, charCount: row.char_count, byteSize: row.byte_size, importReport: parseStoredReport(row),
     contentHash: row.content_hash, dataPath: row.data_path, releasedAt: row.released_at,
     createdAt: row.created_at, modifiedAt: row.modified_at,

@@ -1,11 +1,11 @@
-import { IMPORT_STATUS, RELEASE_STATUS, SailfinError, nowIso, type V1Id } from "@sailfin/contract";
+import { SailfinError, nowIso, type V1Id } from "@sailfin/contract";
 import { appendEvent } from "@sailfin/store";
 import type { Actor, EngineResources } from "../resources.js";
 import { findDatasetVersion, parseStoredReport, type DatasetVersionDetail } from "./records.js";
 
 /**
  * Releases (V2 "publishes") a dataset version: only after a successful import, and from then on
- * the version is immutable and usable for training. Sets V1 `releaseStatus` 2, the content
+ * the version is immutable and usable for training. Sets the state Released, the content
  * hash (sha256 of the imported JSONL) and the release time. Releasing a released version again
  * is a no-op.
  *
@@ -16,17 +16,16 @@ import { findDatasetVersion, parseStoredReport, type DatasetVersionDetail } from
 export async function releaseDatasetVersion(res: EngineResources, actor: Actor, ref: V1Id, field: string): Promise<DatasetVersionDetail> {
   const detail = await findDatasetVersion(res.db, ref, field);
   const { version } = detail;
-  if (version.release_status === RELEASE_STATUS.finished) return detail;
+  if (version.state === "Released") return detail;
   assertReleasable(detail, field);
   const hash = parseStoredReport(version)?.sha256 ?? null;
   if (hash === null) throw new SailfinError("Conflict", { field, detail: `dataset version ${version.id} has no imported content to release` });
   const now = nowIso();
   await res.db.transaction().execute(async (trx) => {
     const updated = await trx.updateTable("dataset_versions")
-      .set({ release_status: RELEASE_STATUS.finished, content_hash: hash, released_at: now, modified_at: now })
+      .set({ state: "Released", content_hash: hash, released_at: now, modified_at: now })
       .where("num", "=", version.num)
-      .where("import_status", "=", IMPORT_STATUS.finished)
-      .where("release_status", "!=", RELEASE_STATUS.finished)
+      .where("state", "=", "Imported")
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) === 0) {
       throw new SailfinError("Conflict", { field, detail: `dataset version ${version.id} changed while releasing; try again` });
@@ -37,12 +36,12 @@ export async function releaseDatasetVersion(res: EngineResources, actor: Actor, 
 }
 
 function assertReleasable({ version }: DatasetVersionDetail, field: string): void {
-  switch (version.import_status) {
-    case IMPORT_STATUS.finished:
+  switch (version.state) {
+    case "Imported":
       return;
-    case IMPORT_STATUS.running:
+    case "Importing":
       throw new SailfinError("Conflict", { field, detail: `the import into dataset version ${version.id} is still running; release it when it has finished` });
-    case IMPORT_STATUS.failed: {
+    case "ImportFailed": {
       const report = parseStoredReport(version);
       throw new SailfinError("Conflict", {
         field,

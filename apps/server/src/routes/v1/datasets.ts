@@ -1,5 +1,6 @@
 import {
   SailfinError, V1CreateDatasetBody, V1DatasetIdBody, V1DatasetStatusListBody, V1ImportDatasetBody, isoOffset, parseWith, sqlTime,
+  v1DatasetImportStatus, v1DatasetReleaseStatus,
   type V1DatasetCreated, type V1DatasetDeleteResult, type V1DatasetInfo, type V1DatasetStatus, type V1DatasetStatusList,
   type V1DatasetStorage, type V1ImportErrorInfo,
 } from "@sailfin/contract";
@@ -46,8 +47,8 @@ function renderCreated({ group, version }: DatasetVersionView): V1DatasetCreated
     versionId: version.version, groupName: group.name, displayName: displayName(group, version), createFrom: 0,
     bmlDatasetId: version.id, userId: 0, dataType: group.dataType, projectType: group.projectType,
     templateType: group.templateType, remark: version.description, storageInfo: storageInfo(group, version),
-    importStatus: version.importStatus, importProgress: version.importProgress, exportStatus: -1,
-    releaseStatus: version.releaseStatus, status: 0, isUnique: 0, errCode: null,
+    importStatus: v1DatasetImportStatus(version.state), importProgress: version.importProgress, exportStatus: -1,
+    releaseStatus: v1DatasetReleaseStatus(version.state), status: 0, isUnique: 0, errCode: null,
     createTime: isoOffset(version.createdAt), modifyTime: isoOffset(version.modifiedAt),
   };
 }
@@ -56,7 +57,7 @@ function renderCreated({ group, version }: DatasetVersionView): V1DatasetCreated
 const megabytes = (bytes: number) => Math.round((bytes / (1024 * 1024)) * 100) / 100;
 
 function renderInfo({ group, version }: DatasetVersionView): V1DatasetInfo {
-  const released = version.releaseStatus === 2;
+  const released = version.state === "Released";
   return {
     groupPK: String(group.num),
     groupIdStr: group.id,
@@ -66,12 +67,12 @@ function renderInfo({ group, version }: DatasetVersionView): V1DatasetInfo {
       id: version.num, groupId: group.num, datasetId: version.num, datasetPK: version.id, datasetIdStr: version.id,
       importRecordCount: version.importReport === null ? 0 : 1, exportRecordCount: 0, bmlDatasetId: version.id,
       userId: 0, versionId: version.version, displayName: displayName(group, version),
-      importStatus: version.importStatus, importProgress: version.importProgress, exportStatus: -1, exportProgress: 0,
+      importStatus: v1DatasetImportStatus(version.state), importProgress: version.importProgress, exportStatus: -1, exportProgress: 0,
       dataType: group.dataType, projectType: group.projectType, templateType: group.templateType, errCode: null,
       uniqueType: 0, importErrorInfo: importErrorInfo(version),
       createTime: sqlTime(version.createdAt), modifyTime: sqlTime(version.modifiedAt),
       storageType: group.storageType === "BOS" ? "usrBos" : "sysBos", storage: storageInfo(group, version),
-      releaseStatus: version.releaseStatus, releaseErrCode: 0,
+      releaseStatus: v1DatasetReleaseStatus(version.state), releaseErrCode: 0,
       releaseStoragePath: released && version.dataPath !== null ? `/${version.dataPath}` : "",
       releaseProgress: released ? 100 : 0, remark: version.description,
       annotatedEntityCount: version.recordCount, entityCount: version.recordCount, labelCount: 0,
@@ -85,8 +86,8 @@ function renderInfo({ group, version }: DatasetVersionView): V1DatasetInfo {
 
 function renderStatus({ version }: DatasetVersionView): V1DatasetStatus {
   return {
-    importStatus: version.importStatus, importProgress: version.importProgress,
-    releaseStatus: version.releaseStatus, releaseProgress: version.releaseStatus === 2 ? 100 : 0,
+    importStatus: v1DatasetImportStatus(version.state), importProgress: version.importProgress,
+    releaseStatus: v1DatasetReleaseStatus(version.state), releaseProgress: version.state === "Released" ? 100 : 0,
     exportStatus: -1, exportProgress: 0, enhanceStatus: -1, etlStatus: 0, importErrorInfo: importErrorInfo(version),
     entityCount: version.recordCount, annotatedEntityCount: version.recordCount, labelCount: 0,
     characterCount: version.charCount, modifyTime: sqlTime(version.modifiedAt),

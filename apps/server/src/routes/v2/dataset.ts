@@ -1,8 +1,8 @@
 import {
   CreateDatasetBody as CreateDatasetShape, CreateDatasetVersionBody, CreateImportTaskBody, DatasetFilter, DatasetIdBody, DatasetVersionIdBody,
-  DescribeDatasetVersionsBody, DescribeDatasetsBody as DescribeDatasetsShape, IMPORT_STATUS, ImportTaskIdBody, RELEASE_STATUS, SailfinError,
-  isoOffset, pageRequest, parseWith, z,
-  type CreateDatasetResult, type DatasetImportStatus, type DatasetItem, type DatasetPublishStatus, type DatasetVersionItem,
+  DescribeDatasetVersionsBody, DescribeDatasetsBody as DescribeDatasetsShape, ImportTaskIdBody, SailfinError,
+  isoOffset, pageRequest, parseWith, v2DatasetImportStatus, v2DatasetPublishStatus, z,
+  type CreateDatasetResult, type DatasetItem, type DatasetVersionItem,
   type DescribeDatasetVersionsResult, type DescribeDatasetsResult, type ImportErrorInfo, type ImportTaskDetail,
 } from "@sailfin/contract";
 import {
@@ -31,25 +31,6 @@ const DescribeDatasetsBody = DescribeDatasetsShape.extend({ filter: DatasetFilte
 /** The V2 name of a stored format (the first of its accepted names). */
 const v2Format = (name: string) => formatInfo(name as DataFormat).v2Names[0] ?? name;
 
-function importStatusWord(code: number): DatasetImportStatus {
-  switch (code) {
-    case IMPORT_STATUS.running: return "Running";
-    case IMPORT_STATUS.finished: return "Finished";
-    case IMPORT_STATUS.failed: return "Failed";
-    case IMPORT_STATUS.terminated: return "Terminated";
-    default: return "NotStarted";
-  }
-}
-
-function publishStatusWord(code: number): DatasetPublishStatus {
-  switch (code) {
-    case RELEASE_STATUS.running: return "Publishing";
-    case RELEASE_STATUS.finished: return "Published";
-    case RELEASE_STATUS.failed: return "PublishFailed";
-    default: return "Unpublished";
-  }
-}
-
 function renderDataset(group: DatasetGroupRecord, counts?: { versionCount: number; latestVersion: number }): DatasetItem {
   return {
     datasetId: group.id, datasetName: group.name, dataFormat: v2Format(group.dataFormat),
@@ -70,8 +51,8 @@ function renderVersion(group: DatasetGroupRecord, version: DatasetVersionRecord)
     datasetId: group.id, datasetName: group.name, versionId: version.id, version: version.version,
     description: version.description, dataFormat: v2Format(group.dataFormat),
     storageType: group.storageType, storagePath: group.storagePath,
-    importStatus: importStatusWord(version.importStatus), importProgress: version.importProgress,
-    publishStatus: publishStatusWord(version.releaseStatus),
+    importStatus: v2DatasetImportStatus(version.state), importProgress: version.importProgress,
+    publishStatus: v2DatasetPublishStatus(version.state),
     sampleCount: version.recordCount, characterCount: version.charCount, storageSize: version.byteSize,
     contentHash: version.contentHash ?? "", importErrorInfo: importErrorInfo(version),
     createTime: isoOffset(version.createdAt), modifyTime: isoOffset(version.modifiedAt),
