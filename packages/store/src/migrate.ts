@@ -22,7 +22,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: "0006-run-references", up: m0006.up },
 ];
 
-export interface MigrationResult {
+interface MigrationResult {
   readonly applied: string[];
 }
 

@@ -6,9 +6,9 @@ import type { Actor, EngineResources } from "../resources.js";
 import { toVersionView, type DatasetVersionView } from "./records.js";
 
 /** `sysStorage`: the platform keeps the data; `BOS`: the user's bucket is recorded as its home. */
-export type DatasetStorageType = "sysStorage" | "BOS";
+type DatasetStorageType = "sysStorage" | "BOS";
 
-export interface CreateDatasetInput {
+interface CreateDatasetInput {
   readonly name: string;
   readonly format: DataFormat;
   readonly storageType: DatasetStorageType;

@@ -6,7 +6,7 @@ import { resolveImportSources } from "./import-sources.js";
 import type { DatasetImportSpec } from "./execute-dataset-import.js";
 import { findDatasetVersion, type DatasetImportRow, type DatasetVersionDetail } from "./records.js";
 
-export interface StartImportInput {
+interface StartImportInput {
   /** The version: V1 number, digits, or `ds-` id. */
   readonly versionRef: V1Id;
   readonly versionField: string;
@@ -76,7 +76,7 @@ function assertImportable({ version }: DatasetVersionDetail, field: string): voi
 }
 
 /** Event state names of the V1 import codes. */
-export function importState(code: number): string {
+function importState(code: number): string {
   switch (code) {
     case IMPORT_STATUS.running: return "Importing";
     case IMPORT_STATUS.finished: return "Imported";

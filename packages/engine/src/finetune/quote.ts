@@ -12,7 +12,7 @@ import type { FinetuneRunSpec } from "./records.js";
  * It tokenizes exactly as the task would (same resolved spec, same pipeline) through the token
  * cache, so the task that follows starts without tokenizing again.
  */
-export type FinetuneQuote = FineTuningTaskQuote;
+type FinetuneQuote = FineTuningTaskQuote;
 
 /** Finished runs read for the throughput (the newest). */
 const THROUGHPUT_RUNS = 50;

@@ -15,7 +15,7 @@ import { runtimeFailure } from "./runtime-failure.js";
 const EVAL_MAX_ROWS = 64;
 
 /** The payload of a `compress` run (written by createCompTask). */
-export const compressSpecSchema = z.object({
+const compressSpecSchema = z.object({
   specVersion: z.literal(1),
   kind: z.literal("compress"),
   sourceVersionId: z.string(),
@@ -29,7 +29,7 @@ export const compressSpecSchema = z.object({
 }) satisfies z.ZodType<CompRunSpec>;
 
 /** The `quantize` recipe's spec.json. @example quantizeRuntimeSpec(spec, { modelDir, outputDir, evalSplit: null }) */
-export function quantizeRuntimeSpec(
+function quantizeRuntimeSpec(
   spec: CompRunSpec, paths: { readonly modelDir: string; readonly outputDir: string; readonly evalSplit: string | null },
 ): RuntimeQuantizeSpec {
   return {
@@ -39,7 +39,7 @@ export function quantizeRuntimeSpec(
 }
 
 /** What a finished `quantize` job measured, from its `done` outputs and the folders' sizes. */
-export function compressionResult(spec: CompRunSpec, outputs: Record<string, unknown>, sizes: { before: number; after: number }): CompResult {
+function compressionResult(spec: CompRunSpec, outputs: Record<string, unknown>, sizes: { before: number; after: number }): CompResult {
   return {
     modelId: spec.outputVersionId,
     sizeBeforeBytes: sizes.before,

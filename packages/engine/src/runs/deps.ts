@@ -135,12 +135,12 @@ export interface RuntimeJob {
 }
 
 /** How a runtime job ended, or that the lease was lost while it ran (write nothing more). */
-export type RuntimeRun =
+type RuntimeRun =
   | { readonly kind: "ended"; readonly ending: RuntimeEnding | null; readonly result: ExecResult }
   | { readonly kind: "lost" };
 
 /** What `runThroughLink` needs: the one path from a RuntimeJob to an executor and back, for production and the double alike. */
-export interface RuntimeParts {
+interface RuntimeParts {
   readonly executor: Executor;
   /** recordProgress fenced by the attempt's lease. */
   readonly record: (batch: ProgressBatch) => Promise<boolean>;

@@ -35,7 +35,7 @@ export const finetuneSpecSchema = z.object({
 }) satisfies z.ZodType<FinetuneRunSpec>;
 
 /** Where the parts of a training attempt lie, as absolute paths. */
-export interface FinetuneRuntimeInput {
+interface FinetuneRuntimeInput {
   readonly runId: string;
   readonly spec: FinetuneRunSpec;
   readonly modelDir: string;

@@ -3,7 +3,7 @@ import type { ExecResult, RuntimeRecipe } from "./executor.js";
 import type { RuntimeEnding } from "./runtime-link.js";
 
 /** Why a runtime job did not finish, and whose fault it is. */
-export interface RuntimeFailure {
+interface RuntimeFailure {
   readonly failure: FailureKind;
   readonly reason: string;
 }
