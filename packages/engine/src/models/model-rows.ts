@@ -185,3 +185,8 @@ export async function finishVersion(trx: Db, actor: Actor, versionNum: number, o
 export function versionFolder(versionId: string): string {
   return `models/${versionId}/`;
 }
+
+/** Where a version's files are: the path its row records, else its artifact folder. */
+export function versionFilesKey(version: { readonly id: string; readonly artifactPath: string | null }): string {
+  return version.artifactPath ?? versionFolder(version.id);
+}

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { SailfinError, type RuntimeQuantizeSpec } from "@sailfin/contract";
 import { QUANT_WEIGHTS, type CompResult, type CompRunSpec, type QuantWeight } from "../compression/comp-tasks.js";
 import { compOutputKey, settleCompression } from "../compression/settle.js";
+import { versionFilesKey } from "../models/model-rows.js";
 import type { RunDeps } from "./deps.js";
 import { defineRunKind, parseStoredSpec } from "./define.js";
 import { finetuneSpecSchema } from "./finetune.js";
@@ -64,7 +65,7 @@ export async function runCompress(spec: CompRunSpec, deps: RunDeps): Promise<Run
   if (source === null || source.status !== "Ready") {
     return failed("user", `the source model version ${spec.sourceVersionId} no longer exists or is not Ready`);
   }
-  const modelKey = source.artifactPath ?? `models/${source.id}/`;
+  const modelKey = versionFilesKey(source);
   const evalSplit = await heldOutSplit(deps, source.sourceRunNum, modelKey);
 
   const outputDir = store.local(compOutputKey(spec));
