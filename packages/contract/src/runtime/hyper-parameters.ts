@@ -1,7 +1,7 @@
 import { z } from "zod";
 import {
   SUPPORTED_PARAMETER_SCALES, TRAIN_MODES,
-  type HyperParameterDef, type HyperParameterType, type HyperParameterValue, type SupportedParameterScale, type TrainMode,
+  type HyperParameterDef, type HyperParameterValue, type SupportedParameterScale, type TrainMode,
 } from "../finetune.js";
 
 /**
@@ -26,12 +26,8 @@ export const SCHEDULER_NAMES = ["cosine", "linear", "constant"] as const;
 /** A default that differs by parameter scale (the learning rate). */
 export type DefaultByScale = Readonly<Record<SupportedParameterScale, HyperParameterValue>>;
 
-export interface HyperParameterDefinition {
-  readonly key: string;
-  readonly name: string;
-  readonly description: string;
-  readonly type: HyperParameterType;
-  readonly checkType: HyperParameterDef["checkType"];
+/** A hyper-parameter as DescribeFineTuningSupportModels lists it, plus what decides it per model and run. */
+export interface HyperParameterDefinition extends Omit<HyperParameterDef, "checkValue" | "default"> {
   /** The API's limits; `"model"`: the model decides (maxSeqLen's choices and default). */
   readonly checkValue: ReadonlyArray<number | string> | "model";
   readonly default: HyperParameterValue | DefaultByScale | "model";
