@@ -1,12 +1,9 @@
-import { IMPORT_STATUS, RELEASE_STATUS, SailfinError, newId, nowIso } from "@sailfin/contract";
+import { IMPORT_STATUS, RELEASE_STATUS, SailfinError, newId, nowIso, type DatasetStorageType } from "@sailfin/contract";
 import { appendEvent, type Db } from "@sailfin/store";
 import { formatInfo, type DataFormat } from "@sailfin/data";
 import { parseBucketUri } from "../artifacts/keys.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { toVersionView, type DatasetVersionView } from "./records.js";
-
-/** `sysStorage`: the platform keeps the data; `BOS`: the user's bucket is recorded as its home. */
-type DatasetStorageType = "sysStorage" | "BOS";
 
 interface CreateDatasetInput {
   readonly name: string;
