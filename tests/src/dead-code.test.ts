@@ -76,7 +76,7 @@ function toSource(path: string): string | undefined {
 /** What one module exports: names it declares, names it passes on from another, and `export *`. */
 interface ModuleExports {
   local: Map<string, ts.Node>;
-  reexports: Map<string, { from: string; name: string; node: ts.Node }>;
+  reexports: Map<string, { from: string; name: string }>;
   stars: string[];
 }
 
@@ -172,8 +172,7 @@ function usedLocally(source: ts.SourceFile, name: string, declaration: ts.Node):
 function unusedExports(root: string, entryPoints: readonly string[]): string[] {
   const workspaces: string[] = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { workspaces: string[] }).workspaces;
 
-
-  /** @sailfin/<name>[/<sub>] → the source file its package's `exports` map points at. */
+  /** A package name (and subpath) → the source file its `main` or `exports` map points at. */
   const packageEntries = new Map<string, string>();
   for (const ws of workspaces) {
     const manifest = JSON.parse(readFileSync(join(root, ws, "package.json"), "utf8")) as {
@@ -242,10 +241,10 @@ function unusedExports(root: string, entryPoints: readonly string[]): string[] {
         const target = resolveSpecifier(file, spec);
         if (!target) continue;
         if (!clause) own.stars.push(target);
-        else if (ts.isNamespaceExport(clause)) own.reexports.set(clause.name.text, { from: target, name: "*", node: clause });
+        else if (ts.isNamespaceExport(clause)) own.reexports.set(clause.name.text, { from: target, name: "*" });
         else {
           for (const element of clause.elements) {
-            own.reexports.set(element.name.text, { from: target, name: (element.propertyName ?? element.name).text, node: element });
+            own.reexports.set(element.name.text, { from: target, name: (element.propertyName ?? element.name).text });
           }
         }
       } else if (ts.isExportAssignment(statement)) {

@@ -1,4 +1,9 @@
-
+/**
+ * The model repository: model sets (V2 "model set" `am-…`, V1 "model") and their versions
+ * (`amv-…`), Hugging Face folder imports with their checks, publishing a run's checkpoint, base
+ * models for fine-tuning, and the tiny random model for demos and tests. Only what the routes,
+ * the CLI, the fine-tuning module and tests need is exported.
+ */
 export { findVersionPublishedFrom, lockModelVersions } from "./model-rows.js";
 export { createModelSet } from "./create-model-set.js";
 export { importModelVersion } from "./import-model-version.js";
