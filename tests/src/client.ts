@@ -1,7 +1,7 @@
 import { SailfinClient, type UploadBody, type UploadObjectResult } from "@sailfin/sdk";
 
 /** What a test client connects with; tests also hand the pair to raw signers and spawned processes. */
-export interface ClientConfig {
+interface ClientConfig {
   readonly baseUrl: string;
   readonly accessKey: string;
   readonly secretKey: string;

@@ -50,7 +50,7 @@ async function build(): Promise<string> {
   return out;
 }
 
-export type GoCredentials =
+type GoCredentials =
   | { accessKey: string; secretKey: string }
   /** The legacy path: the SDK fetches an access_token with QIANFAN_AK / QIANFAN_SK. */
   | { ak: string; sk: string };

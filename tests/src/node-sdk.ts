@@ -20,13 +20,13 @@ import { ROUTES } from "@sailfin/server";
  * (sdk-node-coverage.ts).
  */
 
-export interface Credentials {
+interface Credentials {
   readonly accessKey: string;
   readonly secretKey: string;
 }
 
 /** What a rejected consoleAction carried, parsed back out of its message. */
-export interface SdkRejection {
+interface SdkRejection {
   readonly message: string;
   /** The HTTP status; 200 for a V1 business error. */
   readonly status: number;
@@ -35,14 +35,14 @@ export interface SdkRejection {
 }
 
 /** A V2 success as consoleAction resolves it. */
-export interface V2Answer {
+interface V2Answer {
   readonly headers: Record<string, string>;
   readonly requestId: string;
   readonly result?: any;
 }
 
 /** A V1 success as consoleAction resolves it. */
-export interface V1Answer {
+interface V1Answer {
   readonly headers: Record<string, string>;
   readonly log_id: string;
   readonly result: any;
@@ -68,7 +68,7 @@ export function callConsoleAction(baseUrl: string, credentials: Credentials, rou
 }
 
 /** Parses a consoleAction rejection: an HTTP failure, or a V1 business error's JSON. */
-export function parseRejection(error: unknown): SdkRejection {
+function parseRejection(error: unknown): SdkRejection {
   assert.ok(error instanceof Error, `consoleAction rejects with an Error, got ${String(error)}`);
   const message = error.message;
   const http = HTTP_FAILURE.exec(message);

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
  */
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-export const VENV_PYTHON = `${root}.venv/bin/python`;
+const VENV_PYTHON = `${root}.venv/bin/python`;
 const DRIVER = `${root}tests/python/sdk_driver.py`;
 
 /** Why the Python SDK tests cannot run here, or null when they can. */
@@ -19,13 +19,13 @@ export function pythonSdkMissing(): string | null {
   return existsSync(VENV_PYTHON) ? null : `${VENV_PYTHON} is missing: run \`bash scripts/setup-test-venv.sh\` to test through the Python SDK`;
 }
 
-export type PythonCall =
+type PythonCall =
   | { kind: "call_action"; route: string; action: string; params: unknown; credentials?: { accessKey: string; secretKey: string } }
   | { kind: "ref"; ref: number; path: string; args?: Record<string, unknown>; positional?: unknown[]; call?: boolean }
   | { kind: string; args?: Record<string, unknown>; positional?: unknown[]; credentials?: { accessKey: string; secretKey: string } };
 
 /** One HTTP request the SDK made during a call; `ok`: HTTP 200 without error keys in the body. */
-export interface SentRequest {
+interface SentRequest {
   readonly method: string;
   readonly url: string;
   readonly status: number;
@@ -47,7 +47,7 @@ export function pyRef(ref: number): { $ref: number } {
  * `POST /v2/finetuning?Action=CreateFineTuningJob`, `POST /wenxinworkshop/finetune/jobDetail`
  * (call_action's empty `?Action=` on a V1 path is not part of the route).
  */
-export function routeOfRequest(method: string, url: string): string {
+function routeOfRequest(method: string, url: string): string {
   const parsed = new URL(url);
   if (parsed.pathname.startsWith("/v2/")) return `${method} ${parsed.pathname}?Action=${parsed.searchParams.get("Action") ?? ""}`;
   return `${method} ${parsed.pathname}`;

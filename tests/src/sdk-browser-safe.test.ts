@@ -15,8 +15,9 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const BUILTINS = new Set(builtinModules);
-// Static `import … from "x"`, `export … from "x"`, side-effect `import "x"`, dynamic `import("x")`, `require("x")`.
-const SPECIFIERS = /(?:\bfrom\s*|\bimport(?:\s+|\s*\(\s*)|\brequire\s*\(\s*)["']([^"']+)["']/g;
+// Static `import … from "x"`, `export … from "x"`, side-effect `import "x"`, dynamic `import("x")`, `require("x")`;
+// not the end of a word such as "model-import" in a list of strings.
+const SPECIFIERS = /(?<![\w$-])(?:from\s*|import\s*\(?\s*|require\s*\(\s*)["']([^"']+)["']/g;
 
 interface Graph {
   readonly files: string[];

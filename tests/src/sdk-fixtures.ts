@@ -10,12 +10,12 @@ import { TINY, importBaseModel, stageFolder, writeTinyModels } from "./fixtures/
  */
 
 /** True when the server declares this V2 action. */
-export function hasV2(resource: string, action: string): boolean {
+function hasV2(resource: string, action: string): boolean {
   return ROUTES.some((r) => r.dialect === "v2" && r.resource === resource && r.action === action);
 }
 
 /** True when the server declares this V1 path. */
-export function hasV1(path: string): boolean {
+function hasV1(path: string): boolean {
   return ROUTES.some((r) => r.dialect === "v1" && r.path === path);
 }
 

@@ -37,7 +37,7 @@ export const NODE_SDK_ROUTES = {
   ],
 } as const satisfies Record<string, readonly string[]>;
 
-export type NodeSdkSuite = keyof typeof NODE_SDK_ROUTES;
+type NodeSdkSuite = keyof typeof NODE_SDK_ROUTES;
 
 /** Fails naming each route `suite` declares that none of this driver's checked calls reached with success. */
 export function expectReachedRoutes(sdk: NodeSdk, suite: NodeSdkSuite): void {

@@ -47,7 +47,7 @@ export const PYTHON_SDK_ROUTES = {
   ],
 } as const satisfies Record<string, readonly string[]>;
 
-export type PythonSdkSuite = keyof typeof PYTHON_SDK_ROUTES;
+type PythonSdkSuite = keyof typeof PYTHON_SDK_ROUTES;
 
 /** Fails naming each route `suite` declares that none of this driver's requests reached with success. */
 export function expectReachedRoutes(py: PythonSdk, suite: PythonSdkSuite): void {

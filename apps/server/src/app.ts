@@ -14,12 +14,10 @@ import { registerSessionRoutes } from "./routes/ext/session.js";
 import { registerConsole } from "./routes/ext/console-static.js";
 import { KeyPairLimiter } from "./failure-limiter.js";
 
-export type { ErrorDialect, RequestState, RouteAccess } from "./gate.js";
-
 /** A JSON escape that may decode to NUL or a surrogate (`\u0000`, `\uD800`–`\uDFFF`). */
 const JSON_UNSAFE_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/;
 
-export interface AppOptions {
+interface AppOptions {
   /** Largest JSON body accepted (bytes). */
   readonly bodyLimit: number;
   /** Largest streamed upload accepted (bytes). */

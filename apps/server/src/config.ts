@@ -42,7 +42,7 @@ export interface ServerConfig {
   };
 }
 
-export interface ConfigInput {
+interface ConfigInput {
   readonly flags: Readonly<Record<string, string | undefined>>;
   readonly env: Readonly<Record<string, string | undefined>>;
 }

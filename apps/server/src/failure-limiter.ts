@@ -9,7 +9,7 @@
  * succeeded: a burst of parallel guesses cannot slip past the limit while the first ones are
  * still being checked.
  */
-export interface Reservation {
+interface Reservation {
   /** Seconds until every key may try again; when above 0 nothing was counted. */
   readonly retryAfterS: number;
   /** The attempt succeeded: it no longer counts. */
@@ -93,7 +93,7 @@ export class FailureLimiter {
 }
 
 /** What `KeyPairLimiter` allows, per window. */
-export interface KeyPairLimits {
+interface KeyPairLimits {
   /** Failures from one client address, whatever keys they name: past it the address waits. */
   readonly perClient: number;
   /**
@@ -105,7 +105,7 @@ export interface KeyPairLimits {
   readonly windowMs: number;
 }
 
-export const DEFAULT_KEY_PAIR_LIMITS: KeyPairLimits = { perClient: 10, perKey: 100, windowMs: 60_000 };
+const DEFAULT_KEY_PAIR_LIMITS: KeyPairLimits = { perClient: 10, perKey: 100, windowMs: 60_000 };
 
 /**
  * Throttles guesses at an access key's secret (console sign-in, the OAuth token endpoint), per

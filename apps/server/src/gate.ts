@@ -35,7 +35,7 @@ export type RouteAccess =
    */
   | { readonly dialect: DialectName; readonly route: (request: FastifyRequest) => RouteDef };
 
-export interface RequestState {
+interface RequestState {
   readonly requestId: string;
   /** V1's `log_id`; V2 answers carry none, so other routes leave it empty (drawing one costs a random number). */
   readonly logId: string;

@@ -24,7 +24,7 @@ const REDACT_PATHS = [
  * @example
  * redactUrl("/oauth/2.0/token?client_id=AK&client_secret=SK") // "/oauth/2.0/token?client_id=AK&client_secret=[redacted]"
  */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   const start = url.indexOf("?");
   if (start < 0) return url;
   const query = url.slice(start + 1).split("&").map((part) => {

@@ -24,7 +24,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export interface StartServerOptions {
+interface StartServerOptions {
   /** Run an embedded worker in this process (`sailfin serve` does unless `--no-worker`); default false. */
   readonly worker?: boolean;
   /** Worker id (default host-pid-random). */

@@ -1,4 +1,4 @@
-import { randomInt, randomUUID } from "node:crypto";
+import { randomInt } from "node:crypto";
 import type { FastifyReply } from "fastify";
 import { SailfinError, clip, toWellFormed } from "@sailfin/contract";
 
@@ -11,10 +11,6 @@ export type DialectName = "v1" | "v2";
 
 /** Marks a V2 success with no `result` key (`CancelModelCompTask` answers only `requestId`). */
 export const NO_RESULT = Symbol("no-result");
-
-export function newRequestId(): string {
-  return randomUUID();
-}
 
 /** V1 `log_id`: a string of digits, as Baidu's. */
 export function newLogId(): string {

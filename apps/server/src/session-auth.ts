@@ -26,7 +26,7 @@ export function sessionCookie(request: FastifyRequest): string | undefined {
 }
 
 /** Whether the method can change anything (everything but GET and HEAD is checked). */
-export function isMutatingMethod(method: string): boolean {
+function isMutatingMethod(method: string): boolean {
   return method !== "GET" && method !== "HEAD";
 }
 

@@ -6,7 +6,7 @@ import { UsageError } from "./errors.js";
  * a misspelled one is refused naming the command and the flag it most likely meant.
  */
 
-export interface FlagSpec {
+interface FlagSpec {
   readonly type: "string" | "boolean";
   readonly multiple?: boolean;
   readonly short?: string;

@@ -18,7 +18,7 @@ function usageLine(command: Command): string {
 }
 
 /** Every command with its summary; or, for one family (`tasks`), its full usage lines. */
-export function usage(family?: string): string {
+function usage(family?: string): string {
   if (family === undefined) {
     const width = Math.max(...COMMANDS.map((c) => c.name.length));
     return `usage: sailfin COMMAND [ARGS] [FLAGS]\n\n${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}\n\n${FOOTER}`;

@@ -27,7 +27,7 @@ export interface ConfigFile {
 }
 
 /** Where a setting came from, for the hint of an error about it. */
-export type Source = { kind: "flag" } | { kind: "env"; name: string } | { kind: "profile"; name: string } | { kind: "default" };
+type Source = { kind: "flag" } | { kind: "env"; name: string } | { kind: "profile"; name: string } | { kind: "default" };
 
 export interface Settings {
   readonly baseUrl: string;

@@ -144,7 +144,7 @@ export const ERRORS = {
 
 export type ErrorId = keyof typeof ERRORS;
 
-export interface SailfinErrorOptions {
+interface SailfinErrorOptions {
   /** The request field at fault, as a dotted path (`datasetConfig.splitRatio`). */
   readonly field?: string;
   /** A short human explanation appended to the catalog message. */
@@ -213,8 +213,8 @@ export class SailfinError extends Error {
 }
 
 /** Longest field path and detail an error carries; longer ones end in an ellipsis. */
-export const MAX_FIELD_CHARS = 200;
-export const MAX_DETAIL_CHARS = 1_000;
+const MAX_FIELD_CHARS = 200;
+const MAX_DETAIL_CHARS = 1_000;
 
 /** `text` cut to `max` UTF-16 units (never inside a surrogate pair), with "…" when cut. */
 export function clip(text: string, max: number): string {

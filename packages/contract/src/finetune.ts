@@ -23,7 +23,7 @@ export const SUPPORTED_PARAMETER_SCALES = ["FullFineTuning", "LoRA"] as const;
 export type SupportedParameterScale = (typeof SUPPORTED_PARAMETER_SCALES)[number];
 
 /** Internal dataset format names (dataset_groups.data_format) a training run can read. */
-export type TrainingDataFormat = "PromptResponse" | "PromptSortedResponses" | "PromptChosenRejected" | "Text" | "Messages";
+type TrainingDataFormat = "PromptResponse" | "PromptSortedResponses" | "PromptChosenRejected" | "Text" | "Messages";
 
 /** Which dataset formats feed which train mode. */
 export const TRAIN_MODE_DATA_FORMATS: Readonly<Record<TrainMode, readonly TrainingDataFormat[]>> = {
@@ -53,9 +53,9 @@ export function v1PeftType(scale: string): string {
 // ---------------------------------------------------------------------------------------------
 // Hyper-parameter table (reference §6.2.3)
 
-export type HyperParameterType = "int" | "float" | "boolean" | "string";
+type HyperParameterType = "int" | "float" | "boolean" | "string";
 /** `range`: checkValue is [min, max]; `choice`: one of checkValue; `mult_choice`: a subset. */
-export type HyperParameterCheckType = "range" | "choice" | "mult_choice";
+type HyperParameterCheckType = "range" | "choice" | "mult_choice";
 export type HyperParameterValue = number | string | boolean | string[];
 
 export interface HyperParameterDef {
@@ -167,8 +167,8 @@ export const V1CreateTaskBody = z.object({
 });
 export type V1CreateTaskBody = z.infer<typeof V1CreateTaskBody>;
 
-export const V1IncreConfig = z.object({ taskId: V1Id, jobId: V1Id });
-export const V1TrainsetEntry = z.object({ type: intField(0, INT32_MAX), id: V1Id });
+const V1IncreConfig = z.object({ taskId: V1Id, jobId: V1Id });
+const V1TrainsetEntry = z.object({ type: intField(0, INT32_MAX), id: V1Id });
 
 export const V1CreateJobBody = z.object({
   taskId: V1Id,

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
  * Public id prefixes, as Qianfan issues them (reference §1.5). Every object also has a numeric
  * twin (its row number) for the V1 dialect, which accepts either form.
  */
-export const ID_PREFIX = {
+const ID_PREFIX = {
   job: "job",
   task: "task",
   modelSet: "am",
@@ -20,7 +20,7 @@ export const ID_PREFIX = {
   webhookDelivery: "whd",
 } as const;
 
-export type IdKind = keyof typeof ID_PREFIX;
+type IdKind = keyof typeof ID_PREFIX;
 
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
 

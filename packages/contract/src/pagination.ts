@@ -23,8 +23,8 @@ export interface Page<T> {
   readonly pageInfo: PageInfo;
 }
 
-export const DEFAULT_MAX_KEYS = 10;
-export const MAX_MAX_KEYS = 100;
+const DEFAULT_MAX_KEYS = 10;
+const MAX_MAX_KEYS = 100;
 
 export function pageRequest(input: { marker?: unknown; maxKeys?: unknown; pageReverse?: unknown }): PageRequest {
   const { marker, maxKeys, pageReverse } = input;

@@ -53,7 +53,7 @@ export const WEBHOOK_HEADERS = {
 } as const;
 
 /** Receivers should refuse a timestamp further than this from their clock (replays). */
-export const WEBHOOK_TOLERANCE_S = 300;
+const WEBHOOK_TOLERANCE_S = 300;
 
 /**
  * The `X-Sailfin-Signature` value: `v1=` + hex HMAC-SHA256 under the webhook's secret of

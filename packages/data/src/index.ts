@@ -1,5 +1,4 @@
 export * from "./formats/index.js";
-export { LineProblem, codePoints } from "./formats/checks.js";
 export * from "./line-reader.js";
 export * from "./validate-jsonl.js";
 export * from "./pipeline/index.js";

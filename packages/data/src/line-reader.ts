@@ -4,7 +4,7 @@
  * than `maxLineBytes` is not buffered: it is reported as `tooLong` (its bytes dropped) and the
  * reader resynchronises at the next `\n`, so one runaway line cannot exhaust memory.
  */
-export interface RawLine {
+interface RawLine {
   /** 1-based line number within the stream. */
   readonly number: number;
   /** The line without its `\n` (a trailing `\r` is still there); empty when `tooLong`. */

@@ -18,7 +18,7 @@ import { DEFAULT_MAX_LINE_BYTES, readLines } from "./line-reader.js";
  * Field paths are JSON paths from the line's root (`[0].response[0][0]`, `messages[2].role`);
  * `$` is the whole line.
  */
-export interface LineError {
+interface LineError {
   /** The source file when several were imported together (as the caller named it). */
   readonly file?: string;
   /** 1-based line number within its file. */
@@ -43,9 +43,9 @@ export interface ValidationReport {
   readonly truncated: number;
 }
 
-export const MAX_REPORTED_ERRORS = 100;
+const MAX_REPORTED_ERRORS = 100;
 
-export interface ValidationOptions {
+interface ValidationOptions {
   readonly maxErrors?: number;
   readonly maxLineBytes?: number;
 }

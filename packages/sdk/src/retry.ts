@@ -56,7 +56,7 @@ export function isIdempotentAction(action: string): boolean {
   return /^(Describe|Delete|Stop|Cancel|Publish)/.test(action);
 }
 
-export interface BackoffOptions {
+interface BackoffOptions {
   /** First delay ceiling in ms; doubled per attempt. */
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;

@@ -38,7 +38,7 @@ export interface FetchResponse {
 /** What an upload may send. A ReadableStream is streamed and, not being replayable, never retried. */
 export type UploadBody = string | Uint8Array | ArrayBuffer | Blob | ReadableStream<Uint8Array>;
 /** What fetch is handed: as UploadBody, with byte arrays over a plain ArrayBuffer (what `BodyInit` takes). */
-export type RequestBody = string | Uint8Array<ArrayBuffer> | ArrayBuffer | Blob | ReadableStream<Uint8Array>;
+type RequestBody = string | Uint8Array<ArrayBuffer> | ArrayBuffer | Blob | ReadableStream<Uint8Array>;
 
 /** What every client takes, however it authenticates. */
 export interface ClientBaseOptions {

@@ -12,7 +12,7 @@ export type Dialect = "sqlite" | "postgres";
 /** The database or a transaction on it: a function that takes one runs alone or inside its caller's transaction. */
 export type Db = Kysely<Database> | Transaction<Database>;
 
-export type StoreConfig =
+type StoreConfig =
   | { readonly dialect: "sqlite"; readonly path: string }
   | {
       readonly dialect: "postgres";

@@ -1,6 +1,6 @@
 import type { Db } from "./db.js";
 
-export interface EventInput {
+interface EventInput {
   readonly objectKind: string;
   readonly objectId: string;
   readonly actor: string;

@@ -24,7 +24,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: "0007-dataset-version-state", up: m0007.up },
 ];
 
-export interface MigrationResult {
+interface MigrationResult {
   readonly applied: string[];
 }
 

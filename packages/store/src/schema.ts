@@ -27,7 +27,7 @@ export interface Database {
   workers: WorkerTable;
 }
 
-export interface AccessKeyTable {
+interface AccessKeyTable {
   num: Generated<number>;
   access_key: string;
   /** AES-256-GCM ciphertext of the secret key (bce-auth-v1 needs the secret itself). */
@@ -38,7 +38,7 @@ export interface AccessKeyTable {
   created_at: string;
 }
 
-export interface AccessTokenTable {
+interface AccessTokenTable {
   /** sha256 of the token: a stolen database does not yield usable tokens. */
   token_hash: string;
   access_key: string;
@@ -163,7 +163,7 @@ export interface RunCheckpointTable {
   created_at: string;
 }
 
-export interface RunMetricTable {
+interface RunMetricTable {
   num: Generated<number>;
   run_num: number;
   step: number;
@@ -230,7 +230,7 @@ export interface EvalResultTable {
   created_at: string;
 }
 
-export interface EventTable {
+interface EventTable {
   num: Generated<number>;
   object_kind: string;
   object_id: string;
@@ -260,7 +260,7 @@ export interface WebhookTable {
 }
 
 /** One event to one webhook, with its retry state; unique per (webhook, event). */
-export interface WebhookDeliveryTable {
+interface WebhookDeliveryTable {
   num: Generated<number>;
   id: string;
   webhook_num: number;
@@ -278,13 +278,13 @@ export interface WebhookDeliveryTable {
 }
 
 /** How far the webhook fan-out has read `events` (one row, `name = 'events'`). */
-export interface WebhookCursorTable {
+interface WebhookCursorTable {
   name: string;
   event_num: number;
   updated_at: string;
 }
 
-export interface ConsoleSessionTable {
+interface ConsoleSessionTable {
   /** sha256 (hex) of the `sailfin_session` cookie's token: a stolen database yields no cookie. */
   token_hash: string;
   /** The key the session acts for; its row is read at every use (a deleted key ends the session). */
@@ -298,7 +298,7 @@ export interface ConsoleSessionTable {
 }
 
 /** A live worker process (migration 0005): the describe routes read it to say why a task waits. */
-export interface WorkerTable {
+interface WorkerTable {
   /** The worker's id, also its `lease_owner` on the runs it claims. */
   id: string;
   /** The run kinds its slots take, comma-separated (`finetune,publish,compress,…`). */

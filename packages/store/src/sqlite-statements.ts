@@ -8,7 +8,7 @@ import {
 const SCHEMA_CHANGE = /^\s*(create|alter|drop)\b/i;
 
 /** Distinct SQL texts kept prepared; Kysely binds values as `?`, so this bounds query shapes, not values. */
-export const DEFAULT_STATEMENT_CACHE_SIZE = 256;
+const DEFAULT_STATEMENT_CACHE_SIZE = 256;
 
 /**
  * better-sqlite3 for Kysely, with prepared statements kept by SQL text. Kysely's SqliteDriver

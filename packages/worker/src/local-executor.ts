@@ -3,7 +3,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { ExecRequest, ExecResult, Executor } from "@sailfin/engine";
 
-export interface LocalExecutorOptions {
+interface LocalExecutorOptions {
   /** The interpreter (see findPython). */
   readonly python: string;
   /** Folder holding the `sailfin_runtime` package; default the repository's `runtime/`. */
@@ -16,7 +16,7 @@ export interface LocalExecutorOptions {
 const STDERR_TAIL = 4_000;
 
 /** The repository's `runtime/` folder, from this file's place in `packages/worker/dist/`. */
-export function defaultRuntimeDir(): string {
+function defaultRuntimeDir(): string {
   return fileURLToPath(new URL("../../../runtime/", import.meta.url));
 }
 

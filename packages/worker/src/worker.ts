@@ -6,7 +6,7 @@ import {
   type ConcurrencyClass, type EngineResources, type Executor, type Lease, type RunKind, type RunOutcome, type RuntimeSettings,
 } from "@sailfin/engine";
 
-export interface WorkerOptions {
+interface WorkerOptions {
   readonly res: EngineResources;
   /** Where runtime jobs run; needed when a kind the worker takes needs the runtime (RUN_CATALOG's needsRuntime). */
   readonly executor?: Executor;

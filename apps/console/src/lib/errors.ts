@@ -5,7 +5,7 @@ import { SailfinApiError, SailfinNetworkError } from "@sailfin/sdk";
  * to do next. The server's message already names the field at fault (`param[name] invalid`);
  * the hint is chosen by the error's code and HTTP status.
  */
-export interface Explained {
+interface Explained {
   readonly title: string;
   readonly detail: string;
   readonly hint: string;

@@ -10,16 +10,16 @@ import type { FineTuningMetricPoint } from "@sailfin/sdk";
  * to the last cursor seen, so nothing is lost or repeated either way. `end` closes for good.
  */
 
-export interface StateEvent {
+interface StateEvent {
   readonly from: string | null;
   readonly to: string;
   readonly reason: string;
   readonly at: string;
 }
 
-export type MetricEvent = FineTuningMetricPoint & { readonly at: string };
+type MetricEvent = FineTuningMetricPoint & { readonly at: string };
 
-export interface LiveHandlers {
+interface LiveHandlers {
   state?(event: StateEvent): void;
   metric?(point: MetricEvent): void;
   eval?(event: { step: number; evalLoss: number }): void;

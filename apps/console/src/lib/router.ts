@@ -6,7 +6,7 @@ import { useSyncExternalStore, type MouseEvent } from "react";
  * with index.html, so a deep link or a reload lands here and is matched by `matchRoute`.
  */
 
-export const BASE = "/console";
+const BASE = "/console";
 
 const listeners = new Set<() => void>();
 const notify = () => { for (const listener of listeners) listener(); };
@@ -18,7 +18,7 @@ function subscribe(listener: () => void): () => void {
 }
 
 /** The app path (without /console), e.g. `/tasks/task-abc`; "/" for the home page. */
-export function currentPath(): string {
+function currentPath(): string {
   const path = window.location.pathname;
   const rest = path.startsWith(BASE) ? path.slice(BASE.length) : path;
   return rest === "" ? "/" : rest;

@@ -8,7 +8,7 @@ import { explain } from "./errors.js";
  * granted IAM actions, CSRF token). Every API call goes through one SailfinClient in session mode.
  */
 
-export type Session = Awaited<ReturnType<typeof SailfinClient.currentSession>>;
+type Session = Awaited<ReturnType<typeof SailfinClient.currentSession>>;
 
 /** Same origin: the server that served the console answers its API. */
 const BASE_URL = "";
@@ -37,7 +37,7 @@ export function useCan(action: string): boolean {
   return useSession().can(action);
 }
 
-export type SessionPhase =
+type SessionPhase =
   | { readonly kind: "checking" }
   | { readonly kind: "signed-out"; readonly notice?: string }
   | { readonly kind: "signed-in"; readonly state: SessionState };

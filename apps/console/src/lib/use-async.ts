@@ -7,7 +7,7 @@ import { explain } from "./errors.js";
  * `error`, `loading`, and `reload()`. A 401 anywhere signs the page out. A load started for an
  * older `deps` is aborted and its answer dropped.
  */
-export interface AsyncState<T> {
+interface AsyncState<T> {
   readonly data: T | undefined;
   readonly error: unknown;
   readonly loading: boolean;

@@ -4,7 +4,7 @@ import { ErrorNote, Loading } from "./feedback.js";
 import { Section, TableWrap } from "./layout.js";
 
 /** One column of a list: its header and what a row shows in it. */
-export interface Column<Item> {
+interface Column<Item> {
   readonly header: string;
   readonly cell: (item: Item) => ReactNode;
 }

@@ -12,7 +12,7 @@ export interface RouteContext {
   readonly baseUrl: string;
 }
 
-export type Handler = (ctx: RouteContext, body: unknown) => Promise<unknown>;
+type Handler = (ctx: RouteContext, body: unknown) => Promise<unknown>;
 
 export interface V2Action {
   readonly dialect: "v2";

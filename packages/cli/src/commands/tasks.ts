@@ -136,7 +136,7 @@ function taskBody(flags: FlagValues, command: string): BodyInput<typeof CreateFi
   };
 }
 
-export function quoteLines(quote: FineTuningTaskQuote): string[] {
+function quoteLines(quote: FineTuningTaskQuote): string[] {
   const eta = quote.etaSeconds === null || quote.tokensPerSecond === null
     ? "unknown (no run of this model shape has finished here yet)"
     : `${clock(Math.max(1, quote.etaSeconds))} of training at ${count(quote.tokensPerSecond)} tok/s (median of ${quote.throughputRuns} finished run${quote.throughputRuns === 1 ? "" : "s"} of this model shape)`;

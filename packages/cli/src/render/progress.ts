@@ -5,7 +5,7 @@ import { bar, bytes } from "./format.js";
  * (`label [####------] 1.2 MiB / 3.4 MiB  35%  2.1 MiB/s`), only when stderr is a terminal, so
  * logs and pipes stay clean.
  */
-export interface ByteProgress {
+interface ByteProgress {
   /** The total, once known (a download learns it from its headers). */
   start(total: number | null): void;
   add(n: number): void;

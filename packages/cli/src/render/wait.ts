@@ -6,7 +6,7 @@ import { bar } from "./format.js";
  * bar redrawn in place (`amva-… [####------] 40% running`), elsewhere a line per status change.
  * Output goes to stderr: stdout stays the command's result.
  */
-export interface WaitOptions<T> {
+interface WaitOptions<T> {
   readonly label: string;
   read(): Promise<T>;
   status(value: T): string;

@@ -15,6 +15,7 @@ import { PageFields, nameField } from "../validate.js";
 
 const Id = z.string().min(1).max(64);
 
+/** `sysStorage`: the platform keeps the data; `BOS`: the user's bucket is recorded as its home. */
 export const DATASET_STORAGE_TYPES = ["BOS", "sysStorage"] as const;
 export type DatasetStorageType = (typeof DATASET_STORAGE_TYPES)[number];
 

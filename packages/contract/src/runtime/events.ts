@@ -35,7 +35,7 @@ export const RuntimeProgressEvent = z.object({
   step: step.optional(), totalSteps: count.optional(), done: count.optional(), total: count.optional(),
 });
 
-export const RuntimeEvalEvent = z.object({
+const RuntimeEvalEvent = z.object({
   event: z.literal("eval"), time, step, evalLoss: measure, perplexity: measure,
 });
 
@@ -46,9 +46,9 @@ export const RuntimeCheckpointEvent = z.object({
 });
 
 /** `done` outputs, per recipe. */
-export const RuntimeFinetuneOutputs = z.object({ lastCheckpoint: z.string().nullable() });
-export const RuntimeExportOutputs = z.object({ modelDir: z.string() });
-export const RuntimeQuantizeOutputs = z.object({
+const RuntimeFinetuneOutputs = z.object({ lastCheckpoint: z.string().nullable() });
+const RuntimeExportOutputs = z.object({ modelDir: z.string() });
+const RuntimeQuantizeOutputs = z.object({
   modelDir: z.string(),
   /** Bytes of the weight files. */
   sizeBefore: count, sizeAfter: count,
@@ -56,13 +56,9 @@ export const RuntimeQuantizeOutputs = z.object({
   perplexityBefore: measure, perplexityAfter: measure,
   quantizedModules: count, seconds: z.number(),
 });
-export const RuntimeGenerateOutputs = z.object({
+const RuntimeGenerateOutputs = z.object({
   outputFile: z.string(), generatedTokens: count, tokensPerSecond: z.number(), seconds: z.number(),
 });
-export type RuntimeFinetuneOutputs = z.infer<typeof RuntimeFinetuneOutputs>;
-export type RuntimeExportOutputs = z.infer<typeof RuntimeExportOutputs>;
-export type RuntimeQuantizeOutputs = z.infer<typeof RuntimeQuantizeOutputs>;
-export type RuntimeGenerateOutputs = z.infer<typeof RuntimeGenerateOutputs>;
 
 /** Each recipe's `done` outputs, by recipe name. */
 export const RUNTIME_OUTPUTS = {
@@ -101,7 +97,6 @@ export type RuntimeEvent = z.infer<typeof RuntimeEvent>;
 export type RuntimeStartedEvent = z.infer<typeof RuntimeStartedEvent>;
 export type RuntimeMetricsEvent = z.infer<typeof RuntimeMetricsEvent>;
 export type RuntimeProgressEvent = z.infer<typeof RuntimeProgressEvent>;
-export type RuntimeEvalEvent = z.infer<typeof RuntimeEvalEvent>;
 export type RuntimeCheckpointEvent = z.infer<typeof RuntimeCheckpointEvent>;
 export type RuntimeDoneEvent = z.infer<typeof RuntimeDoneEvent>;
 export type RuntimeStoppedEvent = z.infer<typeof RuntimeStoppedEvent>;

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import {
   SUPPORTED_PARAMETER_SCALES, TRAIN_MODES,
-  type HyperParameterDef, type HyperParameterType, type HyperParameterValue, type SupportedParameterScale, type TrainMode,
+  type HyperParameterDef, type HyperParameterValue, type SupportedParameterScale, type TrainMode,
 } from "../finetune.js";
 
 /**
@@ -18,20 +18,15 @@ import {
 
 /** The projections LoRA can adapt: the seven linear layers of a Llama/Qwen2 decoder layer. */
 export const LORA_TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] as const;
-export type LoraTargetModule = (typeof LORA_TARGET_MODULES)[number];
 
 /** Learning-rate schedules after warm-up. */
-export const SCHEDULER_NAMES = ["cosine", "linear", "constant"] as const;
+const SCHEDULER_NAMES = ["cosine", "linear", "constant"] as const;
 
 /** A default that differs by parameter scale (the learning rate). */
-export type DefaultByScale = Readonly<Record<SupportedParameterScale, HyperParameterValue>>;
+type DefaultByScale = Readonly<Record<SupportedParameterScale, HyperParameterValue>>;
 
-export interface HyperParameterDefinition {
-  readonly key: string;
-  readonly name: string;
-  readonly description: string;
-  readonly type: HyperParameterType;
-  readonly checkType: HyperParameterDef["checkType"];
+/** A hyper-parameter as DescribeFineTuningSupportModels lists it, plus what decides it per model and run. */
+interface HyperParameterDefinition extends Omit<HyperParameterDef, "checkValue" | "default"> {
   /** The API's limits; `"model"`: the model decides (maxSeqLen's choices and default). */
   readonly checkValue: ReadonlyArray<number | string> | "model";
   readonly default: HyperParameterValue | DefaultByScale | "model";
@@ -151,7 +146,7 @@ export function appliesTo(definition: HyperParameterDefinition, trainMode: Train
 }
 
 /** What the model decides: maxSeqLen's choices and default (powers of two up to its context). */
-export interface ModelHyperParameterLimits {
+interface ModelHyperParameterLimits {
   readonly maxSeqLenChoices: readonly number[];
   readonly maxSeqLenDefault: number;
 }

@@ -44,7 +44,7 @@ export const RuntimeExportSpec = z.strictObject({
 export type RuntimeExportSpec = z.infer<typeof RuntimeExportSpec>;
 
 /** `scheme` defaults from `bits` (W8A16C16 for 8, W4A16C16 for 4) and must agree with it. */
-export const QUANTIZE_SCHEMES = ["W8A16C16", "W4A16C16", "INT8-PTQ"] as const;
+const QUANTIZE_SCHEMES = ["W8A16C16", "W4A16C16", "INT8-PTQ"] as const;
 
 export const RuntimeQuantizeSpec = z.strictObject({
   version,

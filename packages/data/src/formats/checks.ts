@@ -49,7 +49,7 @@ export function expectText(value: unknown, path: JsonPath): number {
   return codePoints(value);
 }
 
-export function codePoints(text: string): number {
+function codePoints(text: string): number {
   let count = text.length;
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);

@@ -16,13 +16,13 @@ import { checkText } from "./text.js";
  * | Text                  | 401 / 40100                 | Text                                            |
  * | Messages              | 20 / 2010 (Sailfin)         | Messages (Sailfin)                              |
  */
-export const DATA_FORMAT_NAMES = ["PromptResponse", "PromptSortedResponses", "PromptChosenRejected", "Text", "Messages"] as const;
+const DATA_FORMAT_NAMES = ["PromptResponse", "PromptSortedResponses", "PromptChosenRejected", "Text", "Messages"] as const;
 export type DataFormat = (typeof DATA_FORMAT_NAMES)[number];
 
 /** Checks one parsed line; returns its character count or throws a `LineProblem`. */
-export type RecordChecker = (value: unknown) => number;
+type RecordChecker = (value: unknown) => number;
 
-export interface FormatInfo {
+interface FormatInfo {
   readonly name: DataFormat;
   readonly projectType: number;
   readonly templateType: number;

@@ -12,7 +12,7 @@
 
 import { metricTokens, type StopWords } from "./tokens.js";
 
-export interface RougeScores {
+interface RougeScores {
   rouge1: number;
   rouge2: number;
   rougeL: number;

@@ -22,7 +22,7 @@ export interface SampleMetrics {
 }
 
 /** The rule part of the report's `effectMetric`: means over the samples. */
-export interface RuleMetricMeans {
+interface RuleMetricMeans {
   accuracy: number;
   f1Score: number;
   rouge_1: number;
@@ -31,7 +31,7 @@ export interface RuleMetricMeans {
   bleu4: number;
 }
 
-export interface SampleMetricsOptions {
+interface SampleMetricsOptions {
   /**
    * Removed before BLEU, ROUGE and F1 (never before exact match, which compares whole answers).
    * Defaults to {@link DEFAULT_STOP_WORDS}; pass {@link NO_STOP_WORDS} to keep every token.

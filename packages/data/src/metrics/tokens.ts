@@ -90,7 +90,7 @@ export function parseStopWords(fileText: string): StopWords {
  * Deliberately small: a long list (e.g. NLTK's 179 English words) removes "not"/"no", which
  * flips meaning, and Chinese characters such as 是/有/不 are often the whole answer.
  */
-export const DEFAULT_STOP_WORD_LIST: readonly string[] = Object.freeze([
+const DEFAULT_STOP_WORD_LIST: readonly string[] = Object.freeze([
   "a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "for", "with", "by", "as",
   "is", "are", "was", "were", "be", "been", "it", "its", "this", "that",
   "的", "地", "得", "了", "着", "过", "吗", "呢", "吧", "啊", "呀", "嘛", "哦", "么", "之", "而", "与", "及",

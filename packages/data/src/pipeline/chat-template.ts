@@ -35,12 +35,12 @@ export const DEFAULT_CHAT_TEMPLATE =
   "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 /** A piece of the rendered conversation; `train` marks the assistant's answer (+ end of turn). */
-export interface ChatPiece {
+interface ChatPiece {
   readonly text: string;
   readonly train: boolean;
 }
 
-export interface ChatRendererOptions {
+interface ChatRendererOptions {
   /** The model's template; null or empty uses DEFAULT_CHAT_TEMPLATE. */
   readonly template: string | null;
   /** `bos_token`, `eos_token`, … as the template expects them in its context. */

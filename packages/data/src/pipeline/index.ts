@@ -1,10 +1,8 @@
-export { ChatRenderer, DEFAULT_CHAT_TEMPLATE, type ChatMessage, type ChatPiece, type ChatRendererOptions } from "./chat-template.js";
+export { ChatRenderer, DEFAULT_CHAT_TEMPLATE, type ChatMessage } from "./chat-template.js";
 export { PipelineInputError } from "./errors.js";
-export { SplitWriter, type ShardKind, type SplitManifest, type SplitName, type SplitWriterOptions } from "./pack.js";
-export { PIPELINE_VERSION, countTokens, prepareTrainingData, type CountTokensOptions, type PrepareDatasetInput, type PrepareOptions, type PrepareProgress, type PreparedData } from "./prepare.js";
-export { SampleBuilder, conversation, formatFitsTrainMode, preferenceOf, recordTexts, textOf, type PreferencePair, type SampleBuilderOptions, type TokenSample } from "./samples.js";
-export type { ShardInfo } from "./shard-files.js";
+export { type SplitManifest } from "./pack.js";
+export { PIPELINE_VERSION, countTokens, prepareTrainingData } from "./prepare.js";
+export { recordTexts } from "./samples.js";
 export { readDatasetTexts } from "./dataset-texts.js";
-export { copies, isValidation, unitHash } from "./split.js";
 export { loadTokenizer, type LoadedTokenizer } from "./tokenize.js";
-export { BPE_SPECIAL_TOKENS, GPT2_PRETOKENIZE, bpeTokenizerJson, bytesToUnicode, trainByteLevelBpe, type TrainBpeOptions, type TrainedBpe } from "./train-bpe.js";
+export { BPE_SPECIAL_TOKENS, bpeTokenizerJson, bytesToUnicode, trainByteLevelBpe } from "./train-bpe.js";

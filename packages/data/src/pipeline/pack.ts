@@ -18,7 +18,7 @@ import { ShardFiles, type ShardInfo } from "./shard-files.js";
  * Memory: the open rows plus one write batch (~1 MiB of ids), whatever the dataset size.
  */
 export type ShardKind = "packed" | "preference" | "kto";
-export type SplitName = "train" | "validation";
+type SplitName = "train" | "validation";
 
 export interface SplitManifest {
   readonly format: "sailfin-shards/1";

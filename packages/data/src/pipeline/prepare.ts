@@ -27,7 +27,7 @@ import { loadTokenizer } from "./tokenize.js";
 /** Bumped whenever the same inputs would give different shards (part of every cache key). */
 export const PIPELINE_VERSION = 1;
 
-export interface PrepareDatasetInput {
+interface PrepareDatasetInput {
   /** A local JSONL file (a released version's `data.jsonl`). */
   readonly path: string;
   readonly format: DataFormat;
@@ -35,7 +35,7 @@ export interface PrepareDatasetInput {
   readonly samplingRate?: number;
 }
 
-export interface CountTokensOptions {
+interface CountTokensOptions {
   readonly datasets: readonly PrepareDatasetInput[];
   /** A Hugging Face model folder: tokenizer.json, tokenizer_config.json, config.json. */
   readonly modelDir: string;
@@ -55,13 +55,13 @@ export interface PrepareOptions extends CountTokensOptions {
   readonly maxShardBytes?: number;
 }
 
-export interface PrepareProgress {
+interface PrepareProgress {
   readonly dataset: number;
   readonly bytesRead: number;
   readonly records: number;
 }
 
-export interface PreparedData {
+interface PreparedData {
   readonly train: SplitManifest;
   readonly validation: SplitManifest;
   /** sha256 of each dataset file as read (to compare with the released content hash). */

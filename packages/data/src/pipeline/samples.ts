@@ -30,7 +30,7 @@ export interface PreferencePair {
   readonly rejected: TokenSample;
 }
 
-export interface SampleBuilderOptions {
+interface SampleBuilderOptions {
   readonly tokenizer: LoadedTokenizer;
   readonly chat: ChatRenderer;
   readonly trainMode: TrainMode;
@@ -123,7 +123,7 @@ export class SampleBuilder {
 }
 
 /** The conversation of an SFT record; throws for formats that are not conversations. */
-export function conversation(format: DataFormat, value: unknown): ChatMessage[] {
+function conversation(format: DataFormat, value: unknown): ChatMessage[] {
   switch (format) {
     case "PromptResponse":
     case "PromptSortedResponses": {
@@ -144,7 +144,7 @@ export function conversation(format: DataFormat, value: unknown): ChatMessage[] 
 }
 
 /** Context (earlier turns + the last user message) and the two answers of a preference record. */
-export function preferenceOf(value: unknown): { context: ChatMessage[]; chosen: string; rejected: string } {
+function preferenceOf(value: unknown): { context: ChatMessage[]; chosen: string; rejected: string } {
   const turns = value as Array<{ user: string; assistant?: string; chosen?: string; rejected?: string }>;
   const context: ChatMessage[] = [];
   for (const turn of turns) {
@@ -156,7 +156,7 @@ export function preferenceOf(value: unknown): { context: ChatMessage[]; chosen: 
 }
 
 /** The one string field of a Text record, whatever its name. */
-export function textOf(value: unknown): string {
+function textOf(value: unknown): string {
   return Object.values(value as Record<string, string>)[0]!;
 }
 

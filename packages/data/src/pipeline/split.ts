@@ -13,7 +13,7 @@ const SPLIT_SALT = 0x5b1d;
 const SAMPLE_SALT = 0x5a3e;
 
 /** A uniform number in [0, 1) from the four 32-bit inputs (murmur3's finaliser, chained). */
-export function unitHash(seed: number, dataset: number, record: number, salt: number): number {
+function unitHash(seed: number, dataset: number, record: number, salt: number): number {
   let h = mix32((seed >>> 0) ^ 0x9e3779b9);
   h = mix32(h ^ (dataset >>> 0));
   h = mix32(h ^ (record >>> 0) ^ Math.floor(record / 0x100000000));

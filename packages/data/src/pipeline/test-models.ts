@@ -1,6 +1,5 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { DEFAULT_CHAT_TEMPLATE } from "./chat-template.js";
 import type { TokenSample } from "./samples.js";
 import type { LoadedTokenizer } from "./tokenize.js";
 import { trainByteLevelBpe } from "./train-bpe.js";
@@ -56,7 +55,7 @@ export const QWEN25_TEMPLATE = [
   "{%- endif %}",
 ].join("\n");
 
-export const LLAMA3_SPECIALS = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"];
+const LLAMA3_SPECIALS = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"];
 
 export type TestFamily = "chatml" | "llama3" | "qwen25";
 
@@ -103,5 +102,3 @@ export function trainedRuns(tok: LoadedTokenizer, sample: TokenSample): string[]
   if (run.length > 0) runs.push(tok.decode(run));
   return runs;
 }
-
-export { DEFAULT_CHAT_TEMPLATE };

@@ -19,7 +19,7 @@
 export const BPE_SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"] as const;
 
 /** GPT-2's pre-tokenization regex (as tokenizers.js' ByteLevel pre-tokenizer has it). */
-export const GPT2_PRETOKENIZE = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+const GPT2_PRETOKENIZE = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 
 /** GPT-2's bytes_to_unicode: printable bytes map to themselves, the others to U+0100 onwards. */
 export function bytesToUnicode(): string[] {
@@ -30,7 +30,7 @@ export function bytesToUnicode(): string[] {
   return out;
 }
 
-export interface TrainBpeOptions {
+interface TrainBpeOptions {
   /** Total size including the 256 bytes and the special tokens (e.g. 512-8192). */
   readonly vocabSize: number;
   readonly specialTokens?: readonly string[];
@@ -38,7 +38,7 @@ export interface TrainBpeOptions {
   readonly minFrequency?: number;
 }
 
-export interface TrainedBpe {
+interface TrainedBpe {
   /** Token string (byte-level spelling) to id, ids 0 … vocab size - 1 without the specials. */
   readonly vocab: Record<string, number>;
   /** Merges in rank order. */

@@ -28,7 +28,7 @@ export function assertSafeBucket(bucket: string, field: string): void {
   }
 }
 
-export interface BucketLocation {
+interface BucketLocation {
   readonly bucket: string;
   /** Object path inside the bucket; ends in `/` for a folder. */
   readonly objectPath: string;

@@ -16,7 +16,7 @@ export const PRIVATE_FILE_MODE = 0o600;
  * A `.part` file not written to for this long is a leftover (a writer killed with -9 on another
  * host, or one whose process id was reused), swept at the next start.
  */
-export const STALE_TEMPORARY_MS = 60 * 60 * 1000;
+const STALE_TEMPORARY_MS = 60 * 60 * 1000;
 
 /** `<host>-<pid>`: the temporaries folder of one process, so a start can tell a dead writer's leftovers from a live one's work. */
 const WRITER_FOLDER = /^(.+)-(\d+)$/;

@@ -1,4 +1,4 @@
-import { SailfinError, newId, type Page, type PageRequest, type RunStatus } from "@sailfin/contract";
+import { SailfinError, newId, type Page, type PageRequest } from "@sailfin/contract";
 import { keysetPage, type Db } from "@sailfin/store";
 import { findSet, findVersion } from "../models/model-rows.js";
 import { enqueueRun } from "../queue/enqueue.js";
@@ -56,7 +56,7 @@ export interface CompTaskView extends WorkRunRecord {
   readonly result: CompResult | null;
 }
 
-export interface CreateCompTaskInput {
+interface CreateCompTaskInput {
   readonly name: string;
   readonly description?: string;
   readonly sourceModelId: string;

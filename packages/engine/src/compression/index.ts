@@ -1,5 +1,3 @@
 export {
-  QUANT_WEIGHTS, createCompTask, describeCompTask, listCompTasks, cancelCompTask, deleteCompTask,
-  type QuantWeight, type CompRunSpec, type CompResult, type CompTaskView, type CreateCompTaskInput,
+  createCompTask, describeCompTask, listCompTasks, cancelCompTask, deleteCompTask, type CompTaskView,
 } from "./comp-tasks.js";
-export { compOutputKey, settleCompression } from "./settle.js";

@@ -1,12 +1,12 @@
 import type { Db } from "@sailfin/store";
 import type { Actor } from "../resources.js";
-import { insertCreatingVersion } from "../models/model-rows.js";
+import { insertCreatingVersion, versionFolder } from "../models/model-rows.js";
 import { settlePublishedVersion } from "../models/publish-from-run.js";
 import type { CompRunSpec } from "./comp-tasks.js";
 
 /** Artifact key of a compression's output folder: the new version's own folder. */
 export function compOutputKey(spec: CompRunSpec): string {
-  return `models/${spec.outputVersionId}/`;
+  return versionFolder(spec.outputVersionId);
 }
 
 /**

@@ -1,14 +1,11 @@
-import { SailfinError, newId, nowIso } from "@sailfin/contract";
+import { SailfinError, newId, nowIso, type DatasetStorageType } from "@sailfin/contract";
 import { appendEvent, type Db } from "@sailfin/store";
 import { formatInfo, type DataFormat } from "@sailfin/data";
 import { parseBucketUri } from "../artifacts/keys.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { toVersionView, type DatasetVersionView } from "./records.js";
 
-/** `sysStorage`: the platform keeps the data; `BOS`: the user's bucket is recorded as its home. */
-export type DatasetStorageType = "sysStorage" | "BOS";
-
-export interface CreateDatasetInput {
+interface CreateDatasetInput {
   readonly name: string;
   readonly format: DataFormat;
   readonly storageType: DatasetStorageType;

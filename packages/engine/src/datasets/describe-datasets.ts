@@ -7,7 +7,7 @@ import {
 } from "./records.js";
 
 /** A group with its version count and newest version number (list rows). */
-export interface DatasetGroupSummary {
+interface DatasetGroupSummary {
   readonly group: DatasetGroupRecord;
   readonly versionCount: number;
   readonly latestVersion: number;

@@ -18,7 +18,7 @@ export interface DatasetImportSpec {
 }
 
 /** `runs.result` of a finished import run. */
-export interface DatasetImportResult {
+interface DatasetImportResult {
   readonly records: number;
   readonly errorCount: number;
   readonly sha256: string | null;

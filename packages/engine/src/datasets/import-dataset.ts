@@ -6,7 +6,7 @@ import { resolveImportSources } from "./import-sources.js";
 import type { DatasetImportSpec } from "./execute-dataset-import.js";
 import { findDatasetVersion, type DatasetImportRow, type DatasetVersionDetail } from "./records.js";
 
-export interface StartImportInput {
+interface StartImportInput {
   /** The version: V1 number, digits, or `ds-` id. */
   readonly versionRef: V1Id;
   readonly versionField: string;

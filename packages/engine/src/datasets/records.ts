@@ -19,10 +19,6 @@ export interface DatasetVersionDetail {
   readonly version: DatasetVersionRow;
 }
 
-/** Import task states (`dataset_imports.status`). */
-export const IMPORT_TASK_STATUSES = ["Running", "Finished", "Failed"] as const;
-export type ImportTaskStatus = (typeof IMPORT_TASK_STATUSES)[number];
-
 /** What the last import recorded in `dataset_versions.validation_report`. */
 export interface StoredImportReport extends ValidationReport {
   /** sha256 of the stored, normalised JSONL (becomes `content_hash` on release). */

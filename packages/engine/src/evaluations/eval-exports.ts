@@ -1,7 +1,7 @@
 import { STATE_WORD, SailfinError, newId, type V1Id } from "@sailfin/contract";
 import { assertSafeBucket } from "../artifacts/keys.js";
 import { enqueueRun } from "../queue/enqueue.js";
-import { findWorkRun, type WorkRow } from "../queue/find-work.js";
+import { findWorkRun } from "../queue/find-work.js";
 import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { toWorkRunRecord, type WorkRunRecord } from "../work-run-record.js";
@@ -15,12 +15,12 @@ import { EXPORT_CONTENTS, type EvalExportResult, type EvalExportSpec, type Expor
  * (`storage`: `exportPath` inside `volumeId`).
  */
 
-export const MAX_PART_RESULTS = 100;
+const MAX_PART_RESULTS = 100;
 /** How long a download link stays valid. */
-export const DOWNLOAD_LINK_TTL_S = 3600;
+const DOWNLOAD_LINK_TTL_S = 3600;
 const LINK_PURPOSE = "eval-export-download";
 
-export interface CreateEvalExportInput {
+interface CreateEvalExportInput {
   readonly eval: V1Id;
   readonly evalField: string;
   readonly exportType: "local" | "storage";

@@ -20,9 +20,9 @@ import type { EvalMode, EvalResult, EvalRunSpec, EvalUnitSpec, InferenceParams, 
  * of kind `evaluate` per evaluation; per-sample results in `eval_results`.
  */
 
-export const MAX_EVAL_UNITS = 5;
+const MAX_EVAL_UNITS = 5;
 /** Samples one evaluation reads at most: evaluations are for comparing, not for bulk inference. */
-export const MAX_EVAL_SAMPLES = 5_000;
+const MAX_EVAL_SAMPLES = 5_000;
 
 export interface EvalUnitInput {
   readonly modelVersion: V1Id;
@@ -33,7 +33,7 @@ export interface EvalUnitInput {
   readonly params?: Partial<InferenceParams>;
 }
 
-export interface CreateEvalInput {
+interface CreateEvalInput {
   readonly name: string;
   readonly description?: string;
   readonly dataset: V1Id;
@@ -243,7 +243,7 @@ export interface EvalResultRow {
   readonly judgeError: string | null;
 }
 
-export interface EvalResultFilter {
+interface EvalResultFilter {
   /** Inclusive ranges on a metric (`bleu4`, `rouge_1`, `rouge_2`, `rouge_l`, `judgeScore`). */
   readonly ranges?: Readonly<Record<string, { start?: number; end?: number }>>;
   readonly modelVersionNums?: readonly number[];

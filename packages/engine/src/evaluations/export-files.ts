@@ -14,7 +14,7 @@ import type { EvalUnitSpec, ExportContent } from "./eval-spec.js";
  */
 
 /** Qianfan's `data.jsonl` column names (the platform's own export, reference §18). */
-export const QIANFAN_EXPORT_COLUMNS = {
+const QIANFAN_EXPORT_COLUMNS = {
   modelName: "模型名称",
   modelVersion: "模型版本",
   prompt: "Prompt",

@@ -9,7 +9,7 @@ import { chatCompletionsUrl } from "./judge.js";
  * would POST to any URL a caller chose (an internal admin service, a cloud metadata address)
  * carrying the operator's key. A caller-named URL never gets an operator key.
  */
-export interface JudgeEndpoint {
+interface JudgeEndpoint {
   readonly name: string;
   readonly url: string;
   /** Sent as the bearer token; "" sends none. */

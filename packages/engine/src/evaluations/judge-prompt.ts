@@ -19,16 +19,16 @@ export interface JudgePrompt {
   maxScore?: number;
 }
 
-export const DEFAULT_JUDGE_METRIC = "综合得分 (overall quality)";
+const DEFAULT_JUDGE_METRIC = "综合得分 (overall quality)";
 
-export const DEFAULT_JUDGE_STEPS = [
+const DEFAULT_JUDGE_STEPS = [
   "1. 仔细阅读问题，理解问题的要求和背景。Read the question and understand what it asks.",
   "2. 仔细阅读标准答案。Read the reference answer.",
   "3. 阅读待评回答，检查是否有事实错误或用词不当。Check the answer for factual errors and wrong wording.",
   "4. 检查回答是否遵照题目要求，包括答题方式、长度和格式。Check that it follows the question's requirements: form, length and format.",
 ].join("\n");
 
-export const DEFAULT_JUDGE_TEMPLATE = `你是一名公正的评审员，请为下面问题的回答打分。
+const DEFAULT_JUDGE_TEMPLATE = `你是一名公正的评审员，请为下面问题的回答打分。
 You are an impartial judge. Score the answer to the question below.
 
 问题 / Question:

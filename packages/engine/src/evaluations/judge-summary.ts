@@ -4,7 +4,7 @@
  * counting the samples the judge failed to score.
  */
 
-export interface JudgeSummary {
+interface JudgeSummary {
   avgJudgeScore: number;
   stdJudgeScore: number;
   medianJudgeScore: number;

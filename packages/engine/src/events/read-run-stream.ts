@@ -5,14 +5,14 @@ import { RUN_CATALOG } from "../runs/catalog.js";
 import { formatStreamCursor, type StreamCursor } from "./stream-cursor.js";
 
 /** A run whose events are streamed (any kind: every unit of work is a `runs` row). */
-export interface StreamRun {
+interface StreamRun {
   readonly num: number;
   readonly id: string;
   readonly kind: RunKind;
 }
 
 /** One item of the stream; `id` is the cursor after it (`formatStreamCursor`). */
-export type StreamItem =
+type StreamItem =
   | { readonly type: "state"; readonly id: string; readonly data: { from: string | null; to: string; reason: string | null; at: string } }
   | {
     readonly type: "metric"; readonly id: string;
@@ -23,7 +23,7 @@ export type StreamItem =
   }
   | { readonly type: "eval"; readonly id: string; readonly data: { step: number; evalLoss: number } };
 
-export interface RunStreamBatch {
+interface RunStreamBatch {
   readonly items: StreamItem[];
   /** The cursor after the last item (the given one when there is none). */
   readonly cursor: StreamCursor;
@@ -37,7 +37,7 @@ export interface RunStreamBatch {
 }
 
 /** Rows per list per read: a reconnect to a long run catches up in pages this size. */
-export const STREAM_BATCH = 500;
+const STREAM_BATCH = 500;
 
 /** The run `objectId` names (`task-…`, `amva-…`, `ame-…`, `amemt-…`, `publish-…`), or null. */
 export async function findStreamRun(db: Db, objectId: string): Promise<StreamRun | null> {

@@ -19,7 +19,7 @@ export interface StreamCursor {
   readonly evals: number;
 }
 
-export const STREAM_START: StreamCursor = { events: 0, metrics: 0, evals: 0 };
+const STREAM_START: StreamCursor = { events: 0, metrics: 0, evals: 0 };
 
 /** `<events>-<metrics>-<evals>`, the SSE `id`. @example formatStreamCursor({ events: 4, metrics: 30, evals: 20 }) // "4-30-20" */
 export function formatStreamCursor(cursor: StreamCursor): string {

@@ -6,7 +6,7 @@ import { findJob } from "./find.js";
 import { resolveParameterScale } from "./parameter-scale.js";
 import type { FinetuneJobRecord } from "./records.js";
 
-export interface CreateJobInput {
+interface CreateJobInput {
   readonly name: string;
   readonly description?: string;
   /** A registered base model name. */

@@ -26,7 +26,7 @@ export interface RunDatasetInput {
   readonly samplingRate?: number;
 }
 
-export interface IncrementInput {
+interface IncrementInput {
   readonly ref: FinetuneRef;
   /** V1 names the base run's job too: it must match. */
   readonly jobRef?: FinetuneRef;
@@ -40,7 +40,7 @@ export interface IncrementInput {
 }
 
 /** Request field names, for errors; the defaults are V2's. */
-export interface CreateRunFields {
+interface CreateRunFields {
   readonly job?: string;
   readonly parameterScale?: string;
   readonly hyperParameters?: string;
@@ -65,7 +65,7 @@ export interface CreateRunInput {
 }
 
 /** A run as createRun would queue it: every reference checked, the frozen spec resolved. */
-export interface ResolvedRun {
+interface ResolvedRun {
   readonly spec: FinetuneRunSpec;
   readonly job: Awaited<ReturnType<typeof findJob>>;
   readonly base: ResolvedBaseModel;

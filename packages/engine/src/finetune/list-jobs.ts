@@ -4,7 +4,7 @@ import { keysetPageWhere, type FinetuneJobTable } from "@sailfin/store";
 import type { EngineResources } from "../resources.js";
 import type { FinetuneJobRecord } from "./records.js";
 
-export interface ListJobsFilter {
+interface ListJobsFilter {
   readonly trainMode?: string;
   readonly model?: string;
 }

@@ -33,7 +33,7 @@ export async function lockRuns(
 }
 
 /** What a new run depends on, as checked before its transaction. */
-export interface RunInputs {
+interface RunInputs {
   readonly base: ResolvedBaseModel;
   readonly versions: FinetuneRunSpec["dataset"]["versions"];
   /** Request field of each dataset version, in the same order (for errors). */

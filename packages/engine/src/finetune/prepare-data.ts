@@ -117,7 +117,7 @@ export async function prepareRunData(res: Pick<EngineResources, "artifacts">, in
  *
  * @example await tokenCacheKey("/home/.sailfin/models/amv-1", input) // "3f1c…" (64 hex digits)
  */
-export async function tokenCacheKey(modelDir: string, input: PrepareRunDataInput): Promise<string> {
+async function tokenCacheKey(modelDir: string, input: PrepareRunDataInput): Promise<string> {
   const fileHash = async (name: string) => {
     const bytes = await readFile(join(modelDir, name)).catch((error: NodeJS.ErrnoException) => {
       if (error.code === "ENOENT") return null;

@@ -1,4 +1,5 @@
 import type { FineTuningTaskQuote } from "@sailfin/contract";
+import { versionFilesKey } from "../models/model-rows.js";
 import type { EngineResources } from "../resources.js";
 import { resolveRun, type CreateRunInput } from "./create-run.js";
 import { prepareSpecData } from "./prepare-data.js";
@@ -12,7 +13,7 @@ import type { FinetuneRunSpec } from "./records.js";
  * It tokenizes exactly as the task would (same resolved spec, same pipeline) through the token
  * cache, so the task that follows starts without tokenizing again.
  */
-export type FinetuneQuote = FineTuningTaskQuote;
+type FinetuneQuote = FineTuningTaskQuote;
 
 /** Finished runs read for the throughput (the newest). */
 const THROUGHPUT_RUNS = 50;
@@ -26,7 +27,7 @@ const THROUGHPUT_RUNS = 50;
 export async function quoteRun(res: EngineResources, input: CreateRunInput): Promise<FinetuneQuote> {
   const { spec, base } = await resolveRun(res, input);
   const version = await res.db.selectFrom("model_versions").select(["id", "artifact_path"]).where("num", "=", base.versionNum).executeTakeFirstOrThrow();
-  const data = await prepareSpecData(res, spec, version.artifact_path ?? `models/${version.id}/`);
+  const data = await prepareSpecData(res, spec, versionFilesKey({ id: version.id, artifactPath: version.artifact_path }));
   const hyper = spec.hyperParameters as Record<string, unknown>;
   const epochs = Number(hyper.epoch ?? 1);
   // The runtime's step arithmetic (runtime/sailfin_runtime/data.py Batches): a preference

@@ -4,11 +4,11 @@ import { findRun } from "./find.js";
 import type { FinetuneRef } from "./refs.js";
 
 /** One logged training step (Sailfin extension `DescribeFineTuningTaskMetrics`): what the worker recorded, plus eval loss. */
-export interface RunMetricPoint extends MetricPoint {
+interface RunMetricPoint extends MetricPoint {
   readonly evalLoss: number | null;
 }
 
-export interface RunMetricsPage {
+interface RunMetricsPage {
   readonly taskId: string;
   readonly metrics: RunMetricPoint[];
   /** True when more steps follow: ask again with `sinceStep` = the last step returned. */
@@ -16,7 +16,7 @@ export interface RunMetricsPage {
 }
 
 /** Points per answer; a chart asks again with `sinceStep` for more. */
-export const METRICS_PAGE = 2_000;
+const METRICS_PAGE = 2_000;
 
 const num = (v: number | null) => (v === null ? null : Number(v));
 

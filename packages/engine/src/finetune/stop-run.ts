@@ -4,7 +4,7 @@ import { findJob, findRun } from "./find.js";
 import type { FinetuneRef } from "./refs.js";
 import type { FinetuneRunScope } from "./describe-run.js";
 
-export type StopRunResult = StopResult;
+type StopRunResult = StopResult;
 
 /**
  * Stops a fine-tuning run (the queue's `requestStop`: Queued → Cancelled at once, Running → the

@@ -16,7 +16,7 @@ import { listBaseModels, type ResolvedBaseModelConfig } from "../models/index.js
  * `maxSeqLen` choices: powers of two from 128 up to the model's context length (from the
  * largest power of two within it when the context is shorter than 128, as tiny test models are).
  */
-export function maxSeqLenChoices(config: ResolvedBaseModelConfig): number[] {
+function maxSeqLenChoices(config: ResolvedBaseModelConfig): number[] {
   const max = config.maxPositionEmbeddings;
   let start = 128;
   while (start > max && start > 1) start /= 2;
@@ -39,7 +39,7 @@ export function hyperParameterTable(trainMode: TrainMode, scale: SupportedParame
 }
 
 /** One `DescribeFineTuningSupportModels` entry. */
-export function supportModelEntry(name: string, config: ResolvedBaseModelConfig): SupportModel {
+function supportModelEntry(name: string, config: ResolvedBaseModelConfig): SupportModel {
   return {
     model: name,
     modelType: "text2text",

@@ -6,15 +6,15 @@ import type { ResolvedBaseModelConfig } from "../models/index.js";
 import { hyperParameterTable } from "./support-models.js";
 
 /** Every hyper-parameter with its value: the request's, or the table's default. */
-export type ResolvedHyperParameters = Record<string, HyperParameterValue>;
+type ResolvedHyperParameters = Record<string, HyperParameterValue>;
 
-export interface HyperParameterContext {
+interface HyperParameterContext {
   readonly trainMode: TrainMode;
   readonly parameterScale: SupportedParameterScale;
   readonly config: ResolvedBaseModelConfig;
 }
 
-export interface ValidateHyperParametersOptions {
+interface ValidateHyperParametersOptions {
   /** Where the object sits in the request, for error fields: `hyperParameterConfig` (V2) or `trainConfig` (V1). */
   readonly field?: string;
   /** V1 bodies spell keys in any case (`learningrate`). */

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { newAccessKeyId, newSecretKey, SailfinError, isPolicyName, signingKey, type PolicyName, nowIso } from "@sailfin/contract";
 import type { EngineResources } from "../resources.js";
 
-export interface AccessKeyRecord {
+interface AccessKeyRecord {
   readonly accessKey: string;
   readonly policies: PolicyName[];
   readonly description: string;
@@ -32,7 +32,7 @@ function cacheOf(res: EngineResources): Map<string, CacheEntry> {
   return cache;
 }
 
-export function forgetCachedKey(res: EngineResources, accessKey: string): void {
+function forgetCachedKey(res: EngineResources, accessKey: string): void {
   cacheOf(res).delete(accessKey);
 }
 
@@ -104,7 +104,7 @@ function parsePolicies(text: string): PolicyName[] {
   return list.filter(isPolicyName);
 }
 
-export interface CreateAccessKeyInput {
+interface CreateAccessKeyInput {
   readonly policies: readonly string[];
   readonly description?: string;
   /** Use this pair instead of generating one (bootstrap from the environment). */

@@ -4,9 +4,9 @@ import type { EngineResources } from "../resources.js";
 import { checkKeyPair, findCredential, type Credential } from "./access-keys.js";
 
 /** 30 days, as Baidu's OAuth endpoint issues them. */
-export const ACCESS_TOKEN_TTL_S = 2_592_000;
+const ACCESS_TOKEN_TTL_S = 2_592_000;
 
-export type TokenGrant =
+type TokenGrant =
   | { readonly ok: true; readonly accessToken: string; readonly expiresIn: number }
   | { readonly ok: false; readonly error: string; readonly description: string };
 

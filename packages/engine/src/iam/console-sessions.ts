@@ -26,12 +26,12 @@ export interface ConsoleSessionRecord {
   readonly expiresAt: string;
 }
 
-export interface OpenedConsoleSession extends ConsoleSessionRecord {
+interface OpenedConsoleSession extends ConsoleSessionRecord {
   /** The cookie's value: handed out once, never stored. */
   readonly token: string;
 }
 
-export interface SignInInput {
+interface SignInInput {
   readonly accessKey: string;
   readonly secretKey: string;
   readonly ttlS: number;

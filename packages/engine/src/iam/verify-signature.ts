@@ -23,7 +23,7 @@ const MAX_EXPIRATION_S = 7 * 24 * 3600;
  */
 const DATE_TOLERANCE_S = 1;
 
-export interface SignedRequest {
+interface SignedRequest {
   readonly method: string;
   /** The request target as received: path and raw query. */
   readonly url: string;
@@ -36,7 +36,7 @@ export interface SignedRequest {
   readonly forwardedHost?: string;
 }
 
-export interface VerifiedSignature {
+interface VerifiedSignature {
   readonly credential: Credential;
   /**
    * The body the signature vouches for (signed `x-bce-content-sha256` / `Content-MD5`): the

@@ -2,6 +2,7 @@ import type { Db } from "@sailfin/store";
 import type { EngineResources } from "../resources.js";
 import type { ModelSummary } from "./check-model-files.js";
 import { parseConfigSummary } from "./config-summary.js";
+import { versionFilesKey } from "./model-rows.js";
 
 /**
  * Base models for fine-tuning. Sailfin has no platform presets: a base model is a model set with
@@ -83,7 +84,7 @@ function toResolved(row: Row): ResolvedBaseModel | null {
     versionNum: row.versionNum,
     versionId: row.versionId,
     architecture: row.architecture ?? architecture,
-    artifactPath: row.artifactPath ?? `models/${row.versionId}/`,
+    artifactPath: versionFilesKey({ id: row.versionId, artifactPath: row.artifactPath }),
     config,
   };
 }

@@ -12,11 +12,11 @@ const MERGES: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** ChatML, as Qwen2 ships it (without the default system prompt). */
-export const CHATML_TEMPLATE =
+const CHATML_TEMPLATE =
   "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}" +
   "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
-export interface ByteLevelTokenizerFiles {
+interface ByteLevelTokenizerFiles {
   readonly tokenizerJson: Record<string, unknown>;
   readonly tokenizerConfig: Record<string, unknown>;
   /** Tokens including the added special tokens; ids are 0 … size-1. */
@@ -25,7 +25,7 @@ export interface ByteLevelTokenizerFiles {
 }
 
 /** A learned byte-level BPE (`trainByteLevelBpe` in @sailfin/data): bytes are ids 0-255. */
-export interface TrainedByteLevelModel {
+interface TrainedByteLevelModel {
   readonly vocab: Record<string, number>;
   readonly merges: ReadonlyArray<readonly [string, string]>;
 }

@@ -12,7 +12,7 @@ import { SafetensorsError, readSafetensorsHeader, type TensorInfo } from "./safe
  */
 
 /** The parsed config fields a summary keeps, as parseModelConfig read them. */
-export const SUMMARY_CONFIG_FIELDS = [
+const SUMMARY_CONFIG_FIELDS = [
   "architecture", "hiddenSize", "intermediateSize", "numLayers", "numHeads", "numKvHeads", "headDim", "vocabSize",
   "maxPositionEmbeddings", "tieWordEmbeddings",
 ] as const;
@@ -27,7 +27,7 @@ export interface ModelSummary extends Pick<ModelConfig, (typeof SUMMARY_CONFIG_F
   readonly parameterCount: number;
 }
 
-export interface ModelCheckResult {
+interface ModelCheckResult {
   readonly summary: ModelSummary;
   /** Sum of the sizes of every file in the folder. */
   readonly totalBytes: number;
@@ -78,7 +78,7 @@ export async function checkModelFiles(store: ArtifactStore, prefix: string): Pro
 }
 
 /** The files directly in a folder, by name. */
-export async function listModelFolder(store: ArtifactStore, prefix: string): Promise<Map<string, ObjectInfo>> {
+async function listModelFolder(store: ArtifactStore, prefix: string): Promise<Map<string, ObjectInfo>> {
   const out = new Map<string, ObjectInfo>();
   for (const info of await store.list(prefix)) {
     if (!info.key.startsWith(prefix)) continue;

@@ -1,12 +1,9 @@
-import { MODEL_SET_TYPES, SailfinError, newId, nowIso, type ModelSetType } from "@sailfin/contract";
+import { SailfinError, newId, nowIso, type ModelSetType } from "@sailfin/contract";
 import { appendEvent, type Db } from "@sailfin/store";
 import { isUniqueViolation } from "../unique-retry.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { MODEL_SET_KIND, findSetByName, type ModelSetRow } from "./model-rows.js";
 import { toModelSetRecord, type ModelSetRecord } from "./records.js";
-
-/** V2 `modelType` of a model set (reference §7.2): defined in the contract, re-exported for engine callers. */
-export { MODEL_SET_TYPES, type ModelSetType };
 
 /**
  * Model set names double as fine-tuning base model names (`model` / `trainType`), so they stay
@@ -14,13 +11,13 @@ export { MODEL_SET_TYPES, type ModelSetType };
  */
 const NAME_PATTERN = /^[\p{L}\p{N}_.-]{2,50}$/u;
 
-export function assertModelSetName(name: string, field: string): void {
+function assertModelSetName(name: string, field: string): void {
   if (!NAME_PATTERN.test(name)) {
     throw new SailfinError("InvalidParameter", { field, detail: "2-50 characters of letters, digits, _ - ." });
   }
 }
 
-export interface CreateModelSetInput {
+interface CreateModelSetInput {
   readonly name: string;
   readonly modelType: ModelSetType;
   readonly labels?: readonly string[];

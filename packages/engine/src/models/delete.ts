@@ -4,7 +4,7 @@ import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { lockRows } from "../row-lock.js";
 import {
-  MODEL_SET_KIND, MODEL_VERSION_KIND, lockModelVersions, versionFolder, type ModelSetRow, type ModelVersionRow,
+  MODEL_SET_KIND, MODEL_VERSION_KIND, lockModelVersions, versionFolder, type ModelVersionRow,
 } from "./model-rows.js";
 import type { ModelSetRecord, ModelVersionRecord } from "./records.js";
 

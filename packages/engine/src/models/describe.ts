@@ -14,7 +14,7 @@ import { toModelSetRecord, toModelVersionRecord, type ModelSetRecord, type Model
  * happens in the routes, which read no columns.
  */
 
-export type Lineage =
+type Lineage =
   | { readonly sourceType: "Import"; readonly bucket: string; readonly object: string }
   | {
       readonly sourceType: "Train";
@@ -44,14 +44,14 @@ export interface ModelVersionView {
   readonly baseModel: string | null;
 }
 
-export interface ModelSetView {
+interface ModelSetView {
   readonly set: ModelSetRecord;
   /** Newest first. */
   readonly versions: ModelVersionView[];
 }
 
 /** Resolves lineage for a batch of versions (one query per table, not per version). */
-export async function viewVersions(db: Db, versions: readonly ModelVersionRow[]): Promise<ModelVersionView[]> {
+async function viewVersions(db: Db, versions: readonly ModelVersionRow[]): Promise<ModelVersionView[]> {
   if (versions.length === 0) return [];
   const setNums = [...new Set(versions.map((v) => v.set_num))];
   const sets = new Map((await db.selectFrom("model_sets").selectAll().where("num", "in", setNums).execute()).map((s) => [s.num, s]));
@@ -165,7 +165,7 @@ export async function modelSetCreator(res: EngineResources, set: ModelSetRecord)
   return event?.actor ?? "";
 }
 
-export interface ModelSetListItem {
+interface ModelSetListItem {
   readonly set: ModelSetRecord;
   /** The set's versions, newest first. */
   readonly versions: ModelVersionRecord[];
@@ -194,10 +194,10 @@ async function versionsOf(db: Db, setNums: number[]): Promise<Map<number, ModelV
 }
 
 /** V1 `pageSize` bounds and the deepest row a page-number list may reach. */
-export const V1_MAX_PAGE_SIZE = 100;
-export const V1_MAX_PAGE_DEPTH = 10_000;
+const V1_MAX_PAGE_SIZE = 100;
+const V1_MAX_PAGE_DEPTH = 10_000;
 
-export interface V1ListRequest {
+interface V1ListRequest {
   readonly pageNo: number;
   readonly pageSize: number;
   /** Case-insensitive substring of the name. */
@@ -206,7 +206,7 @@ export interface V1ListRequest {
   readonly order: "asc" | "desc";
 }
 
-export interface V1ListItem {
+interface V1ListItem {
   readonly set: ModelSetRecord;
   readonly versionCount: number;
   readonly latest: ModelVersionView | null;

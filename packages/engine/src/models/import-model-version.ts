@@ -9,7 +9,7 @@ import { SYSTEM_ACTOR, type Actor, type EngineResources } from "../resources.js"
 import { ModelCheckError, checkModelFiles } from "./check-model-files.js";
 import { copyFolder } from "./copy-folder.js";
 import {
-  finishVersion, insertCreatingVersion, versionFolder, type ModelSetRow, type ModelVersionRow, type VersionOutcome,
+  finishVersion, insertCreatingVersion, versionFolder, type VersionOutcome,
 } from "./model-rows.js";
 import { toModelVersionRecord, type ModelSetRecord, type ModelVersionRecord } from "./records.js";
 
@@ -20,7 +20,7 @@ import { toModelVersionRecord, type ModelSetRecord, type ModelVersionRecord } fr
  * (`executeModelImport`), and one that dies half-way leaves the run to the next worker after its
  * lease expires.
  */
-export interface ImportModelVersionInput {
+interface ImportModelVersionInput {
   readonly set: ModelSetRecord;
   readonly bucket: string;
   readonly objectPath: string;

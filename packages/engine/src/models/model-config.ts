@@ -5,7 +5,7 @@
  * named, rather than failing hours later inside a training run.
  */
 
-export type ModelFamily = "llama" | "qwen2";
+type ModelFamily = "llama" | "qwen2";
 
 const ARCHITECTURES: Record<string, ModelFamily> = {
   LlamaForCausalLM: "llama",

@@ -1,7 +1,7 @@
 import type { Selectable, Transaction } from "kysely";
 import { SailfinError, isIdOf, nowIso, type ErrorId } from "@sailfin/contract";
 import { appendEvent, type Database, type Db, type Dialect, type ModelSetTable, type ModelVersionTable } from "@sailfin/store";
-import type { Actor, EngineResources } from "../resources.js";
+import type { Actor } from "../resources.js";
 import { lockRows, type RowLockMode } from "../row-lock.js";
 
 /** Row access shared by the model-repository operations. */
@@ -78,7 +78,7 @@ export async function findVersionPublishedFrom(db: Db, runNums: readonly number[
 }
 
 /** The next version number of a set (1 for the first). Call inside the inserting transaction. */
-export async function nextVersionNumber(db: Db, setNum: number): Promise<number> {
+async function nextVersionNumber(db: Db, setNum: number): Promise<number> {
   const row = await db
     .selectFrom("model_versions")
     .select((eb) => eb.fn.max("version").as("max"))
@@ -87,7 +87,7 @@ export async function nextVersionNumber(db: Db, setNum: number): Promise<number>
   return Number(row?.max ?? 0) + 1;
 }
 
-export interface NewVersion {
+interface NewVersion {
   readonly id: string;
   readonly setNum: number;
   readonly description: string;
@@ -184,4 +184,9 @@ export async function finishVersion(trx: Db, actor: Actor, versionNum: number, o
 /** The artifact folder of a version's files. */
 export function versionFolder(versionId: string): string {
   return `models/${versionId}/`;
+}
+
+/** Where a version's files are: the path its row records, else its artifact folder. */
+export function versionFilesKey(version: { readonly id: string; readonly artifactPath: string | null }): string {
+  return version.artifactPath ?? versionFolder(version.id);
 }

@@ -10,7 +10,7 @@ import { lockRows } from "../row-lock.js";
 import { insertModelSet } from "./create-model-set.js";
 import {
   insertCreatingVersion,
-  type IdRef, type ModelSetRow, type ModelVersionRow,
+  type IdRef, type ModelVersionRow,
 } from "./model-rows.js";
 import { toModelSetRecord, toModelVersionRecord, type ModelSetRecord, type ModelVersionRecord } from "./records.js";
 
@@ -24,10 +24,10 @@ import { toModelSetRecord, toModelVersionRecord, type ModelSetRecord, type Model
  * `run_checkpoints.path` is an artifact-store key: a folder (the runtime writes one per saved
  * step) or a single file.
  */
-export type RunRow = Selectable<RunTable>;
-export type JobRow = Selectable<FinetuneJobTable>;
+type RunRow = Selectable<RunTable>;
+type JobRow = Selectable<FinetuneJobTable>;
 
-export interface PublishFromRunInput {
+interface PublishFromRunInput {
   /** A new model set (V1 `isNewModel`), or an existing one. */
   readonly target:
     | { readonly kind: "new"; readonly name: string; readonly labels?: readonly string[]; readonly nameField: string }
@@ -43,7 +43,7 @@ export interface PublishFromRunInput {
   readonly description?: string;
 }
 
-export interface PublishedVersion {
+interface PublishedVersion {
   readonly set: ModelSetRecord;
   readonly version: ModelVersionRecord;
 }
@@ -119,7 +119,7 @@ export async function publishFromRun(res: EngineResources, actor: Actor, input: 
 }
 
 /** A run by number or `task-…` id, or NotFound naming `field`. */
-export async function findRun(res: EngineResources, ref: IdRef, field: string): Promise<RunRow> {
+async function findRun(res: EngineResources, ref: IdRef, field: string): Promise<RunRow> {
   let q = res.db.selectFrom("runs").selectAll().where("kind", "=", "finetune");
   if (typeof ref === "number" || /^\d{1,15}$/.test(ref)) q = q.where("num", "=", Number(ref));
   else if (isIdOf("task", ref)) q = q.where("id", "=", ref);

@@ -17,7 +17,7 @@ export const DTYPE_BYTES: Readonly<Record<string, number>> = {
 };
 
 /** The reference implementation refuses headers over 100 MB; so do we (a hostile length stays cheap). */
-export const MAX_HEADER_BYTES = 100_000_000;
+const MAX_HEADER_BYTES = 100_000_000;
 
 export interface TensorInfo {
   readonly dtype: string;
@@ -27,7 +27,7 @@ export interface TensorInfo {
   readonly end: number;
 }
 
-export interface SafetensorsHeader {
+interface SafetensorsHeader {
   readonly headerBytes: number;
   /** Size of the data section: file size minus 8 minus the header. */
   readonly dataBytes: number;
@@ -44,7 +44,7 @@ export class SafetensorsError extends Error {
 }
 
 /** The header length from the first 8 bytes, checked against the file size. */
-export function headerLength(first8: Buffer, fileSize: number): number {
+function headerLength(first8: Buffer, fileSize: number): number {
   if (fileSize < 8 || first8.length < 8) throw new SafetensorsError(`file is ${fileSize} bytes, shorter than the 8-byte header length`);
   const length = first8.readBigUInt64LE(0);
   if (length > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError(`header length ${length} exceeds ${MAX_HEADER_BYTES} bytes`);

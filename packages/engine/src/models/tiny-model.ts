@@ -37,7 +37,7 @@ export interface TinyModelOptions {
   readonly tokenizerVocabSize?: number;
 }
 
-export interface TinyModelInfo {
+interface TinyModelInfo {
   readonly dir: string;
   readonly files: string[];
   readonly config: Record<string, unknown>;

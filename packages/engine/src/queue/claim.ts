@@ -4,7 +4,7 @@ import { nowIso } from "@sailfin/contract";
 import { appendEvent, type Database, type Dialect } from "@sailfin/store";
 import { isoIn, RUN_OBJECT, type Lease, type RunKind } from "./lease.js";
 
-export interface ClaimOptions {
+interface ClaimOptions {
   /** Worker id, recorded as `lease_owner` and as the actor of the event. */
   readonly owner: string;
   readonly kinds: readonly RunKind[];

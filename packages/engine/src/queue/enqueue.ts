@@ -4,7 +4,7 @@ import type { Actor } from "../resources.js";
 import { RUN_OBJECT, type RunKind } from "./lease.js";
 
 /** A run to queue. What a kind does not use is left out and takes the default named. */
-export interface EnqueueRunInput {
+interface EnqueueRunInput {
   readonly id: string;
   readonly kind: RunKind;
   /** The fine-tuning job it belongs to (fine-tuning and publish runs); 0, which no job has (numbers start at 1), by default. */

@@ -7,7 +7,7 @@ import type { OnRunEnded } from "./run-ending.js";
 /** `user`: bad input, retrying cannot help. `system`: a crash, OOM, a kill — worth a retry. */
 export type FailureKind = "user" | "system";
 
-export interface FailOptions {
+interface FailOptions {
   readonly kind: FailureKind;
   /** What went wrong, for the task's failure reason (includes the stderr tail). */
   readonly reason: string;
@@ -17,7 +17,7 @@ export interface FailOptions {
   readonly onEnded: OnRunEnded;
 }
 
-export interface FailResult {
+interface FailResult {
   /** False when the lease was lost (nothing changed). */
   readonly applied: boolean;
   /** `Queued` (retried later) or `Failed`. */

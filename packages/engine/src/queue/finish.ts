@@ -5,7 +5,7 @@ import { RUN_OBJECT, type Lease } from "./lease.js";
 import type { OnRunEnded } from "./run-ending.js";
 
 /** What a successful run leaves besides its state. */
-export interface CompletionOptions {
+interface CompletionOptions {
   /** The run's JSON outcome (`runs.result`: compression sizes, evaluation units …), written by the fenced update itself. */
   readonly result?: unknown;
   /** Runs inside the same transaction after the fence held (a publish marks its model version Ready there). */

@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "@sailfin/store";
 import { isoIn, type Lease } from "./lease.js";
 
-export interface HeartbeatResult {
+interface HeartbeatResult {
   /** False when the lease was lost (expired and requeued, or taken by another worker). */
   readonly alive: boolean;
   /** True when someone asked to stop the run (StopFineTuningTask / stopJob). */

@@ -4,7 +4,7 @@ import { appendEvent, type Database } from "@sailfin/store";
 import { RUN_OBJECT } from "./lease.js";
 import type { OnRunEnded } from "./run-ending.js";
 
-export interface RequeuedRun {
+interface RequeuedRun {
   readonly id: string;
   readonly to: string;
   readonly previousOwner: string | null;

@@ -9,7 +9,7 @@ export interface RunEnding {
 }
 
 /** The run that ended, as its row stores it (the hook parses `spec` by `kind`). */
-export interface EndedRun {
+interface EndedRun {
   readonly kind: string;
   readonly spec: string;
 }

@@ -14,9 +14,9 @@ import { isoIn, type RunKind } from "./lease.js";
  */
 
 /** `waitingReason` when no live worker exists at all (also the documented example). */
-export const NO_WORKER_ONLINE = "no worker online";
+const NO_WORKER_ONLINE = "no worker online";
 
-export interface WorkerAnnouncement {
+interface WorkerAnnouncement {
   readonly id: string;
   readonly kinds: readonly RunKind[];
   /** How long the row counts as alive without another announcement. */
@@ -48,13 +48,13 @@ export async function withdrawWorker(db: Kysely<Database>, id: string): Promise<
 }
 
 /** The kinds each live worker runs (one small query over the few live rows). */
-export async function liveWorkerKinds(db: Kysely<Database>): Promise<ReadonlyArray<ReadonlySet<string>>> {
+async function liveWorkerKinds(db: Kysely<Database>): Promise<ReadonlyArray<ReadonlySet<string>>> {
   const rows = await db.selectFrom("workers").select("kinds").where("expires_at", ">", nowIso()).execute();
   return rows.map((r) => new Set(r.kinds.split(",")));
 }
 
 /** Why a queued run of `kind` cannot start, given the live workers' kinds; null when some worker can take it. */
-export function reasonNoWorkerFor(kind: string, live: ReadonlyArray<ReadonlySet<string>>): string | null {
+function reasonNoWorkerFor(kind: string, live: ReadonlyArray<ReadonlySet<string>>): string | null {
   if (live.length === 0) return NO_WORKER_ONLINE;
   if (live.some((kinds) => kinds.has(kind))) return null;
   const runs = [...new Set(live.flatMap((kinds) => [...kinds]))].map(kindNoun);

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { SailfinError, type RuntimeQuantizeSpec } from "@sailfin/contract";
 import { QUANT_WEIGHTS, type CompResult, type CompRunSpec, type QuantWeight } from "../compression/comp-tasks.js";
 import { compOutputKey, settleCompression } from "../compression/settle.js";
+import { versionFilesKey } from "../models/model-rows.js";
 import type { RunDeps } from "./deps.js";
 import { defineRunKind, parseStoredSpec } from "./define.js";
 import { finetuneSpecSchema } from "./finetune.js";
@@ -15,7 +16,7 @@ import { runtimeFailure } from "./runtime-failure.js";
 const EVAL_MAX_ROWS = 64;
 
 /** The payload of a `compress` run (written by createCompTask). */
-export const compressSpecSchema = z.object({
+const compressSpecSchema = z.object({
   specVersion: z.literal(1),
   kind: z.literal("compress"),
   sourceVersionId: z.string(),
@@ -29,7 +30,7 @@ export const compressSpecSchema = z.object({
 }) satisfies z.ZodType<CompRunSpec>;
 
 /** The `quantize` recipe's spec.json. @example quantizeRuntimeSpec(spec, { modelDir, outputDir, evalSplit: null }) */
-export function quantizeRuntimeSpec(
+function quantizeRuntimeSpec(
   spec: CompRunSpec, paths: { readonly modelDir: string; readonly outputDir: string; readonly evalSplit: string | null },
 ): RuntimeQuantizeSpec {
   return {
@@ -39,7 +40,7 @@ export function quantizeRuntimeSpec(
 }
 
 /** What a finished `quantize` job measured, from its `done` outputs and the folders' sizes. */
-export function compressionResult(spec: CompRunSpec, outputs: Record<string, unknown>, sizes: { before: number; after: number }): CompResult {
+function compressionResult(spec: CompRunSpec, outputs: Record<string, unknown>, sizes: { before: number; after: number }): CompResult {
   return {
     modelId: spec.outputVersionId,
     sizeBeforeBytes: sizes.before,
@@ -64,7 +65,7 @@ export async function runCompress(spec: CompRunSpec, deps: RunDeps): Promise<Run
   if (source === null || source.status !== "Ready") {
     return failed("user", `the source model version ${spec.sourceVersionId} no longer exists or is not Ready`);
   }
-  const modelKey = source.artifactPath ?? `models/${source.id}/`;
+  const modelKey = versionFilesKey(source);
   const evalSplit = await heldOutSplit(deps, source.sourceRunNum, modelKey);
 
   const outputDir = store.local(compOutputKey(spec));

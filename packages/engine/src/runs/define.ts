@@ -19,7 +19,7 @@ export const CONCURRENCY_CLASSES = ["training", "file-work", "evaluation"] as co
 export type ConcurrencyClass = (typeof CONCURRENCY_CLASSES)[number];
 
 /** A run kind as its module writes it: typed by its payload. */
-export interface RunKindSpec<Spec> {
+interface RunKindSpec<Spec> {
   readonly kind: RunKind;
   /** The kind in messages (`fine-tuning`, `compression` …). */
   readonly noun: string;

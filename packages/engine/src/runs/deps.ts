@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { RUNTIME_SPECS, type RuntimePrecision } from "@sailfin/contract";
+import { RUNTIME_SPECS, type RuntimePrecision, type RuntimeRecipe } from "@sailfin/contract";
 import type { Logger } from "../resources.js";
 import type { FinetuneRunSpec } from "../finetune/records.js";
 import type { PreparedRunData } from "../finetune/prepare-data.js";
@@ -13,7 +13,7 @@ import type { RunKind } from "../queue/lease.js";
 import type { ImportOutcome } from "../import-outcome.js";
 import type { DatasetImportSpec } from "../datasets/execute-dataset-import.js";
 import type { ModelImportSpec } from "../models/import-model-version.js";
-import type { ExecResult, Executor, RuntimeRecipe } from "./executor.js";
+import type { ExecResult, Executor } from "./executor.js";
 import { RuntimeLink, type RuntimeEnding } from "./runtime-link.js";
 
 /**
@@ -135,12 +135,12 @@ export interface RuntimeJob {
 }
 
 /** How a runtime job ended, or that the lease was lost while it ran (write nothing more). */
-export type RuntimeRun =
+type RuntimeRun =
   | { readonly kind: "ended"; readonly ending: RuntimeEnding | null; readonly result: ExecResult }
   | { readonly kind: "lost" };
 
 /** What `runThroughLink` needs: the one path from a RuntimeJob to an executor and back, for production and the double alike. */
-export interface RuntimeParts {
+interface RuntimeParts {
   readonly executor: Executor;
   /** recordProgress fenced by the attempt's lease. */
   readonly record: (batch: ProgressBatch) => Promise<boolean>;

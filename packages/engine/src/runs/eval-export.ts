@@ -11,7 +11,7 @@ import { failed, type RunOutcome } from "./outcome.js";
 const STORAGE_PREFIX = "sailfin/model_eval_result_export";
 
 /** The payload of an `eval-export` run (written by createEvalExport). */
-export const evalExportSpecSchema = z.object({
+const evalExportSpecSchema = z.object({
   specVersion: z.literal(1),
   kind: z.literal("eval-export"),
   evalRunNum: z.int(),

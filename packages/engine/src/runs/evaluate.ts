@@ -67,7 +67,7 @@ const JUDGE_CONCURRENCY = 4;
 const END_OF_TURN = ["<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text|>", "</s>"];
 
 /** The paths and token ids one unit's generation uses. */
-export interface GenerateRuntimeInput {
+interface GenerateRuntimeInput {
   readonly modelDir: string;
   readonly promptsFile: string;
   readonly outputFile: string;
@@ -77,7 +77,7 @@ export interface GenerateRuntimeInput {
 }
 
 /** The `generate` recipe's spec.json for one evaluated version. @example generateRuntimeSpec(spec, unit, input) */
-export function generateRuntimeSpec(spec: EvalRunSpec, unit: EvalUnitSpec, input: GenerateRuntimeInput): RuntimeGenerateSpec {
+function generateRuntimeSpec(spec: EvalRunSpec, unit: EvalUnitSpec, input: GenerateRuntimeInput): RuntimeGenerateSpec {
   const { params } = unit;
   return {
     version: 1, modelDir: input.modelDir, promptsFile: input.promptsFile, outputFile: input.outputFile, maxNewTokens: params.maxOutputTokens,
@@ -230,7 +230,7 @@ async function evaluateUnit(
 }
 
 /** PromptResponse records: the last turn's prompt is the input, its first answer the reference. */
-export function parseSamples(jsonl: string, max: number): EvalSample[] {
+function parseSamples(jsonl: string, max: number): EvalSample[] {
   const out: EvalSample[] = [];
   for (const line of jsonl.split("\n")) {
     if (line.trim() === "" || out.length >= max) continue;

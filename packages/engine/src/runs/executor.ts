@@ -1,8 +1,5 @@
 import type { RuntimeRecipe } from "@sailfin/contract";
 
-/** The runtime's recipes (`python3 -m sailfin_runtime <recipe> --spec <specPath>`), as the contract names them. */
-export type { RuntimeRecipe };
-
 /** One runtime job. */
 export interface ExecRequest {
   readonly recipe: RuntimeRecipe;

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { SUPPORTED_PARAMETER_SCALES, SailfinError, TRAIN_MODES, RuntimeHyper, runtimeHyper, type RuntimeFinetuneSpec } from "@sailfin/contract";
 import type { ResolvedBaseModelConfig } from "../models/base-models.js";
+import { versionFilesKey } from "../models/model-rows.js";
 import type { FinetuneRunSpec } from "../finetune/records.js";
 import type { PreparedRunData } from "../finetune/prepare-data.js";
 import type { RunDeps, RuntimeSettings } from "./deps.js";
@@ -35,7 +36,7 @@ export const finetuneSpecSchema = z.object({
 }) satisfies z.ZodType<FinetuneRunSpec>;
 
 /** Where the parts of a training attempt lie, as absolute paths. */
-export interface FinetuneRuntimeInput {
+interface FinetuneRuntimeInput {
   readonly runId: string;
   readonly spec: FinetuneRunSpec;
   readonly modelDir: string;
@@ -88,7 +89,7 @@ export async function runFinetune(spec: FinetuneRunSpec, deps: RunDeps): Promise
   }
   const base = await reads.modelVersion({ num: spec.baseModel.versionNum });
   if (base === null) return failed("user", `the base model version ${spec.baseModel.versionId} no longer exists`);
-  const modelKey = base.artifactPath ?? `models/${base.id}/`;
+  const modelKey = versionFilesKey(base);
   let data: PreparedRunData;
   try {
     data = await reads.prepareTrainingData(spec, modelKey);

@@ -6,10 +6,10 @@ import { defineRunKind } from "./define.js";
 import type { RunOutcome } from "./outcome.js";
 
 /** The payload of a `dataset-import` run: the import task it carries out (the run's id is the task's). */
-export const datasetImportSpecSchema = z.object({ importNum: z.int() }) satisfies z.ZodType<DatasetImportSpec>;
+const datasetImportSpecSchema = z.object({ importNum: z.int() }) satisfies z.ZodType<DatasetImportSpec>;
 
 /** The payload of a `model-import` run: the Creating version it fills (its id is `import-<versionId>`). */
-export const modelImportSpecSchema = z.object({ versionNum: z.int() }) satisfies z.ZodType<ModelImportSpec>;
+const modelImportSpecSchema = z.object({ versionNum: z.int() }) satisfies z.ZodType<ModelImportSpec>;
 
 /**
  * An import's verdict as a run outcome. Both verdicts are written by the fenced transaction that
@@ -17,7 +17,7 @@ export const modelImportSpecSchema = z.object({ versionNum: z.int() }) satisfies
  * user's (no retry: an import always failed at once); an interrupted attempt (shutdown, lost
  * lease) is a system failure, released or retried and redone.
  */
-export function importRunOutcome(outcome: ImportOutcome): RunOutcome {
+function importRunOutcome(outcome: ImportOutcome): RunOutcome {
   switch (outcome.kind) {
     case "imported": return { kind: "done", reason: outcome.reason, result: outcome.result, settle: outcome.settle };
     case "rejected": return { kind: "failed", failure: "user", reason: outcome.reason, settle: outcome.settle };

@@ -12,7 +12,7 @@ import { runThroughLink, type LocalArtifacts, type RunDeps, type RuntimeSettings
 import type { Executor } from "./executor.js";
 import { modelSetExists, readLatestCheckpoint, readModelVersion, readStoredRun } from "./reads.js";
 
-export interface ProductionRunDepsInput {
+interface ProductionRunDepsInput {
   readonly res: EngineResources;
   readonly lease: Lease;
   /** Where runtime jobs run; undefined for a worker whose kinds need no runtime. */

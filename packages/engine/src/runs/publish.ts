@@ -23,12 +23,12 @@ export const publishSpecSchema = z.object({
 }) satisfies z.ZodType<PublishRunSpec>;
 
 /** Where a publish writes: the version's folder, the only artifact key of a model version. */
-export function publishOutputKey(spec: PublishRunSpec): string {
+function publishOutputKey(spec: PublishRunSpec): string {
   return `models/${spec.versionId}/`;
 }
 
 /** The `export` recipe's spec.json. @example exportRuntimeSpec({ modelDir, checkpoint, outputDir }) */
-export function exportRuntimeSpec(paths: { readonly modelDir: string; readonly checkpoint: string; readonly outputDir: string }): RuntimeExportSpec {
+function exportRuntimeSpec(paths: { readonly modelDir: string; readonly checkpoint: string; readonly outputDir: string }): RuntimeExportSpec {
   return { version: 1, modelDir: paths.modelDir, checkpoint: paths.checkpoint, outputDir: paths.outputDir };
 }
 

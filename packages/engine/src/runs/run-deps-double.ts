@@ -34,7 +34,7 @@ export interface RunDepsDoubleOptions {
 }
 
 /** What the kind did through the double, for assertions. */
-export interface RunDepsRecord {
+interface RunDepsRecord {
   readonly jobs: RuntimeJob[];
   readonly progress: ProgressBatch[];
   readonly forgotten: number[];

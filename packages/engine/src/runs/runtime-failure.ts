@@ -1,9 +1,10 @@
+import type { RuntimeRecipe } from "@sailfin/contract";
 import type { FailureKind } from "../queue/fail.js";
-import type { ExecResult, RuntimeRecipe } from "./executor.js";
+import type { ExecResult } from "./executor.js";
 import type { RuntimeEnding } from "./runtime-link.js";
 
 /** Why a runtime job did not finish, and whose fault it is. */
-export interface RuntimeFailure {
+interface RuntimeFailure {
   readonly failure: FailureKind;
   readonly reason: string;
 }

@@ -9,7 +9,7 @@ export type RuntimeEnding =
   | { readonly kind: "stopped"; readonly step: number; readonly checkpoint: string | null }
   | { readonly kind: "error"; readonly errorKind: "user" | "system"; readonly message: string };
 
-export interface RuntimeLinkOptions {
+interface RuntimeLinkOptions {
   /** Writes a batch fenced by the lease (recordProgress); false when the lease was lost. */
   readonly record: (batch: ProgressBatch) => Promise<boolean>;
   /** Absolute root of the artifact store: checkpoint paths are stored as keys under it. */

@@ -17,7 +17,7 @@ export interface DeliveryPolicy {
 }
 
 /** An attempt this process owns: `attempts` is its number (the claim counted it). */
-export interface ClaimedDelivery {
+interface ClaimedDelivery {
   readonly num: number;
   readonly attempts: number;
 }

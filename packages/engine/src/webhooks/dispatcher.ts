@@ -2,7 +2,7 @@ import type { EngineResources } from "../resources.js";
 import { attemptDelivery, claimDueDeliveries, type DeliveryPolicy } from "./deliver.js";
 import { fanOutEvents } from "./fan-out.js";
 
-export interface WebhookDispatcherOptions extends DeliveryPolicy {
+interface WebhookDispatcherOptions extends DeliveryPolicy {
   /** Pause between rounds when there is nothing to catch up on. */
   readonly pollMs: number;
   /** Attempts in flight at once, over all webhooks. */

@@ -4,7 +4,7 @@ import type { EngineResources } from "../resources.js";
 import { lockRows } from "../row-lock.js";
 import { parsePolicyList, webhookKindOf } from "./webhook-events.js";
 
-export interface FanOutOptions {
+interface FanOutOptions {
   /** Events read per call. */
   readonly batch: number;
   /** PostgreSQL only: how long a hole in the event numbers is waited for (see below). */
@@ -12,7 +12,7 @@ export interface FanOutOptions {
   readonly now?: number;
 }
 
-export interface FanOutResult {
+interface FanOutResult {
   /** Events the cursor moved past. */
   readonly events: number;
   readonly deliveries: number;

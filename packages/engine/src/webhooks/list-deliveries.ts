@@ -4,7 +4,7 @@ import type { Actor, EngineResources } from "../resources.js";
 import { findOwnWebhook } from "./manage-webhooks.js";
 import { webhookEventOf, type WebhookEvent } from "./webhook-events.js";
 
-export type DeliveryStatus = "pending" | "delivered" | "failed";
+type DeliveryStatus = "pending" | "delivered" | "failed";
 
 export interface WebhookDeliveryRecord {
   readonly id: string;

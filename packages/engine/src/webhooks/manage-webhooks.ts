@@ -19,11 +19,11 @@ export interface WebhookRecord {
 }
 
 /** Registrations per access key: each one multiplies the fan-out of every event. */
-export const MAX_WEBHOOKS_PER_KEY = 20;
+const MAX_WEBHOOKS_PER_KEY = 20;
 
-export type WebhookRow = Selectable<WebhookTable>;
+type WebhookRow = Selectable<WebhookTable>;
 
-export function toWebhookRecord(row: WebhookRow): WebhookRecord {
+function toWebhookRecord(row: WebhookRow): WebhookRecord {
   return {
     id: row.id, url: row.url, objectKinds: JSON.parse(row.object_kinds) as WebhookObjectKind[], description: row.description,
     active: Number(row.active) === 1, createdAt: row.created_at,

@@ -4,7 +4,7 @@ import { createQueryId, type CompiledQuery, type Compilable, type Kysely } from 
 const PARAMETER = "\u0000sailfin-parameter:";
 
 /** Compiled shapes kept per database handle (a dialect compiles differently). */
-export const DEFAULT_COMPILED_QUERY_LIMIT = 256;
+const DEFAULT_COMPILED_QUERY_LIMIT = 256;
 
 interface Shape {
   readonly compiled: CompiledQuery;

@@ -86,7 +86,7 @@ function VersionCard(props: { version: DatasetVersionItem; canWrite: boolean; on
 }
 
 /** The import's findings: the invalid lines, exact to file and line, or the failure that is not about a line. */
-export function ValidationReport(props: { info: ImportErrorInfo | null }) {
+function ValidationReport(props: { info: ImportErrorInfo | null }) {
   const info = props.info;
   if (info === null) return null;
   if (info.errorCount === 0 && info.message === "") return <p className="ok-note">Every line is valid.</p>;

@@ -1,30 +1,11 @@
 import { useState, type FormEvent } from "react";
+import type { V1EvalResultList } from "@sailfin/contract/api";
 import type { EvalTaskDetail } from "@sailfin/sdk";
 import { useAsync } from "../../lib/use-async.js";
 import { useSession } from "../../lib/session.js";
 import { Empty, Loaded } from "../../ui/feedback.js";
 import { Section, TableWrap } from "../../ui/layout.js";
 import { formatNumber } from "../../ui/format.js";
-
-/** One answer, as the V1 result list returns it (V2 has no per-sample action). */
-interface SampleResult {
-  readonly id: number;
-  readonly evalUnitIndex: number;
-  readonly sampleIndex: number;
-  readonly prompt: string;
-  readonly prediction: string;
-  readonly completion: string;
-  readonly metrics: Readonly<Record<string, number | null | undefined>>;
-  readonly judgeScore: number | null;
-  readonly judgeError: string | null;
-}
-
-interface ResultPage {
-  readonly total: number;
-  readonly pageNo: number;
-  readonly pageSize: number;
-  readonly results: readonly SampleResult[];
-}
 
 const METRICS = [
   { value: "rouge_l", label: "ROUGE-L" },
@@ -59,7 +40,7 @@ export function SampleResults(props: { evaluation: EvalTaskDetail }) {
     const range: Record<string, number> = {};
     if (filters.min !== "") range.start = Number(filters.min);
     if (filters.max !== "") range.end = Number(filters.max);
-    return client.callV1<ResultPage>("/wenxinworkshop/modelrepo/eval/result/list", {
+    return client.callV1<V1EvalResultList>("/wenxinworkshop/modelrepo/eval/result/list", {
       id: props.evaluation.taskId, pageNo: page, pageSize: PAGE_SIZE,
       ...(filters.version === "" ? {} : { modelVersionIds: [filters.version] }),
       ...(Object.keys(range).length === 0 ? {} : { [filters.metric]: range }),

@@ -14,9 +14,9 @@ export function initialValue(def: HyperParameterDef): RawValue {
   return String(def.default);
 }
 
-export type Checked = { readonly ok: true; readonly value: HyperParameterValue } | { readonly ok: false; readonly error: string };
+type Checked = { readonly ok: true; readonly value: HyperParameterValue } | { readonly ok: false; readonly error: string };
 
-export function checkHyperParameter(def: HyperParameterDef, raw: RawValue): Checked {
+function checkHyperParameter(def: HyperParameterDef, raw: RawValue): Checked {
   const allowed = def.checkValue;
   if (def.checkType === "mult_choice") {
     const items = typeof raw === "string" ? [raw] : [...raw];

@@ -17,7 +17,7 @@ import type { FastifyInstance, FastifyReply } from "fastify";
  * server runs needs no restart; without it every path answers 404 with how to build it.
  * A dozen lines of our own instead of @fastify/static: the console is a handful of files.
  */
-export interface ConsoleStaticOptions {
+interface ConsoleStaticOptions {
   readonly dir: string;
 }
 

@@ -17,7 +17,7 @@ import { assertGranted } from "../../gate.js";
  * database while the client is connected (rows are the truth; there is no in-process bus to
  * miss or to keep in step across replicas), and stops the moment the client goes.
  */
-export interface EventStreamOptions {
+interface EventStreamOptions {
   /** Pause between reads when nothing is waiting. */
   readonly pollMs: number;
   /** Comment lines that keep proxies from closing an idle stream (default 15 s). */

@@ -18,7 +18,7 @@ import {
  * (KeyPairLimiter, shared with the OAuth token endpoint): 429 with Retry-After. The IP is the
  * client's as the server sees it: behind a proxy, SAILFIN_TRUST_PROXY makes it the forwarded one.
  */
-export interface SessionRoutesOptions {
+interface SessionRoutesOptions {
   /** Session lifetime (SAILFIN_SESSION_TTL_S). */
   readonly ttlS: number;
   /** Guesses at key pairs, counted with the OAuth token endpoint's. */

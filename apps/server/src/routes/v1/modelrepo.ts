@@ -2,12 +2,12 @@ import {
   SailfinError, V1ModelBatchDeleteBody, V1ModelIdBody, V1ModelPresetListBody, V1ModelUserListBody, V1ModelVersionBatchDeleteBody,
   V1ModelVersionIdBody, V1PublishTrainModelBody, isoOffset, parseWith,
   type V1ModelDetail, type V1ModelList, type V1ModelSourceExtra, type V1ModelVersion, type V1ModelVersionDetail,
-  type V1PublishTrainModelResult,
+  type ModelSetType, type V1PublishTrainModelResult,
 } from "@sailfin/contract";
 import {
   deleteModelSets, deleteModelVersions, describeModelSet, describeModelVersion, findModelSet, findModelVersion,
   listModelSetsV1, modelSetCreator, publishFromRun,
-  type ModelSetRecord, type ModelSetType, type ModelVersionRecord, type ModelVersionView,
+  type ModelSetRecord, type ModelVersionRecord, type ModelVersionView,
 } from "@sailfin/engine";
 import { v1, type RouteDef } from "../route.js";
 

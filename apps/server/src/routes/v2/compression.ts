@@ -16,7 +16,7 @@ import { v2, type RouteDef } from "../route.js";
  */
 
 /** The seed's `modelCompTaskItem`, plus Sailfin's measurements (documented in docs/api.md). */
-export function v2CompTask(view: CompTaskView): CompTaskItem {
+function v2CompTask(view: CompTaskView): CompTaskItem {
   const { spec, result } = view;
   const status = compTaskStatus(view);
   const delta = result?.perplexityBefore != null && result.perplexityAfter != null

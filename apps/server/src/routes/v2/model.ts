@@ -18,7 +18,7 @@ import { v2, type RouteDef } from "../route.js";
  */
 
 /** V2 model-set object (DescribeModelSet; list items add modelCount). */
-export function v2ModelSet(set: ModelSetRecord, versions: readonly ModelVersionRecord[]): ModelSetDetail {
+function v2ModelSet(set: ModelSetRecord, versions: readonly ModelVersionRecord[]): ModelSetDetail {
   return {
     modelSetId: set.id,
     modelSetName: set.name,
@@ -40,7 +40,7 @@ function versionName(set: ModelSetRecord, v: ModelVersionRecord): string {
 }
 
 /** V2 model-version object (DescribeModel). */
-export function v2ModelVersion(view: ModelVersionView): ModelVersionDetail {
+function v2ModelVersion(view: ModelVersionView): ModelVersionDetail {
   const { version: v, set, lineage, summary } = view;
   let sourceInfo: ModelSourceInfo;
   if (lineage.sourceType === "Import") {
