@@ -1,4 +1,4 @@
-import { mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { SailfinError, type RuntimeQuantizeSpec } from "@sailfin/contract";
@@ -71,7 +71,6 @@ export async function runCompress(spec: CompRunSpec, deps: RunDeps): Promise<Run
   const outputDir = store.local(compOutputKey(spec));
   await rm(outputDir, { recursive: true, force: true });
   const workDir = store.local(`runs/${run.id}`);
-  await mkdir(workDir, { recursive: true });
   const runtime = await deps.runRuntime({
     recipe: "quantize", jobKey: `${run.id}/quantize`, specPath: join(workDir, `spec.attempt-${run.attempt}.json`),
     spec: quantizeRuntimeSpec(spec, { modelDir: store.local(modelKey), outputDir, evalSplit }), keepCheckpoints: 1,

@@ -1,9 +1,10 @@
-import { mkdir, readdir, rm, stat } from "node:fs/promises";
+import { readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import type { RuntimeExportSpec } from "@sailfin/contract";
 import { SYSTEM_ACTOR } from "../resources.js";
 import { settlePublishedVersion, type PublishRunSpec } from "../models/publish-from-run.js";
+import { versionFilesKey } from "../models/model-rows.js";
 import type { RunDeps } from "./deps.js";
 import { defineRunKind } from "./define.js";
 import { failed, type RunOutcome } from "./outcome.js";
@@ -47,10 +48,9 @@ export async function runPublish(spec: PublishRunSpec, deps: RunDeps): Promise<R
   // A previous attempt may have left files: start clean.
   await rm(outputDir, { recursive: true, force: true });
   const workDir = store.local(`runs/${run.id}`);
-  await mkdir(workDir, { recursive: true });
   const runtime = await deps.runRuntime({
     recipe: "export", jobKey: `${run.id}/export`, specPath: join(workDir, `spec.attempt-${run.attempt}.json`),
-    spec: exportRuntimeSpec({ modelDir: store.local(base.artifactPath ?? `models/${base.id}/`), checkpoint: store.local(spec.checkpointPath), outputDir }),
+    spec: exportRuntimeSpec({ modelDir: store.local(versionFilesKey(base)), checkpoint: store.local(spec.checkpointPath), outputDir }),
     keepCheckpoints: 1,
   });
   if (runtime.kind === "lost") return runtime;
