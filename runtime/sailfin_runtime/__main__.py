@@ -1,5 +1,10 @@
 """``python3 -m sailfin_runtime <finetune|export|quantize|generate> --spec /abs/spec.json``.
 
+``python3 -m sailfin_runtime launch --nproc N finetune --spec /abs/spec.json`` runs N
+local data-parallel ranks of the finetune recipe (launch.py). A finetune process
+started with WORLD_SIZE > 1 in its environment (by that launcher, torchrun or srun) is
+one rank: only rank 0 writes events to stdout.
+
 The spec is read and validated before torch is imported, so a bad spec fails in
 milliseconds, and so OpenBLAS's thread count can still be chosen (it is read when
 torch loads the library).
@@ -7,6 +12,7 @@ torch loads the library).
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import List, Optional
 
@@ -15,7 +21,8 @@ from .protocol import EventSink, StopFlag, UserError, run_guarded
 from .spec import read_export_spec, read_finetune_spec, read_generate_spec, read_quantize_spec
 
 RECIPES = ("finetune", "export", "quantize", "generate")
-USAGE = f"usage: python3 -m sailfin_runtime <{'|'.join(RECIPES)}> --spec /abs/path/spec.json"
+USAGE = (f"usage: python3 -m sailfin_runtime <{'|'.join(RECIPES)}> --spec /abs/path/spec.json\n"
+         "       python3 -m sailfin_runtime launch --nproc N finetune --spec /abs/path/spec.json")
 
 
 def _parse(argv: List[str]) -> tuple:
@@ -33,7 +40,11 @@ def _is_oom(exc: BaseException) -> bool:
 def main(argv: Optional[List[str]] = None) -> int:
     """Run one recipe; returns the protocol's exit code."""
     argv = sys.argv[1:] if argv is None else argv
-    events = EventSink()
+    if argv[:1] == ["launch"]:
+        return _launch(argv[1:])
+    # Ranks other than 0 of a data-parallel run stay silent: rank 0 speaks for the run.
+    silent = int(os.environ.get("WORLD_SIZE", "1") or "1") > 1 and os.environ.get("RANK", "0") != "0"
+    events = EventSink(stream=open(os.devnull, "w")) if silent else EventSink()
     stop = StopFlag().install()
 
     def body() -> None:
@@ -41,9 +52,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         if recipe == "finetune":
             spec = read_finetune_spec(spec_path)
             _compat.configure_blas_env(spec.precision)
+            from .distributed import World
             from .recipes import finetune
 
-            finetune.run(spec, events, stop)
+            world = World.from_env()
+            try:
+                finetune.run(spec, events, stop, world)
+            finally:
+                world.close()
         elif recipe == "export":
             export_spec = read_export_spec(spec_path)
             _compat.configure_blas_env("fp32")
@@ -65,6 +81,22 @@ def main(argv: Optional[List[str]] = None) -> int:
             generate.run(generate_spec, events, stop)
 
     return run_guarded(events, body, _is_oom)
+
+
+def _launch(argv: List[str]) -> int:
+    """``launch --nproc N finetune --spec path``: the ranks' exit code, or the launcher's own error's."""
+    from . import launch
+
+    events = EventSink()
+    result = {"code": 0}
+
+    def body() -> None:
+        nproc, spec_path = launch.parse(argv)
+        read_finetune_spec(spec_path)  # a bad spec fails once, here, not in every rank
+        result["code"] = launch.run(nproc, spec_path, events)
+
+    code = run_guarded(events, body, _is_oom)
+    return code if code != 0 else result["code"]
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import sys
 import time
@@ -65,9 +66,16 @@ class EventSink:
         return record
 
 
+def _log_prefix() -> str:
+    """``[sailfin_runtime]``, or ``[sailfin_runtime rank 1]`` in a data-parallel run (ranks share stderr)."""
+    if int(os.environ.get("WORLD_SIZE", "1") or "1") > 1:
+        return f"[sailfin_runtime rank {os.environ.get('RANK', '?')}]"
+    return "[sailfin_runtime]"
+
+
 def log(message: str) -> None:
     """A human-readable line on stderr (never stdout: stdout is the event channel)."""
-    sys.stderr.write(f"[sailfin_runtime] {message}\n")
+    sys.stderr.write(f"{_log_prefix()} {message}\n")
     sys.stderr.flush()
 
 

@@ -2,7 +2,9 @@
 
 Reads top to bottom: setup (device, data, model, optimizer, resume) -> train
 (steps, metrics, checkpoints, stop on SIGTERM) -> done. Everything comes from the
-spec (docs/runtime-protocol.md); nothing from the environment except threads.
+spec (docs/runtime-protocol.md); nothing from the environment except threads and
+the ranks of a data-parallel run (distributed.World: rank 0 alone emits events and
+writes checkpoints; one process is the plain path).
 
 Loss normalisation over gradient accumulation: SFT/PostPretrain divide the summed
 token NLL of the whole optimizer step by the step's trained-token count (so a
@@ -24,6 +26,7 @@ import torch
 
 from .. import _compat
 from ..data import DataOrder, eval_batches
+from ..distributed import World
 from ..io import safetensors
 from ..io.checkpoint import checkpoint_root, read_state, remove_partial, write_checkpoint, write_json
 from ..io.shards import Rows, Split, open_split, trained_targets
@@ -112,13 +115,17 @@ def _decode_rng(state: dict) -> dict:
     return out
 
 
-def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag) -> None:
+def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag, world: Optional[World] = None) -> None:
     """Train as the spec says, emitting protocol events; returns after ``done`` or ``stopped``.
+
+    ``world``: this process's rank in a data-parallel run (default: the only process).
+    Ranks other than 0 should get a sink that writes nowhere.
 
     Raises:
         UserError: bad spec, data or model (the caller reports it, exit 2).
     """
     h = spec.hyper
+    world = world or World()
     setup_started = time.perf_counter()
 
     # ---------------------------------------------------------------- setup: device
@@ -130,13 +137,17 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag) -> None:
         precision = _compat.resolve_precision(spec.precision, device)
     except ValueError as exc:
         raise UserError(str(exc), "precision") from None
+    device = world.device(device)
+    world.start(device)
     threads = _compat.configure_torch_threads(precision, device)
     log(f"torch {torch.__version__} on {device}, {precision}, {threads} torch thread(s), "
-        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}"
+        + (f", rank {world.rank} of {world.size}" if world.distributed else ""))
     root = checkpoint_root(spec.outputDir)
     os.makedirs(root, exist_ok=True)
-    for path in remove_partial(root):
-        log(f"removed partial checkpoint {path}")
+    if world.main:  # other ranks never write there
+        for path in remove_partial(root):
+            log(f"removed partial checkpoint {path}")
 
     # ---------------------------------------------------------------- setup: data
     train: Split = open_split(spec.trainData, "data.train", spec.trainMode)
@@ -193,6 +204,7 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag) -> None:
         reference = copy.deepcopy(model).eval()
         for p in reference.parameters():
             p.requires_grad_(False)
+    world.broadcast_parameters([p for p in model.parameters() if p.requires_grad])
     if _compat.maybe_compile_layers(model.model.layers, device, total_steps):
         log("decoder layers compiled with torch.compile")
     counts = count_parameters(model)
@@ -291,10 +303,17 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag) -> None:
     since_checkpoint: List[float] = []
     saved_step = step if spec.resumeFrom else -1
     percent = -1
-    while step < total_steps and not stop.requested:
-        micro = [_Batch(order.rows(ex), device) for ex in order.micro_batches(step)]
-        step_targets = sum(b.targets for b in micro)
-        examples_in_step = sum(b.ids.shape[0] for b in micro) // (2 if order.pairs else 1)
+    stopping = False
+    if world.distributed and h.gradientAccumulationSteps % world.size:
+        log(f"gradientAccumulationSteps {h.gradientAccumulationSteps} is not a multiple of the {world.size} ranks: "
+            "some ranks idle in some micro-batch rounds")
+    while step < total_steps:
+        micro = [_Batch(order.rows(ex), device) for ex in world.share(order.micro_batches(step))]
+        step_targets, examples_in_step, stopping = world.step_totals(
+            sum(b.targets for b in micro), sum(b.ids.shape[0] for b in micro) // (2 if order.pairs else 1),
+            stop.requested)
+        if stopping:  # every rank agrees, so all stop after the same step
+            break
         denominator = step_targets if compute.mode in ("SFT", "PostPretrain") else examples_in_step
         lr = optimizer.param_groups[0]["lr"]
         step_loss = 0.0
@@ -305,10 +324,12 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag) -> None:
                 loss, _, _ = compute(b)
             (loss / max(1, denominator)).backward()
             step_loss += float(loss.detach()) / max(1, denominator)
+        step_loss = world.sum_scalar(step_loss)
         if not math.isfinite(step_loss):
             raise UserError(f"the loss became {step_loss} at step {step + 1}: training diverged; "
                             "lower learningRate or raise warmupRatio", "hyper.learningRate")
         params = [p for g in optimizer.param_groups for p in g["params"]]
+        world.sum_gradients(params)
         max_norm = h.maxGradNorm if h.maxGradNorm > 0 else float("inf")
         grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
         optimizer.step()
@@ -331,7 +352,7 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag) -> None:
         if step * 100 // total_steps != percent or step == total_steps:
             percent = step * 100 // total_steps
             events.emit("progress", step=step, totalSteps=total_steps)
-        if step % h.saveStep == 0 or step == total_steps:
+        if world.main and (step % h.saveStep == 0 or step == total_steps):
             started = time.perf_counter()
             last_checkpoint = save(sum(since_checkpoint) / len(since_checkpoint))
             saved_step, since_checkpoint = step, []
@@ -339,11 +360,11 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag) -> None:
 
     # ---------------------------------------------------------------- cleanup
     log(f"trained to step {step} in {time.perf_counter() - train_started:.1f} s")
-    if stop.requested and step < total_steps:
-        if step > 0 and saved_step != step:
+    if stopping:
+        if world.main and step > 0 and saved_step != step:
             last_checkpoint = save(sum(since_checkpoint) / len(since_checkpoint) if since_checkpoint else None)
         events.emit("stopped", step=step, checkpoint=last_checkpoint)
         return
-    if saved_step != step:  # e.g. resumed at the last step
+    if world.main and saved_step != step:  # e.g. resumed at the last step
         last_checkpoint = save(sum(since_checkpoint) / len(since_checkpoint) if since_checkpoint else None)
     events.emit("done", step=step, outputs={"lastCheckpoint": last_checkpoint})
