@@ -10,7 +10,8 @@ is relayed, every rank's stderr is inherited, SIGTERM/SIGINT are forwarded to ev
 rank (they agree on the step to stop after), and the exit code is the protocol's. A
 rank that dies takes the run down: the others are killed and the launcher reports an
 ``error`` event of kind ``system`` naming the rank, exit 1, so the worker retries and
-the run resumes from its last checkpoint. Imports no torch.
+the run resumes from its last checkpoint. Ranks get SIGKILL when the launcher itself dies
+(PR_SET_PDEATHSIG), so a killed worker leaves none behind. Imports no torch.
 """
 
 from __future__ import annotations
@@ -93,13 +94,6 @@ def run(nproc: int, spec_path: str, events: EventSink) -> int:
     port = _free_port()
     command = [sys.executable, "-m", "sailfin_runtime", "finetune", "--spec", spec_path]
     procs: List[subprocess.Popen] = []
-    for rank in range(nproc):
-        procs.append(subprocess.Popen(
-            command, env=rank_env(rank, nproc, port), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if rank == 0 else subprocess.DEVNULL, text=True))
-    relay = _Relay(procs[0].stdout, events.stream)
-    relay.start()
-    log(f"started {nproc} ranks (pids {', '.join(str(p.pid) for p in procs)}), MASTER_PORT={port}")
 
     def forward(signum: int, _frame) -> None:
         log(f"{signal.Signals(signum).name} received: forwarding to every rank")
@@ -109,6 +103,13 @@ def run(nproc: int, spec_path: str, events: EventSink) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, forward)
+    for rank in range(nproc):
+        procs.append(subprocess.Popen(
+            command, env=rank_env(rank, nproc, port), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if rank == 0 else subprocess.DEVNULL, text=True, preexec_fn=_die_with_parent))
+    relay = _Relay(procs[0].stdout, events.stream)
+    relay.start()
+    log(f"started {nproc} ranks (pids {', '.join(str(p.pid) for p in procs)}), MASTER_PORT={port}")
 
     first_failure: Optional[int] = None
     failed_at = 0.0
@@ -145,6 +146,14 @@ def run(nproc: int, spec_path: str, events: EventSink) -> int:
     events.emit("error", kind="system",
                 message=f"rank {first_failure} of {nproc} exited with {_describe(code)}; the other ranks were stopped")
     return EXIT_SYSTEM
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the launcher dies (a killed worker leaves no ranks behind)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
 
 
 def _describe(code: int) -> str:

@@ -2,7 +2,8 @@
 
 The global batch is the spec's at every world size, so 2 ranks must train the losses
 of 1 process (up to float summation order), checkpoints must resume at any world size,
-SIGTERM must stop both ranks after the same step, and a dead rank must fail the run.
+SIGTERM must stop both ranks after the same step, a dead rank must fail the run, and a
+dead launcher must leave no rank behind.
 """
 
 from __future__ import annotations
@@ -165,6 +166,28 @@ def test_a_killed_rank_fails_the_run_with_an_error_naming_it(tmp_path):
     assert "rank 1 of 2" in error["message"] and "SIGKILL" in error["message"]
     assert [e["event"] for e in events].count("error") == 1
     assert os.listdir(str(tmp_path / "run/checkpoints"))  # the retry resumes from one of these
+
+
+def test_ranks_do_not_outlive_a_killed_launcher(tmp_path):
+    spec = setup_case(tmp_path, "SFT", "FullFineTuning", epoch=500, saveStep=100000)
+    proc = launch(spec("run"))
+    read_until_step(proc, 2)
+    ranks = children(proc.pid)
+    assert len(ranks) == 2
+    proc.kill()
+    proc.communicate(timeout=30)
+    deadline = time.monotonic() + 20
+    while any(os.path.exists(f"/proc/{pid}") and not zombie(pid) for pid in ranks) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(os.path.exists(f"/proc/{pid}") and not zombie(pid) for pid in ranks)
+
+
+def zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
 
 
 @pytest.mark.parametrize("argv", [["--nproc", "0", "finetune", "--spec", "x"], ["--nproc", "2", "export", "--spec", "x"],
