@@ -5,7 +5,7 @@ import type { FastifyInstance } from "fastify";
 import type pino from "pino";
 import { openStore, type Store } from "@sailfin/store";
 import {
-  BackgroundTasks, DEFAULT_WEBHOOK_OPTIONS, LocalArtifactStore, ensurePrivateFile, preparePrivateHome, SecretBox, WebhookDispatcher, countAccessKeys, createAccessKey,
+  BackgroundTasks, DEFAULT_WEBHOOK_OPTIONS, LocalArtifactStore, S3ArtifactStore, ensurePrivateFile, preparePrivateHome, SecretBox, WebhookDispatcher, countAccessKeys, createAccessKey,
   findCredential, parseMasterKey, type EngineResources,
 } from "@sailfin/engine";
 import { PythonNotFoundError, startLocalWorker, startServerKindsWorker, workerSettingsFromEnv, type Worker } from "@sailfin/worker";
@@ -56,9 +56,11 @@ export async function openEngine(config: ServerConfig): Promise<{ store: Store; 
       ? { dialect: "postgres", url: config.databaseUrl }
       : { dialect: "sqlite", path: sqlitePath },
   );
-  const artifacts = new LocalArtifactStore(config.home);
-  const swept = await artifacts.sweepTemporaries();
-  if (swept.files > 0) log.warn(`removed ${swept.files} temporary files (${swept.bytes} bytes) that stopped writers left in ${join(config.home, ".tmp")}`);
+  const artifacts = config.artifacts === null ? new LocalArtifactStore(config.home) : new S3ArtifactStore(config.artifacts);
+  if (artifacts instanceof LocalArtifactStore) {
+    const swept = await artifacts.sweepTemporaries();
+    if (swept.files > 0) log.warn(`removed ${swept.files} temporary files (${swept.bytes} bytes) that stopped writers left in ${join(config.home, ".tmp")}`);
+  }
   const res: EngineResources = {
     db: store.db,
     dialect: store.dialect,
