@@ -8,7 +8,7 @@ import { Readable } from "node:stream";
 import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { SailfinError } from "@sailfin/contract";
 import { LocalArtifactStore, S3ArtifactStore, type ArtifactStore } from "@sailfin/engine";
-import { ConfigError, loadServerConfig } from "@sailfin/server";
+import { ConfigError, loadServerConfig, startServer } from "@sailfin/server";
 import { rawCall, startTestServer } from "./harness.js";
 import { importDataset, uploadObject } from "./fixtures/dataset-imports.js";
 import { startS3Server, type S3TestServer } from "./fixtures/s3-server.js";
@@ -220,6 +220,20 @@ describe("a server with SAILFIN_ARTIFACTS=s3://…", () => {
       assert.throws(() => load({ SAILFIN_ARTIFACTS: bad }), (error: unknown) => error instanceof ConfigError && /SAILFIN_ARTIFACTS/.test(error.message), bad);
     }
     assert.throws(() => load({ SAILFIN_ARTIFACTS: "s3://bucket/x", AWS_ACCESS_KEY_ID: "only-half" }), /AWS_SECRET_ACCESS_KEY/);
+  });
+
+  test("a bucket that cannot be reached fails the start, naming SAILFIN_ARTIFACTS", async () => {
+    s3 ??= await startS3Server();
+    const home = await mkdtemp(join(tmpdir(), "sailfin-s3-start-"));
+    try {
+      const config = loadServerConfig({
+        flags: { port: "0", host: "127.0.0.1", home },
+        env: { SAILFIN_LOG_LEVEL: "silent", SAILFIN_ARTIFACTS: "s3://no-such-bucket/x", ...s3.awsEnv },
+      });
+      await assert.rejects(startServer(config, () => {}), /^Error: SAILFIN_ARTIFACTS s3:\/\/no-such-bucket\/x\/: the bucket cannot be reached at http:\/\/127\.0\.0\.1:\d+: .*404/);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
 
   test("uploads and imports a dataset into the bucket and reads it back through the API", async () => {

@@ -45,6 +45,9 @@ export async function openEngine(config: ServerConfig): Promise<{ store: Store; 
   process.umask(0o077);
   const home = await preparePrivateHome(config.home);
   if (home.loose) log.warn(`SAILFIN_HOME ${config.home} is open to other users (mode ${home.mode.toString(8)}); run chmod 700 on it`);
+  const artifacts = config.artifacts === null ? new LocalArtifactStore(config.home) : new S3ArtifactStore(config.artifacts);
+  // A wrong bucket, endpoint or key fails the start, not the first upload.
+  if (artifacts instanceof S3ArtifactStore) await artifacts.checkReachable();
   const sqlitePath = join(config.home, "sailfin.db");
   if (config.databaseUrl === undefined) {
     await ensurePrivateFile(sqlitePath);
@@ -56,7 +59,6 @@ export async function openEngine(config: ServerConfig): Promise<{ store: Store; 
       ? { dialect: "postgres", url: config.databaseUrl }
       : { dialect: "sqlite", path: sqlitePath },
   );
-  const artifacts = config.artifacts === null ? new LocalArtifactStore(config.home) : new S3ArtifactStore(config.artifacts);
   if (artifacts instanceof LocalArtifactStore) {
     const swept = await artifacts.sweepTemporaries();
     if (swept.files > 0) log.warn(`removed ${swept.files} temporary files (${swept.bytes} bytes) that stopped writers left in ${join(config.home, ".tmp")}`);

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream";
 import {
-  DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException,
+  DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { SailfinError } from "@sailfin/contract";
@@ -48,6 +48,8 @@ export class S3ArtifactStore implements ArtifactStore {
   private readonly bucket: string;
   private readonly prefix: string;
   private readonly partSize: number;
+  /** For messages: the endpoint, or AWS's own. */
+  private readonly endpoint: string;
 
   constructor(settings: S3ArtifactSettings) {
     this.client = new S3Client({
@@ -64,6 +66,17 @@ export class S3ArtifactStore implements ArtifactStore {
     this.bucket = settings.bucket;
     this.prefix = settings.prefix;
     this.partSize = Math.max(settings.partSize ?? MIN_PART_SIZE, MIN_PART_SIZE);
+    this.endpoint = settings.endpoint ?? `AWS (${settings.region})`;
+  }
+
+  /** Throws, naming SAILFIN_ARTIFACTS and the endpoint, when the bucket cannot be reached with these settings. */
+  async checkReachable(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch (error) {
+      const status = error instanceof S3ServiceException ? ` (HTTP ${error.$metadata.httpStatusCode})` : "";
+      throw new Error(`SAILFIN_ARTIFACTS s3://${this.bucket}/${this.prefix}: the bucket cannot be reached at ${this.endpoint}: ${(error as Error).name}${status} ${(error as Error).message}`.trimEnd(), { cause: error });
+    }
   }
 
   localPath(): null {
