@@ -2,9 +2,10 @@
 # Builds SeaweedFS's `weed` binary, the S3-compatible server the artifact-store tests start
 # (tests/src/fixtures/s3-server.ts). It comes from the Go module proxy as source: its go.mod has
 # `replace` directives, so `go install` refuses it; the module is downloaded, copied to a writable
-# folder and built there (about 8–9 minutes on 2 cores). The binary is cached outside the checkout,
-# keyed by version, so a ready machine is done in a second. Idempotent; needs Go 1.26 or newer
-# (the version its go.mod asks for). Last output line: WEED=<path>.
+# folder and built there (about 10 minutes of CPU: 8–9 minutes on 2 idle cores, 21 on a busy pair).
+# The binary is cached outside the checkout, keyed by version, so a ready machine is done in a
+# second. Idempotent; needs Go 1.26 or newer (the version its go.mod asks for). Last output line:
+# WEED=<path>.
 set -euo pipefail
 version="v0.0.0-20261109003541-7506e5f91cd6"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/sailfin/seaweedfs-$version"
@@ -14,8 +15,9 @@ mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
 if [ ! -x "$weed" ]; then
-  go=$(command -v go || true)
-  [ -z "$go" ] && [ -x /usr/local/go/bin/go ] && go=/usr/local/go/bin/go
+  # The upstream toolchain first: Debian's golang-go (setup-go.sh) is older than its go.mod asks.
+  go=/usr/local/go/bin/go
+  [ -x "$go" ] || go=$(command -v go || true)
   if [ -z "$go" ]; then
     echo "setup-seaweedfs: no Go toolchain (need go 1.26 or newer): see https://go.dev/doc/install" >&2
     exit 1
