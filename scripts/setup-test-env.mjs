@@ -2,8 +2,9 @@
 // `npm test`'s set-up, run before the tests: makes this machine ready for the whole suite with
 // the same idempotent scripts .ci/run uses — PostgreSQL with its `sailfin` role
 // (setup-postgres.sh), PyTorch and pytest for the runtime (setup-runtime-deps.sh), Go for the Go
-// SDK test (setup-go.sh), Debian's chromium for the console test (setup-chromium.sh) and the
-// official Python SDK's venv (setup-test-venv.sh). As root on Debian/Ubuntu it runs them (each
+// SDK test (setup-go.sh), Debian's chromium for the console test (setup-chromium.sh), the
+// official Python SDK's venv (setup-test-venv.sh) and SeaweedFS, the S3 server of the
+// artifact-store tests (setup-seaweedfs.sh). As root on Debian/Ubuntu it runs them (each
 // installs only what is missing, so a ready machine costs about a second and no apt-get update);
 // anywhere else it checks, and when something is missing says what and the command to run, then
 // fails. SAILFIN_TEST_DIALECTS=sqlite leaves PostgreSQL out; SAILFIN_TEST_PG_URL points at a
@@ -104,10 +105,13 @@ for (const need of needs) {
 if (problems.length === 0) {
   const venv = await runQuietly("setup-test-venv.sh");
   if (venv.code !== 0) problems.push(`the official Python SDK's venv: scripts/setup-test-venv.sh failed:\n${venv.output.trimEnd()}`);
+  // Neither does SeaweedFS, the artifact-store tests' S3 server: built from source once, then cached.
+  const weed = await runQuietly("setup-seaweedfs.sh");
+  if (weed.code !== 0) problems.push(`SeaweedFS (the S3 server): scripts/setup-seaweedfs.sh failed:\n${weed.output.trimEnd()}`);
 }
 if (problems.length > 0) {
   process.stderr.write(`setup-test-env: this machine is not ready for the tests:\n${problems.map((p) => `  ${p}`).join("\n")}\n`);
   process.exit(1);
 }
-const ready = [...needs.map((n) => n.name), "the SDK venv"].join(", ");
+const ready = [...needs.map((n) => n.name), "the SDK venv", "SeaweedFS"].join(", ");
 process.stdout.write(`setup-test-env: ${ready} ready (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);

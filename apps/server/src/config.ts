@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { NO_JUDGE_ENDPOINTS, judgeEndpointsFromEnv, type JudgeEndpoints } from "@sailfin/engine";
+import { NO_JUDGE_ENDPOINTS, judgeEndpointsFromEnv, type JudgeEndpoints, type S3ArtifactSettings } from "@sailfin/engine";
 
 /**
  * The server's configuration, parsed once from flags and `SAILFIN_*` variables, reporting every
@@ -10,6 +10,12 @@ export interface ServerConfig {
   readonly host: string;
   readonly port: number;
   readonly home: string;
+  /**
+   * Where artifacts live (SAILFIN_ARTIFACTS): null for the local folder `home` (the default), or
+   * a bucket and prefix of an S3-compatible store (`s3://bucket/prefix`) reached with the
+   * standard AWS variables (AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
+   */
+  readonly artifacts: S3ArtifactSettings | null;
   readonly databaseUrl: string | undefined;
   readonly masterKey: string | undefined;
   readonly bootstrapAccessKey: string | undefined;
@@ -86,10 +92,19 @@ export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
       return NO_JUDGE_ENDPOINTS;
     }
   };
+  const artifactsFromEnv = (): S3ArtifactSettings | null => {
+    try {
+      return parseArtifactsSetting(env);
+    } catch (error) {
+      problems.push((error as Error).message);
+      return null;
+    }
+  };
   const config: ServerConfig = {
     host: flags.host ?? env.SAILFIN_HOST ?? "127.0.0.1",
     port: int("--port / SAILFIN_PORT", flags.port ?? env.SAILFIN_PORT, 8866, 0, 65535),
     home: resolve(flags.home ?? (env.SAILFIN_HOME || ".sailfin")),
+    artifacts: artifactsFromEnv(),
     databaseUrl,
     masterKey: env.SAILFIN_MASTER_KEY || undefined,
     bootstrapAccessKey: accessKey,
@@ -111,6 +126,40 @@ export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** S3 bucket names (the rules every S3-compatible server accepts): 3-63 of [a-z0-9.-], starting and ending alphanumeric. */
+const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** SAILFIN_ARTIFACTS: unset or empty for the local folder, else `s3://bucket[/prefix]`; throws naming the variable. */
+function parseArtifactsSetting(env: ConfigInput["env"]): S3ArtifactSettings | null {
+  const text = env.SAILFIN_ARTIFACTS ?? "";
+  if (text === "") return null;
+  const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(text);
+  const bucket = match?.[1] ?? "";
+  const path = (match?.[2] ?? "").replace(/\/+$/, "");
+  const segments = path === "" ? [] : path.split("/");
+  // eslint-disable-next-line no-control-regex
+  if (!S3_BUCKET.test(bucket) || segments.some((s) => s === "" || s === "." || s === ".." || /[\u0000-\u001f\\]/.test(s))) {
+    throw new Error(`SAILFIN_ARTIFACTS must be s3://bucket or s3://bucket/prefix (a valid bucket name, a prefix without empty, "." or ".." segments), got "${text}"`);
+  }
+  const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined;
+  if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) {
+    throw new Error(`AWS_ENDPOINT_URL must be an http:// or https:// URL (SAILFIN_ARTIFACTS is s3://…), got "${endpoint}"`);
+  }
+  const accessKeyId = env.AWS_ACCESS_KEY_ID || undefined;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY || undefined;
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new Error("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together (SAILFIN_ARTIFACTS is s3://…)");
+  }
+  return {
+    bucket,
+    prefix: path === "" ? "" : `${path}/`,
+    endpoint,
+    // A self-hosted server ignores the region, but the SDK signs with one.
+    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || "us-east-1",
+    credentials: accessKeyId === undefined || secretAccessKey === undefined ? undefined : { accessKeyId, secretAccessKey },
+  };
 }
 
 function parseTrustProxy(text: string | undefined): boolean | string {

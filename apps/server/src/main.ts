@@ -5,7 +5,7 @@ import type { FastifyInstance } from "fastify";
 import type pino from "pino";
 import { openStore, type Store } from "@sailfin/store";
 import {
-  BackgroundTasks, DEFAULT_WEBHOOK_OPTIONS, LocalArtifactStore, ensurePrivateFile, preparePrivateHome, SecretBox, WebhookDispatcher, countAccessKeys, createAccessKey,
+  BackgroundTasks, DEFAULT_WEBHOOK_OPTIONS, LocalArtifactStore, S3ArtifactStore, ensurePrivateFile, preparePrivateHome, SecretBox, WebhookDispatcher, countAccessKeys, createAccessKey,
   findCredential, parseMasterKey, type EngineResources,
 } from "@sailfin/engine";
 import { PythonNotFoundError, startLocalWorker, startServerKindsWorker, workerSettingsFromEnv, type Worker } from "@sailfin/worker";
@@ -45,6 +45,9 @@ export async function openEngine(config: ServerConfig): Promise<{ store: Store; 
   process.umask(0o077);
   const home = await preparePrivateHome(config.home);
   if (home.loose) log.warn(`SAILFIN_HOME ${config.home} is open to other users (mode ${home.mode.toString(8)}); run chmod 700 on it`);
+  const artifacts = config.artifacts === null ? new LocalArtifactStore(config.home) : new S3ArtifactStore(config.artifacts);
+  // A wrong bucket, endpoint or key fails the start, not the first upload.
+  if (artifacts instanceof S3ArtifactStore) await artifacts.checkReachable();
   const sqlitePath = join(config.home, "sailfin.db");
   if (config.databaseUrl === undefined) {
     await ensurePrivateFile(sqlitePath);
@@ -56,9 +59,10 @@ export async function openEngine(config: ServerConfig): Promise<{ store: Store; 
       ? { dialect: "postgres", url: config.databaseUrl }
       : { dialect: "sqlite", path: sqlitePath },
   );
-  const artifacts = new LocalArtifactStore(config.home);
-  const swept = await artifacts.sweepTemporaries();
-  if (swept.files > 0) log.warn(`removed ${swept.files} temporary files (${swept.bytes} bytes) that stopped writers left in ${join(config.home, ".tmp")}`);
+  if (artifacts instanceof LocalArtifactStore) {
+    const swept = await artifacts.sweepTemporaries();
+    if (swept.files > 0) log.warn(`removed ${swept.files} temporary files (${swept.bytes} bytes) that stopped writers left in ${join(config.home, ".tmp")}`);
+  }
   const res: EngineResources = {
     db: store.db,
     dialect: store.dialect,
