@@ -113,6 +113,7 @@ export async function runFinetune(spec: FinetuneRunSpec, deps: RunDeps): Promise
       resumeFrom: latest === null ? null : store.local(latest.path), settings: deps.settings,
     }),
     keepCheckpoints: Number(spec.hyperParameters.checkpointCount ?? 1),
+    ...(latest === null ? {} : { recordedThroughStep: latest.step }),
   });
   if (runtime.kind === "lost") return runtime;
   const { ending, result } = runtime;
