@@ -72,7 +72,7 @@ const needs = [
   {
     name: "Slurm",
     script: "setup-slurm.sh",
-    missing: async () => (spawnSync("sinfo", ["-h"], { stdio: "ignore", env: { ...env, SLURM_CONF: env.SLURM_CONF ?? "/var/tmp/sailfin-slurm/slurm.conf" } }).status === 0
+    missing: async () => (spawnSync("sinfo", ["-h"], { stdio: "ignore", env: { ...env, SLURM_CONF: env.SLURM_CONF ?? join(env.SAILFIN_SLURM_BASE ?? "/var/tmp/sailfin-slurm", "slurm.conf") } }).status === 0
       ? null : "no Slurm cluster answers sinfo (the Slurm executor test runs on a real one on localhost)"),
     other: "as root: bash scripts/setup-slurm.sh (Debian's slurmctld slurmd slurm-client munge), or point SLURM_CONF at a cluster",
   },
