@@ -13,8 +13,9 @@ import { TEST_LEASE_MS, learnableLines, waitForTask } from "./fixtures/worker-fi
 /**
  * The Slurm executor on a real one-node Slurm cluster on localhost (scripts/setup-slurm.sh, which
  * the test set-up runs; SLURM_CONF from the environment or the script's last line): the tiny model
- * trains to Done as a Slurm job, StopFineTuningTask reaches it as `scancel --signal=TERM`, and a
- * worker killed mid-run leaves its job running for the next worker to adopt.
+ * trains to Done as a Slurm job, StopFineTuningTask reaches it as `scancel --signal=TERM`, a
+ * worker killed mid-run leaves its job running for the next worker to adopt, and a time limit's
+ * TERM checkpoints the run, which is retried from there as a new job.
  */
 
 const MODEL = "tiny-slurm";
@@ -111,7 +112,7 @@ describe("Slurm executor (sqlite)", () => {
   });
 
   test("kill -9 of a `sailfin worker` on Slurm: its job runs on, the next worker adopts it (no second sbatch) and finishes the run", async () => {
-    const taskId = await newTask({ epoch: 12, saveStep: 8, checkpointCount: 2 });
+    const taskId = await newTask({ epoch: 20, saveStep: 8, checkpointCount: 2 });
     const env: Record<string, string | undefined> = {
       ...process.env, SAILFIN_HOME: server.home, SAILFIN_EXECUTOR: "slurm", SAILFIN_SLURM_TIME_LIMIT: "00:10:00",
       SAILFIN_LEASE_MS: String(TEST_LEASE_MS), SAILFIN_POLL_MS: "100", SAILFIN_LOG_LEVEL: "silent",
@@ -137,5 +138,45 @@ describe("Slurm executor (sqlite)", () => {
     const events = await eventsOf(server, taskId);
     assert.ok(events.some((e) => e.from_state === "Running" && e.to_state === "Queued" && (e.reason ?? "").includes("lease")), JSON.stringify(events));
     assert.equal(events.at(-1)!.actor, "slurm-worker");
+  });
+
+  test("a time limit: Slurm's TERM (--signal=B:TERM@grace) checkpoints, and the run is retried from that checkpoint as a new job", async () => {
+    const long = (await releasedDataset(server, { name: "long", format: "PromptResponse", lines: learnableLines(400) })).versionId;
+    const { jobId } = await ok2("CreateFineTuningJob", { name: "sjob", model: MODEL, trainMode: "SFT" });
+    const { taskId } = await ok2("CreateFineTuningTask", {
+      jobId, parameterScale: "LoRA",
+      hyperParameterConfig: { maxSeqLen: 128, batchSize: 1, learningRate: 0.01, loggingSteps: 1, warmupRatio: 0, epoch: 50, saveStep: 100_000, checkpointCount: 1 },
+      datasetConfig: { sourceType: "Platform", versions: [{ versionId: long }], splitRatio: 20 },
+    });
+    const worker = new Worker({
+      // Slurm's smallest time limit is a minute, and slurmctld looks at time limits about every
+      // 30 s: a grace below that may come with the kill itself. TERM comes 30 s (or up to a check earlier) before it.
+      res: server.server.res, executor: new SlurmExecutor({ python, graceMs: 30_000, partition: undefined, nodes: 1, tasksPerNode: 1, timeLimit: "1" }),
+      id: "slurm-worker", leaseMs: TEST_LEASE_MS, pollMs: 100, backoffMs: 200,
+    });
+    await worker.start();
+    try {
+      for (const deadline = Date.now() + 90_000; (await runRow(server, taskId))!.attempt < 2; await new Promise((r) => setTimeout(r, 100))) {
+        assert.ok(Date.now() < deadline, "no second attempt after the time limit");
+      }
+      const events = await eventsOf(server, taskId);
+      assert.ok(events.some((e) => e.from_state === "Running" && e.to_state === "Queued" && (e.reason ?? "").includes("stopped from outside")), JSON.stringify(events));
+      const resumed = await waitForTask(server, taskId, (t) => t.runStatus === "Running" && t.checkpointList.length >= 1, 30_000);
+      const first = resumed.checkpointList[0].step as number;
+      assert.ok(first > 1, JSON.stringify(resumed.checkpointList));
+      // The second attempt is a new job, resuming after the first one's checkpoint.
+      for (const deadline = Date.now() + 60_000; Math.max(0, ...(await metricSteps(taskId))) <= first + 1; await new Promise((r) => setTimeout(r, 100))) {
+        assert.ok(Date.now() < deadline, "the second attempt did not train");
+      }
+      const jobs = jobsNamed(await jobNameOf(taskId));
+      assert.equal(jobs.length, 2, JSON.stringify(jobs));
+      assert.equal(jobs.find((j) => !["RUNNING", "PENDING", "COMPLETING"].includes(j.state))?.state, "COMPLETED", `the first job ended by itself on TERM: ${JSON.stringify(jobs)}`);
+      const steps = await metricSteps(taskId);
+      assert.deepEqual(steps, Array.from({ length: steps.length }, (_, i) => i + 1), "the resumed attempt continues the series, each step once");
+      assert.equal(await ok2("StopFineTuningTask", { taskId }), true);
+      assert.equal((await waitForTask(server, taskId, (t) => t.runStatus !== "Running", 30_000)).runStatus, "Stopped");
+    } finally {
+      await worker.stop();
+    }
   });
 });

@@ -55,7 +55,7 @@ export function slurmJobName(jobKey: string): string {
  * live — one a previous worker submitted before it died — is followed instead of submitting a
  * second. Stopping sends `scancel --signal=TERM` to the job's steps (the runtime checkpoints and
  * ends `stopped`), then a hard `scancel` after the grace; a time limit sends TERM to the batch
- * shell (`--signal=B:TERM@<grace>`), whose `srun` forwards it to the ranks.
+ * shell (`--signal=B:TERM@<grace>`), which passes it on to the ranks the same way.
  *
  * @example const result = await new SlurmExecutor({ python, partition: undefined, nodes: 1, tasksPerNode: 1, timeLimit: "00:30:00" }).run(request);
  */
@@ -89,12 +89,18 @@ export class SlurmExecutor implements Executor {
     const runtimeDir = options.runtimeDir ?? defaultRuntimeDir();
     const env = this.env();
     const pythonPath = env.PYTHONPATH ? `${runtimeDir}:${env.PYTHONPATH}` : runtimeDir;
-    // `exec srun`: the time limit's B:TERM reaches srun itself, which forwards it to every rank.
+    // A time limit's B:TERM reaches this shell, not the ranks. srun given TERM ends its step
+    // with SIGKILL (no checkpoint), so the shell traps it and has Slurm signal the job's steps
+    // (the ranks) instead, as a stop does; then it waits for srun and exits with its status.
     const script = [
       "#!/bin/bash",
       `export PYTHONPATH=${shellWord(pythonPath)}`,
       "export PYTHONUNBUFFERED=1",
-      `exec srun --kill-on-bad-exit=1 ${[options.python, "-m", "sailfin_runtime", request.recipe, "--spec", request.specPath].map(shellWord).join(" ")}`,
+      `trap 'scancel --signal=TERM "$SLURM_JOB_ID"' TERM`,
+      `srun --kill-on-bad-exit=1 ${[options.python, "-m", "sailfin_runtime", request.recipe, "--spec", request.specPath].map(shellWord).join(" ")} &`,
+      "step=$!",
+      "while :; do wait \"$step\"; code=$?; kill -0 \"$step\" 2>/dev/null || break; done",
+      "exit \"$code\"",
       "",
     ].join("\n");
     const scriptPath = join(folder, `${name}.sbatch`);
