@@ -2,9 +2,10 @@
 // `npm test`'s set-up, run before the tests: makes this machine ready for the whole suite with
 // the same idempotent scripts .ci/run uses — PostgreSQL with its `sailfin` role
 // (setup-postgres.sh), PyTorch and pytest for the runtime (setup-runtime-deps.sh), Go for the Go
-// SDK test (setup-go.sh), Debian's chromium for the console test (setup-chromium.sh), the
-// official Python SDK's venv (setup-test-venv.sh) and SeaweedFS, the S3 server of the
-// artifact-store tests (setup-seaweedfs.sh). As root on Debian/Ubuntu it runs them (each
+// SDK test (setup-go.sh), Debian's chromium for the console test (setup-chromium.sh), a one-node
+// Slurm cluster for the Slurm executor test (setup-slurm.sh), the official Python SDK's venv
+// (setup-test-venv.sh) and SeaweedFS, the S3 server of the artifact-store tests
+// (setup-seaweedfs.sh). As root on Debian/Ubuntu it runs them (each
 // installs only what is missing, so a ready machine costs about a second and no apt-get update);
 // anywhere else it checks, and when something is missing says what and the command to run, then
 // fails. SAILFIN_TEST_DIALECTS=sqlite leaves PostgreSQL out; SAILFIN_TEST_PG_URL points at a
@@ -68,6 +69,13 @@ const needs = [
     script: "setup-chromium.sh",
     missing: async () => (executable("/usr/bin/chromium") ? null : "no /usr/bin/chromium (the web console test drives it)"),
     other: "install chromium at /usr/bin/chromium",
+  },
+  {
+    name: "Slurm",
+    script: "setup-slurm.sh",
+    missing: async () => (spawnSync("sinfo", ["-h"], { stdio: "ignore", env: { ...env, SLURM_CONF: env.SLURM_CONF ?? join(env.SAILFIN_SLURM_BASE ?? "/var/tmp/sailfin-slurm", "slurm.conf") } }).status === 0
+      ? null : "no Slurm cluster answers sinfo (the Slurm executor test runs on a real one on localhost)"),
+    other: "as root: bash scripts/setup-slurm.sh (Debian's slurmctld slurmd slurm-client munge), or point SLURM_CONF at a cluster",
   },
 ];
 

@@ -16,7 +16,7 @@ interface LocalExecutorOptions {
 const STDERR_TAIL = 4_000;
 
 /** The repository's `runtime/` folder, from this file's place in `packages/worker/dist/`. */
-function defaultRuntimeDir(): string {
+export function defaultRuntimeDir(): string {
   return fileURLToPath(new URL("../../../runtime/", import.meta.url));
 }
 

@@ -129,6 +129,11 @@ export interface RuntimeJob {
   readonly spec: object;
   /** Checkpoint rows to keep (the runtime deletes older folders). */
   readonly keepCheckpoints: number;
+  /**
+   * Steps at or below it are already recorded (the checkpoint a retry resumes from): their events
+   * are skipped, as an executor that follows a previous worker's job replays its events from the start.
+   */
+  readonly recordedThroughStep?: number;
   /** Maps a `progress {done, total}` fraction to `offset + fraction × scale` percent (see RuntimeLink). */
   readonly progressOffset?: number;
   readonly progressScale?: number;
@@ -168,6 +173,7 @@ export async function runThroughLink(parts: RuntimeParts, job: RuntimeJob): Prom
     record: parts.record, recipe: job.recipe, artifactRoot: parts.artifactRoot, keepCheckpoints: job.keepCheckpoints, onLeaseLost: parts.onLeaseLost,
     ...(job.progressOffset === undefined ? {} : { progressOffset: job.progressOffset }),
     ...(job.progressScale === undefined ? {} : { progressScale: job.progressScale }),
+    ...(job.recordedThroughStep === undefined ? {} : { recordedThroughStep: job.recordedThroughStep }),
   });
   const result = await parts.executor.run({
     recipe: job.recipe, jobKey: job.jobKey, specPath: job.specPath, signal: parts.signal, onLine: (line) => link.line(line),

@@ -101,8 +101,17 @@ describe("finetune run kind", () => {
   });
 
   test("a stop: the runtime's checkpoint is kept and the run reads stopped", async () => {
-    const { deps } = double({ runtime: () => ({ events: [runtimeEvent.stopped({ step: 7, checkpoint: "/x" })] }) });
+    const asked = new AbortController();
+    asked.abort("cancel");
+    const { deps } = double({ signal: asked.signal, runtime: () => ({ events: [runtimeEvent.stopped({ step: 7, checkpoint: "/x" })] }) });
     assert.deepEqual(await runFinetune(FINETUNE_SPEC, deps), { kind: "stopped", reason: "stopped at step 7 (checkpoint saved)" });
+  });
+
+  test("a stop the worker did not ask for (a time limit, a preemption) is a system failure: retried from the checkpoint", async () => {
+    const { deps } = double({ runtime: () => ({ events: [runtimeEvent.stopped({ step: 7, checkpoint: "/x" })] }) });
+    assert.deepEqual(await runFinetune(FINETUNE_SPEC, deps), {
+      kind: "failed", failure: "system", reason: "the runtime was stopped from outside at step 7; resuming from its checkpoint",
+    });
   });
 
   test("a lost lease: the attempt writes nothing more and reads lost", async () => {

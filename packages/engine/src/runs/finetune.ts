@@ -113,11 +113,16 @@ export async function runFinetune(spec: FinetuneRunSpec, deps: RunDeps): Promise
       resumeFrom: latest === null ? null : store.local(latest.path), settings: deps.settings,
     }),
     keepCheckpoints: Number(spec.hyperParameters.checkpointCount ?? 1),
+    ...(latest === null ? {} : { recordedThroughStep: latest.step }),
   });
   if (runtime.kind === "lost") return runtime;
   const { ending, result } = runtime;
   if (ending?.kind === "done" && result.exitCode === 0) return { kind: "done", reason: `training finished at step ${ending.step}` };
   if (ending?.kind === "stopped" && result.exitCode === 0) {
+    // A stop this worker did not ask for came from outside: a Slurm time limit's TERM, a
+    // preemption, or a worker that lost the lease stopping the job its successor now follows.
+    // Not the user's stop: retried, resuming from the checkpoint it saved.
+    if (!deps.signal.aborted) return failed("system", `the runtime was stopped from outside at step ${ending.step}; resuming from its checkpoint`);
     return { kind: "stopped", reason: `stopped at step ${ending.step}${ending.checkpoint === null ? "" : " (checkpoint saved)"}` };
   }
   const failure = runtimeFailure("finetune", ending, result);

@@ -2,6 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { RuntimeLink } from "./runtime-link.js";
 import { runtimeEvent } from "./test-fixtures.js";
+import type { ProgressBatch } from "../queue/record-progress.js";
 
 function link(recipe: "finetune" | "quantize" = "finetune"): RuntimeLink {
   return new RuntimeLink({ record: async () => true, recipe, artifactRoot: "/root", keepCheckpoints: 1, onLeaseLost: () => undefined });
@@ -40,4 +41,19 @@ describe("runtime link: events are read with the protocol's schemas", () => {
     await l.close();
     assert.equal(l.outcome, null);
   });
+});
+
+test("runtime link: a replayed job's steps at or below recordedThroughStep are not recorded again", async () => {
+  const batches: ProgressBatch[] = [];
+  const l = new RuntimeLink({
+    record: async (batch) => { batches.push(batch); return true; }, recipe: "finetune", artifactRoot: "/root", keepCheckpoints: 2,
+    onLeaseLost: () => undefined, recordedThroughStep: 2,
+  });
+  for (const step of [1, 2, 3]) l.line(JSON.stringify(runtimeEvent.metrics({ step })));
+  l.line(JSON.stringify(runtimeEvent.checkpoint({ step: 2, path: "/root/runs/r/checkpoints/step_000002" })));
+  l.line(JSON.stringify(runtimeEvent.checkpoint({ step: 3, path: "/root/runs/r/checkpoints/step_000003" })));
+  assert.equal(await l.close(), true);
+  assert.deepEqual(batches.flatMap((b) => b.metrics ?? []).map((m) => m.step), [3]);
+  assert.deepEqual(batches.flatMap((b) => b.checkpoints ?? []).map((c) => c.step), [3]);
+  assert.equal(l.lastStep, 3);
 });

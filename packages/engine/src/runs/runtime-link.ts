@@ -26,6 +26,8 @@ interface RuntimeLinkOptions {
    */
   readonly progressOffset?: number;
   readonly progressScale?: number;
+  /** Metrics, evals and checkpoints of steps at or below it are already recorded: skipped (see RuntimeJob). */
+  readonly recordedThroughStep?: number;
 }
 
 const RUNTIME_EVENT_NAMES: ReadonlySet<string> = new Set(RuntimeEvent.options.map((o) => o.shape.event.value));
@@ -78,11 +80,13 @@ export class RuntimeLink {
     }
     const event = parsed.data;
     if ("step" in event && typeof event.step === "number") this.lastStep = Math.max(this.lastStep, event.step);
+    const recorded = (step: number) => step <= (this.options.recordedThroughStep ?? 0);
     switch (event.event) {
       case "started":
         this.totalSteps = event.totalSteps;
         break;
       case "metrics":
+        if (recorded(event.step)) return;
         this.metrics.push({
           step: event.step, epoch: event.epoch, loss: event.loss, lr: event.lr, gradNorm: event.gradNorm, tokensPerSecond: event.tokensPerSecond,
         });
@@ -97,9 +101,10 @@ export class RuntimeLink {
         break;
       }
       case "eval":
-        if (event.evalLoss !== null) this.evals.push({ step: event.step, evalLoss: event.evalLoss });
+        if (event.evalLoss !== null && !recorded(event.step)) this.evals.push({ step: event.step, evalLoss: event.evalLoss });
         break;
       case "checkpoint":
+        if (recorded(event.step)) return;
         this.checkpoints.push({ step: event.step, path: this.keyOf(event.path), trainLoss: event.trainLoss, evalLoss: event.evalLoss });
         this.flush();
         return;

@@ -1,0 +1,229 @@
+import { execFile } from "node:child_process";
+import { open, readFile, writeFile } from "node:fs/promises";
+import { constants } from "node:os";
+import { dirname, join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ExecRequest, ExecResult, Executor } from "@sailfin/engine";
+import { defaultRuntimeDir } from "./local-executor.js";
+
+/** Where and how big the jobs are (one pool's worth; resource pools come later). */
+export interface SlurmJobShape {
+  readonly partition: string | undefined;
+  readonly nodes: number;
+  readonly tasksPerNode: number;
+  /** Slurm's `--time` (`MM`, `HH:MM:SS`, `D-HH`…); undefined: the partition's. */
+  readonly timeLimit: string | undefined;
+}
+
+interface SlurmExecutorOptions extends SlurmJobShape {
+  /** The interpreter on the nodes (the same path the worker found, on a shared or identical filesystem). */
+  readonly python: string;
+  /** Folder holding the `sailfin_runtime` package on the nodes; default the repository's `runtime/`. */
+  readonly runtimeDir?: string;
+  /** TERM → hard cancel after a stop, and the `--signal=B:TERM@` lead before a time limit (default 30 s). */
+  readonly graceMs?: number;
+  /** How often the job's state and event file are read (default 250 ms). */
+  readonly pollMs?: number;
+  /** The environment of the Slurm commands (SLURM_CONF) and, exported by sbatch, of the job. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** A job as scontrol shows it. */
+interface JobInfo {
+  readonly state: string;
+  readonly exitCode: number;
+  readonly signal: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const STDERR_TAIL = 4_000;
+/** States of a job that has not ended (squeue's default listing). */
+const LIVE_STATES = new Set(["PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING", "SIGNALING", "STAGE_OUT"]);
+
+/** Slurm's job name for a job key: `sailfin-` and the key with anything outside `[A-Za-z0-9._-]` as `_`. */
+export function slurmJobName(jobKey: string): string {
+  return `sailfin-${jobKey.replace(/[^A-Za-z0-9._-]/g, "_")}`;
+}
+
+/**
+ * Runs the runtime as a Slurm batch job and follows it. The batch script starts the ranks with
+ * `srun` (nodes × tasks per node); their stdout (rank 0 alone prints events) goes to an event
+ * file beside spec.json, which this executor tails line by line into `onLine`, while squeue and
+ * scontrol say when the job ended and how. A job whose name (`slurmJobName(jobKey)`) is already
+ * live — one a previous worker submitted before it died — is followed instead of submitting a
+ * second. Stopping sends `scancel --signal=TERM` to the job's steps (the runtime checkpoints and
+ * ends `stopped`), then a hard `scancel` after the grace; a time limit sends TERM to the batch
+ * shell (`--signal=B:TERM@<grace>`), which passes it on to the ranks the same way.
+ *
+ * @example const result = await new SlurmExecutor({ python, partition: undefined, nodes: 1, tasksPerNode: 1, timeLimit: "00:30:00" }).run(request);
+ */
+export class SlurmExecutor implements Executor {
+  constructor(private readonly options: SlurmExecutorOptions) {}
+
+  async run(request: ExecRequest): Promise<ExecResult> {
+    const name = slurmJobName(request.jobKey);
+    let jobId: string;
+    try {
+      jobId = (await this.liveJob(name)) ?? (await this.submit(request, name));
+    } catch (error) {
+      return { exitCode: null, signal: null, stderrTail: `could not submit the Slurm job ${name}: ${(error as Error).message}` };
+    }
+    return this.follow(jobId, request);
+  }
+
+  /** The id of a live job with this name, if any. */
+  private async liveJob(name: string): Promise<string | null> {
+    const listed = await this.slurm("squeue", ["--noheader", `--name=${name}`, "-o", "%i %T"]);
+    for (const line of listed.split("\n")) {
+      const [id, state] = line.trim().split(/\s+/);
+      if (id !== undefined && id !== "" && LIVE_STATES.has(state ?? "")) return id;
+    }
+    return null;
+  }
+
+  private async submit(request: ExecRequest, name: string): Promise<string> {
+    const { options } = this;
+    const folder = dirname(request.specPath);
+    const runtimeDir = options.runtimeDir ?? defaultRuntimeDir();
+    const env = this.env();
+    const pythonPath = env.PYTHONPATH ? `${runtimeDir}:${env.PYTHONPATH}` : runtimeDir;
+    // A time limit's B:TERM reaches this shell, not the ranks. srun given TERM ends its step
+    // with SIGKILL (no checkpoint), so the shell traps it and has Slurm signal the job's steps
+    // (the ranks) instead, as a stop does; then it waits for srun and exits with its status.
+    const script = [
+      "#!/bin/bash",
+      `export PYTHONPATH=${shellWord(pythonPath)}`,
+      "export PYTHONUNBUFFERED=1",
+      `trap 'scancel --signal=TERM "$SLURM_JOB_ID"' TERM`,
+      `srun --kill-on-bad-exit=1 ${[options.python, "-m", "sailfin_runtime", request.recipe, "--spec", request.specPath].map(shellWord).join(" ")} &`,
+      "step=$!",
+      "while :; do wait \"$step\"; code=$?; kill -0 \"$step\" 2>/dev/null || break; done",
+      "exit \"$code\"",
+      "",
+    ].join("\n");
+    const scriptPath = join(folder, `${name}.sbatch`);
+    await writeFile(scriptPath, script, { mode: 0o755 });
+    const graceS = Math.max(1, Math.ceil((options.graceMs ?? 30_000) / 1000));
+    const args = [
+      "--parsable", `--job-name=${name}`, `--chdir=${folder}`,
+      `--output=${join(folder, `${name}-%j.events`)}`, `--error=${join(folder, `${name}-%j.stderr`)}`,
+      `--nodes=${options.nodes}`, `--ntasks-per-node=${options.tasksPerNode}`, `--signal=B:TERM@${graceS}`,
+      ...(options.partition === undefined ? [] : [`--partition=${options.partition}`]),
+      ...(options.timeLimit === undefined ? [] : [`--time=${options.timeLimit}`]),
+      scriptPath,
+    ];
+    const out = await this.slurm("sbatch", args);
+    // --parsable prints `<id>` or `<id>;<cluster>`.
+    const id = out.trim().split(";")[0] ?? "";
+    if (!/^\d+$/.test(id)) throw new Error(`sbatch printed "${out.trim()}"`);
+    return id;
+  }
+
+  /**
+   * Tails the job's event file into `onLine` until the job has ended, then delivers the rest.
+   * A followed job's file is delivered from its first line: the lines a dead worker already
+   * recorded come again. That is correct because the run's retry first drops what was recorded
+   * after its latest checkpoint (forgetAfterStep) and its RuntimeLink skips step events at or
+   * below that checkpoint (`recordedThroughStep`), so every step is recorded once, and the
+   * step-less events (started, progress, the final one) only set state.
+   */
+  private async follow(jobId: string, request: ExecRequest): Promise<ExecResult> {
+    const pollMs = this.options.pollMs ?? 250;
+    let killTimer: NodeJS.Timeout | undefined;
+    const stop = () => {
+      // TERM goes to the job's steps (the ranks); a job still pending has none and is cancelled outright.
+      this.slurm("scancel", ["--signal=TERM", jobId]).catch(() => this.slurm("scancel", [jobId])).catch(() => {});
+      killTimer = setTimeout(() => { this.slurm("scancel", [jobId]).catch(() => {}); }, this.options.graceMs ?? 30_000);
+    };
+    if (request.signal.aborted) stop();
+    else request.signal.addEventListener("abort", stop, { once: true });
+    try {
+      let info = await this.jobInfo(jobId);
+      const tail = new EventFileTail(info?.stdout ?? "", request.onLine);
+      while (info !== null && LIVE_STATES.has(info.state)) {
+        await sleep(pollMs);
+        await tail.read();
+        info = await this.jobInfo(jobId);
+      }
+      // The job has ended: its event file is complete.
+      await tail.read(true);
+      if (info === null) return { exitCode: null, signal: null, stderrTail: `the Slurm job ${jobId} is no longer known to Slurm` };
+      const stderrTail = (await readFile(info.stderr, "utf8").catch(() => "")).slice(-STDERR_TAIL);
+      const signal = info.signal !== 0 ? signalName(info.signal)
+        : info.state === "COMPLETED" || info.state === "FAILED" ? null : "SIGKILL";
+      const stateNote = info.state === "COMPLETED" || info.state === "FAILED" ? "" : `\nSlurm job ${jobId} ended ${info.state}`;
+      return { exitCode: signal === null ? info.exitCode : null, signal, stderrTail: `${stderrTail}${stateNote}`.slice(-STDERR_TAIL) };
+    } finally {
+      if (killTimer !== undefined) clearTimeout(killTimer);
+      request.signal.removeEventListener("abort", stop);
+    }
+  }
+
+  /** The job as `scontrol show job` sees it; null once Slurm has forgotten it (MinJobAge after its end). */
+  private async jobInfo(jobId: string): Promise<JobInfo | null> {
+    let text: string;
+    try {
+      text = await this.slurm("scontrol", ["show", "job", "-o", jobId]);
+    } catch {
+      return null;
+    }
+    const field = (key: string) => new RegExp(`(?:^|\\s)${key}=(\\S*)`).exec(text)?.[1] ?? "";
+    const [code, signal] = field("ExitCode").split(":").map(Number);
+    return { state: field("JobState"), exitCode: code ?? 0, signal: signal ?? 0, stdout: field("StdOut"), stderr: field("StdErr") };
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    return { ...(this.options.env ?? process.env) };
+  }
+
+  /** Runs a Slurm command; rejects with its stderr when it fails. */
+  private slurm(command: string, args: string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+      execFile(command, args, { env: this.env(), timeout: 30_000 }, (error, stdout, stderr) => {
+        if (error !== null) reject(new Error(`${command} ${args.join(" ")}: ${stderr.trim() || error.message}`));
+        else resolve(stdout);
+      });
+    });
+  }
+}
+
+/** Reads a growing file from where it left off and hands each complete line on, in order. */
+class EventFileTail {
+  private offset = 0;
+  private partial = "";
+  private readonly decoder = new StringDecoder("utf8");
+
+  constructor(private readonly path: string, private readonly onLine: (line: string) => void) {}
+
+  /** Delivers the lines written since the last read; `final` also delivers an unterminated last line. */
+  async read(final = false): Promise<void> {
+    if (this.path === "") return;
+    const file = await open(this.path, "r").catch(() => null);
+    if (file === null) return;
+    try {
+      const buffer = Buffer.alloc(64 * 1024);
+      for (;;) {
+        const { bytesRead } = await file.read(buffer, 0, buffer.length, this.offset);
+        if (bytesRead === 0) break;
+        this.offset += bytesRead;
+        const lines = (this.partial + this.decoder.write(buffer.subarray(0, bytesRead))).split("\n");
+        this.partial = lines.pop() ?? "";
+        for (const line of lines) this.onLine(line);
+      }
+    } finally {
+      await file.close();
+    }
+    if (final && this.partial !== "") { this.onLine(this.partial); this.partial = ""; }
+  }
+}
+
+/** Quotes a word for the batch script. */
+function shellWord(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+function signalName(number: number): string {
+  return Object.entries(constants.signals).find(([, n]) => n === number)?.[0] ?? `signal ${number}`;
+}

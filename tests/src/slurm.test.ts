@@ -1,0 +1,182 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { SlurmExecutor, Worker, findPython, slurmJobName } from "@sailfin/worker";
+import { startTestServer, v2Raw, type TestServer } from "./harness.js";
+import { releasedDataset } from "./fixtures/dataset-imports.js";
+import { eventsOf, runRow } from "./fixtures/finetune-fixtures.js";
+import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
+import { SAILFIN_BIN } from "./cli-process.js";
+import { TEST_LEASE_MS, learnableLines, waitForTask } from "./fixtures/worker-fixtures.js";
+
+/**
+ * The Slurm executor on a real one-node Slurm cluster on localhost (scripts/setup-slurm.sh, which
+ * the test set-up runs; SLURM_CONF from the environment or the script's last line): the tiny model
+ * trains to Done as a Slurm job, StopFineTuningTask reaches it as `scancel --signal=TERM`, a
+ * worker killed mid-run leaves its job running for the next worker to adopt, and a time limit's
+ * TERM checkpoints the run, which is retried from there as a new job.
+ */
+
+const MODEL = "tiny-slurm";
+const setupScript = fileURLToPath(new URL("../../scripts/setup-slurm.sh", import.meta.url));
+
+/** The cluster's SLURM_CONF: the environment's, else the one the (idempotent) setup script reports. */
+function slurmConf(): string {
+  if (process.env.SLURM_CONF) return process.env.SLURM_CONF;
+  const setup = spawnSync("bash", [setupScript], { encoding: "utf8" });
+  const last = setup.stdout.trim().split("\n").at(-1) ?? "";
+  assert.equal(setup.status, 0, `${setupScript} failed: ${setup.stdout}${setup.stderr}`);
+  assert.match(last, /^SLURM_CONF=/);
+  return last.slice("SLURM_CONF=".length);
+}
+
+/** Every job with this name Slurm still knows (finished ones stay listed for MinJobAge, 300 s). */
+function jobsNamed(name: string): Array<{ id: string; state: string }> {
+  const listed = spawnSync("squeue", ["-t", "all", "--noheader", `--name=${name}`, "-o", "%i %T"], { encoding: "utf8" });
+  assert.equal(listed.status, 0, listed.stderr);
+  return listed.stdout.split("\n").filter((l) => l.trim() !== "").map((l) => { const [id, state] = l.trim().split(/\s+/); return { id: id!, state: state! }; });
+}
+
+describe("Slurm executor (sqlite)", () => {
+  let server: TestServer;
+  let tiny: TinyModelFolders;
+  let versionId = "";
+  let python = "";
+
+  const ok2 = async (action: string, body: unknown): Promise<any> => {
+    const r = await v2Raw(server, "finetuning", action, body);
+    assert.equal(r.status, 200, `${action}: ${r.text}`);
+    return r.body.result;
+  };
+  const newTask = async (hyper: Record<string, unknown>) => {
+    const { jobId } = await ok2("CreateFineTuningJob", { name: "sjob", model: MODEL, trainMode: "SFT" });
+    const { taskId } = await ok2("CreateFineTuningTask", {
+      jobId, parameterScale: "LoRA",
+      hyperParameterConfig: { maxSeqLen: 128, batchSize: 2, learningRate: 0.01, loggingSteps: 1, warmupRatio: 0, ...hyper },
+      datasetConfig: { sourceType: "Platform", versions: [{ versionId }], splitRatio: 20 },
+    });
+    return taskId as string;
+  };
+  const jobNameOf = async (taskId: string) => slurmJobName(`${(await runRow(server, taskId))!.id}/finetune`);
+  const metricSteps = async (taskId: string) =>
+    ((await ok2("DescribeFineTuningTaskMetrics", { taskId })).metrics as any[]).filter((m) => m.loss !== null).map((m) => m.step as number);
+  const withSlurmWorker = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const worker = new Worker({
+      res: server.server.res, executor: new SlurmExecutor({ python, graceMs: 10_000, partition: undefined, nodes: 1, tasksPerNode: 1, timeLimit: "00:10:00" }),
+      id: "slurm-worker", leaseMs: TEST_LEASE_MS, pollMs: 100, backoffMs: 200,
+    });
+    await worker.start();
+    try { return await fn(); } finally { await worker.stop(); }
+  };
+
+  before(async () => {
+    process.env.SLURM_CONF = slurmConf();
+    python = await findPython();
+    tiny = await writeTinyModels({ llama: TINY });
+    server = await startTestServer("sqlite");
+    await stageFolder(server, tiny.dir("llama"), "hub", "llama");
+    await importBaseModel(server, MODEL, { bucket: "hub", objectPath: "llama" });
+    versionId = (await releasedDataset(server, { name: "learn", format: "PromptResponse", lines: learnableLines(40) })).versionId;
+  });
+  after(async () => {
+    await server?.close();
+    await tiny?.remove();
+  });
+
+  test("a fine-tuning task trains to Done as one Slurm job, its events relayed as metrics and checkpoints", async () => {
+    const taskId = await newTask({ epoch: 4, saveStep: 16, checkpointCount: 2 });
+    const done = await withSlurmWorker(() => waitForTask(server, taskId, (t) => !["Waiting", "Running"].includes(t.runStatus), 120_000));
+    assert.equal(done.runStatus, "Done", JSON.stringify(done));
+    assert.ok(done.checkpointList.length >= 1, JSON.stringify(done.checkpointList));
+    const steps = await metricSteps(taskId);
+    assert.deepEqual(steps, Array.from({ length: steps.length }, (_, i) => i + 1), "each step recorded once, in order");
+    assert.ok(steps.length >= 10, `few metric points: ${steps.length}`);
+    const jobs = jobsNamed(await jobNameOf(taskId));
+    assert.deepEqual(jobs.map((j) => j.state), ["COMPLETED"], JSON.stringify(jobs));
+  });
+
+  test("StopFineTuningTask → scancel --signal=TERM: the job checkpoints and the task ends Stopped", async () => {
+    const taskId = await newTask({ epoch: 50, saveStep: 100_000, checkpointCount: 1 });
+    await withSlurmWorker(async () => {
+      await waitForTask(server, taskId, (t) => t.runStatus === "Running" && parseInt(t.runProgress, 10) >= 1, 120_000);
+      assert.equal(await ok2("StopFineTuningTask", { taskId }), true);
+      const stopped = await waitForTask(server, taskId, (t) => t.runStatus !== "Running", 30_000);
+      assert.equal(stopped.runStatus, "Stopped", JSON.stringify(stopped));
+      assert.equal(stopped.checkpointList.length, 1, "the runtime saved a checkpoint on SIGTERM");
+    });
+    assert.equal((await eventsOf(server, taskId)).at(-1)!.to_state, "Cancelled");
+    const jobs = jobsNamed(await jobNameOf(taskId));
+    assert.equal(jobs.length, 1, JSON.stringify(jobs));
+    assert.equal(jobs[0]!.state, "COMPLETED", "the runtime ended by itself on TERM, before any hard scancel");
+  });
+
+  test("kill -9 of a `sailfin worker` on Slurm: its job runs on, the next worker adopts it (no second sbatch) and finishes the run", async () => {
+    const taskId = await newTask({ epoch: 20, saveStep: 8, checkpointCount: 2 });
+    const env: Record<string, string | undefined> = {
+      ...process.env, SAILFIN_HOME: server.home, SAILFIN_EXECUTOR: "slurm", SAILFIN_SLURM_TIME_LIMIT: "00:10:00",
+      SAILFIN_LEASE_MS: String(TEST_LEASE_MS), SAILFIN_POLL_MS: "100", SAILFIN_LOG_LEVEL: "silent",
+    };
+    delete env.DATABASE_URL;
+    const child: ChildProcess = spawn(process.execPath, [SAILFIN_BIN, "worker"], { env, stdio: "ignore" });
+    try {
+      await waitForTask(server, taskId, (t) => t.runStatus === "Running" && t.checkpointList.length >= 1, 120_000);
+    } finally {
+      child.kill("SIGKILL");
+    }
+    const name = await jobNameOf(taskId);
+    const orphan = jobsNamed(name);
+    assert.deepEqual(orphan.map((j) => j.state), ["RUNNING"], `the dead worker's job runs on: ${JSON.stringify(orphan)}`);
+    const done = await withSlurmWorker(() => waitForTask(server, taskId, (t) => !["Waiting", "Running"].includes(t.runStatus), 180_000));
+    assert.equal(done.runStatus, "Done", JSON.stringify(done));
+    const row = (await runRow(server, taskId))!;
+    assert.equal(row.attempt, 2, "the adopting worker's attempt");
+    const jobs = jobsNamed(name);
+    assert.deepEqual(jobs, [{ id: orphan[0]!.id, state: "COMPLETED" }], "one job ran, the one the dead worker submitted");
+    const steps = await metricSteps(taskId);
+    assert.deepEqual(steps, Array.from({ length: steps.length }, (_, i) => i + 1), "each step recorded once although the job's events were replayed");
+    const events = await eventsOf(server, taskId);
+    assert.ok(events.some((e) => e.from_state === "Running" && e.to_state === "Queued" && (e.reason ?? "").includes("lease")), JSON.stringify(events));
+    assert.equal(events.at(-1)!.actor, "slurm-worker");
+  });
+
+  test("a time limit: Slurm's TERM (--signal=B:TERM@grace) checkpoints, and the run is retried from that checkpoint as a new job", async () => {
+    const long = (await releasedDataset(server, { name: "long", format: "PromptResponse", lines: learnableLines(400) })).versionId;
+    const { jobId } = await ok2("CreateFineTuningJob", { name: "sjob", model: MODEL, trainMode: "SFT" });
+    const { taskId } = await ok2("CreateFineTuningTask", {
+      jobId, parameterScale: "LoRA",
+      hyperParameterConfig: { maxSeqLen: 128, batchSize: 1, learningRate: 0.01, loggingSteps: 1, warmupRatio: 0, epoch: 50, saveStep: 100_000, checkpointCount: 1 },
+      datasetConfig: { sourceType: "Platform", versions: [{ versionId: long }], splitRatio: 20 },
+    });
+    const worker = new Worker({
+      // Slurm's smallest time limit is a minute, and slurmctld looks at time limits about every
+      // 30 s: a grace below that may come with the kill itself. TERM comes 30 s (or up to a check earlier) before it.
+      res: server.server.res, executor: new SlurmExecutor({ python, graceMs: 30_000, partition: undefined, nodes: 1, tasksPerNode: 1, timeLimit: "1" }),
+      id: "slurm-worker", leaseMs: TEST_LEASE_MS, pollMs: 100, backoffMs: 200,
+    });
+    await worker.start();
+    try {
+      for (const deadline = Date.now() + 90_000; (await runRow(server, taskId))!.attempt < 2; await new Promise((r) => setTimeout(r, 100))) {
+        assert.ok(Date.now() < deadline, "no second attempt after the time limit");
+      }
+      const events = await eventsOf(server, taskId);
+      assert.ok(events.some((e) => e.from_state === "Running" && e.to_state === "Queued" && (e.reason ?? "").includes("stopped from outside")), JSON.stringify(events));
+      const resumed = await waitForTask(server, taskId, (t) => t.runStatus === "Running" && t.checkpointList.length >= 1, 30_000);
+      const first = resumed.checkpointList[0].step as number;
+      assert.ok(first > 1, JSON.stringify(resumed.checkpointList));
+      // The second attempt is a new job, resuming after the first one's checkpoint.
+      for (const deadline = Date.now() + 60_000; Math.max(0, ...(await metricSteps(taskId))) <= first + 1; await new Promise((r) => setTimeout(r, 100))) {
+        assert.ok(Date.now() < deadline, "the second attempt did not train");
+      }
+      const jobs = jobsNamed(await jobNameOf(taskId));
+      assert.equal(jobs.length, 2, JSON.stringify(jobs));
+      assert.equal(jobs.find((j) => !["RUNNING", "PENDING", "COMPLETING"].includes(j.state))?.state, "COMPLETED", `the first job ended by itself on TERM: ${JSON.stringify(jobs)}`);
+      const steps = await metricSteps(taskId);
+      assert.deepEqual(steps, Array.from({ length: steps.length }, (_, i) => i + 1), "the resumed attempt continues the series, each step once");
+      assert.equal(await ok2("StopFineTuningTask", { taskId }), true);
+      assert.equal((await waitForTask(server, taskId, (t) => t.runStatus !== "Running", 30_000)).runStatus, "Stopped");
+    } finally {
+      await worker.stop();
+    }
+  });
+});
