@@ -1,6 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { SlurmExecutor, Worker, findPython, slurmJobName } from "@sailfin/worker";
 import { startTestServer, v2Raw, type TestServer } from "./harness.js";
@@ -13,7 +14,8 @@ import { TEST_LEASE_MS, learnableLines, waitForTask } from "./fixtures/worker-fi
 /**
  * The Slurm executor on a real one-node Slurm cluster on localhost (scripts/setup-slurm.sh, which
  * the test set-up runs; SLURM_CONF from the environment or the script's last line): the tiny model
- * trains to Done as a Slurm job, StopFineTuningTask reaches it as `scancel --signal=TERM`, a
+ * trains to Done as a Slurm job (and as a 2-task job: 2 data-parallel ranks, the losses of 1),
+ * StopFineTuningTask reaches every rank as `scancel --signal=TERM`, a
  * worker killed mid-run leaves its job running for the next worker to adopt, and a time limit's
  * TERM checkpoints the run, which is retried from there as a new job.
  */
@@ -38,6 +40,13 @@ function jobsNamed(name: string): Array<{ id: string; state: string }> {
   return listed.stdout.split("\n").filter((l) => l.trim() !== "").map((l) => { const [id, state] = l.trim().split(/\s+/); return { id: id!, state: state! }; });
 }
 
+/** `scontrol show job` of a job Slurm still knows, and its stderr file (every rank's log). */
+function jobShown(id: string): { shown: string; stderr: string } {
+  const shown = spawnSync("scontrol", ["show", "job", "-o", id], { encoding: "utf8" });
+  assert.equal(shown.status, 0, shown.stderr);
+  return { shown: shown.stdout, stderr: readFileSync(/\bStdErr=(\S+)/.exec(shown.stdout)![1]!, "utf8") };
+}
+
 describe("Slurm executor (sqlite)", () => {
   let server: TestServer;
   let tiny: TinyModelFolders;
@@ -59,16 +68,19 @@ describe("Slurm executor (sqlite)", () => {
     return taskId as string;
   };
   const jobNameOf = async (taskId: string) => slurmJobName(`${(await runRow(server, taskId))!.id}/finetune`);
-  const metricSteps = async (taskId: string) =>
-    ((await ok2("DescribeFineTuningTaskMetrics", { taskId })).metrics as any[]).filter((m) => m.loss !== null).map((m) => m.step as number);
-  const withSlurmWorker = async <T>(fn: () => Promise<T>): Promise<T> => {
+  const lossMetrics = async (taskId: string) =>
+    ((await ok2("DescribeFineTuningTaskMetrics", { taskId })).metrics as any[]).filter((m) => m.loss !== null) as Array<{ step: number; loss: number }>;
+  const metricSteps = async (taskId: string) => (await lossMetrics(taskId)).map((m) => m.step);
+  const withSlurmWorker = async <T>(fn: () => Promise<T>, tasksPerNode = 1): Promise<T> => {
     const worker = new Worker({
-      res: server.server.res, executor: new SlurmExecutor({ python, graceMs: 10_000, partition: undefined, nodes: 1, tasksPerNode: 1, timeLimit: "00:10:00" }),
+      res: server.server.res, executor: new SlurmExecutor({ python, graceMs: 10_000, partition: undefined, nodes: 1, tasksPerNode, timeLimit: "00:10:00" }),
       id: "slurm-worker", leaseMs: TEST_LEASE_MS, pollMs: 100, backoffMs: 200,
     });
     await worker.start();
     try { return await fn(); } finally { await worker.stop(); }
   };
+  const trainToEnd = (taskId: string, tasksPerNode: number) =>
+    withSlurmWorker(() => waitForTask(server, taskId, (t) => !["Waiting", "Running"].includes(t.runStatus), 120_000), tasksPerNode);
 
   before(async () => {
     process.env.SLURM_CONF = slurmConf();
@@ -96,7 +108,28 @@ describe("Slurm executor (sqlite)", () => {
     assert.deepEqual(jobs.map((j) => j.state), ["COMPLETED"], JSON.stringify(jobs));
   });
 
-  test("StopFineTuningTask → scancel --signal=TERM: the job checkpoints and the task ends Stopped", async () => {
+  test("a 2-task job trains with 2 ranks: Done, each step once, the losses of the same task as 1 task (same global batch)", async () => {
+    // No dropout: each rank draws its own, so only without it are the two runs the same steps.
+    const hyper = { epoch: 4, batchSize: 2, gradientAccumulationSteps: 2, loraDropout: 0, saveStep: 100_000, checkpointCount: 1 };
+    const single = await newTask(hyper);
+    assert.equal((await trainToEnd(single, 1)).runStatus, "Done");
+    const ranked = await newTask(hyper);
+    const done = await trainToEnd(ranked, 2);
+    assert.equal(done.runStatus, "Done", JSON.stringify(done));
+    const [job] = jobsNamed(await jobNameOf(ranked));
+    assert.equal(job?.state, "COMPLETED", JSON.stringify(job));
+    const { shown, stderr } = jobShown(job!.id);
+    assert.match(shown, /\bNumTasks=2\b/, shown);
+    // Both ranks joined one world of 2 (each logs it after joining), one CPU's thread each.
+    const threads = process.env.OMP_NUM_THREADS ?? "1";
+    for (const rank of [0, 1]) assert.match(stderr, new RegExp(`\\[sailfin_runtime rank ${rank}\\] .* ${threads} torch thread\\(s\\), .*rank ${rank} of 2`), stderr);
+    const [one, two] = [await lossMetrics(single), await lossMetrics(ranked)];
+    assert.deepEqual(two.map((m) => m.step), Array.from({ length: one.length }, (_, i) => i + 1), "each step recorded once, as many as 1 task's");
+    assert.ok(one.length >= 8, `few steps: ${one.length}`);
+    two.forEach((m, i) => assert.ok(Math.abs(m.loss - one[i]!.loss) <= 1e-4, `step ${m.step}: loss ${m.loss} with 2 ranks, ${one[i]!.loss} with 1`));
+  });
+
+  for (const tasksPerNode of [1, 2]) test(`StopFineTuningTask → scancel --signal=TERM to every rank (${tasksPerNode} task(s)): the job checkpoints and the task ends Stopped`, async () => {
     const taskId = await newTask({ epoch: 50, saveStep: 100_000, checkpointCount: 1 });
     await withSlurmWorker(async () => {
       await waitForTask(server, taskId, (t) => t.runStatus === "Running" && parseInt(t.runProgress, 10) >= 1, 120_000);
@@ -104,11 +137,14 @@ describe("Slurm executor (sqlite)", () => {
       const stopped = await waitForTask(server, taskId, (t) => t.runStatus !== "Running", 30_000);
       assert.equal(stopped.runStatus, "Stopped", JSON.stringify(stopped));
       assert.equal(stopped.checkpointList.length, 1, "the runtime saved a checkpoint on SIGTERM");
-    });
+    }, tasksPerNode);
     assert.equal((await eventsOf(server, taskId)).at(-1)!.to_state, "Cancelled");
     const jobs = jobsNamed(await jobNameOf(taskId));
     assert.equal(jobs.length, 1, JSON.stringify(jobs));
     assert.equal(jobs[0]!.state, "COMPLETED", "the runtime ended by itself on TERM, before any hard scancel");
+    const { stderr } = jobShown(jobs[0]!.id);
+    const ranks = tasksPerNode === 1 ? ["[sailfin_runtime]"] : ["[sailfin_runtime rank 0]", "[sailfin_runtime rank 1]"];
+    for (const rank of ranks) assert.ok(stderr.includes(`${rank} SIGTERM received`), `${rank} got no TERM: ${stderr}`);
   });
 
   test("kill -9 of a `sailfin worker` on Slurm: its job runs on, the next worker adopts it (no second sbatch) and finishes the run", async () => {

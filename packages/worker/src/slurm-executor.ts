@@ -42,6 +42,25 @@ const STDERR_TAIL = 4_000;
 /** States of a job that has not ended (squeue's default listing). */
 const LIVE_STATES = new Set(["PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING", "SIGNALING", "STAGE_OUT"]);
 
+/**
+ * Batch-script lines for a job of several tasks: the ranks meet at the job's first node, on a
+ * port taken from the job id (two jobs sharing a node differ unless their ids are 20000 apart),
+ * and each rank computes with as many threads as it has CPUs (Slurm's `--cpus-per-task`, else 1,
+ * as torchrun does) rather than every rank using every core of the node.
+ */
+const RANKS_SETUP = [
+  `export MASTER_ADDR="$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)"`,
+  "export MASTER_PORT=$((20000 + SLURM_JOB_ID % 20000))",
+  "export OMP_NUM_THREADS=${OMP_NUM_THREADS:-${SLURM_CPUS_PER_TASK:-1}} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-${SLURM_CPUS_PER_TASK:-1}}",
+];
+/**
+ * Each srun task's place in the run, in the standard variables (docs/runtime-protocol.md), before
+ * it execs the runtime given as its arguments. srun is given `--output=0 --error=all`: the event
+ * file holds task 0's stdout alone (the protocol's one stream, whatever another rank might print),
+ * the stderr file every rank's log.
+ */
+const RANK_ENV = 'RANK=$SLURM_PROCID WORLD_SIZE=$SLURM_NTASKS LOCAL_RANK=$SLURM_LOCALID exec "$@"';
+
 /** Slurm's job name for a job key: `sailfin-` and the key with anything outside `[A-Za-z0-9._-]` as `_`. */
 export function slurmJobName(jobKey: string): string {
   return `sailfin-${jobKey.replace(/[^A-Za-z0-9._-]/g, "_")}`;
@@ -49,9 +68,10 @@ export function slurmJobName(jobKey: string): string {
 
 /**
  * Runs the runtime as a Slurm batch job and follows it. The batch script starts the ranks with
- * `srun` (nodes × tasks per node); their stdout (rank 0 alone prints events) goes to an event
- * file beside spec.json, which this executor tails line by line into `onLine`, while squeue and
- * scontrol say when the job ended and how. A job whose name (`slurmJobName(jobKey)`) is already
+ * `srun` (nodes × tasks per node; with more than one, each task is a rank of a data-parallel
+ * run); rank 0's stdout (its events) goes to an event file beside spec.json, which this
+ * executor tails line by line into `onLine`, while squeue and scontrol say when the job ended
+ * and how. A job whose name (`slurmJobName(jobKey)`) is already
  * live — one a previous worker submitted before it died — is followed instead of submitting a
  * second. Stopping sends `scancel --signal=TERM` to the job's steps (the runtime checkpoints and
  * ends `stopped`), then a hard `scancel` after the grace; a time limit sends TERM to the batch
@@ -89,15 +109,20 @@ export class SlurmExecutor implements Executor {
     const runtimeDir = options.runtimeDir ?? defaultRuntimeDir();
     const env = this.env();
     const pythonPath = env.PYTHONPATH ? `${runtimeDir}:${env.PYTHONPATH}` : runtimeDir;
+    const severalRanks = options.nodes * options.tasksPerNode > 1;
+    const runtime = [options.python, "-m", "sailfin_runtime", request.recipe, "--spec", request.specPath].map(shellWord).join(" ");
     // A time limit's B:TERM reaches this shell, not the ranks. srun given TERM ends its step
     // with SIGKILL (no checkpoint), so the shell traps it and has Slurm signal the job's steps
-    // (the ranks) instead, as a stop does; then it waits for srun and exits with its status.
+    // (every rank) instead, as a stop does; then it waits for srun and exits with its status.
     const script = [
       "#!/bin/bash",
       `export PYTHONPATH=${shellWord(pythonPath)}`,
       "export PYTHONUNBUFFERED=1",
+      ...(severalRanks ? RANKS_SETUP : []),
       `trap 'scancel --signal=TERM "$SLURM_JOB_ID"' TERM`,
-      `srun --kill-on-bad-exit=1 ${[options.python, "-m", "sailfin_runtime", request.recipe, "--spec", request.specPath].map(shellWord).join(" ")} &`,
+      severalRanks
+        ? `srun --kill-on-bad-exit=1 --output=0 --error=all bash -c ${shellWord(RANK_ENV)} sailfin-rank ${runtime} &`
+        : `srun --kill-on-bad-exit=1 ${runtime} &`,
       "step=$!",
       "while :; do wait \"$step\"; code=$?; kill -0 \"$step\" 2>/dev/null || break; done",
       "exit \"$code\"",
