@@ -204,9 +204,12 @@ describe("Slurm executor (sqlite)", () => {
       for (const deadline = Date.now() + 60_000; Math.max(0, ...(await metricSteps(taskId))) <= first + 1; await new Promise((r) => setTimeout(r, 100))) {
         assert.ok(Date.now() < deadline, "the second attempt did not train");
       }
-      const jobs = jobsNamed(await jobNameOf(taskId));
-      assert.equal(jobs.length, 2, JSON.stringify(jobs));
-      assert.equal(jobs.find((j) => !["RUNNING", "PENDING", "COMPLETING"].includes(j.state))?.state, "COMPLETED", `the first job ended by itself on TERM: ${JSON.stringify(jobs)}`);
+      // One job per attempt, never two at once. A loaded machine may time out the second job too
+      // before this line (its limit is the same minute): that is a third attempt, as it should be.
+      const jobs = jobsNamed(await jobNameOf(taskId)).sort((x, y) => Number(x.id) - Number(y.id));
+      assert.ok(jobs.length >= 2, JSON.stringify(jobs));
+      assert.ok(jobs.filter((j) => ["RUNNING", "PENDING", "COMPLETING"].includes(j.state)).length <= 1, `one live job at a time: ${JSON.stringify(jobs)}`);
+      assert.equal(jobs[0]!.state, "COMPLETED", `the first job ended by itself on TERM: ${JSON.stringify(jobs)}`);
       const steps = await metricSteps(taskId);
       assert.deepEqual(steps, Array.from({ length: steps.length }, (_, i) => i + 1), "the resumed attempt continues the series, each step once");
       assert.equal(await ok2("StopFineTuningTask", { taskId }), true);
