@@ -36,7 +36,9 @@ for (const dialect of testDialects()) {
     };
     const drainQueue = async () => { while ((await claim("drainer", 60_000, ["finetune", "publish"])) !== null) { /* empty */ } };
 
-    before(async () => { server = await startTestServer(dialect); });
+    // Every serving process runs an import worker, and any worker reaps expired leases before it
+    // claims: polling once at start only, it leaves the reaping these tests do themselves to them.
+    before(async () => { server = await startTestServer(dialect, { SAILFIN_POLL_MS: "600000" }); });
     after(async () => { await server.close(); });
 
     test("20 concurrent claims over 10 runs: each run claimed exactly once", async () => {
