@@ -1,12 +1,13 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { chmod, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join, relative, sep } from "node:path";
-import { Readable, Transform } from "node:stream";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { SailfinError } from "@sailfin/contract";
 import type { ArtifactStore, ObjectInfo, PutResult } from "./artifact-store.js";
+import { meteredBody } from "./metered-body.js";
 
 /** Everything under SAILFIN_HOME is its owner's only: datasets, models and secrets are not for other local users. */
 export const PRIVATE_DIR_MODE = 0o700;
@@ -54,16 +55,7 @@ export class LocalArtifactStore implements ArtifactStore {
     }
     if ((await stat(target).catch(() => null))?.isDirectory()) throw pathClash(key);
     const tmp = join(this.tmpDir, `${randomBytes(8).toString("hex")}.part`);
-    const hash = createHash("sha256");
-    let size = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        hash.update(chunk);
-        size += chunk.length;
-        callback(null, chunk);
-      },
-    });
-    const source = typeof body === "string" || Buffer.isBuffer(body) ? Readable.from([Buffer.from(body)]) : body;
+    const { source, meter, result } = meteredBody(body);
     try {
       await pipeline(source, meter, createWriteStream(tmp, { flags: "wx", mode: PRIVATE_FILE_MODE }));
       // The umask can only take bits away; chmod makes 0600 exact (a looser umask never widens it).
@@ -75,7 +67,7 @@ export class LocalArtifactStore implements ArtifactStore {
       if (isPathClash(error)) throw pathClash(key);
       throw error;
     }
-    return { size, sha256: hash.digest("hex") };
+    return result();
   }
 
   async get(key: string): Promise<Readable> {

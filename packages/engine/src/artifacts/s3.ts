@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import { Readable, Transform } from "node:stream";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream";
 import {
   DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException,
@@ -7,6 +6,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { SailfinError } from "@sailfin/contract";
 import type { ArtifactStore, ObjectInfo, PutResult } from "./artifact-store.js";
+import { meteredBody } from "./metered-body.js";
 
 /**
  * Where an S3ArtifactStore keeps its objects and how it reaches the server: `SAILFIN_ARTIFACTS`
@@ -86,16 +86,7 @@ export class S3ArtifactStore implements ArtifactStore {
   async put(key: string, body: Readable | Buffer | string): Promise<PutResult> {
     const name = this.objectName(key);
     await this.refuseClash(key, name);
-    const hash = createHash("sha256");
-    let size = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        hash.update(chunk);
-        size += chunk.length;
-        callback(null, chunk);
-      },
-    });
-    const source = typeof body === "string" || Buffer.isBuffer(body) ? Readable.from([Buffer.from(body)]) : body;
+    const { source, meter, result } = meteredBody(body);
     // A source that fails destroys the meter, which fails the upload (and aborts its parts).
     pipeline(source, meter, () => undefined);
     const upload = new Upload({
@@ -110,7 +101,7 @@ export class S3ArtifactStore implements ArtifactStore {
       source.destroy();
       throw error;
     }
-    return { size, sha256: hash.digest("hex") };
+    return result();
   }
 
   async get(key: string): Promise<Readable> {
