@@ -17,11 +17,15 @@ average before and after.
 Models (random weights, ``runtime/tests/helpers.py``): the tests' tiny Llama (hidden 32, 2
 layers, vocab 300, rows of 32 tokens) and a small one (hidden 256, 4 layers, vocab 8000, rows of
 128 tokens), where compute outweighs the per-step all-reduce.
+
+With BENCH_TORCH2=<python of scripts/setup-torch2-venv.sh> two more runs per model use that
+torch 2.x: one process, and 2 ranks, which there shard full fine-tuning with FSDP2 (each step
+all-gathers every layer's weights in forward and backward and reduce-scatters its gradients,
+against one all-reduce of the gradients on the replicated path).
 """
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import shutil
@@ -29,14 +33,8 @@ import subprocess
 import sys
 import tempfile
 
-from machine import cpu_model  # bench/machine.py (the script's folder is on sys.path)
+from common import RUNTIME, cpu_model, utc_now, write_results  # bench/common.py (the script's folder is on sys.path)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-RUNTIME = os.path.join(ROOT, "runtime")
-RESULTS = os.path.join(HERE, "results", "distributed-cpu.md")
-sys.path.insert(0, RUNTIME)
-sys.path.insert(0, os.path.join(RUNTIME, "tests"))
 
 from helpers import make_data, make_model_dir, make_spec, subprocess_env  # noqa: E402
 
@@ -56,17 +54,18 @@ def tokens_per_second(stdout: str) -> float:
 
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "2"))
-RUNS = ("1 process", "1 process, 1 thread", "2 ranks")
+TORCH2 = os.environ.get("BENCH_TORCH2") or None
+RUNS = ("1 process", "1 process, 1 thread", "2 ranks") + (("torch 2: 1 process", "torch 2: 2 ranks FSDP2") if TORCH2 else ())
 
 
-def run(args: list, one_thread: bool) -> float:
+def run(args: list, one_thread: bool, python: str = sys.executable) -> float:
     env = subprocess_env()
     if one_thread:
         env.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"})
     else:  # the runtime's (and the launcher's) own choice, not the test suite's pin
         env.pop("OPENBLAS_NUM_THREADS", None)
         env.pop("OMP_NUM_THREADS", None)
-    proc = subprocess.run([sys.executable, "-m", "sailfin_runtime", *args], capture_output=True, text=True,
+    proc = subprocess.run([python, "-m", "sailfin_runtime", *args], capture_output=True, text=True,
                           env=env, cwd=RUNTIME)
     if proc.returncode != 0:
         raise SystemExit(f"{args} failed ({proc.returncode}):\n{proc.stderr}")
@@ -90,18 +89,19 @@ def main() -> None:
             recipe = ["finetune", "--spec", spec]
             for _ in range(REPEAT):
                 for name in RUNS:
-                    args = ["launch", "--nproc", "2", *recipe] if name == "2 ranks" else recipe
-                    result[name] = max(result[name], run(args, one_thread=name.endswith("1 thread")))
+                    args = ["launch", "--nproc", "2", *recipe] if "2 ranks" in name else recipe
+                    python = TORCH2 if name.startswith("torch 2") else sys.executable
+                    result[name] = max(result[name], run(args, name.endswith("1 thread"), python))
                     shutil.rmtree(out, ignore_errors=True)
             rows.append(result)
             print(f"{label}: " + ", ".join(f"{name} {result[name]:,.0f} tokens/s" for name in RUNS), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    write_results(rows, load_before, os.getloadavg()[0])
+    report(rows, load_before, os.getloadavg()[0])
 
 
-def write_results(rows: list, load_before: float, load_after: float) -> None:
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def report(rows: list, load_before: float, load_after: float) -> None:
+    now = utc_now()
     lines = [f"# Data-parallel training on CPU: 1 process vs 2 ranks ({now})", "",
              f"{os.cpu_count()} cores ({cpu_model()}), Python {sys.version.split()[0]}, "
              f"SFT full fine-tuning, fp32, batchSize 8 x gradientAccumulationSteps 2, best of {REPEAT}; "
@@ -112,10 +112,15 @@ def write_results(rows: list, load_before: float, load_after: float) -> None:
         one, single, two = r["1 process"], r["1 process, 1 thread"], r["2 ranks"]
         lines.append(f"| {r['model']} | {one:,.0f} | {single:,.0f} | {two:,.0f} | {two / one:.2f}x "
                      f"| {two / (2 * single):.0%} |")
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    with open(RESULTS, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print(f"wrote {RESULTS}")
+    if TORCH2:
+        version = subprocess.run([TORCH2, "-c", "import torch; print(torch.__version__)"], capture_output=True,
+                                 text=True).stdout.strip()
+        lines += ["", f"torch {version} ({TORCH2}), same specs: 2 ranks shard full fine-tuning with FSDP2.", "",
+                  "| model | 1 process tokens/s | 2 ranks FSDP2 tokens/s | FSDP2 / 1 process |", "|---|---:|---:|---:|"]
+        for r in rows:
+            one, two = r["torch 2: 1 process"], r["torch 2: 2 ranks FSDP2"]
+            lines.append(f"| {r['model']} | {one:,.0f} | {two:,.0f} | {two / one:.2f}x |")
+    write_results("distributed-cpu.md", lines)
 
 
 if __name__ == "__main__":

@@ -25,9 +25,8 @@ Knobs (environment): BENCH_PROMPTS (8), BENCH_PROMPT_LEN (64), BENCH_NEW_TOKENS 
 
 from __future__ import annotations
 
-from machine import cpu_model  # bench/machine.py (the script's folder is on sys.path)
+from common import cpu_model, utc_now, write_results  # bench/common.py (the script's folder is on sys.path)
 
-import datetime
 import json
 import os
 import shutil
@@ -36,12 +35,6 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-RUNTIME = os.path.join(ROOT, "runtime")
-RESULTS = os.path.join(HERE, "results", "generation.md")
-sys.path.insert(0, RUNTIME)
-sys.path.insert(0, os.path.join(RUNTIME, "tests"))
 
 PROMPTS = int(os.environ.get("BENCH_PROMPTS", "8"))
 PROMPT_LEN = int(os.environ.get("BENCH_PROMPT_LEN", "64"))
@@ -145,13 +138,13 @@ def main() -> None:
             notes.append("CUDA: not available on this machine (the Qwen2-0.5B-shaped rows were not run)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    write_results(rows, notes)
+    report(rows, notes)
 
 
 
 
-def write_results(rows: list, notes: list) -> None:
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def report(rows: list, notes: list) -> None:
+    now = utc_now()
     cpus = _compat.cpu_count()
     lines = [
         "# Generation: tokens/s of the generate path, KV cache vs recompute",
@@ -181,10 +174,7 @@ def write_results(rows: list, notes: list) -> None:
     for (model, batch, cache), tps in by.items():
         if cache and batch == BATCH and (model, 1, True) in by:
             lines.append(f"- {model}: batch {BATCH} / batch 1 (cached) = {tps / by[(model, 1, True)]:.2f}x")
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    with open(RESULTS, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print(f"wrote {RESULTS}")
+    write_results("generation.md", lines)
 
 
 if __name__ == "__main__":

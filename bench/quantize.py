@@ -26,9 +26,8 @@ Knobs (environment): BENCH_BIG (1), BENCH_MIN_GB (8).
 
 from __future__ import annotations
 
-from machine import cpu_model  # bench/machine.py (the script's folder is on sys.path)
+from common import RUNTIME, cpu_model, utc_now, write_results  # bench/common.py (the script's folder is on sys.path)
 
-import datetime
 import json
 import os
 import shutil
@@ -37,12 +36,6 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-RUNTIME = os.path.join(ROOT, "runtime")
-RESULTS = os.path.join(HERE, "results", "quantize.md")
-sys.path.insert(0, RUNTIME)
-sys.path.insert(0, os.path.join(RUNTIME, "tests"))
 
 BIG = os.environ.get("BENCH_BIG", "1") != "0"
 MIN_GB = float(os.environ.get("BENCH_MIN_GB", "8"))
@@ -130,13 +123,13 @@ def main() -> None:
             shutil.rmtree(src, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    write_results(rows, notes)
+    report(rows, notes)
 
 
 
 
-def write_results(rows: list, notes: list) -> None:
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def report(rows: list, notes: list) -> None:
+    now = utc_now()
     lines = [
         "# Quantize: seconds and size ratios, int8 and int4",
         "",
@@ -162,10 +155,7 @@ def write_results(rows: list, notes: list) -> None:
         error = f"{r['error'][0]:.3f}, {r['error'][1]:.3f}" if "error" in r else "—"
         lines.append(f"| {r['model']} | {r['bits']} | {r['seconds']:.2f} | {r['wall']:.2f} | {r['before']:,} | "
                      f"{r['after']:,} | {r['after'] / r['before']:.3f} | {r['layers']:.3f} | {error} |")
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    with open(RESULTS, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print(f"wrote {RESULTS}")
+    write_results("quantize.md", lines)
 
 
 if __name__ == "__main__":

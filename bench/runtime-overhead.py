@@ -24,7 +24,7 @@ BENCH_VARIANTS ("full,lora").
 
 from __future__ import annotations
 
-from machine import cpu_model  # bench/machine.py (the script's folder is on sys.path)
+from common import cpu_model  # bench/common.py (the script's folder is on sys.path)
 
 import json
 import os

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every compiled test file (`**/dist/**/*.test.js`) with node's test runner, then the
-// Python runtime's tests with pytest (Debian's torch: scripts/setup-runtime-deps.sh).
+// Python runtime's tests with pytest (Debian's torch: scripts/setup-runtime-deps.sh), then the
+// distributed ones again with PyPI's torch 2.x (scripts/setup-torch2-venv.sh).
 // Node 20's --test takes no globs, so the files are found here. Narrow with arguments:
 //   node scripts/run-tests.mjs store      # only files whose path contains "store"
 import { existsSync, readdirSync, statSync } from "node:fs";
@@ -55,5 +56,16 @@ if (runPython) {
   const result = spawnSync(python, ["-m", "pytest", "runtime/tests", "-q", "-p", "no:cacheprovider"], { stdio: "inherit", cwd: root });
   if (result.error) console.error(`cannot run ${python} -m pytest (${result.error.message}): run scripts/setup-runtime-deps.sh`);
   if (status === 0) status = result.status ?? 1;
+  // The distributed tests again on PyPI's torch 2.x, where full fine-tuning shards with FSDP2 and
+  // torchrun works (Debian's 1.13 has neither); SAILFIN_TORCH2_PYTHON names another interpreter.
+  let torch2 = process.env.SAILFIN_TORCH2_PYTHON || null;
+  if (torch2 === null) {
+    const check = spawnSync("bash", [join(root, "scripts/setup-torch2-venv.sh"), "--check"], { cwd: root, encoding: "utf8" });
+    torch2 = check.status === 0 ? check.stdout.trim().split("\n").pop().replace(/^TORCH2_PYTHON=/, "") : null;
+    if (torch2 === null) console.error(`no torch 2 venv for the FSDP tests: ${check.stderr.trim()}`);
+  }
+  const fsdp = torch2 === null ? { status: 1 }
+    : spawnSync(torch2, ["-m", "pytest", "runtime/tests/test_distributed.py", "runtime/tests/test_fsdp.py", "-q", "-p", "no:cacheprovider"], { stdio: "inherit", cwd: root });
+  if (status === 0) status = fsdp.status ?? 1;
 }
 process.exit(status);

@@ -4,8 +4,8 @@
 // (setup-postgres.sh), PyTorch and pytest for the runtime (setup-runtime-deps.sh), Go for the Go
 // SDK test (setup-go.sh), Debian's chromium for the console test (setup-chromium.sh), a one-node
 // Slurm cluster for the Slurm executor test (setup-slurm.sh), the official Python SDK's venv
-// (setup-test-venv.sh) and SeaweedFS, the S3 server of the artifact-store tests
-// (setup-seaweedfs.sh). As root on Debian/Ubuntu it runs them (each
+// (setup-test-venv.sh), SeaweedFS, the S3 server of the artifact-store tests
+// (setup-seaweedfs.sh), and PyPI's torch 2.x for the runtime's FSDP2 tests (setup-torch2-venv.sh). As root on Debian/Ubuntu it runs them (each
 // installs only what is missing, so a ready machine costs about a second and no apt-get update);
 // anywhere else it checks, and when something is missing says what and the command to run, then
 // fails. SAILFIN_TEST_DIALECTS=sqlite leaves PostgreSQL out; SAILFIN_TEST_PG_URL points at a
@@ -80,9 +80,9 @@ const needs = [
 ];
 
 /** Runs a setup script quietly: its output is shown only when it installs something or fails. */
-function runQuietly(name) {
+function runQuietly(name, args = []) {
   return new Promise((resolve) => {
-    const child = spawn("bash", [script(name)], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("bash", [script(name), ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     const take = (chunk) => {
       output += chunk;
@@ -116,10 +116,13 @@ if (problems.length === 0) {
   // Neither does SeaweedFS, the artifact-store tests' S3 server: built from source once, then cached.
   const weed = await runQuietly("setup-seaweedfs.sh");
   if (weed.code !== 0) problems.push(`SeaweedFS (the S3 server): scripts/setup-seaweedfs.sh failed:\n${weed.output.trimEnd()}`);
+  // PyPI's torch 2.x for the FSDP2/torchrun tests (about 3 GB, 2 minutes the first time); checked only in check mode.
+  const torch2 = await runQuietly("setup-torch2-venv.sh", env.SAILFIN_TEST_SETUP === "check" ? ["--check"] : []);
+  if (torch2.code !== 0) problems.push(`PyTorch 2 (the FSDP tests): scripts/setup-torch2-venv.sh failed:\n${torch2.output.trimEnd()}`);
 }
 if (problems.length > 0) {
   process.stderr.write(`setup-test-env: this machine is not ready for the tests:\n${problems.map((p) => `  ${p}`).join("\n")}\n`);
   process.exit(1);
 }
-const ready = [...needs.map((n) => n.name), "the SDK venv", "SeaweedFS"].join(", ");
+const ready = [...needs.map((n) => n.name), "the SDK venv", "SeaweedFS", "PyPI torch 2"].join(", ");
 process.stdout.write(`setup-test-env: ${ready} ready (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);

@@ -37,6 +37,19 @@ def _is_oom(exc: BaseException) -> bool:
     return _compat.is_out_of_memory(exc)
 
 
+def _event_channel():
+    """stdout for events alone: fd 1 then points at stderr, so what native code prints cannot break the JSON lines.
+
+    torch 2.x's gloo prints "[Gloo] Rank 0 is connected to 1 peer ranks" on fd 1 when a
+    process group starts; Python-level prints go to stderr too (``sys.stdout``).
+    """
+    sys.stdout.flush()
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return channel
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Run one recipe; returns the protocol's exit code."""
     argv = sys.argv[1:] if argv is None else argv
@@ -44,7 +57,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _launch(argv[1:])
     # Ranks other than 0 of a data-parallel run stay silent: rank 0 speaks for the run.
     silent = int(os.environ.get("WORLD_SIZE", "1") or "1") > 1 and os.environ.get("RANK", "0") != "0"
-    events = EventSink(stream=open(os.devnull, "w")) if silent else EventSink()
+    channel = _event_channel()  # on every rank: a silent rank's native prints must not reach a shared stdout either
+    events = EventSink(stream=open(os.devnull, "w") if silent else channel)
     stop = StopFlag().install()
 
     def body() -> None:

@@ -286,3 +286,24 @@ def skip_init():
     finally:
         for name, fn in saved.items():
             setattr(init, name, fn)
+
+
+def has_fsdp2() -> bool:
+    """Whether this torch has FSDP2 as the runtime uses it (sailfin_runtime/fsdp.py).
+
+    That is the public ``torch.distributed.fsdp.fully_shard`` (torch 2.6+) whose modules can
+    sum gradients over ranks with a plain SUM (``set_gradient_divide_factor`` and
+    ``set_force_sum_reduction_for_comms``; gloo refuses FSDP2's default PREMUL_SUM).
+    Tested with 2.9.1; Debian's 1.13 has none of it (the hand-written data-parallel path).
+    """
+    import torch
+    import torch.distributed as dist
+
+    # Importing torch.distributed.fsdp on 1.13 with Python 3.11 raises ValueError (a dataclass default), not ImportError.
+    if int(torch.__version__.split(".")[0]) < 2 or not dist.is_available():
+        return False
+    try:
+        from torch.distributed.fsdp import FSDPModule, fully_shard  # noqa: F401
+    except ImportError:
+        return False
+    return all(hasattr(FSDPModule, name) for name in ("set_gradient_divide_factor", "set_force_sum_reduction_for_comms"))

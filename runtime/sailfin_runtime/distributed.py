@@ -17,8 +17,9 @@ micro-batch in a step (gradientAccumulationSteps < WORLD_SIZE) contribute zeros.
 Gradients are all-reduced by hand, in flat buckets, rather than through
 DistributedDataParallel: ranks may run different numbers of micro-batches in a step
 (the last step of an epoch, or none), which DDP's per-backward hooks cannot express.
-FSDP (torch >= 2.4 ``fully_shard``) is not implemented: Debian's torch 1.13 (CI) has
-no FSDP2; every rank holds the whole model.
+Every rank holds the whole model on this path: LoRA, and all training on torch 1.13.
+Full fine-tuning on a torch with FSDP2 shards instead (fsdp.py); World still deals the
+micro-batches and agrees on the totals and the stop flag there.
 """
 
 from __future__ import annotations

@@ -42,9 +42,7 @@ def target_logps(model, ids: torch.Tensor, seg: torch.Tensor, selected: torch.Te
         seg: ``[b, s]`` segment ids.
         selected: ``[b, s - 1]`` bool, which targets ``1..s-1`` carry loss.
     """
-    hidden = model.hidden_states(ids, seg)[:, :-1]
-    h = hidden[selected]
-    logits = model.lm_head(h).float()
+    logits = model(ids, seg, selected=selected).float()
     targets = ids[:, 1:][selected]
     logps = -F.cross_entropy(logits, targets, reduction="none")
     row = torch.arange(ids.shape[0], device=ids.device)[:, None].expand_as(selected)[selected]

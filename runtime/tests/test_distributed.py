@@ -1,5 +1,9 @@
 """Data parallelism: 2 CPU ranks (gloo) through ``python3 -m sailfin_runtime launch``.
 
+CI runs this file twice: with Debian's torch 1.13 (every run keeps whole replicas) and
+with PyPI's torch 2.x (scripts/setup-torch2-venv.sh), where full fine-tuning is sharded
+with FSDP2; the same losses, resumes and failures must hold on both.
+
 The global batch is the spec's at every world size, so 2 ranks must train the losses
 of 1 process (up to float summation order), checkpoints must resume at any world size,
 SIGTERM must stop both ranks after the same step, a dead rank must fail the run, and a
@@ -17,6 +21,7 @@ import pytest
 
 from helpers import losses_of, make_data, make_model_dir, make_spec, run_finetune, start_runtime
 from protocol_schema import check_event
+from sailfin_runtime.io.checkpoint import list_checkpoints, read_state
 
 TOLERANCE = 1e-5  # fp32: only the order of gradient additions differs between 1 and 2 ranks
 
@@ -83,15 +88,23 @@ def test_two_ranks_train_the_losses_of_one_and_checkpoints_resume_at_either_size
     assert_same_losses(losses_of(one_to_two), expected, list(range(11, 16)))
 
 
-def test_two_lora_ranks_train_the_losses_of_one_kto(tmp_path):
+def test_two_lora_ranks_train_the_losses_of_one_kto_and_resume_at_either_size(tmp_path):
     # KTO: each micro-batch's reference point is its own, so ranks must get whole micro-batches.
-    spec = setup_case(tmp_path, "KTO", "LoRA", epoch=1)
+    # LoRA keeps whole replicas on every torch (no FSDP): its checkpoints resume at any size too.
+    spec = setup_case(tmp_path, "KTO", "LoRA", epoch=2)
     single = run_finetune(spec("single"))
     code, double, err = finish(launch(spec("double")))
     assert code == 0, err
     assert double[-1]["event"] == "done"
-    assert_same_losses(losses_of(double), losses_of(single), list(range(1, 6)))
+    assert "FSDP2" not in err
+    expected = losses_of(single)
+    assert_same_losses(losses_of(double), expected, list(range(1, 11)))
     assert os.path.isfile(str(tmp_path / "double/checkpoints/step_000005/adapter_model.safetensors"))
+    two_to_one = run_finetune(spec("double", resumeFrom=str(tmp_path / "double/checkpoints/step_000005")))
+    assert_same_losses(losses_of(two_to_one), expected, list(range(6, 11)))
+    code, one_to_two, err = finish(launch(spec("single", resumeFrom=str(tmp_path / "single/checkpoints/step_000005"))))
+    assert code == 0, err
+    assert_same_losses(losses_of(one_to_two), expected, list(range(6, 11)))
 
 
 def test_uneven_accumulation_still_matches(tmp_path):
@@ -150,8 +163,9 @@ def rank_of(pid: int) -> str:
     return env[b"RANK"].decode()
 
 
-def test_a_killed_rank_fails_the_run_with_an_error_naming_it(tmp_path):
-    spec = setup_case(tmp_path, "SFT", "FullFineTuning", epoch=500, saveStep=2)
+def test_a_killed_rank_fails_the_run_and_a_rerun_resumes_from_its_last_checkpoint(tmp_path):
+    # 100 steps: far more than the few that pass between step 3 and the kill.
+    spec = setup_case(tmp_path, "SFT", "FullFineTuning", epoch=20, saveStep=2)
     proc = launch(spec("run"))
     lines = read_until_step(proc, 3)
     rank1 = next(pid for pid in children(proc.pid) if rank_of(pid) == "1")
@@ -165,7 +179,16 @@ def test_a_killed_rank_fails_the_run_with_an_error_naming_it(tmp_path):
     assert error["event"] == "error" and error["kind"] == "system", events[-3:]
     assert "rank 1 of 2" in error["message"] and "SIGKILL" in error["message"]
     assert [e["event"] for e in events].count("error") == 1
-    assert os.listdir(str(tmp_path / "run/checkpoints"))  # the retry resumes from one of these
+
+    # The worker's retry: the same spec, resumed from the newest complete checkpoint, trains
+    # the losses the run would have trained uninterrupted.
+    last = list_checkpoints(str(tmp_path / "run/checkpoints"))[-1]
+    resumed_at = read_state(last)["step"]
+    assert resumed_at < 100
+    code, rerun, err = finish(launch(spec("run", resumeFrom=last)))
+    assert code == 0, err
+    assert rerun[0]["resumedFromStep"] == resumed_at and rerun[-1]["event"] == "done"
+    assert_same_losses(losses_of(rerun), losses_of(run_finetune(spec("single"))), list(range(resumed_at + 1, 101)))
 
 
 def test_ranks_do_not_outlive_a_killed_launcher(tmp_path):

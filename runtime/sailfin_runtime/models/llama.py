@@ -370,9 +370,20 @@ class CausalLM(nn.Module):
             self.lm_head.weight = self.model.embed_tokens.weight
 
     def forward(self, input_ids: torch.Tensor, segment_ids: Optional[torch.Tensor] = None,
-                attention_mask: Optional[torch.Tensor] = None, cache: Optional[KVCache] = None) -> torch.Tensor:
-        """Logits ``[batch, seq, vocab]`` (see ``hidden_states`` to compute only some; ``Decoder.forward`` for the arguments)."""
-        return self.lm_head(self.model(input_ids, segment_ids, attention_mask, cache))
+                attention_mask: Optional[torch.Tensor] = None, cache: Optional[KVCache] = None,
+                selected: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Logits ``[batch, seq, vocab]`` (``Decoder.forward`` for the arguments).
+
+        ``selected`` (``[batch, seq - 1]`` bool): only the logits of the positions that
+        predict the selected next tokens, ``[n_selected, vocab]`` (losses.target_logps), so
+        the loss never builds the whole logits tensor. It is an argument of ``forward``
+        rather than a second method because FSDP2 gathers a sharded model's weights in
+        ``forward``'s hooks only.
+        """
+        hidden = self.model(input_ids, segment_ids, attention_mask, cache)
+        if selected is not None:
+            hidden = hidden[:, :-1][selected]
+        return self.lm_head(hidden)
 
     def next_token_logits(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
                           cache: Optional[KVCache] = None) -> torch.Tensor:
@@ -382,10 +393,6 @@ class CausalLM(nn.Module):
 
     def new_cache(self) -> KVCache:
         return KVCache(self.config.num_hidden_layers)
-
-    def hidden_states(self, input_ids: torch.Tensor, segment_ids: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Final-norm hidden states ``[batch, seq, hidden]``; the loss applies ``lm_head`` to trained positions only."""
-        return self.model(input_ids, segment_ids)
 
     def init_weights(self, seed: int) -> "CausalLM":
         """HF's random init (normal(0, initializer_range), zero biases, unit norms), seeded."""
@@ -403,7 +410,11 @@ class CausalLM(nn.Module):
 
     def hf_state_dict(self) -> Dict[str, torch.Tensor]:
         """Weights under HF names; a tied ``lm_head.weight`` is dropped, as HF does on save."""
-        state = {k: v for k, v in self.state_dict().items() if "lora_" not in k}
+        return self.hf_names(self.state_dict())
+
+    def hf_names(self, state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """``state`` (this model's ``state_dict``, or FSDP's gathered one) without LoRA tensors or a tied ``lm_head``."""
+        state = {k: v for k, v in state.items() if "lora_" not in k}
         if self.config.tie_word_embeddings:
             state.pop("lm_head.weight", None)
         return state

@@ -4,7 +4,10 @@ Reads top to bottom: setup (device, data, model, optimizer, resume) -> train
 (steps, metrics, checkpoints, stop on SIGTERM) -> done. Everything comes from the
 spec (docs/runtime-protocol.md); nothing from the environment except threads and
 the ranks of a data-parallel run (distributed.World: rank 0 alone emits events and
-writes checkpoints; one process is the plain path).
+writes checkpoints; one process is the plain path). Full fine-tuning on several ranks
+shards the model with FSDP2 where this torch has it (fsdp.py: every rank then joins
+each forward, evaluation and checkpoint gather, and only rank 0 writes); LoRA, and
+everything on torch 1.13, keeps whole replicas with hand-summed gradients.
 
 Loss normalisation over gradient accumulation: SFT/PostPretrain divide the summed
 token NLL of the whole optimizer step by the step's trained-token count (so a
@@ -24,11 +27,11 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from .. import _compat
+from .. import _compat, fsdp
 from ..data import DataOrder, eval_batches
 from ..distributed import World
 from ..io import safetensors
-from ..io.checkpoint import checkpoint_root, read_state, remove_partial, write_checkpoint, write_json
+from ..io.checkpoint import checkpoint_name, checkpoint_root, read_state, remove_partial, write_checkpoint, write_json
 from ..io.shards import Rows, Split, open_split, trained_targets
 from ..losses import dpo_losses, kto_losses, kto_mismatched_rows, nll_perplexity, target_logps
 from ..models import lora
@@ -164,6 +167,15 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag, world: Optional[W
         raise UserError("no token carries loss (every mask is 0)", "data.train")
     order = DataOrder(train, h.batchSize, h.gradientAccumulationSteps, h.seed)
     total_steps = order.steps_per_epoch * h.epoch
+    digest = spec.digest(train.content_hash, validation.content_hash if validation else None)
+    resume_state: Optional[dict] = None
+    if spec.resumeFrom:
+        resume_state = read_state(spec.resumeFrom)
+        if resume_state is None:
+            raise UserError("not a checkpoint of this runtime (no trainer_state.json)", "resumeFrom")
+        if resume_state.get("specDigest") != digest:
+            raise UserError("the checkpoint was written by a different spec (mode, hyper-parameters, data "
+                            "or initCheckpoint changed); start a new run instead", "resumeFrom")
 
     # ---------------------------------------------------------------- setup: model
     torch.manual_seed(h.seed)
@@ -198,39 +210,46 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag, world: Optional[W
         for p in model.parameters():
             p.requires_grad_(True)
     model.model.gradient_checkpointing = h.gradientCheckpointing
-    model.to(device)
+    sharded = world.distributed and not spec.lora and _compat.has_fsdp2()
+    if not sharded:  # fully_shard moves each rank's shards to the device: the whole model never goes there
+        model.to(device)
     reference: Optional[CausalLM] = None
     if spec.preference and not spec.lora:  # full fine-tuning needs a frozen copy of the starting weights
         reference = copy.deepcopy(model).eval()
         for p in reference.parameters():
             p.requires_grad_(False)
-    world.broadcast_parameters([p for p in model.parameters() if p.requires_grad])
+    if spec.resumeFrom:  # before sharding: each rank reads the whole files, then keeps its shard
+        if spec.lora:
+            lora.load_adapter_weights(model, spec.resumeFrom)
+        else:
+            model.load_hf_state_dict(safetensors.load_weights(spec.resumeFrom, "resumeFrom"), "resumeFrom")
+    counts = count_parameters(model)
     if _compat.maybe_compile_layers(model.model.layers, device, total_steps):
         log("decoder layers compiled with torch.compile")
-    counts = count_parameters(model)
+    if sharded:
+        fsdp.shard(model, model.model.layers, world, device)
+        if reference is not None:
+            fsdp.shard(reference, reference.model.layers, world, device)
+        log(f"FSDP2: every weight, gradient and optimizer moment sharded over {world.size} ranks")
+    else:
+        world.broadcast_parameters([p for p in model.parameters() if p.requires_grad])
 
     # ---------------------------------------------------------------- setup: optimizer
     optimizer = _compat.make_adamw(param_groups(model, h.weightDecay), h.learningRate, device)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lr_multiplier(h.schedulerName, warmup_steps(total_steps, h.warmupRatio), total_steps))
-    digest = spec.digest(train.content_hash, validation.content_hash if validation else None)
 
-    # ---------------------------------------------------------------- setup: resume
+    # ---------------------------------------------------------------- setup: resume (weights were loaded above)
     step, trained_tokens = 0, 0
     losses: List[List[float]] = []
     last_checkpoint: Optional[str] = None
-    if spec.resumeFrom:
-        state = read_state(spec.resumeFrom)
-        if state is None:
-            raise UserError("not a checkpoint of this runtime (no trainer_state.json)", "resumeFrom")
-        if state.get("specDigest") != digest:
-            raise UserError("the checkpoint was written by a different spec (mode, hyper-parameters, data "
-                            "or initCheckpoint changed); start a new run instead", "resumeFrom")
-        if spec.lora:
-            lora.load_adapter_weights(model, spec.resumeFrom)
+    if resume_state is not None:
+        state = resume_state
+        optimizer_state = _compat.torch_load(os.path.join(spec.resumeFrom, "optimizer.pt"))
+        if sharded:
+            fsdp.load_optimizer_state(model, optimizer, optimizer_state)
         else:
-            model.load_hf_state_dict(safetensors.load_weights(spec.resumeFrom, "resumeFrom"), "resumeFrom")
-        optimizer.load_state_dict(_compat.torch_load(os.path.join(spec.resumeFrom, "optimizer.pt")))
+            optimizer.load_state_dict(optimizer_state)
         scheduler.load_state_dict(_compat.torch_load(os.path.join(spec.resumeFrom, "scheduler.pt")))
         _compat.set_rng_state(_decode_rng(state["rng"]), device)
         step, trained_tokens, losses = int(state["step"]), int(state["trainedTokens"]), state["losses"]
@@ -267,18 +286,25 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag, world: Optional[W
         return eval_loss, nll_perplexity(nll_sum, nll_tokens)
 
     def save(train_loss: Optional[float]) -> str:
+        """Evaluate and write a checkpoint: rank 0 alone, or every rank under FSDP (they gather, rank 0 writes)."""
         eval_loss, perplexity = evaluate()
         if eval_loss is not None:
             events.emit("eval", step=step, evalLoss=eval_loss, perplexity=perplexity)
+        if sharded:
+            model_state, optimizer_state = fsdp.full_model_state(model), fsdp.full_optimizer_state(model, optimizer)
+            if not world.main:
+                return os.path.abspath(os.path.join(root, checkpoint_name(step)))
+        else:
+            model_state, optimizer_state = model.state_dict(), optimizer.state_dict()
 
         def write(folder: str) -> None:
             if spec.lora:
                 lora.save_adapter(model, folder, settings, base_model=spec.modelDir)
             else:
-                weights = {k: v.detach().to("cpu", torch.float32) for k, v in model.hf_state_dict().items()}
+                weights = {k: v.detach().to("cpu", torch.float32) for k, v in model.hf_names(model_state).items()}
                 safetensors.save_file(weights, os.path.join(folder, "model.safetensors"), metadata={"format": "pt"})
                 write_json(folder, "config.json", {**config.raw, "torch_dtype": "float32"})
-            torch.save(optimizer.state_dict(), os.path.join(folder, "optimizer.pt"))
+            torch.save(optimizer_state, os.path.join(folder, "optimizer.pt"))
             torch.save(scheduler.state_dict(), os.path.join(folder, "scheduler.pt"))
             write_json(folder, "trainer_state.json", {
                 "step": step, "totalSteps": total_steps, "epoch": step / order.steps_per_epoch,
@@ -308,7 +334,8 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag, world: Optional[W
         log(f"gradientAccumulationSteps {h.gradientAccumulationSteps} is not a multiple of the {world.size} ranks: "
             "some ranks idle in some micro-batch rounds")
     while step < total_steps:
-        micro = [_Batch(order.rows(ex), device) for ex in world.share(order.micro_batches(step))]
+        step_micro = order.micro_batches(step)
+        micro = [_Batch(order.rows(ex), device) for ex in world.share(step_micro)]
         step_targets, examples_in_step, stopping = world.step_totals(
             sum(b.targets for b in micro), sum(b.ids.shape[0] for b in micro) // (2 if order.pairs else 1),
             stop.requested)
@@ -317,21 +344,28 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag, world: Optional[W
         denominator = step_targets if compute.mode in ("SFT", "PostPretrain") else examples_in_step
         lr = optimizer.param_groups[0]["lr"]
         step_loss = 0.0
-        for b in micro:
-            if b.targets == 0 and compute.mode in ("SFT", "PostPretrain"):
+        weighted = [(b, 1.0) for b in micro]
+        if sharded:  # every rank runs as many forward/backward passes as the busiest: FSDP's collectives pair up
+            rounds = -(-len(step_micro) // world.size)
+            weighted += [(_Batch(order.rows(step_micro[0]), device), 0.0)] * (rounds - len(micro))
+        for b, weight in weighted:
+            if b.targets == 0 and compute.mode in ("SFT", "PostPretrain") and not sharded:
                 continue
             with _compat.autocast(device, precision):
                 loss, _, _ = compute(b)
-            (loss / max(1, denominator)).backward()
-            step_loss += float(loss.detach()) / max(1, denominator)
+            (loss * weight / max(1, denominator)).backward()
+            step_loss += weight * float(loss.detach()) / max(1, denominator)
         step_loss = world.sum_scalar(step_loss)
         if not math.isfinite(step_loss):
             raise UserError(f"the loss became {step_loss} at step {step + 1}: training diverged; "
                             "lower learningRate or raise warmupRatio", "hyper.learningRate")
         params = [p for g in optimizer.param_groups for p in g["params"]]
-        world.sum_gradients(params)
         max_norm = h.maxGradNorm if h.maxGradNorm > 0 else float("inf")
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
+        if sharded:  # FSDP already summed the gradients (reduce-scatter in backward)
+            grad_norm = fsdp.clip_grad_norm(params, max_norm)
+        else:
+            world.sum_gradients(params)
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
@@ -352,7 +386,7 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag, world: Optional[W
         if step * 100 // total_steps != percent or step == total_steps:
             percent = step * 100 // total_steps
             events.emit("progress", step=step, totalSteps=total_steps)
-        if world.main and (step % h.saveStep == 0 or step == total_steps):
+        if (world.main or sharded) and (step % h.saveStep == 0 or step == total_steps):
             started = time.perf_counter()
             last_checkpoint = save(sum(since_checkpoint) / len(since_checkpoint))
             saved_step, since_checkpoint = step, []
@@ -361,10 +395,10 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag, world: Optional[W
     # ---------------------------------------------------------------- cleanup
     log(f"trained to step {step} in {time.perf_counter() - train_started:.1f} s")
     if stopping:
-        if world.main and step > 0 and saved_step != step:
+        if (world.main or sharded) and step > 0 and saved_step != step:
             last_checkpoint = save(sum(since_checkpoint) / len(since_checkpoint) if since_checkpoint else None)
         events.emit("stopped", step=step, checkpoint=last_checkpoint)
         return
-    if world.main and saved_step != step:  # e.g. resumed at the last step
+    if (world.main or sharded) and saved_step != step:  # e.g. resumed at the last step
         last_checkpoint = save(sum(since_checkpoint) / len(since_checkpoint) if since_checkpoint else None)
     events.emit("done", step=step, outputs={"lastCheckpoint": last_checkpoint})
