@@ -116,7 +116,7 @@ if (problems.length === 0) {
   // Neither does SeaweedFS, the artifact-store tests' S3 server: built from source once, then cached.
   const weed = await runQuietly("setup-seaweedfs.sh");
   if (weed.code !== 0) problems.push(`SeaweedFS (the S3 server): scripts/setup-seaweedfs.sh failed:\n${weed.output.trimEnd()}`);
-  // PyPI's torch 2.x for the FSDP2/torchrun tests (about 3 GB, 2 minutes the first time); checked only in check mode.
+  // PyPI's torch 2.x for the FSDP2/torchrun tests (about 4 GB, 2 minutes the first time); checked only in check mode.
   const torch2 = await runQuietly("setup-torch2-venv.sh", env.SAILFIN_TEST_SETUP === "check" ? ["--check"] : []);
   if (torch2.code !== 0) problems.push(`PyTorch 2 (the FSDP tests): scripts/setup-torch2-venv.sh failed:\n${torch2.output.trimEnd()}`);
 }

@@ -4,8 +4,9 @@
 # runtime/tests/test_fsdp.py). Lives outside the checkout, keyed by version:
 # ~/.cache/sailfin/torch2-venv-<version>. Idempotent: a venv that imports the pinned torch,
 # numpy and pytest is left alone (about 2 s: one torch import). PyPI's default Linux wheel is
-# the CUDA build (runs on CPU too, so the same venv serves a GPU machine); a fresh install
-# downloads about 3 GB and took 2.5 minutes here (the venv is 6.7 GB). A venv made
+# the CUDA build (runs on CPU too, so the same venv serves a GPU machine): a fresh install
+# downloads its wheels and the nvidia-* ones (about 4 GB; 6.7 GB installed) and took 126 s here
+# (2026-12-06, 2 shared cores, niced, from PyPI; 129 s with venv creation). A venv made
 # by hand at ~/.cache/sailfin/torch2-venv with the same torch is reused (hard-linked, no
 # download). Needs no root. PYTHON picks the interpreter (default python3). `--check` installs
 # nothing: exit 1 (and the command to run) when the venv is not ready.
@@ -54,7 +55,7 @@ if ! ready "$venv"; then
     command -v "$python" >/dev/null || fail "'$python' not found; install Python 3.10+ or set PYTHON=/path/to/python3"
     "$python" -m venv "$venv" || { rm -rf "$venv"; fail "'$python -m venv' failed (on Debian/Ubuntu: apt-get install python3-venv)"; }
   fi
-  echo "setup-torch2-venv: installing torch $TORCH_VERSION, numpy and pytest into $venv (about 3 GB the first time)"
+  echo "setup-torch2-venv: installing torch $TORCH_VERSION, numpy and pytest into $venv (about 4 GB to download the first time)"
   started=$SECONDS
   # `python -m pip`, not bin/pip: a venv copied from elsewhere keeps the old path in its scripts' shebangs.
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir "torch==$TORCH_VERSION" numpy pytest \

@@ -42,6 +42,8 @@ def test_fsdp_dpo_with_tied_embeddings_matches_one_process_and_saves_its_checkpo
     assert "FSDP2: every weight, gradient and optimizer moment sharded over 2 ranks" in err
     expected = losses_of(single)
     assert_same_losses(losses_of(double), expected, list(range(1, 7)))
+    norms = [[e["gradNorm"] for e in events if e["event"] == "metrics"] for events in (single, double)]
+    assert max(abs(a - b) for a, b in zip(*norms)) < 1e-5, norms  # the whole gradient's norm, not a shard's
 
     one = str(tmp_path / "single/checkpoints/step_000003")
     two = str(tmp_path / "double/checkpoints/step_000003")
