@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateMultipartUploadCommand, ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
 import { LocalArtifactStore, S3ArtifactStore, isMissingArtifact, runFilesFor, sweepRunFiles } from "@sailfin/engine";
+import { loadServerConfig } from "@sailfin/server";
 import { startS3Server, type S3TestServer } from "./fixtures/s3-server.js";
 
 /**
@@ -45,6 +46,11 @@ async function tree(dir: string): Promise<string[]> {
 }
 
 describe("run files on the local store", () => {
+  test("the work folder is SAILFIN_WORK_DIR, else <home>/work", () => {
+    assert.equal(loadServerConfig({ flags: { home: "/srv/sf" }, env: {} }).workDir, "/srv/sf/work");
+    assert.equal(loadServerConfig({ flags: { home: "/srv/sf" }, env: { SAILFIN_WORK_DIR: "/scratch/sf" } }).workDir, "/scratch/sf");
+  });
+
   test("zero copy: inputs and outputs are the store's own paths; commit and keepOnly leave it as it is", async () => {
     const root = join(scratch, "local-home");
     const store = new LocalArtifactStore(root);

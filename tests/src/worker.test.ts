@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Worker } from "@sailfin/worker";
-import { startTestServer, testAxes, v2Raw, v1Raw, type TestServer } from "./harness.js";
+import { startTestServer, testArtifacts, testAxes, v2Raw, v1Raw, type TestServer } from "./harness.js";
 import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { eventsOf, runRow } from "./fixtures/finetune-fixtures.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
@@ -25,7 +25,8 @@ let tiny: TinyModelFolders;
 before(async () => { tiny = await writeTinyModels({ llama: TINY }); });
 after(async () => { await tiny.remove(); });
 
-test("`sailfin serve` embeds a worker; `--no-worker` leaves it out", async () => {
+// Not about the store: run once, on the local axis.
+test("`sailfin serve` embeds a worker; `--no-worker` leaves it out", { skip: !testArtifacts().includes("local") }, async () => {
   for (const [flags, expected] of [[[], true], [["--no-worker"], false]] as const) {
     const home = mkdtempSync(join(tmpdir(), "sailfin-serve-worker-"));
     const serve = await startServeProcess(["--port", "0", "--home", home, ...flags], { SAILFIN_ACCESS_KEY: "", SAILFIN_SECRET_KEY: "", DATABASE_URL: "" });
