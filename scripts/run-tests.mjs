@@ -11,7 +11,10 @@ import { join, relative } from "node:path";
 import { spawnSync } from "node:child_process";
 
 const root = new URL("..", import.meta.url).pathname;
-/** The end-to-end lifecycle files that run on S3 artifacts too (tests/src/harness.ts testAxes). */
+/**
+ * The end-to-end lifecycle files that run on S3 artifacts too (tests/src/harness.ts testAxes):
+ * about 3.5 min more on 2 loaded cores. models.test.js takes the axis as well (30 s; by hand).
+ */
 const S3_LIFECYCLE = [
   "tests/dist/worker.test.js", "tests/dist/evaluation-e2e.test.js", "tests/dist/import-runs.test.js", "tests/dist/finetune.test.js",
 ];
