@@ -97,7 +97,8 @@ export class S3ArtifactStore implements ArtifactStore {
       }));
       for (const upload of page.Uploads ?? []) {
         if (upload.Key === undefined || upload.UploadId === undefined) continue;
-        if (upload.Initiated !== undefined && now - upload.Initiated.getTime() < olderThanMs) continue;
+        // A server that does not say when an upload began gets none aborted: it may be a live writer's.
+        if (upload.Initiated === undefined || now - upload.Initiated.getTime() < olderThanMs) continue;
         await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key, UploadId: upload.UploadId }));
         aborted++;
       }
