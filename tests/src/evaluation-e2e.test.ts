@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { consoleAction } from "@baiducloud/qianfan";
 import type { Worker } from "@sailfin/worker";
-import { ADMIN, rawCall, startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
+import { ADMIN, rawCall, startTestServer, testAxes, v1Raw, v2Raw, type TestServer } from "./harness.js";
 import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { startFakeJudge, type FakeJudge } from "./fixtures/fake-judge.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
@@ -62,8 +62,8 @@ function unzip(buffer: Buffer): Record<string, string> {
   }
 }
 
-for (const dialect of testDialects()) {
-  describe(`compression, evaluation and export (${dialect})`, () => {
+for (const { dialect, artifacts, label } of testAxes()) {
+  describe(`compression, evaluation and export (${label})`, () => {
     let server: TestServer;
     let worker: Worker;
     let baseModelId = "";
@@ -85,7 +85,7 @@ for (const dialect of testDialects()) {
 
     before(async () => {
       // The main judge is the operator's endpoint (with its key); the others are caller URLs on an allowed host.
-      server = await startTestServer(dialect, { SAILFIN_JUDGE_URL: judge.url, SAILFIN_JUDGE_API_KEY: OPERATOR_JUDGE_KEY, SAILFIN_JUDGE_ALLOW_CALLER_URLS: "127.0.0.1" });
+      server = await startTestServer(dialect, { SAILFIN_JUDGE_URL: judge.url, SAILFIN_JUDGE_API_KEY: OPERATOR_JUDGE_KEY, SAILFIN_JUDGE_ALLOW_CALLER_URLS: "127.0.0.1" }, artifacts);
       worker = await startTestWorker(server, `eval-worker-${dialect}`);
       await stageFolder(server, tiny.dir("llama"), "hub", "tiny-eval");
       baseModelId = (await importBaseModel(server, MODEL, { bucket: "hub", objectPath: "tiny-eval" })).versionId;

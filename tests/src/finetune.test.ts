@@ -1,7 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
+import { startTestServer, testAxes, v1Raw, v2Raw, type TestServer } from "./harness.js";
 import { releasedDataset, type ReleasedDataset } from "./fixtures/dataset-imports.js";
 import { addCheckpoints, eventsOf, insertPublishedVersion, runRow, setRunState } from "./fixtures/finetune-fixtures.js";
 import { TINY, importBaseModel, importModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
@@ -37,8 +37,8 @@ before(async () => {
 });
 after(async () => { await tiny.remove(); });
 
-for (const dialect of testDialects()) {
-  describe(`fine-tuning (${dialect})`, () => {
+for (const { dialect, artifacts, label } of testAxes()) {
+  describe(`fine-tuning (${label})`, () => {
     let server: TestServer;
     const ds: Record<string, ReleasedDataset> = {};
     let baseVersionId = "";
@@ -88,7 +88,7 @@ for (const dialect of testDialects()) {
       Number((await server.server.res.db.selectFrom("runs").select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow()).n);
 
     before(async () => {
-      server = await startTestServer(dialect);
+      server = await startTestServer(dialect, {}, artifacts);
       await stageFolder(server, tiny.dir("llama"), "hub", "llama");
       await stageFolder(server, tiny.dir("qwen"), "hub", "qwen");
       await stageFolder(server, tiny.dir("llama"), "hub", "no-tokenizer", ["tokenizer.json"]);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { loadServerConfig, startServer, type RunningServer } from "@sailfin/server";
 import { Client } from "./client.js";
+import { startS3Server, type S3TestServer } from "./fixtures/s3-server.js";
 import { bceTimestamp, signRequest } from "@sailfin/contract";
 
 /**
@@ -19,6 +20,65 @@ export function testDialects(): TestDialect[] {
   const list = (process.env.SAILFIN_TEST_DIALECTS ?? "sqlite").split(",").map((s) => s.trim()).filter(Boolean);
   for (const d of list) if (d !== "sqlite" && d !== "postgres") throw new Error(`unknown dialect ${d}`);
   return list as TestDialect[];
+}
+
+/**
+ * Where test servers keep artifacts: `local` (SAILFIN_HOME) or `s3` (a SeaweedFS server started
+ * once per test file, a fresh prefix per test server). From SAILFIN_TEST_ARTIFACTS (default
+ * "local"; scripts/run-tests.mjs runs the lifecycle files again with "s3").
+ */
+export type TestArtifacts = "local" | "s3";
+
+export function testArtifacts(): TestArtifacts[] {
+  const list = (process.env.SAILFIN_TEST_ARTIFACTS ?? "local").split(",").map((s) => s.trim()).filter(Boolean);
+  for (const a of list) if (a !== "local" && a !== "s3") throw new Error(`unknown artifact store ${a}`);
+  return list as TestArtifacts[];
+}
+
+/** Every dialect × artifact store to run a lifecycle suite on, with a label for its describe. */
+export function testAxes(): Array<{ dialect: TestDialect; artifacts: TestArtifacts; label: string }> {
+  return testArtifacts().flatMap((artifacts) => testDialects().map((dialect) => ({
+    dialect, artifacts, label: artifacts === "local" ? dialect : `${dialect}, ${artifacts}`,
+  })));
+}
+
+/**
+ * The file's S3 server, shared by its test servers: started on first use, stopped once the last
+ * user lets go (after a moment, so describes run one after another reuse it).
+ */
+let sharedS3: { server: Promise<S3TestServer>; users: number; closing: NodeJS.Timeout | null } | null = null;
+
+async function acquireS3(): Promise<S3TestServer> {
+  sharedS3 ??= { server: startS3Server(), users: 0, closing: null };
+  const shared = sharedS3;
+  if (shared.closing !== null) { clearTimeout(shared.closing); shared.closing = null; }
+  shared.users++;
+  return shared.server;
+}
+
+function releaseS3(): void {
+  const shared = sharedS3;
+  if (shared === null || --shared.users > 0) return;
+  // Not unref'd: the file's process stays until the server is gone (no orphaned `weed`).
+  shared.closing = setTimeout(() => {
+    if (sharedS3 === shared) sharedS3 = null;
+    void shared.server.then((s3) => s3.close(0));
+  }, 1_000);
+}
+
+/**
+ * The variables that put a server's or engine's artifacts in `artifacts`: none for `local`; for
+ * `s3` SAILFIN_ARTIFACTS (a fresh prefix on the file's S3 server) and the AWS variables.
+ * `release` when done with it.
+ */
+export async function testArtifactsEnv(artifacts: TestArtifacts): Promise<{ env: Record<string, string>; release: () => void }> {
+  if (artifacts === "local") return { env: {}, release: () => undefined };
+  const s3 = await acquireS3();
+  let released = false;
+  return {
+    env: { SAILFIN_ARTIFACTS: `s3://${s3.bucket}/t-${Math.random().toString(36).slice(2, 12)}`, ...s3.awsEnv },
+    release: () => { if (!released) { released = true; releaseS3(); } },
+  };
 }
 
 /**
@@ -62,6 +122,9 @@ export interface TestServer {
   readonly home: string;
   /** The PostgreSQL database of this server (undefined on SQLite), for processes that share it. */
   readonly databaseUrl: string | undefined;
+  readonly artifacts: TestArtifacts;
+  /** The variables that reach this server's artifact store (empty: the local folder `home`), for processes that share it. */
+  readonly artifactsEnv: Readonly<Record<string, string>>;
   readonly server: RunningServer;
   readonly admin: Client;
   /** A client signed with another pair. */
@@ -71,8 +134,9 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(dialect: TestDialect = "sqlite", env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(dialect: TestDialect = "sqlite", env: Record<string, string> = {}, artifacts: TestArtifacts = "local"): Promise<TestServer> {
   const home = await mkdtemp(join(tmpdir(), "sailfin-test-"));
+  const { env: artifactsEnv, release } = await testArtifactsEnv(artifacts);
   const database = dialect === "postgres" ? await createTestDatabase() : undefined;
   const databaseUrl = database?.url;
   const config = loadServerConfig({
@@ -82,16 +146,25 @@ export async function startTestServer(dialect: TestDialect = "sqlite", env: Reco
       SAILFIN_SECRET_KEY: ADMIN.secretKey,
       SAILFIN_LOG_LEVEL: process.env.SAILFIN_LOG_LEVEL ?? "silent",
       ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }),
+      ...artifactsEnv,
       ...env,
     },
   });
-  const server = await startServer(config, () => {});
+  let server: RunningServer;
+  try {
+    server = await startServer(config, () => {});
+  } catch (error) {
+    release();
+    throw error;
+  }
   const as = (c: { accessKey: string; secretKey: string }) => new Client({ baseUrl: server.url, ...c });
   const admin = as(ADMIN);
   return {
     url: server.url,
     home,
     databaseUrl,
+    artifacts,
+    artifactsEnv,
     server,
     admin,
     as,
@@ -103,6 +176,7 @@ export async function startTestServer(dialect: TestDialect = "sqlite", env: Reco
       await server.close();
       await database?.drop();
       await rm(home, { recursive: true, force: true });
+      release();
     },
   };
 }

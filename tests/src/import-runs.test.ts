@@ -13,7 +13,7 @@ import {
 } from "@sailfin/engine";
 import { loadServerConfig, openEngine } from "@sailfin/server";
 import { Worker, startServerKindsWorker, workerSettingsFromEnv } from "@sailfin/worker";
-import { createTestDatabase, startTestServer, testDialects, type TestServer } from "./harness.js";
+import { createTestDatabase, startTestServer, testArtifactsEnv, testAxes, type TestArtifacts, type TestServer } from "./harness.js";
 import { SseReader, type SseMessage } from "./fixtures/sse.js";
 import { importDataset, SAMPLE_LINES, uploadObject } from "./fixtures/dataset-imports.js";
 import { TINY, importModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
@@ -45,19 +45,22 @@ interface TestEngine {
   close(): Promise<void>;
 }
 
-async function openTestEngine(dialect: string): Promise<TestEngine> {
+async function openTestEngine(dialect: string, artifacts: TestArtifacts): Promise<TestEngine> {
   const home = await mkdtemp(join(tmpdir(), "sailfin-import-runs-"));
   const database = dialect === "postgres" ? await createTestDatabase() : undefined;
+  const stored = await testArtifactsEnv(artifacts);
   const config = loadServerConfig({
-    flags: { home }, env: { SAILFIN_LOG_LEVEL: "silent", ...(database === undefined ? {} : { DATABASE_URL: database.url }) },
+    flags: { home }, env: { SAILFIN_LOG_LEVEL: "silent", ...(database === undefined ? {} : { DATABASE_URL: database.url }), ...stored.env },
   });
-  const { store, res }: { store: Store; res: EngineResources } = await openEngine(config);
+  const { release } = stored;
+  const { store: db, res }: { store: Store; res: EngineResources } = await openEngine(config);
   return {
     res,
     async close() {
-      await store.close();
+      await db.close();
       await database?.drop();
       await rm(home, { recursive: true, force: true });
+      release();
     },
   };
 }
@@ -65,12 +68,12 @@ async function openTestEngine(dialect: string): Promise<TestEngine> {
 const transitions = (messages: SseMessage[]) =>
   messages.map((m) => (m.event === "state" ? `${m.data.from ?? "-"}>${m.data.to}` : `${m.event} ${m.data.status}`));
 
-for (const dialect of testDialects()) {
-  describe(`imports are runs (${dialect})`, () => {
+for (const { dialect, artifacts, label } of testAxes()) {
+  describe(`imports are runs (${label})`, () => {
     let server: TestServer;
     let tiny: TinyModelFolders;
     before(async () => {
-      server = await startTestServer(dialect, { SAILFIN_EVENTS_POLL_MS: "30" });
+      server = await startTestServer(dialect, { SAILFIN_EVENTS_POLL_MS: "30" }, artifacts);
       tiny = await writeTinyModels({ llama: TINY });
     });
     after(async () => {
@@ -105,10 +108,10 @@ for (const dialect of testDialects()) {
     });
   });
 
-  describe(`an import whose worker lost its lease (${dialect})`, () => {
+  describe(`an import whose worker lost its lease (${label})`, () => {
     let engine: TestEngine;
     let res: EngineResources;
-    before(async () => { engine = await openTestEngine(dialect); res = engine.res; });
+    before(async () => { engine = await openTestEngine(dialect, artifacts); res = engine.res; });
     after(async () => { await engine?.close(); });
 
     test("is finished by the next worker exactly once; the first holder's late completion writes nothing", async () => {
@@ -161,11 +164,11 @@ for (const dialect of testDialects()) {
     });
   });
 
-  describe(`a run that ends for good settles what it was making (${dialect})`, () => {
+  describe(`a run that ends for good settles what it was making (${label})`, () => {
     const actor = { accessKey: "test" };
     let engine: TestEngine;
     let res: EngineResources;
-    before(async () => { engine = await openTestEngine(dialect); res = engine.res; });
+    before(async () => { engine = await openTestEngine(dialect, artifacts); res = engine.res; });
     after(async () => { await engine?.close(); });
 
     const runRow = (id: string) => res.db.selectFrom("runs").select(["status", "failure_kind", "failure_reason"]).where("id", "=", id).executeTakeFirstOrThrow();
@@ -250,6 +253,9 @@ for (const dialect of testDialects()) {
         specVersion: 1, kind: "publish", versionId, versionNum, sourceRunId: "task-gone", sourceRunNum: 0, step: 4,
         checkpointPath: "runs/task-gone/checkpoints/step-4/", baseVersionId,
       };
+      // Files for the run to stage (a remote store checks they are there before the runtime starts).
+      await res.artifacts.put(`models/${baseVersionId}/config.json`, "{}");
+      await res.artifacts.put(`${spec.checkpointPath}adapter_config.json`, "{}");
       const runId = `publish-${versionId}`;
       await enqueueRun(res.db, actor, { id: runId, kind: "publish", spec, maxAttempts: 1 });
       return { versionId, runId };

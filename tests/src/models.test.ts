@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { newId, nowIso } from "@sailfin/contract";
 import { enqueueRun, listBaseModels, resolveBaseModel, writeTinyModel } from "@sailfin/engine";
 import { runCli } from "./cli-process.js";
-import { ADMIN, startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
+import { ADMIN, startTestServer, testAxes, v1Raw, v2Raw, type TestServer } from "./harness.js";
 import { importModel, stageFolder } from "./fixtures/model-imports.js";
 import { settleImports } from "./fixtures/settle-imports.js";
 
@@ -26,8 +26,8 @@ const V1_VERSION_KEYS = [
   "createTime", "modifyTime", "deployResource", "supportOptions", "trainType",
 ];
 
-for (const dialect of testDialects()) {
-  describe(`model repository (${dialect})`, () => {
+for (const { dialect, artifacts, label } of testAxes()) {
+  describe(`model repository (${label})`, () => {
     let server: TestServer;
     let work: string;
     const ids: Record<string, string> = {};
@@ -112,7 +112,7 @@ for (const dialect of testDialects()) {
     }
 
     before(async () => {
-      server = await startTestServer(dialect);
+      server = await startTestServer(dialect, {}, artifacts);
       work = await mkdtemp(join(tmpdir(), "sailfin-models-"));
       await stage(await tinyFolder("llama", { architecture: "llama", seed: 1, shards: 2 }), "hub", "tiny-llama");
       await stage(await tinyFolder("qwen2", { architecture: "qwen2", seed: 2, dtype: "BF16" }), "hub", "org/tiny-qwen2");

@@ -1,12 +1,12 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Worker } from "@sailfin/worker";
-import { startTestServer, testDialects, v2Raw, v1Raw, type TestServer } from "./harness.js";
+import { startTestServer, testArtifacts, testAxes, v2Raw, v1Raw, type TestServer } from "./harness.js";
 import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { eventsOf, runRow } from "./fixtures/finetune-fixtures.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
@@ -25,7 +25,8 @@ let tiny: TinyModelFolders;
 before(async () => { tiny = await writeTinyModels({ llama: TINY }); });
 after(async () => { await tiny.remove(); });
 
-test("`sailfin serve` embeds a worker; `--no-worker` leaves it out", async () => {
+// Not about the store: run once, on the local axis.
+test("`sailfin serve` embeds a worker; `--no-worker` leaves it out", { skip: !testArtifacts().includes("local") }, async () => {
   for (const [flags, expected] of [[[], true], [["--no-worker"], false]] as const) {
     const home = mkdtempSync(join(tmpdir(), "sailfin-serve-worker-"));
     const serve = await startServeProcess(["--port", "0", "--home", home, ...flags], { SAILFIN_ACCESS_KEY: "", SAILFIN_SECRET_KEY: "", DATABASE_URL: "" });
@@ -46,18 +47,19 @@ function killRuntimeOf(taskId: string): void {
   for (const pid of pids) process.kill(pid, "SIGKILL");
 }
 
-/** The real `sailfin worker` executable on the test server's home and database. */
-function startWorkerProcess(server: TestServer, dialect: string): ChildProcess {
+/** The real `sailfin worker` executable on the test server's home (or `own`), database and artifact store. */
+function startWorkerProcess(server: TestServer, dialect: string, own: Record<string, string> = {}): ChildProcess {
   const env: Record<string, string | undefined> = {
     ...process.env, SAILFIN_HOME: server.home, SAILFIN_LEASE_MS: String(TEST_LEASE_MS), SAILFIN_POLL_MS: "100", SAILFIN_LOG_LEVEL: "silent",
+    ...server.artifactsEnv, ...own,
   };
   if (dialect === "postgres") env.DATABASE_URL = server.databaseUrl;
   else delete env.DATABASE_URL;
   return spawn(process.execPath, [SAILFIN_BIN, "worker"], { env, stdio: "ignore" });
 }
 
-for (const dialect of testDialects()) {
-  describe(`worker (${dialect})`, () => {
+for (const { dialect, artifacts, label } of testAxes()) {
+  describe(`worker (${label})`, () => {
     let server: TestServer;
     let versionId = "";
     let worker: Worker | null = null;
@@ -84,7 +86,7 @@ for (const dialect of testDialects()) {
     };
 
     before(async () => {
-      server = await startTestServer(dialect);
+      server = await startTestServer(dialect, {}, artifacts);
       await stageFolder(server, tiny.dir("llama"), "hub", "llama");
       await importBaseModel(server, MODEL, { bucket: "hub", objectPath: "llama" });
       versionId = (await releasedDataset(server, { name: "learn", format: "PromptResponse", lines: learnableLines(40) })).versionId;
@@ -148,7 +150,7 @@ for (const dialect of testDialects()) {
       });
       const done = await withWorker(() => waitForTask(server, taskId, (t) => !["Waiting", "Running"].includes(t.runStatus)));
       assert.equal(done.runStatus, "Done", JSON.stringify(done));
-      const spec = JSON.parse(readFileSync(server.server.res.artifacts.localPath(`runs/${taskId}/spec.attempt-1.json`)!, "utf8"));
+      const spec = JSON.parse(readFileSync(join(server.server.res.files.root, "runs", taskId, "spec.attempt-1.json"), "utf8"));
       assert.ok(String(spec.initCheckpoint).endsWith(`step_${String(step).padStart(6, "0")}`), spec.initCheckpoint);
       // Starting from the trained adapter, the first loss is already below the base run's first.
       const first = (await ok2("DescribeFineTuningTaskMetrics", { taskId })).metrics[0].loss;
@@ -211,8 +213,7 @@ for (const dialect of testDialects()) {
       assert.equal(extra.trainSourceExtra.iterationVersion, 1, "the publish row does not count as a run of the job");
       assert.equal(detail.body.result.state, "Ready");
       // A complete Hugging Face folder: merged weights, config and tokenizer.
-      const dir = server.server.res.artifacts.localPath(`models/${versionIdStr}`)!;
-      const files = readdirSync(dir);
+      const files = (await server.server.res.artifacts.list(`models/${versionIdStr}/`)).map((o) => o.key.split("/").at(-1)!);
       for (const name of ["config.json", "model.safetensors", "tokenizer.json"]) assert.ok(files.includes(name), files.join(","));
       assert.ok(!files.some((f) => f.startsWith("adapter_")), "merged, not an adapter");
       // …and the published version is itself a base model: listed, and it trains.
@@ -235,7 +236,9 @@ for (const dialect of testDialects()) {
       assert.equal(created.status, "Creating");
       const queued = (await runRow(server, `publish-${created.modelId}`))!;
       const checkpoint = JSON.parse(queued.spec).checkpointPath as string;
-      rmSync(server.server.res.artifacts.localPath(checkpoint.replace(/\/$/, ""))!, { recursive: true, force: true });
+      // Gone from the store and from this node's staged copy.
+      await server.server.res.artifacts.delete(checkpoint);
+      rmSync(join(server.server.res.files.root, ...checkpoint.replace(/\/$/, "").split("/")), { recursive: true, force: true });
       const failed = await withWorker(async () => {
         for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(50)) {
           const v = await server.admin.v2<any>("model", "DescribeModel", { modelId: created.modelId });
@@ -296,7 +299,65 @@ for (const dialect of testDialects()) {
       assert.deepEqual(steps, Array.from({ length: steps.length }, (_, i) => i + 1), "each step recorded once");
     });
 
-    test("kill -9 of a standalone `sailfin worker` mid-training: the lease expires, another worker finishes it", async () => {
+    if (artifacts === "s3") {
+      test("no shared disk: a worker on a folder of its own resumes another's run from the store's checkpoint, and publishes", async () => {
+        // Each worker process has a work folder of its own; on PostgreSQL a whole home of its own.
+        // (A SQLite worker shares the home's database file, which stands in for the database server.)
+        const node = (name: string) => {
+          const dir = mkdtempSync(join(tmpdir(), `sailfin-node-${name}-`));
+          const env: Record<string, string> = dialect === "postgres" ? { SAILFIN_HOME: dir } : { SAILFIN_WORK_DIR: join(dir, "work") };
+          return { dir, work: join(dir, "work"), env };
+        };
+        const a = node("a");
+        const b = node("b");
+        const taskId = await newTask({ epoch: 8, saveStep: 8, checkpointCount: 2 });
+        const first = startWorkerProcess(server, dialect, a.env);
+        try {
+          await waitForTask(server, taskId, (t) => t.runStatus === "Running" && t.checkpointList.length >= 1, 60_000);
+        } finally {
+          first.kill("SIGKILL");
+        }
+        const second = startWorkerProcess(server, dialect, b.env);
+        try {
+          const done = await waitForTask(server, taskId, (t) => !["Waiting", "Running"].includes(t.runStatus), 90_000);
+          assert.equal(done.runStatus, "Done", JSON.stringify(done));
+          const row = (await runRow(server, taskId))!;
+          assert.equal(row.attempt, 2);
+          const steps = await metricSteps(taskId);
+          assert.deepEqual(steps, Array.from({ length: steps.length }, (_, i) => i + 1), "each step recorded once");
+          // The second attempt resumed from the first's checkpoint, downloaded into its own folder.
+          const spec = JSON.parse(readFileSync(join(b.work, "runs", taskId, "spec.attempt-2.json"), "utf8"));
+          assert.ok(String(spec.resumeFrom).startsWith(join(b.work, "runs", taskId, "checkpoints")), String(spec.resumeFrom));
+          const rows = await server.server.res.db.selectFrom("run_checkpoints").select("path").where("run_num", "=", row.num).execute();
+          const stored = (await server.server.res.artifacts.list(`runs/${taskId}/checkpoints/`)).map((o) => o.key);
+          for (const { path } of rows) assert.ok(stored.some((key) => key.startsWith(path)), `${path} is in the store`);
+          assert.ok(stored.every((key) => rows.some((r) => key.startsWith(r.path))), `pruned checkpoints left the store: ${stored.join(",")}`);
+
+          const published = await v1Raw(server, "/wenxinworkshop/modelrepo/publishTrainModel", {
+            isNewModel: true, modelName: "far-away", versionMeta: { taskId: row.job_num, iterationId: row.num },
+          });
+          assert.equal(published.body.error_code, undefined, published.text);
+          const modelId: string = published.body.result.versionIdStr;
+          let version: any;
+          for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(100)) {
+            version = await server.admin.v2<any>("model", "DescribeModel", { modelId });
+            if (version.status !== "Creating") break;
+          }
+          assert.equal(version.status, "Ready", JSON.stringify(version));
+          const files = (await server.server.res.artifacts.list(`models/${modelId}/`)).map((o) => o.key.split("/").at(-1)!);
+          for (const name of ["config.json", "model.safetensors", "tokenizer.json"]) assert.ok(files.includes(name), files.join(","));
+        } finally {
+          await stopProcess(second);
+          rmSync(a.dir, { recursive: true, force: true });
+          rmSync(b.dir, { recursive: true, force: true });
+        }
+        // The server's home holds no artifact: the store is the only place they meet.
+        for (const name of ["models", "datasets", "runs", "token-cache", "buckets"]) assert.ok(!existsSync(join(server.home, name)), `${name} in SAILFIN_HOME`);
+      });
+    }
+
+    // On S3 the no-shared-disk test above does the same with a worker on a folder of its own.
+    test("kill -9 of a standalone `sailfin worker` mid-training: the lease expires, another worker finishes it", { skip: artifacts === "s3" }, async () => {
       const taskId = await newTask({ epoch: 8, saveStep: 8, checkpointCount: 2 });
       const child = startWorkerProcess(server, dialect);
       try {

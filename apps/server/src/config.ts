@@ -1,4 +1,4 @@
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NO_JUDGE_ENDPOINTS, judgeEndpointsFromEnv, type JudgeEndpoints, type S3ArtifactSettings } from "@sailfin/engine";
 
@@ -16,6 +16,11 @@ export interface ServerConfig {
    * standard AWS variables (AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
    */
   readonly artifacts: S3ArtifactSettings | null;
+  /**
+   * This node's work folder (SAILFIN_WORK_DIR, default `<home>/work`): where runs stage their
+   * inputs from, and write their outputs before uploading, a store that is not the local folder.
+   */
+  readonly workDir: string;
   readonly databaseUrl: string | undefined;
   readonly masterKey: string | undefined;
   readonly bootstrapAccessKey: string | undefined;
@@ -100,11 +105,13 @@ export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
       return null;
     }
   };
+  const home = resolve(flags.home ?? (env.SAILFIN_HOME || ".sailfin"));
   const config: ServerConfig = {
     host: flags.host ?? env.SAILFIN_HOST ?? "127.0.0.1",
     port: int("--port / SAILFIN_PORT", flags.port ?? env.SAILFIN_PORT, 8866, 0, 65535),
-    home: resolve(flags.home ?? (env.SAILFIN_HOME || ".sailfin")),
+    home,
     artifacts: artifactsFromEnv(),
+    workDir: env.SAILFIN_WORK_DIR ? resolve(env.SAILFIN_WORK_DIR) : join(home, "work"),
     databaseUrl,
     masterKey: env.SAILFIN_MASTER_KEY || undefined,
     bootstrapAccessKey: accessKey,

@@ -5,7 +5,7 @@ import type { FastifyInstance } from "fastify";
 import type pino from "pino";
 import { openStore, type Store } from "@sailfin/store";
 import {
-  BackgroundTasks, DEFAULT_WEBHOOK_OPTIONS, LocalArtifactStore, S3ArtifactStore, ensurePrivateFile, preparePrivateHome, SecretBox, WebhookDispatcher, countAccessKeys, createAccessKey,
+  BackgroundTasks, DEFAULT_WEBHOOK_OPTIONS, LocalArtifactStore, S3ArtifactStore, ensurePrivateFile, runFilesFor, sweepRunFiles, preparePrivateHome, SecretBox, WebhookDispatcher, countAccessKeys, createAccessKey,
   findCredential, parseMasterKey, type EngineResources,
 } from "@sailfin/engine";
 import { PythonNotFoundError, startLocalWorker, startServerKindsWorker, workerSettingsFromEnv, type Worker } from "@sailfin/worker";
@@ -63,10 +63,18 @@ export async function openEngine(config: ServerConfig): Promise<{ store: Store; 
     const swept = await artifacts.sweepTemporaries();
     if (swept.files > 0) log.warn(`removed ${swept.files} temporary files (${swept.bytes} bytes) that stopped writers left in ${join(config.home, ".tmp")}`);
   }
+  if (artifacts instanceof S3ArtifactStore) {
+    const aborted = await artifacts.abortStaleUploads();
+    if (aborted > 0) log.warn(`aborted ${aborted} multipart uploads that stopped writers left in SAILFIN_ARTIFACTS`);
+  }
+  const files = runFilesFor(artifacts, config.workDir);
+  const staged = await sweepRunFiles(files);
+  if (staged > 0) log.warn(`removed ${staged} staging folders that stopped processes left in ${config.workDir}`);
   const res: EngineResources = {
     db: store.db,
     dialect: store.dialect,
     artifacts,
+    files,
     secrets: new SecretBox(await loadMasterKey(config)),
     log,
     background: new BackgroundTasks((name, error) => log.error({ err: error }, `background task ${name} failed`)),

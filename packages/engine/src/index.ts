@@ -9,6 +9,7 @@ export * from "./artifacts/artifact-store.js";
 export * from "./artifacts/keys.js";
 export * from "./artifacts/local.js";
 export * from "./artifacts/s3.js";
+export * from "./artifacts/run-files.js";
 export * from "./artifacts/home.js";
 export * from "./background.js";
 export * from "./import-outcome.js";

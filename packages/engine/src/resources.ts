@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Database, Dialect } from "@sailfin/store";
 import type { ArtifactStore } from "./artifacts/artifact-store.js";
+import type { RunFiles } from "./artifacts/run-files.js";
 import type { SecretBox } from "./iam/secret-box.js";
 import type { BackgroundTasks } from "./background.js";
 import type { JudgeEndpoints } from "./evaluations/judge-endpoints.js";
@@ -13,6 +14,8 @@ export interface EngineResources {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
   readonly artifacts: ArtifactStore;
+  /** The store as local files for runs and the tokenizer (the store's own folder, or staged through this node's work folder). */
+  readonly files: RunFiles;
   readonly secrets: SecretBox;
   readonly log: Logger;
   readonly background: BackgroundTasks;

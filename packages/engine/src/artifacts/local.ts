@@ -149,7 +149,7 @@ function pathClash(key: string): SailfinError {
 }
 
 /** True when a process with this id exists (EPERM: it does, under another user). */
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

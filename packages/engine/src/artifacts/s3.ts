@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream";
 import {
-  DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException,
+  AbortMultipartUploadCommand, DeleteObjectsCommand, GetObjectCommand, ListMultipartUploadsCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { SailfinError } from "@sailfin/contract";
@@ -28,6 +28,8 @@ export interface S3ArtifactSettings {
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 /** Parts uploaded at once: memory per upload is about UPLOAD_QUEUE × partSize, whatever the object's size. */
 const UPLOAD_QUEUE = 4;
+/** A multipart upload begun longer ago than this is one whose process died (see abortStaleUploads). */
+const STALE_UPLOAD_MS = 24 * 60 * 60 * 1000;
 /** DeleteObjects takes at most 1000 keys a request. */
 const DELETE_BATCH = 1000;
 
@@ -39,8 +41,9 @@ const DELETE_BATCH = 1000;
  * Atomic publish without a temporary key: S3 makes an object visible only when its PutObject or
  * CompleteMultipartUpload succeeds, and then whole (a reader of the key sees the old object or
  * the new one). A failed upload is aborted (AbortMultipartUpload), and the parts of one whose
- * process died are invisible to `get`, `stat` and `list`; they take space until the bucket's
- * AbortIncompleteMultipartUpload lifecycle rule removes them. Writing under a temporary key and
+ * process died are invisible to `get`, `stat` and `list`; they take space until
+ * `abortStaleUploads` (every start) or the bucket's AbortIncompleteMultipartUpload lifecycle rule
+ * removes them. Writing under a temporary key and
  * copying would add a server-side copy of every byte for nothing.
  */
 export class S3ArtifactStore implements ArtifactStore {
@@ -77,6 +80,33 @@ export class S3ArtifactStore implements ArtifactStore {
       const status = error instanceof S3ServiceException ? ` (HTTP ${error.$metadata.httpStatusCode})` : "";
       throw new Error(`SAILFIN_ARTIFACTS s3://${this.bucket}/${this.prefix}: the bucket cannot be reached at ${this.endpoint}: ${(error as Error).name}${status} ${(error as Error).message}`.trimEnd(), { cause: error });
     }
+  }
+
+  /**
+   * Aborts the multipart uploads under this store's prefix started more than `olderThanMs` ago:
+   * those of processes that died mid-upload (a live upload of a model takes minutes, not a day).
+   * Returns how many were aborted. Called at every server and worker start.
+   */
+  async abortStaleUploads(olderThanMs = STALE_UPLOAD_MS, now = Date.now()): Promise<number> {
+    let aborted = 0;
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const page = await this.client.send(new ListMultipartUploadsCommand({
+        Bucket: this.bucket, Prefix: this.prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker,
+      }));
+      for (const upload of page.Uploads ?? []) {
+        if (upload.Key === undefined || upload.UploadId === undefined) continue;
+        // A server that does not say when an upload began gets none aborted: it may be a live writer's.
+        if (upload.Initiated === undefined || now - upload.Initiated.getTime() < olderThanMs) continue;
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key, UploadId: upload.UploadId }));
+        aborted++;
+      }
+      const more = page.IsTruncated === true;
+      keyMarker = more ? page.NextKeyMarker : undefined;
+      uploadIdMarker = more ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker !== undefined);
+    return aborted;
   }
 
   localPath(): null {

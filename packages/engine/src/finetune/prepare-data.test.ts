@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { SailfinError } from "@sailfin/contract";
 import { readDatasetTexts } from "@sailfin/data";
 import { LocalArtifactStore } from "../artifacts/local.js";
+import { runFilesFor } from "../artifacts/run-files.js";
 import { writeTinyModel } from "../models/tiny-model.js";
 import { prepareRunData, type PrepareRunDataInput } from "./prepare-data.js";
 
@@ -13,7 +14,7 @@ const DEMO = new URL("../../../../examples/demo-sft.jsonl", import.meta.url);
 let root: string;
 let store: LocalArtifactStore;
 let contentHash: string;
-const res = () => ({ artifacts: store });
+const res = () => ({ files: runFilesFor(store, join(root, "work")) });
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), "sailfin-token-cache-"));

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFile, readdir, rename, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { SailfinError, type TrainMode } from "@sailfin/contract";
 import { PIPELINE_VERSION, PipelineInputError, prepareTrainingData, type DataFormat, type SplitManifest } from "@sailfin/data";
+import { folderKey } from "../artifacts/run-files.js";
 import type { EngineResources } from "../resources.js";
 import type { FinetuneRunSpec } from "./records.js";
 
@@ -19,7 +20,9 @@ import type { FinetuneRunSpec } from "./records.js";
  *
  * Two workers preparing the same key never see each other's half-written files: each writes
  * into its own `token-cache/.tmp-<key>-<random>/` and publishes it with one `rename`; the loser
- * of a race finds the folder taken, drops its copy and uses the winner's.
+ * of a race finds the folder taken, drops its copy and uses the winner's. On a remote store the
+ * shards are prepared in the work folder and committed to the store's `token-cache/<key>/` (the
+ * split manifests last): a worker finds them there and downloads them instead of tokenizing.
  */
 export interface PrepareRunDataInput {
   readonly datasets: ReadonlyArray<{
@@ -66,43 +69,47 @@ const STALE_TMP_MS = 24 * 60 * 60 * 1000;
  * });
  * spec.data = { train: data.trainDir, validation: data.validationDir };
  */
-export async function prepareRunData(res: Pick<EngineResources, "artifacts">, input: PrepareRunDataInput): Promise<PreparedRunData> {
-  const local = (key: string) => {
-    const path = res.artifacts.localPath(key);
-    if (path === null) throw new SailfinError("InternalError", { detail: "preparing training data needs a local artifact store" });
-    return path;
-  };
-  const modelDir = local(input.modelKey.replace(/\/$/, ""));
+export async function prepareRunData(res: Pick<EngineResources, "files">, input: PrepareRunDataInput): Promise<PreparedRunData> {
+  const { files } = res;
+  const modelDir = await files.input(folderKey(input.modelKey));
   const key = await tokenCacheKey(modelDir, input);
-  const root = local(CACHE_PREFIX);
-  const finalDir = join(root, key);
-  const hit = await readCached(finalDir);
+  const cacheKey = `${CACHE_PREFIX}/${key}/`;
+  // Another worker (or this one) prepared it: a remote store's copy is downloaded, not redone.
+  const found = await files.find(cacheKey, ["train/manifest.json", "validation/manifest.json"]);
+  const hit = found === null ? null : await readCached(found);
   if (hit !== null) return { key, cached: true, ...hit };
 
+  const finalDir = await files.output(cacheKey);
+  const root = dirname(finalDir);
   await removeStaleTemporaries(root);
   const tmpDir = join(root, `.tmp-${key}-${randomBytes(6).toString("hex")}`);
+  let prepared: Omit<PreparedRunData, "key" | "cached">;
+  let cached = false;
   try {
-    const prepared = await prepareTrainingData({
-      datasets: input.datasets.map((d) => ({ path: local(d.dataKey), format: d.format, samplingRate: d.samplingRate })),
-      modelDir, trainMode: input.trainMode, maxSeqLen: input.maxSeqLen, splitRatio: input.splitRatio, seed: input.seed, outDir: tmpDir,
+    const datasets = [];
+    for (const d of input.datasets) datasets.push({ path: await files.input(d.dataKey), format: d.format, samplingRate: d.samplingRate });
+    const done = await prepareTrainingData({
+      datasets, modelDir, trainMode: input.trainMode, maxSeqLen: input.maxSeqLen, splitRatio: input.splitRatio, seed: input.seed, outDir: tmpDir,
     });
-    prepared.datasetHashes.forEach((hash, i) => {
+    done.datasetHashes.forEach((hash, i) => {
       const expected = input.datasets[i]!.contentHash;
       if (hash !== expected) {
         throw new SailfinError("InternalError", { detail: `dataset file ${input.datasets[i]!.dataKey} changed after release (sha256 ${hash}, released ${expected})` });
       }
     });
+    // rename replaces the empty folder output() made; a full one is another worker's.
     try {
       await rename(tmpDir, finalDir);
+      prepared = { trainDir: join(finalDir, "train"), validationDir: join(finalDir, "validation"), train: done.train, validation: done.validation };
     } catch (error) {
       // Another worker published the same key first: its shards are identical; use them.
       if (!["ENOTEMPTY", "EEXIST"].includes((error as NodeJS.ErrnoException).code ?? "")) throw error;
       await rm(tmpDir, { recursive: true, force: true });
       const other = await readCached(finalDir);
       if (other === null) throw error;
-      return { key, cached: true, ...other };
+      prepared = other;
+      cached = true;
     }
-    return { key, cached: false, trainDir: join(finalDir, "train"), validationDir: join(finalDir, "validation"), train: prepared.train, validation: prepared.validation };
   } catch (error) {
     await rm(tmpDir, { recursive: true, force: true });
     if (error instanceof PipelineInputError) {
@@ -110,6 +117,9 @@ export async function prepareRunData(res: Pick<EngineResources, "artifacts">, in
     }
     throw error;
   }
+  // Published to a remote store (manifests last), so other workers download instead of tokenizing.
+  await files.commit(cacheKey);
+  return { key, cached, ...prepared };
 }
 
 /**

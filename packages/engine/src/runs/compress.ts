@@ -1,9 +1,9 @@
-import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { SailfinError, type RuntimeQuantizeSpec } from "@sailfin/contract";
 import { QUANT_WEIGHTS, type CompResult, type CompRunSpec, type QuantWeight } from "../compression/comp-tasks.js";
 import { compOutputKey, settleCompression } from "../compression/settle.js";
+import { folderKey } from "../artifacts/run-files.js";
 import { versionFilesKey } from "../models/model-rows.js";
 import type { RunDeps } from "./deps.js";
 import { defineRunKind, parseStoredSpec } from "./define.js";
@@ -58,38 +58,40 @@ function compressionResult(spec: CompRunSpec, outputs: Record<string, unknown>, 
  * the output version is created Ready in the transaction that finishes the run.
  */
 export async function runCompress(spec: CompRunSpec, deps: RunDeps): Promise<RunOutcome> {
-  const { run, reads } = deps;
-  const store = deps.artifacts;
-  if (store === null) return failed("system", "compression needs a local artifact store");
+  const { run, reads, files } = deps;
   const source = await reads.modelVersion({ num: spec.sourceVersionNum });
   if (source === null || source.status !== "Ready") {
     return failed("user", `the source model version ${spec.sourceVersionId} no longer exists or is not Ready`);
   }
-  const modelKey = versionFilesKey(source);
+  const modelKey = folderKey(versionFilesKey(source));
   const evalSplit = await heldOutSplit(deps, source.sourceRunNum, modelKey);
 
-  const outputDir = store.local(compOutputKey(spec));
-  await rm(outputDir, { recursive: true, force: true });
-  const workDir = store.local(`runs/${run.id}`);
+  const outputKey = compOutputKey(spec);
+  await files.discard(outputKey);
+  const outputDir = await files.output(outputKey);
+  const workDir = await files.output(`runs/${run.id}/`);
+  const modelDir = await files.input(modelKey);
   const runtime = await deps.runRuntime({
     recipe: "quantize", jobKey: `${run.id}/quantize`, specPath: join(workDir, `spec.attempt-${run.attempt}.json`),
-    spec: quantizeRuntimeSpec(spec, { modelDir: store.local(modelKey), outputDir, evalSplit }), keepCheckpoints: 1,
+    spec: quantizeRuntimeSpec(spec, { modelDir, outputDir, evalSplit }), keepCheckpoints: 1,
   });
   if (runtime.kind === "lost") return runtime;
   const { ending, result } = runtime;
   if (ending?.kind === "done" && result.exitCode === 0) {
     if (!(await reads.modelSetExists(spec.targetSetNum))) {
-      await rm(outputDir, { recursive: true, force: true });
+      await files.discard(outputKey);
       return failed("user", "the target model set was deleted while compressing");
     }
     const after = await folderSize(outputDir);
-    const measured = compressionResult(spec, ending.outputs, { before: await folderSize(store.local(modelKey)), after });
+    const measured = compressionResult(spec, ending.outputs, { before: await folderSize(modelDir), after });
+    // Uploaded before the run settles: the output version is created Ready only once the store holds it whole.
+    await files.commit(outputKey);
     return {
       kind: "done", reason: `quantized ${spec.sourceVersionId} to ${spec.weight} as ${spec.outputVersionId}`, result: measured,
       settle: (trx) => settleCompression(trx, { accessKey: run.owner }, run.num, spec, after),
     };
   }
-  await rm(outputDir, { recursive: true, force: true });
+  await files.discard(outputKey);
   if (ending?.kind === "stopped") return { kind: "stopped", reason: "stopped while quantizing" };
   const failure = runtimeFailure("quantize", ending, result);
   return failed(failure.failure, failure.reason);

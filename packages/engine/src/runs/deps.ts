@@ -2,6 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { RUNTIME_SPECS, type RuntimePrecision, type RuntimeRecipe } from "@sailfin/contract";
 import type { Logger } from "../resources.js";
+import type { RunFiles } from "../artifacts/run-files.js";
 import type { FinetuneRunSpec } from "../finetune/records.js";
 import type { PreparedRunData } from "../finetune/prepare-data.js";
 import type { EvalResultRow } from "../evaluations/eval-tasks.js";
@@ -18,7 +19,7 @@ import { RuntimeLink, type RuntimeEnding } from "./runtime-link.js";
 
 /**
  * Every side effect a run kind has, as one bag (Langfuse's `evalExecutionDeps`): reads as typed
- * records, the local artifact view, the runtime, fenced writes, the judge and the runtime
+ * records, the artifacts as local files, the runtime, fenced writes, the judge and the runtime
  * settings. `productionRunDeps` builds it from the engine's resources and an executor;
  * `runDepsDouble` (tests) from overrides, without Python or a database.
  */
@@ -29,8 +30,8 @@ export interface RunDeps {
   /** Aborted to stop the attempt (a requested stop, a lost lease, or the worker shutting down). */
   readonly signal: AbortSignal;
   readonly settings: RuntimeSettings;
-  /** The artifact store as local folders, or null when it is not (runtime work needs them). */
-  readonly artifacts: LocalArtifacts | null;
+  /** The artifact store as local files: the runtime's inputs (staged) and outputs (committed). */
+  readonly files: RunFiles;
   readonly reads: RunReads;
   /** Writes an object into the artifact store (atomically). */
   putArtifact(key: string, body: Buffer): Promise<{ readonly size: number }>;
@@ -69,14 +70,6 @@ export interface RuntimeSettings {
   readonly device: string;
   /** `SAILFIN_PRECISION`. */
   readonly precision: RuntimePrecision;
-}
-
-/** The artifact store seen as local folders: the runtime reads and writes files directly. */
-export interface LocalArtifacts {
-  /** Absolute root of the store. */
-  readonly root: string;
-  /** The absolute path of a key (a trailing `/` is dropped), through the store's own root-escape check. */
-  readonly local: (key: string) => string;
 }
 
 /** A model version as run kinds read it. */
@@ -152,6 +145,10 @@ interface RuntimeParts {
   readonly artifactRoot: string;
   readonly signal: AbortSignal;
   readonly onLeaseLost: () => void;
+  /** Awaited before a checkpoint's row is recorded (uploads it where the store is remote); false: it is gone, record no row. */
+  readonly beforeCheckpoint?: (key: string) => Promise<boolean>;
+  /** Awaited after checkpoint rows were recorded (prunes the store's copies of the rows dropped). */
+  readonly afterCheckpoints?: () => Promise<void>;
 }
 
 /**
@@ -171,6 +168,8 @@ export async function runThroughLink(parts: RuntimeParts, job: RuntimeJob): Prom
   await writeFile(job.specPath, `${JSON.stringify(job.spec, null, 2)}\n`);
   const link = new RuntimeLink({
     record: parts.record, recipe: job.recipe, artifactRoot: parts.artifactRoot, keepCheckpoints: job.keepCheckpoints, onLeaseLost: parts.onLeaseLost,
+    ...(parts.beforeCheckpoint === undefined ? {} : { beforeCheckpoint: parts.beforeCheckpoint }),
+    ...(parts.afterCheckpoints === undefined ? {} : { afterCheckpoints: parts.afterCheckpoints }),
     ...(job.progressOffset === undefined ? {} : { progressOffset: job.progressOffset }),
     ...(job.progressScale === undefined ? {} : { progressScale: job.progressScale }),
     ...(job.recordedThroughStep === undefined ? {} : { recordedThroughStep: job.recordedThroughStep }),

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { nowIso, type RuntimeGenerateSpec } from "@sailfin/contract";
@@ -8,7 +8,8 @@ import {
 } from "@sailfin/data";
 import { judgeSummary } from "../evaluations/judge-summary.js";
 import type { EffectMetric, EvalResult, EvalRunSpec, EvalUnitResult, EvalUnitSpec } from "../evaluations/eval-spec.js";
-import type { LocalArtifacts, ModelVersionRef, RunDeps } from "./deps.js";
+import { folderKey } from "../artifacts/run-files.js";
+import type { ModelVersionRef, RunDeps } from "./deps.js";
 import { defineRunKind } from "./define.js";
 import { failed, type RunOutcome } from "./outcome.js";
 import { runtimeFailure } from "./runtime-failure.js";
@@ -96,11 +97,11 @@ function generateRuntimeSpec(spec: EvalRunSpec, unit: EvalUnitSpec, input: Gener
  * others go on; the evaluation is PartlyDone then. A retry starts over (results are replaced).
  */
 export async function runEvaluate(spec: EvalRunSpec, deps: RunDeps): Promise<RunOutcome> {
-  const store = deps.artifacts;
-  if (store === null) return failed("system", "evaluation needs a local artifact store");
+  const { files } = deps;
+  const dataFile = await files.input(spec.dataset.dataKey);
   let samples: EvalSample[];
   try {
-    samples = parseSamples(await readFile(store.local(spec.dataset.dataKey), "utf8"), spec.maxSamples);
+    samples = parseSamples(await readFile(dataFile, "utf8"), spec.maxSamples);
   } catch (error) {
     return failed("user", `evaluation dataset ${spec.dataset.versionId}: ${(error as Error).message}`);
   }
@@ -109,12 +110,12 @@ export async function runEvaluate(spec: EvalRunSpec, deps: RunDeps): Promise<Run
   // A retried attempt starts over: the answers of a lost one go, fenced by this lease.
   if (!(await deps.recordEvalResults([], { replace: true }))) return { kind: "lost" };
 
-  const workDir = store.local(`runs/${deps.run.id}`);
-  await mkdir(workDir, { recursive: true });
+  // Prompts and answers are this node's scratch files: never uploaded.
+  const workDir = await files.output(`runs/${deps.run.id}/`);
   const units: EvalUnitResult[] = [];
   for (const unit of spec.units) {
     if (deps.signal.aborted) return { kind: "stopped", reason: `stopped after ${units.length} of ${spec.units.length} model versions` };
-    const outcome = await evaluateUnit(deps, store, spec, unit, samples, stopWords, workDir);
+    const outcome = await evaluateUnit(deps, spec, unit, samples, stopWords, workDir);
     if (outcome.kind === "lost") return { kind: "lost" };
     if (outcome.kind === "stopped") return { kind: "stopped", reason: `stopped while evaluating ${unit.modelVersionId}` };
     units.push(outcome.result);
@@ -129,7 +130,7 @@ export async function runEvaluate(spec: EvalRunSpec, deps: RunDeps): Promise<Run
 type UnitOutcome = { kind: "done"; result: EvalUnitResult } | { kind: "stopped" } | { kind: "lost" };
 
 async function evaluateUnit(
-  deps: RunDeps, store: LocalArtifacts, spec: EvalRunSpec, unit: EvalUnitSpec, samples: readonly EvalSample[], stopWords: StopWords | undefined,
+  deps: RunDeps, spec: EvalRunSpec, unit: EvalUnitSpec, samples: readonly EvalSample[], stopWords: StopWords | undefined,
   workDir: string,
 ): Promise<UnitOutcome> {
   const unitFailed = (message: string): UnitOutcome => ({
@@ -138,8 +139,8 @@ async function evaluateUnit(
   });
   const version: ModelVersionRef | null = await deps.reads.modelVersion({ num: unit.modelVersionNum });
   if (version === null || version.status !== "Ready" || version.artifactPath === null) return unitFailed(`model version ${unit.modelVersionId} no longer exists or is not Ready`);
-  const modelDir = store.local(version.artifactPath);
-
+  // A staging failure (the store unreachable) is the system's, retried: not this version's failure.
+  const modelDir = await deps.files.input(folderKey(version.artifactPath));
   let tok: LoadedTokenizer;
   let prompts: string[];
   try {

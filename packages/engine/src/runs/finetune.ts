@@ -1,8 +1,8 @@
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { SUPPORTED_PARAMETER_SCALES, SailfinError, TRAIN_MODES, RuntimeHyper, runtimeHyper, type RuntimeFinetuneSpec } from "@sailfin/contract";
 import type { ResolvedBaseModelConfig } from "../models/base-models.js";
+import { folderKey, isMissingArtifact } from "../artifacts/run-files.js";
 import { versionFilesKey } from "../models/model-rows.js";
 import type { FinetuneRunSpec } from "../finetune/records.js";
 import type { PreparedRunData } from "../finetune/prepare-data.js";
@@ -78,9 +78,7 @@ export function finetuneRuntimeSpec(input: FinetuneRuntimeInput): RuntimeFinetun
  * latest recorded checkpoint on a retry), the runtime, its events recorded as they come.
  */
 export async function runFinetune(spec: FinetuneRunSpec, deps: RunDeps): Promise<RunOutcome> {
-  const { run, reads } = deps;
-  const store = deps.artifacts;
-  if (store === null) return failed("system", "training needs a local artifact store");
+  const { run, reads, files } = deps;
   // The runtime would refuse bad hyper-parameters too, as the user's error: said here before the data is tokenized.
   const hyper = RuntimeHyper.safeParse(runtimeHyper(spec.parameterScale, spec.hyperParameters));
   if (!hyper.success) {
@@ -94,7 +92,7 @@ export async function runFinetune(spec: FinetuneRunSpec, deps: RunDeps): Promise
   try {
     data = await reads.prepareTrainingData(spec, modelKey);
   } catch (error) {
-    if (error instanceof SailfinError && error.id === "InvalidParameter") return failed("user", `training data: ${error.message}`);
+    if ((error instanceof SailfinError && error.id === "InvalidParameter") || isMissingArtifact(error)) return failed("user", `training data: ${error.message}`);
     return failed("system", `preparing training data failed: ${(error as Error).message}`);
   }
 
@@ -103,15 +101,22 @@ export async function runFinetune(spec: FinetuneRunSpec, deps: RunDeps): Promise
   const latest = await reads.latestCheckpoint(run.num);
   if (run.attempt > 1 && !(await deps.forgetAfterStep(latest?.step ?? 0))) return { kind: "lost" };
 
-  const outputDir = store.local(`runs/${run.id}`);
-  await mkdir(outputDir, { recursive: true });
+  // Checkpoints are written below the output folder; on a remote store each is uploaded before
+  // its row is recorded (RunDeps.runRuntime), and a retry elsewhere downloads the one it resumes.
+  const outputDir = await files.output(`runs/${run.id}/`);
+  let modelDir: string;
+  let initCheckpoint: string | null;
+  try {
+    modelDir = await files.input(folderKey(modelKey));
+    initCheckpoint = spec.increment === null ? null : await files.input(folderKey(spec.increment.checkpointPath));
+  } catch (error) {
+    if (isMissingArtifact(error)) return failed("user", `the base model or the checkpoint to start from is gone: ${error.message}`);
+    throw error;
+  }
+  const resumeFrom = latest === null ? null : await files.input(folderKey(latest.path));
   const runtime = await deps.runRuntime({
     recipe: "finetune", jobKey: `${run.id}/finetune`, specPath: join(outputDir, `spec.attempt-${run.attempt}.json`),
-    spec: finetuneRuntimeSpec({
-      runId: run.id, spec, modelDir: store.local(modelKey), data, outputDir,
-      initCheckpoint: spec.increment === null ? null : store.local(spec.increment.checkpointPath),
-      resumeFrom: latest === null ? null : store.local(latest.path), settings: deps.settings,
-    }),
+    spec: finetuneRuntimeSpec({ runId: run.id, spec, modelDir, data, outputDir, initCheckpoint, resumeFrom, settings: deps.settings }),
     keepCheckpoints: Number(spec.hyperParameters.checkpointCount ?? 1),
     ...(latest === null ? {} : { recordedThroughStep: latest.step }),
   });

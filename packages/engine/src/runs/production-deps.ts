@@ -1,4 +1,7 @@
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { EngineResources } from "../resources.js";
+import type { RunFiles } from "../artifacts/run-files.js";
 import { prepareSpecData } from "../finetune/prepare-data.js";
 import { evalResults } from "../evaluations/eval-tasks.js";
 import { resolveJudgeTarget } from "../evaluations/judge-endpoints.js";
@@ -8,9 +11,9 @@ import { recordEvalResults } from "../queue/record-eval-results.js";
 import type { Lease } from "../queue/lease.js";
 import { executeDatasetImport } from "../datasets/execute-dataset-import.js";
 import { executeModelImport } from "../models/import-model-version.js";
-import { runThroughLink, type LocalArtifacts, type RunDeps, type RuntimeSettings } from "./deps.js";
+import { runThroughLink, type RunDeps, type RuntimeSettings } from "./deps.js";
 import type { Executor } from "./executor.js";
-import { modelSetExists, readLatestCheckpoint, readModelVersion, readStoredRun } from "./reads.js";
+import { modelSetExists, readCheckpointPaths, readLatestCheckpoint, readModelVersion, readStoredRun } from "./reads.js";
 
 interface ProductionRunDepsInput {
   readonly res: EngineResources;
@@ -31,10 +34,10 @@ interface ProductionRunDepsInput {
  */
 export function productionRunDeps(input: ProductionRunDepsInput): RunDeps {
   const { res, lease, executor, settings, signal, leaseLost } = input;
-  const artifacts = localArtifacts(res);
+  const { files } = res;
   return {
     run: { num: lease.runNum, id: lease.runId, kind: lease.kind, attempt: lease.attempt, owner: lease.owner, storedSpec: lease.row.spec },
-    log: res.log, signal, settings, artifacts,
+    log: res.log, signal, settings, files,
     reads: {
       modelVersion: (ref) => readModelVersion(res.db, ref),
       latestCheckpoint: (runNum) => readLatestCheckpoint(res.db, runNum),
@@ -47,9 +50,13 @@ export function productionRunDeps(input: ProductionRunDepsInput): RunDeps {
     runRuntime: (job) => {
       // The catalog's needsRuntime keeps such kinds off a worker without an executor.
       if (executor === undefined) throw new Error(`run kind ${lease.kind} needs the runtime, and this worker has no executor`);
-      if (artifacts === null) throw new Error("runtime jobs need a local artifact store");
       return runThroughLink({
-        executor, record: (batch) => recordProgress(res.db, lease, batch), artifactRoot: artifacts.root, signal, onLeaseLost: leaseLost,
+        executor, record: (batch) => recordProgress(res.db, lease, batch), artifactRoot: files.root, signal, onLeaseLost: leaseLost,
+        // A remote store holds a checkpoint before its row does, and loses the ones whose rows were pruned.
+        ...(files.zeroCopy ? {} : {
+          beforeCheckpoint: (key: string) => commitCheckpoint(files, key),
+          afterCheckpoints: async () => files.keepOnly(`runs/${lease.runId}/checkpoints/`, await readCheckpointPaths(res.db, lease.runNum)),
+        }),
       }, job);
     },
     forgetAfterStep: (step) => forgetAfterStep(res.db, lease, step),
@@ -62,10 +69,14 @@ export function productionRunDeps(input: ProductionRunDepsInput): RunDeps {
   };
 }
 
-/** The local view of the store, or null when it is not a local folder (runtime work needs one). */
-function localArtifacts(res: EngineResources): LocalArtifacts | null {
-  const root = res.artifacts.localPath("");
-  if (root === null) return null;
-  // Non-null for every key once the root exists.
-  return { root, local: (key) => res.artifacts.localPath(key.replace(/\/$/, ""))! };
+/** Uploads a checkpoint folder; false when the runtime already deleted it for a newer one (it gets no row). */
+async function commitCheckpoint(files: RunFiles, key: string): Promise<boolean> {
+  try {
+    await files.commit(key);
+    return true;
+  } catch (error) {
+    // Deleted before or while it was read: a newer checkpoint replaced it (what it half-uploaded goes with the next prune).
+    if ((await stat(join(files.root, ...key.replace(/\/$/, "").split("/"))).catch(() => null)) === null) return false;
+    throw error;
+  }
 }

@@ -1,9 +1,10 @@
-import { readdir, rm, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import type { RuntimeExportSpec } from "@sailfin/contract";
 import { SYSTEM_ACTOR } from "../resources.js";
 import { settlePublishedVersion, type PublishRunSpec } from "../models/publish-from-run.js";
+import { folderKey, isMissingArtifact } from "../artifacts/run-files.js";
 import { versionFilesKey } from "../models/model-rows.js";
 import type { RunDeps } from "./deps.js";
 import { defineRunKind } from "./define.js";
@@ -39,31 +40,40 @@ function exportRuntimeSpec(paths: { readonly modelDir: string; readonly checkpoi
  * Ready in the fenced transaction that finishes the run (or Fail in the one that fails it).
  */
 export async function runPublish(spec: PublishRunSpec, deps: RunDeps): Promise<RunOutcome> {
-  const { run } = deps;
-  const store = deps.artifacts;
-  if (store === null) return failed("system", "publishing needs a local artifact store");
+  const { run, files } = deps;
   const base = await deps.reads.modelVersion({ id: spec.baseVersionId });
   if (base === null) return failed("user", `the base model version ${spec.baseVersionId} no longer exists`);
-  const outputDir = store.local(publishOutputKey(spec));
-  // A previous attempt may have left files: start clean.
-  await rm(outputDir, { recursive: true, force: true });
-  const workDir = store.local(`runs/${run.id}`);
+  const key = publishOutputKey(spec);
+  // A previous attempt may have left files (here or half-uploaded): start clean.
+  await files.discard(key);
+  const outputDir = await files.output(key);
+  const workDir = await files.output(`runs/${run.id}/`);
+  let modelDir: string;
+  let checkpoint: string;
+  try {
+    modelDir = await files.input(folderKey(versionFilesKey(base)));
+    checkpoint = await files.input(folderKey(spec.checkpointPath));
+  } catch (error) {
+    // As the runtime says of a checkpoint folder deleted from the local store.
+    if (isMissingArtifact(error)) return failed("user", `the checkpoint or base model is gone: ${error.message}`);
+    throw error;
+  }
   const runtime = await deps.runRuntime({
     recipe: "export", jobKey: `${run.id}/export`, specPath: join(workDir, `spec.attempt-${run.attempt}.json`),
-    spec: exportRuntimeSpec({ modelDir: store.local(versionFilesKey(base)), checkpoint: store.local(spec.checkpointPath), outputDir }),
-    keepCheckpoints: 1,
+    spec: exportRuntimeSpec({ modelDir, checkpoint, outputDir }), keepCheckpoints: 1,
   });
   if (runtime.kind === "lost") return runtime;
   const { ending, result } = runtime;
   if (ending?.kind === "done" && result.exitCode === 0) {
-    const key = publishOutputKey(spec);
     const sizeBytes = await folderSize(outputDir);
+    // Uploaded before the run settles: the version turns Ready only once the store holds it whole.
+    await files.commit(key);
     return {
       kind: "done", reason: `exported step ${spec.step} of ${spec.sourceRunId}`,
       settle: async (trx) => { await settlePublishedVersion(trx, { accessKey: run.owner }, spec.versionNum, { status: "Ready", artifactPath: key, sizeBytes }); },
     };
   }
-  await rm(outputDir, { recursive: true, force: true });
+  await files.discard(key);
   if (ending?.kind === "stopped") return failed("system", "the export was interrupted");
   const failure = runtimeFailure("export", ending, result);
   return failed(failure.failure, failure.reason);

@@ -25,6 +25,12 @@ export async function readLatestCheckpoint(db: Kysely<Database>, runNum: number)
   return row ?? null;
 }
 
+/** The checkpoint folders a run's rows name (those a remote store keeps). @example await readCheckpointPaths(db, 12) */
+export async function readCheckpointPaths(db: Kysely<Database>, runNum: number): Promise<string[]> {
+  const rows = await db.selectFrom("run_checkpoints").select("path").where("run_num", "=", runNum).execute();
+  return rows.map((r) => r.path);
+}
+
 /** A run's kind, name and stored spec, or null. @example await readStoredRun(db, 7) */
 export async function readStoredRun(db: Kysely<Database>, runNum: number): Promise<StoredRun | null> {
   const row = await db.selectFrom("runs").select(["num", "id", "kind", "name", "spec"]).where("num", "=", runNum).executeTakeFirst();

@@ -1,9 +1,11 @@
 import type { RuntimeEvent } from "@sailfin/contract";
 import type { ProgressBatch } from "../queue/record-progress.js";
 import type { EvalResultInput } from "../queue/record-eval-results.js";
-import type { LocalArtifacts, RunAttempt, RunDeps, RunImports, RunJudge, RunReads, RuntimeJob, RuntimeSettings } from "./deps.js";
+import type { RunAttempt, RunDeps, RunImports, RunJudge, RunReads, RuntimeJob, RuntimeSettings } from "./deps.js";
 import { runThroughLink } from "./deps.js";
 import type { ExecResult } from "./executor.js";
+import { LocalArtifactStore } from "../artifacts/local.js";
+import { runFilesFor, type RunFiles } from "../artifacts/run-files.js";
 
 /** What a scripted runtime job prints and how its process ends. */
 export interface ScriptedJob {
@@ -18,7 +20,7 @@ export interface RunDepsDoubleOptions {
   /** The payload stored on the run (JSON-encoded into `run.storedSpec` unless that is given). */
   readonly spec?: unknown;
   readonly run?: Partial<RunAttempt>;
-  /** Root of a local artifact folder (a temporary directory); null: no local store. */
+  /** Root of a local artifact folder (a temporary directory); null: the kind touches no files (using them throws). */
   readonly root: string | null;
   readonly settings?: RuntimeSettings;
   readonly signal?: AbortSignal;
@@ -32,6 +34,17 @@ export interface RunDepsDoubleOptions {
   /** Import work (the import kinds); not given: it throws. */
   readonly imports?: Partial<RunImports>;
 }
+
+/** The files of a double without a root: a kind that reaches for them fails the test, naming what it did. */
+const NO_FILES: RunFiles = {
+  root: "/nonexistent", zeroCopy: true,
+  input: (key) => Promise.reject(new Error(`the test gave no root (input ${key})`)),
+  find: (key) => Promise.reject(new Error(`the test gave no root (find ${key})`)),
+  output: (key) => Promise.reject(new Error(`the test gave no root (output ${key})`)),
+  commit: (key) => Promise.reject(new Error(`the test gave no root (commit ${key})`)),
+  discard: (key) => Promise.reject(new Error(`the test gave no root (discard ${key})`)),
+  keepOnly: () => Promise.reject(new Error("the test gave no root (keepOnly)")),
+};
 
 /** What the kind did through the double, for assertions. */
 interface RunDepsRecord {
@@ -55,7 +68,7 @@ export function runDepsDouble(options: RunDepsDoubleOptions): { deps: RunDeps; r
   const held = options.leaseHeld ?? (() => true);
   const signal = options.signal ?? new AbortController().signal;
   const root = options.root;
-  const artifacts: LocalArtifacts | null = root === null ? null : { root, local: (key) => `${root}/${key.replace(/\/$/, "")}` };
+  const files: RunFiles = root === null ? NO_FILES : runFilesFor(new LocalArtifactStore(root), `${root}/work`);
   const missing = (name: string) => () => Promise.reject(new Error(`the test gave no reads.${name}`));
   const reads: RunReads = {
     modelVersion: missing("modelVersion"), latestCheckpoint: missing("latestCheckpoint"), storedRun: missing("storedRun"),
@@ -67,12 +80,11 @@ export function runDepsDouble(options: RunDepsDoubleOptions): { deps: RunDeps; r
   };
   const script = options.runtime ?? ((): ScriptedJob => ({ events: [{ event: "done", time: 0, step: 0, outputs: { lastCheckpoint: null } }] }));
   const deps: RunDeps = {
-    run, signal, artifacts, reads,
+    run, signal, files, reads,
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },
     settings: options.settings ?? { device: "auto", precision: "auto" },
     putArtifact: async (key, body) => { record.puts.push({ key, body }); return { size: body.length }; },
     runRuntime: (job) => {
-      if (artifacts === null) throw new Error("runtime jobs need a local artifact store");
       record.jobs.push(job);
       return runThroughLink({
         executor: {
@@ -83,7 +95,7 @@ export function runDepsDouble(options: RunDepsDoubleOptions): { deps: RunDeps; r
           },
         },
         record: async (batch) => { if (!held()) return false; record.progress.push(batch); return true; },
-        artifactRoot: artifacts.root, signal, onLeaseLost: () => { record.leaseLost++; },
+        artifactRoot: files.root, signal, onLeaseLost: () => { record.leaseLost++; },
       }, job);
     },
     forgetAfterStep: async (step) => { if (!held()) return false; record.forgotten.push(step); return true; },

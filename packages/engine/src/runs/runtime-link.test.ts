@@ -57,3 +57,31 @@ test("runtime link: a replayed job's steps at or below recordedThroughStep are n
   assert.deepEqual(batches.flatMap((b) => b.checkpoints ?? []).map((c) => c.step), [3]);
   assert.equal(l.lastStep, 3);
 });
+
+test("runtime link: a checkpoint is uploaded before its row is written; one already gone gets no row; pruning follows the rows", async () => {
+  const order: string[] = [];
+  const l = new RuntimeLink({
+    record: async (batch) => { for (const c of batch.checkpoints ?? []) order.push(`row ${c.path}`); return true; },
+    recipe: "finetune", artifactRoot: "/work", keepCheckpoints: 1, onLeaseLost: () => undefined,
+    beforeCheckpoint: async (key) => { order.push(`upload ${key}`); return !key.includes("step_000001"); },
+    afterCheckpoints: async () => { order.push("prune"); },
+  });
+  l.line(JSON.stringify(runtimeEvent.checkpoint({ step: 1, path: "/work/runs/r/checkpoints/step_000001" })));
+  l.line(JSON.stringify(runtimeEvent.checkpoint({ step: 2, path: "/work/runs/r/checkpoints/step_000002" })));
+  assert.equal(await l.close(), true);
+  assert.deepEqual(order, [
+    "upload runs/r/checkpoints/step_000001/", "upload runs/r/checkpoints/step_000002/", "row runs/r/checkpoints/step_000002/", "prune",
+  ]);
+});
+
+test("runtime link: a failed upload fails the attempt's recording (close throws), and no row names the checkpoint", async () => {
+  const rows: string[] = [];
+  const l = new RuntimeLink({
+    record: async (batch) => { rows.push(...(batch.checkpoints ?? []).map((c) => c.path)); return true; },
+    recipe: "finetune", artifactRoot: "/work", keepCheckpoints: 1, onLeaseLost: () => undefined,
+    beforeCheckpoint: async () => { throw new Error("store unreachable"); },
+  });
+  l.line(JSON.stringify(runtimeEvent.checkpoint({ step: 1, path: "/work/runs/r/checkpoints/step_000001" })));
+  await assert.rejects(l.close(), /recording training progress failed: store unreachable/);
+  assert.deepEqual(rows, []);
+});

@@ -28,6 +28,14 @@ interface RuntimeLinkOptions {
   readonly progressScale?: number;
   /** Metrics, evals and checkpoints of steps at or below it are already recorded: skipped (see RuntimeJob). */
   readonly recordedThroughStep?: number;
+  /**
+   * Awaited before a checkpoint's row is written: a remote store gets the folder first, so a row
+   * never names a checkpoint another worker cannot download. False: the folder is gone (the
+   * runtime pruned it for a newer one meanwhile) and gets no row.
+   */
+  readonly beforeCheckpoint?: (key: string) => Promise<boolean>;
+  /** Awaited after a batch with checkpoint rows was written (pruning the store's copies of dropped rows). */
+  readonly afterCheckpoints?: () => Promise<void>;
 }
 
 const RUNTIME_EVENT_NAMES: ReadonlySet<string> = new Set(RuntimeEvent.options.map((o) => o.shape.event.value));
@@ -143,14 +151,18 @@ export class RuntimeLink {
     if (this.timer !== undefined) { clearTimeout(this.timer); this.timer = undefined; }
     const batch = {
       ...(this.progress === undefined ? {} : { progress: this.progress }),
-      metrics: this.metrics, evals: this.evals, checkpoints: this.checkpoints, keepCheckpoints: this.options.keepCheckpoints,
+      metrics: this.metrics, evals: this.evals, keepCheckpoints: this.options.keepCheckpoints,
     };
+    const candidates = this.checkpoints;
     this.metrics = []; this.evals = []; this.checkpoints = []; this.progress = undefined;
     this.chain = this.chain.then(async () => {
       if (this.lost || this.failure !== null) return;
       try {
-        const ok = await this.options.record(batch);
+        const checkpoints: CheckpointPoint[] = [];
+        for (const c of candidates) if (await (this.options.beforeCheckpoint?.(c.path) ?? true)) checkpoints.push(c);
+        const ok = await this.options.record({ ...batch, checkpoints });
         if (!ok) { this.lost = true; this.options.onLeaseLost(); }
+        else if (checkpoints.length > 0) await this.options.afterCheckpoints?.();
       } catch (error) {
         // Kept for close(): a timer-driven flush has no caller to reject to, and an unhandled
         // rejection would take the whole process (and every other run in it) down.
