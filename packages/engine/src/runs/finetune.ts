@@ -114,6 +114,7 @@ export async function runFinetune(spec: FinetuneRunSpec, deps: RunDeps): Promise
     }),
     keepCheckpoints: Number(spec.hyperParameters.checkpointCount ?? 1),
     ...(latest === null ? {} : { recordedThroughStep: latest.step }),
+    ranks: run.ranks,
   });
   if (runtime.kind === "lost") return runtime;
   const { ending, result } = runtime;

@@ -5,6 +5,7 @@ import { resolveJudgeTarget } from "../evaluations/judge-endpoints.js";
 import { judgeSample } from "../evaluations/judge.js";
 import { forgetAfterStep, recordProgress } from "../queue/record-progress.js";
 import { recordEvalResults } from "../queue/record-eval-results.js";
+import { recordExecutorJob } from "../queue/record-executor-job.js";
 import type { Lease } from "../queue/lease.js";
 import { executeDatasetImport } from "../datasets/execute-dataset-import.js";
 import { executeModelImport } from "../models/import-model-version.js";
@@ -33,7 +34,10 @@ export function productionRunDeps(input: ProductionRunDepsInput): RunDeps {
   const { res, lease, executor, settings, signal, leaseLost } = input;
   const artifacts = localArtifacts(res);
   return {
-    run: { num: lease.runNum, id: lease.runId, kind: lease.kind, attempt: lease.attempt, owner: lease.owner, storedSpec: lease.row.spec },
+    run: {
+      num: lease.runNum, id: lease.runId, kind: lease.kind, attempt: lease.attempt, owner: lease.owner, storedSpec: lease.row.spec,
+      ranks: { nodes: Number(lease.row.node_num), processesPerNode: Number(lease.row.processes_per_node) },
+    },
     log: res.log, signal, settings, artifacts,
     reads: {
       modelVersion: (ref) => readModelVersion(res.db, ref),
@@ -50,6 +54,7 @@ export function productionRunDeps(input: ProductionRunDepsInput): RunDeps {
       if (artifacts === null) throw new Error("runtime jobs need a local artifact store");
       return runThroughLink({
         executor, record: (batch) => recordProgress(res.db, lease, batch), artifactRoot: artifacts.root, signal, onLeaseLost: leaseLost,
+        knownJobId: lease.row.executor_job_id, recordJob: (jobId) => recordExecutorJob(res.db, lease, jobId),
       }, job);
     },
     forgetAfterStep: (step) => forgetAfterStep(res.db, lease, step),
