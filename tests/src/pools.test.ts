@@ -1,7 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { claimRun, enqueueRun, type ExecRequest, type Lease } from "@sailfin/engine";
+import { announceWorker, claimRun, enqueueRun, strandedWork, withdrawWorker, type ExecRequest, type Lease } from "@sailfin/engine";
 import { ConfigError, loadServerConfig } from "@sailfin/server";
 import { LocalExecutor, Worker, findPython, servedPools, type WorkerPool } from "@sailfin/worker";
 import { ADMIN, startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
@@ -109,6 +109,25 @@ for (const dialect of testDialects()) {
       assert.deepEqual(task.resourceConfig, { resourceId: "local", nodeNum: 1, processesPerNode: 2, executor: "local", executorJobId: null });
       const listed = await server.admin.v2<any>("finetuning", "DescribeFineTuningTasks", { jobId });
       assert.ok(listed.taskList.every((t: any) => typeof t.resourceConfig?.resourceId === "string"), JSON.stringify(listed.taskList));
+    });
+
+    test("a queued task of a pool no live worker serves says so (waitingReason), and sailfin serve's stranded-work check names the pool", async () => {
+      const db = server.server.res.db;
+      const taskId = (await server.admin.v2<any>("finetuning", "CreateFineTuningTask", taskBody({ resourceId: "solo" }))).taskId as string;
+      const reason = async () => (await server.admin.v2<any>("finetuning", "DescribeFineTuningTask", { taskId })).waitingReason as string | undefined;
+      assert.equal(await reason(), "no worker online");
+      const ids = [`pools-local-${dialect}`, `pools-solo-${dialect}`];
+      try {
+        await announceWorker(db, { id: ids[0]!, kinds: ["finetune", "publish"], pools: ["local"], ttlMs: 60_000 });
+        assert.equal(await reason(), "no online worker serves resource pool solo (1 online for fine-tuning tasks, serving local)");
+        const stranded = await strandedWork(db);
+        assert.ok(stranded.some((s) => s.kind === "finetune" && s.poolId === "solo" && /resource pool solo/.test(s.reason)), JSON.stringify(stranded));
+        assert.ok(!stranded.some((s) => s.poolId === "local"), JSON.stringify(stranded));
+        await announceWorker(db, { id: ids[1]!, kinds: ["finetune"], pools: ["solo"], ttlMs: 60_000 });
+        assert.equal(await reason(), undefined);
+      } finally {
+        for (const id of ids) await withdrawWorker(db, id);
+      }
     });
 
     test("claims are routed by pool: a claimer of pool A never takes pool B's run", async () => {

@@ -316,4 +316,6 @@ interface WorkerTable {
   heartbeat_at: string;
   /** Past this the worker counts as gone (it stopped heartbeating). */
   expires_at: string;
+  /** The resource pools it serves, comma-separated; '' for any pool (migration 0008). */
+  pools: Generated<string>;
 }

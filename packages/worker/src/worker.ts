@@ -141,7 +141,9 @@ export class Worker {
     const kinds = this.slotKinds.filter((kind) => !RUN_CATALOG[kind].everyServer);
     if (kinds.length === 0) return;
     try {
-      await announceWorker(res.db, { id: this.id, kinds, ttlMs: this.leaseMs });
+      await announceWorker(res.db, {
+        id: this.id, kinds, ttlMs: this.leaseMs, ...(this.options.pools === undefined ? {} : { pools: this.options.pools.map((p) => p.id) }),
+      });
     } catch (error) {
       res.log.warn({ err: error, worker: this.id }, "announcing the worker failed");
     }

@@ -56,10 +56,10 @@ function renderJobDetail(detail: FinetuneRunDetail, version: number, baseUrl: st
     runTime: seconds, trainTime: seconds,
     progress: run.progress,
     vdlLink: `${baseUrl}/console/tasks/${run.id}`,
+    // Sailfin extension: where it runs (the pool V1 createJob's own extension named, else the default).
+    resourceConfig: placementView(pools, run.placement),
     // Sailfin extension: why a failed run failed (user input vs system).
     ...(run.status === "Failed" && run.failureReason !== null ? { failReason: run.failureReason, failKind: run.failureKind } : {}),
-    // Sailfin extension: where it runs (V1 createJob has no resource field: the default pool).
-    resourceConfig: placementView(pools, run.placement),
   };
 }
 
@@ -127,7 +127,7 @@ export const finetuneV1Routes: RouteDef[] = [
     const detail = await describeRun(ctx.res, finetuneRef(input.jobId), "jobId", { job: finetuneRef(input.taskId), jobField: "taskId" });
     return withWaitingReason(
       renderJobDetail(detail, await runOrdinal(ctx.res, detail), ctx.baseUrl, ctx.res.pools),
-      await waitingReason(ctx.res.db, { status: detail.run.status, kind: "finetune" }),
+      await waitingReason(ctx.res.db, { status: detail.run.status, kind: "finetune", poolId: detail.run.placement.poolId }),
     );
   }),
 

@@ -147,7 +147,7 @@ export const finetuningV2Routes: RouteDef[] = [
   v2("finetuning", "DescribeFineTuningTask", "tuning:read", async (ctx, body): Promise<FineTuningTaskDetail> => {
     const input = parseWith(FineTuningTaskIdBody, body);
     const detail = await describeRun(ctx.res, { id: input.taskId }, "taskId");
-    return withWaitingReason(renderTask(detail, ctx.baseUrl, ctx.res.pools), await waitingReason(ctx.res.db, { status: detail.run.status, kind: "finetune" }));
+    return withWaitingReason(renderTask(detail, ctx.baseUrl, ctx.res.pools), await waitingReason(ctx.res.db, { status: detail.run.status, kind: "finetune", poolId: detail.run.placement.poolId }));
   }),
 
   // Sailfin extension: the full metric series of a task, for charts (docs/api.md).
