@@ -1,5 +1,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { announceWorker, claimRun, enqueueRun, strandedWork, withdrawWorker, type ExecRequest, type Lease } from "@sailfin/engine";
 import { ConfigError, loadServerConfig } from "@sailfin/server";
@@ -9,6 +13,7 @@ import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { runRow } from "./fixtures/finetune-fixtures.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { TEST_LEASE_MS, learnableLines, waitForTask } from "./fixtures/worker-fixtures.js";
+import { SAILFIN_BIN } from "./cli-process.js";
 
 /**
  * Resource pools (SAILFIN_POOLS): the API places a task in a pool and refuses what no pool holds,
@@ -31,6 +36,25 @@ test("the server refuses to start on a bad SAILFIN_POOLS, naming the pool and th
     (e: unknown) => e instanceof ConfigError && /SAILFIN_POOLS: pools\[1\]\.maxNodes: must be at least 1/.test(e.message));
   assert.throws(() => load("/nonexistent/pools.json"), (e: unknown) => e instanceof ConfigError && /SAILFIN_POOLS: \/nonexistent\/pools\.json: ENOENT/.test(e.message));
   assert.deepEqual(load(POOLS).pools.pools.map((p) => p.id), ["local", "solo"]);
+});
+
+test("`sailfin worker` refuses to start on a bad SAILFIN_POOLS or an unknown SAILFIN_WORKER_POOLS, saying which", () => {
+  const home = mkdtempSync(join(tmpdir(), "sailfin-pools-worker-"));
+  try {
+    const worker = (env: Record<string, string>) => {
+      const childEnv: NodeJS.ProcessEnv = { ...process.env, SAILFIN_HOME: home, SAILFIN_LOG_LEVEL: "silent", ...env };
+      delete childEnv.DATABASE_URL;
+      return spawnSync(process.execPath, [SAILFIN_BIN, "worker"], { env: childEnv, encoding: "utf8", timeout: 60_000 });
+    };
+    const bad = worker({ SAILFIN_POOLS: JSON.stringify({ pools: [{ id: "local", executor: "local", processesPerNode: 0 }] }) });
+    assert.notEqual(bad.status, 0, bad.stdout);
+    assert.match(bad.stderr, /invalid configuration: SAILFIN_POOLS: pools\[0\]\.processesPerNode: must be at least 1/, bad.stderr);
+    const unknown = worker({ SAILFIN_POOLS: POOLS, SAILFIN_WORKER_POOLS: "solo,gpu" });
+    assert.notEqual(unknown.status, 0, unknown.stdout);
+    assert.match(unknown.stderr, /SAILFIN_WORKER_POOLS: "gpu" not in SAILFIN_POOLS \(local, solo\)/, unknown.stderr);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 });
 
 for (const dialect of testDialects()) {
