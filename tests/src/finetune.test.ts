@@ -24,7 +24,7 @@ const ISO_Z = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 const SQL_TIME = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/;
 const JOB_DETAIL_KEYS = [
   "id", "description", "taskId", "taskName", "version", "jobRunType", "trainType", "trainMode", "peftType",
-  "trainStatus", "startTime", "finishTime", "runTime", "trainTime", "progress", "vdlLink",
+  "trainStatus", "startTime", "finishTime", "runTime", "trainTime", "progress", "vdlLink", "resourceConfig",
 ];
 // This file's server runs no worker: a queued run's detail ends with Sailfin's waitingReason (docs/api.md).
 const QUEUED_DETAIL_KEYS = [...JOB_DETAIL_KEYS, "waitingReason"];

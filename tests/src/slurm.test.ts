@@ -58,10 +58,11 @@ describe("Slurm executor (sqlite)", () => {
     assert.equal(r.status, 200, `${action}: ${r.text}`);
     return r.body.result;
   };
-  const newTask = async (hyper: Record<string, unknown>) => {
+  /** A task of `processesPerNode` ranks (its placement decides the job's tasks, whatever the executor's default). */
+  const newTask = async (hyper: Record<string, unknown>, processesPerNode = 1) => {
     const { jobId } = await ok2("CreateFineTuningJob", { name: "sjob", model: MODEL, trainMode: "SFT" });
     const { taskId } = await ok2("CreateFineTuningTask", {
-      jobId, parameterScale: "LoRA",
+      jobId, parameterScale: "LoRA", resourceConfig: { processesPerNode },
       hyperParameterConfig: { maxSeqLen: 128, batchSize: 2, learningRate: 0.01, loggingSteps: 1, warmupRatio: 0, ...hyper },
       datasetConfig: { sourceType: "Platform", versions: [{ versionId }], splitRatio: 20 },
     });
@@ -86,7 +87,8 @@ describe("Slurm executor (sqlite)", () => {
     process.env.SLURM_CONF = slurmConf();
     python = await findPython();
     tiny = await writeTinyModels({ llama: TINY });
-    server = await startTestServer("sqlite");
+    // The default pool holds 2 ranks a node, so a task may ask for 2.
+    server = await startTestServer("sqlite", { SAILFIN_POOLS: JSON.stringify({ pools: [{ id: "local", executor: "slurm", processesPerNode: 2 }] }) });
     await stageFolder(server, tiny.dir("llama"), "hub", "llama");
     await importBaseModel(server, MODEL, { bucket: "hub", objectPath: "llama" });
     versionId = (await releasedDataset(server, { name: "learn", format: "PromptResponse", lines: learnableLines(40) })).versionId;
@@ -113,7 +115,7 @@ describe("Slurm executor (sqlite)", () => {
     const hyper = { epoch: 4, batchSize: 2, gradientAccumulationSteps: 2, loraDropout: 0, saveStep: 100_000, checkpointCount: 1 };
     const single = await newTask(hyper);
     assert.equal((await trainToEnd(single, 1)).runStatus, "Done");
-    const ranked = await newTask(hyper);
+    const ranked = await newTask(hyper, 2);
     const done = await trainToEnd(ranked, 2);
     assert.equal(done.runStatus, "Done", JSON.stringify(done));
     const [job] = jobsNamed(await jobNameOf(ranked));
@@ -130,7 +132,7 @@ describe("Slurm executor (sqlite)", () => {
   });
 
   for (const tasksPerNode of [1, 2]) test(`StopFineTuningTask → scancel --signal=TERM to every rank (${tasksPerNode} task(s)): the job checkpoints and the task ends Stopped`, async () => {
-    const taskId = await newTask({ epoch: 50, saveStep: 100_000, checkpointCount: 1 });
+    const taskId = await newTask({ epoch: 50, saveStep: 100_000, checkpointCount: 1 }, tasksPerNode);
     await withSlurmWorker(async () => {
       await waitForTask(server, taskId, (t) => t.runStatus === "Running" && parseInt(t.runProgress, 10) >= 1, 120_000);
       assert.equal(await ok2("StopFineTuningTask", { taskId }), true);

@@ -1,6 +1,6 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { NO_JUDGE_ENDPOINTS, judgeEndpointsFromEnv, type JudgeEndpoints, type S3ArtifactSettings } from "@sailfin/engine";
+import { LOCAL_POOLS, NO_JUDGE_ENDPOINTS, judgeEndpointsFromEnv, poolsFromEnv, type JudgeEndpoints, type ResourcePools, type S3ArtifactSettings } from "@sailfin/engine";
 
 /**
  * The server's configuration, parsed once from flags and `SAILFIN_*` variables, reporting every
@@ -32,6 +32,12 @@ export interface ServerConfig {
   readonly eventsPollMs: number;
   /** Judge endpoints `model` evaluations may call, with their keys (SAILFIN_JUDGE_*; see judgeEndpointsFromEnv). */
   readonly judge: JudgeEndpoints;
+  /**
+   * Resource pools (SAILFIN_POOLS, JSON text or a file; without it one `local` pool that
+   * SAILFIN_EXECUTOR and SAILFIN_SLURM_* shape): the API checks `resourceConfig` against them and
+   * workers serve them (docs/scale-out.md).
+   */
+  readonly pools: ResourcePools;
   /**
    * Which proxies to believe about the client's address (SAILFIN_TRUST_PROXY: unset or "false",
    * "true" for any, or comma-separated proxy addresses / CIDRs, as Fastify's `trustProxy`). The
@@ -106,6 +112,14 @@ export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
     }
   };
   const home = resolve(flags.home ?? (env.SAILFIN_HOME || ".sailfin"));
+  const poolsFromEnvOrProblem = (): ResourcePools => {
+    try {
+      return poolsFromEnv(env);
+    } catch (error) {
+      problems.push((error as Error).message);
+      return LOCAL_POOLS;
+    }
+  };
   const config: ServerConfig = {
     host: flags.host ?? env.SAILFIN_HOST ?? "127.0.0.1",
     port: int("--port / SAILFIN_PORT", flags.port ?? env.SAILFIN_PORT, 8866, 0, 65535),
@@ -121,6 +135,7 @@ export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
     logLevel: env.SAILFIN_LOG_LEVEL ?? "warn",
     eventsPollMs: int("SAILFIN_EVENTS_POLL_MS", env.SAILFIN_EVENTS_POLL_MS, 500, 10, 60_000),
     judge: judgeFromEnv(),
+    pools: poolsFromEnvOrProblem(),
     trustProxy: parseTrustProxy(env.SAILFIN_TRUST_PROXY),
     sessionTtlS: int("SAILFIN_SESSION_TTL_S", env.SAILFIN_SESSION_TTL_S, 12 * 3600, 60, 30 * 24 * 3600),
     consoleDir: resolve(env.SAILFIN_CONSOLE_DIR || DEFAULT_CONSOLE_DIR),

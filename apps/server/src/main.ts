@@ -79,6 +79,7 @@ export async function openEngine(config: ServerConfig): Promise<{ store: Store; 
     log,
     background: new BackgroundTasks((name, error) => log.error({ err: error }, `background task ${name} failed`)),
     judge: config.judge,
+    pools: config.pools,
   };
   return { store, res, log };
 }

@@ -139,6 +139,18 @@ export const FineTuningDatasetConfig = z.object({
 });
 export type FineTuningDatasetConfig = z.infer<typeof FineTuningDatasetConfig>;
 
+/**
+ * Qianfan's private resource pool (`{resourceId, nodeNum, idleResource}`): here a pool the
+ * operator declared (SAILFIN_POOLS) and its node count, plus Sailfin's `processesPerNode`
+ * (ranks a node; default the pool's). `idleResource` (Qianfan's spare-capacity billing) has no
+ * meaning here and is ignored.
+ */
+const FineTuningResourceConfig = z.object({
+  resourceId: z.string().min(1).max(64).optional(),
+  nodeNum: intField(1, 100_000).optional(),
+  processesPerNode: intField(1, 1024).optional(),
+});
+
 export const CreateFineTuningTaskBody = z.object({
   jobId: z.string().min(1),
   description: Description.optional(),
@@ -149,7 +161,7 @@ export const CreateFineTuningTaskBody = z.object({
   datasetConfig: FineTuningDatasetConfig,
   corpusConfig: z.unknown().optional(),
   modelConfig: z.unknown().optional(),
-  resourceConfig: z.unknown().optional(),
+  resourceConfig: FineTuningResourceConfig.nullable().optional(),
 });
 export type CreateFineTuningTaskBody = z.infer<typeof CreateFineTuningTaskBody>;
 
@@ -182,6 +194,8 @@ export const V1CreateJobBody = z.object({
   trainConfig: z.record(z.string(), z.unknown()),
   trainset: z.array(V1TrainsetEntry).min(1, "at least one dataset is required"),
   trainsetRate: z.number().min(0, "must be in [0, 50]").max(50, "must be in [0, 50]").optional(),
+  /** Not in V1 (its jobs ran where Qianfan chose): V2's `resourceConfig`, so a V1 client can pick a pool too. */
+  resourceConfig: FineTuningResourceConfig.nullable().optional(),
 });
 export type V1CreateJobBody = z.infer<typeof V1CreateJobBody>;
 
@@ -193,8 +207,9 @@ export const V1_FINETUNE_KEYS = {
   createTask: ["name", "description", "baseTrainType", "trainType", "trainMode"],
   createJob: [
     "taskId", "description", "jobRunType", "increConfig", "baseTrainType", "trainType", "trainMode",
-    "peftType", "trainConfig", "trainset", "trainsetRate",
+    "peftType", "trainConfig", "trainset", "trainsetRate", "resourceConfig",
   ],
+  resourceConfig: ["resourceId", "nodeNum", "processesPerNode"],
   jobRef: ["taskId", "jobId"],
   increConfig: ["taskId", "jobId"],
   trainset: ["type", "id"],

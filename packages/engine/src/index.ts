@@ -25,3 +25,4 @@ export * from "./artifacts/zip.js";
 export * from "./artifacts/csv.js";
 export * from "./events/index.js";
 export * from "./webhooks/index.js";
+export * from "./pools/index.js";

@@ -5,6 +5,7 @@ import type { RunFiles } from "./artifacts/run-files.js";
 import type { SecretBox } from "./iam/secret-box.js";
 import type { BackgroundTasks } from "./background.js";
 import type { JudgeEndpoints } from "./evaluations/judge-endpoints.js";
+import type { ResourcePools } from "./pools/pool-config.js";
 
 /**
  * The bag every engine operation takes (trigger.dev's SystemResources): explicit dependencies,
@@ -21,6 +22,8 @@ export interface EngineResources {
   readonly background: BackgroundTasks;
   /** The judge endpoints `model` evaluations may call, and their keys (operator configuration). */
   readonly judge: JudgeEndpoints;
+  /** Where runs execute (SAILFIN_POOLS): API resource requests are checked against it, runs queued into it. */
+  readonly pools: ResourcePools;
 }
 
 /** The minimal logger shape we need (pino's, console-compatible). */

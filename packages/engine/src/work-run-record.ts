@@ -21,12 +21,14 @@ export interface WorkRunRecord {
   readonly finishedAt: string | null;
   /** Its state as an error message names it (SailfinError `state`). */
   readonly runState: RunStateRef;
+  /** The resource pool it was queued for. */
+  readonly poolId: string;
 }
 
 export function toWorkRunRecord(row: WorkRow): WorkRunRecord {
   return {
     num: row.num, id: row.id, kind: row.kind, name: row.name, description: row.description, status: row.status as RunStatus,
     cancelRequested: row.cancel_requested !== 0, progress: Number(row.progress), failureReason: row.failure_reason,
-    createdAt: row.created_at, finishedAt: row.finished_at, runState: runStateOf(row),
+    createdAt: row.created_at, finishedAt: row.finished_at, runState: runStateOf(row), poolId: row.pool_id,
   };
 }

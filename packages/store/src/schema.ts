@@ -151,6 +151,13 @@ export interface RunTable {
   name: Generated<string>;
   /** JSON outcome of a finished compression, evaluation or export; null otherwise. */
   result: string | null;
+  /** The resource pool the run was queued for (migration 0008): workers claim only their pools' runs. */
+  pool_id: Generated<string>;
+  /** Nodes and ranks a node the run executes on (1 and 1 but for multi-rank training). */
+  node_num: Generated<number>;
+  processes_per_node: Generated<number>;
+  /** The executor's id of the run's current job (a Slurm job id), once it started or adopted one; null otherwise. */
+  executor_job_id: string | null;
 }
 
 export interface RunCheckpointTable {
@@ -309,4 +316,6 @@ interface WorkerTable {
   heartbeat_at: string;
   /** Past this the worker counts as gone (it stopped heartbeating). */
   expires_at: string;
+  /** The resource pools it serves, comma-separated; '' for any pool (migration 0008). */
+  pools: Generated<string>;
 }

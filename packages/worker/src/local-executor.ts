@@ -23,7 +23,10 @@ export function defaultRuntimeDir(): string {
 /**
  * Runs the runtime as a child process of the worker. Stdout is split into lines for the
  * event parser; stderr is kept as a bounded tail for failure reasons. It cannot follow a job it
- * did not spawn (another process's child): every `run` starts one, whatever its `jobKey`.
+ * did not spawn (another process's child): every `run` starts one, whatever its `jobKey`. A job of
+ * several ranks (`ranks.processesPerNode` > 1, one node) runs through the runtime's own launcher
+ * (`python -m sailfin_runtime launch --nproc N …`), which starts the ranks and relays rank 0's
+ * events: torchrun crashes on Debian's torch 1.13 with Python 3.11 (runtime/sailfin_runtime/launch.py).
  *
  * @example const result = await new LocalExecutor({ python }).run({ recipe: "finetune", jobKey: `${runId}/finetune`, specPath, signal, onLine });
  */
@@ -35,8 +38,12 @@ export class LocalExecutor implements Executor {
     const env = { ...(this.options.env ?? process.env) };
     env.PYTHONPATH = env.PYTHONPATH ? `${runtimeDir}:${env.PYTHONPATH}` : runtimeDir;
     env.PYTHONUNBUFFERED = "1";
+    const nodes = request.ranks?.nodes ?? 1;
+    const nproc = request.ranks?.processesPerNode ?? 1;
+    if (nodes !== 1) return Promise.resolve({ exitCode: null, signal: null, stderrTail: `the local executor runs one node, not ${nodes}` });
+    const launch = nproc > 1 ? ["launch", "--nproc", String(nproc)] : [];
     return new Promise((resolve) => {
-      const child = spawn(this.options.python, ["-m", "sailfin_runtime", request.recipe, "--spec", request.specPath], {
+      const child = spawn(this.options.python, ["-m", "sailfin_runtime", ...launch, request.recipe, "--spec", request.specPath], {
         env, stdio: ["ignore", "pipe", "pipe"],
       });
       let stderr = "";

@@ -1,6 +1,5 @@
 import { RUN_KINDS, isRunKind, type RunKind, type RuntimeSettings } from "@sailfin/engine";
 import { RUNTIME_PRECISIONS, type RuntimePrecision } from "@sailfin/contract";
-import type { SlurmJobShape } from "./slurm-executor.js";
 
 /** Worker settings from `SAILFIN_*` variables (all optional), read once at start-up. */
 export interface WorkerSettings {
@@ -15,8 +14,8 @@ export interface WorkerSettings {
   readonly kinds: readonly RunKind[] | undefined;
   /** Device and precision the runtime specs carry. */
   readonly runtime: RuntimeSettings;
-  /** Where runtime jobs run: child processes of the worker, or Slurm jobs of this shape. */
-  readonly executor: { readonly kind: "local" } | { readonly kind: "slurm"; readonly shape: SlurmJobShape };
+  /** The resource pools (ids in SAILFIN_POOLS) it serves; undefined: every pool whose executor it can run. */
+  readonly pools: readonly string[] | undefined;
 }
 
 /**
@@ -24,11 +23,10 @@ export interface WorkerSettings {
  * `SAILFIN_POLL_MS` (1000), `SAILFIN_RETRY_BACKOFF_MS` (5000), `SAILFIN_STOP_GRACE_MS` (30000),
  * `SAILFIN_WORKER_KINDS` (comma-separated run kinds, e.g. `finetune,publish`; default all),
  * `SAILFIN_DEVICE` (`auto`, `cpu`, `cuda`, `cuda:1` …; default auto), `SAILFIN_PRECISION`
- * (`auto`, `fp32`, `bf16`; default auto), `SAILFIN_EXECUTOR` (`local`, the default, or `slurm`: each
- * runtime job a Slurm batch job, on the cluster SLURM_CONF names, shaped by `SAILFIN_SLURM_PARTITION`
- * (default the cluster's), `SAILFIN_SLURM_NODES` (1), `SAILFIN_SLURM_TASKS_PER_NODE` (1) and
- * `SAILFIN_SLURM_TIME_LIMIT` (Slurm's `--time`; default the partition's)). One shape per worker
- * for now: resource pools (`SAILFIN_POOLS`, a shape per task's `resourceConfig`) come later.
+ * (`auto`, `fp32`, `bf16`; default auto), `SAILFIN_WORKER_POOLS` (comma-separated pool ids of
+ * SAILFIN_POOLS; default every pool whose executor this machine can run). Where runs execute —
+ * SAILFIN_POOLS, or SAILFIN_EXECUTOR and SAILFIN_SLURM_* as its shorthand — is the engine's
+ * (`poolsFromEnv`), shared with the server.
  *
  * @example const settings = workerSettingsFromEnv(process.env);
  */
@@ -49,22 +47,13 @@ export function workerSettingsFromEnv(env: Readonly<Record<string, string | unde
     graceMs: int("SAILFIN_STOP_GRACE_MS", 30_000, 100),
     kinds: runKinds(env.SAILFIN_WORKER_KINDS),
     runtime: { device: word("SAILFIN_DEVICE"), precision: precision(word("SAILFIN_PRECISION")) },
-    executor: executorChoice(env, int),
+    pools: poolIds(env.SAILFIN_WORKER_POOLS),
   };
 }
 
-function executorChoice(env: Readonly<Record<string, string | undefined>>, int: (name: string, fallback: number, min: number) => number): WorkerSettings["executor"] {
-  const kind = (env.SAILFIN_EXECUTOR ?? "").trim() || "local";
-  if (kind === "local") return { kind };
-  if (kind !== "slurm") throw new Error(`SAILFIN_EXECUTOR must be local or slurm, got "${kind}"`);
-  const text = (name: string) => (env[name] ?? "").trim() || undefined;
-  return {
-    kind,
-    shape: {
-      partition: text("SAILFIN_SLURM_PARTITION"), nodes: int("SAILFIN_SLURM_NODES", 1, 1),
-      tasksPerNode: int("SAILFIN_SLURM_TASKS_PER_NODE", 1, 1), timeLimit: text("SAILFIN_SLURM_TIME_LIMIT"),
-    },
-  };
+function poolIds(text: string | undefined): string[] | undefined {
+  if (text === undefined || text.trim() === "") return undefined;
+  return [...new Set(text.split(",").map((id) => id.trim()).filter((id) => id !== ""))];
 }
 
 function precision(text: string): RuntimePrecision {

@@ -7,13 +7,17 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ExecRequest, ExecResult, Executor } from "@sailfin/engine";
 import { defaultRuntimeDir } from "./local-executor.js";
 
-/** Where and how big the jobs are (one pool's worth; resource pools come later). */
-export interface SlurmJobShape {
+/** Where and how big the jobs are: one resource pool's (a run's own `ranks` win over nodes and tasks per node). */
+interface SlurmJobShape {
   readonly partition: string | undefined;
   readonly nodes: number;
   readonly tasksPerNode: number;
   /** Slurm's `--time` (`MM`, `HH:MM:SS`, `D-HH`…); undefined: the partition's. */
   readonly timeLimit: string | undefined;
+  /** `--gpus-per-node`; 0 or undefined: none asked. */
+  readonly gpusPerNode?: number;
+  /** `--mem` in GB; undefined: the partition's default. */
+  readonly memoryGb?: number | undefined;
 }
 
 interface SlurmExecutorOptions extends SlurmJobShape {
@@ -31,6 +35,7 @@ interface SlurmExecutorOptions extends SlurmJobShape {
 
 /** A job as scontrol shows it. */
 interface JobInfo {
+  readonly name: string;
   readonly state: string;
   readonly exitCode: number;
   readonly signal: number;
@@ -86,11 +91,19 @@ export class SlurmExecutor implements Executor {
     const name = slurmJobName(request.jobKey);
     let jobId: string;
     try {
-      jobId = (await this.liveJob(name)) ?? (await this.submit(request, name));
+      jobId = (await this.knownLiveJob(request.knownJobId, name)) ?? (await this.liveJob(name)) ?? (await this.submit(request, name));
     } catch (error) {
       return { exitCode: null, signal: null, stderrTail: `could not submit the Slurm job ${name}: ${(error as Error).message}` };
     }
+    request.onJobStarted?.(jobId);
     return this.follow(jobId, request);
+  }
+
+  /** The recorded job id, when Slurm still runs it under this name (ids are reused after a cluster reset). */
+  private async knownLiveJob(jobId: string | null | undefined, name: string): Promise<string | null> {
+    if (jobId == null || !/^\d+$/.test(jobId)) return null;
+    const info = await this.jobInfo(jobId);
+    return info !== null && info.name === name && LIVE_STATES.has(info.state) ? jobId : null;
   }
 
   /** The id of a live job with this name, if any. */
@@ -109,7 +122,9 @@ export class SlurmExecutor implements Executor {
     const runtimeDir = options.runtimeDir ?? defaultRuntimeDir();
     const env = this.env();
     const pythonPath = env.PYTHONPATH ? `${runtimeDir}:${env.PYTHONPATH}` : runtimeDir;
-    const severalRanks = options.nodes * options.tasksPerNode > 1;
+    const nodes = request.ranks?.nodes ?? options.nodes;
+    const tasksPerNode = request.ranks?.processesPerNode ?? options.tasksPerNode;
+    const severalRanks = nodes * tasksPerNode > 1;
     const runtime = [options.python, "-m", "sailfin_runtime", request.recipe, "--spec", request.specPath].map(shellWord).join(" ");
     // A time limit's B:TERM reaches this shell, not the ranks. srun given TERM ends its step
     // with SIGKILL (no checkpoint), so the shell traps it and has Slurm signal the job's steps
@@ -134,7 +149,9 @@ export class SlurmExecutor implements Executor {
     const args = [
       "--parsable", `--job-name=${name}`, `--chdir=${folder}`,
       `--output=${join(folder, `${name}-%j.events`)}`, `--error=${join(folder, `${name}-%j.stderr`)}`,
-      `--nodes=${options.nodes}`, `--ntasks-per-node=${options.tasksPerNode}`, `--signal=B:TERM@${graceS}`,
+      `--nodes=${nodes}`, `--ntasks-per-node=${tasksPerNode}`, `--signal=B:TERM@${graceS}`,
+      ...((options.gpusPerNode ?? 0) > 0 ? [`--gpus-per-node=${options.gpusPerNode}`] : []),
+      ...(options.memoryGb === undefined ? [] : [`--mem=${Math.ceil(options.memoryGb * 1024)}M`]),
       ...(options.partition === undefined ? [] : [`--partition=${options.partition}`]),
       ...(options.timeLimit === undefined ? [] : [`--time=${options.timeLimit}`]),
       scriptPath,
@@ -196,7 +213,7 @@ export class SlurmExecutor implements Executor {
     }
     const field = (key: string) => new RegExp(`(?:^|\\s)${key}=(\\S*)`).exec(text)?.[1] ?? "";
     const [code, signal] = field("ExitCode").split(":").map(Number);
-    return { state: field("JobState"), exitCode: code ?? 0, signal: signal ?? 0, stdout: field("StdOut"), stderr: field("StdErr") };
+    return { name: field("JobName"), state: field("JobState"), exitCode: code ?? 0, signal: signal ?? 0, stdout: field("StdOut"), stderr: field("StdErr") };
   }
 
   private env(): NodeJS.ProcessEnv {

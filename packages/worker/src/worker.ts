@@ -6,9 +6,24 @@ import {
   type ConcurrencyClass, type EngineResources, type Executor, type Lease, type RunKind, type RunOutcome, type RuntimeSettings,
 } from "@sailfin/engine";
 
+/** A resource pool a worker serves, and the executor its runs' jobs go to. */
+export interface WorkerPool {
+  readonly id: string;
+  /** Needed when a kind the worker takes needs the runtime (RUN_CATALOG's needsRuntime). */
+  readonly executor?: Executor;
+  /** Training slots for this pool (default: `slots.training`, else 1). */
+  readonly trainingSlots?: number;
+}
+
 interface WorkerOptions {
   readonly res: EngineResources;
-  /** Where runtime jobs run; needed when a kind the worker takes needs the runtime (RUN_CATALOG's needsRuntime). */
+  /**
+   * The pools it serves: slots per pool × concurrency class, each claiming only its pool's runs
+   * and running them through its pool's executor. Left out: one set of slots that claims runs of
+   * any pool through `executor` (a worker of SERVER_KINDS, which need no executor; tests).
+   */
+  readonly pools?: readonly WorkerPool[];
+  /** Where runtime jobs run when `pools` is left out. */
   readonly executor?: Executor;
   /** Default `<hostname>-<pid>-<random>`. */
   readonly id?: string;
@@ -27,6 +42,13 @@ interface WorkerOptions {
 }
 
 type StopReason = "cancel" | "lost" | "shutdown";
+
+/** One claiming loop: the kinds it takes, the pool it claims from (undefined: any), and that pool's executor. */
+interface Slot {
+  readonly kinds: readonly RunKind[];
+  readonly pool: string | undefined;
+  readonly executor: Executor | undefined;
+}
 
 const AUTO_RUNTIME: RuntimeSettings = { device: "auto", precision: "auto" };
 
@@ -63,22 +85,28 @@ export class Worker {
    */
   async start(): Promise<void> {
     const byClass = kindsByClass(this.options.kinds);
-    const slots: RunKind[][] = [];
-    for (const concurrency of CONCURRENCY_CLASSES) {
-      const kinds = byClass[concurrency];
-      for (let i = 0; i < (this.options.slots?.[concurrency] ?? 1) && kinds.length > 0; i++) slots.push(kinds);
+    const pools: readonly WorkerPool[] = this.options.pools ?? [{ id: "", ...(this.options.executor === undefined ? {} : { executor: this.options.executor }) }];
+    const slots: Slot[] = [];
+    for (const pool of pools) {
+      for (const concurrency of CONCURRENCY_CLASSES) {
+        const kinds = byClass[concurrency];
+        const count = concurrency === "training" && pool.trainingSlots !== undefined ? pool.trainingSlots : (this.options.slots?.[concurrency] ?? 1);
+        for (let i = 0; i < count && kinds.length > 0; i++) {
+          slots.push({ kinds, pool: this.options.pools === undefined ? undefined : pool.id, executor: pool.executor });
+        }
+      }
+      const needing = [...new Set(Object.values(byClass).flat())].filter((kind) => RUN_CATALOG[kind].needsRuntime);
+      if (pool.executor === undefined && needing.length > 0) {
+        throw new Error(`the worker takes ${needing.join(", ")}, which need the runtime: give ${pool.id === "" ? "it" : `pool ${pool.id}`} an executor`);
+      }
     }
-    this.slotKinds = [...new Set(slots.flat())];
-    const needing = this.slotKinds.filter((kind) => RUN_CATALOG[kind].needsRuntime);
-    if (this.options.executor === undefined && needing.length > 0) {
-      throw new Error(`the worker takes ${needing.join(", ")}, which need the runtime: give it an executor`);
-    }
+    this.slotKinds = [...new Set(slots.flatMap((slot) => slot.kinds))];
     // A run queued by this process is claimed at once, not at the next poll.
     this.stopWaking = this.options.res.background.onQueued((kind) => {
       if (this.slotKinds.includes(kind)) for (const wake of this.wake.splice(0)) wake();
     });
     const announced = this.announce();
-    this.loops = [...slots.map((kinds) => this.slot(kinds)), this.presence(announced)];
+    this.loops = [...slots.map((slot) => this.slot(slot)), this.presence(announced)];
     await announced;
   }
 
@@ -113,7 +141,9 @@ export class Worker {
     const kinds = this.slotKinds.filter((kind) => !RUN_CATALOG[kind].everyServer);
     if (kinds.length === 0) return;
     try {
-      await announceWorker(res.db, { id: this.id, kinds, ttlMs: this.leaseMs });
+      await announceWorker(res.db, {
+        id: this.id, kinds, ttlMs: this.leaseMs, ...(this.options.pools === undefined ? {} : { pools: this.options.pools.map((p) => p.id) }),
+      });
     } catch (error) {
       res.log.warn({ err: error, worker: this.id }, "announcing the worker failed");
     }
@@ -137,13 +167,13 @@ export class Worker {
     });
   }
 
-  private async slot(kinds: RunKind[]): Promise<void> {
+  private async slot({ kinds, pool, executor }: Slot): Promise<void> {
     const { res } = this.options;
     while (!this.stopping) {
       let lease: Lease | null = null;
       try {
         await requeueExpired(res.db, this.id, { onEnded: settleEndedRun });
-        lease = await claimRun(res.db, res.dialect, { owner: this.id, kinds, leaseMs: this.leaseMs });
+        lease = await claimRun(res.db, res.dialect, { owner: this.id, kinds, leaseMs: this.leaseMs, ...(pool === undefined ? {} : { pools: [pool] }) });
       } catch (error) {
         res.log.error({ err: error, worker: this.id }, "claiming work failed");
       }
@@ -152,7 +182,7 @@ export class Worker {
         continue;
       }
       try {
-        await this.execute(lease);
+        await this.execute(lease, executor);
       } catch (error) {
         res.log.error({ err: error, worker: this.id, runId: lease.runId }, "run handling failed");
         // Retried like a crash; on the last attempt the kind settles what the run was making.
@@ -163,7 +193,7 @@ export class Worker {
     }
   }
 
-  private async execute(lease: Lease): Promise<void> {
+  private async execute(lease: Lease, executor: Executor | undefined): Promise<void> {
     const { res } = this.options;
     const controller = new AbortController();
     this.running.set(lease.runId, controller);
@@ -178,7 +208,7 @@ export class Worker {
     let outcome: RunOutcome;
     try {
       outcome = await RUN_CATALOG[lease.kind].attempt(productionRunDeps({
-        res, lease, executor: this.options.executor, settings: this.options.runtime ?? AUTO_RUNTIME,
+        res, lease, executor, settings: this.options.runtime ?? AUTO_RUNTIME,
         signal: controller.signal, leaseLost: () => stopWith("lost"),
       }));
     } finally {

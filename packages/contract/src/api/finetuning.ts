@@ -96,6 +96,24 @@ export interface FineTuningTaskDetail {
   };
   readonly incrementTaskId?: string;
   readonly incrementCheckpointStep?: number;
+  /** Where the task runs: its pool and node count as Qianfan names them, and Sailfin's extension fields. */
+  readonly resourceConfig: RunResourceConfig;
+}
+
+/**
+ * Where a run executes (V2 task `resourceConfig`, V1 job detail extension): `resourceId` and
+ * `nodeNum` are Qianfan's names; the rest are Sailfin extensions.
+ */
+export interface RunResourceConfig {
+  /** The resource pool (SAILFIN_POOLS). */
+  readonly resourceId: string;
+  readonly nodeNum: number;
+  /** Ranks a node. */
+  readonly processesPerNode: number;
+  /** `local` or `slurm`: the pool's executor as configured now; null when the pool is no longer configured. */
+  readonly executor: string | null;
+  /** The executor's job id (a Slurm job id) once it started one; null otherwise (always for `local`). */
+  readonly executorJobId: string | null;
 }
 
 export interface DescribeFineTuningTasksResult {

@@ -1,4 +1,5 @@
 import type { V1RunStatus } from "../states.js";
+import type { RunResourceConfig } from "./finetuning.js";
 
 /**
  * V1 fine-tuning results (`POST /wenxinworkshop/finetune/*`, reference §6.1). V1 says *task*
@@ -50,4 +51,6 @@ export interface V1FinetuneJobDetail {
   readonly failKind?: string | null;
   /** Sailfin extension, only while queued: why no worker will start it (docs/api.md). */
   readonly waitingReason?: string;
+  /** Sailfin extension: where the job runs (V2's task `resourceConfig`). */
+  readonly resourceConfig: RunResourceConfig;
 }

@@ -2,6 +2,7 @@ import { SailfinError, newId, type Page, type PageRequest } from "@sailfin/contr
 import { keysetPage, type Db } from "@sailfin/store";
 import { findSet, findVersion } from "../models/model-rows.js";
 import { enqueueRun } from "../queue/enqueue.js";
+import { defaultPlacement } from "../pools/index.js";
 import { findWorkRun, type WorkRow } from "../queue/find-work.js";
 import { requestStop, type StopResult } from "../queue/request-stop.js";
 import type { Actor, EngineResources } from "../resources.js";
@@ -109,6 +110,7 @@ export async function createCompTask(res: EngineResources, actor: Actor, input: 
     };
     await enqueueRun(trx, actor, {
       id, kind: "compress", name: input.name, description: input.description ?? "", modelVersionNum: locked.num, spec,
+      placement: defaultPlacement(res.pools),
     });
   });
   return id;

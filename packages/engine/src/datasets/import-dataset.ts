@@ -2,6 +2,7 @@ import { SailfinError, newId, nowIso, type V1Id } from "@sailfin/contract";
 import { appendEvent } from "@sailfin/store";
 import type { Actor, EngineResources } from "../resources.js";
 import { enqueueRun } from "../queue/enqueue.js";
+import { defaultPlacement } from "../pools/index.js";
 import { resolveImportSources } from "./import-sources.js";
 import type { DatasetImportSpec } from "./execute-dataset-import.js";
 import { findDatasetVersion, type DatasetImportRow, type DatasetVersionDetail } from "./records.js";
@@ -58,6 +59,7 @@ export async function startDatasetImport(res: EngineResources, actor: Actor, inp
     const spec: DatasetImportSpec = { importNum: Number(row.num) };
     await enqueueRun(trx, actor, {
       id: row.id, kind: "dataset-import", name: `import into ${detail.version.id}`, description: "", spec,
+      placement: defaultPlacement(res.pools),
     });
     return row;
   });

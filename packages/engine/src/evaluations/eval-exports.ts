@@ -1,6 +1,7 @@
 import { STATE_WORD, SailfinError, newId, type V1Id } from "@sailfin/contract";
 import { assertSafeBucket } from "../artifacts/keys.js";
 import { enqueueRun } from "../queue/enqueue.js";
+import { defaultPlacement } from "../pools/index.js";
 import { findWorkRun } from "../queue/find-work.js";
 import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
@@ -77,7 +78,7 @@ export async function createEvalExport(res: EngineResources, actor: Actor, input
   };
   const num = await res.db.transaction().execute((trx) => enqueueRun(trx, actor, {
     id, kind: "eval-export", name: `export of ${evaluation.id}`, description: "", modelVersionNum: evaluation.base_model_version_num,
-    spec, readsRunNum: evaluation.num,
+    spec, readsRunNum: evaluation.num, placement: defaultPlacement(res.pools),
   }));
   return { id, num };
 }

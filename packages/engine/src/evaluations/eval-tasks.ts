@@ -5,6 +5,7 @@ import { parseBucketUri, bucketKey } from "../artifacts/keys.js";
 import { findReleasedDatasetVersion } from "../datasets/find-released-dataset-version.js";
 import { findVersion, lockModelVersions } from "../models/model-rows.js";
 import { enqueueRun } from "../queue/enqueue.js";
+import { defaultPlacement } from "../pools/index.js";
 import { findWorkRun, type WorkRow } from "../queue/find-work.js";
 import { requestStop, type StopResult } from "../queue/request-stop.js";
 import { keysetPage, type Db } from "@sailfin/store";
@@ -148,6 +149,7 @@ export async function createEval(res: EngineResources, actor: Actor, input: Crea
     };
     return enqueueRun(trx, actor, {
       id, kind: "evaluate", name: input.name, description: input.description ?? "", modelVersionNum: units[0]!.modelVersionNum, spec,
+      placement: defaultPlacement(res.pools),
     });
   });
   return { id, num };

@@ -4,6 +4,7 @@ import {
 import { findReleasedDatasetVersion, type ReleasedDatasetVersion } from "../datasets/index.js";
 import { resolveBaseModel, type ResolvedBaseModel } from "../models/index.js";
 import { enqueueRun } from "../queue/enqueue.js";
+import { placeTrainingRun, type Placement, type ResourceRequest } from "../pools/index.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { checkpointsOf, findJob, findRun } from "./find.js";
 import { assertInputsRemain, lockJob } from "./lock.js";
@@ -61,6 +62,8 @@ export interface CreateRunInput {
   /** Percent held out for evaluation (the request schema checks its own range). */
   readonly splitRatio: number;
   readonly increment?: IncrementInput;
+  /** The pool, nodes and ranks a node (V2 `resourceConfig`); left out: the default pool's. */
+  readonly resources?: ResourceRequest;
   readonly fields?: CreateRunFields;
 }
 
@@ -74,6 +77,7 @@ interface ResolvedRun {
   readonly fields: Required<CreateRunFields>;
   readonly trainMode: TrainMode;
   readonly parameterScale: FinetuneRunSpec["parameterScale"];
+  readonly placement: Placement;
 }
 
 /**
@@ -86,6 +90,7 @@ export async function resolveRun(res: EngineResources, input: CreateRunInput): P
     splitRatio: "datasetConfig.splitRatio", increment: "incrementTaskId", incrementStep: "incrementCheckpointStep",
     ...input.fields,
   };
+  const placement = placeTrainingRun(res.pools, input.resources);
   const job = await findJob(res.db, input.job, fields.job);
   if (!(TRAIN_MODES as readonly string[]).includes(job.trainMode)) {
     throw new SailfinError("InvalidParameter", { field: fields.job, detail: `the job's train mode ${job.trainMode} is not supported` });
@@ -122,7 +127,7 @@ export async function resolveRun(res: EngineResources, input: CreateRunInput): P
     hyperParameters,
     increment,
   };
-  return { spec, job, base, versions, increment, fields, trainMode, parameterScale };
+  return { spec, job, base, versions, increment, fields, trainMode, parameterScale, placement };
 }
 
 /**
@@ -138,7 +143,7 @@ export async function resolveRun(res: EngineResources, input: CreateRunInput): P
  *   sourceField: "datasetConfig.sourceType", ref: { id: "ds-…" }, field: "datasetConfig.versions[0].versionId" }], splitRatio: 20 });
  */
 export async function createRun(res: EngineResources, actor: Actor, input: CreateRunInput): Promise<FinetuneRunRecord> {
-  const { spec, job, base, versions, increment, fields, trainMode, parameterScale } = await resolveRun(res, input);
+  const { spec, job, base, versions, increment, fields, trainMode, parameterScale, placement } = await resolveRun(res, input);
   const id = newId("task");
   await res.db.transaction().execute(async (trx) => {
     if (!(await lockJob(trx, res.dialect, job.num))) {
@@ -151,7 +156,7 @@ export async function createRun(res: EngineResources, actor: Actor, input: Creat
     await enqueueRun(trx, actor, {
       id, kind: "finetune", jobNum: job.num, description: input.description ?? "", trainMode, parameterScale,
       modelVersionNum: base.versionNum, spec, datasetHashes: Object.fromEntries(versions.map((v) => [v.versionId, v.contentHash])),
-      increment: increment ?? undefined, reason: `created in job ${job.id}`,
+      increment: increment ?? undefined, reason: `created in job ${job.id}`, placement,
     });
   });
   return findRun(res.db, { id }, "taskId");

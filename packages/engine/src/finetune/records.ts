@@ -89,6 +89,8 @@ export interface FinetuneRunRecord {
   readonly createdAt: string;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
+  /** Where it runs: pool, nodes, ranks a node, and the executor's job id once it has one. */
+  readonly placement: RunPlacement;
 }
 
 /** A run with what its description shows: the job and the checkpoints. */
@@ -106,12 +108,26 @@ export function toJobRecord(row: Selectable<FinetuneJobTable>): FinetuneJobRecor
   };
 }
 
+/** A run's placement as its row records it (migration 0008). */
+interface RunPlacement {
+  readonly poolId: string;
+  readonly nodes: number;
+  readonly processesPerNode: number;
+  /** The Slurm job id (or another executor's); null before a job started, and always for the local executor. */
+  readonly executorJobId: string | null;
+}
+
+function toRunPlacement(row: Pick<Selectable<RunTable>, "pool_id" | "node_num" | "processes_per_node" | "executor_job_id">): RunPlacement {
+  return { poolId: row.pool_id, nodes: Number(row.node_num), processesPerNode: Number(row.processes_per_node), executorJobId: row.executor_job_id };
+}
+
 export function toRunRecord(row: Selectable<RunTable>): FinetuneRunRecord {
   return {
     num: row.num, id: row.id, jobNum: row.job_num, description: row.description,
     status: row.status as RunStatus, trainMode: row.train_mode, parameterScale: row.parameter_scale,
     spec: JSON.parse(row.spec) as FinetuneRunSpec, progress: Number(row.progress), cancelRequested: row.cancel_requested !== 0,
     failureReason: row.failure_reason, failureKind: row.failure_kind, createdAt: row.created_at, startedAt: row.started_at, finishedAt: row.finished_at,
+    placement: toRunPlacement(row),
   };
 }
 

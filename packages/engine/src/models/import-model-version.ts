@@ -4,6 +4,7 @@ import { withVersionNumberRetry } from "../unique-retry.js";
 import { assertSafeBucket, assertSafeObjectPath, bucketKey } from "../artifacts/keys.js";
 import { leaseHeld, type ImportOutcome } from "../import-outcome.js";
 import { enqueueRun } from "../queue/enqueue.js";
+import { defaultPlacement } from "../pools/index.js";
 import type { Lease } from "../queue/lease.js";
 import { SYSTEM_ACTOR, type Actor, type EngineResources } from "../resources.js";
 import { ModelCheckError, checkModelFiles } from "./check-model-files.js";
@@ -63,7 +64,7 @@ export async function importModelVersion(res: EngineResources, actor: Actor, inp
       // The version being filled is not a model the run reads: 0, which no version has.
       await enqueueRun(trx, actor, {
         id: `import-${version.id}`, kind: "model-import", name: `import into ${version.id}`, description: `bos:/${input.bucket}/${objectPath}/`,
-        spec,
+        spec, placement: defaultPlacement(res.pools),
       });
       return version;
     }),

@@ -4,6 +4,7 @@ import type { Selectable } from "kysely";
 import type { Db, FinetuneJobTable, RunTable } from "@sailfin/store";
 import { withVersionNumberRetry } from "../unique-retry.js";
 import { enqueueRun } from "../queue/enqueue.js";
+import { defaultPlacement, type Placement } from "../pools/index.js";
 import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { lockRows } from "../row-lock.js";
@@ -111,7 +112,7 @@ export async function publishFromRun(res: EngineResources, actor: Actor, input: 
         architecture: base?.architecture ?? null,
         configSummary: base?.config_summary ?? null,
       });
-      await queuePublish(trx, actor, run, version, step);
+      await queuePublish(trx, actor, run, version, step, defaultPlacement(res.pools));
       return { set, version: toModelVersionRecord(version) };
     }),
   );
@@ -159,7 +160,7 @@ export interface PublishRunSpec {
 }
 
 /** Queues the export of a Creating Train version as a `publish` run (call inside the version's transaction). */
-async function queuePublish(trx: Db, actor: Actor, run: RunRow, version: ModelVersionRow, step: number): Promise<void> {
+async function queuePublish(trx: Db, actor: Actor, run: RunRow, version: ModelVersionRow, step: number, placement: Placement): Promise<void> {
   const checkpoint = await trx.selectFrom("run_checkpoints").select(["path"])
     .where("run_num", "=", run.num).where("step", "=", step).executeTakeFirstOrThrow();
   const base = await trx.selectFrom("model_versions").select(["id"]).where("num", "=", run.base_model_version_num).executeTakeFirst();
@@ -172,7 +173,7 @@ async function queuePublish(trx: Db, actor: Actor, run: RunRow, version: ModelVe
   await enqueueRun(trx, actor, {
     id: `publish-${version.id}`, kind: "publish", jobNum: run.job_num, description: `publish ${run.id} step ${step} as ${version.id}`,
     trainMode: run.train_mode, parameterScale: run.parameter_scale, modelVersionNum: run.base_model_version_num, spec,
-    reason: `publish ${version.id}`,
+    reason: `publish ${version.id}`, placement,
   });
 }
 

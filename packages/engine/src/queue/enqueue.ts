@@ -1,6 +1,7 @@
 import { nowIso } from "@sailfin/contract";
 import { appendEvent, type Db } from "@sailfin/store";
 import type { Actor } from "../resources.js";
+import { defaultPlacement, LOCAL_POOLS, type Placement } from "../pools/index.js";
 import { RUN_OBJECT, type RunKind } from "./lease.js";
 
 /** A run to queue. What a kind does not use is left out and takes the default named. */
@@ -26,6 +27,11 @@ interface EnqueueRunInput {
   /** The run whose outcome this one reads (an export's evaluation). */
   readonly readsRunNum?: number;
   readonly maxAttempts?: number;
+  /**
+   * The pool, nodes and ranks a node it runs on: every engine caller passes one (placeTrainingRun,
+   * or defaultPlacement of the configured pools); left out, the built-in `local` pool's (tests).
+   */
+  readonly placement?: Placement;
   /** Why, in the run's first event; `<kind> queued` by default. */
   readonly reason?: string;
 }
@@ -38,6 +44,7 @@ interface EnqueueRunInput {
  */
 export async function enqueueRun(trx: Db, actor: Actor, input: EnqueueRunInput): Promise<number> {
   const now = nowIso();
+  const placement = input.placement ?? defaultPlacement(LOCAL_POOLS);
   const row = await trx.insertInto("runs").values({
     id: input.id, kind: input.kind, job_num: input.jobNum ?? 0, name: input.name ?? "", description: input.description ?? "",
     status: "Queued", train_mode: input.trainMode ?? "", parameter_scale: input.parameterScale ?? "",
@@ -48,6 +55,7 @@ export async function enqueueRun(trx: Db, actor: Actor, input: EnqueueRunInput):
     progress: 0, cancel_requested: 0, priority: 0, attempt: 0, max_attempts: input.maxAttempts ?? 3, available_at: now,
     lease_owner: null, lease_token: null, lease_expires_at: null, failure_kind: null, failure_reason: null,
     created_at: now, started_at: null, finished_at: null, result: null,
+    pool_id: placement.poolId, node_num: placement.nodes, processes_per_node: placement.processesPerNode, executor_job_id: null,
   }).returning("num").executeTakeFirstOrThrow();
   await appendEvent(trx, {
     objectKind: RUN_OBJECT, objectId: input.id, actor: actor.accessKey, from: null, to: "Queued", reason: input.reason ?? `${input.kind} queued`,

@@ -19,6 +19,8 @@ const NO_WORKER_ONLINE = "no worker online";
 interface WorkerAnnouncement {
   readonly id: string;
   readonly kinds: readonly RunKind[];
+  /** The resource pools it claims from; undefined: any pool. */
+  readonly pools?: readonly string[];
   /** How long the row counts as alive without another announcement. */
   readonly ttlMs: number;
 }
@@ -32,13 +34,14 @@ interface WorkerAnnouncement {
 export async function announceWorker(db: Kysely<Database>, worker: WorkerAnnouncement): Promise<void> {
   const now = nowIso();
   const expires = isoIn(worker.ttlMs);
+  const pools = worker.pools?.join(",") ?? "";
   await db.deleteFrom("workers").where("expires_at", "<", now).execute();
   await db.insertInto("workers")
     .values({
       id: worker.id, kinds: worker.kinds.join(","), host: hostname(), pid: process.pid,
-      started_at: now, heartbeat_at: now, expires_at: expires,
+      started_at: now, heartbeat_at: now, expires_at: expires, pools,
     })
-    .onConflict((oc) => oc.column("id").doUpdateSet({ kinds: worker.kinds.join(","), heartbeat_at: now, expires_at: expires }))
+    .onConflict((oc) => oc.column("id").doUpdateSet({ kinds: worker.kinds.join(","), heartbeat_at: now, expires_at: expires, pools }))
     .execute();
 }
 
@@ -47,55 +50,72 @@ export async function withdrawWorker(db: Kysely<Database>, id: string): Promise<
   await db.deleteFrom("workers").where("id", "=", id).execute();
 }
 
-/** The kinds each live worker runs (one small query over the few live rows). */
-async function liveWorkerKinds(db: Kysely<Database>): Promise<ReadonlyArray<ReadonlySet<string>>> {
-  const rows = await db.selectFrom("workers").select("kinds").where("expires_at", ">", nowIso()).execute();
-  return rows.map((r) => new Set(r.kinds.split(",")));
+/** A live worker's kinds, and its pools (null: any pool). */
+interface LiveWorker {
+  readonly kinds: ReadonlySet<string>;
+  readonly pools: ReadonlySet<string> | null;
 }
 
-/** Why a queued run of `kind` cannot start, given the live workers' kinds; null when some worker can take it. */
-function reasonNoWorkerFor(kind: string, live: ReadonlyArray<ReadonlySet<string>>): string | null {
+/** The kinds and pools of each live worker (one small query over the few live rows). */
+async function liveWorkers(db: Kysely<Database>): Promise<readonly LiveWorker[]> {
+  const rows = await db.selectFrom("workers").select(["kinds", "pools"]).where("expires_at", ">", nowIso()).execute();
+  return rows.map((r) => ({ kinds: new Set(r.kinds.split(",")), pools: r.pools === "" ? null : new Set(r.pools.split(",")) }));
+}
+
+/**
+ * Why a queued run of `kind` in `pool` cannot start, given the live workers; null when some
+ * worker can take it. Without `pool` any worker of the kind will do.
+ */
+function reasonNoWorkerFor(kind: string, pool: string | undefined, live: readonly LiveWorker[]): string | null {
   if (live.length === 0) return NO_WORKER_ONLINE;
-  if (live.some((kinds) => kinds.has(kind))) return null;
-  const runs = [...new Set(live.flatMap((kinds) => [...kinds]))].map(kindNoun);
-  return `no online worker runs ${kindNoun(kind)} tasks (${live.length} online, running ${runs.join(", ")})`;
+  const takers = live.filter((w) => w.kinds.has(kind));
+  if (takers.length === 0) {
+    const runs = [...new Set(live.flatMap((w) => [...w.kinds]))].map(kindNoun);
+    return `no online worker runs ${kindNoun(kind)} tasks (${live.length} online, running ${runs.join(", ")})`;
+  }
+  if (pool === undefined || takers.some((w) => w.pools === null || w.pools.has(pool))) return null;
+  const served = [...new Set(takers.flatMap((w) => [...(w.pools ?? [])]))];
+  return `no online worker serves resource pool ${pool} (${takers.length} online for ${kindNoun(kind)} tasks, serving ${served.join(", ")})`;
 }
 
 /**
  * Why a run is still waiting for a worker, or null: only a `Queued` run can be waiting, and only
- * when no live worker takes its kind. A run that merely waits its turn behind others, or for its
+ * when no live worker takes its kind (from its resource pool, when given). A run that merely waits its turn behind others, or for its
  * retry backoff, has no reason: some worker will take it. One query, for describe routes only
  * (lists do not pay it).
  *
  * @example const reason = await waitingReason(db, { status: "Queued", kind: "finetune" }); // "no worker online"
  */
-export async function waitingReason(db: Kysely<Database>, run: { readonly status: string; readonly kind: string }): Promise<string | null> {
+export async function waitingReason(
+  db: Kysely<Database>, run: { readonly status: string; readonly kind: string; readonly poolId?: string },
+): Promise<string | null> {
   if (run.status !== "Queued") return null;
-  return reasonNoWorkerFor(run.kind, await liveWorkerKinds(db));
+  return reasonNoWorkerFor(run.kind, run.poolId, await liveWorkers(db));
 }
 
 export interface StrandedWork {
   readonly kind: string;
+  readonly poolId: string;
   readonly count: number;
   readonly reason: string;
 }
 
 /**
- * Queued runs, per kind, that no live worker takes: what `sailfin serve` warns about. Two small
- * queries (queued counts grouped by kind, live workers).
+ * Queued runs, per kind and resource pool, that no live worker takes: what `sailfin serve` warns
+ * about. Two small queries (queued counts grouped by kind and pool, live workers).
  *
  * @example for (const s of await strandedWork(db)) console.error(`${s.count} ${s.kind}: ${s.reason}`);
  */
 export async function strandedWork(db: Kysely<Database>): Promise<StrandedWork[]> {
-  const queued = await db.selectFrom("runs").select(["kind", (eb) => eb.fn.countAll<number>().as("n")])
+  const queued = await db.selectFrom("runs").select(["kind", "pool_id", (eb) => eb.fn.countAll<number>().as("n")])
     // SERVER_KINDS are run by every serving process: never stranded while one answers.
-    .where("status", "=", "Queued").where("kind", "not in", [...SERVER_KINDS]).groupBy("kind").execute();
+    .where("status", "=", "Queued").where("kind", "not in", [...SERVER_KINDS]).groupBy(["kind", "pool_id"]).execute();
   if (queued.length === 0) return [];
-  const live = await liveWorkerKinds(db);
+  const live = await liveWorkers(db);
   const out: StrandedWork[] = [];
   for (const row of queued) {
-    const reason = reasonNoWorkerFor(row.kind, live);
-    if (reason !== null) out.push({ kind: row.kind, count: Number(row.n), reason });
+    const reason = reasonNoWorkerFor(row.kind, row.pool_id, live);
+    if (reason !== null) out.push({ kind: row.kind, poolId: row.pool_id, count: Number(row.n), reason });
   }
   return out;
 }

@@ -14,7 +14,7 @@ import type { RunKind } from "../queue/lease.js";
 import type { ImportOutcome } from "../import-outcome.js";
 import type { DatasetImportSpec } from "../datasets/execute-dataset-import.js";
 import type { ModelImportSpec } from "../models/import-model-version.js";
-import type { ExecResult, Executor } from "./executor.js";
+import type { ExecResult, Executor, Ranks } from "./executor.js";
 import { RuntimeLink, type RuntimeEnding } from "./runtime-link.js";
 
 /**
@@ -62,6 +62,8 @@ export interface RunAttempt {
   readonly owner: string;
   /** `runs.spec` as stored (the kind's payload schema parses it). */
   readonly storedSpec: string;
+  /** The nodes and ranks a node it was queued for (its pool's placement); only training uses more than one. */
+  readonly ranks: Ranks;
 }
 
 /** Operator settings the runtime specs carry (read once, from the worker's environment). */
@@ -130,6 +132,8 @@ export interface RuntimeJob {
   /** Maps a `progress {done, total}` fraction to `offset + fraction × scale` percent (see RuntimeLink). */
   readonly progressOffset?: number;
   readonly progressScale?: number;
+  /** Nodes and ranks a node (training only); undefined: one process. */
+  readonly ranks?: Ranks;
 }
 
 /** How a runtime job ended, or that the lease was lost while it ran (write nothing more). */
@@ -149,6 +153,9 @@ interface RuntimeParts {
   readonly beforeCheckpoint?: (key: string) => Promise<boolean>;
   /** Awaited after checkpoint rows were recorded (prunes the store's copies of the rows dropped). */
   readonly afterCheckpoints?: () => Promise<void>;
+  /** The job id an earlier attempt recorded, and the fenced write that records a new one (production only). */
+  readonly knownJobId?: string | null;
+  readonly recordJob?: (jobId: string) => Promise<boolean>;
 }
 
 /**
@@ -174,8 +181,16 @@ export async function runThroughLink(parts: RuntimeParts, job: RuntimeJob): Prom
     ...(job.progressScale === undefined ? {} : { progressScale: job.progressScale }),
     ...(job.recordedThroughStep === undefined ? {} : { recordedThroughStep: job.recordedThroughStep }),
   });
+  const { recordJob } = parts;
   const result = await parts.executor.run({
     recipe: job.recipe, jobKey: job.jobKey, specPath: job.specPath, signal: parts.signal, onLine: (line) => link.line(line),
+    ...(job.ranks === undefined ? {} : { ranks: job.ranks }),
+    ...(parts.knownJobId == null ? {} : { knownJobId: parts.knownJobId }),
+    ...(recordJob === undefined ? {} : {
+      onJobStarted: (jobId: string) => {
+        recordJob(jobId).then((held) => { if (!held) parts.onLeaseLost(); }, () => undefined);
+      },
+    }),
   });
   if (!(await link.close())) return { kind: "lost" };
   return { kind: "ended", ending: link.outcome, result };

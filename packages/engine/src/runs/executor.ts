@@ -15,6 +15,18 @@ export interface ExecRequest {
   readonly signal: AbortSignal;
   /** Called with every line the runtime prints on stdout (JSON events), in order. */
   readonly onLine: (line: string) => void;
+  /** Nodes and ranks a node (a training run's placement); undefined: one process on one node. */
+  readonly ranks?: Ranks;
+  /** The job id an earlier attempt recorded (`runs.executor_job_id`): an executor that can follow jobs looks for it first. */
+  readonly knownJobId?: string | null;
+  /** Called once with the executor's id of the job it started or adopted (a Slurm job id), to record on the run. */
+  readonly onJobStarted?: (jobId: string) => void;
+}
+
+/** How many processes a job runs: `nodes` × `processesPerNode` data-parallel ranks. */
+export interface Ranks {
+  readonly nodes: number;
+  readonly processesPerNode: number;
 }
 
 export interface ExecResult {
@@ -32,8 +44,8 @@ export interface ExecResult {
  * - An executor that can see jobs outside this process (a Slurm or Kubernetes executor) first
  *   looks for a live job with `jobKey` — one a previous worker started before its lease was lost
  *   or it was restarted — and FOLLOWS it (delivers its events to `onLine`, resolves when it ends)
- *   instead of starting a second one; only when none is live does it start one. (Recording a
- *   job's executor-side reference on the run waits for a migration: the key is derivable.)
+ *   instead of starting a second one; only when none is live does it start one. It reports the
+ *   job's id through `onJobStarted` (recorded on the run) and looks for `knownJobId` first.
  * - Aborting `signal` stops the job the call started or follows.
  * The local executor cannot follow: a child process belongs to the worker that spawned it, so
  * it always starts one (a previous worker's child dies with it).

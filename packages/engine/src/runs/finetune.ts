@@ -119,6 +119,7 @@ export async function runFinetune(spec: FinetuneRunSpec, deps: RunDeps): Promise
     spec: finetuneRuntimeSpec({ runId: run.id, spec, modelDir, data, outputDir, initCheckpoint, resumeFrom, settings: deps.settings }),
     keepCheckpoints: Number(spec.hyperParameters.checkpointCount ?? 1),
     ...(latest === null ? {} : { recordedThroughStep: latest.step }),
+    ranks: run.ranks,
   });
   if (runtime.kind === "lost") return runtime;
   const { ending, result } = runtime;

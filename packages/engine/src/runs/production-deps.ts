@@ -8,6 +8,7 @@ import { resolveJudgeTarget } from "../evaluations/judge-endpoints.js";
 import { judgeSample } from "../evaluations/judge.js";
 import { forgetAfterStep, recordProgress } from "../queue/record-progress.js";
 import { recordEvalResults } from "../queue/record-eval-results.js";
+import { recordExecutorJob } from "../queue/record-executor-job.js";
 import type { Lease } from "../queue/lease.js";
 import { executeDatasetImport } from "../datasets/execute-dataset-import.js";
 import { executeModelImport } from "../models/import-model-version.js";
@@ -36,7 +37,10 @@ export function productionRunDeps(input: ProductionRunDepsInput): RunDeps {
   const { res, lease, executor, settings, signal, leaseLost } = input;
   const { files } = res;
   return {
-    run: { num: lease.runNum, id: lease.runId, kind: lease.kind, attempt: lease.attempt, owner: lease.owner, storedSpec: lease.row.spec },
+    run: {
+      num: lease.runNum, id: lease.runId, kind: lease.kind, attempt: lease.attempt, owner: lease.owner, storedSpec: lease.row.spec,
+      ranks: { nodes: Number(lease.row.node_num), processesPerNode: Number(lease.row.processes_per_node) },
+    },
     log: res.log, signal, settings, files,
     reads: {
       modelVersion: (ref) => readModelVersion(res.db, ref),
@@ -52,6 +56,7 @@ export function productionRunDeps(input: ProductionRunDepsInput): RunDeps {
       if (executor === undefined) throw new Error(`run kind ${lease.kind} needs the runtime, and this worker has no executor`);
       return runThroughLink({
         executor, record: (batch) => recordProgress(res.db, lease, batch), artifactRoot: files.root, signal, onLeaseLost: leaseLost,
+        knownJobId: lease.row.executor_job_id, recordJob: (jobId) => recordExecutorJob(res.db, lease, jobId),
         // A remote store holds a checkpoint before its row does, and loses the ones whose rows were pruned.
         ...(files.zeroCopy ? {} : {
           beforeCheckpoint: (key: string) => commitCheckpoint(files, key),

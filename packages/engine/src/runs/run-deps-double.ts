@@ -76,7 +76,8 @@ export function runDepsDouble(options: RunDepsDoubleOptions): { deps: RunDeps; r
     ...options.reads,
   };
   const run: RunAttempt = {
-    num: 1, id: "run-1", kind: "finetune", attempt: 1, owner: "test-worker", storedSpec: JSON.stringify(options.spec ?? {}), ...options.run,
+    num: 1, id: "run-1", kind: "finetune", attempt: 1, owner: "test-worker", storedSpec: JSON.stringify(options.spec ?? {}),
+    ranks: { nodes: 1, processesPerNode: 1 }, ...options.run,
   };
   const script = options.runtime ?? ((): ScriptedJob => ({ events: [{ event: "done", time: 0, step: 0, outputs: { lastCheckpoint: null } }] }));
   const deps: RunDeps = {

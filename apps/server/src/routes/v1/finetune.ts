@@ -5,7 +5,7 @@ import {
 } from "@sailfin/contract";
 import {
   createJob, createRun, describeJob, describeRun, finetuneRef, runOrdinal, stopRun, waitingReason,
-  type FinetuneRunDetail, type RunDatasetInput,
+  type FinetuneRunDetail, type RunDatasetInput, placementView, type ResourcePools,
 } from "@sailfin/engine";
 import { withWaitingReason } from "../waiting-reason.js";
 import { v1, type RouteContext, type RouteDef } from "../route.js";
@@ -25,6 +25,7 @@ function normalizeCreateJob(body: unknown): unknown {
   const out = { ...(top as Record<string, unknown>) };
   if (out.increConfig !== undefined) out.increConfig = matchKeys(out.increConfig, V1_FINETUNE_KEYS.increConfig);
   if (Array.isArray(out.trainset)) out.trainset = out.trainset.map((entry) => matchKeys(entry, V1_FINETUNE_KEYS.trainset));
+  if (out.resourceConfig != null) out.resourceConfig = matchKeys(out.resourceConfig, V1_FINETUNE_KEYS.resourceConfig);
   return out;
 }
 
@@ -40,7 +41,7 @@ function secondsBetween(from: string | null, to: string | null): number {
  * misspelt `finishtime`). V1 has no queued state: a queued run reads RUNNING with progress 0
  * (see `v1RunStatus`).
  */
-function renderJobDetail(detail: FinetuneRunDetail, version: number, baseUrl: string): V1FinetuneJobDetail {
+function renderJobDetail(detail: FinetuneRunDetail, version: number, baseUrl: string, pools: ResourcePools): V1FinetuneJobDetail {
   const { run, job } = detail;
   const increment = run.spec.increment;
   const seconds = secondsBetween(run.startedAt, run.finishedAt);
@@ -55,6 +56,8 @@ function renderJobDetail(detail: FinetuneRunDetail, version: number, baseUrl: st
     runTime: seconds, trainTime: seconds,
     progress: run.progress,
     vdlLink: `${baseUrl}/console/tasks/${run.id}`,
+    // Sailfin extension: where it runs (the pool V1 createJob's own extension named, else the default).
+    resourceConfig: placementView(pools, run.placement),
     // Sailfin extension: why a failed run failed (user input vs system).
     ...(run.status === "Failed" && run.failureReason !== null ? { failReason: run.failureReason, failKind: run.failureKind } : {}),
   };
@@ -104,6 +107,7 @@ export const finetuneV1Routes: RouteDef[] = [
       caseInsensitiveKeys: true,
       datasets,
       splitRatio: input.trainsetRate ?? 20,
+      ...(input.resourceConfig == null ? {} : { resources: input.resourceConfig }),
       ...(incremental && input.increConfig !== undefined ? {
         increment: {
           ref: finetuneRef(input.increConfig.jobId), jobRef: finetuneRef(input.increConfig.taskId),
@@ -122,8 +126,8 @@ export const finetuneV1Routes: RouteDef[] = [
     const input = parseWith(V1JobRefBody, matchKeys(body, V1_FINETUNE_KEYS.jobRef));
     const detail = await describeRun(ctx.res, finetuneRef(input.jobId), "jobId", { job: finetuneRef(input.taskId), jobField: "taskId" });
     return withWaitingReason(
-      renderJobDetail(detail, await runOrdinal(ctx.res, detail), ctx.baseUrl),
-      await waitingReason(ctx.res.db, { status: detail.run.status, kind: "finetune" }),
+      renderJobDetail(detail, await runOrdinal(ctx.res, detail), ctx.baseUrl, ctx.res.pools),
+      await waitingReason(ctx.res.db, { status: detail.run.status, kind: "finetune", poolId: detail.run.placement.poolId }),
     );
   }),
 

@@ -6,7 +6,7 @@ import {
 } from "@sailfin/contract";
 import {
   createJob, createRun, deleteJob, deleteRun, describeRun, describeSupportModels, listJobs, listRuns, quoteRun, runMetrics, stopRun,
-  waitingReason, type CreateRunInput,
+  placementView, waitingReason, type CreateRunInput, type ResourcePools,
   type FinetuneJobListItem, type FinetuneRunDetail, type RunDatasetInput,
 } from "@sailfin/engine";
 import { withWaitingReason } from "../waiting-reason.js";
@@ -28,7 +28,7 @@ function renderJob(job: FinetuneJobListItem): FineTuningJobItem {
 }
 
 /** The task object (reference §6.2.2), with the frozen hyper-parameters and datasets echoed. */
-function renderTask(detail: FinetuneRunDetail, baseUrl: string): FineTuningTaskDetail {
+function renderTask(detail: FinetuneRunDetail, baseUrl: string, pools: ResourcePools): FineTuningTaskDetail {
   const { run, job, checkpoints } = detail;
   const runStatus = v2RunStatus(run.status);
   const spec = run.spec;
@@ -52,6 +52,7 @@ function renderTask(detail: FinetuneRunDetail, baseUrl: string): FineTuningTaskD
       splitRatio: spec.dataset.splitRatio,
     },
     ...(spec.increment === null ? {} : { incrementTaskId: spec.increment.runId, incrementCheckpointStep: spec.increment.step }),
+    resourceConfig: placementView(pools, run.placement),
   };
 }
 
@@ -70,8 +71,7 @@ function refuseCorpusMixing(corpusConfig: unknown): void {
 function runInput(body: unknown): CreateRunInput {
   const input = parseWith(CreateFineTuningTaskBody, body);
   refuseCorpusMixing(input.corpusConfig);
-  // resourceConfig (Qianfan's private resource pools) has no meaning here: the worker pool is
-  // the resource. modelConfig belongs to custom-model jobs, which Sailfin does not have.
+  // modelConfig belongs to custom-model jobs, which Sailfin does not have.
   if (input.incrementCheckpointStep !== undefined && input.incrementTaskId === undefined) {
     throw new SailfinError("InvalidParameter", { field: "incrementCheckpointStep", detail: "needs incrementTaskId" });
   }
@@ -89,6 +89,7 @@ function runInput(body: unknown): CreateRunInput {
     hyperParameters: input.hyperParameterConfig ?? {},
     datasets,
     splitRatio: input.datasetConfig.splitRatio ?? 20,
+    ...(input.resourceConfig == null ? {} : { resources: input.resourceConfig }),
     ...(input.incrementTaskId === undefined ? {} : {
       increment: {
         ref: { id: input.incrementTaskId }, whenSeveral: "require" as const,
@@ -140,13 +141,13 @@ export const finetuningV2Routes: RouteDef[] = [
       ctx.res, { id: input.jobId }, "jobId",
       pageRequest({ marker: input.marker ?? input.maker, maxKeys: input.maxKeys, pageReverse: input.pageReverse }),
     );
-    return { taskList: page.items.map((detail) => renderTask(detail, ctx.baseUrl)), pageInfo: page.pageInfo };
+    return { taskList: page.items.map((detail) => renderTask(detail, ctx.baseUrl, ctx.res.pools)), pageInfo: page.pageInfo };
   }),
 
   v2("finetuning", "DescribeFineTuningTask", "tuning:read", async (ctx, body): Promise<FineTuningTaskDetail> => {
     const input = parseWith(FineTuningTaskIdBody, body);
     const detail = await describeRun(ctx.res, { id: input.taskId }, "taskId");
-    return withWaitingReason(renderTask(detail, ctx.baseUrl), await waitingReason(ctx.res.db, { status: detail.run.status, kind: "finetune" }));
+    return withWaitingReason(renderTask(detail, ctx.baseUrl, ctx.res.pools), await waitingReason(ctx.res.db, { status: detail.run.status, kind: "finetune", poolId: detail.run.placement.poolId }));
   }),
 
   // Sailfin extension: the full metric series of a task, for charts (docs/api.md).
