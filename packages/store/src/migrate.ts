@@ -6,6 +6,7 @@ import * as m0004 from "./migrations/0004-console-sessions.js";
 import * as m0005 from "./migrations/0005-workers.js";
 import * as m0006 from "./migrations/0006-run-references.js";
 import * as m0007 from "./migrations/0007-dataset-version-state.js";
+import * as m0009 from "./migrations/0009-export-references.js";
 import type { Dialect } from "./db.js";
 
 interface Migration {
@@ -22,6 +23,8 @@ const MIGRATIONS: readonly Migration[] = [
   { name: "0005-workers", up: m0005.up },
   { name: "0006-run-references", up: m0006.up },
   { name: "0007-dataset-version-state", up: m0007.up },
+  // 0008 belongs to another branch of issue 13; each migration is applied by name, so either merge order applies both.
+  { name: "0009-export-references", up: m0009.up },
 ];
 
 interface MigrationResult {
