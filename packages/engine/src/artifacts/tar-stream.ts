@@ -9,7 +9,7 @@ import { Readable } from "node:stream";
  * a model is served.
  */
 
-export interface StreamTarEntry {
+interface StreamTarEntry {
   /** Path inside the archive, "/"-separated, relative. */
   readonly name: string;
   readonly size: number;

@@ -12,7 +12,7 @@ import { checkName, crc32Update, dosDateTime } from "./zip.js";
  * (the SDK refuses to unzip datasets past 2 GiB anyway, QIANFAN_EXPORT_FILE_SIZE_LIMIT).
  */
 
-export interface StreamZipEntry {
+interface StreamZipEntry {
   /** Path inside the archive, "/"-separated, relative. */
   readonly name: string;
   /** Opened when the entry's turn comes. */

@@ -13,14 +13,14 @@ import type { EngineResources } from "../resources.js";
  */
 
 /** The run kinds whose finished result is a file to download: `result.key` and `result.fileName`. */
-export const EXPORT_KINDS = ["eval-export", "dataset-export", "model-export"] as const satisfies readonly RunKind[];
+const EXPORT_KINDS = ["eval-export", "dataset-export", "model-export"] as const satisfies readonly RunKind[];
 
 /** How long a download link stays valid. */
-export const DOWNLOAD_LINK_TTL_S = 3600;
+const DOWNLOAD_LINK_TTL_S = 3600;
 const LINK_PURPOSE = "export-download";
 
 /** The file a finished export wrote. */
-export interface ExportFile {
+interface ExportFile {
   /** Artifact key. */
   readonly key: string;
   /** The name a download saves it as. */

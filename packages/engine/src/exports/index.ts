@@ -1,11 +1,6 @@
 /** Dataset and model exports, and the download links of every export kind. */
+export { exportDownloadUrl, downloadQuery, checkDownloadSignature, findExportFile } from "./download-link.js";
 export {
-  EXPORT_KINDS, DOWNLOAD_LINK_TTL_S, exportDownloadUrl, downloadQuery, checkDownloadSignature, findExportFile, type ExportFile,
-} from "./download-link.js";
-export {
-  createDatasetExport, describeDatasetExport, listDatasetExports, datasetExportsOf,
-  type DatasetExportSpec, type DatasetExportResult, type DatasetExportView,
+  createDatasetExport, describeDatasetExport, listDatasetExports, datasetExportsOf, type DatasetExportView,
 } from "./dataset-exports.js";
-export { createModelExport, latestModelExport, type ModelExportSpec, type ModelExportResult, type ModelExportView } from "./model-exports.js";
-export { executeDatasetExport } from "./execute-dataset-export.js";
-export { executeModelExport } from "./execute-model-export.js";
+export { createModelExport, latestModelExport, type ModelExportView } from "./model-exports.js";

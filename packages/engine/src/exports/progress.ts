@@ -7,7 +7,7 @@ import { recordProgress } from "../queue/record-progress.js";
 const PROGRESS_INTERVAL_MS = 1000;
 
 /** Counts bytes into a run's progress; `lost` once a write found the lease gone (the store may wrap the error). */
-export interface ProgressMeter {
+interface ProgressMeter {
   lost: boolean;
   count(bytes: number): Promise<void>;
 }
