@@ -243,6 +243,39 @@ for (const dialect of testDialects()) {
   });
 }
 
+for (const dialect of testDialects()) {
+  describe(`@sailfin/sdk: datasets.createExport/describeExport, models.createExport/describeExport, exports.download (${dialect})`, () => {
+    let server: TestServer;
+    before(async () => { server = await startTestServer(dialect); });
+    after(async () => { await server?.close(); });
+
+    test("the typed SDK exports a dataset and a model and downloads both", async () => {
+      const sdk = server.admin;
+      const uri = await uploadObject(server, "src", "sdk/data.jsonl", CONTENT);
+      const data = await importDataset(server, { name: "sdk_export", format: "PromptResponse", files: [uri] });
+      const taskId = await sdk.datasets.createExport({ versionId: data.versionId, storageType: "sysStorage" });
+      const task = await pollUntil(() => sdk.datasets.describeExport({ taskId }), (t) => t.exportStatus !== "Exporting", "SDK dataset export");
+      assert.equal(task.exportStatus, "ExportFinished");
+      const zip = await sdk.exports.download(task);
+      assert.deepEqual(await unzipText(zip.bytes), { "sdk_export_V1.jsonl": CONTENT });
+
+      const tiny2 = await writeTinyModels({ llama: TINY });
+      try {
+        await stageFolder(server, tiny2.dir("llama"), "hub", "llama");
+        const model = await importBaseModel(server, "sdk_llama", { bucket: "hub", objectPath: "llama/" });
+        const { exportId } = await sdk.models.createExport({ modelId: model.versionId });
+        const done = await pollUntil(() => sdk.models.describeExport({ modelId: model.versionId }), (r) => r.hasRecord && r.status !== "Doing", "SDK model export");
+        assert.ok(done.hasRecord && done.exportId === exportId && done.status === "Done");
+        const tar = await sdk.exports.download(done);
+        assert.match(tar.fileName ?? "", /^sdk_llama_V1_\d+\.tar$/);
+        assert.deepEqual(await untarDigests(tar.bytes), await folderDigests(tiny2.dir("llama"), model.versionId));
+      } finally {
+        await tiny2.remove();
+      }
+    });
+  });
+}
+
 describe("exports on S3 artifacts (real SeaweedFS): presigned download links", () => {
   let s3: S3TestServer;
   let server: TestServer;
