@@ -110,6 +110,12 @@ for (const dialect of testDialects()) {
       assert.equal((await fetch(url)).status, 403);
       const other = `${server.url}/sailfin/v1/exports/${model.versionId}/download?${downloadQuery(server.server.res, model.versionId)}`;
       assert.equal((await fetch(other)).status, 404, "a signed link to something that is not an export finds nothing");
+
+      // Deleting the version takes its exports along: the old link finds nothing, the task is gone.
+      await ok2("dataset", "DeleteDatasetVersion", { versionId: data.versionId });
+      assert.equal((await fetch(done.downloadUrl)).status, 404);
+      await fails2("dataset", "DescribeExportTask", { taskId }, "taskId");
+      assert.equal(await server.server.res.artifacts.stat(done.storagePath.slice(1)), null, "the zip is removed");
     });
 
     test("V2 CreateExportTask (BOS) writes the zip into the bucket folder; bad input names its field", async () => {

@@ -1,8 +1,10 @@
-import { SailfinError, newId, type V1Id } from "@sailfin/contract";
+import { STATE_WORD, SailfinError, newId, type V1Id } from "@sailfin/contract";
+import type { Db } from "@sailfin/store";
 import { parseBucketUri } from "../artifacts/keys.js";
 import { findDatasetVersion } from "../datasets/records.js";
 import { enqueueRun } from "../queue/enqueue.js";
 import { findWorkRun, type WorkRow } from "../queue/find-work.js";
+import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { toWorkRunRecord, type WorkRunRecord } from "../work-run-record.js";
 
@@ -119,4 +121,24 @@ export async function datasetExportsOf(res: EngineResources, versionNum: number,
   const rows = await res.db.selectFrom("runs").selectAll().where("dataset_version_num", "=", versionNum).where("kind", "=", "dataset-export")
     .orderBy("num", "desc").limit(limit).execute();
   return rows.map(toView);
+}
+
+/**
+ * For deleting dataset versions (inside their transaction): refuses while an export of one of
+ * them is queued or running, then removes their finished exports' rows and returns the artifact
+ * folders to remove after commit, so a deleted version's records cannot be downloaded through an
+ * old export. Exports written into a user's bucket are the user's files and stay.
+ *
+ * @example const folders = await removeDatasetExports(trx, [version.num], "versionId"); // after commit: delete each folder
+ */
+export async function removeDatasetExports(trx: Db, versionNums: readonly number[], field: string): Promise<string[]> {
+  if (versionNums.length === 0) return [];
+  const rows = await trx.selectFrom("runs").select(["num", "id", "kind", "status", "cancel_requested", "spec"])
+    .where("kind", "=", "dataset-export").where("dataset_version_num", "in", [...versionNums]).execute();
+  const active = rows.find((r) => r.status === "Queued" || r.status === "Running");
+  if (active !== undefined) {
+    throw new SailfinError("Conflict", { field, detail: `export task ${active.id} (${STATE_WORD}) is still reading the dataset version; wait for it to finish`, state: runStateOf(active) });
+  }
+  if (rows.length > 0) await trx.deleteFrom("runs").where("num", "in", rows.map((r) => r.num)).execute();
+  return rows.filter((r) => (JSON.parse(r.spec) as DatasetExportSpec).destination === "sysStorage").map((r) => `exports/${r.id}/`);
 }
