@@ -245,6 +245,11 @@ for (const dialect of testDialects()) {
       await fails2("model", "CreateModelExportTask", { modelId: "amv-doesnotexist" }, "modelId");
       await fails2("model", "CreateModelExportTask", { modelId: model.versionId, storagePath: "nowhere" }, "storagePath");
       await fails2("model", "DescribeModelExportTask", { modelId: "amv-000000000000" }, "modelId");
+
+      // Deleting the version takes its exports in Sailfin's storage along; the bucket's copy is the user's.
+      await ok2("model", "DeleteModel", { modelId: model.versionId });
+      assert.equal((await fetch(done.downloadUrl)).status, 404);
+      assert.ok(await server.server.res.artifacts.stat(`buckets/${inBucket.storagePath.slice("bos:/".length)}`));
     });
   });
 }

@@ -1,4 +1,5 @@
 import { SailfinError, newId } from "@sailfin/contract";
+import type { Db } from "@sailfin/store";
 import { parseBucketUri } from "../artifacts/keys.js";
 import { findVersion } from "../models/model-rows.js";
 import { enqueueRun } from "../queue/enqueue.js";
@@ -90,4 +91,20 @@ export async function latestModelExport(res: EngineResources, modelRef: string, 
   const row = await res.db.selectFrom("runs").selectAll().where("kind", "=", "model-export").where("base_model_version_num", "=", version.num)
     .where("status", "not in", ["Failed", "Cancelled"]).orderBy("num", "desc").limit(1).executeTakeFirst();
   return row === undefined ? null : toView(row);
+}
+
+/**
+ * For deleting model versions (inside their transaction, after the check that no run of any
+ * kind on them is active): removes their finished exports' rows and returns the artifact folders
+ * to remove after commit, so a deleted version's files cannot be downloaded through an old
+ * export. Archives written into a user's bucket are the user's files and stay.
+ *
+ * @example const folders = await removeModelExports(trx, versions.map((v) => v.num));
+ */
+export async function removeModelExports(trx: Db, versionNums: readonly number[]): Promise<string[]> {
+  if (versionNums.length === 0) return [];
+  const rows = await trx.selectFrom("runs").select(["num", "id", "spec"])
+    .where("kind", "=", "model-export").where("base_model_version_num", "in", [...versionNums]).execute();
+  if (rows.length > 0) await trx.deleteFrom("runs").where("num", "in", rows.map((r) => r.num)).execute();
+  return rows.filter((r) => (JSON.parse(r.spec) as ModelExportSpec).bucket === null).map((r) => `exports/${r.id}/`);
 }
