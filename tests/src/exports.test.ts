@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { downloadQuery } from "@sailfin/engine";
+import { downloadQuery, exportDownloadUrl } from "@sailfin/engine";
 import { rawCall, startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
 import { importDataset, uploadObject } from "./fixtures/dataset-imports.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type ImportedModel, type TinyModelFolders } from "./fixtures/model-imports.js";
@@ -314,6 +314,16 @@ describe("exports on S3 artifacts (real SeaweedFS): presigned download links", (
     assert.deepEqual(await unzipText(new Uint8Array(await download.arrayBuffer())), { "s3_export_V1.jsonl": CONTENT });
     url.searchParams.set("X-Amz-Signature", "0".repeat(64));
     assert.equal((await fetch(url)).status, 403);
+  });
+
+  test("every export kind's link comes from one place: an evaluation-result zip is presigned the same way", async () => {
+    const zip = Buffer.from("PK\u0003\u0004 an evaluation export's bytes");
+    await server.server.res.artifacts.put("exports/amemt-s3linktest01/results.zip", zip);
+    const url = await exportDownloadUrl(server.server.res, server.url, "amemt-s3linktest01", { key: "exports/amemt-s3linktest01/results.zip", fileName: "results.zip" });
+    assert.equal(new URL(url).origin, s3.endpoint);
+    const download = await fetch(url);
+    assert.equal(download.status, 200);
+    assert.deepEqual(Buffer.from(await download.arrayBuffer()), zip);
   });
 
   test("a model export's downloadUrl is presigned too; the tar equals the folder", async () => {
