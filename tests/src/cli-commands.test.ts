@@ -95,6 +95,20 @@ describe("sailfin client commands, as subprocesses against a real server", () =>
     assert.match(set, /^modelSetName: cli-base$/m);
   });
 
+  test("exports dataset / exports model --output: wait, then download the zip and the tar", async () => {
+    const zipFile = join(work, "train-export.zip");
+    assert.match(await ok(["exports", "dataset", ids.trainVersion, "--output", zipFile, "--interval", "0.1"]), /^task-[a-z0-9]+ done: saved .*train-export\.zip/);
+    assert.deepEqual(unzip(zipFile), { "cli-train_V1.jsonl": `${learnableLines(40).join("\n")}\n` });
+    const tarFile = join(work, "base.tar");
+    assert.match(await ok(["exports", "model", ids.base, "--output", tarFile, "--interval", "0.1"]), /^amexp-[a-z0-9]+ done: saved .*base\.tar/);
+    const listed = spawnSync("tar", ["-tf", tarFile], { encoding: "utf8" });
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.ok(listed.stdout.split("\n").includes(`${ids.base}/config.json`), listed.stdout);
+    const inBucket = await okJson(["exports", "dataset", ids.trainVersion, "--storage", "bos:/cli-out/ds/", "--interval", "0.1"]);
+    assert.match(inBucket.storagePath, /^bos:\/cli-out\/ds\/cli-train_V1_\d+\.zip$/);
+    fails(await cli(["exports", "dataset", ids.trainVersion, "--storage", "bos:/cli-out/ds/", "--output", zipFile]), 2, /--output downloads an export into Sailfin's storage: leave out --storage/);
+  });
+
   test("jobs create / list / show / delete", async () => {
     ids.job = (await okJson(["jobs", "create", "--name", "cli-job", "--model", "cli-base"])).jobId;
     const doomed = /created job (job-[a-z0-9]+)/.exec(await ok(["jobs", "create", "--name", "doomed", "--model", "cli-base"]))![1]!;

@@ -394,7 +394,7 @@ for (const dialect of testDialects()) {
         state: "Pending", exportType: "local", volumeId: "", exportPath: "", downloadUrl: "",
       });
       // A pending export cannot be downloaded, even with a well-made link.
-      const early = await fetch(`${server.url}/sailfin/v1/eval-exports/${exported.exportIDStr}/download?${downloadQuery(server.server.res, exported.exportIDStr)}`);
+      const early = await fetch(`${server.url}/sailfin/v1/exports/${exported.exportIDStr}/download?${downloadQuery(server.server.res, exported.exportIDStr)}`);
       assert.equal(early.status, 404);
 
       const zip = Buffer.from("PK\u0003\u0004 not really a zip, but bytes to stream back");
@@ -402,7 +402,7 @@ for (const dialect of testDialects()) {
       const done = await ok1("result/export/info", { exportID: exported.exportIDStr });
       assert.equal(done.state, "Done");
       assert.equal(done.exportPath, `eval_result_export/${exported.exportIDStr}.zip`);
-      assert.ok(done.downloadUrl.startsWith(`${server.url}/sailfin/v1/eval-exports/${exported.exportIDStr}/download?expires=`), done.downloadUrl);
+      assert.ok(done.downloadUrl.startsWith(`${server.url}/sailfin/v1/exports/${exported.exportIDStr}/download?expires=`), done.downloadUrl);
       // No credentials: the link's signature is enough.
       const download = await fetch(done.downloadUrl);
       assert.equal(download.status, 200);
@@ -419,8 +419,8 @@ for (const dialect of testDialects()) {
       const longer = new URL(url);
       longer.searchParams.set("expires", String(Number(url.searchParams.get("expires")) + 3600));
       const otherExport = new URL(url.toString().replace(exported.exportIDStr, "amemt-000000000000"));
-      const expired = `${server.url}/sailfin/v1/eval-exports/${exported.exportIDStr}/download?${downloadQuery(server.server.res, exported.exportIDStr, Date.now() - 2 * 3600_000)}`;
-      const bare = `${server.url}/sailfin/v1/eval-exports/${exported.exportIDStr}/download`;
+      const expired = `${server.url}/sailfin/v1/exports/${exported.exportIDStr}/download?${downloadQuery(server.server.res, exported.exportIDStr, Date.now() - 2 * 3600_000)}`;
+      const bare = `${server.url}/sailfin/v1/exports/${exported.exportIDStr}/download`;
       for (const bad of [tampered.toString(), longer.toString(), otherExport.toString(), expired, bare]) {
         const r = await fetch(bad);
         assert.equal(r.status, 403, bad);

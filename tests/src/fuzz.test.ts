@@ -378,7 +378,7 @@ for (const dialect of testDialects()) {
         add("events", { method: "GET", path: "/sailfin/v1/events/task-abc", auth: "none", rawQuery: `access_token=${segment}` });
         add("objects", { method: "PUT", path: `/sailfin/v1/objects/bucket/${segment}`, auth: "admin", body: Buffer.from("x") });
         add("objects", { method: "GET", path: `/sailfin/v1/objects/${segment}/a`, auth: "admin" });
-        add("v2", { method: "GET", path: `/sailfin/v1/eval-exports/${segment}/download`, rawQuery: `expires=${segment}&signature=${segment}`, auth: "none" });
+        add("v2", { method: "GET", path: `/sailfin/v1/exports/${segment}/download`, rawQuery: `expires=${segment}&signature=${segment}`, auth: "none" });
         add("oauth", { method: "POST", path: "/oauth/2.0/token", rawQuery: `grant_type=client_credentials&client_id=${segment}&client_secret=${segment}`, auth: "none" });
         add("console", { method: "GET", path: `/console/${segment}`, auth: "none" });
         add("health", { method: "GET", path: "/healthz", rawQuery: `x=${segment}`, auth: "none" });

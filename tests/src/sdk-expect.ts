@@ -492,7 +492,7 @@ export function expectV2EvalExport(exported: any, expected: { exportTaskId: stri
     exportTaskId: ID.evalExport, evalId: ID.eval, state: EXPORT_STATES, storageType: ["BOS", "sysStorage"], bucket: "string",
     exportPath: "string", downloadUrl: "string", createTime: ISO_OFFSET, finishTime: ISO_OFFSET_OR_UNSET,
   }, "eval export");
-  if (exported.state === "Done" && exported.storageType === "sysStorage") assert.match(exported.downloadUrl, /^http:\/\/.+\/sailfin\/v1\/eval-exports\/amemt-[a-z0-9]{12}\/download\?/);
+  if (exported.state === "Done" && exported.storageType === "sysStorage") assert.match(exported.downloadUrl, /^http:\/\/.+\/sailfin\/v1\/exports\/amemt-[a-z0-9]{12}\/download\?/);
   if (exported.state === "Fail") assert.equal(typeof exported.failReason, "string");
   expectValues(exported, expected, "eval export");
 }

@@ -28,6 +28,11 @@ export const NODE_SDK_ROUTES = {
     ...v2("dataset", "CreateDataset", "DescribeDatasets", "DeleteDataset", "CreateDatasetVersion", "DescribeDatasetVersion",
       "DescribeDatasetVersions", "DeleteDatasetVersion", "PublishDatasetVersion", "CreateImportTask", "DescribeImportTask"),
   ],
+  "sdk-node-exports.test.ts": [
+    ...v1(DATASET, "export", "exportRecord", "importErrorDetail", "info"),
+    ...v2("dataset", "CreateExportTask", "DescribeExportTask"),
+    ...v2("model", "CreateModelExportTask", "DescribeModelExportTask"),
+  ],
   "sdk-node-runs.test.ts": [
     ...v2("finetuning", "CreateFineTuningJob", "CreateFineTuningTask", "DescribeFineTuningTask"),
     ...v1(MODELREPO, "publishTrainModel", "modelVersionDetail"),

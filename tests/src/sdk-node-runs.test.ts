@@ -142,7 +142,7 @@ for (const dialect of testDialects()) {
       expectV1ExportInfo(info, { idStr: evalId, exportIDStr: v1Export.exportIDStr, state: "Done" });
       assert.equal(info.id, created.evalId);
       assert.equal(info.exportType, "local");
-      assert.match(info.downloadUrl, new RegExp(`^${server.url}/sailfin/v1/eval-exports/${v1Export.exportIDStr}/download\\?`), "a link on the host the SDK called");
+      assert.match(info.downloadUrl, new RegExp(`^${server.url}/sailfin/v1/exports/${v1Export.exportIDStr}/download\\?`), "a link on the host the SDK called");
 
       const exportTaskId: string = (await sdk.v2("eval", "CreateEvalResultExportTask", {
         evalId, storageType: "sysStorage", exportContent: ["prompt", "prediction", "completion", "metrics"],

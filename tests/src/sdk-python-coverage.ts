@@ -28,6 +28,11 @@ export const PYTHON_SDK_ROUTES = {
     ...v2("dataset", "CreateDataset", "DescribeDatasets", "DeleteDataset", "CreateDatasetVersion", "DescribeDatasetVersion",
       "DescribeDatasetVersions", "DeleteDatasetVersion", "PublishDatasetVersion", "CreateImportTask", "DescribeImportTask"),
   ],
+  "sdk-python-exports.test.ts": [
+    ...v1(DATASET, "export", "exportRecord", "importErrorDetail", "info"),
+    ...v2("dataset", "CreateExportTask", "DescribeExportTask"),
+    ...v2("model", "CreateModelExportTask", "DescribeModelExportTask"),
+  ],
   "sdk-python-routes.test.ts": [
     ...v2("finetuning", "CreateFineTuningJob", "DescribeFineTuningJobs", "DeleteFineTuningJob", "CreateFineTuningTask", "DescribeFineTuningTasks",
       "DescribeFineTuningTask", "StopFineTuningTask", "DeleteFineTuningTask", "DescribeFineTuningSupportModels"),

@@ -203,24 +203,8 @@ for (const dialect of testDialects()) {
       assert.equal(info.result.versionInfo.releaseStatus, 2);
     });
 
-    test("qianfan.dataset.Dataset data access cannot work here: the SDK downloads only through /wenxinworkshop/dataset/export", async (t) => {
-      // Reading rows (fetch, list, save to a local file) goes: dataset/export to the platform's
-      // BOS, dataset/exportRecord for a download URL, download a zip. Sailfin keeps no such
-      // export, so the first of those requests is answered 404 (and saving *into* a dataset
-      // uploads through Baidu's BOS SDK to <region>.bcebos.com, which no self-hosted server is).
-      const uri = await uploadObject(server, "sdk-data", "hl/fetch.jsonl", lines("fetch"));
-      const created = okBody(await py.helper("Data.V2.create_dataset", {
-        dataset_name: "py_fetch", dataset_format: pyEnum("V2.DatasetFormat.PromptResponse"), storage_type: pyEnum("V2.StorageType.SysStorage"),
-      })).result;
-      const taskId = okBody(await py.helper("Data.V2.create_dataset_version_import_task", { version_id: created.versionId, files: [uri] })).result;
-      await pollPython(() => py.helper("Data.V2.get_dataset_version_import_task_info", { task_id: taskId }), (b) => b.result.importStatus !== "Running", "import");
-      const fetched = await py.helper("qianfan.dataset.Dataset.load", { qianfan_dataset_id: created.versionId, is_download_to_local: true });
-      if (sdkExtraMissing(t, fetched)) return;
-      assert.equal(fetched.ok, false);
-      const last = fetched.sent?.at(-1);
-      assert.equal(new URL(last!.url).pathname, "/wenxinworkshop/dataset/export", JSON.stringify(fetched.sent));
-      assert.equal(last!.status, 404);
-    });
+    // Reading rows (Dataset.load(qianfan_dataset_id, is_download_to_local=True): dataset/export,
+    // exportRecord, a zip download) is tested in sdk-python-exports.test.ts.
 
     test("every route this file declares was reached through the SDK", () => {
       expectReachedRoutes(py, "sdk-python-datasets.test.ts");

@@ -8,7 +8,7 @@ import type { RouteDef, V1Route, V2Action } from "./routes/route.js";
 import { installGate, type ErrorDialect, type RouteAccess } from "./gate.js";
 import { registerOAuth } from "./routes/ext/oauth.js";
 import { registerUploads } from "./routes/ext/uploads.js";
-import { registerEvalExportDownloads } from "./routes/ext/eval-exports.js";
+import { registerExportDownloads } from "./routes/ext/export-downloads.js";
 import { registerEventStream } from "./routes/ext/events-stream.js";
 import { registerSessionRoutes } from "./routes/ext/session.js";
 import { registerConsole } from "./routes/ext/console-static.js";
@@ -156,7 +156,7 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
   const keyPairLimiter = new KeyPairLimiter();
   registerOAuth(app, res, { limiter: keyPairLimiter });
   await registerUploads(app, res, { uploadLimit: options.uploadLimit });
-  registerEvalExportDownloads(app, res);
+  registerExportDownloads(app, res);
   registerEventStream(app, res, { pollMs: options.eventsPollMs ?? 500 });
   registerSessionRoutes(app, res, { ttlS: options.sessionTtlS ?? DEFAULT_SESSION_TTL_S, limiter: keyPairLimiter });
   if (options.consoleDir !== undefined) registerConsole(app, { dir: options.consoleDir });

@@ -105,7 +105,7 @@ export async function startServer(
       (options.warn ?? print)(`sailfin: warning: no embedded worker, so queued tasks will not run: ${error.message}`);
     }
   }
-  // Every serving process runs SERVER_KINDS (dataset and model imports), Python or not,
+  // Every serving process runs SERVER_KINDS (dataset and model imports and exports), Python or not,
   // in a worker of their own: an import never waits there behind a compression or a publish.
   const serverKinds = await startServerKindsWorker(res, settings, options.workerId === undefined ? undefined : `${options.workerId}-imports`);
   const app = await buildApp(res, {

@@ -15,6 +15,9 @@ const ID_PREFIX = {
   dataset: "ds",
   datasetVersion: "ds",
   importTask: "dsit",
+  // The reference gives a dataset export task id as "task-…"; a model export's format was not captured.
+  datasetExport: "task",
+  modelExport: "amexp",
   // Sailfin's own objects (webhooks are an extension; Qianfan has no prefix for them).
   webhook: "wh",
   webhookDelivery: "whd",

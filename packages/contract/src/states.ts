@@ -168,8 +168,36 @@ export function exportState(status: RunStatus): ExportState {
   }
 }
 
+/** V1 dataset export `status`/`exportStatus` (the SDK's DataExportStatus: 0 init, 1 running, 2 finished, 3 failed). */
+export function v1DatasetExportStatus(status: RunStatus): 0 | 1 | 2 | 3 {
+  switch (status) {
+    case "Queued": return 0;
+    case "Running": return 1;
+    case "Succeeded": return 2;
+    case "Failed":
+    case "Cancelled": return 3;
+    default: return assertNever(status);
+  }
+}
+
+/** V2 DescribeExportTask `exportStatus`. */
+export type V2DatasetExportStatus = "Exporting" | "ExportFinished" | "ExportFailed";
+
+export function v2DatasetExportStatus(status: RunStatus): V2DatasetExportStatus {
+  return status === "Succeeded" ? "ExportFinished" : isTerminalRun(status) ? "ExportFailed" : "Exporting";
+}
+
+/** V2 DescribeModelExportTask `status`. */
+export type ModelExportStatus = "Doing" | "Done" | "Fail";
+
+export function modelExportStatus(status: RunStatus): ModelExportStatus {
+  return status === "Succeeded" ? "Done" : isTerminalRun(status) ? "Fail" : "Doing";
+}
+
 /** What a `runs` row is (its `kind` column): each names its state in its own words. */
-export const RUN_KINDS = ["finetune", "publish", "compress", "evaluate", "eval-export", "dataset-import", "model-import"] as const;
+export const RUN_KINDS = [
+  "finetune", "publish", "compress", "evaluate", "eval-export", "dataset-import", "model-import", "dataset-export", "model-export",
+] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 /** A run's state as an error message names it: the dialect renders the word (runStateWord). */
@@ -198,6 +226,8 @@ export function runStateWord(dialect: "v1" | "v2", state: RunStateRef): string {
     case "eval-export": return exportState(state.status);
     // The import task's own words (DescribeImportTask's importStatus).
     case "dataset-import": return state.status === "Succeeded" ? "Finished" : isTerminalRun(state.status) ? "Failed" : "Running";
+    case "dataset-export": return dialect === "v1" ? String(v1DatasetExportStatus(state.status)) : v2DatasetExportStatus(state.status);
+    case "model-export": return modelExportStatus(state.status);
     default: return assertNever(state.kind);
   }
 }

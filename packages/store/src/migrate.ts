@@ -7,6 +7,7 @@ import * as m0005 from "./migrations/0005-workers.js";
 import * as m0006 from "./migrations/0006-run-references.js";
 import * as m0007 from "./migrations/0007-dataset-version-state.js";
 import * as m0008 from "./migrations/0008-run-placement.js";
+import * as m0009 from "./migrations/0009-export-references.js";
 import type { Dialect } from "./db.js";
 
 interface Migration {
@@ -24,6 +25,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: "0006-run-references", up: m0006.up },
   { name: "0007-dataset-version-state", up: m0007.up },
   { name: "0008-run-placement", up: m0008.up },
+  { name: "0009-export-references", up: m0009.up },
 ];
 
 interface MigrationResult {

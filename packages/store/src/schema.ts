@@ -133,6 +133,8 @@ export interface RunTable {
   increment_step: number | null;
   /** The run whose outcome this one reads (an export's evaluation; migration 0006); null otherwise. */
   reads_run_num: number | null;
+  /** The dataset version a dataset export reads (migration 0009); null otherwise. */
+  dataset_version_num: number | null;
   progress: number;
   cancel_requested: number;
   priority: number;

@@ -61,7 +61,7 @@ export async function startLocalWorker(res: EngineResources, settings: WorkerSet
 }
 
 /**
- * A worker for SERVER_KINDS (dataset and model imports, which need no Python), which every
+ * A worker for SERVER_KINDS (dataset and model imports and exports, which need no Python), which every
  * serving process runs whether or not it has a training worker (docs/architecture.md, "Kinds every
  * server runs"). It claims imports of any pool: they run in Node, on the serving process.
  *

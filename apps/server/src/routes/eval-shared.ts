@@ -1,5 +1,5 @@
 import { SailfinError, type InferenceParamsBody, type V1Id } from "@sailfin/contract";
-import { downloadQuery, type EvalExportView, type EvalUnitInput, type EvalUnitResult, type EvalView } from "@sailfin/engine";
+import { exportDownloadUrl, type EvalExportView, type EvalUnitInput, type EvalUnitResult, type EvalView } from "@sailfin/engine";
 import type { RouteContext } from "./route.js";
 
 /**
@@ -57,9 +57,8 @@ export function exportFailReason(view: EvalExportView): string {
   return view.failureReason ?? (view.status === "Cancelled" ? "the export was stopped" : "");
 }
 
-/** A link that downloads a finished local export without credentials: its signature is the credential. */
-export function downloadUrl(ctx: RouteContext, view: EvalExportView): string {
+/** A link that downloads a finished local export without credentials (presigned on S3; see the engine's download-link.ts). */
+export async function downloadUrl(ctx: RouteContext, view: EvalExportView): Promise<string> {
   if (view.status !== "Succeeded" || view.spec.exportType !== "local" || view.result === null) return "";
-  const id = view.id;
-  return `${ctx.baseUrl}/sailfin/v1/eval-exports/${id}/download?${downloadQuery(ctx.res, id)}`;
+  return exportDownloadUrl(ctx.res, ctx.baseUrl, view.id, view.result);
 }

@@ -173,7 +173,7 @@ export interface EvalExportTask {
   readonly exportPath: string;
   /**
    * A finished local (sysStorage) export's download link, signed by the server itself
-   * (`GET /sailfin/v1/eval-exports/<id>/download?expires=…&signature=…`, no bce-auth); "" otherwise.
+   * (`GET /sailfin/v1/exports/<id>/download?expires=…&signature=…`, no bce-auth; a presigned S3 URL with S3 artifacts); "" otherwise.
    */
   readonly downloadUrl: string;
   readonly createTime: string;

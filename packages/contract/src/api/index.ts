@@ -11,6 +11,7 @@ export * from "./finetuning.js";
 export * from "./models.js";
 export * from "./compression.js";
 export * from "./evaluations.js";
+export * from "./exports.js";
 export * from "./v1-datasets.js";
 export * from "./v1-evaluations.js";
 export * from "./v1-finetune.js";

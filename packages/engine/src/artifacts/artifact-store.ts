@@ -16,6 +16,12 @@ export interface ArtifactStore {
   delete(keyOrPrefix: string): Promise<void>;
   /** A path on this machine when the backend is a local folder (the runtime reads files directly). */
   localPath(key: string): string | null;
+  /**
+   * A URL that GETs the object with no other credential, valid `expiresInS` (an S3 presigned
+   * URL, downloaded as `fileName`), or null when the backend has none (a local folder: the
+   * server hands out its own signed link instead, exports/download-link.ts).
+   */
+  presignedGet(key: string, options: { readonly expiresInS: number; readonly fileName: string }): Promise<string | null>;
 }
 
 export interface PutResult {

@@ -36,6 +36,11 @@ export class LocalArtifactStore implements ArtifactStore {
     this.tmpDir = join(root, ".tmp", `${hostname()}-${process.pid}`);
   }
 
+  /** A folder has no URL of its own: the server's signed download route serves it. */
+  async presignedGet(): Promise<null> {
+    return null;
+  }
+
   localPath(key: string): string {
     const path = join(this.root, ...key.split("/"));
     const rel = relative(this.root, path);

@@ -4,6 +4,7 @@ import {
   AbortMultipartUploadCommand, DeleteObjectsCommand, GetObjectCommand, ListMultipartUploadsCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { SailfinError } from "@sailfin/contract";
 import type { ArtifactStore, ObjectInfo, PutResult } from "./artifact-store.js";
 import { meteredBody } from "./metered-body.js";
@@ -111,6 +112,19 @@ export class S3ArtifactStore implements ArtifactStore {
 
   localPath(): null {
     return null;
+  }
+
+  /**
+   * A presigned GetObject URL (SigV4 query signature; S3 caps it at 7 days): the client
+   * downloads straight from the store, not through Sailfin. The endpoint is the one Sailfin
+   * reaches (AWS_ENDPOINT_URL), so it must be reachable from the client too.
+   */
+  async presignedGet(key: string, options: { readonly expiresInS: number; readonly fileName: string }): Promise<string> {
+    const command = new GetObjectCommand({
+      Bucket: this.bucket, Key: this.objectName(key),
+      ResponseContentDisposition: `attachment; filename="${options.fileName.replace(/[^\w.-]/g, "_")}"`,
+    });
+    return getSignedUrl(this.client, command, { expiresIn: Math.min(options.expiresInS, 7 * 24 * 3600) });
   }
 
   async put(key: string, body: Readable | Buffer | string): Promise<PutResult> {

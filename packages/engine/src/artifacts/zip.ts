@@ -5,6 +5,7 @@
  * because their sizes and offsets do not fit the 32-bit fields without zip64.
  */
 
+import * as zlib from "node:zlib";
 import { deflateRawSync } from "node:zlib";
 
 export interface ZipEntry {
@@ -35,13 +36,26 @@ const CRC_TABLE = (() => {
  * @example crc32(Buffer.from("123456789")) // 0xcbf43926
  */
 export function crc32(data: Uint8Array): number {
-  let crc = 0xffffffff;
+  return crc32Update(0, data);
+}
+
+/**
+ * CRC-32 continued over more bytes (`previous` is the CRC of what came before, 0 at the start):
+ * node:zlib's where the runtime has it (about 10× faster), the table otherwise.
+ *
+ * @example crc32Update(crc32(Buffer.from("1234")), Buffer.from("56789")) // 0xcbf43926
+ */
+export function crc32Update(previous: number, data: Uint8Array): number {
+  if (NATIVE_CRC32 !== undefined) return NATIVE_CRC32(data, previous) >>> 0;
+  let crc = (previous ^ 0xffffffff) >>> 0;
   for (let i = 0; i < data.length; i++) crc = CRC_TABLE[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }
 
+const NATIVE_CRC32 = (zlib as { crc32?: (data: Uint8Array, value: number) => number }).crc32;
+
 /** MS-DOS date and time (local time, 2-second resolution, years 1980–2107). */
-function dosDateTime(date: Date): { time: number; date: number } {
+export function dosDateTime(date: Date): { time: number; date: number } {
   const year = Math.min(2107, Math.max(1980, date.getFullYear()));
   return {
     time: (date.getHours() << 11) | (date.getMinutes() << 5) | (date.getSeconds() >> 1),
@@ -49,7 +63,7 @@ function dosDateTime(date: Date): { time: number; date: number } {
   };
 }
 
-function checkName(name: string, seen: Set<string>): void {
+export function checkName(name: string, seen: Set<string>): void {
   // Unpackers differ on how they treat these; refusing them keeps the archive safe to extract.
   if (name === "" || name.startsWith("/") || name.includes("\\") || name.split("/").some((s) => s === ".." || s === "")) {
     throw new Error(`zip entry name "${name}" must be a relative "/"-separated path without empty or ".." segments`);

@@ -3,6 +3,7 @@ import { appendEvent, type Db } from "@sailfin/store";
 import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { lockRows } from "../row-lock.js";
+import { removeDatasetExports } from "../exports/dataset-exports.js";
 import { findDatasetGroup, findDatasetVersion, lockDatasetVersions, type DatasetGroupRow, type DatasetVersionRow } from "./records.js";
 
 /** Runs in these states still need their dataset files. */
@@ -11,7 +12,8 @@ const ACTIVE_RUNS: readonly RunStatus[] = ["Queued", "Running"];
 /**
  * Deletes one dataset version (V2 `DeleteDatasetVersion`; V1 `delete`, which also removes the
  * group once its last version is gone: V1 has no group delete). Refused (Conflict) while an
- * import into it runs, or while a fine-tuning run that is not finished trains on it. Returns
+ * import into it or an export of it runs, or while a fine-tuning run that is not finished trains
+ * on it. Its finished exports go with it (removeDatasetExports). Returns
  * how many versions the group still has. The version is re-read and locked inside the
  * transaction before the run check (see lockDatasetVersions), as creating a run locks it too:
  * of a delete and a create racing, one sees the other's result, never a run on a deleted version.
@@ -26,10 +28,12 @@ export async function deleteDatasetVersion(
   options: { readonly dropEmptyGroup?: boolean } = {},
 ): Promise<{ group: DatasetGroupRow; version: DatasetVersionRow; remaining: number }> {
   const { group, version } = await findDatasetVersion(res.db, ref, field);
+  let exportFolders: string[] = [];
   const remaining = await res.db.transaction().execute(async (trx) => {
     const [locked] = await lockDatasetVersions(trx, res.dialect, [version.num], "update");
     if (locked === undefined) throw new SailfinError("NotFound", { field, detail: `dataset version ${version.id} was deleted meanwhile` });
     await assertDeletable(trx, [locked], field);
+    exportFolders = await removeDatasetExports(trx, [locked.num], field);
     await removeVersions(trx, actor, [locked]);
     const left = await trx.selectFrom("dataset_versions").select((eb) => eb.fn.countAll().as("n")).where("group_num", "=", group.num).executeTakeFirstOrThrow();
     const count = Number(left.n);
@@ -37,7 +41,7 @@ export async function deleteDatasetVersion(
     else await trx.updateTable("dataset_groups").set({ modified_at: nowIso() }).where("num", "=", group.num).execute();
     return count;
   });
-  await removeFiles(res, [version]);
+  await removeFiles(res, [version], exportFolders);
   return { group, version, remaining };
 }
 
@@ -48,14 +52,16 @@ export async function deleteDatasetVersion(
  */
 export async function deleteDataset(res: EngineResources, actor: Actor, datasetId: string, field: string): Promise<{ group: DatasetGroupRow; versionCount: number }> {
   const group = await findDatasetGroup(res.db, datasetId, field);
+  let exportFolders: string[] = [];
   const versions = await res.db.transaction().execute(async (trx) => {
     const rows = await lockRows(trx.selectFrom("dataset_versions").selectAll().where("group_num", "=", group.num).orderBy("num"), res.dialect, "update").execute();
     await assertDeletable(trx, rows, field);
+    exportFolders = await removeDatasetExports(trx, rows.map((r) => r.num), field);
     await removeVersions(trx, actor, rows);
     await removeGroup(trx, actor, group);
     return rows;
   });
-  await removeFiles(res, versions);
+  await removeFiles(res, versions, exportFolders);
   return { group, versionCount: versions.length };
 }
 
@@ -93,12 +99,12 @@ async function removeGroup(db: Db, actor: Actor, group: DatasetGroupRow): Promis
 }
 
 /** Files go after the rows (a crash in between leaves only unreferenced bytes). */
-async function removeFiles(res: EngineResources, versions: readonly DatasetVersionRow[]): Promise<void> {
-  for (const v of versions) {
+async function removeFiles(res: EngineResources, versions: readonly DatasetVersionRow[], exportFolders: readonly string[]): Promise<void> {
+  for (const folder of [...versions.map((v) => `datasets/${v.id}/`), ...exportFolders]) {
     try {
-      await res.artifacts.delete(`datasets/${v.id}/`);
+      await res.artifacts.delete(folder);
     } catch (error) {
-      res.log.warn({ err: error, version: v.id }, "could not remove the files of a deleted dataset version");
+      res.log.warn({ err: error, folder }, "could not remove the files of a deleted dataset version");
     }
   }
 }

@@ -12,14 +12,11 @@ import { EXPORT_CONTENTS, type EvalExportResult, type EvalExportSpec, type Expor
  * Evaluation-result exports (V1 `eval/result/export` + `/info`, V2 `CreateEvalResultExportTask`):
  * a `runs` row of kind `eval-export` (id `amemt-…`) whose worker writes a zip of the chosen
  * columns (Qianfan's `data.jsonl` and Sailfin's JSONL and CSV, export-files.ts) into Sailfin's
- * storage (`local`: downloaded through a signed, expiring link) or into the user's bucket
+ * storage (`local`: downloaded through a signed, expiring link, exports/download-link.ts) or into the user's bucket
  * (`storage`: `exportPath` inside `volumeId`).
  */
 
 const MAX_PART_RESULTS = 100;
-/** How long a download link stays valid. */
-const DOWNLOAD_LINK_TTL_S = 3600;
-const LINK_PURPOSE = "eval-export-download";
 
 interface CreateEvalExportInput {
   readonly eval: V1Id;
@@ -100,20 +97,4 @@ export async function latestEvalExport(res: EngineResources, evalRunNum: number)
   const row = await res.db.selectFrom("runs").selectAll().where("kind", "=", "eval-export").where("reads_run_num", "=", evalRunNum)
     .orderBy("num", "desc").limit(1).executeTakeFirst();
   return row === undefined ? null : describeEvalExport(res, row.id, "evalId");
-}
-
-/**
- * The query string of a download link for a finished local export, valid DOWNLOAD_LINK_TTL_S:
- * `expires=<unix s>&signature=<HMAC of id and expiry>` (the link itself needs no credentials,
- * as the Python SDK fetches it with a bare GET).
- */
-export function downloadQuery(res: EngineResources, exportId: string, now = Date.now()): string {
-  const expires = Math.floor(now / 1000) + DOWNLOAD_LINK_TTL_S;
-  return `expires=${expires}&signature=${res.secrets.mac(LINK_PURPOSE, `${exportId}:${expires}`)}`;
-}
-
-/** True when `signature` was made by downloadQuery for this export and has not expired. */
-export function checkDownloadSignature(res: EngineResources, exportId: string, expires: string, signature: string, now = Date.now()): boolean {
-  if (!/^\d{1,12}$/.test(expires) || Number(expires) * 1000 < now) return false;
-  return res.secrets.verifyMac(LINK_PURPOSE, `${exportId}:${expires}`, signature);
 }

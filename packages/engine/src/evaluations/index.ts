@@ -3,6 +3,6 @@ export {
   createEval, describeEval, listEvals, stopEval, deleteEvals, evalResults, type EvalUnitInput, type EvalView,
 } from "./eval-tasks.js";
 export {
-  createEvalExport, describeEvalExport, latestEvalExport, downloadQuery, checkDownloadSignature, type EvalExportView,
+  createEvalExport, describeEvalExport, latestEvalExport, type EvalExportView,
 } from "./eval-exports.js";
 export { NO_JUDGE_ENDPOINTS, judgeEndpointsFromEnv, type JudgeEndpoints } from "./judge-endpoints.js";

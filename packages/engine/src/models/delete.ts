@@ -1,5 +1,6 @@
 import { STATE_WORD, SailfinError, isTerminalRun, type RunStatus } from "@sailfin/contract";
 import { appendEvent, type Db } from "@sailfin/store";
+import { removeModelExports } from "../exports/model-exports.js";
 import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { lockRows } from "../row-lock.js";
@@ -33,29 +34,30 @@ export async function deleteModelVersions(
       throw new SailfinError("NotFound", { ...(field === undefined ? {} : { field }), detail: `model version ${gone.id} was deleted meanwhile` });
     }
     await assertDeletable(trx, locked, field);
-    await removeVersions(trx, actor, locked);
-    return locked;
+    const exportFolders = await removeVersions(trx, actor, locked);
+    return { locked, exportFolders };
   });
-  await removeFiles(res, removed);
+  await removeFiles(res, removed.locked, removed.exportFolders);
 }
 
 /** Deletes sets with all their versions (all or none). */
 export async function deleteModelSets(res: EngineResources, actor: Actor, sets: readonly ModelSetRecord[], field?: string): Promise<void> {
   const removed: ModelVersionRow[] = [];
+  const exportFolders: string[] = [];
   await res.db.transaction().execute(async (trx) => {
     const setNums = sets.map((s) => s.num);
     const versions = setNums.length === 0
       ? []
       : await lockRows(trx.selectFrom("model_versions").selectAll().where("set_num", "in", setNums).orderBy("num", "asc"), res.dialect, "update").execute();
     await assertDeletable(trx, versions, field);
-    await removeVersions(trx, actor, versions);
+    exportFolders.push(...await removeVersions(trx, actor, versions));
     for (const set of sets) {
       await trx.deleteFrom("model_sets").where("num", "=", set.num).execute();
       await appendEvent(trx, { objectKind: MODEL_SET_KIND, objectId: set.id, actor: actor.accessKey, from: "Created", to: "Deleted" });
     }
     removed.push(...versions);
   });
-  await removeFiles(res, removed);
+  await removeFiles(res, removed, exportFolders);
 }
 
 async function assertDeletable(trx: Db, versions: readonly ModelVersionRow[], field: string | undefined): Promise<void> {
@@ -84,19 +86,22 @@ async function assertDeletable(trx: Db, versions: readonly ModelVersionRow[], fi
   }
 }
 
-async function removeVersions(trx: Db, actor: Actor, versions: readonly ModelVersionRow[]): Promise<void> {
+/** Removes the rows (and the finished exports of each); returns the export folders to remove after commit. */
+async function removeVersions(trx: Db, actor: Actor, versions: readonly ModelVersionRow[]): Promise<string[]> {
+  const exportFolders = await removeModelExports(trx, versions.map((v) => v.num));
   for (const v of versions) {
     await trx.deleteFrom("model_versions").where("num", "=", v.num).execute();
     await appendEvent(trx, { objectKind: MODEL_VERSION_KIND, objectId: v.id, actor: actor.accessKey, from: v.status, to: "Deleted" });
   }
+  return exportFolders;
 }
 
-async function removeFiles(res: EngineResources, versions: readonly ModelVersionRow[]): Promise<void> {
-  for (const v of versions) {
+async function removeFiles(res: EngineResources, versions: readonly ModelVersionRow[], exportFolders: readonly string[]): Promise<void> {
+  for (const folder of [...versions.map((v) => versionFolder(v.id)), ...exportFolders]) {
     try {
-      await res.artifacts.delete(versionFolder(v.id));
+      await res.artifacts.delete(folder);
     } catch (error) {
-      res.log.warn({ err: error, versionId: v.id }, "could not delete model files; they are orphaned");
+      res.log.warn({ err: error, folder }, "could not delete model files; they are orphaned");
     }
   }
 }

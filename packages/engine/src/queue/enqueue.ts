@@ -26,6 +26,8 @@ interface EnqueueRunInput {
   readonly increment?: { readonly runNum: number; readonly step: number };
   /** The run whose outcome this one reads (an export's evaluation). */
   readonly readsRunNum?: number;
+  /** The dataset version the run reads (a dataset export). */
+  readonly datasetVersionNum?: number;
   readonly maxAttempts?: number;
   /**
    * The pool, nodes and ranks a node it runs on: every engine caller passes one (placeTrainingRun,
@@ -51,7 +53,7 @@ export async function enqueueRun(trx: Db, actor: Actor, input: EnqueueRunInput):
     base_model_version_num: input.modelVersionNum ?? 0, spec: JSON.stringify(input.spec),
     dataset_hashes: JSON.stringify(input.datasetHashes ?? {}),
     increment_run_num: input.increment?.runNum ?? null, increment_step: input.increment?.step ?? null,
-    reads_run_num: input.readsRunNum ?? null,
+    reads_run_num: input.readsRunNum ?? null, dataset_version_num: input.datasetVersionNum ?? null,
     progress: 0, cancel_requested: 0, priority: 0, attempt: 0, max_attempts: input.maxAttempts ?? 3, available_at: now,
     lease_owner: null, lease_token: null, lease_expires_at: null, failure_kind: null, failure_reason: null,
     created_at: now, started_at: null, finished_at: null, result: null,

@@ -12,12 +12,12 @@ describe("run-kind catalog", () => {
   });
 
   test("kinds by concurrency class, in slot order, and narrowed to the kinds a worker takes", () => {
-    assert.deepEqual(kindsByClass(), { training: ["finetune"], "file-work": ["publish", "compress", "eval-export", "dataset-import", "model-import"], evaluation: ["evaluate"] });
+    assert.deepEqual(kindsByClass(), { training: ["finetune"], "file-work": ["publish", "compress", "eval-export", "dataset-import", "model-import", "dataset-export", "model-export"], evaluation: ["evaluate"] });
     assert.deepEqual(kindsByClass(["evaluate", "publish"]), { training: [], "file-work": ["publish"], evaluation: ["evaluate"] });
   });
 
-  test("every serving process runs the imports", () => {
-    assert.deepEqual(SERVER_KINDS, ["dataset-import", "model-import"]);
+  test("every serving process runs the imports and the dataset and model exports", () => {
+    assert.deepEqual(SERVER_KINDS, ["dataset-import", "model-import", "dataset-export", "model-export"]);
   });
 
   test("isRunKind knows the catalog's words only", () => {

@@ -7,6 +7,7 @@ import { evaluateRun } from "./evaluate.js";
 import { finetuneRun } from "./finetune.js";
 import { publishRun } from "./publish.js";
 import { datasetImportRun, modelImportRun } from "./imports.js";
+import { datasetExportRun, modelExportRun } from "./exports.js";
 
 /**
  * Every run kind the queue holds, by kind: what the worker runs (payload schema, attempt, failure
@@ -21,6 +22,8 @@ export const RUN_CATALOG: { readonly [K in RunKind]: RunKindDefinition } = {
   "eval-export": evalExportRun,
   "dataset-import": datasetImportRun,
   "model-import": modelImportRun,
+  "dataset-export": datasetExportRun,
+  "model-export": modelExportRun,
 };
 
 /**

@@ -14,6 +14,9 @@ import type { RunKind } from "../queue/lease.js";
 import type { ImportOutcome } from "../import-outcome.js";
 import type { DatasetImportSpec } from "../datasets/execute-dataset-import.js";
 import type { ModelImportSpec } from "../models/import-model-version.js";
+import type { DatasetExportSpec } from "../exports/dataset-exports.js";
+import type { ModelExportSpec } from "../exports/model-exports.js";
+import type { RunOutcome } from "./outcome.js";
 import type { ExecResult, Executor, Ranks } from "./executor.js";
 import { RuntimeLink, type RuntimeEnding } from "./runtime-link.js";
 
@@ -43,6 +46,13 @@ export interface RunDeps {
   recordEvalResults(rows: readonly EvalResultInput[], options?: { readonly replace?: boolean }): Promise<boolean>;
   readonly judge: RunJudge;
   readonly imports: RunImports;
+  readonly exports: RunExports;
+}
+
+/** The export work of the export kinds, done in Node: archives streamed store to store, progress fenced by the lease. */
+export interface RunExports {
+  dataset(spec: DatasetExportSpec): Promise<RunOutcome>;
+  model(spec: ModelExportSpec): Promise<RunOutcome>;
 }
 
 /** The import work of the import kinds, done in Node: validation and copies, progress fenced by the lease. */

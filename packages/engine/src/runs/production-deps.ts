@@ -12,6 +12,8 @@ import { recordExecutorJob } from "../queue/record-executor-job.js";
 import type { Lease } from "../queue/lease.js";
 import { executeDatasetImport } from "../datasets/execute-dataset-import.js";
 import { executeModelImport } from "../models/import-model-version.js";
+import { executeDatasetExport } from "../exports/execute-dataset-export.js";
+import { executeModelExport } from "../exports/execute-model-export.js";
 import { runThroughLink, type RunDeps, type RuntimeSettings } from "./deps.js";
 import type { Executor } from "./executor.js";
 import { modelSetExists, readCheckpointPaths, readLatestCheckpoint, readModelVersion, readStoredRun } from "./reads.js";
@@ -70,6 +72,10 @@ export function productionRunDeps(input: ProductionRunDepsInput): RunDeps {
     imports: {
       dataset: (spec) => executeDatasetImport(res, lease, signal, spec),
       model: (spec) => executeModelImport(res, lease, signal, spec),
+    },
+    exports: {
+      dataset: (spec) => executeDatasetExport(res, lease, signal, spec),
+      model: (spec) => executeModelExport(res, lease, signal, spec),
     },
   };
 }

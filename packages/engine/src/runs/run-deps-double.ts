@@ -1,7 +1,7 @@
 import type { RuntimeEvent } from "@sailfin/contract";
 import type { ProgressBatch } from "../queue/record-progress.js";
 import type { EvalResultInput } from "../queue/record-eval-results.js";
-import type { RunAttempt, RunDeps, RunImports, RunJudge, RunReads, RuntimeJob, RuntimeSettings } from "./deps.js";
+import type { RunAttempt, RunDeps, RunImports, RunExports, RunJudge, RunReads, RuntimeJob, RuntimeSettings } from "./deps.js";
 import { runThroughLink } from "./deps.js";
 import type { ExecResult } from "./executor.js";
 import { LocalArtifactStore } from "../artifacts/local.js";
@@ -33,6 +33,8 @@ export interface RunDepsDoubleOptions {
   readonly judge?: Partial<RunJudge>;
   /** Import work (the import kinds); not given: it throws. */
   readonly imports?: Partial<RunImports>;
+  /** Export work (the export kinds); not given: it throws. */
+  readonly exports?: Partial<RunExports>;
 }
 
 /** The files of a double without a root: a kind that reaches for them fails the test, naming what it did. */
@@ -110,6 +112,11 @@ export function runDepsDouble(options: RunDepsDoubleOptions): { deps: RunDeps; r
       dataset: () => Promise.reject(new Error("the test gave no imports.dataset")),
       model: () => Promise.reject(new Error("the test gave no imports.model")),
       ...options.imports,
+    },
+    exports: {
+      dataset: () => Promise.reject(new Error("the test gave no exports.dataset")),
+      model: () => Promise.reject(new Error("the test gave no exports.model")),
+      ...options.exports,
     },
   };
   return { deps, record };

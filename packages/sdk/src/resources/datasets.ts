@@ -1,4 +1,5 @@
 import type {
+  CreateExportTaskBody, DatasetExportTaskDetail, ExportTaskIdBody,
   BodyInput, CreateDatasetBody, CreateDatasetResult, CreateDatasetVersionBody, CreateImportTaskBody, DatasetIdBody, DatasetItem,
   DatasetVersionIdBody, DatasetVersionItem, DescribeDatasetVersionsBody, DescribeDatasetVersionsResult, DescribeDatasetsBody,
   DescribeDatasetsResult, ImportTaskDetail, ImportTaskIdBody, UploadObjectResult,
@@ -74,5 +75,15 @@ export class Datasets {
    */
   upload(input: { readonly bucket: string; readonly path: string; readonly body: UploadBody }, options?: CallOptions): Promise<UploadObjectResult> {
     return this.#t.upload(input.bucket, input.path, input.body, options);
+  }
+
+  /** CreateExportTask: a zip of a version's records into Sailfin's storage (`sysStorage`) or a bucket folder (`BOS`); resolves to the task id (`task-…`). */
+  createExport(body: BodyInput<typeof CreateExportTaskBody>, options?: CallOptions): Promise<string> {
+    return this.#t.v2("dataset", "CreateExportTask", body, options);
+  }
+
+  /** DescribeExportTask; a finished `sysStorage` export has a `downloadUrl` (see `client.exports.download`). */
+  describeExport(body: BodyInput<typeof ExportTaskIdBody>, options?: CallOptions): Promise<DatasetExportTaskDetail> {
+    return this.#t.v2("dataset", "DescribeExportTask", body, options);
   }
 }

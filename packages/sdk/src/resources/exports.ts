@@ -3,7 +3,11 @@ import type {
 } from "@sailfin/contract/api";
 import type { CallOptions, DownloadStream, DownloadedFile, Transport } from "../transport.js";
 
-/** Evaluation-result exports (V2 `/v2/eval?Action=…EvalResultExportTask`) and their download (whole or streamed). */
+/**
+ * Evaluation-result exports (V2 `/v2/eval?Action=…EvalResultExportTask`), and the download (whole
+ * or streamed) of any export's `downloadUrl`: evaluation results, datasets
+ * (`client.datasets.describeExport`) and models (`client.models.describeExport`).
+ */
 export class Exports {
   readonly #t: Transport;
   constructor(transport: Transport) {
@@ -21,14 +25,14 @@ export class Exports {
   }
 
   /**
-   * Downloads a finished local export (a zip) from its `downloadUrl`, which the server signed
-   * itself: no access key is sent.
+   * Downloads a finished export from its `downloadUrl`, which carries its own credential (signed
+   * by the server, or presigned by S3): no access key is sent.
    *
    * @example
    * const task = await client.exports.describe({ exportTaskId });
    * if (task.state === "Done") { const { bytes, fileName } = await client.exports.download(task); }
    */
-  download(from: Pick<EvalExportTask, "downloadUrl"> | string, options?: CallOptions): Promise<DownloadedFile> {
+  download(from: DownloadSource, options?: CallOptions): Promise<DownloadedFile> {
     const url = downloadUrlOf(from);
     return url === undefined ? Promise.reject(noLink()) : this.#t.download(url, options);
   }
@@ -41,14 +45,17 @@ export class Exports {
    * const { body, size } = await client.exports.stream(task);
    * await pipeline(Readable.fromWeb(body), createWriteStream("results.zip")); // Node
    */
-  stream(from: Pick<EvalExportTask, "downloadUrl"> | string, options?: CallOptions): Promise<DownloadStream> {
+  stream(from: DownloadSource, options?: CallOptions): Promise<DownloadStream> {
     const url = downloadUrlOf(from);
     return url === undefined ? Promise.reject(noLink()) : this.#t.downloadStream(url, options);
   }
 }
 
+/** Anything with a `downloadUrl` (an export task of any kind), or the link itself. */
+type DownloadSource = { readonly downloadUrl?: string } | string;
+
 /** The link of a task or the link itself; undefined when the task has none. */
-function downloadUrlOf(from: Pick<EvalExportTask, "downloadUrl"> | string): string | undefined {
+function downloadUrlOf(from: DownloadSource): string | undefined {
   const url = typeof from === "string" ? from : from.downloadUrl;
   return url === "" ? undefined : url;
 }

@@ -1,4 +1,5 @@
 import type {
+  CreateModelExportTaskBody, CreateModelExportTaskResult, ModelExportIdBody, ModelExportTaskDetail,
   BodyInput, CreateCustomModelBody, CreateCustomModelResult, CreateCustomModelSetBody, DescribeCustomModelSetsResult,
   DescribeModelSetBody, DescribeModelSetsBody, DescribeSystemModelSetsResult, ModelIdBody, ModelSetDetail, ModelSetIdBody,
   ModelSetItem, ModelVersionDetail, UploadObjectResult,
@@ -66,5 +67,15 @@ export class Models {
    */
   upload(input: { readonly bucket: string; readonly path: string; readonly body: UploadBody }, options?: CallOptions): Promise<UploadObjectResult> {
     return this.#t.upload(input.bucket, input.path, input.body, options);
+  }
+
+  /** CreateModelExportTask: a tar of a Ready version's files (into a bucket folder with `storagePath`). */
+  createExport(body: BodyInput<typeof CreateModelExportTaskBody>, options?: CallOptions): Promise<CreateModelExportTaskResult> {
+    return this.#t.v2("model", "CreateModelExportTask", body, options);
+  }
+
+  /** DescribeModelExportTask: the version's newest export that has not failed (`{hasRecord: false}` without one). */
+  describeExport(body: BodyInput<typeof ModelExportIdBody>, options?: CallOptions): Promise<ModelExportTaskDetail> {
+    return this.#t.v2("model", "DescribeModelExportTask", body, options);
   }
 }

@@ -1,13 +1,14 @@
 import {
-  SailfinError, V1CreateDatasetBody, V1DatasetIdBody, V1DatasetStatusListBody, V1ImportDatasetBody, isoOffset, parseWith, sqlTime,
-  v1DatasetImportStatus, v1DatasetReleaseStatus,
+  SailfinError, V1CreateDatasetBody, V1DatasetExportBody, V1DatasetIdBody, V1DatasetStatusListBody, V1ImportDatasetBody, V1ImportErrorDetailBody,
+  isoOffset, parseWith, sqlTime, v1DatasetExportStatus, v1DatasetImportStatus, v1DatasetReleaseStatus,
+  type V1DatasetExportRecord, type V1ImportErrorDetail,
   type V1DatasetCreated, type V1DatasetDeleteResult, type V1DatasetInfo, type V1DatasetStatus, type V1DatasetStatusList,
   type V1DatasetStorage, type V1ImportErrorInfo,
 } from "@sailfin/contract";
 import {
-  createDataset, createDatasetVersion, deleteDatasetVersion, formatFromV1, describeDatasetVersion, describeDatasetVersions,
+  createDataset, createDatasetExport, createDatasetVersion, datasetExportsOf, exportDownloadUrl, listDatasetExports, deleteDatasetVersion, formatFromV1, describeDatasetVersion, describeDatasetVersions,
   findDatasetGroupByName, releaseDatasetVersion, startDatasetImport,
-  type DatasetGroupRecord, type DatasetVersionRecord, type DatasetVersionView,
+  type DatasetExportView, type DatasetGroupRecord, type DatasetVersionRecord, type DatasetVersionView,
 } from "@sailfin/engine";
 import { v1, type RouteContext, type RouteDef } from "../route.js";
 
@@ -56,7 +57,48 @@ function renderCreated({ group, version }: DatasetVersionView): V1DatasetCreated
 /** `memorySize` is in MB with two decimals, as the platform shows it; bytes are sent too. */
 const megabytes = (bytes: number) => Math.round((bytes / (1024 * 1024)) * 100) / 100;
 
-function renderInfo({ group, version }: DatasetVersionView): V1DatasetInfo {
+/** What `info` and `statusList` show of a version's exports: how many, and the newest one's status and progress (-1 and 0 without one). */
+interface ExportSummary {
+  readonly count: number;
+  readonly status: number;
+  readonly progress: number;
+}
+
+async function exportSummary(ctx: RouteContext, version: DatasetVersionRecord): Promise<ExportSummary> {
+  const exports = await datasetExportsOf(ctx.res, version.num);
+  const latest = exports[0];
+  if (latest === undefined) return { count: 0, status: -1, progress: 0 };
+  return { count: exports.length, status: v1DatasetExportStatus(latest.status), progress: latest.status === "Succeeded" ? 100 : latest.progress };
+}
+
+/** A `dataset/exportRecord` entry; `downloadUrl` for a finished export into Sailfin's storage. */
+async function renderExportRecord(ctx: RouteContext, view: DatasetExportView): Promise<V1DatasetExportRecord> {
+  const { spec, result } = view;
+  const bos = spec.destination === "BOS";
+  return {
+    exportId: view.id, creatorName: spec.creator, storageId: bos ? spec.bucket ?? "" : "sailfin",
+    storagePath: result?.storagePath ?? (bos ? `bos:/${spec.bucket}/${spec.folder}` : ""),
+    size: result === null ? 0 : megabytes(result.bytes), exportFormat: 0, exportType: spec.exportType,
+    status: v1DatasetExportStatus(view.status), recordNum: result?.records ?? 0, exportTo: bos ? 1 : 0,
+    downloadUrl: !bos && view.status === "Succeeded" && result !== null ? await exportDownloadUrl(ctx.res, ctx.baseUrl, view.id, result) : "",
+    startTime: sqlTime(view.startedAt ?? view.createdAt), finishTime: sqlTime(view.finishedAt),
+  };
+}
+
+/** `importErrorDetail`: the invalid lines the last import recorded (the first 100). */
+function renderImportErrors({ group, version }: DatasetVersionView): V1ImportErrorDetail {
+  const report = version.importReport;
+  const only = report?.files.length === 1 ? report.files[0]! : "";
+  return {
+    dataType: "file", downloadUrl: "", isZip: 0, projectType: group.projectType,
+    content: (report?.errors ?? []).map((e, i) => {
+      const file = e.file ?? only;
+      return { sequence: i + 1, sampleFileName: file, sampleName: file.split("/").pop() ?? "", textLocation: e.line, textContent: `${e.field}: ${e.reason}` };
+    }),
+  };
+}
+
+function renderInfo({ group, version }: DatasetVersionView, exports: ExportSummary): V1DatasetInfo {
   const released = version.state === "Released";
   return {
     groupPK: String(group.num),
@@ -65,10 +107,10 @@ function renderInfo({ group, version }: DatasetVersionView): V1DatasetInfo {
     dataType: group.dataType,
     versionInfo: {
       id: version.num, groupId: group.num, datasetId: version.num, datasetPK: version.id, datasetIdStr: version.id,
-      importRecordCount: version.importReport === null ? 0 : 1, exportRecordCount: 0, bmlDatasetId: version.id,
+      importRecordCount: version.importReport === null ? 0 : 1, exportRecordCount: exports.count, bmlDatasetId: version.id,
       userId: 0, versionId: version.version, displayName: displayName(group, version),
-      importStatus: v1DatasetImportStatus(version.state), importProgress: version.importProgress, exportStatus: -1, exportProgress: 0,
-      dataType: group.dataType, projectType: group.projectType, templateType: group.templateType, errCode: null,
+      importStatus: v1DatasetImportStatus(version.state), importProgress: version.importProgress, exportStatus: exports.status,
+      exportProgress: exports.progress, dataType: group.dataType, projectType: group.projectType, templateType: group.templateType, errCode: null,
       uniqueType: 0, importErrorInfo: importErrorInfo(version),
       createTime: sqlTime(version.createdAt), modifyTime: sqlTime(version.modifiedAt),
       storageType: group.storageType === "BOS" ? "usrBos" : "sysBos", storage: storageInfo(group, version),
@@ -84,11 +126,11 @@ function renderInfo({ group, version }: DatasetVersionView): V1DatasetInfo {
   };
 }
 
-function renderStatus({ version }: DatasetVersionView): V1DatasetStatus {
+function renderStatus({ version }: DatasetVersionView, exports: ExportSummary): V1DatasetStatus {
   return {
     importStatus: v1DatasetImportStatus(version.state), importProgress: version.importProgress,
     releaseStatus: v1DatasetReleaseStatus(version.state), releaseProgress: version.state === "Released" ? 100 : 0,
-    exportStatus: -1, exportProgress: 0, enhanceStatus: -1, etlStatus: 0, importErrorInfo: importErrorInfo(version),
+    exportStatus: exports.status, exportProgress: exports.progress, enhanceStatus: -1, etlStatus: 0, importErrorInfo: importErrorInfo(version),
     entityCount: version.recordCount, annotatedEntityCount: version.recordCount, labelCount: 0,
     characterCount: version.charCount, modifyTime: sqlTime(version.modifiedAt),
   };
@@ -150,13 +192,34 @@ export const datasetV1Routes: RouteDef[] = [
   }, { datasetFamily: true }),
   v1("/wenxinworkshop/dataset/info", "dataset:read", async (ctx, body): Promise<V1DatasetInfo> => {
     const input = parseWith(V1DatasetIdBody, body);
-    return renderInfo(await describeDatasetVersion(ctx.res, input.datasetId, "datasetId"));
+    const view = await describeDatasetVersion(ctx.res, input.datasetId, "datasetId");
+    return renderInfo(view, await exportSummary(ctx, view.version));
   }, { datasetFamily: true }),
   v1("/wenxinworkshop/dataset/statusList", "dataset:read", async (ctx, body): Promise<V1DatasetStatusList> => {
     const input = parseWith(V1DatasetStatusListBody, body);
     const details = await describeDatasetVersions(ctx.res, input.datasetIds, "datasetIds");
     // Keyed by the ids as the caller sent them.
-    return Object.fromEntries(details.map((detail, i) => [String(input.datasetIds[i]), renderStatus(detail)]));
+    const summaries = await Promise.all(details.map((detail) => exportSummary(ctx, detail.version)));
+    return Object.fromEntries(details.map((detail, i) => [String(input.datasetIds[i]), renderStatus(detail, summaries[i]!)]));
+  }, { datasetFamily: true }),
+  v1("/wenxinworkshop/dataset/export", "dataset:write", async (ctx, body): Promise<boolean> => {
+    const input = parseWith(V1DatasetExportBody, body);
+    await createDatasetExport(ctx.res, actor(ctx), {
+      versionRef: input.datasetId, versionField: "datasetId", destination: input.exportTo === 1 ? "BOS" : "sysStorage",
+      ...(input.exportTo === 1 ? { storagePath: input.storageId ?? "", bucketOnly: true } : {}), storagePathField: "storageId",
+      ...(input.exportType === undefined ? {} : { exportType: input.exportType as 1 | 2 }),
+    });
+    return true;
+  }, { datasetFamily: true }),
+  v1("/wenxinworkshop/dataset/exportRecord", "dataset:read", async (ctx, body): Promise<V1DatasetExportRecord[]> => {
+    const input = parseWith(V1DatasetIdBody, body);
+    const exports = await listDatasetExports(ctx.res, input.datasetId, "datasetId");
+    return Promise.all(exports.map((view) => renderExportRecord(ctx, view)));
+  }, { datasetFamily: true }),
+  v1("/wenxinworkshop/dataset/importErrorDetail", "dataset:read", async (ctx, body): Promise<V1ImportErrorDetail> => {
+    // Sailfin records one kind of import error (invalid lines), so every errCode lists them.
+    const input = parseWith(V1ImportErrorDetailBody, body);
+    return renderImportErrors(await describeDatasetVersion(ctx.res, input.datasetId, "datasetId"));
   }, { datasetFamily: true }),
   v1("/wenxinworkshop/dataset/delete", "dataset:delete", async (ctx, body): Promise<V1DatasetDeleteResult> => {
     const input = parseWith(V1DatasetIdBody, body);

@@ -115,7 +115,7 @@ function renderReport(view: EvalView): V1EvalReportItem[] {
 }
 
 /** Seed 002's field set and order, plus `failReason` when the export failed. */
-function renderExportInfo(ctx: RouteContext, view: EvalExportView): V1EvalExportInfo {
+async function renderExportInfo(ctx: RouteContext, view: EvalExportView): Promise<V1EvalExportInfo> {
   const state = exportState(view.status);
   return {
     id: view.spec.evalRunNum,
@@ -126,7 +126,7 @@ function renderExportInfo(ctx: RouteContext, view: EvalExportView): V1EvalExport
     exportType: view.spec.exportType,
     volumeId: view.spec.volumeId ?? "",
     exportPath: view.result?.exportPath ?? "",
-    downloadUrl: downloadUrl(ctx, view),
+    downloadUrl: await downloadUrl(ctx, view),
     ...(state === "Fail" ? { failReason: exportFailReason(view) } : {}),
   };
 }
@@ -290,6 +290,6 @@ export const evalV1Routes: RouteDef[] = [
 
   v1(`${EVAL}/result/export/info`, "eval:read", async (ctx, body): Promise<V1EvalExportInfo> => {
     const input = parseWith(V1EvalExportInfoBody, body);
-    return renderExportInfo(ctx, await describeEvalExport(ctx.res, input.exportID, "exportID"));
+    return await renderExportInfo(ctx, await describeEvalExport(ctx.res, input.exportID, "exportID"));
   }),
 ];

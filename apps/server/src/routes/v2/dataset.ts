@@ -1,12 +1,12 @@
 import {
-  CreateDatasetBody as CreateDatasetShape, CreateDatasetVersionBody, CreateImportTaskBody, DatasetFilter, DatasetIdBody, DatasetVersionIdBody,
+  CreateDatasetBody as CreateDatasetShape, CreateDatasetVersionBody, CreateExportTaskBody, ExportTaskIdBody, v2DatasetExportStatus, CreateImportTaskBody, DatasetFilter, DatasetIdBody, DatasetVersionIdBody,
   DescribeDatasetVersionsBody, DescribeDatasetsBody as DescribeDatasetsShape, ImportTaskIdBody, SailfinError,
   isoOffset, pageRequest, parseWith, v2DatasetImportStatus, v2DatasetPublishStatus, z,
   type CreateDatasetResult, type DatasetItem, type DatasetVersionItem,
-  type DescribeDatasetVersionsResult, type DescribeDatasetsResult, type ImportErrorInfo, type ImportTaskDetail,
+  type DatasetExportTaskDetail, type DescribeDatasetVersionsResult, type DescribeDatasetsResult, type ImportErrorInfo, type ImportTaskDetail,
 } from "@sailfin/contract";
 import {
-  createDataset, createDatasetVersion, deleteDataset, deleteDatasetVersion, describeDatasetVersion, describeImportTask,
+  createDataset, createDatasetExport, createDatasetVersion, describeDatasetExport, exportDownloadUrl, type DatasetExportView, deleteDataset, deleteDatasetVersion, describeDatasetVersion, describeImportTask,
   formatFromV2, formatInfo, listDatasetVersions, listDatasets, releaseDatasetVersion, startDatasetImport,
   V2_FORMAT_NAMES, type DataFormat, type DatasetGroupRecord, type DatasetVersionRecord,
 } from "@sailfin/engine";
@@ -57,6 +57,22 @@ function renderVersion(group: DatasetGroupRecord, version: DatasetVersionRecord)
     contentHash: version.contentHash ?? "", importErrorInfo: importErrorInfo(version),
     createTime: isoOffset(version.createdAt), modifyTime: isoOffset(version.modifiedAt),
     publishTime: isoOffset(version.releasedAt),
+  };
+}
+
+/** DescribeExportTask (reference §17.2); `progress` is a percent string, "0" once failed. */
+async function renderExportTask(ctx: RouteContext, view: DatasetExportView): Promise<DatasetExportTaskDetail> {
+  const { spec, result } = view;
+  const exportStatus = v2DatasetExportStatus(view.status);
+  const sys = spec.destination === "sysStorage";
+  return {
+    taskId: view.id, versionId: spec.versionId, storageType: spec.destination,
+    storagePath: result?.storagePath ?? (sys ? "" : `bos:/${spec.bucket}/${spec.folder}`),
+    sizeMB: result === null ? 0 : Math.round((result.bytes / (1024 * 1024)) * 100) / 100, sampleCount: result?.records ?? 0,
+    exportStatus, progress: exportStatus === "ExportFinished" ? "100%" : exportStatus === "ExportFailed" ? "0" : `${view.progress}%`,
+    creator: spec.creator, errorMessage: exportStatus === "ExportFailed" ? view.failureReason ?? "the export was stopped" : "",
+    createTime: isoOffset(view.createdAt), finishTime: isoOffset(view.finishedAt),
+    downloadUrl: sys && result !== null && exportStatus === "ExportFinished" ? await exportDownloadUrl(ctx.res, ctx.baseUrl, view.id, result) : "",
   };
 }
 
@@ -129,5 +145,17 @@ export const datasetV2Routes: RouteDef[] = [
       importErrorInfo: report !== null && report.importTaskId === task.id ? importErrorInfo(version) : null,
       createTime: isoOffset(task.createdAt), finishTime: isoOffset(task.finishedAt),
     };
+  }),
+  v2("dataset", "CreateExportTask", "dataset:write", async (ctx, body): Promise<string> => {
+    const input = parseWith(CreateExportTaskBody, body);
+    const { id } = await createDatasetExport(ctx.res, actor(ctx), {
+      versionRef: input.versionId, versionField: "versionId", destination: input.storageType,
+      ...(input.storagePath === undefined ? {} : { storagePath: input.storagePath }), storagePathField: "storagePath",
+    });
+    return id;
+  }),
+  v2("dataset", "DescribeExportTask", "dataset:read", async (ctx, body): Promise<DatasetExportTaskDetail> => {
+    const input = parseWith(ExportTaskIdBody, body);
+    return renderExportTask(ctx, await describeDatasetExport(ctx.res, input.taskId, "taskId"));
   }),
 ];

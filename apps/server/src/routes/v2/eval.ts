@@ -57,7 +57,7 @@ function renderTask(view: EvalView): EvalTaskDetail {
   };
 }
 
-function renderExport(ctx: RouteContext, view: EvalExportView): EvalExportTask {
+async function renderExport(ctx: RouteContext, view: EvalExportView): Promise<EvalExportTask> {
   const state = exportState(view.status);
   return {
     exportTaskId: view.id,
@@ -66,7 +66,7 @@ function renderExport(ctx: RouteContext, view: EvalExportView): EvalExportTask {
     storageType: view.spec.exportType === "storage" ? "BOS" : "sysStorage",
     bucket: view.spec.volumeId ?? "",
     exportPath: view.result?.exportPath ?? "",
-    downloadUrl: downloadUrl(ctx, view),
+    downloadUrl: await downloadUrl(ctx, view),
     createTime: isoOffset(view.createdAt),
     finishTime: isoOffset(view.finishedAt),
     ...(state === "Fail" ? { failReason: exportFailReason(view) } : {}),
@@ -176,11 +176,11 @@ export const evalV2Routes: RouteDef[] = [
 
   v2("eval", "DescribeEvalResultExportTask", "eval:read", async (ctx, body): Promise<EvalExportTask> => {
     const input = parseWith(DescribeEvalResultExportTaskBody, body);
-    if (input.exportTaskId !== undefined) return renderExport(ctx, await describeEvalExport(ctx.res, input.exportTaskId, "exportTaskId"));
+    if (input.exportTaskId !== undefined) return await renderExport(ctx, await describeEvalExport(ctx.res, input.exportTaskId, "exportTaskId"));
     if (input.evalId === undefined) throw new SailfinError("InvalidParameter", { field: "exportTaskId", detail: "exportTaskId or evalId is required" });
     const evaluation = await describeEval(ctx.res, input.evalId, "evalId");
     const latest = await latestEvalExport(ctx.res, evaluation.num);
     if (latest === null) throw new SailfinError("NotFound", { field: "evalId", detail: `evaluation ${evaluation.id} has no export task` });
-    return renderExport(ctx, latest);
+    return await renderExport(ctx, latest);
   }),
 ];

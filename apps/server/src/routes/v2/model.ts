@@ -1,15 +1,16 @@
 import {
-  CreateCustomModelBody, CreateCustomModelSetBody, DescribeModelSetBody, DescribeModelSetsBody, ModelIdBody, ModelSetIdBody,
+  CreateCustomModelBody, CreateCustomModelSetBody, CreateModelExportTaskBody, ModelExportIdBody, modelExportStatus, DescribeModelSetBody, DescribeModelSetsBody, ModelIdBody, ModelSetIdBody,
   SailfinError, isoOffset, pageRequest, parseWith,
-  type CreateCustomModelResult, type DescribeCustomModelSetsResult, type DescribeSystemModelSetsResult, type ModelSetDetail,
+  type CreateCustomModelResult, type CreateModelExportTaskResult, type ModelExportTaskDetail, type DescribeCustomModelSetsResult, type DescribeSystemModelSetsResult, type ModelSetDetail,
   type ModelSourceInfo, type ModelVersionDetail, type ModelVersionStatus,
 } from "@sailfin/contract";
 import {
+  createModelExport, exportDownloadUrl, latestModelExport, type ModelExportView,
   createModelSet, deleteModelSets, deleteModelVersions, describeModelSet, describeModelVersion,
   findModelSet, findModelSetByName, findModelVersion, importModelVersion, listModelSets, publishFromRun,
   type ModelSetRecord, type ModelVersionRecord, type ModelVersionView,
 } from "@sailfin/engine";
-import { v2, type RouteDef } from "../route.js";
+import { v2, type RouteContext, type RouteDef } from "../route.js";
 
 /**
  * V2 model repository (`POST /v2/model?Action=…`, reference §7.2). Reads need `model:read`,
@@ -71,6 +72,19 @@ function v2ModelVersion(view: ModelVersionView): ModelVersionDetail {
     // that is itself a compression output is not compressed again.
     isSupportModelComp: v.status === "Ready" && v.sourceType !== "Acceleration",
     ...(v.status === "Fail" && v.failReason !== null ? { failReason: v.failReason } : {}),
+  };
+}
+
+/** DescribeModelExportTask (reference §17.3): the file fields once Done; `storagePath` is Sailfin's. */
+async function renderModelExport(ctx: RouteContext, view: ModelExportView | null): Promise<ModelExportTaskDetail> {
+  if (view === null) return { hasRecord: false };
+  const status = modelExportStatus(view.status);
+  const result = view.result;
+  if (status !== "Done" || result === null) return { exportId: view.id, hasRecord: true, status };
+  return {
+    exportId: view.id, hasRecord: true, status, fileName: result.fileName, fileType: result.fileType, md5: result.md5, fileSize: result.bytes,
+    downloadUrl: view.spec.bucket === null ? await exportDownloadUrl(ctx.res, ctx.baseUrl, view.id, result) : "",
+    storagePath: result.storagePath,
   };
 }
 
@@ -153,5 +167,17 @@ export const modelRoutes: RouteDef[] = [
     const version = await findModelVersion(ctx.res, input.modelId, "modelId");
     await deleteModelVersions(ctx.res, ctx.caller, [version], "modelId");
     return true;
+  }),
+  v2("model", "CreateModelExportTask", "model:write", async (ctx, body): Promise<CreateModelExportTaskResult> => {
+    const input = parseWith(CreateModelExportTaskBody, body);
+    const { id } = await createModelExport(ctx.res, { accessKey: ctx.caller.accessKey }, {
+      modelRef: input.modelId, modelField: "modelId", storagePathField: "storagePath",
+      ...(input.storagePath === undefined ? {} : { storagePath: input.storagePath }),
+    });
+    return { exportId: id };
+  }),
+  v2("model", "DescribeModelExportTask", "model:read", async (ctx, body): Promise<ModelExportTaskDetail> => {
+    const input = parseWith(ModelExportIdBody, body);
+    return renderModelExport(ctx, await latestModelExport(ctx.res, input.modelId, "modelId"));
   }),
 ];
