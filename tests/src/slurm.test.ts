@@ -1,8 +1,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { spawn, type ChildProcess } from "node:child_process";
 import { SlurmExecutor, Worker, findPython, slurmJobName } from "@sailfin/worker";
 import { startTestServer, v2Raw, type TestServer } from "./harness.js";
 import { releasedDataset } from "./fixtures/dataset-imports.js";
@@ -10,6 +8,7 @@ import { eventsOf, runRow } from "./fixtures/finetune-fixtures.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { SAILFIN_BIN } from "./cli-process.js";
 import { TEST_LEASE_MS, learnableLines, waitForTask } from "./fixtures/worker-fixtures.js";
+import { jobShown, jobsNamed, slurmConf } from "./fixtures/slurm-cluster.js";
 
 /**
  * The Slurm executor on a real one-node Slurm cluster on localhost (scripts/setup-slurm.sh, which
@@ -17,35 +16,11 @@ import { TEST_LEASE_MS, learnableLines, waitForTask } from "./fixtures/worker-fi
  * trains to Done as a Slurm job (and as a 2-task job: 2 data-parallel ranks, the losses of 1),
  * StopFineTuningTask reaches every rank as `scancel --signal=TERM`, a
  * worker killed mid-run leaves its job running for the next worker to adopt, and a time limit's
- * TERM checkpoints the run, which is retried from there as a new job.
+ * TERM checkpoints the run, which is requeued (no attempt spent) and resumes from there as a new
+ * job. Requeues and node failures: slurm-requeue.test.ts.
  */
 
 const MODEL = "tiny-slurm";
-const setupScript = fileURLToPath(new URL("../../scripts/setup-slurm.sh", import.meta.url));
-
-/** The cluster's SLURM_CONF: the environment's, else the one the (idempotent) setup script reports. */
-function slurmConf(): string {
-  if (process.env.SLURM_CONF) return process.env.SLURM_CONF;
-  const setup = spawnSync("bash", [setupScript], { encoding: "utf8" });
-  const last = setup.stdout.trim().split("\n").at(-1) ?? "";
-  assert.equal(setup.status, 0, `${setupScript} failed: ${setup.stdout}${setup.stderr}`);
-  assert.match(last, /^SLURM_CONF=/);
-  return last.slice("SLURM_CONF=".length);
-}
-
-/** Every job with this name Slurm still knows (finished ones stay listed for MinJobAge, 300 s). */
-function jobsNamed(name: string): Array<{ id: string; state: string }> {
-  const listed = spawnSync("squeue", ["-t", "all", "--noheader", `--name=${name}`, "-o", "%i %T"], { encoding: "utf8" });
-  assert.equal(listed.status, 0, listed.stderr);
-  return listed.stdout.split("\n").filter((l) => l.trim() !== "").map((l) => { const [id, state] = l.trim().split(/\s+/); return { id: id!, state: state! }; });
-}
-
-/** `scontrol show job` of a job Slurm still knows, and its stderr file (every rank's log). */
-function jobShown(id: string): { shown: string; stderr: string } {
-  const shown = spawnSync("scontrol", ["show", "job", "-o", id], { encoding: "utf8" });
-  assert.equal(shown.status, 0, shown.stderr);
-  return { shown: shown.stdout, stderr: readFileSync(/\bStdErr=(\S+)/.exec(shown.stdout)![1]!, "utf8") };
-}
 
 describe("Slurm executor (sqlite)", () => {
   let server: TestServer;
@@ -176,7 +151,7 @@ describe("Slurm executor (sqlite)", () => {
     assert.equal(events.at(-1)!.actor, "slurm-worker");
   });
 
-  test("a time limit: Slurm's TERM (--signal=B:TERM@grace) checkpoints, and the run is retried from that checkpoint as a new job", async () => {
+  test("a time limit: Slurm's TERM (--signal=B:TERM@grace) checkpoints, and the run is requeued without spending an attempt, resuming from that checkpoint as a new job", async () => {
     const long = (await releasedDataset(server, { name: "long", format: "PromptResponse", lines: learnableLines(400) })).versionId;
     const { jobId } = await ok2("CreateFineTuningJob", { name: "sjob", model: MODEL, trainMode: "SFT" });
     const { taskId } = await ok2("CreateFineTuningTask", {
@@ -192,21 +167,22 @@ describe("Slurm executor (sqlite)", () => {
     });
     await worker.start();
     try {
-      for (const deadline = Date.now() + 90_000; (await runRow(server, taskId))!.attempt < 2; await new Promise((r) => setTimeout(r, 100))) {
-        assert.ok(Date.now() < deadline, "no second attempt after the time limit");
+      const requeue = async () => (await eventsOf(server, taskId)).find((e) => e.from_state === "Running" && e.to_state === "Queued");
+      for (const deadline = Date.now() + 90_000; (await requeue()) === undefined; await new Promise((r) => setTimeout(r, 100))) {
+        assert.ok(Date.now() < deadline, "no requeue after the time limit");
       }
-      const events = await eventsOf(server, taskId);
-      assert.ok(events.some((e) => e.from_state === "Running" && e.to_state === "Queued" && (e.reason ?? "").includes("stopped from outside")), JSON.stringify(events));
       const resumed = await waitForTask(server, taskId, (t) => t.runStatus === "Running" && t.checkpointList.length >= 1, 30_000);
       const first = resumed.checkpointList[0].step as number;
       assert.ok(first > 1, JSON.stringify(resumed.checkpointList));
+      assert.equal((await requeue())!.reason, `requeued after the Slurm time limit at step ${first} [resumes from step ${first}]`);
+      assert.equal((await runRow(server, taskId))!.attempt, 1, "the requeue spent no attempt");
       // The second attempt is a new job, resuming after the first one's checkpoint.
       for (const deadline = Date.now() + 60_000; Math.max(0, ...(await metricSteps(taskId))) <= first + 1; await new Promise((r) => setTimeout(r, 100))) {
         assert.ok(Date.now() < deadline, "the second attempt did not train");
       }
       // One job per attempt, never two at once. A loaded machine may time out the second job too
-      // before this line (its limit is the same minute): that is a third attempt, as it should be.
-      const jobs = jobsNamed(await jobNameOf(taskId)).sort((x, y) => Number(x.id) - Number(y.id));
+      // before this line (its limit is the same minute): that is a second requeue, as it should be.
+      const jobs = jobsNamed(await jobNameOf(taskId));
       assert.ok(jobs.length >= 2, JSON.stringify(jobs));
       assert.ok(jobs.filter((j) => ["RUNNING", "PENDING", "COMPLETING"].includes(j.state)).length <= 1, `one live job at a time: ${JSON.stringify(jobs)}`);
       assert.equal(jobs[0]!.state, "COMPLETED", `the first job ended by itself on TERM: ${JSON.stringify(jobs)}`);

@@ -64,7 +64,7 @@ describe("finetune run kind", () => {
     assert.equal((job!.spec as Record<string, unknown>).modelDir, join(root, "models/amv-base"));
     assert.deepEqual(JSON.parse(await readFile(job!.specPath, "utf8")), job!.spec);
     assert.equal(job!.specPath, join(root, "runs/run-1/spec.attempt-1.json"));
-    assert.deepEqual(record.forgotten, [], "a first attempt has nothing to forget");
+    assert.deepEqual(record.forgotten, [0], "from step 0: what a start the cluster requeued (same attempt number) logged is dropped");
     const checkpoints = record.progress.flatMap((b) => b.checkpoints ?? []);
     assert.deepEqual(checkpoints.map((c) => c.path), ["runs/run-1/checkpoints/step_000004/"], "stored as artifact keys");
     assert.equal(record.progress.flatMap((b) => b.metrics ?? []).length, 1);
@@ -125,7 +125,7 @@ describe("finetune run kind", () => {
       runtime: () => ({ events: [runtimeEvent.started({ totalSteps: 40 })], exitCode: null, signal: "SIGKILL", interruptedBy: "a Slurm requeue (node failure)" }),
     });
     assert.deepEqual(await runFinetune(FINETUNE_SPEC, deps), {
-      kind: "requeued", reason: "requeued after a Slurm requeue (node failure) (the runtime was killed by SIGKILL)", step: 4,
+      kind: "requeued", reason: "requeued after a Slurm requeue (node failure) before the runtime could save a checkpoint", step: 4,
     });
     const user = double({
       runtime: () => ({ events: [runtimeEvent.error("user", "batchSize too large")], exitCode: 2, interruptedBy: "the Slurm time limit" }),

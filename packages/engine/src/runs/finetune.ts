@@ -98,10 +98,11 @@ export async function runFinetune(spec: FinetuneRunSpec, deps: RunDeps): Promise
     return failed("system", `preparing training data failed: ${(error as Error).message}`);
   }
 
-  // A retry (crash, lost lease) resumes from the latest checkpoint this run recorded, and drops
-  // what the lost attempt logged after it, so every step is recorded once.
+  // A retry (crash, lost lease) or a requeue (which keeps the attempt number) resumes from the
+  // latest checkpoint this run recorded, and drops what the ended attempt logged after it, so every
+  // step is recorded once (on a run's very first attempt there is nothing to drop).
   const latest = await reads.latestCheckpoint(run.num);
-  if (run.attempt > 1 && !(await deps.forgetAfterStep(latest?.step ?? 0))) return { kind: "lost" };
+  if (!(await deps.forgetAfterStep(latest?.step ?? 0))) return { kind: "lost" };
 
   const outputDir = store.local(`runs/${run.id}`);
   await mkdir(outputDir, { recursive: true });
@@ -129,7 +130,7 @@ export async function runFinetune(spec: FinetuneRunSpec, deps: RunDeps): Promise
   if (!deps.signal.aborted && !userError && (result.interruptedBy !== undefined || (ending?.kind === "stopped" && result.exitCode === 0))) {
     const step = (await reads.latestCheckpoint(run.num))?.step ?? 0;
     const by = result.interruptedBy ?? "a stop from outside the worker";
-    const how = ending?.kind === "stopped" ? `at step ${ending.step}` : `(the runtime ${result.signal === null ? `exited with code ${result.exitCode}` : `was killed by ${result.signal}`})`;
+    const how = ending?.kind === "stopped" ? `at step ${ending.step}` : "before the runtime could save a checkpoint";
     return { kind: "requeued", reason: `requeued after ${by} ${how}`, step };
   }
   const failure = runtimeFailure("finetune", ending, result);
