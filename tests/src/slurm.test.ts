@@ -160,28 +160,34 @@ describe("Slurm executor (sqlite)", () => {
       datasetConfig: { sourceType: "Platform", versions: [{ versionId: long }], splitRatio: 20 },
     });
     const worker = new Worker({
-      // Slurm's smallest time limit is a minute, and slurmctld looks at time limits about every
-      // 30 s: a grace below that may come with the kill itself. TERM comes 30 s (or up to a check earlier) before it.
-      res: server.server.res, executor: new SlurmExecutor({ python, graceMs: 30_000, partition: undefined, nodes: 1, tasksPerNode: 1, timeLimit: "1" }),
+      // slurmctld looks at time limits about every 30 s, and sbatch(1) warns that the signal "may
+      // be sent up to 60 seconds earlier than specified": with a limit of 1 minute TERM often came
+      // before the first step (measured: twice in two runs). With 2 minutes and a 30 s grace it
+      // comes after 30 to 90 s; a grace below 30 s may come with the kill itself.
+      res: server.server.res, executor: new SlurmExecutor({ python, graceMs: 30_000, partition: undefined, nodes: 1, tasksPerNode: 1, timeLimit: "2" }),
       id: "slurm-worker", leaseMs: TEST_LEASE_MS, pollMs: 100, backoffMs: 200,
     });
     await worker.start();
     try {
-      const requeue = async () => (await eventsOf(server, taskId)).find((e) => e.from_state === "Running" && e.to_state === "Queued");
-      for (const deadline = Date.now() + 90_000; (await requeue()) === undefined; await new Promise((r) => setTimeout(r, 100))) {
-        assert.ok(Date.now() < deadline, "no requeue after the time limit");
+      // Every requeue names the time limit and the step it resumes from; wait for one that saved a checkpoint.
+      const requeues = async () => (await eventsOf(server, taskId)).filter((e) => e.from_state === "Running" && e.to_state === "Queued").map((e) => e.reason ?? "");
+      let first = 0;
+      for (const deadline = Date.now() + 150_000; first === 0; await new Promise((r) => setTimeout(r, 200))) {
+        const reasons = await requeues();
+        for (const reason of reasons) assert.match(reason, /^requeued after the Slurm time limit at step \d+ \[resumes from step \d+\]$/);
+        first = Math.max(0, ...reasons.map((r) => Number(/at step (\d+) \[resumes from step \1\]$/.exec(r)?.[1] ?? 0)));
+        assert.ok(Date.now() < deadline, `no requeue from a checkpoint after the time limit: ${JSON.stringify(reasons)}`);
       }
       const resumed = await waitForTask(server, taskId, (t) => t.runStatus === "Running" && t.checkpointList.length >= 1, 30_000);
-      const first = resumed.checkpointList[0].step as number;
-      assert.ok(first > 1, JSON.stringify(resumed.checkpointList));
-      assert.equal((await requeue())!.reason, `requeued after the Slurm time limit at step ${first} [resumes from step ${first}]`);
-      assert.equal((await runRow(server, taskId))!.attempt, 1, "the requeue spent no attempt");
+      assert.ok(resumed.checkpointList.some((c: any) => c.step >= first), JSON.stringify(resumed.checkpointList));
+      // 1 while an attempt runs, 0 while requeued again; a failed attempt would make it 2.
+      assert.ok((await runRow(server, taskId))!.attempt <= 1, "requeues spend no attempt");
       // The second attempt is a new job, resuming after the first one's checkpoint.
       for (const deadline = Date.now() + 60_000; Math.max(0, ...(await metricSteps(taskId))) <= first + 1; await new Promise((r) => setTimeout(r, 100))) {
         assert.ok(Date.now() < deadline, "the second attempt did not train");
       }
       // One job per attempt, never two at once. A loaded machine may time out the second job too
-      // before this line (its limit is the same minute): that is a second requeue, as it should be.
+      // before this line: that is another requeue, as it should be.
       const jobs = jobsNamed(await jobNameOf(taskId));
       assert.ok(jobs.length >= 2, JSON.stringify(jobs));
       assert.ok(jobs.filter((j) => ["RUNNING", "PENDING", "COMPLETING"].includes(j.state)).length <= 1, `one live job at a time: ${JSON.stringify(jobs)}`);
