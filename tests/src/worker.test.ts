@@ -38,12 +38,12 @@ test("`sailfin serve` embeds a worker; `--no-worker` leaves it out", async () =>
   }
 });
 
-/** SIGKILL of the runtime process training `taskId` (a crash, as the OOM killer does it). */
-function killRuntimeOf(taskId: string): void {
+/** SIGKILL (a crash, as the OOM killer does it) or another signal to the runtime process training `taskId`. */
+function killRuntimeOf(taskId: string, signal: NodeJS.Signals = "SIGKILL"): void {
   const found = spawnSync("pgrep", ["-f", `sailfin_runtime finetune --spec .*${taskId}`], { encoding: "utf8" });
   const pids = found.stdout.split("\n").filter(Boolean).map(Number);
   assert.ok(pids.length >= 1, `no runtime process for ${taskId}`);
-  for (const pid of pids) process.kill(pid, "SIGKILL");
+  for (const pid of pids) process.kill(pid, signal);
 }
 
 /** The real `sailfin worker` executable on the test server's home and database. */
@@ -292,6 +292,22 @@ for (const dialect of testDialects()) {
       assert.equal(row.attempt, 2);
       const events = await eventsOf(server, taskId);
       assert.ok(events.some((e) => e.from_state === "Running" && e.to_state === "Queued" && (e.reason ?? "").includes("system error")), JSON.stringify(events));
+      const steps = await metricSteps(taskId);
+      assert.deepEqual(steps, Array.from({ length: steps.length }, (_, i) => i + 1), "each step recorded once");
+    });
+
+    test("a TERM from outside the worker (not a Stop): the runtime checkpoints, the run is requeued without spending an attempt and resumes to Done", async () => {
+      const taskId = await newTask({ epoch: 8, saveStep: 1000, checkpointCount: 1 });
+      const done = await withWorker(async () => {
+        await waitForTask(server, taskId, (t) => t.runStatus === "Running" && parseInt(t.runProgress, 10) >= 5);
+        killRuntimeOf(taskId, "SIGTERM");
+        return waitForTask(server, taskId, (t) => !["Waiting", "Running"].includes(t.runStatus), 60_000);
+      });
+      assert.equal(done.runStatus, "Done", JSON.stringify(done));
+      assert.equal((await runRow(server, taskId))!.attempt, 1, "the requeue spent no attempt");
+      const requeues = (await eventsOf(server, taskId)).filter((e) => e.from_state === "Running" && e.to_state === "Queued");
+      assert.equal(requeues.length, 1, JSON.stringify(requeues));
+      assert.match(requeues[0]!.reason ?? "", /^requeued after a stop from outside the worker at step (\d+) \[resumes from step \1\]$/);
       const steps = await metricSteps(taskId);
       assert.deepEqual(steps, Array.from({ length: steps.length }, (_, i) => i + 1), "each step recorded once");
     });
