@@ -6,7 +6,7 @@ import { startTestServer, v2Raw, type TestServer } from "./harness.js";
 import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { eventsOf, runRow } from "./fixtures/finetune-fixtures.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
-import { TEST_LEASE_MS, learnableLines, waitForTask } from "./fixtures/worker-fixtures.js";
+import { TEST_LEASE_MS, learnableLines, lossMetrics, waitForTask } from "./fixtures/worker-fixtures.js";
 import { jobShown, jobsNamed, nodeState, restoreNode, scontrol, slurmConf } from "./fixtures/slurm-cluster.js";
 
 /**
@@ -45,8 +45,7 @@ describe("Slurm requeue and node failure (sqlite)", () => {
     return taskId as string;
   };
   const jobNameOf = async (taskId: string) => slurmJobName(`${(await runRow(server, taskId))!.id}/finetune`);
-  const metricSteps = async (taskId: string) =>
-    ((await ok2("DescribeFineTuningTaskMetrics", { taskId })).metrics as any[]).filter((m) => m.loss !== null).map((m) => m.step as number);
+  const metricSteps = async (taskId: string) => (await lossMetrics(server, taskId)).map((m) => m.step);
   const withSlurmWorker = async <T>(fn: () => Promise<T>): Promise<T> => {
     const worker = new Worker({
       res: server.server.res, executor: new SlurmExecutor({ python, graceMs: 10_000, partition: undefined, nodes: 1, tasksPerNode: 1, timeLimit: "00:10:00" }),

@@ -7,7 +7,7 @@ import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { eventsOf, runRow } from "./fixtures/finetune-fixtures.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { SAILFIN_BIN } from "./cli-process.js";
-import { TEST_LEASE_MS, learnableLines, waitForTask } from "./fixtures/worker-fixtures.js";
+import { TEST_LEASE_MS, learnableLines, lossMetrics, waitForTask } from "./fixtures/worker-fixtures.js";
 import { jobShown, jobsNamed, slurmConf } from "./fixtures/slurm-cluster.js";
 
 /**
@@ -43,9 +43,7 @@ describe("Slurm executor (sqlite)", () => {
     return taskId as string;
   };
   const jobNameOf = async (taskId: string) => slurmJobName(`${(await runRow(server, taskId))!.id}/finetune`);
-  const lossMetrics = async (taskId: string) =>
-    ((await ok2("DescribeFineTuningTaskMetrics", { taskId })).metrics as any[]).filter((m) => m.loss !== null) as Array<{ step: number; loss: number }>;
-  const metricSteps = async (taskId: string) => (await lossMetrics(taskId)).map((m) => m.step);
+  const metricSteps = async (taskId: string) => (await lossMetrics(server, taskId)).map((m) => m.step);
   const withSlurmWorker = async <T>(fn: () => Promise<T>, tasksPerNode = 1): Promise<T> => {
     const worker = new Worker({
       res: server.server.res, executor: new SlurmExecutor({ python, graceMs: 10_000, partition: undefined, nodes: 1, tasksPerNode, timeLimit: "00:10:00" }),
@@ -98,7 +96,7 @@ describe("Slurm executor (sqlite)", () => {
     // Both ranks joined one world of 2 (each logs it after joining), one CPU's thread each.
     const threads = process.env.OMP_NUM_THREADS ?? "1";
     for (const rank of [0, 1]) assert.match(stderr, new RegExp(`\\[sailfin_runtime rank ${rank}\\] .* ${threads} torch thread\\(s\\), .*rank ${rank} of 2`), stderr);
-    const [one, two] = [await lossMetrics(single), await lossMetrics(ranked)];
+    const [one, two] = [await lossMetrics(server, single), await lossMetrics(server, ranked)];
     assert.deepEqual(two.map((m) => m.step), Array.from({ length: one.length }, (_, i) => i + 1), "each step recorded once, as many as 1 task's");
     assert.ok(one.length >= 8, `few steps: ${one.length}`);
     two.forEach((m, i) => assert.ok(Math.abs(m.loss - one[i]!.loss) <= 1e-4, `step ${m.step}: loss ${m.loss} with 2 ranks, ${one[i]!.loss} with 1`));
