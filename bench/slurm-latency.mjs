@@ -11,16 +11,13 @@
 //   node bench/slurm-latency.mjs      → prints a table and writes bench/results/slurm-latency.md
 
 import { execFile, execFileSync } from "node:child_process";
-import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
+import { importSftDataset, importTinyModel, startBench, until } from "./common.mjs";
 
 const setupOutput = execFileSync("bash", [new URL("../scripts/setup-slurm.sh", import.meta.url).pathname], { encoding: "utf8" });
 process.env.SLURM_CONF = setupOutput.trim().split("\n").at(-1).replace(/^SLURM_CONF=/, "");
-const { loadServerConfig, startServer } = await import("@sailfin/server");
-const { writeTinyModel } = await import("@sailfin/engine");
-const { SailfinClient } = await import("@sailfin/sdk");
 const { LocalExecutor, SlurmExecutor, Worker, findPython, slurmJobName } = await import("@sailfin/worker");
 
 const ADMIN = { accessKey: "benchadminkey003", secretKey: "bench-admin-secret-0003" };
@@ -61,39 +58,13 @@ function timed(inner, times) {
   };
 }
 
-const home = await mkdtemp(join(tmpdir(), "sailfin-bench-slurm-"));
-const config = loadServerConfig({
-  flags: { port: "0", host: "127.0.0.1", home },
-  env: { SAILFIN_ACCESS_KEY: ADMIN.accessKey, SAILFIN_SECRET_KEY: ADMIN.secretKey, SAILFIN_LOG_LEVEL: "silent" },
-});
-const server = await startServer(config, () => {}, { worker: false });
-const client = new SailfinClient({ baseUrl: server.url, ...ADMIN, retries: 0 });
-const v2 = (resource, action, body) => client.call(resource, action, body);
-const until = async (what, fn, timeoutMs = 120_000) => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-};
+const bench = await startBench({ name: "slurm", admin: ADMIN, worker: false });
+const { v2 } = bench;
 
 try {
   const python = await findPython();
-  await writeTinyModel(join(home, "buckets", "hub", "tiny"), { architecture: "llama", hiddenSize: 32, layers: 2, heads: 4, kvHeads: 2, intermediate: 64 });
-  const setId = await v2("model", "CreateCustomModelSet", { modelSetName: "bench-tiny", modelType: "Text2Text" });
-  const { modelId } = await v2("model", "CreateCustomModel", { modelSetId: setId, sourceType: "Import", importMeta: { bucket: "hub", objectPath: "tiny" } });
-  await until("model import", async () => (await v2("model", "DescribeModel", { modelId })).status === "Ready");
-  const words = ["red", "blue", "green", "gold"];
-  const lines = Array.from({ length: 200 }, (_, i) => JSON.stringify([{ prompt: `say ${words[i % 4]} ${i}`, response: [[`${words[i % 4]} ${i} ${words[i % 4]}`]] }]));
-  await mkdir(join(home, "buckets", "data"), { recursive: true });
-  await writeFile(join(home, "buckets", "data", "sft.jsonl"), `${lines.join("\n")}\n`);
-  const ds = await v2("dataset", "CreateDataset", { datasetName: "bench-sft", dataFormat: "PromptResponse", storageType: "sysStorage" });
-  await v2("dataset", "CreateImportTask", { versionId: ds.versionId, files: ["bos:/data/sft.jsonl"] });
-  await until("dataset import", async () => (await v2("dataset", "DescribeDatasetVersion", { versionId: ds.versionId })).importStatus === "Finished");
-  await v2("dataset", "PublishDatasetVersion", { versionId: ds.versionId });
-  await until("dataset release", async () => (await v2("dataset", "DescribeDatasetVersion", { versionId: ds.versionId })).publishStatus === "Published");
+  await importTinyModel(bench);
+  const versionId = await importSftDataset(bench, 200);
 
   const executors = {
     local: new LocalExecutor({ python }),
@@ -103,13 +74,13 @@ try {
   // One task per executor per round, in turn, so other load on the machine weighs on both alike.
   for (let round = 0; round < ROUNDS; round++) {
     for (const name of ["local", "slurm"]) {
-      const worker = new Worker({ res: server.res, executor: timed(executors[name], times[name]), id: `bench-${name}`, pollMs: 20, kinds: ["finetune"] });
+      const worker = new Worker({ res: bench.server.res, executor: timed(executors[name], times[name]), id: `bench-${name}`, pollMs: 20, kinds: ["finetune"] });
       await worker.start();
       try {
         const { jobId } = await v2("finetuning", "CreateFineTuningJob", { name: "bench", model: "bench-tiny", trainMode: "SFT" });
         const { taskId } = await v2("finetuning", "CreateFineTuningTask", {
           jobId, parameterScale: "LoRA", hyperParameterConfig: { maxSeqLen: 128, batchSize: 8, epoch: 1, loggingSteps: 1 },
-          datasetConfig: { sourceType: "Platform", versions: [{ versionId: ds.versionId }], splitRatio: 10 },
+          datasetConfig: { sourceType: "Platform", versions: [{ versionId }], splitRatio: 10 },
         });
         const done = await until("Done", async () => {
           const task = await v2("finetuning", "DescribeFineTuningTask", { taskId });
@@ -142,6 +113,5 @@ try {
   await mkdir(new URL("./results/", import.meta.url), { recursive: true });
   await writeFile(RESULTS, text);
 } finally {
-  await server.close();
-  await rm(home, { recursive: true, force: true });
+  await bench.close();
 }

@@ -79,10 +79,13 @@ SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
 EOF
 mv "$SLURM_CONF.new" "$SLURM_CONF"
 
-alive "$B/munge/run/munged.pid" || munged --key-file="$B/munge/etc/munge.key" --socket="$B/munge/run/munge.socket.2" \
+# The daemons get none of this script's descriptors beyond 0-2: run under `flock LOCK …` (as the
+# Slurm tests are), a munged that inherited the lock's descriptor held the lock as long as it lived.
+detached() { ( for fd in /proc/self/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done; exec "$@" ); }
+alive "$B/munge/run/munged.pid" || detached munged --key-file="$B/munge/etc/munge.key" --socket="$B/munge/run/munge.socket.2" \
   --pid-file="$B/munge/run/munged.pid" --log-file="$B/munge/log/munged.log" --seed-file="$B/munge/lib/munged.seed"
-alive "$B/slurmctld.pid" || slurmctld
-alive "$B/slurmd-localhost.pid" || slurmd -N localhost
+alive "$B/slurmctld.pid" || detached slurmctld
+alive "$B/slurmd-localhost.pid" || detached slurmd -N localhost
 for _ in $(seq 1 300); do
   if ready; then echo "SLURM_CONF=$SLURM_CONF"; exit 0; fi
   case "$(node_state)" in down*|drain*) scontrol update nodename=localhost state=resume >/dev/null 2>&1 || true ;; esac

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { nowIso } from "@sailfin/contract";
 import {
-  claimRun, completeRun, enqueueRun, failRun, heartbeat, recordEvalResults, recordProgress, releaseRun, requeueExpired, settleEndedRun,
+  MAX_REQUEUES_PER_STEP, claimRun, completeRun, enqueueRun, failRun, heartbeat, recordEvalResults, recordProgress, releaseRun, requeueExpired, requeueRun,
+  settleEndedRun,
   type Lease, type OnRunEnded, type RunKind,
 } from "@sailfin/engine";
 import { PythonNotFoundError, findPythonAmong } from "@sailfin/worker";
@@ -76,6 +77,7 @@ for (const dialect of testDialects()) {
       assert.equal(await completeRun(db(), forged, "forged"), false);
       assert.equal((await failRun(db(), forged, { kind: "user", reason: "forged", onEnded: settleEndedRun })).applied, false);
       assert.equal(await releaseRun(db(), forged, "forged"), false);
+      assert.equal((await requeueRun(db(), forged, { reason: "forged", step: 0, onEnded: settleEndedRun })).applied, false);
       const metrics = await db().selectFrom("run_metrics").selectAll().where("run_num", "=", lease.runNum).execute();
       assert.equal(metrics.length, 0, "a forged lease wrote nothing");
       assert.equal(await recordProgress(db(), lease, { progress: 40 }), true);
@@ -137,6 +139,32 @@ for (const dialect of testDialects()) {
       const user = (await claim("w"))!;
       assert.deepEqual(await failRun(db(), user, { kind: "user", reason: "bad data", onEnded: hook.onEnded }), { applied: true, status: "Failed" });
       assert.deepEqual(hook.calls.at(-1), "finetune {} Failed: bad data");
+    });
+
+    test("a run the cluster stopped is requeued without spending an attempt, and fails once requeued MAX_REQUEUES_PER_STEP times from one checkpoint step", async () => {
+      await drainQueue();
+      const id = await insertRun("finetune", 2);
+      const hook = recordingHook();
+      const requeue = async (step: number) => {
+        const lease = (await claim("w"))!;
+        assert.equal(lease.runId, id);
+        assert.equal(lease.attempt, 1, "no requeue spent an attempt");
+        return requeueRun(db(), lease, { reason: `requeued after the Slurm time limit at step ${step}`, step, onEnded: hook.onEnded });
+      };
+      // Each new checkpoint step starts the count afresh; a step stays put MAX_REQUEUES_PER_STEP times.
+      assert.equal(MAX_REQUEUES_PER_STEP, 3);
+      for (const step of [0, 4, 4, 12, 12, 12]) assert.deepEqual(await requeue(step), { applied: true, status: "Queued" }, `at step ${step}`);
+      assert.deepEqual(hook.calls, []);
+      const events = await eventsOf(server, id);
+      assert.equal(events.at(-1)!.to_state, "Queued");
+      assert.equal(events.at(-1)!.reason, "requeued after the Slurm time limit at step 12 [resumes from step 12]");
+      assert.deepEqual(await requeue(12), { applied: true, status: "Failed" });
+      const row = await db().selectFrom("runs").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+      assert.equal(row.status, "Failed");
+      assert.equal(row.attempt, 1);
+      assert.equal(row.failure_kind, "system");
+      assert.equal(row.failure_reason, "requeued after the Slurm time limit at step 12; requeued 3 times from step 12 already without a later checkpoint, so not again");
+      assert.deepEqual(hook.calls, [`finetune {} Failed: ${row.failure_reason}`], "the kind settles the failed run");
     });
 
     test("expired leases return to the queue (Cancelled when a stop was pending, Failed when out of attempts, both settled); the old holder is fenced out", async () => {

@@ -39,12 +39,12 @@ test("`sailfin serve` embeds a worker; `--no-worker` leaves it out", { skip: !te
   }
 });
 
-/** SIGKILL of the runtime process training `taskId` (a crash, as the OOM killer does it). */
-function killRuntimeOf(taskId: string): void {
+/** SIGKILL (a crash, as the OOM killer does it) or another signal to the runtime process training `taskId`. */
+function killRuntimeOf(taskId: string, signal: NodeJS.Signals = "SIGKILL"): void {
   const found = spawnSync("pgrep", ["-f", `sailfin_runtime finetune --spec .*${taskId}`], { encoding: "utf8" });
   const pids = found.stdout.split("\n").filter(Boolean).map(Number);
   assert.ok(pids.length >= 1, `no runtime process for ${taskId}`);
-  for (const pid of pids) process.kill(pid, "SIGKILL");
+  for (const pid of pids) process.kill(pid, signal);
 }
 
 /** The real `sailfin worker` executable on the test server's home (or `own`), database and artifact store. */
@@ -355,6 +355,22 @@ for (const { dialect, artifacts, label } of testAxes()) {
         for (const name of ["models", "datasets", "runs", "token-cache", "buckets"]) assert.ok(!existsSync(join(server.home, name)), `${name} in SAILFIN_HOME`);
       });
     }
+
+    test("a TERM from outside the worker (not a Stop): the runtime checkpoints, the run is requeued without spending an attempt and resumes to Done", async () => {
+      const taskId = await newTask({ epoch: 8, saveStep: 1000, checkpointCount: 1 });
+      const done = await withWorker(async () => {
+        await waitForTask(server, taskId, (t) => t.runStatus === "Running" && parseInt(t.runProgress, 10) >= 5);
+        killRuntimeOf(taskId, "SIGTERM");
+        return waitForTask(server, taskId, (t) => !["Waiting", "Running"].includes(t.runStatus), 60_000);
+      });
+      assert.equal(done.runStatus, "Done", JSON.stringify(done));
+      assert.equal((await runRow(server, taskId))!.attempt, 1, "the requeue spent no attempt");
+      const requeues = (await eventsOf(server, taskId)).filter((e) => e.from_state === "Running" && e.to_state === "Queued");
+      assert.equal(requeues.length, 1, JSON.stringify(requeues));
+      assert.match(requeues[0]!.reason ?? "", /^requeued after a stop from outside the worker at step (\d+) \[resumes from step \1\]$/);
+      const steps = await metricSteps(taskId);
+      assert.deepEqual(steps, Array.from({ length: steps.length }, (_, i) => i + 1), "each step recorded once");
+    });
 
     // On S3 the no-shared-disk test above does the same with a worker on a folder of its own.
     test("kill -9 of a standalone `sailfin worker` mid-training: the lease expires, another worker finishes it", { skip: artifacts === "s3" }, async () => {

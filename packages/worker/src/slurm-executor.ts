@@ -41,11 +41,23 @@ interface JobInfo {
   readonly signal: number;
   readonly stdout: string;
   readonly stderr: string;
+  /** How many times Slurm requeued the job (`scontrol requeue`, a preemption, a node failure). */
+  readonly restarts: number;
 }
 
 const STDERR_TAIL = 4_000;
 /** States of a job that has not ended (squeue's default listing). */
 const LIVE_STATES = new Set(["PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING", "SIGNALING", "STAGE_OUT"]);
+/** States of a requeued job waiting to run again: its first run, the runtime, has ended. */
+const REQUEUED_WAITING = new Set(["PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED"]);
+/**
+ * What the batch shell prints on stderr when Slurm sends it TERM: only a time limit
+ * (`--signal=B:TERM@`), a requeue or a preemption do; a stop's `scancel --signal=TERM` reaches
+ * the steps alone. With no requeue, it tells a time limit from a stop from outside.
+ */
+const BATCH_TERM_NOTE = "sailfin-batch: SIGTERM from Slurm";
+/** srun's words on stderr when the job's node failed under it (measured on Slurm 22.05). */
+const NODE_FAILURE = /srun: error: Node failure on /;
 
 /**
  * Batch-script lines for a job of several tasks: the ranks meet at the job's first node, on a
@@ -124,31 +136,15 @@ export class SlurmExecutor implements Executor {
     const pythonPath = env.PYTHONPATH ? `${runtimeDir}:${env.PYTHONPATH}` : runtimeDir;
     const nodes = request.ranks?.nodes ?? options.nodes;
     const tasksPerNode = request.ranks?.processesPerNode ?? options.tasksPerNode;
-    const severalRanks = nodes * tasksPerNode > 1;
-    const runtime = [options.python, "-m", "sailfin_runtime", request.recipe, "--spec", request.specPath].map(shellWord).join(" ");
-    // A time limit's B:TERM reaches this shell, not the ranks. srun given TERM ends its step
-    // with SIGKILL (no checkpoint), so the shell traps it and has Slurm signal the job's steps
-    // (every rank) instead, as a stop does; then it waits for srun and exits with its status.
-    const script = [
-      "#!/bin/bash",
-      `export PYTHONPATH=${shellWord(pythonPath)}`,
-      "export PYTHONUNBUFFERED=1",
-      ...(severalRanks ? RANKS_SETUP : []),
-      `trap 'scancel --signal=TERM "$SLURM_JOB_ID"' TERM`,
-      severalRanks
-        ? `srun --kill-on-bad-exit=1 --output=0 --error=all bash -c ${shellWord(RANK_ENV)} sailfin-rank ${runtime} &`
-        : `srun --kill-on-bad-exit=1 ${runtime} &`,
-      "step=$!",
-      "while :; do wait \"$step\"; code=$?; kill -0 \"$step\" 2>/dev/null || break; done",
-      "exit \"$code\"",
-      "",
-    ].join("\n");
+    const runtime = [options.python, "-m", "sailfin_runtime", request.recipe, "--spec", request.specPath];
+    const script = slurmBatchScript({ nodes, tasksPerNode, pythonPath, runtime });
     const scriptPath = join(folder, `${name}.sbatch`);
     await writeFile(scriptPath, script, { mode: 0o755 });
     const graceS = Math.max(1, Math.ceil((options.graceMs ?? 30_000) / 1000));
     const args = [
       "--parsable", `--job-name=${name}`, `--chdir=${folder}`,
-      `--output=${join(folder, `${name}-%j.events`)}`, `--error=${join(folder, `${name}-%j.stderr`)}`,
+      // Appended to, not truncated, if Slurm restarts the job: its first run's events stay whole.
+      `--output=${join(folder, `${name}-%j.events`)}`, `--error=${join(folder, `${name}-%j.stderr`)}`, "--open-mode=append",
       `--nodes=${nodes}`, `--ntasks-per-node=${tasksPerNode}`, `--signal=B:TERM@${graceS}`,
       ...((options.gpusPerNode ?? 0) > 0 ? [`--gpus-per-node=${options.gpusPerNode}`] : []),
       ...(options.memoryGb === undefined ? [] : [`--mem=${Math.ceil(options.memoryGb * 1024)}M`]),
@@ -184,19 +180,33 @@ export class SlurmExecutor implements Executor {
     try {
       let info = await this.jobInfo(jobId);
       const tail = new EventFileTail(info?.stdout ?? "", request.onLine);
-      while (info !== null && LIVE_STATES.has(info.state)) {
+      // A job Slurm requeued is not followed into its next run (the batch script would only exit:
+      // its spec resumes from a stale checkpoint); once its first run has ended, it is reported.
+      while (info !== null && LIVE_STATES.has(info.state) && !(info.restarts > 0 && REQUEUED_WAITING.has(info.state))) {
         await sleep(pollMs);
         await tail.read();
         info = await this.jobInfo(jobId);
       }
-      // The job has ended: its event file is complete.
+      // The job (or its first run) has ended: its event file is complete.
       await tail.read(true);
       if (info === null) return { exitCode: null, signal: null, stderrTail: `the Slurm job ${jobId} is no longer known to Slurm` };
-      const stderrTail = (await readFile(info.stderr, "utf8").catch(() => "")).slice(-STDERR_TAIL);
+      const stderr = await readFile(info.stderr, "utf8").catch(() => "");
+      const stderrTail = stderr.slice(-STDERR_TAIL);
+      if (info.restarts > 0) {
+        // Cancelled while it waits, so the run's next attempt submits it afresh with a spec that
+        // resumes from the latest checkpoint; what its first run printed was delivered above.
+        if (LIVE_STATES.has(info.state)) await this.slurm("scancel", [jobId]).catch(() => {});
+        const cause = NODE_FAILURE.test(stderr) ? "a Slurm node failure (Slurm requeued the job)" : "a Slurm requeue (scontrol requeue or a preemption)";
+        return { exitCode: null, signal: null, stderrTail: `${stderrTail}\nSlurm job ${jobId} was requeued by Slurm`.slice(-STDERR_TAIL), interruptedBy: cause };
+      }
+      const interruptedBy = endedBySlurm(info.state, stderr.includes(BATCH_TERM_NOTE));
       const signal = info.signal !== 0 ? signalName(info.signal)
         : info.state === "COMPLETED" || info.state === "FAILED" ? null : "SIGKILL";
       const stateNote = info.state === "COMPLETED" || info.state === "FAILED" ? "" : `\nSlurm job ${jobId} ended ${info.state}`;
-      return { exitCode: signal === null ? info.exitCode : null, signal, stderrTail: `${stderrTail}${stateNote}`.slice(-STDERR_TAIL) };
+      return {
+        exitCode: signal === null ? info.exitCode : null, signal, stderrTail: `${stderrTail}${stateNote}`.slice(-STDERR_TAIL),
+        ...(interruptedBy === undefined ? {} : { interruptedBy }),
+      };
     } finally {
       if (killTimer !== undefined) clearTimeout(killTimer);
       request.signal.removeEventListener("abort", stop);
@@ -213,7 +223,10 @@ export class SlurmExecutor implements Executor {
     }
     const field = (key: string) => new RegExp(`(?:^|\\s)${key}=(\\S*)`).exec(text)?.[1] ?? "";
     const [code, signal] = field("ExitCode").split(":").map(Number);
-    return { name: field("JobName"), state: field("JobState"), exitCode: code ?? 0, signal: signal ?? 0, stdout: field("StdOut"), stderr: field("StdErr") };
+    return {
+      name: field("JobName"), state: field("JobState"), exitCode: code ?? 0, signal: signal ?? 0, stdout: field("StdOut"), stderr: field("StdErr"),
+      restarts: Number(field("Restarts")) || 0,
+    };
   }
 
   private env(): NodeJS.ProcessEnv {
@@ -228,6 +241,62 @@ export class SlurmExecutor implements Executor {
         else resolve(stdout);
       });
     });
+  }
+}
+
+/** What a batch script is made of. */
+interface BatchScriptInput {
+  readonly nodes: number;
+  readonly tasksPerNode: number;
+  /** PYTHONPATH on the nodes (the runtime's folder first). */
+  readonly pythonPath: string;
+  /** The runtime's command line, one word each (quoted here). */
+  readonly runtime: readonly string[];
+}
+
+/**
+ * The batch script of a runtime job. With more than one task (`--nodes` × `--ntasks-per-node`)
+ * every srun task is a rank of one data-parallel run (RANKS_SETUP, RANK_ENV); with one, the
+ * runtime alone. A run Slurm restarts (requeued: `scontrol requeue`, a preemption, a node
+ * failure) exits at once instead of training: its spec would resume from the checkpoint the
+ * first run started from, not from the one it saved, so the worker resubmits the run instead.
+ *
+ * @example slurmBatchScript({ nodes: 2, tasksPerNode: 1, pythonPath: "/srv/sailfin/runtime", runtime: ["python3", "-m", "sailfin_runtime", "finetune", "--spec", "/a/spec.json"] })
+ */
+export function slurmBatchScript(input: BatchScriptInput): string {
+  const severalRanks = input.nodes * input.tasksPerNode > 1;
+  const runtime = input.runtime.map(shellWord).join(" ");
+  // A time limit's B:TERM reaches this shell, not the ranks. srun given TERM ends its step
+  // with SIGKILL (no checkpoint), so the shell traps it and has Slurm signal the job's steps
+  // (every rank) instead, as a stop does; then it waits for srun and exits with its status.
+  return [
+    "#!/bin/bash",
+    `if [ "\${SLURM_RESTART_COUNT:-0}" != 0 ]; then echo "sailfin-batch: requeued by Slurm (restart \$SLURM_RESTART_COUNT): not rerun; the worker resubmits the run from its latest checkpoint" >&2; exit 0; fi`,
+    `export PYTHONPATH=${shellWord(input.pythonPath)}`,
+    "export PYTHONUNBUFFERED=1",
+    ...(severalRanks ? RANKS_SETUP : []),
+    `trap 'echo "${BATCH_TERM_NOTE}" >&2; scancel --signal=TERM "$SLURM_JOB_ID"' TERM`,
+    severalRanks
+      ? `srun --kill-on-bad-exit=1 --output=0 --error=all bash -c ${shellWord(RANK_ENV)} sailfin-rank ${runtime} &`
+      : `srun --kill-on-bad-exit=1 ${runtime} &`,
+    "step=$!",
+    "while :; do wait \"$step\"; code=$?; kill -0 \"$step\" 2>/dev/null || break; done",
+    "exit \"$code\"",
+    "",
+  ].join("\n");
+}
+
+/**
+ * What ended a job that was not requeued, when Slurm did: its end state, or the batch shell's TERM
+ * (which only a time limit sends, a requeue aside). Undefined: the job ended by itself or by a
+ * stop's `scancel` (steps only).
+ */
+function endedBySlurm(state: string, batchGotTerm: boolean): string | undefined {
+  switch (state) {
+    case "TIMEOUT": case "DEADLINE": return "the Slurm time limit";
+    case "PREEMPTED": return "a Slurm preemption";
+    case "NODE_FAIL": case "BOOT_FAIL": return "a Slurm node failure";
+    default: return batchGotTerm ? "the Slurm time limit" : undefined;
   }
 }
 

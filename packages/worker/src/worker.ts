@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import {
   CONCURRENCY_CLASSES, RUN_CATALOG, announceWorker, withdrawWorker, cancelRun, claimRun, completeRun, failRun, heartbeat, kindsByClass,
-  productionRunDeps, releaseRun, requeueExpired, settleEndedRun,
+  productionRunDeps, releaseRun, requeueExpired, requeueRun, settleEndedRun,
   type ConcurrencyClass, type EngineResources, type Executor, type Lease, type RunKind, type RunOutcome, type RuntimeSettings,
 } from "@sailfin/engine";
 
@@ -226,8 +226,9 @@ export class Worker {
 
   /**
    * The outcome as one fenced transition: Succeeded (with its result and settlement), Cancelled,
-   * or a failed attempt; a run that ends Failed or Cancelled is settled by its kind (`settleEndedRun`)
-   * in the same transaction, after the attempt's own verdict if it wrote one.
+   * back to the queue without spending an attempt (the cluster stopped it), or a failed attempt;
+   * a run that ends Failed or Cancelled is settled by its kind (`settleEndedRun`) in the same
+   * transaction, after the attempt's own verdict if it wrote one.
    */
   private async record(lease: Lease, outcome: Exclude<RunOutcome, { kind: "lost" }>, cancelled: boolean): Promise<void> {
     const { res } = this.options;
@@ -238,8 +239,12 @@ export class Worker {
       });
       return;
     }
-    if (outcome.kind === "stopped" || (cancelled && outcome.kind === "failed")) {
+    if (outcome.kind === "stopped" || cancelled) {
       await cancelRun(res.db, lease, outcome.kind === "stopped" ? outcome.reason : `stopped: ${outcome.reason.slice(0, 500)}`, settleEndedRun);
+      return;
+    }
+    if (outcome.kind === "requeued") {
+      await requeueRun(res.db, lease, { reason: outcome.reason, step: outcome.step, onEnded: settleEndedRun });
       return;
     }
     await failRun(res.db, lease, {

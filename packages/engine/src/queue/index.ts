@@ -12,6 +12,7 @@ export { type OnRunEnded } from "./run-ending.js";
 export { recordProgress, type MetricPoint } from "./record-progress.js";
 export { recordEvalResults } from "./record-eval-results.js";
 export { releaseRun } from "./release.js";
+export { requeueRun, MAX_REQUEUES_PER_STEP } from "./requeue-run.js";
 export { enqueueRun } from "./enqueue.js";
 export {
   announceWorker, withdrawWorker, waitingReason, strandedWork, kindNoun, type StrandedWork,

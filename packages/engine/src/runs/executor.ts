@@ -35,6 +35,12 @@ export interface ExecResult {
   readonly signal: string | null;
   /** The last few KB of stderr, for failure reasons. */
   readonly stderrTail: string;
+  /**
+   * Set when the scheduler behind the executor ended the job (not its own exit, not this worker's
+   * stop): what did, in words for a reason ("the Slurm time limit", "a Slurm requeue (…)"). A
+   * training run goes back to the queue then without spending an attempt (see runFinetune).
+   */
+  readonly interruptedBy?: string;
 }
 
 /**

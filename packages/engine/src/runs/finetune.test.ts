@@ -64,7 +64,7 @@ describe("finetune run kind", () => {
     assert.equal((job!.spec as Record<string, unknown>).modelDir, join(root, "models/amv-base"));
     assert.deepEqual(JSON.parse(await readFile(job!.specPath, "utf8")), job!.spec);
     assert.equal(job!.specPath, join(root, "runs/run-1/spec.attempt-1.json"));
-    assert.deepEqual(record.forgotten, [], "a first attempt has nothing to forget");
+    assert.deepEqual(record.forgotten, [0], "from step 0: what a start the cluster requeued (same attempt number) logged is dropped");
     const checkpoints = record.progress.flatMap((b) => b.checkpoints ?? []);
     assert.deepEqual(checkpoints.map((c) => c.path), ["runs/run-1/checkpoints/step_000004/"], "stored as artifact keys");
     assert.equal(record.progress.flatMap((b) => b.metrics ?? []).length, 1);
@@ -107,11 +107,30 @@ describe("finetune run kind", () => {
     assert.deepEqual(await runFinetune(FINETUNE_SPEC, deps), { kind: "stopped", reason: "stopped at step 7 (checkpoint saved)" });
   });
 
-  test("a stop the worker did not ask for (a time limit, a preemption) is a system failure: retried from the checkpoint", async () => {
-    const { deps } = double({ runtime: () => ({ events: [runtimeEvent.stopped({ step: 7, checkpoint: "/x" })] }) });
-    assert.deepEqual(await runFinetune(FINETUNE_SPEC, deps), {
-      kind: "failed", failure: "system", reason: "the runtime was stopped from outside at step 7; resuming from its checkpoint",
+  test("a stop the worker did not ask for (a time limit, a preemption) requeues the run from its latest checkpoint, spending no attempt", async () => {
+    const latest = { step: 7, path: "runs/run-1/checkpoints/step_000007/" };
+    const { deps } = double({
+      reads: { latestCheckpoint: async () => latest },
+      runtime: () => ({ events: [runtimeEvent.stopped({ step: 7, checkpoint: "/x" })], interruptedBy: "the Slurm time limit" }),
     });
+    assert.deepEqual(await runFinetune(FINETUNE_SPEC, deps), { kind: "requeued", reason: "requeued after the Slurm time limit at step 7", step: 7 });
+    // The local executor names no cause: a TERM from another process.
+    const local = double({ reads: { latestCheckpoint: async () => latest }, runtime: () => ({ events: [runtimeEvent.stopped({ step: 7, checkpoint: "/x" })] }) });
+    assert.deepEqual(await runFinetune(FINETUNE_SPEC, local.deps), { kind: "requeued", reason: "requeued after a stop from outside the worker at step 7", step: 7 });
+  });
+
+  test("a job the cluster killed before the runtime could checkpoint (a node failure) resumes from the latest recorded checkpoint; the user's own errors still fail", async () => {
+    const { deps } = double({
+      reads: { latestCheckpoint: async () => ({ step: 4, path: "runs/run-1/checkpoints/step_000004/" }) },
+      runtime: () => ({ events: [runtimeEvent.started({ totalSteps: 40 })], exitCode: null, signal: "SIGKILL", interruptedBy: "a Slurm requeue (node failure)" }),
+    });
+    assert.deepEqual(await runFinetune(FINETUNE_SPEC, deps), {
+      kind: "requeued", reason: "requeued after a Slurm requeue (node failure) before the runtime could save a checkpoint", step: 4,
+    });
+    const user = double({
+      runtime: () => ({ events: [runtimeEvent.error("user", "batchSize too large")], exitCode: 2, interruptedBy: "the Slurm time limit" }),
+    });
+    assert.deepEqual(await runFinetune(FINETUNE_SPEC, user.deps), { kind: "failed", failure: "user", reason: "batchSize too large" });
   });
 
   test("a lost lease: the attempt writes nothing more and reads lost", async () => {

@@ -96,10 +96,11 @@ export async function runFinetune(spec: FinetuneRunSpec, deps: RunDeps): Promise
     return failed("system", `preparing training data failed: ${(error as Error).message}`);
   }
 
-  // A retry (crash, lost lease) resumes from the latest checkpoint this run recorded, and drops
-  // what the lost attempt logged after it, so every step is recorded once.
+  // A retry (crash, lost lease) or a requeue (which keeps the attempt number) resumes from the
+  // latest checkpoint this run recorded, and drops what the ended attempt logged after it, so every
+  // step is recorded once (on a run's very first attempt there is nothing to drop).
   const latest = await reads.latestCheckpoint(run.num);
-  if (run.attempt > 1 && !(await deps.forgetAfterStep(latest?.step ?? 0))) return { kind: "lost" };
+  if (!(await deps.forgetAfterStep(latest?.step ?? 0))) return { kind: "lost" };
 
   // Checkpoints are written below the output folder; on a remote store each is uploaded before
   // its row is recorded (RunDeps.runRuntime), and a retry elsewhere downloads the one it resumes.
@@ -124,12 +125,19 @@ export async function runFinetune(spec: FinetuneRunSpec, deps: RunDeps): Promise
   if (runtime.kind === "lost") return runtime;
   const { ending, result } = runtime;
   if (ending?.kind === "done" && result.exitCode === 0) return { kind: "done", reason: `training finished at step ${ending.step}` };
-  if (ending?.kind === "stopped" && result.exitCode === 0) {
-    // A stop this worker did not ask for came from outside: a Slurm time limit's TERM, a
-    // preemption, or a worker that lost the lease stopping the job its successor now follows.
-    // Not the user's stop: retried, resuming from the checkpoint it saved.
-    if (!deps.signal.aborted) return failed("system", `the runtime was stopped from outside at step ${ending.step}; resuming from its checkpoint`);
+  if (ending?.kind === "stopped" && result.exitCode === 0 && deps.signal.aborted) {
     return { kind: "stopped", reason: `stopped at step ${ending.step}${ending.checkpoint === null ? "" : " (checkpoint saved)"}` };
+  }
+  // A stop this worker did not ask for: the cluster's (a Slurm time limit's TERM, a preemption, a
+  // requeue, a node failure: the executor says which), or another process's (a worker that lost
+  // the lease stopping the job its successor now follows). Not the run's fault, so no attempt is
+  // spent: back to the queue, resuming from the latest checkpoint (the one saved on TERM, if any).
+  const userError = ending?.kind === "error" && ending.errorKind === "user";
+  if (!deps.signal.aborted && !userError && (result.interruptedBy !== undefined || (ending?.kind === "stopped" && result.exitCode === 0))) {
+    const step = (await reads.latestCheckpoint(run.num))?.step ?? 0;
+    const by = result.interruptedBy ?? "a stop from outside the worker";
+    const how = ending?.kind === "stopped" ? `at step ${ending.step}` : "before the runtime could save a checkpoint";
+    return { kind: "requeued", reason: `requeued after ${by} ${how}`, step };
   }
   const failure = runtimeFailure("finetune", ending, result);
   return failed(failure.failure, failure.reason);

@@ -13,6 +13,12 @@ export type RunOutcome =
       readonly settle?: (trx: Transaction<Database>) => Promise<void>;
     }
   | { readonly kind: "stopped"; readonly reason: string }
+  /**
+   * The cluster ended the attempt (a time limit, a preemption, a requeue, a node failure): back to
+   * the queue without spending an attempt (`requeueRun`), to resume from the checkpoint at `step`
+   * (0: none), unless the run was requeued from that same step too often already.
+   */
+  | { readonly kind: "requeued"; readonly reason: string; readonly step: number }
   | {
       readonly kind: "failed"; readonly failure: FailureKind; readonly reason: string;
       /** Runs inside the fenced transaction that ends the run Failed (not on a retry): a rejected import records its verdict there. */

@@ -14,6 +14,7 @@ export interface ScriptedJob {
   readonly exitCode?: number | null;
   readonly signal?: string | null;
   readonly stderrTail?: string;
+  readonly interruptedBy?: string;
 }
 
 export interface RunDepsDoubleOptions {
@@ -94,7 +95,8 @@ export function runDepsDouble(options: RunDepsDoubleOptions): { deps: RunDeps; r
           async run(request): Promise<ExecResult> {
             const scripted = await script(job);
             for (const event of scripted.events ?? []) request.onLine(JSON.stringify(event));
-            return { exitCode: scripted.exitCode === undefined ? 0 : scripted.exitCode, signal: scripted.signal ?? null, stderrTail: scripted.stderrTail ?? "" };
+            return { exitCode: scripted.exitCode === undefined ? 0 : scripted.exitCode, signal: scripted.signal ?? null, stderrTail: scripted.stderrTail ?? "",
+              ...(scripted.interruptedBy === undefined ? {} : { interruptedBy: scripted.interruptedBy }) };
           },
         },
         record: async (batch) => { if (!held()) return false; record.progress.push(batch); return true; },
