@@ -1,5 +1,6 @@
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { workerSettingsFromEnv, type WorkerSettings } from "@sailfin/worker";
 import { LOCAL_POOLS, NO_JUDGE_ENDPOINTS, judgeEndpointsFromEnv, poolsFromEnv, type JudgeEndpoints, type ResourcePools, type S3ArtifactSettings } from "@sailfin/engine";
 
 /**
@@ -38,6 +39,12 @@ export interface ServerConfig {
    * workers serve them (docs/scale-out.md).
    */
   readonly pools: ResourcePools;
+  /**
+   * The worker settings (SAILFIN_WORKER_*, SAILFIN_POLL_MS, SAILFIN_DEVICE …; see
+   * workerSettingsFromEnv) of the workers this process runs, read from the same variables as the
+   * rest, so a server started with its own env (the tests) runs its workers by it too.
+   */
+  readonly worker: WorkerSettings;
   /**
    * Which proxies to believe about the client's address (SAILFIN_TRUST_PROXY: unset or "false",
    * "true" for any, or comma-separated proxy addresses / CIDRs, as Fastify's `trustProxy`). The
@@ -120,6 +127,14 @@ export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
       return LOCAL_POOLS;
     }
   };
+  const workerSettingsOrProblem = (): WorkerSettings => {
+    try {
+      return workerSettingsFromEnv(env);
+    } catch (error) {
+      problems.push((error as Error).message);
+      return workerSettingsFromEnv({});
+    }
+  };
   const config: ServerConfig = {
     host: flags.host ?? env.SAILFIN_HOST ?? "127.0.0.1",
     port: int("--port / SAILFIN_PORT", flags.port ?? env.SAILFIN_PORT, 8866, 0, 65535),
@@ -136,6 +151,7 @@ export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
     eventsPollMs: int("SAILFIN_EVENTS_POLL_MS", env.SAILFIN_EVENTS_POLL_MS, 500, 10, 60_000),
     judge: judgeFromEnv(),
     pools: poolsFromEnvOrProblem(),
+    worker: workerSettingsOrProblem(),
     trustProxy: parseTrustProxy(env.SAILFIN_TRUST_PROXY),
     sessionTtlS: int("SAILFIN_SESSION_TTL_S", env.SAILFIN_SESSION_TTL_S, 12 * 3600, 60, 30 * 24 * 3600),
     consoleDir: resolve(env.SAILFIN_CONSOLE_DIR || DEFAULT_CONSOLE_DIR),

@@ -8,7 +8,7 @@ import {
   BackgroundTasks, DEFAULT_WEBHOOK_OPTIONS, LocalArtifactStore, S3ArtifactStore, ensurePrivateFile, runFilesFor, sweepRunFiles, preparePrivateHome, SecretBox, WebhookDispatcher, countAccessKeys, createAccessKey,
   findCredential, parseMasterKey, type EngineResources,
 } from "@sailfin/engine";
-import { PythonNotFoundError, startLocalWorker, startServerKindsWorker, workerSettingsFromEnv, type Worker } from "@sailfin/worker";
+import { PythonNotFoundError, startLocalWorker, startServerKindsWorker, type Worker } from "@sailfin/worker";
 import { buildApp } from "./app.js";
 import type { ServerConfig } from "./config.js";
 import { createLogger } from "./logger.js";
@@ -93,7 +93,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const { store, res, log } = await openEngine(config);
   await bootstrapAdmin(res, config, print);
-  const settings = workerSettingsFromEnv(process.env);
+  const settings = config.worker;
   let worker: Worker | null = null;
   if (options.worker === true) {
     try {

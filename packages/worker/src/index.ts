@@ -3,6 +3,6 @@ export { Worker, type WorkerPool } from "./worker.js";
 export { LocalExecutor } from "./local-executor.js";
 export { SlurmExecutor, slurmJobName } from "./slurm-executor.js";
 export { findPython, findPythonAmong, PythonNotFoundError, SETUP_RUNTIME_SCRIPT } from "./python.js";
-export { workerSettingsFromEnv } from "./settings.js";
+export { workerSettingsFromEnv, type WorkerSettings } from "./settings.js";
 export { servedPools, startLocalWorker, startServerKindsWorker } from "./start.js";
 export { ensureRuntime, hostFacts, onPath, RuntimeMissingError } from "./runtime-check.js";

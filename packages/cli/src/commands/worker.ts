@@ -18,7 +18,7 @@ export const workerCommand: Command = {
     });
     const { store, res } = await openEngine(config);
     try {
-      const worker = await startLocalWorker(res);
+      const worker = await startLocalWorker(res, config.worker);
       process.stdout.write(`sailfin worker ${worker.id} started\n`);
       await stopped;
       await worker.stop();
