@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { Readable } from "node:stream";
 import { createDeflateRaw } from "node:zlib";
-import { checkName, crc32Update, dosDateTime } from "./zip.js";
+import { checkName, crc32Update, dosDateTime, endOfCentralDirectory } from "./zip.js";
 
 /**
  * A streaming zip writer for dataset exports (the Python SDK downloads a dataset as a zip and
@@ -87,13 +87,7 @@ async function* zipChunks(entries: readonly StreamZipEntry[], when: Date): Async
   }
   const centralSize = centrals.reduce((n, b) => n + b.length, 0);
   yield* centrals;
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(centralSize, 12);
-  end.writeUInt32LE(offset, 16);
-  yield end;
+  yield endOfCentralDirectory(entries.length, centralSize, offset);
 }
 
 /** The source deflated, counting its CRC and size into `sums` on the way; a failing source fails the output. */

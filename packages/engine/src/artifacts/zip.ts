@@ -135,11 +135,16 @@ export function zipFiles(entries: readonly ZipEntry[], options: { date?: Date } 
   }
   const centralSize = centrals.reduce((n, b) => n + b.length, 0);
   if (offset + centralSize >= LIMIT) throw new Error("zip archive would reach 4 GiB; that needs zip64, which this writer does not produce");
+  return Buffer.concat([...locals, ...centrals, endOfCentralDirectory(entries.length, centralSize, offset)]);
+}
+
+/** The end-of-central-directory record: `count` entries whose central directory of `centralSize` bytes starts at `offset`. */
+export function endOfCentralDirectory(count: number, centralSize: number, offset: number): Buffer {
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt16LE(count, 8);
+  end.writeUInt16LE(count, 10);
   end.writeUInt32LE(centralSize, 12);
   end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, ...centrals, end]);
+  return end;
 }
