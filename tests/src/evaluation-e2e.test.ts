@@ -189,7 +189,9 @@ for (const { dialect, artifacts, label } of testAxes()) {
       const qianfan = files["data.jsonl"]!.trim().split("\n").map((l) => JSON.parse(l) as Array<Record<string, string>>);
       assert.deepEqual(qianfan.map((g) => [g.length, g[0]!.Prompt, g[0]!["Completion（模型回答）"]]), jsonl.map((r) => [1, r.prompt, r.prediction]));
       assert.ok(qianfan.every(([r]) => /^\d+\.\d{2}%$/.test(r!["ROUGE-L"]!) && /^[29]$/.test(r!["裁判员模型打分"]!)), JSON.stringify(qianfan));
-      const tampered = info.downloadUrl.replace(/signature=[^&]+/, "signature=AAAA");
+      // Sailfin's own link (`signature=`) or, on S3, a presigned one (`X-Amz-Signature=`): either refuses a forged signature.
+      const tampered = info.downloadUrl.replace(/(signature=)[^&]+/i, "$1AAAA");
+      assert.notEqual(tampered, info.downloadUrl);
       assert.equal((await fetch(tampered)).status, 403);
 
       const storage = await v2ok("eval", "CreateEvalResultExportTask", { evalId, storageType: "BOS", bucket: "exports", exportContent: ["prompt", "prediction"] });

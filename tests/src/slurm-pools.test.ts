@@ -1,23 +1,22 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { slurmJobName, startLocalWorker, workerSettingsFromEnv } from "@sailfin/worker";
 import { startTestServer, v2Raw, type TestServer } from "./harness.js";
 import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { runRow } from "./fixtures/finetune-fixtures.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { TEST_LEASE_MS, learnableLines, waitForTask } from "./fixtures/worker-fixtures.js";
+import { holdSlurmCluster, jobsNamed, slurmConf } from "./fixtures/slurm-cluster.js";
 
 /**
- * A Slurm resource pool on the real one-node cluster (scripts/setup-slurm.sh; run under
- * `flock /tmp/sailfin-slurm.lock`): a worker started the production way (SAILFIN_WORKER_POOLS)
+ * A Slurm resource pool on the real one-node cluster (scripts/setup-slurm.sh, held alone by each
+ * suite: holdSlurmCluster): a worker started the production way (SAILFIN_WORKER_POOLS)
  * submits the task as a job in the pool's shape — the task's 2 ranks, the pool's partition and time
  * limit — records the Slurm job id on the run, and DescribeFineTuningTask shows it.
  */
 
 const MODEL = "tiny-slurm-pools";
-const setupScript = fileURLToPath(new URL("../../scripts/setup-slurm.sh", import.meta.url));
 const POOLS = JSON.stringify({
   pools: [
     { id: "local", executor: "local" },
@@ -25,17 +24,9 @@ const POOLS = JSON.stringify({
   ],
 });
 
-function slurmConf(): string {
-  if (process.env.SLURM_CONF) return process.env.SLURM_CONF;
-  const setup = spawnSync("bash", [setupScript], { encoding: "utf8" });
-  assert.equal(setup.status, 0, `${setupScript} failed: ${setup.stdout}${setup.stderr}`);
-  const last = setup.stdout.trim().split("\n").at(-1) ?? "";
-  assert.match(last, /^SLURM_CONF=/);
-  return last.slice("SLURM_CONF=".length);
-}
-
 describe("a Slurm resource pool (sqlite)", () => {
   let server: TestServer;
+  let releaseCluster: (() => Promise<void>) | undefined;
   let tiny: TinyModelFolders;
   let versionId = "";
 
@@ -46,6 +37,7 @@ describe("a Slurm resource pool (sqlite)", () => {
   };
 
   before(async () => {
+    releaseCluster = await holdSlurmCluster();
     process.env.SLURM_CONF = slurmConf();
     tiny = await writeTinyModels({ llama: TINY });
     server = await startTestServer("sqlite", { SAILFIN_POOLS: POOLS });
@@ -56,6 +48,7 @@ describe("a Slurm resource pool (sqlite)", () => {
   after(async () => {
     await server?.close();
     await tiny?.remove();
+    await releaseCluster?.();
   });
 
   test("a task of the cpu-slurm pool runs as a Slurm job of the pool's shape, its job id recorded and described", async () => {
@@ -86,5 +79,83 @@ describe("a Slurm resource pool (sqlite)", () => {
     assert.match(shown, /\bNumTasks=2\b/, shown);
     assert.match(shown, /\bPartition=debug\b/, shown);
     assert.match(shown, /\bTimeLimit=00:10:00\b/, shown);
+  });
+});
+
+/**
+ * A Slurm pool as the default pool: the runs no API field places (publish, compression) go to the
+ * same pool and run as Slurm jobs too, not on the worker's machine.
+ */
+describe("a Slurm default pool takes every runtime run kind (sqlite)", () => {
+  let server: TestServer;
+  let releaseCluster: (() => Promise<void>) | undefined;
+  let tiny: TinyModelFolders;
+  let base: { versionId: string; setId: string };
+  let versionId = "";
+
+  const ok2 = async (resource: string, action: string, body: unknown): Promise<any> => {
+    const r = await v2Raw(server, resource, action, body);
+    assert.equal(r.status, 200, `${action}: ${r.text}`);
+    return r.body.result;
+  };
+  const until = async <T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> => {
+    for (const deadline = Date.now() + 180_000; ; await new Promise((r) => setTimeout(r, 200))) {
+      const value = await read();
+      if (done(value)) return value;
+      if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)}`);
+    }
+  };
+
+  before(async () => {
+    releaseCluster = await holdSlurmCluster();
+    process.env.SLURM_CONF = slurmConf();
+    tiny = await writeTinyModels({ llama: TINY });
+    const pools = JSON.stringify({ default: "cpu-slurm", pools: [{ id: "cpu-slurm", executor: "slurm", processesPerNode: 1, timeLimit: "00:10:00" }] });
+    server = await startTestServer("sqlite", { SAILFIN_POOLS: pools });
+    await stageFolder(server, tiny.dir("llama"), "hub", "llama");
+    base = await importBaseModel(server, MODEL, { bucket: "hub", objectPath: "llama" });
+    versionId = (await releasedDataset(server, { name: "learn", format: "PromptResponse", lines: learnableLines(16) })).versionId;
+  });
+  after(async () => {
+    await server?.close();
+    await tiny?.remove();
+    await releaseCluster?.();
+  });
+
+  test("training, publish and compression each run as a Slurm job of the default pool", async () => {
+    const settings = workerSettingsFromEnv({ SAILFIN_LEASE_MS: String(TEST_LEASE_MS), SAILFIN_POLL_MS: "100", SAILFIN_STOP_GRACE_MS: "10000" });
+    const worker = await startLocalWorker(server.server.res, settings, "slurm-default-worker");
+    try {
+      const { jobId } = await ok2("finetuning", "CreateFineTuningJob", { name: "djob", model: MODEL, trainMode: "SFT" });
+      const { taskId } = await ok2("finetuning", "CreateFineTuningTask", {
+        jobId, parameterScale: "LoRA",
+        hyperParameterConfig: { maxSeqLen: 128, batchSize: 2, learningRate: 0.01, loggingSteps: 1, warmupRatio: 0, epoch: 1, saveStep: 100_000 },
+        datasetConfig: { sourceType: "Platform", versions: [{ versionId }], splitRatio: 20 },
+      });
+      const done = await waitForTask(server, taskId, (t) => !["Waiting", "Running"].includes(t.runStatus), 180_000);
+      assert.equal(done.runStatus, "Done", JSON.stringify(done));
+      assert.equal(done.resourceConfig.resourceId, "cpu-slurm");
+      assert.equal(jobsNamed(slurmJobName(`${taskId}/finetune`)).length, 1);
+
+      const setId = await ok2("model", "CreateCustomModelSet", { modelSetName: "on-slurm", modelType: "Text2Text" });
+      const tuned: string = (await ok2("model", "CreateCustomModel", { modelSetId: setId, sourceType: "Train", trainMeta: { taskId } })).modelId;
+      const published = await until(() => ok2("model", "DescribeModel", { modelId: tuned }), (m) => m.status !== "Creating", "publish");
+      assert.equal(published.status, "Ready", JSON.stringify(published));
+      const publishRun = await server.server.res.db.selectFrom("runs").select(["id", "pool_id"]).where("kind", "=", "publish").execute();
+      assert.equal(publishRun.length, 1);
+      assert.equal(publishRun[0]!.pool_id, "cpu-slurm");
+      assert.deepEqual(jobsNamed(slurmJobName(`${publishRun[0]!.id}/export`)).map((j) => j.state), ["COMPLETED"], "the publish ran as a Slurm job");
+
+      const compId: string = await ok2("model", "CreateModelCompTask", {
+        name: "int8", sourceModelId: base.versionId, modelSetId: base.setId, config: { strategy: "Quantization", weight: "W8A16C16" },
+      });
+      const comp = await until(() => ok2("model", "DescribeModelCompTask", { modelCompTaskId: compId }), (c) => !["creating", "running"].includes(c.status), "compression");
+      assert.equal(comp.status, "succeeded", JSON.stringify(comp));
+      const compRun = await server.server.res.db.selectFrom("runs").select(["id", "pool_id"]).where("kind", "=", "compress").executeTakeFirstOrThrow();
+      assert.equal(compRun.pool_id, "cpu-slurm");
+      assert.deepEqual(jobsNamed(slurmJobName(`${compRun.id}/quantize`)).map((j) => j.state), ["COMPLETED"], "the compression ran as a Slurm job");
+    } finally {
+      await worker.stop();
+    }
   });
 });

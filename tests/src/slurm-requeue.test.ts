@@ -7,11 +7,11 @@ import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { eventsOf, runRow } from "./fixtures/finetune-fixtures.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { TEST_LEASE_MS, learnableLines, lossMetrics, waitForTask } from "./fixtures/worker-fixtures.js";
-import { jobShown, jobsNamed, nodeState, restoreNode, scontrol, slurmConf } from "./fixtures/slurm-cluster.js";
+import { holdSlurmCluster, jobShown, jobsNamed, nodeState, restoreNode, scontrol, slurmConf } from "./fixtures/slurm-cluster.js";
 
 /**
- * Slurm taking a running job away, on the real one-node cluster (run this file under
- * `flock /tmp/sailfin-slurm.lock`: it takes the node down). Measured on Slurm 22.05 here:
+ * Slurm taking a running job away, on the real one-node cluster (holding it alone,
+ * holdSlurmCluster: it takes the node down). Measured on Slurm 22.05 here:
  * - `scontrol requeue <job>` (what a preemption in REQUEUE mode does): Restarts=1 at once, TERM to
  *   the batch shell and the steps (the runtime checkpoints), COMPLETING for KillWait (30 s), then
  *   PENDING (Reason=BeginTime, some minutes ahead) under the same job id.
@@ -26,6 +26,7 @@ const MODEL = "tiny-slurm-requeue";
 
 describe("Slurm requeue and node failure (sqlite)", () => {
   let server: TestServer;
+  let releaseCluster: (() => Promise<void>) | undefined;
   let tiny: TinyModelFolders;
   let versionId = "";
   let python = "";
@@ -80,6 +81,7 @@ describe("Slurm requeue and node failure (sqlite)", () => {
   };
 
   before(async () => {
+    releaseCluster = await holdSlurmCluster();
     process.env.SLURM_CONF = slurmConf();
     python = await findPython();
     tiny = await writeTinyModels({ llama: TINY });
@@ -91,6 +93,7 @@ describe("Slurm requeue and node failure (sqlite)", () => {
   after(async () => {
     await server?.close();
     await tiny?.remove();
+    await releaseCluster?.();
   });
 
   test("scontrol requeue (a preemption's requeue): the runtime checkpoints on TERM, the run is requeued without an attempt and resumes from that step as a new job", async () => {

@@ -8,7 +8,7 @@ import { eventsOf, runRow } from "./fixtures/finetune-fixtures.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { SAILFIN_BIN } from "./cli-process.js";
 import { TEST_LEASE_MS, learnableLines, lossMetrics, waitForTask } from "./fixtures/worker-fixtures.js";
-import { jobShown, jobsNamed, slurmConf } from "./fixtures/slurm-cluster.js";
+import { holdSlurmCluster, jobShown, jobsNamed, slurmConf } from "./fixtures/slurm-cluster.js";
 
 /**
  * The Slurm executor on a real one-node Slurm cluster on localhost (scripts/setup-slurm.sh, which
@@ -24,6 +24,7 @@ const MODEL = "tiny-slurm";
 
 describe("Slurm executor (sqlite)", () => {
   let server: TestServer;
+  let releaseCluster: (() => Promise<void>) | undefined;
   let tiny: TinyModelFolders;
   let versionId = "";
   let python = "";
@@ -57,6 +58,7 @@ describe("Slurm executor (sqlite)", () => {
     withSlurmWorker(() => waitForTask(server, taskId, (t) => !["Waiting", "Running"].includes(t.runStatus), 120_000), tasksPerNode);
 
   before(async () => {
+    releaseCluster = await holdSlurmCluster();
     process.env.SLURM_CONF = slurmConf();
     python = await findPython();
     tiny = await writeTinyModels({ llama: TINY });
@@ -69,6 +71,7 @@ describe("Slurm executor (sqlite)", () => {
   after(async () => {
     await server?.close();
     await tiny?.remove();
+    await releaseCluster?.();
   });
 
   test("a fine-tuning task trains to Done as one Slurm job, its events relayed as metrics and checkpoints", async () => {
