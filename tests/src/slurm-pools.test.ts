@@ -84,9 +84,11 @@ describe("a Slurm resource pool (sqlite)", () => {
 
 /**
  * A Slurm pool as the default pool: the runs no API field places (publish, compression) go to the
- * same pool and run as Slurm jobs too, not on the worker's machine.
+ * same pool and run as Slurm jobs too, not on the worker's machine. Artifacts in S3 (SeaweedFS):
+ * the jobs read and write the worker's work folder, which the one node shares, and what they make
+ * reaches the store.
  */
-describe("a Slurm default pool takes every runtime run kind (sqlite)", () => {
+describe("a Slurm default pool takes every runtime run kind, artifacts in S3 (sqlite)", () => {
   let server: TestServer;
   let releaseCluster: (() => Promise<void>) | undefined;
   let tiny: TinyModelFolders;
@@ -111,7 +113,7 @@ describe("a Slurm default pool takes every runtime run kind (sqlite)", () => {
     process.env.SLURM_CONF = slurmConf();
     tiny = await writeTinyModels({ llama: TINY });
     const pools = JSON.stringify({ default: "cpu-slurm", pools: [{ id: "cpu-slurm", executor: "slurm", processesPerNode: 1, timeLimit: "00:10:00" }] });
-    server = await startTestServer("sqlite", { SAILFIN_POOLS: pools });
+    server = await startTestServer("sqlite", { SAILFIN_POOLS: pools }, "s3");
     await stageFolder(server, tiny.dir("llama"), "hub", "llama");
     base = await importBaseModel(server, MODEL, { bucket: "hub", objectPath: "llama" });
     versionId = (await releasedDataset(server, { name: "learn", format: "PromptResponse", lines: learnableLines(16) })).versionId;
@@ -145,6 +147,8 @@ describe("a Slurm default pool takes every runtime run kind (sqlite)", () => {
       assert.equal(publishRun.length, 1);
       assert.equal(publishRun[0]!.pool_id, "cpu-slurm");
       assert.deepEqual(jobsNamed(slurmJobName(`${publishRun[0]!.id}/export`)).map((j) => j.state), ["COMPLETED"], "the publish ran as a Slurm job");
+      const stored = (await server.server.res.artifacts.list(`models/${tuned}/`)).map((o) => o.key.split("/").at(-1));
+      for (const name of ["config.json", "model.safetensors", "tokenizer.json"]) assert.ok(stored.includes(name), `${name} in the store: ${stored.join(",")}`);
 
       const compId: string = await ok2("model", "CreateModelCompTask", {
         name: "int8", sourceModelId: base.versionId, modelSetId: base.setId, config: { strategy: "Quantization", weight: "W8A16C16" },
