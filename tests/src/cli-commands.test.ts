@@ -172,6 +172,7 @@ describe("sailfin client commands, as subprocesses against a real server", () =>
     ]);
     assert.match(list, new RegExp(`${taskId}\\s+${ids.job}\\s+\\S+\\s+Done`));
     assert.match(shown, /^runStatus: Done$/m);
+    assert.match(shown, /^resourceConfig: \{"resourceId":"local","nodeNum":1,"processesPerNode":1,"executor":"local","executorJobId":null\}$/m);
     assert.match(shown, /^step\s+trainingLoss\s+perplexity$/m);
     assert.deepEqual(metrics.filter((m: any) => m.loss !== null).map((m: any) => m.step), Array.from({ length: total }, (_, i) => i + 1));
     assert.deepEqual(since.filter((m: any) => m.loss !== null).map((m: any) => m.step), [total - 1, total]);

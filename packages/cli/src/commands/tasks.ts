@@ -62,7 +62,7 @@ export const tasksCommands: Command[] = [
   {
     name: "tasks show",
     usage: "TASK [--json]",
-    summary: "a task: status, hyper-parameters, datasets and checkpoints",
+    summary: "a task: status, hyper-parameters, datasets, where it ran and checkpoints",
     positionals: { names: ["TASK"], min: 1 },
     async run(ctx, [taskId]) {
       const task = await (await ctx.client()).tasks.describe({ taskId: taskId! });
@@ -72,7 +72,7 @@ export const tasksCommands: Command[] = [
       }
       ctx.out(record(task, [
         "taskId", "jobId", "jobName", "model", "trainMode", "parameterScale", "runStatus", "runProgress", "failureReason", "failureKind",
-        "description", "createDate", "finishDate", "hyperParameterConfig", "datasetConfig", "incrementTaskId", "incrementCheckpointStep", "vdlLink",
+        "description", "createDate", "finishDate", "hyperParameterConfig", "datasetConfig", "resourceConfig", "incrementTaskId", "incrementCheckpointStep", "vdlLink",
       ]));
       if (task.checkpointList.length > 0) ctx.out(`\n${table(task.checkpointList, ["step", "trainingLoss", "perplexity"])}`);
       return 0;
