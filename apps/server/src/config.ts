@@ -102,44 +102,21 @@ export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push("DATABASE_URL must be a postgres:// or postgresql:// URL");
   }
-  const judgeFromEnv = (): JudgeEndpoints => {
+  /** A setting's parser run, its error kept as one of the problems (reported together), the fallback standing in. */
+  const parsed = <T>(parse: () => T, fallback: () => T): T => {
     try {
-      return judgeEndpointsFromEnv(env);
+      return parse();
     } catch (error) {
       problems.push((error as Error).message);
-      return NO_JUDGE_ENDPOINTS;
-    }
-  };
-  const artifactsFromEnv = (): S3ArtifactSettings | null => {
-    try {
-      return parseArtifactsSetting(env);
-    } catch (error) {
-      problems.push((error as Error).message);
-      return null;
+      return fallback();
     }
   };
   const home = resolve(flags.home ?? (env.SAILFIN_HOME || ".sailfin"));
-  const poolsFromEnvOrProblem = (): ResourcePools => {
-    try {
-      return poolsFromEnv(env);
-    } catch (error) {
-      problems.push((error as Error).message);
-      return LOCAL_POOLS;
-    }
-  };
-  const workerSettingsOrProblem = (): WorkerSettings => {
-    try {
-      return workerSettingsFromEnv(env);
-    } catch (error) {
-      problems.push((error as Error).message);
-      return workerSettingsFromEnv({});
-    }
-  };
   const config: ServerConfig = {
     host: flags.host ?? env.SAILFIN_HOST ?? "127.0.0.1",
     port: int("--port / SAILFIN_PORT", flags.port ?? env.SAILFIN_PORT, 8866, 0, 65535),
     home,
-    artifacts: artifactsFromEnv(),
+    artifacts: parsed(() => parseArtifactsSetting(env), () => null),
     workDir: env.SAILFIN_WORK_DIR ? resolve(env.SAILFIN_WORK_DIR) : join(home, "work"),
     databaseUrl,
     masterKey: env.SAILFIN_MASTER_KEY || undefined,
@@ -149,9 +126,9 @@ export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
     uploadLimit: int("SAILFIN_UPLOAD_LIMIT", env.SAILFIN_UPLOAD_LIMIT, 20 * 1024 ** 3, 1024, Number.MAX_SAFE_INTEGER),
     logLevel: env.SAILFIN_LOG_LEVEL ?? "warn",
     eventsPollMs: int("SAILFIN_EVENTS_POLL_MS", env.SAILFIN_EVENTS_POLL_MS, 500, 10, 60_000),
-    judge: judgeFromEnv(),
-    pools: poolsFromEnvOrProblem(),
-    worker: workerSettingsOrProblem(),
+    judge: parsed(() => judgeEndpointsFromEnv(env), () => NO_JUDGE_ENDPOINTS),
+    pools: parsed(() => poolsFromEnv(env), () => LOCAL_POOLS),
+    worker: parsed(() => workerSettingsFromEnv(env), () => workerSettingsFromEnv({})),
     trustProxy: parseTrustProxy(env.SAILFIN_TRUST_PROXY),
     sessionTtlS: int("SAILFIN_SESSION_TTL_S", env.SAILFIN_SESSION_TTL_S, 12 * 3600, 60, 30 * 24 * 3600),
     consoleDir: resolve(env.SAILFIN_CONSOLE_DIR || DEFAULT_CONSOLE_DIR),
