@@ -69,6 +69,7 @@ class Hyper:
     loraAlpha: float
     loraDropout: float
     loraTargetModules: List[str]
+    loraBaseQuantization: str
     dpoBeta: float
     ktoBeta: float
     gradientCheckpointing: bool
@@ -107,6 +108,8 @@ class FinetuneSpec:
         """
         # Logging and checkpoint cadence do not change the losses: a resumed attempt may differ there.
         hyper = {k: v for k, v in asdict(self.hyper).items() if k not in ("loggingSteps", "saveStep", "checkpointCount")}
+        if hyper["loraBaseQuantization"] == "None":  # added later: checkpoints of runs without it still resume
+            del hyper["loraBaseQuantization"]
         payload = {
             "trainMode": self.trainMode,
             "parameterScale": self.parameterScale,

@@ -59,6 +59,7 @@ def with_changes(path, spec, **changes):
     ({"hyper__warmupRatio": 1.5}, "hyper.warmupRatio"),
     ({"parameterScale": "LoRA", "hyper__loraTargetModules": ["attn"]}, "hyper.loraTargetModules"),
     ({"parameterScale": "LoRA", "hyper__loraRank": 0}, "hyper.loraRank"),
+    ({"parameterScale": "LoRA", "hyper__loraBaseQuantization": "int4"}, "hyper.loraBaseQuantization"),
     ({"trainMode": "DPO", "hyper__dpoBeta": -1}, "hyper.dpoBeta"),
     ({"precision": "fp16"}, "precision"),
 ])

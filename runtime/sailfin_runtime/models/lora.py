@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from ..io import safetensors
 from ..protocol import UserError
+from .nf4 import NF4Linear
 
 PEFT_PREFIX = "base_model.model."
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
@@ -48,32 +49,45 @@ class LoraSettings:
 
 
 class LoRALinear(nn.Linear):
-    """``y = x W^T + b + scaling * B(A(dropout(x)))``."""
+    """``y = x W^T + b + scaling * B(A(dropout(x)))``.
 
-    def __init__(self, base: nn.Linear, r: int, alpha: float, dropout: float, scaling: float):
+    The base is an ``nn.Linear`` or, in a QLoRA run, an ``NF4Linear``: then ``weight``
+    and ``bias`` are None and ``quantized`` computes ``dequant(W) x + b``.
+    """
+
+    def __init__(self, base: Union[nn.Linear, NF4Linear], r: int, alpha: float, dropout: float, scaling: float):
         # nn.Module.__init__, not nn.Linear's: that would allocate and initialize a
         # second full weight matrix only to throw it away.
         nn.Module.__init__(self)
         self.in_features, self.out_features = base.in_features, base.out_features
-        self.weight = base.weight  # the same Parameter: no copy, names unchanged
-        self.bias = base.bias
+        self.quantized: Optional[NF4Linear] = base if isinstance(base, NF4Linear) else None
+        self.weight = None if self.quantized is not None else base.weight  # the same Parameter: no copy, names unchanged
+        self.bias = None if self.quantized is not None else base.bias
+        device = base.qweight.device if self.quantized is not None else base.weight.device
         self.r, self.alpha, self.scaling = r, alpha, scaling
         self.lora_dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.lora_A = nn.Linear(base.in_features, r, bias=False, device=base.weight.device, dtype=torch.float32)
-        self.lora_B = nn.Linear(r, base.out_features, bias=False, device=base.weight.device, dtype=torch.float32)
+        self.lora_A = nn.Linear(base.in_features, r, bias=False, device=device, dtype=torch.float32)
+        self.lora_B = nn.Linear(r, base.out_features, bias=False, device=device, dtype=torch.float32)
         nn.init.kaiming_uniform_(self.lora_A.weight, a=math.sqrt(5))  # PEFT's init_lora_weights=True
         nn.init.zeros_(self.lora_B.weight)
         self.adapter_enabled = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.linear(x, self.weight, self.bias)
+        out = self.quantized(x) if self.quantized is not None else F.linear(x, self.weight, self.bias)
         if not self.adapter_enabled:
             return out
         adapter = self.lora_B(self.lora_A(self.lora_dropout(x.to(self.lora_A.weight.dtype))))
         return out + (adapter * self.scaling).to(out.dtype)
 
     def merged(self) -> nn.Linear:
-        """A plain ``nn.Linear`` with the adapter folded into the weight (computed in fp32)."""
+        """A plain ``nn.Linear`` with the adapter folded into the weight (computed in fp32).
+
+        Raises:
+            ValueError: the base is quantized: a QLoRA adapter merges into the original
+                full-precision weights, loaded without quantization (export does that).
+        """
+        if self.quantized is not None:
+            raise ValueError("an adapter on an NF4 base merges into the full-precision base weights, not the NF4 copy")
         linear = nn.Linear(self.in_features, self.out_features, bias=self.bias is not None,
                            device=self.weight.device, dtype=self.weight.dtype)
         with torch.no_grad():
@@ -109,8 +123,8 @@ def add_lora(model: nn.Module, settings: LoraSettings) -> List[str]:
     """
     for p in model.parameters():
         p.requires_grad_(False)
-    names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear) and not isinstance(m, LoRALinear)
-             and n != "lm_head" and _matches(n, settings.targets)]
+    names = [n for n, m in model.named_modules() if isinstance(m, (nn.Linear, NF4Linear)) and not isinstance(m, LoRALinear)
+             and n != "lm_head" and not n.endswith(".quantized") and _matches(n, settings.targets)]
     if not names:
         raise UserError(f"no linear layer matches {settings.targets!r}", "hyper.loraTargetModules")
     for name in names:

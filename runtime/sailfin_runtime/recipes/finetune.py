@@ -34,7 +34,7 @@ from ..io import safetensors
 from ..io.checkpoint import checkpoint_name, checkpoint_root, read_state, remove_partial, write_checkpoint, write_json
 from ..io.shards import Rows, Split, open_split, trained_targets
 from ..losses import dpo_losses, kto_losses, kto_mismatched_rows, nll_perplexity, target_logps
-from ..models import lora
+from ..models import lora, nf4
 from ..models.llama import CausalLM, ModelConfig, count_parameters
 from ..optim import lr_multiplier, param_groups, warmup_steps
 from ..protocol import EventSink, StopFlag, UserError, log
@@ -118,6 +118,21 @@ def _decode_rng(state: dict) -> dict:
     return out
 
 
+def _quantize_base(spec: FinetuneSpec, model: CausalLM, device: torch.device) -> None:
+    """QLoRA (``hyper.loraBaseQuantization: NF4``): the decoder's projections become NF4, before LoRA wraps them.
+
+    Run after the base weights are final (modelDir, or the full checkpoint an adapter
+    sits on); quantized on the run's device, one layer at a time. Deterministic, so a
+    resumed run rebuilds the same base.
+    """
+    if spec.hyper.loraBaseQuantization != "NF4":
+        return
+    before = nf4.model_bytes(model)
+    names = nf4.quantize_decoder(model, device)
+    log(f"NF4 base: {len(names)} decoder projections quantized, weights {before / 2**20:.2f} MiB -> "
+        f"{nf4.model_bytes(model) / 2**20:.2f} MiB")
+
+
 def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag, world: Optional[World] = None) -> None:
     """Train as the spec says, emitting protocol events; returns after ``done`` or ``stopped``.
 
@@ -193,6 +208,8 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag, world: Optional[W
                 model.load_hf_state_dict(safetensors.load_weights(base_checkpoint, "initCheckpoint"), "initCheckpoint")
             settings = lora.read_adapter_settings(init)
             settings = lora.LoraSettings(settings.r, settings.alpha, h.loraDropout, settings.targets, settings.use_rslora)
+            if spec.lora:
+                _quantize_base(spec, model, device)
             lora.load_adapter(model, init, settings)
             if spec.lora:
                 log(f"continuing the adapter of {init} (r={settings.r}, alpha={settings.alpha}); "
@@ -205,6 +222,7 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag, world: Optional[W
             base_checkpoint = init if spec.lora else None
     if spec.lora and settings is None:
         settings = lora.LoraSettings(h.loraRank, h.loraAlpha, h.loraDropout, list(h.loraTargetModules))
+        _quantize_base(spec, model, device)
         lora.add_lora(model, settings)
     if not spec.lora:
         for p in model.parameters():
@@ -224,6 +242,7 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag, world: Optional[W
         else:
             model.load_hf_state_dict(safetensors.load_weights(spec.resumeFrom, "resumeFrom"), "resumeFrom")
     counts = count_parameters(model)
+    counts["parameters"] += nf4.quantized_parameters(model)  # NF4 base weights are buffers, not parameters
     if _compat.maybe_compile_layers(model.model.layers, device, total_steps):
         log("decoder layers compiled with torch.compile")
     if sharded:

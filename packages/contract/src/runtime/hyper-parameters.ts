@@ -19,6 +19,9 @@ import {
 /** The projections LoRA can adapt: the seven linear layers of a Llama/Qwen2 decoder layer. */
 export const LORA_TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] as const;
 
+/** How the frozen base of a LoRA run is held: as loaded, or NF4 (QLoRA). */
+const LORA_BASE_QUANTIZATIONS = ["None", "NF4"] as const;
+
 /** Learning-rate schedules after warm-up. */
 const SCHEDULER_NAMES = ["cosine", "linear", "constant"] as const;
 
@@ -129,6 +132,13 @@ export const HYPER_PARAMETERS: readonly HyperParameterDefinition[] = [
     key: "loraTargetModules", name: "LoRA target modules", description: "Projections adapted when loraAllLinear is \"False\".",
     type: "string", checkType: "mult_choice", checkValue: LORA_TARGET_MODULES, default: ["q_proj", "v_proj"], scales: LORA,
     runtime: z.array(z.enum(LORA_TARGET_MODULES)).min(1),
+  },
+  {
+    // A Sailfin extension (Qianfan has no such field): QLoRA, docs/compatibility.md and runtime/README.md "QLoRA".
+    key: "loraBaseQuantization", name: "LoRA base quantization",
+    description: "\"NF4\": keep the frozen base's decoder weights in 4-bit NormalFloat while the adapters train (QLoRA: about a quarter of the memory); \"None\": full precision.",
+    type: "string", checkType: "choice", checkValue: LORA_BASE_QUANTIZATIONS, default: "None", scales: LORA,
+    runtime: z.enum(LORA_BASE_QUANTIZATIONS),
   },
   {
     key: "dpoBeta", name: "DPO beta", description: "Strength of the KL penalty towards the reference model.",
