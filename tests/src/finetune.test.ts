@@ -125,6 +125,7 @@ for (const { dialect, artifacts, label } of testAxes()) {
             assert.ok(["range", "choice", "mult_choice"].includes(d.checkType));
           }
           assert.equal(keys.includes("loraRank"), scale.parameterScale === "LoRA");
+          assert.equal(keys.includes("loraBaseQuantization"), scale.parameterScale === "LoRA");
           assert.equal(keys.includes("dpoBeta"), mode.trainMode === "DPO");
           assert.equal(keys.includes("ktoBeta"), mode.trainMode === "KTO");
           const byKey = Object.fromEntries(scale.supportHyperParameterConfig.map((d: any) => [d.key, d]));
@@ -133,6 +134,9 @@ for (const { dialect, artifacts, label } of testAxes()) {
           assert.deepEqual(byKey.maxSeqLen.checkValue, [128, 256, 512, 1024, 2048, 4096]);
           assert.equal(byKey.maxSeqLen.default, 2048);
           assert.deepEqual(byKey.schedulerName.checkValue, ["cosine", "linear", "constant"]);
+          if (scale.parameterScale === "LoRA") {
+            assert.deepEqual(byKey.loraBaseQuantization, { ...byKey.loraBaseQuantization, type: "string", checkType: "choice", checkValue: ["None", "NF4"], default: "None" });
+          }
         }
       }
       const qwen = models.find((m) => m.model === OTHER_MODEL);
@@ -282,6 +286,11 @@ for (const { dialect, artifacts, label } of testAxes()) {
       assert.equal(lora.hyperParameterConfig.loraRank, 8);
       assert.equal(lora.hyperParameterConfig.loraAllLinear, "False");
       assert.deepEqual(lora.hyperParameterConfig.loraTargetModules, ["q_proj", "v_proj"]);
+      assert.equal(lora.hyperParameterConfig.loraBaseQuantization, "None");
+      const qlora = await ok2("DescribeFineTuningTask", {
+        taskId: await newTask(sft, ds.messages!.versionId, { parameterScale: "LoRA", hyperParameterConfig: { loraBaseQuantization: "NF4" } }),
+      });
+      assert.equal(qlora.hyperParameterConfig.loraBaseQuantization, "NF4", "QLoRA: the NF4 base is accepted and kept");
       const dpo = await ok2("DescribeFineTuningTask", { taskId: await newTask(await newJob("DPO"), ds.pcr!.versionId) });
       assert.equal(dpo.hyperParameterConfig.dpoBeta, 0.1);
       await newTask(await newJob("KTO"), ds.pcr!.versionId);
@@ -312,6 +321,8 @@ for (const { dialect, artifacts, label } of testAxes()) {
         ["mult_choice wrong type", { loraTargetModules: "q_proj" }, "loraTargetModules", "LoRA"],
         ["mult_choice empty", { loraTargetModules: [] }, "loraTargetModules", "LoRA"],
         ["LoRA alpha out of range", { loraAlpha: 300 }, "loraAlpha", "LoRA"],
+        ["base quantization not in choice", { loraBaseQuantization: "int4" }, "loraBaseQuantization", "LoRA"],
+        ["base quantization on FullFineTuning", { loraBaseQuantization: "NF4" }, "loraBaseQuantization"],
       ];
       for (const [label, config, key, scale] of cases) {
         const msg = await fails2("CreateFineTuningTask",

@@ -41,6 +41,8 @@ describe("finetune run kind", () => {
     assert.equal((full.hyper as Record<string, unknown>).loraTargetModules, undefined, "full fine-tuning trains every module");
     const some = finetuneRuntimeSpec({ ...base, spec: { ...FINETUNE_SPEC, hyperParameters: { ...FINETUNE_SPEC.hyperParameters, loraAllLinear: "False" } } });
     assert.equal((some.hyper as Record<string, unknown>).loraTargetModules, undefined);
+    const qlora = finetuneRuntimeSpec({ ...base, spec: { ...FINETUNE_SPEC, hyperParameters: { ...FINETUNE_SPEC.hyperParameters, loraBaseQuantization: "NF4" } } });
+    assert.equal((qlora.hyper as Record<string, unknown>).loraBaseQuantization, "NF4", "QLoRA reaches the runtime as the API spells it");
   });
 
   test("a first attempt starts fresh, writes spec.json, records the runtime's events and is done", async () => {
