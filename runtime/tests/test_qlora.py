@@ -215,6 +215,15 @@ def test_nf4_dpo_reference_is_the_quantized_base_and_an_nf4_adapter_continues(tm
     assert losses_of(second)[1] < losses_of(first)[1] - 0.5  # it starts where the adapter left off
 
 
+def test_nf4_run_under_bf16_autocast_learns(tmp_path):
+    model = make_model_dir(str(tmp_path / "model"), initializer_range=0.2)
+    data = make_data(str(tmp_path / "data"), "SFT", rows=32, seq_len=32)
+    events = sft_lora(tmp_path, "bf16", model, data, loraBaseQuantization="NF4", epoch=2, precision="bf16")
+    losses = losses_of(events)
+    assert events[-1]["event"] == "done" and events[0]["precision"] == "bf16"
+    assert losses[max(losses)] < losses[1] - 0.2
+
+
 class StopAfter(EventSink):
     def __init__(self, stop: StopFlag, step: int):
         super().__init__(stream=open(os.devnull, "w"), keep=True)
