@@ -47,6 +47,8 @@ const ANSWERS: Record<string, string[]> = {
   "qwen3 thinking (default)": [`${A1}<|im_end|>`, `<think>\n\n</think>\n\n${A2}<|im_end|>`],
   "qwen3 enable_thinking=false": [`${A1}<|im_end|>`, `${A2}<|im_end|>`],
   "qwen3 last answer with reasoning": [`${A1}<|im_end|>`, `<think>\n先介绍身份。\n</think>\n\n${A2}<|im_end|>`],
+  // The template drops a past answer's reasoning: what it keeps, the answer, is what is learned.
+  "qwen3 past answer with reasoning": [`${A1}<|im_end|>`, `<think>\n\n</think>\n\n${A2}<|im_end|>`],
   "llama3.1 with system": [`${A1}<|eot_id|>`, `${A2}<|eot_id|>`],
   "llama3.2 with system": [`${A1}<|eot_id|>`, `${A2}<|eot_id|>`],
   "llama3.2 without system": [`${A1}<|eot_id|>`, `${A2}<|eot_id|>`],

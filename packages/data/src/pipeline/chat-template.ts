@@ -21,7 +21,7 @@ import { PipelineInputError } from "./errors.js";
  *   or at the end of the turn when no added token follows; what follows the marker (ChatML's
  *   "\n") is the template's, not the model's to learn.
  * The content is searched from where the previous message was found (templates may `| trim` it,
- * so the trimmed content is tried too); a message the template drops (Mistral Nemo's system
+ * so the trimmed content is tried too; a past answer's reasoning may be dropped); a message the template drops (Mistral Nemo's system
  * message, when the conversation ends with an answer) is skipped.
  * Tested against each family's real template: chat-families.test.ts.
  */
@@ -145,22 +145,22 @@ export class ChatRenderer {
       const learn = message.role === "assistant" && trained(i);
       if (!learn) {
         // Found, it moves the search on; not found (a template that drops it), it changes nothing.
-        const found = locate(full, message.content, cursor);
+        const found = locateMessage(full, message.content, cursor);
         if (found !== null) cursor = found[1];
         return;
       }
       const prefix = this.render(messages.slice(0, i), true);
       const afterPrefix = prefix.length >= cursor && full.startsWith(prefix);
-      const found = locate(full, message.content, afterPrefix ? prefix.length : cursor);
+      const found = locateMessage(full, message.content, afterPrefix ? prefix.length : cursor);
       if (found === null) throw new PipelineInputError(`the model's chat_template does not reproduce assistant message ${i} verbatim, so its tokens cannot be masked`);
       const turn = i === messages.length - 1 ? full : this.render(messages.slice(0, i + 1), false);
       const turnFits = afterPrefix && full.startsWith(turn) && turn.length >= found[1];
       // What the model writes before the content (a think block) is the same in `turn` and here.
       const lead = full.slice(prefix.length, found[0]);
-      const start = afterPrefix && turn.startsWith(prefix + lead) && locate(turn, message.content, prefix.length)?.[0] === found[0] ? prefix.length : found[0];
+      const start = afterPrefix && turn.startsWith(prefix + lead) && locateMessage(turn, message.content, prefix.length)?.[0] === found[0] ? prefix.length : found[0];
       // Without the turn to bound it, the answer ends before the next message's content; with no
       // end-of-turn token there, only the content is sure to be the answer's.
-      const next = i + 1 < messages.length ? locate(full, messages[i + 1]!.content, found[1]) : null;
+      const next = i + 1 < messages.length ? locateMessage(full, messages[i + 1]!.content, found[1]) : null;
       const span = turnFits
         ? this.#answerSpan(full, [start, found[1]], turn.length, turn.length)
         : this.#answerSpan(full, [start, found[1]], next?.[0] ?? full.length, found[1]);
@@ -188,6 +188,17 @@ export class ChatRenderer {
     }
     return [start, end];
   }
+}
+
+/**
+ * Where a message's `content` occurs from `from`; for an answer with reasoning that is not
+ * rendered whole, where its part after `</think>` does: reasoning templates (Qwen3, QwQ,
+ * DeepSeek-R1) drop the think block of past answers, so that block is neither shown nor learned.
+ */
+function locateMessage(text: string, content: string, from: number): [number, number] | null {
+  const found = locate(text, content, from);
+  if (found !== null || !content.includes("</think>")) return found;
+  return locate(text, content.slice(content.lastIndexOf("</think>") + "</think>".length).replace(/^\n+/, ""), from);
 }
 
 /** Where `content` (or its trimmed form, for templates that `| trim`) occurs from `from`. */

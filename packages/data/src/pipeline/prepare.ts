@@ -27,7 +27,7 @@ import { loadTokenizer } from "./tokenize.js";
 /**
  * Bumped whenever the same inputs would give different shards (part of every cache key).
  * 2: an answer starts right after its generation prompt (Qwen3 learns the think block of its
- * final answer).
+ * final answer); a past answer whose reasoning the template drops is masked, not refused.
  */
 export const PIPELINE_VERSION = 2;
 
