@@ -121,6 +121,23 @@ describe("real chat templates of each family: rendering as transformers does, ma
     }
   });
 
+  test("preference pairs (DPO) learn only the last answer, chosen or rejected, under every template", async () => {
+    let n = 200;
+    for (const c of cases) {
+      if (expected.get(c.name)!.error !== undefined) continue;
+      const { tok, chat } = await load(c, n++);
+      const dpo = new SampleBuilder({ tokenizer: tok, chat, trainMode: "DPO" });
+      const turns = c.messages.filter((m) => m.role !== "system");
+      const pair = dpo.pair([{ user: turns[0]!.content, assistant: turns[1]!.content }, { user: turns[2]!.content, chosen: turns[3]!.content, rejected: "不知道。" }]);
+      const chosen = trainedRuns(tok, pair.chosen);
+      assert.equal(chosen.length, 1, `${c.name}: one trained run`);
+      assert.equal(chosen[0], ANSWERS[c.name]!.at(-1), `${c.name}: the chosen answer as SFT trains it`);
+      const rejected = trainedRuns(tok, pair.rejected);
+      assert.equal(rejected.length, 1, `${c.name}: one trained run`);
+      assert.ok(rejected[0]!.includes("不知道。") && !rejected[0]!.includes(A2), `${c.name}: the rejected answer`);
+    }
+  });
+
   test("Gemma 2 refuses a system message: a user error naming the message, not a crash", async () => {
     const c = cases.find((x) => x.name === "gemma2 with system")!;
     assert.match(expected.get(c.name)!.error!, /System role not supported/, "transformers raises too");
