@@ -5,18 +5,25 @@ import { PipelineInputError } from "./errors.js";
  * Chat templates: a conversation rendered the way the model was trained to see it, with the
  * parts the model must learn (the assistant's answers) marked.
  *
- * Which characters are the assistant's is found by rendering incrementally: for each trained
- * assistant message i,
+ * An answer is what the model writes after its generation prompt. For each trained assistant
+ * message i,
  *   prefix = render(messages[0..i), add_generation_prompt = true)   … "<|im_start|>assistant\n"
  *   turn   = render(messages[0..i], add_generation_prompt = false)  … + "content<|im_end|>\n"
- * The answer starts where its content starts inside `turn` after `prefix` (templates may trim
- * it, so the trimmed content is tried too) and ends after the first added token that follows
- * (the end-of-turn marker: `<|im_end|>`, `<|eot_id|>`), or at the end of the turn when no
- * added token follows; what follows the marker (ChatML's "\n") is the template's, not the
- * model's to learn. This works for every template whose rendering of
- * earlier turns does not change when later turns are added (ChatML, Llama 3, Qwen2.5, …).
- * When that does not hold (a template that rewrites history), the spans are found instead by
- * searching each message's content, in order, in the full rendering.
+ * and the answer is found in the full rendering:
+ * - it starts right after `prefix` when the full rendering starts with it and shows the same text
+ *   between the prefix and the content as `turn` does: that text (Qwen3's `<think>\n\n</think>\n\n`
+ *   before a final answer, when thinking is on) is what the model generates at inference, so it
+ *   is learned. With `enable_thinking: false` Qwen3's prefix itself ends with the empty think
+ *   block, which is then prompt. When the template renders the turn differently once later turns
+ *   follow (Qwen3 drops the think block of past answers), the answer starts at its content;
+ * - it ends after the first added token that follows the content (the end-of-turn marker:
+ *   `<|im_end|>`, `<|eot_id|>`, `<end_of_turn>`, `</s>`, `<|end_of_sentence|>`) inside the turn,
+ *   or at the end of the turn when no added token follows; what follows the marker (ChatML's
+ *   "\n") is the template's, not the model's to learn.
+ * The content is searched from where the previous message was found (templates may `| trim` it,
+ * so the trimmed content is tried too; a past answer's reasoning may be dropped); a message the template drops (Mistral Nemo's system
+ * message, when the conversation ends with an answer) is skipped.
+ * Tested against each family's real template: chat-families.test.ts.
  */
 
 export interface ChatMessage {
@@ -47,6 +54,8 @@ interface ChatRendererOptions {
   readonly tokens?: Readonly<Record<string, string>>;
   /** The tokenizer's added tokens; the first one after an answer is its end-of-turn marker. */
   readonly addedTokens?: readonly string[];
+  /** More template variables, as `apply_chat_template`'s keyword arguments (`enable_thinking: false`). */
+  readonly variables?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -63,6 +72,7 @@ export class ChatRenderer {
   readonly #parsed: Template;
   readonly #tokens: Readonly<Record<string, string>>;
   readonly #added: readonly string[];
+  readonly #variables: Readonly<Record<string, unknown>>;
 
   constructor(options: ChatRendererOptions) {
     this.template = options.template !== null && options.template.trim() !== "" ? options.template : DEFAULT_CHAT_TEMPLATE;
@@ -72,16 +82,39 @@ export class ChatRenderer {
       throw new PipelineInputError(`the model's chat_template cannot be parsed: ${(error as Error).message}`);
     }
     this.#tokens = options.tokens ?? {};
+    this.#variables = options.variables ?? {};
     this.#added = [...(options.addedTokens ?? [])].filter((t) => t.length > 0).sort((a, b) => b.length - a.length);
   }
 
   /** The conversation as text; `addGenerationPrompt` appends the opening of an assistant turn. */
   render(messages: readonly ChatMessage[], addGenerationPrompt: boolean): string {
     try {
-      // raise_exception is the library's own built-in; passing one in is a redeclaration error.
-      return this.#parsed.render({ ...this.#tokens, messages: messages.map((m) => ({ ...m })), add_generation_prompt: addGenerationPrompt });
+      return this.#render(messages, addGenerationPrompt);
     } catch (error) {
+      // Gemma 2's template raises on any system message: say which message, and what to do.
+      if (messages[0]?.role === "system" && this.#accepts(messages.slice(1))) {
+        throw new PipelineInputError(
+          `messages[0]: the model's chat_template does not accept a system message (it says: ${(error as Error).message}); ` +
+          "put the instructions in the first user message instead",
+        );
+      }
       throw new PipelineInputError(`the model's chat_template failed on this conversation: ${(error as Error).message}`);
+    }
+  }
+
+  #render(messages: readonly ChatMessage[], addGenerationPrompt: boolean): string {
+    // raise_exception and strftime_now are the library's own built-ins; passing one in is a redeclaration error.
+    return this.#parsed.render({
+      ...this.#variables, ...this.#tokens, messages: messages.map((m) => ({ ...m })), add_generation_prompt: addGenerationPrompt,
+    });
+  }
+
+  #accepts(messages: readonly ChatMessage[]): boolean {
+    try {
+      this.#render(messages, false);
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -92,7 +125,7 @@ export class ChatRenderer {
    */
   pieces(messages: readonly ChatMessage[], trained: (index: number) => boolean = () => true): ChatPiece[] {
     const full = this.render(messages, false);
-    const spans = this.#incrementalSpans(messages, full, trained) ?? this.#searchedSpans(messages, full, trained);
+    const spans = this.#spans(messages, full, trained);
     const out: ChatPiece[] = [];
     let at = 0;
     for (const [start, end] of spans) {
@@ -104,44 +137,35 @@ export class ChatRenderer {
     return out;
   }
 
-  /** Spans by incremental rendering, or null when the template rewrites earlier turns. */
-  #incrementalSpans(messages: readonly ChatMessage[], full: string, trained: (index: number) => boolean): Array<[number, number]> | null {
-    const spans: Array<[number, number]> = [];
-    let floor = 0;
-    for (let i = 0; i < messages.length; i++) {
-      if (messages[i]!.role !== "assistant" || !trained(i)) continue;
-      const prefix = this.render(messages.slice(0, i), true);
-      const turn = i === messages.length - 1 ? full : this.render(messages.slice(0, i + 1), false);
-      if (prefix.length < floor || !turn.startsWith(prefix) || !full.startsWith(turn)) return null;
-      const found = locate(turn, messages[i]!.content, prefix.length);
-      if (found === null) return null;
-      const span = this.#answerSpan(turn, found, turn.length, turn.length);
-      spans.push(span);
-      floor = span[1];
-    }
-    return spans;
-  }
-
-  /** Spans by finding each message's content, in order, in the full rendering. */
-  #searchedSpans(messages: readonly ChatMessage[], full: string, trained: (index: number) => boolean): Array<[number, number]> {
+  /** [start, end) of each trained answer in `full`, in order (see the module comment). */
+  #spans(messages: readonly ChatMessage[], full: string, trained: (index: number) => boolean): Array<[number, number]> {
     const spans: Array<[number, number]> = [];
     let cursor = 0;
     messages.forEach((message, i) => {
       const learn = message.role === "assistant" && trained(i);
-      const found = locate(full, message.content, cursor);
-      const next = found === null || i + 1 >= messages.length ? null : locate(full, messages[i + 1]!.content, found[1]);
-      if (found === null) {
-        if (learn) throw new PipelineInputError(`the model's chat_template does not reproduce assistant message ${i} verbatim, so its tokens cannot be masked`);
-        return; // e.g. a template that folds the system prompt into the first user turn
+      if (!learn) {
+        // Found, it moves the search on; not found (a template that drops it), it changes nothing.
+        const found = locateMessage(full, message.content, cursor);
+        if (found !== null) cursor = found[1];
+        return;
       }
-      if (learn) {
-        // Without an end-of-turn token before the next message, only the content is sure to be the answer's.
-        const span = this.#answerSpan(full, found, next?.[0] ?? full.length, found[1]);
-        spans.push(span);
-        cursor = span[1];
-      } else {
-        cursor = found[1];
-      }
+      const prefix = this.render(messages.slice(0, i), true);
+      const afterPrefix = prefix.length >= cursor && full.startsWith(prefix);
+      const found = locateMessage(full, message.content, afterPrefix ? prefix.length : cursor);
+      if (found === null) throw new PipelineInputError(`the model's chat_template does not reproduce assistant message ${i} verbatim, so its tokens cannot be masked`);
+      const turn = i === messages.length - 1 ? full : this.render(messages.slice(0, i + 1), false);
+      const turnFits = afterPrefix && full.startsWith(turn) && turn.length >= found[1];
+      // What the model writes before the content (a think block) is the same in `turn` and here.
+      const lead = full.slice(prefix.length, found[0]);
+      const start = afterPrefix && turn.startsWith(prefix + lead) && locateMessage(turn, message.content, prefix.length)?.[0] === found[0] ? prefix.length : found[0];
+      // Without the turn to bound it, the answer ends before the next message's content; with no
+      // end-of-turn token there, only the content is sure to be the answer's.
+      const next = i + 1 < messages.length ? locateMessage(full, messages[i + 1]!.content, found[1]) : null;
+      const span = turnFits
+        ? this.#answerSpan(full, [start, found[1]], turn.length, turn.length)
+        : this.#answerSpan(full, [start, found[1]], next?.[0] ?? full.length, found[1]);
+      spans.push(span);
+      cursor = span[1];
     });
     return spans;
   }
@@ -164,6 +188,17 @@ export class ChatRenderer {
     }
     return [start, end];
   }
+}
+
+/**
+ * Where a message's `content` occurs from `from`; for an answer with reasoning that is not
+ * rendered whole, where its part after `</think>` does: reasoning templates (Qwen3, QwQ,
+ * DeepSeek-R1) drop the think block of past answers, so that block is neither shown nor learned.
+ */
+function locateMessage(text: string, content: string, from: number): [number, number] | null {
+  const found = locate(text, content, from);
+  if (found !== null || !content.includes("</think>")) return found;
+  return locate(text, content.slice(content.lastIndexOf("</think>") + "</think>".length).replace(/^\n+/, ""), from);
 }
 
 /** Where `content` (or its trimmed form, for templates that `| trim`) occurs from `from`. */

@@ -2,7 +2,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { PipelineInputError } from "./errors.js";
 import { countTokens, prepareTrainingData, type PrepareOptions } from "./prepare.js";
 import { writeTestModel } from "./test-models.js";
@@ -10,6 +11,7 @@ import { writeTestModel } from "./test-models.js";
 let root: string;
 let model: string;
 const files: Record<string, string> = {};
+const CHAT_TEMPLATES = resolve(dirname(fileURLToPath(import.meta.url)), "../../fixtures/chat-templates");
 let outs = 0;
 
 before(async () => {
@@ -121,5 +123,13 @@ describe("prepareTrainingData", () => {
     await writeTestModel(small, "chatml", { modelVocab: 300 });
     await fails({ modelDir: small }, /vocab_size is 300.*does not belong to this model/);
     await fails({ modelDir: join(root, "nowhere") }, /no tokenizer\.json/);
+    // Gemma 2's real template raises on a system message: the record and the message are named.
+    const gemma = join(root, "gemma2");
+    await writeTestModel(gemma, "gemma", { chatTemplate: await readFile(join(CHAT_TEMPLATES, "gemma2.jinja"), "utf8") });
+    const system = join(root, "system.jsonl");
+    await writeFile(system, `${JSON.stringify({ messages: [{ role: "user", content: "Q" }, { role: "assistant", content: "A" }] })}\n` +
+      `${JSON.stringify({ messages: [{ role: "system", content: "S" }, { role: "user", content: "Q" }, { role: "assistant", content: "A" }] })}\n`);
+    await fails({ modelDir: gemma, datasets: [{ path: system, format: "Messages" }], splitRatio: 0 },
+      /^dataset 0 line 2: messages\[0\]: the model's chat_template does not accept a system message \(it says: System role not supported\)/);
   });
 });

@@ -24,8 +24,12 @@ import { loadTokenizer } from "./tokenize.js";
  * (each its own segment, so `samples` counts chunks) — no pretraining text is thrown away.
  */
 
-/** Bumped whenever the same inputs would give different shards (part of every cache key). */
-export const PIPELINE_VERSION = 1;
+/**
+ * Bumped whenever the same inputs would give different shards (part of every cache key).
+ * 2: an answer starts right after its generation prompt (Qwen3 learns the think block of its
+ * final answer); a past answer whose reasoning the template drops is masked, not refused.
+ */
+export const PIPELINE_VERSION = 2;
 
 interface PrepareDatasetInput {
   /** A local JSONL file (a released version's `data.jsonl`). */
@@ -133,11 +137,12 @@ async function run(options: CountTokensOptions, outDir: string | null, maxShardB
       const n = held ? Math.min(1, copies({ ...at, samplingRate: input.samplingRate ?? 1 })) : copies({ ...at, samplingRate: input.samplingRate ?? 1 });
       if (n === 0) continue;
       const target = held ? validation : train;
+      const where = `dataset ${dataset} line ${line.number}`;
       if (builder.preference) {
-        const pair = builder.pair(value);
+        const pair = atRecord(where, () => builder.pair(value));
         for (let i = 0; i < n; i++) target.addPair(pair);
       } else {
-        const sample = builder.sft(input.format, value);
+        const sample = atRecord(where, () => builder.sft(input.format, value));
         // A long document is continued in the next chunk rather than cut: pretraining text has
         // no answer to lose, only data. Conversations are truncated (counted) instead.
         const parts = trainMode === "PostPretrain" ? chunk(sample, maxSeqLen) : [sample];
@@ -165,6 +170,16 @@ async function run(options: CountTokensOptions, outDir: string | null, maxShardB
     );
   }
   return { train: trainManifest, validation: validationManifest, datasetHashes };
+}
+
+/** `build()`, its input errors (a template that refuses the conversation) saying which record. */
+function atRecord<T>(where: string, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof PipelineInputError) throw new PipelineInputError(`${where}: ${error.message}`, error.field);
+    throw error;
+  }
 }
 
 function chunk(sample: TokenSample, size: number): TokenSample[] {

@@ -6,7 +6,8 @@ import { trainByteLevelBpe } from "./train-bpe.js";
 
 /**
  * Test support (not exported from the package): small model folders with a real trained
- * byte-level BPE tokenizer and the chat templates of three families.
+ * byte-level BPE tokenizer, the special tokens of each model family and its chat template (three
+ * inline here; the real templates of every family are fixtures, see chat-families.test.ts).
  */
 
 export const CORPUS = [
@@ -55,20 +56,48 @@ export const QWEN25_TEMPLATE = [
   "{%- endif %}",
 ].join("\n");
 
-const LLAMA3_SPECIALS = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"];
+const LLAMA3_SPECIALS = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "<|eom_id|>", "<|python_tag|>"];
+const QWEN_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
 
-export type TestFamily = "chatml" | "llama3" | "qwen25";
+/** Each family's added tokens and the special tokens its tokenizer_config.json names. */
+const FAMILIES = {
+  chatml: { specials: QWEN_SPECIALS, config: { eos_token: { content: "<|im_end|>", __type: "AddedToken" }, pad_token: "<|endoftext|>" } },
+  qwen25: { specials: QWEN_SPECIALS, config: { eos_token: "<|im_end|>", pad_token: "<|endoftext|>", bos_token: null, chat_template: QWEN25_TEMPLATE } },
+  // Qwen3 has <think> and </think> as added tokens.
+  qwen3: { specials: [...QWEN_SPECIALS, "<think>", "</think>"], config: { eos_token: "<|im_end|>", pad_token: "<|endoftext|>", bos_token: null } },
+  llama3: { specials: LLAMA3_SPECIALS, config: { bos_token: "<|begin_of_text|>", eos_token: "<|eot_id|>", chat_template: LLAMA3_TEMPLATE } },
+  ernie45: {
+    specials: ["<unk>", "<s>", "</s>", "<|begin_of_sentence|>", "<|end_of_sentence|>"],
+    config: { bos_token: "<s>", eos_token: "</s>", pad_token: "<unk>", unk_token: "<unk>", cls_token: "<|begin_of_sentence|>", sep_token: "<|end_of_sentence|>" },
+  },
+  mistral: {
+    specials: ["<unk>", "<s>", "</s>", "[INST]", "[/INST]", "[SYSTEM_PROMPT]", "[/SYSTEM_PROMPT]", "[AVAILABLE_TOOLS]", "[/AVAILABLE_TOOLS]", "[TOOL_CALLS]", "[TOOL_RESULTS]", "[/TOOL_RESULTS]"],
+    config: { bos_token: "<s>", eos_token: "</s>", unk_token: "<unk>" },
+  },
+  gemma: {
+    specials: ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>"],
+    config: { bos_token: "<bos>", eos_token: "<eos>", pad_token: "<pad>", unk_token: "<unk>" },
+  },
+} satisfies Record<string, { specials: string[]; config: Record<string, unknown> }>;
+
+export type TestFamily = keyof typeof FAMILIES;
+
+interface TestModelOptions {
+  readonly vocabSize?: number;
+  readonly modelVocab?: number;
+  /** The chat_template written into tokenizer_config.json, in place of the family's own. */
+  readonly chatTemplate?: string;
+}
 
 /**
  * Writes tokenizer.json, tokenizer_config.json and config.json for `family` into `dir`.
  * Llama 3's tokenizer adds BOS in its post-processor, as the real one does.
  */
-export async function writeTestModel(dir: string, family: TestFamily, options: { vocabSize?: number; modelVocab?: number } = {}): Promise<void> {
-  const llama = family === "llama3";
-  const specials = llama ? LLAMA3_SPECIALS : ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
+export async function writeTestModel(dir: string, family: TestFamily, options: TestModelOptions = {}): Promise<void> {
+  const { specials, config: familyConfig } = FAMILIES[family];
   const bpe = trainByteLevelBpe(CORPUS, { vocabSize: options.vocabSize ?? 600, specialTokens: specials });
   const json: Record<string, unknown> = { ...bpe.tokenizerJson };
-  if (llama) {
+  if (family === "llama3") {
     const bos = bpe.specialIds["<|begin_of_text|>"]!;
     json.post_processor = {
       type: "TemplateProcessing",
@@ -77,11 +106,8 @@ export async function writeTestModel(dir: string, family: TestFamily, options: {
       special_tokens: { "<|begin_of_text|>": { id: "<|begin_of_text|>", ids: [bos], tokens: ["<|begin_of_text|>"] } },
     };
   }
-  const config = llama
-    ? { bos_token: "<|begin_of_text|>", eos_token: "<|eot_id|>", chat_template: LLAMA3_TEMPLATE, clean_up_tokenization_spaces: false }
-    : family === "qwen25"
-      ? { eos_token: "<|im_end|>", pad_token: "<|endoftext|>", bos_token: null, chat_template: QWEN25_TEMPLATE, clean_up_tokenization_spaces: false }
-      : { eos_token: { content: "<|im_end|>", __type: "AddedToken" }, pad_token: "<|endoftext|>", clean_up_tokenization_spaces: false };
+  const config: Record<string, unknown> = { ...familyConfig, clean_up_tokenization_spaces: false };
+  if (options.chatTemplate !== undefined) config.chat_template = options.chatTemplate;
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, "tokenizer.json"), JSON.stringify(json));
   await writeFile(join(dir, "tokenizer_config.json"), JSON.stringify(config));

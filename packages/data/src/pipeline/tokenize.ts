@@ -34,7 +34,7 @@ export interface LoadedTokenizer {
   readonly padId: number;
   /** The chat template from tokenizer_config.json (or chat_template.jinja), or null. */
   readonly chatTemplate: string | null;
-  /** `bos_token`, `eos_token`, `pad_token`, `unk_token` as strings, for the template's context. */
+  /** `bos_token`, `eos_token`, `pad_token`, `unk_token`, `cls_token`, `sep_token` as strings, for the template's context. */
   readonly templateTokens: Readonly<Record<string, string>>;
   /** sha256 of tokenizer.json and of everything else that changes the output (config, template). */
   readonly hash: string;
@@ -76,7 +76,8 @@ export async function loadTokenizer(modelDir: string): Promise<LoadedTokenizer> 
     .filter((c: unknown): c is string => typeof c === "string" && c.length > 0)
     .sort((a: string, b: string) => b.length - a.length);
   const templateTokens: Record<string, string> = {};
-  for (const name of ["bos_token", "eos_token", "pad_token", "unk_token"]) {
+  // The special tokens apply_chat_template passes to templates (ERNIE 4.5's uses cls_token and sep_token).
+  for (const name of ["bos_token", "eos_token", "pad_token", "unk_token", "cls_token", "sep_token"]) {
     const value = tokenString(config[name]);
     if (value !== null) templateTokens[name] = value;
   }
