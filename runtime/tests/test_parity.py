@@ -137,6 +137,13 @@ def test_family_fixtures_have_their_architecture_options():
     mistral = load("mistral")
     assert mistral.model.layers[0].self_attn.window == 4
     assert int(expected("mistral")["packed_segments"][0].bincount()[1:].min()) > 4  # the window is shorter than each sample
+    gemma2 = load("gemma2")
+    assert [layer.self_attn.window for layer in gemma2.model.layers] == [4, None]  # a sliding and a global layer
+    assert gemma2.model.layers[0].self_attn.softcap == 50.0 and gemma2.config.final_logit_softcapping == 30.0
+    assert gemma2.model.layers[0].self_attn.scale == 24 ** -0.5  # query_pre_attn_scalar, not head_dim (16)
+    gemma3 = load("gemma3_text")
+    assert [layer.self_attn.local_rope for layer in gemma3.model.layers] == [True, True, False]
+    assert gemma3.config.rope_local_theta == 1e4 and gemma3.config.rope_theta == 1e6
 
 
 def test_our_adapter_files_use_peft_naming(tmp_path):
