@@ -16,6 +16,11 @@ const root = new URL("..", import.meta.url).pathname;
  * The end-to-end lifecycle files that run on S3 artifacts too (tests/src/harness.ts testAxes):
  * about 3.5 min more on 2 loaded cores. models.test.js takes the axis as well (30 s; by hand).
  */
+// Runtime test files run a second time on PyPI's torch 2.x (the features Debian's 1.13 lacks).
+const TORCH2_TESTS = [
+  "runtime/tests/test_distributed.py", "runtime/tests/test_fsdp.py", "runtime/tests/test_qlora.py",
+  "runtime/tests/test_parity.py", "runtime/tests/test_architectures.py",
+];
 const S3_LIFECYCLE = [
   "tests/dist/worker.test.js", "tests/dist/evaluation-e2e.test.js", "tests/dist/import-runs.test.js", "tests/dist/finetune.test.js",
 ];
@@ -72,7 +77,8 @@ if (runPython) {
   if (status === 0) status = result.status ?? 1;
   // The distributed tests again on PyPI's torch 2.x, where full fine-tuning shards with FSDP2 and
   // torchrun works (Debian's 1.13 has neither); SAILFIN_TORCH2_PYTHON names another interpreter.
-  // test_qlora.py too: NF4 under torch 2.x autocast (torch.get_autocast_dtype).
+  // Parity and the architectures' training also run there (SDPA with masks is torch 2's attention path),
+  // and test_qlora.py: NF4 under torch 2.x autocast (torch.get_autocast_dtype).
   let torch2 = process.env.SAILFIN_TORCH2_PYTHON || null;
   if (torch2 === null) {
     const check = spawnSync("bash", [join(root, "scripts/setup-torch2-venv.sh"), "--check"], { cwd: root, encoding: "utf8" });
@@ -80,7 +86,7 @@ if (runPython) {
     if (torch2 === null) console.error(`no torch 2 venv for the FSDP tests: ${check.stderr.trim()}`);
   }
   const fsdp = torch2 === null ? { status: 1 }
-    : spawnSync(torch2, ["-m", "pytest", "runtime/tests/test_distributed.py", "runtime/tests/test_fsdp.py", "runtime/tests/test_qlora.py", "-q", "-p", "no:cacheprovider"], { stdio: "inherit", cwd: root });
+    : spawnSync(torch2, ["-m", "pytest", ...TORCH2_TESTS, "-q", "-p", "no:cacheprovider"], { stdio: "inherit", cwd: root });
   if (status === 0) status = fsdp.status ?? 1;
 }
 process.exit(status);
