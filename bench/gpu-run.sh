@@ -37,7 +37,7 @@ fi
 
 PRESET=${PRESET:-gpu}
 PRESET_8B=${PRESET_8B:-gpu-8b}
-stage "bench: $PRESET preset (Qwen2.5-0.5B, Llama-3.2-1B shapes; LoRA r16 and full; seq 2048)"
+stage "bench: $PRESET preset (gpu: Qwen2.5-0.5B and Llama-3.2-1B shapes, LoRA r16 and full, seq 2048)"
 timeout "${BENCH_TIMEOUT:-190}" "$PYTHON" bench/gpu-train.py --preset "$PRESET" --row-timeout 80 --out "$OUT" ${BENCH_ARGS:-} \
   > "$OUT/gpu-train-gpu.log" 2>&1
 bench_rc=$?
@@ -45,7 +45,7 @@ tail -n 40 "$OUT/gpu-train-gpu.log"
 
 bench8_rc=skipped
 if [ "${SKIP_8B:-0}" != 1 ]; then
-  stage "bench: $PRESET_8B preset (Llama-3.1-8B shape, LoRA, seq 4096, gradient checkpointing; QLoRA if the runtime has it)"
+  stage "bench: $PRESET_8B preset, gradient checkpointing (gpu-8b: Llama-3.1-8B shape, LoRA, seq 4096; QLoRA if the runtime has it)"
   timeout "${BENCH_8B_TIMEOUT:-170}" "$PYTHON" bench/gpu-train.py --preset "$PRESET_8B" --gradient-checkpointing --qlora \
       --row-timeout 120 --out "$OUT" ${BENCH_ARGS:-} > "$OUT/gpu-train-gpu-8b.log" 2>&1
   bench8_rc=$?
