@@ -389,7 +389,7 @@ def device_info() -> Dict[str, Any]:
 
 def summarise(row: Dict[str, Any], cfg: Dict[str, Any], data: Dict[str, float], peak: Optional[float]) -> None:
     """tokens/s, MFU and memory of a finished run, in place."""
-    if "error" in row:
+    if "error" in row or "skipped" in row:
         return
     row["trainedTokensPerSecond"] = row["trainedTokens"] / row["seconds"]
     all_tokens_per_second = row["trainedTokensPerSecond"] * data["tokens"] / data["trainedTokens"]
@@ -409,7 +409,7 @@ def markdown(result: Dict[str, Any]) -> List[str]:
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
 
     def cell(row, key, fmt):
-        if "error" in row:
+        if "error" in row or "skipped" in row:
             return "—"
         value = row.get(key)
         return "n/a" if value is None else fmt.format(value)
@@ -417,13 +417,13 @@ def markdown(result: Dict[str, Any]) -> List[str]:
     for r in result["rows"]:
         s, h = r["sailfin"], r["hf"]
         ratio = (f"**{s['trainedTokensPerSecond'] / h['trainedTokensPerSecond']:.2f}×**"
-                 if "error" not in s and "error" not in h else "—")
+                 if "trainedTokensPerSecond" in s and "trainedTokensPerSecond" in h else "—")
         lines.append(f"| {r['shape']} | {r['scale']} | {cell(s, 'trainedTokensPerSecond', '{:,.0f}')} | "
                      f"{cell(h, 'trainedTokensPerSecond', '{:,.0f}')} | {ratio} | {cell(s, 'mfu', '{:.1%}')} | "
                      f"{cell(h, 'mfu', '{:.1%}')} | {cell(s, 'peakMemoryGiB', '{:.2f}')} | {cell(h, 'peakMemoryGiB', '{:.2f}')} | "
                      f"{cell(s, 'firstLoss', '{:.4f}')} / {cell(h, 'firstLoss', '{:.4f}')} | {h.get('attention', '—')} |")
-    errors = [(r["shape"], r["scale"], side, r[side]["error"]) for r in result["rows"] for side in ("sailfin", "hf")
-              if "error" in r[side]]
+    errors = [(r["shape"], r["scale"], side, r[side].get("error") or r[side]["skipped"]) for r in result["rows"]
+              for side in ("sailfin", "hf") if "error" in r[side] or "skipped" in r[side]]
     for shape, scale, side, error in errors:
         lines.append(f"\n- {shape} {scale} {side}: {error}")
     for note in result["notes"]:
@@ -532,15 +532,16 @@ def main() -> None:
                    "hfAttention": args.hf_attention, "hfLoraBaseDtype": args.hf_lora_base_dtype,
                    "outputDir": os.path.join(work, f"hf-{name}")}
             sailfin = run_child("sailfin", job, work, args.row_timeout)
-            hf = run_child("hf", job, work, args.row_timeout) if not quant else {"error": "no HF row for QLoRA (no bitsandbytes on the card's image)"}
+            hf = (run_child("hf", job, work, args.row_timeout) if not quant
+                  else {"skipped": "no HF QLoRA row (bitsandbytes is not on the card's image)"})
             for side in (sailfin, hf):
                 summarise(side, cfg, data, machine["peakTflops"])
             row = {"shape": shape, "scale": scale + (" + 4-bit base" if quant else ""), "sailfin": sailfin, "hf": hf}
             rows.append(row)
             save()
             print(f"  {row['scale']}: " + ", ".join(
-                f"{side} {r['trainedTokensPerSecond']:,.0f} tok/s, {r['peakMemoryGiB']:.2f} GiB" if "error" not in r
-                else f"{side} failed ({r['error'][:200]})" for side, r in (("sailfin", sailfin), ("hf", hf))), flush=True)
+                f"{side} {r['trainedTokensPerSecond']:,.0f} tok/s, {r['peakMemoryGiB']:.2f} GiB" if "trainedTokensPerSecond" in r
+                else f"{side}: {r.get('error', r.get('skipped'))[:200]}" for side, r in (("sailfin", sailfin), ("hf", hf))), flush=True)
         shutil.rmtree(model_dir, ignore_errors=True)  # an 8B folder is 16 GB
     shutil.rmtree(work, ignore_errors=True)
     save()
