@@ -52,6 +52,7 @@ import math
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -499,51 +500,54 @@ def main() -> None:
         with open(path, "w") as f:
             json.dump(result, f, indent=1)
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stage timeout still runs the clean-up below
     print(f"{machine['name']}: preset {preset_name}, shapes {shapes}, seq {seq}, batch {batch}, {warmup}+{steps} steps",
           flush=True)
-    for shape in shapes:
-        cfg = dict(SHAPES[shape])
-        cfg["max_position_embeddings"] = max(cfg["max_position_embeddings"], seq)
-        started = time.perf_counter()
-        model_dir = write_model_dir(os.path.join(work, f"model-{shape}"), cfg)
-        ids, mask, seg, data = make_rows(total * batch, seq, cfg["vocab_size"], seed=0)
-        train_dir = helpers.write_split(os.path.join(work, f"train-{shape}"), "packed", ids, mask, seg)
-        data["trainedTokens"] = float((mask[:, 1:] * (seg[:, 1:] == seg[:, :-1])).sum())
-        print(f"{shape}: model folder and data written in {time.perf_counter() - started:.0f} s "
-              f"(N = {matmul_params(cfg) / 1e9:.3f}B matmul weights)", flush=True)
-        for scale, quant in variants:
-            name = f"{shape}-{scale}" + ("-qlora" if quant else "")
-            hyper = {"epoch": 1, "learningRate": LR, "batchSize": batch, "gradientAccumulationSteps": 1,
-                     "warmupRatio": WARMUP_RATIO, "weightDecay": WEIGHT_DECAY, "schedulerName": "cosine",
-                     "maxGradNorm": MAX_GRAD_NORM, "loggingSteps": 1, "saveStep": 1000000, "checkpointCount": 1,
-                     "seed": SEED, "loraRank": LORA_R, "loraAlpha": LORA_ALPHA, "loraDropout": 0.0,
-                     "loraTargetModules": LORA_TARGETS, "dpoBeta": 0.1, "ktoBeta": 0.1,
-                     "gradientCheckpointing": args.gradient_checkpointing, **(quant or {})}
-            spec = {"version": 1, "runId": f"task-bench-{name}", "trainMode": "SFT", "parameterScale": scale,
-                    "modelDir": model_dir, "initCheckpoint": None, "data": {"train": train_dir, "validation": None},
-                    "outputDir": os.path.join(work, f"out-{name}"), "resumeFrom": None,
-                    "device": machine["device"], "precision": "bf16", "hyper": hyper}
-            spec_path = os.path.join(work, f"spec-{name}.json")
-            with open(spec_path, "w") as f:
-                json.dump(spec, f)
-            job = {"name": name, "spec": spec_path, "modelDir": model_dir, "train": train_dir, "scale": scale,
-                   "batch": batch, "warmup": warmup, "steps": steps, "precision": "bf16", "device": machine["device"],
-                   "gradientCheckpointing": args.gradient_checkpointing, "compile": args.compile,
-                   "hfAttention": args.hf_attention, "hfLoraBaseDtype": args.hf_lora_base_dtype,
-                   "outputDir": os.path.join(work, f"hf-{name}")}
-            sailfin = run_child("sailfin", job, work, args.row_timeout)
-            hf = (run_child("hf", job, work, args.row_timeout) if not quant
-                  else {"skipped": "no HF QLoRA row (bitsandbytes is not on the card's image)"})
-            for side in (sailfin, hf):
-                summarise(side, cfg, data, machine["peakTflops"])
-            row = {"shape": shape, "scale": scale + (" + 4-bit base" if quant else ""), "sailfin": sailfin, "hf": hf}
-            rows.append(row)
-            save()
-            print(f"  {row['scale']}: " + ", ".join(
-                f"{side} {r['trainedTokensPerSecond']:,.0f} tok/s, {r['peakMemoryGiB']:.2f} GiB" if "trainedTokensPerSecond" in r
-                else f"{side}: {r.get('error', r.get('skipped'))[:200]}" for side, r in (("sailfin", sailfin), ("hf", hf))), flush=True)
-        shutil.rmtree(model_dir, ignore_errors=True)  # an 8B folder is 16 GB
-    shutil.rmtree(work, ignore_errors=True)
+    try:
+        for shape in shapes:
+            cfg = dict(SHAPES[shape])
+            cfg["max_position_embeddings"] = max(cfg["max_position_embeddings"], seq)
+            started = time.perf_counter()
+            model_dir = write_model_dir(os.path.join(work, f"model-{shape}"), cfg)
+            ids, mask, seg, data = make_rows(total * batch, seq, cfg["vocab_size"], seed=0)
+            train_dir = helpers.write_split(os.path.join(work, f"train-{shape}"), "packed", ids, mask, seg)
+            data["trainedTokens"] = float((mask[:, 1:] * (seg[:, 1:] == seg[:, :-1])).sum())
+            print(f"{shape}: model folder and data written in {time.perf_counter() - started:.0f} s "
+                  f"(N = {matmul_params(cfg) / 1e9:.3f}B matmul weights)", flush=True)
+            for scale, quant in variants:
+                name = f"{shape}-{scale}" + ("-qlora" if quant else "")
+                hyper = {"epoch": 1, "learningRate": LR, "batchSize": batch, "gradientAccumulationSteps": 1,
+                         "warmupRatio": WARMUP_RATIO, "weightDecay": WEIGHT_DECAY, "schedulerName": "cosine",
+                         "maxGradNorm": MAX_GRAD_NORM, "loggingSteps": 1, "saveStep": 1000000, "checkpointCount": 1,
+                         "seed": SEED, "loraRank": LORA_R, "loraAlpha": LORA_ALPHA, "loraDropout": 0.0,
+                         "loraTargetModules": LORA_TARGETS, "dpoBeta": 0.1, "ktoBeta": 0.1,
+                         "gradientCheckpointing": args.gradient_checkpointing, **(quant or {})}
+                spec = {"version": 1, "runId": f"task-bench-{name}", "trainMode": "SFT", "parameterScale": scale,
+                        "modelDir": model_dir, "initCheckpoint": None, "data": {"train": train_dir, "validation": None},
+                        "outputDir": os.path.join(work, f"out-{name}"), "resumeFrom": None,
+                        "device": machine["device"], "precision": "bf16", "hyper": hyper}
+                spec_path = os.path.join(work, f"spec-{name}.json")
+                with open(spec_path, "w") as f:
+                    json.dump(spec, f)
+                job = {"name": name, "spec": spec_path, "modelDir": model_dir, "train": train_dir, "scale": scale,
+                       "batch": batch, "warmup": warmup, "steps": steps, "precision": "bf16", "device": machine["device"],
+                       "gradientCheckpointing": args.gradient_checkpointing, "compile": args.compile,
+                       "hfAttention": args.hf_attention, "hfLoraBaseDtype": args.hf_lora_base_dtype,
+                       "outputDir": os.path.join(work, f"hf-{name}")}
+                sailfin = run_child("sailfin", job, work, args.row_timeout)
+                hf = (run_child("hf", job, work, args.row_timeout) if not quant
+                      else {"skipped": "no HF QLoRA row (bitsandbytes is not on the card's image)"})
+                for side in (sailfin, hf):
+                    summarise(side, cfg, data, machine["peakTflops"])
+                row = {"shape": shape, "scale": scale + (" + 4-bit base" if quant else ""), "sailfin": sailfin, "hf": hf}
+                rows.append(row)
+                save()
+                print(f"  {row['scale']}: " + ", ".join(
+                    f"{side} {r['trainedTokensPerSecond']:,.0f} tok/s, {r['peakMemoryGiB']:.2f} GiB" if "trainedTokensPerSecond" in r
+                    else f"{side}: {r.get('error', r.get('skipped'))[:200]}" for side, r in (("sailfin", sailfin), ("hf", hf))), flush=True)
+            shutil.rmtree(model_dir, ignore_errors=True)  # an 8B folder is 16 GB
+    finally:  # also when a run is interrupted: an 8B model folder is 16 GB
+        shutil.rmtree(work, ignore_errors=True)
     save()
     print("\n" + "\n".join(markdown(result)))
     print(f"\nwrote {path}")
