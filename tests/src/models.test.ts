@@ -166,9 +166,9 @@ for (const { dialect, artifacts, label } of testAxes()) {
           name: "wrong-arch",
           breakIt: async (d) => {
             const c = JSON.parse(await readFile(join(d, "config.json"), "utf8"));
-            await writeFile(join(d, "config.json"), JSON.stringify({ ...c, architectures: ["MistralForCausalLM"], model_type: "mistral" }));
+            await writeFile(join(d, "config.json"), JSON.stringify({ ...c, architectures: ["GemmaForCausalLM"], model_type: "gemma" }));
           },
-          expect: /^config\.json: architectures \["MistralForCausalLM"\] is not supported/,
+          expect: /^config\.json: architectures \["GemmaForCausalLM"\] is not supported/,
         },
         {
           name: "shape-mismatch",

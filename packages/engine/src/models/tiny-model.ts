@@ -2,17 +2,18 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { trainByteLevelBpe } from "@sailfin/data";
 import { byteLevelTokenizer } from "./byte-level-tokenizer.js";
-import { expectedTensors, type ModelConfig } from "./model-config.js";
+import { MODEL_FAMILIES, architectureOf, expectedTensors, type ModelConfig, type ModelFamily } from "./model-config.js";
 import { bf16Bytes, encodeSafetensors, f32Bytes, type TensorData } from "./safetensors-writer.js";
 
 /**
- * A tiny, randomly initialised Llama or Qwen2 model in Hugging Face layout, written locally so
+ * A tiny, randomly initialised model of any supported family (Llama, Qwen2, Qwen3, ERNIE 4.5,
+ * Mistral) in Hugging Face layout, with the config fields and tensor names `transformers` uses, written locally so
  * demos and tests never download anything. The weights are noise (it generates gibberish); the
  * point is a folder that every part of Sailfin — import checks, tokenization, the training
  * runtime — treats exactly like a real checkpoint.
  */
 export interface TinyModelOptions {
-  readonly architecture: "llama" | "qwen2";
+  readonly architecture: ModelFamily;
   readonly hiddenSize?: number;
   readonly layers?: number;
   readonly heads?: number;
@@ -24,8 +25,10 @@ export interface TinyModelOptions {
   /** Same seed, same bytes. */
   readonly seed?: number;
   readonly dtype?: "F32" | "BF16";
-  /** Default: false for llama, true for qwen2 (as the small Qwen2 checkpoints ship). */
+  /** Default: true for qwen2, qwen3 and ernie4_5 (as their small checkpoints ship), false for llama and mistral. */
   readonly tieWordEmbeddings?: boolean;
+  /** Mistral's attention window (default 64, shorter than the context, so the window mask is exercised); null: none. */
+  readonly slidingWindow?: number | null;
   /** Split the weights over this many files with a model.safetensors.index.json (default 1). */
   readonly shards?: number;
   /**
@@ -52,7 +55,7 @@ interface TinyModelInfo {
  */
 export async function writeTinyModel(dir: string, options: TinyModelOptions): Promise<TinyModelInfo> {
   const family = options.architecture;
-  if (family !== "llama" && family !== "qwen2") throw new Error(`architecture must be llama or qwen2, not ${String(family)}`);
+  if (!MODEL_FAMILIES.includes(family)) throw new Error(`architecture must be one of ${MODEL_FAMILIES.join(", ")}, not ${String(family)}`);
   const hiddenSize = options.hiddenSize ?? 64;
   const layers = options.layers ?? 2;
   const heads = options.heads ?? 4;
@@ -61,7 +64,7 @@ export async function writeTinyModel(dir: string, options: TinyModelOptions): Pr
   const maxPositions = options.maxPositions ?? 512;
   const seed = options.seed ?? 0;
   const dtype = options.dtype ?? "F32";
-  const tied = options.tieWordEmbeddings ?? family === "qwen2";
+  const tied = options.tieWordEmbeddings ?? (family === "qwen2" || family === "qwen3" || family === "ernie4_5");
   const shards = options.shards ?? 1;
   if (hiddenSize % heads !== 0) throw new Error(`hiddenSize ${hiddenSize} must be a multiple of heads ${heads}`);
   if (heads % kvHeads !== 0) throw new Error(`heads ${heads} must be a multiple of kvHeads ${kvHeads}`);
@@ -73,10 +76,12 @@ export async function writeTinyModel(dir: string, options: TinyModelOptions): Pr
 
   const cfg: ModelConfig = {
     family,
-    architecture: family === "llama" ? "LlamaForCausalLM" : "Qwen2ForCausalLM",
+    architecture: architectureOf(family),
     hiddenSize, intermediateSize: intermediate, numLayers: layers, numHeads: heads, numKvHeads: kvHeads,
     headDim: hiddenSize / heads, vocabSize: vocab, maxPositionEmbeddings: maxPositions,
-    tieWordEmbeddings: tied, attentionBias: false, mlpBias: false,
+    tieWordEmbeddings: tied, qkvBias: family === "qwen2", oBias: false, mlpBias: false, qkNorm: family === "qwen3",
+    slidingWindow: family === "mistral" ? (options.slidingWindow === undefined ? 64 : options.slidingWindow) : null,
+    ropeScaling: null,
   };
   const config = configJson(cfg, dtype, tokenizer.ids);
   const tensors: TensorData[] = [];
@@ -141,9 +146,23 @@ function configJson(cfg: ModelConfig, dtype: string, ids: { endOfText: number; i
     eos_token_id: ids.imEnd,
     attention_dropout: 0.0,
   };
-  return cfg.family === "llama"
-    ? { ...common, head_dim: cfg.headDim, rope_theta: 10000.0, rope_scaling: null, attention_bias: false, mlp_bias: false, pretraining_tp: 1 }
-    : { ...common, rope_theta: 1000000.0, use_sliding_window: false, sliding_window: cfg.maxPositionEmbeddings, max_window_layers: cfg.numLayers };
+  // Each family's own fields, as its transformers config class names them; head_dim is written
+  // wherever the class's default is not hidden_size / heads (Qwen3, ERNIE 4.5 default to 128).
+  switch (cfg.family) {
+    case "llama":
+      return { ...common, head_dim: cfg.headDim, rope_theta: 10000.0, rope_scaling: null, attention_bias: false, mlp_bias: false, pretraining_tp: 1 };
+    case "qwen2":
+      return { ...common, rope_theta: 1000000.0, use_sliding_window: false, sliding_window: cfg.maxPositionEmbeddings, max_window_layers: cfg.numLayers };
+    case "qwen3":
+      return {
+        ...common, head_dim: cfg.headDim, rope_theta: 1000000.0, rope_scaling: null, attention_bias: false,
+        use_sliding_window: false, sliding_window: null, max_window_layers: cfg.numLayers,
+      };
+    case "ernie4_5":
+      return { ...common, head_dim: cfg.headDim, rope_theta: 500000.0, rms_norm_eps: 1e-5, use_bias: false, pad_token_id: ids.endOfText };
+    case "mistral":
+      return { ...common, head_dim: cfg.headDim, rope_theta: 1000000.0, sliding_window: cfg.slidingWindow };
+  }
 }
 
 /** Norm weights are ones, biases zeros, everything else N(0, 0.02²) from a per-tensor stream. */

@@ -1,0 +1,119 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { ModelConfigError, expectedTensors, parseModelConfig, type ModelConfig } from "./model-config.js";
+
+/*
+ * The config.json of one real checkpoint per family, as published (test data: nothing is
+ * downloaded). The parameter counts below are what transformers 5.17 builds from the same
+ * configs (AutoModelForCausalLM.from_config on the meta device, named_parameters), and the tensor
+ * names and shapes were compared one by one with that model when this file was written.
+ */
+/** Qwen/Qwen3-0.6B config.json. */
+const QWEN3_0_6B = {"architectures": ["Qwen3ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0, "bos_token_id": 151643, "eos_token_id": 151645, "head_dim": 128, "hidden_act": "silu", "hidden_size": 1024, "initializer_range": 0.02, "intermediate_size": 3072, "max_position_embeddings": 40960, "max_window_layers": 28, "model_type": "qwen3", "num_attention_heads": 16, "num_hidden_layers": 28, "num_key_value_heads": 8, "rms_norm_eps": 1e-06, "rope_scaling": null, "rope_theta": 1000000, "sliding_window": null, "tie_word_embeddings": true, "torch_dtype": "bfloat16", "transformers_version": "4.51.0", "use_cache": true, "use_sliding_window": false, "vocab_size": 151936};
+/** Qwen/Qwen2.5-0.5B config.json. */
+const QWEN2_5_0_5B = {"architectures": ["Qwen2ForCausalLM"], "attention_dropout": 0.0, "bos_token_id": 151643, "eos_token_id": 151643, "hidden_act": "silu", "hidden_size": 896, "initializer_range": 0.02, "intermediate_size": 4864, "max_position_embeddings": 32768, "max_window_layers": 24, "model_type": "qwen2", "num_attention_heads": 14, "num_hidden_layers": 24, "num_key_value_heads": 2, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0, "sliding_window": 32768, "tie_word_embeddings": true, "torch_dtype": "bfloat16", "transformers_version": "4.40.1", "use_cache": true, "use_mrope": false, "use_sliding_window": false, "vocab_size": 151936};
+/** meta-llama/Llama-3.2-1B config.json. */
+const LLAMA_3_2_1B = {"architectures": ["LlamaForCausalLM"], "attention_bias": false, "attention_dropout": 0.0, "bos_token_id": 128000, "eos_token_id": 128001, "head_dim": 64, "hidden_act": "silu", "hidden_size": 2048, "initializer_range": 0.02, "intermediate_size": 8192, "max_position_embeddings": 131072, "mlp_bias": false, "model_type": "llama", "num_attention_heads": 32, "num_hidden_layers": 16, "num_key_value_heads": 8, "pretraining_tp": 1, "rms_norm_eps": 1e-05, "rope_scaling": {"factor": 32.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0, "original_max_position_embeddings": 8192, "rope_type": "llama3"}, "rope_theta": 500000.0, "tie_word_embeddings": true, "torch_dtype": "bfloat16", "transformers_version": "4.45.0.dev0", "use_cache": true, "vocab_size": 128256};
+/** baidu/ERNIE-4.5-0.3B-PT config.json. */
+const ERNIE_4_5_0_3B = {"architectures": ["Ernie4_5ForCausalLM"], "bos_token_id": 1, "eos_token_id": 2, "head_dim": 128, "hidden_act": "silu", "hidden_size": 1024, "intermediate_size": 3072, "max_position_embeddings": 131072, "model_type": "ernie4_5", "num_attention_heads": 16, "num_hidden_layers": 18, "num_key_value_heads": 2, "pad_token_id": 0, "rms_norm_eps": 1e-05, "rope_theta": 500000, "tie_word_embeddings": true, "torch_dtype": "bfloat16", "use_bias": false, "use_cache": false, "vocab_size": 103424};
+/** mistralai/Mistral-7B-v0.3 config.json. */
+const MISTRAL_7B_V0_3 = {"architectures": ["MistralForCausalLM"], "attention_dropout": 0.0, "bos_token_id": 1, "eos_token_id": 2, "hidden_act": "silu", "hidden_size": 4096, "initializer_range": 0.02, "intermediate_size": 14336, "max_position_embeddings": 32768, "model_type": "mistral", "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 8, "rms_norm_eps": 1e-05, "rope_theta": 1000000.0, "sliding_window": null, "tie_word_embeddings": false, "torch_dtype": "bfloat16", "transformers_version": "4.42.0.dev0", "use_cache": true, "vocab_size": 32768};
+
+const parameters = (cfg: ModelConfig) => [...expectedTensors(cfg).values()].reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0);
+const refused = (json: Record<string, unknown>, message: RegExp) =>
+  assert.throws(() => parseModelConfig(json), (e: unknown) => e instanceof ModelConfigError && message.test(e.message));
+
+describe("model config: the supported families at their real shapes", () => {
+  const cases = [
+    { name: "Qwen3-0.6B", json: QWEN3_0_6B, family: "qwen3", architecture: "Qwen3ForCausalLM", headDim: 128, tied: true, window: null, rope: null, params: 596_049_920 },
+    { name: "Qwen2.5-0.5B", json: QWEN2_5_0_5B, family: "qwen2", architecture: "Qwen2ForCausalLM", headDim: 64, tied: true, window: null, rope: null, params: 494_032_768 },
+    { name: "Llama-3.2-1B", json: LLAMA_3_2_1B, family: "llama", architecture: "LlamaForCausalLM", headDim: 64, tied: true, window: null, rope: "llama3", params: 1_235_814_400 },
+    { name: "ERNIE-4.5-0.3B", json: ERNIE_4_5_0_3B, family: "ernie4_5", architecture: "Ernie4_5ForCausalLM", headDim: 128, tied: true, window: null, rope: null, params: 360_748_032 },
+    { name: "Mistral-7B-v0.3", json: MISTRAL_7B_V0_3, family: "mistral", architecture: "MistralForCausalLM", headDim: 128, tied: false, window: null, rope: null, params: 7_248_023_552 },
+  ] as const;
+  for (const c of cases) {
+    test(`${c.name} parses, and implies transformers' exact parameter count`, () => {
+      const cfg = parseModelConfig(c.json);
+      assert.equal(cfg.family, c.family);
+      assert.equal(cfg.architecture, c.architecture);
+      assert.equal(cfg.headDim, c.headDim);
+      assert.equal(cfg.tieWordEmbeddings, c.tied);
+      assert.equal(cfg.slidingWindow, c.window);
+      assert.equal(cfg.ropeScaling, c.rope);
+      assert.equal(parameters(cfg), c.params);
+      assert.equal(expectedTensors(cfg).has("lm_head.weight"), !c.tied);
+    });
+  }
+
+  test("each family's layer has its own tensors: Qwen3's q/k norms, Qwen2's q/k/v biases, none on the others", () => {
+    const layer = (json: Record<string, unknown>) => [...expectedTensors(parseModelConfig(json)).entries()]
+      .filter(([n]) => n.startsWith("model.layers.0.self_attn.")).map(([n, s]) => `${n.slice("model.layers.0.self_attn.".length)} ${s.join("x")}`);
+    assert.deepEqual(layer(QWEN3_0_6B), [
+      "q_proj.weight 2048x1024", "k_proj.weight 1024x1024", "v_proj.weight 1024x1024", "o_proj.weight 1024x2048", "q_norm.weight 128", "k_norm.weight 128",
+    ]);
+    assert.deepEqual(layer(QWEN2_5_0_5B), [
+      "q_proj.weight 896x896", "k_proj.weight 128x896", "v_proj.weight 128x896", "o_proj.weight 896x896", "q_proj.bias 896", "k_proj.bias 128", "v_proj.bias 128",
+    ]);
+    assert.deepEqual(layer(ERNIE_4_5_0_3B), ["q_proj.weight 2048x1024", "k_proj.weight 256x1024", "v_proj.weight 256x1024", "o_proj.weight 1024x2048"]);
+    assert.equal(layer(MISTRAL_7B_V0_3).length, 4);
+  });
+
+  test("ERNIE's use_bias puts a bias on every linear layer but lm_head; Qwen3's attention_bias on q/k/v/o", () => {
+    const ernie = expectedTensors(parseModelConfig({ ...ERNIE_4_5_0_3B, use_bias: true }));
+    for (const n of ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"]) {
+      assert.ok(ernie.has(`model.layers.17.${n}.bias`), n);
+    }
+    assert.equal(parameters(parseModelConfig({ ...ERNIE_4_5_0_3B, use_bias: true, num_hidden_layers: 1, vocab_size: 64 })), 14_235_136);
+    const qwen3 = expectedTensors(parseModelConfig({ ...QWEN3_0_6B, attention_bias: true }));
+    assert.deepEqual(qwen3.get("model.layers.0.self_attn.o_proj.bias"), [1024]);
+    assert.equal(qwen3.has("model.layers.0.mlp.up_proj.bias"), false);
+  });
+
+  test("head_dim and tie_word_embeddings take each config class's default when config.json omits them", () => {
+    const without = (json: Record<string, unknown>, ...keys: string[]) => Object.fromEntries(Object.entries(json).filter(([k]) => !keys.includes(k)));
+    // Qwen3Config and Ernie4_5Config default head_dim to 128, not hidden_size / heads.
+    assert.equal(parseModelConfig({ ...without(QWEN3_0_6B, "head_dim"), hidden_size: 512 }).headDim, 128);
+    assert.equal(parseModelConfig({ ...without(ERNIE_4_5_0_3B, "head_dim"), hidden_size: 512 }).headDim, 128);
+    assert.equal(parseModelConfig({ ...ERNIE_4_5_0_3B, head_dim: null, hidden_size: 512 }).headDim, 32);
+    assert.equal(parseModelConfig(without(LLAMA_3_2_1B, "head_dim")).headDim, 64);
+    assert.equal(parseModelConfig(without(ERNIE_4_5_0_3B, "tie_word_embeddings")).tieWordEmbeddings, true);
+    assert.equal(parseModelConfig(without(QWEN3_0_6B, "tie_word_embeddings")).tieWordEmbeddings, false);
+    // MistralConfig's sliding_window is 4096 when the key is missing; v0.3 writes null (none).
+    assert.equal(parseModelConfig(without(MISTRAL_7B_V0_3, "sliding_window")).slidingWindow, 4096);
+    assert.equal(parseModelConfig({ ...MISTRAL_7B_V0_3, sliding_window: 4096 }).slidingWindow, 4096);
+  });
+
+  test("transformers 5's rope_parameters is read like rope_scaling", () => {
+    assert.equal(parseModelConfig({ ...QWEN3_0_6B, rope_scaling: undefined, rope_parameters: { rope_type: "default", rope_theta: 1e6 } }).ropeScaling, null);
+    assert.equal(parseModelConfig({ ...LLAMA_3_2_1B, rope_scaling: undefined, rope_parameters: { ...LLAMA_3_2_1B.rope_scaling, rope_theta: 5e5 } }).ropeScaling, "llama3");
+    assert.equal(parseModelConfig({ ...LLAMA_3_2_1B, rope_scaling: { type: "linear", factor: 2 } }).ropeScaling, "linear");
+  });
+});
+
+describe("model config: what import refuses, naming it", () => {
+  test("mixture-of-experts checkpoints", () => {
+    refused({ ...ERNIE_4_5_0_3B, architectures: ["Ernie4_5_MoeForCausalLM"], model_type: "ernie4_5_moe", moe_num_experts: 64 }, /^model_type "ernie4_5_moe": MoE models are not supported/);
+    refused({ ...QWEN3_0_6B, architectures: ["Qwen3MoeForCausalLM"], model_type: undefined }, /^architectures \["Qwen3MoeForCausalLM"\]: MoE models are not supported/);
+    refused({ ...MISTRAL_7B_V0_3, architectures: ["MixtralForCausalLM"], model_type: "mixtral" }, /MoE models are not supported/);
+    refused({ ...QWEN2_5_0_5B, num_experts: 60 }, /^num_experts: MoE models are not supported/);
+  });
+
+  test("other architectures, with the supported ones listed", () => {
+    refused({ ...LLAMA_3_2_1B, architectures: ["GemmaForCausalLM"], model_type: "gemma" },
+      /^architectures \["GemmaForCausalLM"\] is not supported \(Sailfin supports LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Ernie4_5ForCausalLM, MistralForCausalLM\)$/);
+    refused({ ...LLAMA_3_2_1B, architectures: undefined, model_type: "phi3" }, /^model_type "phi3" is not supported/);
+    refused({ ...QWEN3_0_6B, model_type: "qwen2" }, /^model_type "qwen2" contradicts architectures \(Qwen3ForCausalLM\)/);
+  });
+
+  test("options the runtime does not implement", () => {
+    refused({ ...QWEN2_5_0_5B, use_sliding_window: true }, /^use_sliding_window: true is not supported/);
+    refused({ ...QWEN3_0_6B, use_sliding_window: true }, /^use_sliding_window: true is not supported/);
+    refused({ ...QWEN3_0_6B, layer_types: ["full_attention", "sliding_attention"] }, /^layer_types "sliding_attention" is not supported/);
+    refused({ ...LLAMA_3_2_1B, rope_scaling: { rope_type: "yarn", factor: 4 } }, /^rope_scaling type "yarn" is not supported \(default, linear, llama3\)/);
+    refused({ ...LLAMA_3_2_1B, rope_scaling: { rope_type: "llama3", factor: 32 } }, /^rope_scaling\.low_freq_factor must be a positive number for type llama3/);
+    refused({ ...LLAMA_3_2_1B, hidden_act: "gelu" }, /^hidden_act "gelu" is not supported \(silu only\)/);
+    refused({ ...MISTRAL_7B_V0_3, quantization_config: { quant_method: "gptq", bits: 4 } }, /^quantization_config: pre-quantized checkpoints are not supported/);
+    refused({ ...MISTRAL_7B_V0_3, sliding_window: 0 }, /^sliding_window must be a positive integer/);
+    refused({ ...ERNIE_4_5_0_3B, use_bias: "yes" }, /^use_bias must be true or false/);
+  });
+});
