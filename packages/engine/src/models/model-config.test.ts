@@ -1,6 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ModelConfigError, expectedTensors, parseModelConfig, type ModelConfig } from "./model-config.js";
+import { parseConfigSummary } from "./config-summary.js";
 
 /*
  * The config.json of one real checkpoint per family, as published (test data: nothing is
@@ -115,5 +116,23 @@ describe("model config: what import refuses, naming it", () => {
     refused({ ...MISTRAL_7B_V0_3, quantization_config: { quant_method: "gptq", bits: 4 } }, /^quantization_config: pre-quantized checkpoints are not supported/);
     refused({ ...MISTRAL_7B_V0_3, sliding_window: 0 }, /^sliding_window must be a positive integer/);
     refused({ ...ERNIE_4_5_0_3B, use_bias: "yes" }, /^use_bias must be true or false/);
+  });
+});
+
+describe("config summary", () => {
+  const before14 = {
+    architecture: "Qwen2ForCausalLM", modelType: "qwen2", hiddenSize: 64, intermediateSize: 128, numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 16,
+    vocabSize: 288, maxPositionEmbeddings: 512, tieWordEmbeddings: true, hasChatTemplate: true, dtype: "F32", parameterCount: 100,
+  };
+  test("a summary written before sliding window and rope scaling were kept reads them as none", () => {
+    const summary = parseConfigSummary(JSON.stringify(before14));
+    assert.equal(summary?.slidingWindow, null);
+    assert.equal(summary?.ropeScaling, null);
+  });
+  test("a newer summary keeps them; a bad one reads as unknown", () => {
+    const summary = parseConfigSummary(JSON.stringify({ ...before14, modelType: "mistral", slidingWindow: 4096, ropeScaling: "llama3" }));
+    assert.deepEqual([summary?.slidingWindow, summary?.ropeScaling], [4096, "llama3"]);
+    assert.equal(parseConfigSummary(JSON.stringify({ ...before14, slidingWindow: -1 })), null);
+    assert.equal(parseConfigSummary(JSON.stringify({ ...before14, ropeScaling: 3 })), null);
   });
 });
