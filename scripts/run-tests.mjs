@@ -72,6 +72,7 @@ if (runPython) {
   if (status === 0) status = result.status ?? 1;
   // The distributed tests again on PyPI's torch 2.x, where full fine-tuning shards with FSDP2 and
   // torchrun works (Debian's 1.13 has neither); SAILFIN_TORCH2_PYTHON names another interpreter.
+  // Parity and the architectures' training also run there: SDPA with masks is torch 2's attention path.
   let torch2 = process.env.SAILFIN_TORCH2_PYTHON || null;
   if (torch2 === null) {
     const check = spawnSync("bash", [join(root, "scripts/setup-torch2-venv.sh"), "--check"], { cwd: root, encoding: "utf8" });
@@ -79,7 +80,7 @@ if (runPython) {
     if (torch2 === null) console.error(`no torch 2 venv for the FSDP tests: ${check.stderr.trim()}`);
   }
   const fsdp = torch2 === null ? { status: 1 }
-    : spawnSync(torch2, ["-m", "pytest", "runtime/tests/test_distributed.py", "runtime/tests/test_fsdp.py", "-q", "-p", "no:cacheprovider"], { stdio: "inherit", cwd: root });
+    : spawnSync(torch2, ["-m", "pytest", "runtime/tests/test_distributed.py", "runtime/tests/test_fsdp.py", "runtime/tests/test_parity.py", "runtime/tests/test_architectures.py", "-q", "-p", "no:cacheprovider"], { stdio: "inherit", cwd: root });
   if (status === 0) status = fsdp.status ?? 1;
 }
 process.exit(status);

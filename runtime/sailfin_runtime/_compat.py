@@ -144,7 +144,8 @@ def has_sdpa() -> bool:
     return hasattr(F, "scaled_dot_product_attention")
 
 
-def attention(q: Any, k: Any, v: Any, mask: Optional[Any]) -> Any:
+def attention(q: Any, k: Any, v: Any, mask: Optional[Any], scale: Optional[float] = None,
+              softcap: Optional[float] = None) -> Any:
     """Scaled dot-product attention over ``[batch, heads, seq, head_dim]`` tensors.
 
     Args:
@@ -153,6 +154,9 @@ def attention(q: Any, k: Any, v: Any, mask: Optional[Any]) -> Any:
             (keys may outnumber queries: decoding after a KV cache), or None for plain
             causal attention over equal query and key counts. Every query row must allow at least
             one key (the diagonal), so no row is fully masked.
+        scale: the factor on q·k (None: ``head_dim ** -0.5``).
+        softcap: if set, scores become ``softcap * tanh(scores / softcap)`` before the mask
+            (Gemma 2's logit soft-capping); SDPA has no such option, so the explicit path runs.
 
     Returns:
         ``[batch, heads, seq, head_dim]`` in v's dtype.
@@ -160,19 +164,32 @@ def attention(q: Any, k: Any, v: Any, mask: Optional[Any]) -> Any:
     import torch
     import torch.nn.functional as F
 
-    if has_sdpa():
+    default_scale = scale is None or scale == q.shape[-1] ** -0.5
+    # SDPA takes scale= from torch 2.1; an older torch 2.0 runs the explicit path for other scales.
+    if has_sdpa() and softcap is None and (default_scale or _sdpa_takes_scale()):
+        extra = {} if default_scale else {"scale": scale}
         if mask is None:
-            return F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            return F.scaled_dot_product_attention(q, k, v, is_causal=True, **extra)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, **extra)
     # torch 1.13: explicit attention, softmax in fp32 as Hugging Face's eager path does.
-    scale = q.shape[-1] ** -0.5
+    scale = q.shape[-1] ** -0.5 if scale is None else scale
     scores = torch.matmul(q, k.transpose(-1, -2)).float() * scale
+    if softcap is not None:
+        scores = softcap * torch.tanh(scores / softcap)
     if mask is None:
         seq = q.shape[-2]
         mask = torch.ones(seq, seq, dtype=torch.bool, device=q.device).tril()
     scores = scores.masked_fill(~mask, float("-inf"))
     probs = torch.softmax(scores, dim=-1).to(v.dtype)
     return torch.matmul(probs, v)
+
+
+def _sdpa_takes_scale() -> bool:
+    """SDPA's ``scale=`` argument came in torch 2.1 (the function is a builtin without a signature)."""
+    import torch
+
+    major, minor = (int(p) for p in torch.__version__.split(".")[:2])
+    return (major, minor) >= (2, 1)
 
 
 def checkpoint_call(fn: Any, *args: Any) -> Any:

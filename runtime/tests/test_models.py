@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from helpers import tiny_config
-from sailfin_runtime.models.llama import CausalLM, ModelConfig, segment_mask, segment_positions
+from sailfin_runtime.models.llama import CausalLM, ModelConfig, segment_mask, segment_positions, window_mask
 from sailfin_runtime.protocol import UserError
 
 
@@ -81,3 +81,63 @@ def test_unsupported_architectures_are_user_errors():
         ModelConfig.from_dict({**tiny_config(), "rope_scaling": {"rope_type": "yarn", "factor": 4.0}})
     with pytest.raises(UserError, match="sliding"):
         ModelConfig.from_dict({**tiny_config("qwen2"), "use_sliding_window": True})
+
+
+def test_later_families_are_refused_by_name_or_misconfigured_with_user_errors():
+    with pytest.raises(UserError, match="model_type 'ernie4_5_moe'.*mixture-of-experts"):
+        ModelConfig.from_dict({**tiny_config(), "model_type": "ernie4_5_moe"})
+    with pytest.raises(UserError, match="sliding"):
+        ModelConfig.from_dict({**tiny_config("qwen3"), "use_sliding_window": True})
+    with pytest.raises(UserError, match="sliding_window must be a positive integer"):
+        ModelConfig.from_dict({**tiny_config("mistral"), "sliding_window": 0})
+    with pytest.raises(UserError, match="layer_types"):
+        ModelConfig.from_dict({**tiny_config("qwen3"), "layer_types": ["sliding_attention", "full_attention"]})
+
+
+def test_config_fields_of_later_families():
+    # transformers >= 5 writes rope_parameters where older configs have rope_theta and rope_scaling.
+    llama3 = {"rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+              "original_max_position_embeddings": 8192}
+    new = ModelConfig.from_dict({**tiny_config(), "rope_parameters": {"rope_theta": 5e5, **llama3}})
+    old = ModelConfig.from_dict({**tiny_config(), "rope_theta": 5e5, "rope_scaling": llama3})
+    assert (new.rope_theta, new.rope_scaling) == (old.rope_theta, old.rope_scaling) == (5e5, llama3)
+    plain = ModelConfig.from_dict({**tiny_config(), "rope_parameters": {"rope_theta": 1e6, "rope_type": "default"}})
+    assert plain.rope_theta == 1e6 and plain.rope_scaling is None
+    # transformers' defaults where a config leaves a field out
+    ernie = {k: v for k, v in tiny_config("ernie4_5").items()
+             if k not in ("tie_word_embeddings", "rms_norm_eps", "rope_theta")}
+    cfg = ModelConfig.from_dict(ernie)
+    assert (cfg.tie_word_embeddings, cfg.rms_norm_eps, cfg.rope_theta, cfg.head_dim) == (True, 1e-5, 5e5, 128)
+    assert ModelConfig.from_dict({**tiny_config("mistral"), "sliding_window": None}).sliding_window is None
+
+
+def test_later_families_have_hf_tensor_names():
+    qwen3 = CausalLM(ModelConfig.from_dict(tiny_config("qwen3", head_dim=16)))
+    keys = set(qwen3.hf_state_dict())
+    assert keys == set(expected_keys(2, qkv_bias=False, lm_head=True)) | {
+        f"model.layers.{i}.self_attn.{n}_norm.weight" for i in range(2) for n in "qk"}
+    assert qwen3.hf_state_dict()["model.layers.0.self_attn.q_norm.weight"].shape == (16,)
+    ernie = CausalLM(ModelConfig.from_dict(tiny_config("ernie4_5", use_bias=True, tie_word_embeddings=False)))
+    biases = {k for k in ernie.hf_state_dict() if k.endswith(".bias")}
+    assert biases == {f"model.layers.{i}.{m}.bias" for i in range(2)
+                      for m in ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+                                "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"]}
+    mistral = CausalLM(ModelConfig.from_dict({**tiny_config("mistral"), "attention_bias": True}))
+    assert set(mistral.hf_state_dict()) == set(expected_keys(2, qkv_bias=False, lm_head=True))  # Mistral has no biases
+
+
+def test_sliding_window_limits_packed_and_padded_rows_to_the_last_keys():
+    seg = torch.tensor([[1, 1, 1, 1, 1, 2, 2, 2]])
+    mask = window_mask(segment_mask(seg), 3, 8, 8, torch.device("cpu"))[0, 0]
+    assert mask[4].tolist() == [False, False, True, True, True, False, False, False]  # itself and the 2 before
+    assert mask[6].tolist() == [False] * 5 + [True, True, False]  # not across the segment boundary
+    # Windowed packed rows give each sample the logits it gets alone (windowed too).
+    cfg = ModelConfig.from_dict({**tiny_config("mistral"), "sliding_window": 3})
+    model = CausalLM(cfg).init_weights(3).eval()
+    a, b = torch.randint(0, cfg.vocab_size, (1, 6)), torch.randint(0, cfg.vocab_size, (1, 7))
+    with torch.no_grad():
+        got = model(torch.cat([a, b], dim=1), torch.tensor([[1] * 6 + [2] * 7]))
+        alone = torch.cat([model(a), model(b)], dim=1)
+        unwindowed = CausalLM(ModelConfig.from_dict(tiny_config("mistral"))).init_weights(3).eval()(a)
+    assert float((got - alone).abs().max()) < 1e-5
+    assert float((unwindowed - alone[:, :6]).abs().max()) > 1e-3  # the window changed the logits

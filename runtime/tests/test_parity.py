@@ -1,7 +1,9 @@
 """Parity with Hugging Face transformers and PEFT, against committed fixtures.
 
-The fixtures were made by ``parity/make_fixtures.py`` with transformers 4.46.3 and
-PEFT 0.13.2 (see ``parity/fixtures/versions.json``); this test needs neither.
+The fixtures were made by ``parity/make_fixtures.py``: Llama and Qwen2 with
+transformers 4.46.3 and PEFT 0.13.2, the later architectures (Qwen3, Qwen2.5,
+Llama 3.2, ERNIE 4.5, Mistral) with transformers 5.17.0 and PEFT 0.21.2 (see
+``parity/fixtures/versions.json``); this test needs neither.
 
 Tolerance: max |Δlogit| <= 1e-4 in fp32. Measured: at most 5.2e-6 on torch 1.13 CPU
 (explicit attention) and 5.9e-6 on torch 2.x CPU (SDPA), for logits of magnitude 1..10
@@ -43,7 +45,11 @@ def max_diff_on_tokens(model: CausalLM, fx) -> float:
     return float((logits[keep] - fx["logits"][keep]).abs().max())
 
 
-@pytest.mark.parametrize("name", ["llama", "qwen2", "llama3_bias"])
+FAMILIES = ["qwen3", "qwen2_5", "llama3_2", "ernie4_5", "ernie4_5_bias", "mistral"]
+ADAPTERS = {"qwen3_lora": "qwen3", "ernie4_5_lora": "ernie4_5"}
+
+
+@pytest.mark.parametrize("name", ["llama", "qwen2", "llama3_bias"] + FAMILIES)
 def test_logits_match_transformers_with_and_without_padding(name):
     model, fx = load(name), expected(name)
     assert fx["attention_mask"][1, -1] == 0 and fx["attention_mask"][2, 0] == 0  # right and left padding present
@@ -53,7 +59,7 @@ def test_logits_match_transformers_with_and_without_padding(name):
     assert float(fx["logits"].abs().max()) > 1.0  # the comparison is not between near-zero numbers
 
 
-@pytest.mark.parametrize("name", ["llama", "qwen2"])
+@pytest.mark.parametrize("name", ["llama", "qwen2"] + FAMILIES)
 def test_packed_row_equals_samples_run_alone(name):
     model, fx = load(name), expected(name)
     with torch.no_grad():
@@ -83,6 +89,54 @@ def test_peft_adapter_loads_and_reproduces_peft_logits():
     assert base_diff > 100 * TOLERANCE  # the adapter really changes the logits
     lora.merge_lora(model)
     assert max_diff_on_tokens(model, fx) <= TOLERANCE
+
+
+@pytest.mark.parametrize("name", sorted(ADAPTERS))
+def test_all_linear_peft_adapter_reproduces_peft_logits(name):
+    base = ADAPTERS[name]
+    model = load(base)
+    settings = lora.load_adapter(model, os.path.join(FIXTURES, name))
+    assert sorted(settings.targets) == ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]
+    fx = expected(name)
+    diff = max_diff_on_tokens(model.eval(), fx)
+    print(f"{base} + PEFT LoRA (all linear): max |logit diff| = {diff:.2e}")
+    assert diff <= TOLERANCE
+    assert max_diff_on_tokens(load(base), fx) > 100 * TOLERANCE  # the adapter really changes the logits
+    lora.merge_lora(model)
+    assert max_diff_on_tokens(model, fx) <= TOLERANCE
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_cached_decoding_of_a_left_padded_batch_gives_transformers_logits(name):
+    """Prefill then one token per call, through the KV cache: the logits HF gave the whole batch."""
+    model, fx = load(name), expected(name)
+    ids, mask = fx["input_ids"], fx["attention_mask"]
+    cache, steps = model.new_cache(), []
+    with torch.no_grad():
+        for start, end in [(0, 6)] + [(i, i + 1) for i in range(6, ids.shape[1])]:
+            steps.append(model(ids[:, start:end], attention_mask=mask[:, :end], cache=cache))
+    logits, keep = torch.cat(steps, dim=1), mask.bool()
+    diff = float((logits[keep] - fx["logits"][keep]).abs().max())
+    print(f"{name} cached: max |logit diff| = {diff:.2e}")
+    assert diff <= TOLERANCE
+
+
+def test_family_fixtures_have_their_architecture_options():
+    """Each fixture exercises what sets its family apart (else parity would prove less)."""
+    qwen3 = load("qwen3")
+    assert qwen3.model.layers[0].self_attn.q_norm.weight.shape == (16,)  # head_dim, not hidden / heads (8)
+    assert qwen3.lm_head.weight is qwen3.model.embed_tokens.weight
+    qwen25 = load("qwen2_5").config
+    assert (qwen25.num_attention_heads, qwen25.num_key_value_heads, qwen25.head_dim, qwen25.rope_theta) == (14, 2, 64, 1e6)
+    llama32 = load("llama3_2")
+    assert llama32.config.rope_scaling["factor"] == 32.0 and llama32.config.tie_word_embeddings
+    ernie = load("ernie4_5")
+    assert ernie.config.rope_interleaved and ernie.config.tie_word_embeddings and not ernie.config.use_bias
+    header, _, _ = safetensors.read_header(os.path.join(FIXTURES, "ernie4_5_bias", "model.safetensors"))
+    assert {"model.layers.0.self_attn.o_proj.bias", "model.layers.0.mlp.down_proj.bias"} <= set(header)
+    mistral = load("mistral")
+    assert mistral.model.layers[0].self_attn.window == 4
+    assert int(expected("mistral")["packed_segments"][0].bincount()[1:].min()) > 4  # the window is shorter than each sample
 
 
 def test_our_adapter_files_use_peft_naming(tmp_path):

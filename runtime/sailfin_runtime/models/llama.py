@@ -1,11 +1,19 @@
-"""One decoder for Llama and Qwen2, with Hugging Face parameter names.
+"""One decoder for Llama, Qwen2/2.5, Qwen3, Mistral and ERNIE 4.5, with Hugging Face parameter names.
 
-Both families are the same network: RMSNorm (computed in fp32), rotary position
-embeddings in HF's ``rotate_half`` convention, grouped-query attention, a SwiGLU
-MLP, tied or untied embeddings. They differ only in biases: Qwen2 has q/k/v biases
-(never o_proj), Llama has ``attention_bias`` (q/k/v/o) and ``mlp_bias``. Module
-names follow ``transformers`` exactly, so ``state_dict()`` keys are HF keys and HF
-safetensors load directly.
+These families are the same network: RMSNorm (computed in fp32), rotary position
+embeddings, grouped-query attention, a SwiGLU MLP, tied or untied embeddings. They
+differ in a few options, each read from ``config.json`` as ``transformers`` does:
+
+- biases: Qwen2 has q/k/v biases (never o_proj); Llama and Qwen3 have
+  ``attention_bias`` (q/k/v/o), Llama also ``mlp_bias``; ERNIE 4.5 has ``use_bias``
+  (every projection); Mistral has none;
+- Qwen3 normalizes each head's queries and keys (``q_norm``/``k_norm``, RMSNorm over
+  ``head_dim``) before the rotary embedding;
+- ERNIE 4.5 rotates interleaved pairs (dims 2i, 2i+1) where the others rotate halves;
+- Mistral limits each query to the last ``sliding_window`` keys (itself included).
+
+Module names follow ``transformers`` exactly, so ``state_dict()`` keys are HF keys
+and HF safetensors load directly.
 
 Packed rows: ``segment_ids`` (1, 2, ... per sample, 0 for padding) make attention
 block-diagonal and causal, and positions restart at 0 in every segment, so a row
@@ -32,7 +40,21 @@ import torch.nn.functional as F
 from .. import _compat
 from ..protocol import UserError
 
-SUPPORTED_TYPES = ("llama", "qwen2")
+SUPPORTED_TYPES = ("llama", "qwen2", "qwen3", "mistral", "ernie4_5")
+
+# Families people ask for that this decoder does not implement, and why (the UserError says it).
+REFUSED_TYPES = {
+    "ernie4_5_moe": "ERNIE 4.5 mixture-of-experts models are not supported (the dense ernie4_5 models are)",
+    "qwen3_moe": "Qwen3 mixture-of-experts models are not supported (the dense qwen3 models are)",
+    "qwen2_moe": "Qwen2 mixture-of-experts models are not supported (the dense qwen2 models are)",
+    "mixtral": "Mixtral (mixture of experts) is not supported (the dense mistral models are)",
+}
+
+# transformers' defaults for fields a config.json may leave out, where they differ from Llama's.
+_DEFAULTS: Dict[str, Dict[str, Any]] = {
+    "qwen3": {"head_dim": 128},
+    "ernie4_5": {"head_dim": 128, "tie_word_embeddings": True, "rms_norm_eps": 1e-5, "rope_theta": 500000.0},
+}
 
 
 @dataclass
@@ -52,19 +74,39 @@ class ModelConfig:
     rope_scaling: Optional[Dict[str, Any]] = None
     max_position_embeddings: int = 2048
     tie_word_embeddings: bool = False
-    attention_bias: bool = False  # Llama: q/k/v/o biases
+    attention_bias: bool = False  # Llama, Qwen3: q/k/v/o biases
     mlp_bias: bool = False  # Llama only
+    use_bias: bool = False  # ERNIE 4.5: biases on every projection
+    sliding_window: Optional[int] = None  # Mistral: each query sees the last N keys
     initializer_range: float = 0.02
     torch_dtype: str = "float32"
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def qkv_bias(self) -> bool:
-        return self.model_type == "qwen2" or self.attention_bias
+        if self.model_type == "ernie4_5":
+            return self.use_bias
+        return self.model_type == "qwen2" or (self.model_type != "mistral" and self.attention_bias)
 
     @property
     def o_bias(self) -> bool:
-        return self.model_type == "llama" and self.attention_bias
+        if self.model_type == "ernie4_5":
+            return self.use_bias
+        return self.model_type in ("llama", "qwen3") and self.attention_bias
+
+    @property
+    def ffn_bias(self) -> bool:
+        return self.use_bias if self.model_type == "ernie4_5" else self.model_type == "llama" and self.mlp_bias
+
+    @property
+    def qk_norm(self) -> bool:
+        """Qwen3: per-head RMSNorm of queries and keys before the rotary embedding."""
+        return self.model_type == "qwen3"
+
+    @property
+    def rope_interleaved(self) -> bool:
+        """ERNIE 4.5 rotates pairs (2i, 2i+1); the others rotate halves (i, i + d/2)."""
+        return self.model_type == "ernie4_5"
 
     @classmethod
     def from_dict(cls, cfg: Dict[str, Any], where: str = "config.json") -> "ModelConfig":
@@ -74,19 +116,40 @@ class ModelConfig:
             UserError: an architecture or option this decoder does not implement.
         """
         model_type = cfg.get("model_type")
+        if model_type in REFUSED_TYPES:
+            raise UserError(f"model_type {model_type!r}: {REFUSED_TYPES[model_type]} "
+                            f"(supported: {', '.join(SUPPORTED_TYPES)})", where)
         if model_type not in SUPPORTED_TYPES:
             raise UserError(f"model_type {model_type!r} is not supported (supported: {', '.join(SUPPORTED_TYPES)})", where)
+        defaults = {"head_dim": None, "tie_word_embeddings": False, "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
+                    **_DEFAULTS.get(model_type, {})}
         if cfg.get("hidden_act", "silu") != "silu":
             raise UserError(f"hidden_act {cfg.get('hidden_act')!r} is not supported (silu only)", where)
-        if model_type == "qwen2" and cfg.get("use_sliding_window"):
-            raise UserError("Qwen2 sliding-window attention is not supported (use_sliding_window must be false)", where)
+        if model_type in ("qwen2", "qwen3") and cfg.get("use_sliding_window"):
+            raise UserError(f"{model_type} sliding-window attention is not supported (use_sliding_window must be false)", where)
+        layer_types = cfg.get("layer_types")
+        if layer_types is not None and any(t != "full_attention" for t in layer_types) and model_type != "mistral":
+            raise UserError("layer_types other than full_attention are not supported for "
+                            f"{model_type} (per-layer sliding windows)", where)
+        window = cfg.get("sliding_window") if model_type == "mistral" else None
+        if window is not None and (not isinstance(window, int) or isinstance(window, bool) or window < 1):
+            raise UserError(f"sliding_window must be a positive integer or null, got {window!r}", where)
+        # transformers >= 5 writes rope_parameters {rope_theta, rope_type, ...}; older ones
+        # (and the Hub's config files) rope_theta and rope_scaling.
+        params = cfg.get("rope_parameters")
         scaling = cfg.get("rope_scaling")
+        theta = cfg.get("rope_theta")
+        if isinstance(params, dict):
+            theta = params.get("rope_theta", theta)
+            if params.get("rope_type", params.get("type", "default")) != "default":
+                scaling = {k: v for k, v in params.items() if k != "rope_theta"}
         if scaling is not None:
             kind = scaling.get("rope_type", scaling.get("type"))
             if kind not in ("default", "linear", "llama3"):
                 raise UserError(f"rope_scaling type {kind!r} is not supported (default, linear, llama3)", where)
         heads = int(cfg["num_attention_heads"])
         hidden = int(cfg["hidden_size"])
+        tie = cfg.get("tie_word_embeddings")
         return cls(
             model_type=model_type,
             vocab_size=int(cfg["vocab_size"]),
@@ -95,16 +158,18 @@ class ModelConfig:
             num_hidden_layers=int(cfg["num_hidden_layers"]),
             num_attention_heads=heads,
             num_key_value_heads=int(cfg.get("num_key_value_heads") or heads),
-            head_dim=int(cfg.get("head_dim") or hidden // heads),
-            rms_norm_eps=float(cfg.get("rms_norm_eps", 1e-6)),
-            rope_theta=float(cfg.get("rope_theta", 10000.0)),
+            head_dim=int(cfg.get("head_dim") or defaults["head_dim"] or hidden // heads),
+            rms_norm_eps=float(cfg.get("rms_norm_eps", defaults["rms_norm_eps"])),
+            rope_theta=float(theta if theta is not None else defaults["rope_theta"]),
             rope_scaling=scaling,
             max_position_embeddings=int(cfg.get("max_position_embeddings", 2048)),
-            tie_word_embeddings=bool(cfg.get("tie_word_embeddings", False)),
+            tie_word_embeddings=bool(defaults["tie_word_embeddings"] if tie is None else tie),
             attention_bias=bool(cfg.get("attention_bias", False)),
             mlp_bias=bool(cfg.get("mlp_bias", False)),
+            use_bias=bool(cfg.get("use_bias", False)),
+            sliding_window=window,
             initializer_range=float(cfg.get("initializer_range", 0.02)),
-            torch_dtype=str(cfg.get("torch_dtype") or "float32"),
+            torch_dtype=str(cfg.get("torch_dtype") or cfg.get("dtype") or "float32"),  # transformers 5 writes dtype
             raw=dict(cfg),
         )
 
@@ -160,6 +225,11 @@ def rotate_half(x: torch.Tensor) -> torch.Tensor:
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
+def rotate_pairs(x: torch.Tensor) -> torch.Tensor:
+    """ERNIE 4.5's rotation: each pair (x[2i], x[2i+1]) becomes (-x[2i+1], x[2i])."""
+    return torch.stack((-x[..., 1::2], x[..., 0::2]), dim=-1).flatten(-2)
+
+
 def repeat_kv(x: torch.Tensor, times: int) -> torch.Tensor:
     """``[b, kv_heads, s, d]`` -> ``[b, kv_heads * times, s, d]`` (HF's expand + reshape)."""
     if times == 1:
@@ -184,6 +254,21 @@ def segment_mask(segment_ids: torch.Tensor) -> torch.Tensor:
     same = segment_ids[:, :, None] == segment_ids[:, None, :]
     causal = torch.ones(s, s, dtype=torch.bool, device=segment_ids.device).tril()
     return (same & causal)[:, None]
+
+
+def window_mask(mask: Optional[torch.Tensor], window: int, queries: int, keys: int,
+                device: torch.device) -> torch.Tensor:
+    """``mask`` (None: plain causal) limited to each query's last ``window`` keys, itself included.
+
+    Indices are absolute slots (padding and earlier segments included), as HF's
+    ``sliding_window_overlay`` counts them: a query at slot ``q`` sees keys ``k`` with
+    ``q - window < k <= q``. Left padding precedes a row's tokens and segments are
+    contiguous, so slot distance equals position distance for every real token.
+    """
+    query = torch.arange(keys - queries, keys, device=device)[:, None]
+    key = torch.arange(keys, device=device)[None, :]
+    band = (key > query - window) & (key <= query)
+    return band[None, None] if mask is None else mask & band
 
 
 def padded_causal_mask(attention_mask: torch.Tensor, past: int) -> torch.Tensor:
@@ -245,36 +330,49 @@ class KVCache:
 
 
 class Attention(nn.Module):
+    """Grouped-query attention. ``window``, ``scale`` and ``softcap`` are this layer's
+    attention options, read by ``Decoder.forward`` (which mask) and by the kernel."""
+
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.heads = config.num_attention_heads
         self.kv_heads = config.num_key_value_heads
         self.head_dim = config.head_dim
+        self.window: Optional[int] = config.sliding_window
+        self.scale: float = config.head_dim ** -0.5
+        self.softcap: Optional[float] = None
+        self.rotate = rotate_pairs if config.rope_interleaved else rotate_half
         h, d = config.hidden_size, config.head_dim
         self.q_proj = nn.Linear(h, self.heads * d, bias=config.qkv_bias)
         self.k_proj = nn.Linear(h, self.kv_heads * d, bias=config.qkv_bias)
         self.v_proj = nn.Linear(h, self.kv_heads * d, bias=config.qkv_bias)
         self.o_proj = nn.Linear(self.heads * d, h, bias=config.o_bias)
+        if config.qk_norm:
+            self.q_norm = RMSNorm(d, config.rms_norm_eps)
+            self.k_norm = RMSNorm(d, config.rms_norm_eps)
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: Optional[torch.Tensor],
                 kv: Optional[LayerKV] = None) -> torch.Tensor:
         b, s, _ = x.shape
-        q = self.q_proj(x).view(b, s, self.heads, self.head_dim).transpose(1, 2)
-        k = self.k_proj(x).view(b, s, self.kv_heads, self.head_dim).transpose(1, 2)
+        q = self.q_proj(x).view(b, s, self.heads, self.head_dim)
+        k = self.k_proj(x).view(b, s, self.kv_heads, self.head_dim)
+        if hasattr(self, "q_norm"):
+            q, k = self.q_norm(q), self.k_norm(k)
+        q, k = q.transpose(1, 2), k.transpose(1, 2)
         v = self.v_proj(x).view(b, s, self.kv_heads, self.head_dim).transpose(1, 2)
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
+        q = q * cos + self.rotate(q) * sin
+        k = k * cos + self.rotate(k) * sin
         if kv is not None:
             k, v = kv.append(k, v)
         groups = self.heads // self.kv_heads
-        out = _compat.attention(q, repeat_kv(k, groups), repeat_kv(v, groups), mask)
+        out = _compat.attention(q, repeat_kv(k, groups), repeat_kv(v, groups), mask, scale=self.scale, softcap=self.softcap)
         return self.o_proj(out.transpose(1, 2).reshape(b, s, self.heads * self.head_dim))
 
 
 class MLP(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
-        h, i, bias = config.hidden_size, config.intermediate_size, config.mlp_bias
+        h, i, bias = config.hidden_size, config.intermediate_size, config.ffn_bias
         self.gate_proj = nn.Linear(h, i, bias=bias)
         self.up_proj = nn.Linear(h, i, bias=bias)
         self.down_proj = nn.Linear(i, h, bias=bias)
@@ -306,6 +404,7 @@ class Decoder(nn.Module):
         self.layers = nn.ModuleList(DecoderLayer(config) for _ in range(config.num_hidden_layers))
         self.norm = RMSNorm(config.hidden_size, config.rms_norm_eps)
         self.register_buffer("inv_freq", rope_inv_freq(config), persistent=False)
+        self.rope_interleaved = config.rope_interleaved
         self.gradient_checkpointing = False
 
     def forward(self, input_ids: torch.Tensor, segment_ids: Optional[torch.Tensor] = None,
@@ -340,15 +439,24 @@ class Decoder(nn.Module):
         # Angles in fp32 with autocast off, as HF does: bf16 angles lose whole radians at long positions.
         with torch.autocast(device_type=input_ids.device.type, enabled=False):
             freqs = positions[..., None].float() * self.inv_freq.float()
-            emb = torch.cat((freqs, freqs), dim=-1)
+            # Interleaved rotary pairs dims (2i, 2i+1) with frequency i; rotate_half pairs (i, i + d/2).
+            emb = freqs.repeat_interleave(2, dim=-1) if self.rope_interleaved else torch.cat((freqs, freqs), dim=-1)
             cos, sin = emb.cos()[:, None], emb.sin()[:, None]
+        # One mask per distinct sliding window shorter than the keys; each layer reads its own.
+        keys = past + s
+        masks: Dict[Optional[int], Optional[torch.Tensor]] = {None: mask}
+        for layer in self.layers:
+            window = layer.self_attn.window
+            if window is not None and window not in masks:
+                masks[window] = window_mask(mask, window, s, keys, input_ids.device) if window < keys else mask
         x = self.embed_tokens(input_ids)
         cos, sin = cos.to(x.dtype), sin.to(x.dtype)
         for i, layer in enumerate(self.layers):
+            layer_mask = masks[layer.self_attn.window]
             if self.gradient_checkpointing and self.training:
-                x = _compat.checkpoint_call(layer, x, cos, sin, mask)
+                x = _compat.checkpoint_call(layer, x, cos, sin, layer_mask)
             else:
-                x = layer(x, cos, sin, mask, cache.layers[i] if cache is not None else None)
+                x = layer(x, cos, sin, layer_mask, cache.layers[i] if cache is not None else None)
         if cache is not None:
             cache.length += s
         return self.norm(x)

@@ -17,6 +17,17 @@ fixtures)::
 Worked with: transformers 4.46.3, peft 0.13.2, accelerate 1.0.1, safetensors 0.8.0,
 torch 1.13.0a0 (Debian python3-torch 1.13.1+dfsg), Python 3.11.2.
 
+The architecture fixtures added later (Qwen3, Qwen2.5, Llama 3.2, ERNIE 4.5, Mistral,
+and the Qwen3 and ERNIE 4.5 LoRA adapters) need a newer transformers (ERNIE 4.5 came
+in 4.54) and are made separately, without touching the ones above::
+
+    python -m venv /tmp/hf-venv && /tmp/hf-venv/bin/pip install torch transformers peft accelerate
+    /tmp/hf-venv/bin/python runtime/tests/parity/make_fixtures.py families
+
+Worked with: transformers 5.17.0, peft 0.21.2, accelerate 1.16.0, safetensors 0.8.0,
+torch 2.9.1 (CPU), Python 3.11.2. HF runs its eager attention (softmax in fp32), so the
+reference is the plain formula; ``versions.json`` records both sets of versions.
+
 Per model (``fixtures/<name>/``): ``config.json`` and ``model.safetensors`` as
 ``save_pretrained`` writes them, and ``expected.safetensors`` (written by the
 ``safetensors`` package, so the runtime's reader is checked against the reference
@@ -97,6 +108,8 @@ def save_expected(folder, tensors):
 
 def build(name: str, cls, config, seed: int):
     torch.manual_seed(seed)
+    if hasattr(config, "_attn_implementation"):
+        config._attn_implementation = "eager"
     model = cls(config).eval()
     perturb(model, seed + 1)
     folder = os.path.join(FIXTURES, name)
@@ -113,19 +126,19 @@ def build(name: str, cls, config, seed: int):
     return model, folder
 
 
-def build_lora(base_model, base_folder: str, seed: int) -> None:
+def build_lora(base_model, base_folder: str, seed: int, name: str = "llama_lora",
+               targets=("q_proj", "v_proj", "gate_proj", "down_proj")) -> None:
     from peft import LoraConfig, get_peft_model
 
     torch.manual_seed(seed)
-    config = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=["q_proj", "v_proj", "gate_proj", "down_proj"],
-                        task_type="CAUSAL_LM")
+    config = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=list(targets), task_type="CAUSAL_LM")
     peft_model = get_peft_model(base_model, config).eval()
     gen = torch.Generator().manual_seed(seed + 1)
     with torch.no_grad():  # lora_B starts at zero: give it values so the adapter changes the logits
-        for name, p in peft_model.named_parameters():
-            if "lora_B" in name:
+        for param_name, p in peft_model.named_parameters():
+            if "lora_B" in param_name:
                 p.copy_(0.3 * torch.randn(p.shape, generator=gen))
-    folder = os.path.join(FIXTURES, "llama_lora")
+    folder = os.path.join(FIXTURES, name)
     shutil.rmtree(folder, ignore_errors=True)
     peft_model.save_pretrained(folder)
     readme = os.path.join(folder, "README.md")
@@ -155,9 +168,6 @@ def write_dtypes() -> None:
 
 
 def main() -> None:
-    import peft
-    import safetensors
-    import transformers
     from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
     os.makedirs(FIXTURES, exist_ok=True)
@@ -170,13 +180,76 @@ def main() -> None:
                       "original_max_position_embeddings": 16}), 300)
     build_lora(llama, llama_folder, 400)
     write_dtypes()
-    versions = {"transformers": transformers.__version__, "peft": peft.__version__, "safetensors": safetensors.__version__,
-                "torch": torch.__version__, "python": sys.version.split()[0]}
-    with open(os.path.join(FIXTURES, "versions.json"), "w") as f:
-        json.dump(versions, f, indent=2)
+    write_versions("llama, qwen2, llama3_bias, llama_lora, dtypes.safetensors")
     total = sum(os.path.getsize(os.path.join(d, n)) for d, _, files in os.walk(FIXTURES) for n in files)
-    print(f"fixtures written with {versions}; {total / 1024:.0f} KiB in total")
+    print(f"fixtures written; {total / 1024:.0f} KiB in total")
     check_reverse()
+
+
+ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+def main_families() -> None:
+    """The architectures of issue 14, each at its real model's shape ratios, scaled down."""
+    from transformers import (Ernie4_5Config, Ernie4_5ForCausalLM, LlamaConfig, LlamaForCausalLM, MistralConfig,
+                              MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM)
+
+    small = dict(vocab_size=128, max_position_embeddings=64, initializer_range=0.2, bos_token_id=1, eos_token_id=2,
+                 pad_token_id=0)
+    # Qwen3-0.6B: 16 heads, 8 kv heads, head_dim 128 (not hidden / heads), q/k norms, tied.
+    qwen3, qwen3_folder = build("qwen3", Qwen3ForCausalLM, Qwen3Config(
+        **small, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=16, rms_norm_eps=1e-6, rope_theta=1000000.0, attention_bias=False,
+        tie_word_embeddings=True), 500)
+    build_lora(qwen3, qwen3_folder, 510, "qwen3_lora", ALL_LINEAR)
+    # Qwen2.5-0.5B: 14 heads, 2 kv heads (GQA 7:1), head_dim 64, rope_theta 1e6, tied.
+    build("qwen2_5", Qwen2ForCausalLM, Qwen2Config(
+        **small, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=14,
+        num_key_value_heads=2, head_dim=64, rms_norm_eps=1e-6, rope_theta=1000000.0, tie_word_embeddings=True,
+        use_sliding_window=False), 600)
+    # Llama-3.2-1B: GQA 4:1, tied, rope llama3 factor 32 over an original 8192 positions, theta 5e5.
+    build("llama3_2", LlamaForCausalLM, LlamaConfig(
+        **{**small, "max_position_embeddings": 131072}, hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=8,
+        num_key_value_heads=2, head_dim=16, rms_norm_eps=1e-5, rope_theta=500000.0, tie_word_embeddings=True,
+        rope_scaling={"rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                      "original_max_position_embeddings": 8192}), 700)
+    # ERNIE-4.5-0.3B: 16 heads, 2 kv heads (8:1), head_dim 128 = 2 * hidden / heads, interleaved rotary, tied, no biases.
+    ernie, ernie_folder = build("ernie4_5", Ernie4_5ForCausalLM, Ernie4_5Config(
+        **small, hidden_size=32, intermediate_size=96, num_hidden_layers=2, num_attention_heads=8,
+        num_key_value_heads=1, head_dim=8, rms_norm_eps=1e-5, rope_theta=500000.0, use_bias=False,
+        tie_word_embeddings=True), 800)
+    build_lora(ernie, ernie_folder, 810, "ernie4_5_lora", ALL_LINEAR)
+    # ERNIE 4.5 with use_bias (every projection biased): the option the 0.3B leaves off.
+    build("ernie4_5_bias", Ernie4_5ForCausalLM, Ernie4_5Config(
+        **small, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=8, rms_norm_eps=1e-5, rope_theta=500000.0, use_bias=True,
+        tie_word_embeddings=False), 850)
+    # Mistral: a 4-token sliding window, shorter than the 16-token rows and both packed samples.
+    build("mistral", MistralForCausalLM, MistralConfig(
+        **small, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, rms_norm_eps=1e-6, rope_theta=1000000.0, sliding_window=4,
+        tie_word_embeddings=False), 900)
+    write_versions("qwen3, qwen3_lora, qwen2_5, llama3_2, ernie4_5, ernie4_5_lora, ernie4_5_bias, mistral")
+
+
+def write_versions(fixtures: str) -> None:
+    """One entry per set of fixtures, keyed by the fixtures it made (the others are kept)."""
+    import accelerate
+    import peft
+    import safetensors
+    import transformers
+
+    path = os.path.join(FIXTURES, "versions.json")
+    entries = []
+    if os.path.exists(path):
+        with open(path) as f:
+            entries = [e for e in json.load(f) if e["fixtures"] != fixtures]
+    entries.append({"fixtures": fixtures, "transformers": transformers.__version__, "peft": peft.__version__,
+                    "accelerate": accelerate.__version__, "safetensors": safetensors.__version__,
+                    "torch": torch.__version__, "python": sys.version.split()[0]})
+    with open(path, "w") as f:
+        json.dump(entries, f, indent=2)
+        f.write("\n")
 
 
 def check_reverse() -> None:
@@ -198,4 +271,4 @@ def check_reverse() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main_families() if sys.argv[1:] == ["families"] else main()
