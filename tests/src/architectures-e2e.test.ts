@@ -27,11 +27,12 @@ const FAMILIES: ModelFamily[] = (() => {
 
 const ARCHITECTURE: Record<ModelFamily, string> = {
   llama: "LlamaForCausalLM", qwen2: "Qwen2ForCausalLM", qwen3: "Qwen3ForCausalLM", ernie4_5: "Ernie4_5ForCausalLM", mistral: "MistralForCausalLM",
+  gemma2: "Gemma2ForCausalLM", gemma3_text: "Gemma3ForCausalLM",
 };
 
 let tiny: TinyModelFolders;
 before(async () => {
-  // Mistral's window (16 tokens) is shorter than the training rows, so the window mask is exercised.
+  // Mistral's and Gemma's window (16 tokens) is shorter than the training rows, so the window mask is exercised.
   tiny = await writeTinyModels(Object.fromEntries(FAMILIES.map((family) => [family, { ...TINY, architecture: family, seed: 5, slidingWindow: 16 }])));
 });
 after(() => tiny.remove());
@@ -74,7 +75,7 @@ describe(`every architecture through the API (${label})`, () => {
       assert.ok(listed !== undefined, `${name} is a support model`);
       assert.equal(listed.modelSpec.family, family);
       assert.equal(listed.modelSpec.architecture, ARCHITECTURE[family]);
-      assert.equal(listed.modelSpec.slidingWindow, family === "mistral" ? 16 : null);
+      assert.equal(listed.modelSpec.slidingWindow, family === "mistral" || family.startsWith("gemma") ? 16 : null);
       assert.equal(listed.modelSpec.maxPositionEmbeddings, 512);
 
       const { jobId } = await v2("finetuning", "CreateFineTuningJob", { name: `j-${family}`, model: name, trainMode: "SFT" });

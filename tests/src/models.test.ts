@@ -512,7 +512,7 @@ for (const { dialect, artifacts, label } of testAxes()) {
       assert.match(qwen3.stdout, /tiny qwen3 model/);
       const gemma = await runCli(["models", "create-tiny", join(work, "cli-gemma"), "--arch", "gemma"], env);
       assert.notEqual(gemma.code, 0);
-      assert.match(gemma.stderr, /--arch must be one of llama, qwen2, qwen3, ernie4_5, mistral, got 'gemma'/);
+      assert.match(gemma.stderr, /--arch must be one of llama, qwen2, qwen3, ernie4_5, mistral, gemma2, gemma3_text, got 'gemma'/);
       const imported = await runCli(["models", "import", dir, "--name", "cli-llama"], env);
       assert.equal(imported.code, 0, imported.stdout + imported.stderr);
       const versionId = /(amv-[a-z0-9]{12}) Ready/.exec(imported.stdout)?.[1];

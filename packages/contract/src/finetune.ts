@@ -82,12 +82,12 @@ export interface SupportTrainMode {
 export interface SupportModelSpec {
   /** `architectures` name, e.g. `Qwen3ForCausalLM`. */
   readonly architecture: string;
-  /** `model_type`: `llama`, `qwen2`, `qwen3`, `ernie4_5` or `mistral`. */
+  /** `model_type`: `llama`, `qwen2`, `qwen3`, `ernie4_5`, `mistral`, `gemma2` or `gemma3_text`. */
   readonly family: string;
   readonly parameterCount: number;
   /** The context length (`max_position_embeddings`); `maxSeqLen` choices stop there. */
   readonly maxPositionEmbeddings: number;
-  /** Mistral's attention window in tokens; null: full causal attention. */
+  /** The window of sliding-attention layers in tokens (Mistral: every layer; Gemma: the sliding ones); null: none. */
   readonly slidingWindow: number | null;
   /** RoPE scaling type (`linear`, `llama3`); null: plain RoPE. */
   readonly ropeScaling: string | null;

@@ -63,7 +63,7 @@ export const modelsCommands: Command[] = [
   },
   {
     name: "models create-tiny",
-    usage: "DIR [--arch llama|qwen2|qwen3|ernie4_5|mistral]",
+    usage: "DIR [--arch llama|qwen2|qwen3|ernie4_5|mistral|gemma2|gemma3_text]",
     summary: "write a tiny RANDOM-weight model (for demos and tests only)",
     client: false,
     flags: { arch: { type: "string" } },

@@ -19,7 +19,7 @@ const SUMMARY_CONFIG_FIELDS = [
 
 /** What we record about a checked model (model_versions.config_summary; read back by parseConfigSummary). */
 export interface ModelSummary extends Pick<ModelConfig, (typeof SUMMARY_CONFIG_FIELDS)[number]> {
-  /** The family (`model_type`): `llama`, `qwen2`, `qwen3`, `ernie4_5` or `mistral`. */
+  /** The family (`model_type`), one of MODEL_FAMILIES. */
   readonly modelType: string;
   readonly hasChatTemplate: boolean;
   /** The weights' dtype (the most common one when mixed). */

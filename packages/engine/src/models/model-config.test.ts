@@ -19,6 +19,10 @@ const LLAMA_3_2_1B = {"architectures": ["LlamaForCausalLM"], "attention_bias": f
 const ERNIE_4_5_0_3B = {"architectures": ["Ernie4_5ForCausalLM"], "bos_token_id": 1, "eos_token_id": 2, "head_dim": 128, "hidden_act": "silu", "hidden_size": 1024, "intermediate_size": 3072, "max_position_embeddings": 131072, "model_type": "ernie4_5", "num_attention_heads": 16, "num_hidden_layers": 18, "num_key_value_heads": 2, "pad_token_id": 0, "rms_norm_eps": 1e-05, "rope_theta": 500000, "tie_word_embeddings": true, "torch_dtype": "bfloat16", "use_bias": false, "use_cache": false, "vocab_size": 103424};
 /** mistralai/Mistral-7B-v0.3 config.json. */
 const MISTRAL_7B_V0_3 = {"architectures": ["MistralForCausalLM"], "attention_dropout": 0.0, "bos_token_id": 1, "eos_token_id": 2, "hidden_act": "silu", "hidden_size": 4096, "initializer_range": 0.02, "intermediate_size": 14336, "max_position_embeddings": 32768, "model_type": "mistral", "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 8, "rms_norm_eps": 1e-05, "rope_theta": 1000000.0, "sliding_window": null, "tie_word_embeddings": false, "torch_dtype": "bfloat16", "transformers_version": "4.42.0.dev0", "use_cache": true, "vocab_size": 32768};
+/** google/gemma-2-2b config.json. */
+const GEMMA_2_2B = {"architectures": ["Gemma2ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0, "attn_logit_softcapping": 50.0, "bos_token_id": 2, "cache_implementation": "hybrid", "eos_token_id": 1, "final_logit_softcapping": 30.0, "head_dim": 256, "hidden_act": "gelu_pytorch_tanh", "hidden_activation": "gelu_pytorch_tanh", "hidden_size": 2304, "initializer_range": 0.02, "intermediate_size": 9216, "max_position_embeddings": 8192, "model_type": "gemma2", "num_attention_heads": 8, "num_hidden_layers": 26, "num_key_value_heads": 4, "pad_token_id": 0, "query_pre_attn_scalar": 256, "rms_norm_eps": 1e-06, "rope_theta": 10000.0, "sliding_window": 4096, "torch_dtype": "float32", "transformers_version": "4.42.4", "use_cache": true, "vocab_size": 256000};
+/** google/gemma-3-1b-pt config.json. */
+const GEMMA_3_1B = {"architectures": ["Gemma3ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0, "attn_logit_softcapping": null, "bos_token_id": 2, "cache_implementation": "hybrid", "eos_token_id": 1, "final_logit_softcapping": null, "head_dim": 256, "hidden_activation": "gelu_pytorch_tanh", "hidden_size": 1152, "initializer_range": 0.02, "intermediate_size": 6912, "max_position_embeddings": 32768, "model_type": "gemma3_text", "num_attention_heads": 4, "num_hidden_layers": 26, "num_key_value_heads": 1, "pad_token_id": 0, "query_pre_attn_scalar": 256, "rms_norm_eps": 1e-06, "rope_local_base_freq": 10000, "rope_scaling": null, "rope_theta": 1000000, "sliding_window": 512, "sliding_window_pattern": 6, "torch_dtype": "bfloat16", "transformers_version": "4.50.0.dev0", "use_cache": true, "vocab_size": 262144};
 
 const parameters = (cfg: ModelConfig) => [...expectedTensors(cfg).values()].reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0);
 const refused = (json: Record<string, unknown>, message: RegExp) =>
@@ -31,6 +35,8 @@ describe("model config: the supported families at their real shapes", () => {
     { name: "Llama-3.2-1B", json: LLAMA_3_2_1B, family: "llama", architecture: "LlamaForCausalLM", headDim: 64, tied: true, window: null, rope: "llama3", params: 1_235_814_400 },
     { name: "ERNIE-4.5-0.3B", json: ERNIE_4_5_0_3B, family: "ernie4_5", architecture: "Ernie4_5ForCausalLM", headDim: 128, tied: true, window: null, rope: null, params: 360_748_032 },
     { name: "Mistral-7B-v0.3", json: MISTRAL_7B_V0_3, family: "mistral", architecture: "MistralForCausalLM", headDim: 128, tied: false, window: null, rope: null, params: 7_248_023_552 },
+    { name: "Gemma-2-2B", json: GEMMA_2_2B, family: "gemma2", architecture: "Gemma2ForCausalLM", headDim: 256, tied: true, window: 4096, rope: null, params: 2_614_341_888 },
+    { name: "Gemma-3-1B", json: GEMMA_3_1B, family: "gemma3_text", architecture: "Gemma3ForCausalLM", headDim: 256, tied: true, window: 512, rope: null, params: 999_885_952 },
   ] as const;
   for (const c of cases) {
     test(`${c.name} parses, and implies transformers' exact parameter count`, () => {
@@ -57,6 +63,10 @@ describe("model config: the supported families at their real shapes", () => {
     ]);
     assert.deepEqual(layer(ERNIE_4_5_0_3B), ["q_proj.weight 2048x1024", "k_proj.weight 256x1024", "v_proj.weight 256x1024", "o_proj.weight 1024x2048"]);
     assert.equal(layer(MISTRAL_7B_V0_3).length, 4);
+    assert.deepEqual(layer(GEMMA_3_1B).slice(4), ["q_norm.weight 256", "k_norm.weight 256"]);
+    // Gemma's sandwich norms around the MLP.
+    const gemma2 = [...expectedTensors(parseModelConfig(GEMMA_2_2B)).keys()].filter((n) => n.startsWith("model.layers.0.") && n.endsWith("layernorm.weight"));
+    assert.deepEqual(gemma2.map((n) => n.split(".")[3]), ["input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm"]);
   });
 
   test("ERNIE's use_bias puts a bias on every linear layer but lm_head; Qwen3's attention_bias on q/k/v/o", () => {
@@ -84,7 +94,11 @@ describe("model config: the supported families at their real shapes", () => {
     assert.equal(parseModelConfig({ ...MISTRAL_7B_V0_3, sliding_window: 4096 }).slidingWindow, 4096);
   });
 
-  test("transformers 5's rope_parameters is read like rope_scaling", () => {
+  test("transformers 5's rope_parameters is read like rope_scaling (nested per layer kind on Gemma 3)", () => {
+    const nested = (full: Record<string, unknown>) => ({ ...GEMMA_3_1B, rope_scaling: undefined, rope_parameters: { full_attention: full, sliding_attention: { rope_type: "default", rope_theta: 1e4 } } });
+    assert.equal(parseModelConfig(nested({ rope_type: "default", rope_theta: 1e6 })).ropeScaling, null);
+    assert.equal(parseModelConfig(nested({ rope_type: "linear", factor: 8, rope_theta: 1e6 })).ropeScaling, "linear");
+    refused(nested({ rope_type: "yarn", factor: 8 }), /^rope_parameters\.full_attention type "yarn" is not supported/);
     assert.equal(parseModelConfig({ ...QWEN3_0_6B, rope_scaling: undefined, rope_parameters: { rope_type: "default", rope_theta: 1e6 } }).ropeScaling, null);
     assert.equal(parseModelConfig({ ...LLAMA_3_2_1B, rope_scaling: undefined, rope_parameters: { ...LLAMA_3_2_1B.rope_scaling, rope_theta: 5e5 } }).ropeScaling, "llama3");
     assert.equal(parseModelConfig({ ...LLAMA_3_2_1B, rope_scaling: { type: "linear", factor: 2 } }).ropeScaling, "linear");
@@ -101,7 +115,8 @@ describe("model config: what import refuses, naming it", () => {
 
   test("other architectures, with the supported ones listed", () => {
     refused({ ...LLAMA_3_2_1B, architectures: ["GemmaForCausalLM"], model_type: "gemma" },
-      /^architectures \["GemmaForCausalLM"\] is not supported \(Sailfin supports LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Ernie4_5ForCausalLM, MistralForCausalLM\)$/);
+      /^architectures \["GemmaForCausalLM"\] is not supported \(Sailfin supports LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Ernie4_5ForCausalLM, MistralForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM\)$/);
+    refused({ ...GEMMA_3_1B, architectures: ["Gemma3ForConditionalGeneration"], model_type: "gemma3" }, /^model_type "gemma3" \(image-text\) is not supported: import the text-only checkpoint/);
     refused({ ...LLAMA_3_2_1B, architectures: undefined, model_type: "phi3" }, /^model_type "phi3" is not supported/);
     refused({ ...QWEN3_0_6B, model_type: "qwen2" }, /^model_type "qwen2" contradicts architectures \(Qwen3ForCausalLM\)/);
   });
@@ -112,7 +127,12 @@ describe("model config: what import refuses, naming it", () => {
     refused({ ...QWEN3_0_6B, layer_types: ["full_attention", "sliding_attention"] }, /^layer_types "sliding_attention" is not supported/);
     refused({ ...LLAMA_3_2_1B, rope_scaling: { rope_type: "yarn", factor: 4 } }, /^rope_scaling type "yarn" is not supported \(default, linear, llama3\)/);
     refused({ ...LLAMA_3_2_1B, rope_scaling: { rope_type: "llama3", factor: 32 } }, /^rope_scaling\.low_freq_factor must be a positive number for type llama3/);
-    refused({ ...LLAMA_3_2_1B, hidden_act: "gelu" }, /^hidden_act "gelu" is not supported \(silu only\)/);
+    refused({ ...LLAMA_3_2_1B, hidden_act: "gelu" }, /^hidden_act "gelu" is not supported \(silu for llama\)/);
+    refused({ ...GEMMA_2_2B, hidden_activation: "gelu" }, /^hidden_activation "gelu" is not supported \(gelu_pytorch_tanh for gemma2\)/);
+    refused({ ...GEMMA_3_1B, use_bidirectional_attention: true }, /^use_bidirectional_attention: true is not supported/);
+    refused({ ...GEMMA_3_1B, layer_types: ["sliding_attention", "full_attention"] }, /^layer_types has 2 entries, but num_hidden_layers is 26/);
+    refused({ ...GEMMA_2_2B, num_hidden_layers: 1, layer_types: ["chunked_attention"] }, /^layer_types "chunked_attention" is not supported \(full_attention or sliding_attention layers only\)/);
+    assert.equal(parseModelConfig({ ...GEMMA_2_2B, num_hidden_layers: 2, layer_types: ["sliding_attention", "full_attention"] }).numLayers, 2);
     refused({ ...MISTRAL_7B_V0_3, quantization_config: { quant_method: "gptq", bits: 4 } }, /^quantization_config: pre-quantized checkpoints are not supported/);
     refused({ ...MISTRAL_7B_V0_3, sliding_window: 0 }, /^sliding_window must be a positive integer/);
     refused({ ...ERNIE_4_5_0_3B, use_bias: "yes" }, /^use_bias must be true or false/);

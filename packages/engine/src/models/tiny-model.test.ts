@@ -48,6 +48,8 @@ describe("tiny model writer", () => {
       { family: "qwen3", architecture: "Qwen3ForCausalLM", tied: true, extra: "model.layers.1.self_attn.q_norm.weight", window: null },
       { family: "ernie4_5", architecture: "Ernie4_5ForCausalLM", tied: true, extra: undefined, window: null },
       { family: "mistral", architecture: "MistralForCausalLM", tied: false, extra: "lm_head.weight", window: 64 },
+      { family: "gemma2", architecture: "Gemma2ForCausalLM", tied: true, extra: "model.layers.0.pre_feedforward_layernorm.weight", window: 64 },
+      { family: "gemma3_text", architecture: "Gemma3ForCausalLM", tied: true, extra: "model.layers.1.self_attn.k_norm.weight", window: 64 },
     ] as const;
     for (const c of cases) {
       const info = await writeTinyModel(join(root, c.family), { architecture: c.family, seed: 4 });
@@ -64,7 +66,7 @@ describe("tiny model writer", () => {
       }
     }
     assert.equal((JSON.parse(await readFile(join(root, "ernie4_5", "config.json"), "utf8")) as Record<string, unknown>).use_bias, false);
-    await assert.rejects(writeTinyModel(join(root, "bad"), { architecture: "gemma" as never }), /architecture must be one of llama, qwen2, qwen3, ernie4_5, mistral/);
+    await assert.rejects(writeTinyModel(join(root, "bad"), { architecture: "gemma" as never }), /architecture must be one of llama, qwen2, qwen3, ernie4_5, mistral, gemma2, gemma3_text/);
   });
 
   test("the same seed writes the same bytes; another seed other weights", async () => {
