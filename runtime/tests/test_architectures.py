@@ -1,4 +1,4 @@
-"""Training smoke tests of the families added after Llama and Qwen2 (Qwen3, ERNIE 4.5, Mistral).
+"""Training smoke tests of the families added after Llama and Qwen2 (Qwen3, ERNIE 4.5, Mistral, Gemma 2/3).
 
 Parity with transformers is test_parity.py's job; here each family goes through the
 finetune recipe as a task would: full and LoRA, the loss falls, a run stopped and
@@ -30,6 +30,13 @@ FAMILIES = {
     "ernie4_5": dict(architectures=["Ernie4_5ForCausalLM"], use_bias=True, num_key_value_heads=1, head_dim=16),
     # a sliding window shorter than the 32-token rows
     "mistral": dict(architectures=["MistralForCausalLM"], sliding_window=6),
+    # (1 + w) norms, sandwich norms, GeLU, soft-capped scores and logits, alternating windows
+    "gemma2": dict(architectures=["Gemma2ForCausalLM"], hidden_act="gelu_pytorch_tanh", head_dim=16,
+                   query_pre_attn_scalar=24, sliding_window=6, tie_word_embeddings=True),
+    # q/k norms, a local rotary base on the sliding layers, 2 sliding layers then a global one
+    "gemma3_text": dict(architectures=["Gemma3ForCausalLM"], hidden_act="gelu_pytorch_tanh", num_hidden_layers=3,
+                        head_dim=16, query_pre_attn_scalar=16, sliding_window=6, sliding_window_pattern=3,
+                        rope_local_base_freq=10000.0, tie_word_embeddings=True),
 }
 CPU = torch.device("cpu")
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from helpers import tiny_config
-from sailfin_runtime.models.llama import CausalLM, ModelConfig, segment_mask, segment_positions, window_mask
+from sailfin_runtime.models.llama import (CausalLM, ModelConfig, rope_inv_freq, segment_mask, segment_positions,
+                                          window_mask)
 from sailfin_runtime.protocol import UserError
 
 
@@ -141,3 +142,37 @@ def test_sliding_window_limits_packed_and_padded_rows_to_the_last_keys():
         unwindowed = CausalLM(ModelConfig.from_dict(tiny_config("mistral"))).init_weights(3).eval()(a)
     assert float((got - alone).abs().max()) < 1e-5
     assert float((unwindowed - alone[:, :6]).abs().max()) > 1e-3  # the window changed the logits
+
+
+def test_gemma_configs_as_the_hub_writes_them():
+    """Gemma configs before transformers 5: a window pattern and rope_local_base_freq instead of per-layer fields."""
+    gemma3 = {**tiny_config("gemma3_text", num_hidden_layers=6), "hidden_activation": "gelu_pytorch_tanh",
+              "sliding_window_pattern": 3, "sliding_window": 512, "rope_theta": 1e6, "rope_local_base_freq": 1e4,
+              "rope_scaling": {"rope_type": "linear", "factor": 8.0}}
+    del gemma3["tie_word_embeddings"]  # Gemma's default: tied
+    cfg = ModelConfig.from_dict(gemma3)
+    assert cfg.layer_types == ["sliding_attention", "sliding_attention", "full_attention"] * 2
+    assert [cfg.layer_window(i) for i in range(3)] == [512, 512, None]
+    assert (cfg.rope_theta, cfg.rope_local_theta, cfg.head_dim, cfg.tie_word_embeddings) == (1e6, 1e4, 256, True)
+    model = CausalLM(cfg)
+    assert [layer.self_attn.local_rope for layer in model.model.layers] == [True, True, False] * 2
+    # linear scaling on the global layers only
+    assert torch.allclose(model.model.inv_freq * 8, rope_inv_freq(ModelConfig.from_dict({**gemma3, "rope_scaling": None})))
+    assert torch.allclose(model.model.inv_freq_local, 1.0 / (1e4 ** (torch.arange(0, 256, 2).float() / 256)))
+    gemma2 = ModelConfig.from_dict({**tiny_config("gemma2"), "hidden_act": "gelu_pytorch_tanh"})
+    assert gemma2.layer_types == ["sliding_attention", "full_attention"]
+    assert (gemma2.attn_logit_softcapping, gemma2.final_logit_softcapping, gemma2.query_pre_attn_scalar) == (50.0, 30.0, 256)
+    with pytest.raises(UserError, match="model_type 'gemma3'.*gemma3_text"):
+        ModelConfig.from_dict({**tiny_config(), "model_type": "gemma3"})
+    with pytest.raises(UserError, match="use_bidirectional_attention"):
+        ModelConfig.from_dict({**gemma3, "use_bidirectional_attention": True})
+    with pytest.raises(UserError, match="hidden_act 'silu' is not supported for gemma2"):
+        ModelConfig.from_dict({**tiny_config("gemma2")})
+    with pytest.raises(UserError, match="layer_types"):
+        ModelConfig.from_dict({**gemma3, "layer_types": ["full_attention"]})
+
+
+def test_gemma_tensor_names():
+    model = CausalLM(ModelConfig.from_dict({**tiny_config("gemma2", tie_word_embeddings=True), "hidden_act": "gelu_pytorch_tanh"}))
+    extra = {f"model.layers.{i}.{n}_feedforward_layernorm.weight" for i in range(2) for n in ("pre", "post")}
+    assert set(model.hf_state_dict()) == set(expected_keys(2, qkv_bias=False, lm_head=False)) | extra

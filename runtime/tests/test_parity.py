@@ -45,7 +45,7 @@ def max_diff_on_tokens(model: CausalLM, fx) -> float:
     return float((logits[keep] - fx["logits"][keep]).abs().max())
 
 
-FAMILIES = ["qwen3", "qwen2_5", "llama3_2", "ernie4_5", "ernie4_5_bias", "mistral"]
+FAMILIES = ["qwen3", "qwen2_5", "llama3_2", "ernie4_5", "ernie4_5_bias", "mistral", "gemma2", "gemma3_text"]
 ADAPTERS = {"qwen3_lora": "qwen3", "ernie4_5_lora": "ernie4_5"}
 
 

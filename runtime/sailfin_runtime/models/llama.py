@@ -10,7 +10,12 @@ differ in a few options, each read from ``config.json`` as ``transformers`` does
 - Qwen3 normalizes each head's queries and keys (``q_norm``/``k_norm``, RMSNorm over
   ``head_dim``) before the rotary embedding;
 - ERNIE 4.5 rotates interleaved pairs (dims 2i, 2i+1) where the others rotate halves;
-- Mistral limits each query to the last ``sliding_window`` keys (itself included).
+- Mistral limits each query to the last ``sliding_window`` keys (itself included);
+- Gemma 2 and Gemma 3 (text) add more: RMSNorm scaled by ``1 + weight``, embeddings
+  scaled by sqrt(hidden), a GeLU (tanh) MLP, norms after attention and around the MLP,
+  ``query_pre_attn_scalar`` as the attention scale, sliding-window and global layers
+  (``layer_types``), Gemma 2's soft-capped attention scores and logits, Gemma 3's
+  q/k norms and a separate rotary base for its sliding layers.
 
 Module names follow ``transformers`` exactly, so ``state_dict()`` keys are HF keys
 and HF safetensors load directly.
@@ -40,7 +45,8 @@ import torch.nn.functional as F
 from .. import _compat
 from ..protocol import UserError
 
-SUPPORTED_TYPES = ("llama", "qwen2", "qwen3", "mistral", "ernie4_5")
+SUPPORTED_TYPES = ("llama", "qwen2", "qwen3", "mistral", "ernie4_5", "gemma2", "gemma3_text")
+GEMMA_TYPES = ("gemma2", "gemma3_text")
 
 # Families people ask for that this decoder does not implement, and why (the UserError says it).
 REFUSED_TYPES = {
@@ -48,12 +54,17 @@ REFUSED_TYPES = {
     "qwen3_moe": "Qwen3 mixture-of-experts models are not supported (the dense qwen3 models are)",
     "qwen2_moe": "Qwen2 mixture-of-experts models are not supported (the dense qwen2 models are)",
     "mixtral": "Mixtral (mixture of experts) is not supported (the dense mistral models are)",
+    "gemma3": "Gemma 3 image-text checkpoints are not supported (the text-only gemma3_text ones, e.g. Gemma 3 1B, are)",
 }
 
 # transformers' defaults for fields a config.json may leave out, where they differ from Llama's.
 _DEFAULTS: Dict[str, Dict[str, Any]] = {
     "qwen3": {"head_dim": 128},
     "ernie4_5": {"head_dim": 128, "tie_word_embeddings": True, "rms_norm_eps": 1e-5, "rope_theta": 500000.0},
+    "gemma2": {"head_dim": 256, "tie_word_embeddings": True, "query_pre_attn_scalar": 256, "sliding_window": 4096,
+               "final_logit_softcapping": 30.0, "attn_logit_softcapping": 50.0, "sliding_window_pattern": 2},
+    "gemma3_text": {"head_dim": 256, "tie_word_embeddings": True, "rope_theta": 1000000.0, "query_pre_attn_scalar": 256,
+                    "sliding_window": 4096, "sliding_window_pattern": 6, "rope_local_base_freq": 10000.0},
 }
 
 
@@ -77,7 +88,12 @@ class ModelConfig:
     attention_bias: bool = False  # Llama, Qwen3: q/k/v/o biases
     mlp_bias: bool = False  # Llama only
     use_bias: bool = False  # ERNIE 4.5: biases on every projection
-    sliding_window: Optional[int] = None  # Mistral: each query sees the last N keys
+    sliding_window: Optional[int] = None  # Mistral, Gemma's sliding layers: each query sees the last N keys
+    layer_types: Optional[List[str]] = None  # Gemma: sliding_attention or full_attention per layer
+    query_pre_attn_scalar: Optional[float] = None  # Gemma: attention scale is its -1/2 power
+    attn_logit_softcapping: Optional[float] = None  # Gemma 2
+    final_logit_softcapping: Optional[float] = None  # Gemma 2
+    rope_local_theta: Optional[float] = None  # Gemma 3: rotary base of the sliding layers
     initializer_range: float = 0.02
     torch_dtype: str = "float32"
     raw: Dict[str, Any] = field(default_factory=dict, repr=False)
@@ -99,9 +115,19 @@ class ModelConfig:
         return self.use_bias if self.model_type == "ernie4_5" else self.model_type == "llama" and self.mlp_bias
 
     @property
+    def gemma(self) -> bool:
+        return self.model_type in GEMMA_TYPES
+
+    def layer_window(self, layer: int) -> Optional[int]:
+        """The sliding window of a layer (None: it sees every earlier key)."""
+        if self.layer_types is not None:
+            return self.sliding_window if self.layer_types[layer] == "sliding_attention" else None
+        return self.sliding_window
+
+    @property
     def qk_norm(self) -> bool:
-        """Qwen3: per-head RMSNorm of queries and keys before the rotary embedding."""
-        return self.model_type == "qwen3"
+        """Qwen3, Gemma 3: per-head RMSNorm of queries and keys before the rotary embedding."""
+        return self.model_type in ("qwen3", "gemma3_text")
 
     @property
     def rope_interleaved(self) -> bool:
@@ -123,15 +149,30 @@ class ModelConfig:
             raise UserError(f"model_type {model_type!r} is not supported (supported: {', '.join(SUPPORTED_TYPES)})", where)
         defaults = {"head_dim": None, "tie_word_embeddings": False, "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
                     **_DEFAULTS.get(model_type, {})}
-        if cfg.get("hidden_act", "silu") != "silu":
-            raise UserError(f"hidden_act {cfg.get('hidden_act')!r} is not supported (silu only)", where)
+        gemma = model_type in GEMMA_TYPES
+        # Gemma configs name it hidden_activation (older ones also carry a hidden_act, which transformers ignores).
+        wanted = "gelu_pytorch_tanh" if gemma else "silu"
+        act = (cfg.get("hidden_activation") if gemma else None) or cfg.get("hidden_act") or wanted
+        if act != wanted:
+            raise UserError(f"hidden_act {act!r} is not supported for {model_type} ({wanted} only)", where)
+        if cfg.get("use_bidirectional_attention"):
+            raise UserError("use_bidirectional_attention is not supported (causal decoders only)", where)
         if model_type in ("qwen2", "qwen3") and cfg.get("use_sliding_window"):
             raise UserError(f"{model_type} sliding-window attention is not supported (use_sliding_window must be false)", where)
+        layers = int(cfg["num_hidden_layers"])
         layer_types = cfg.get("layer_types")
-        if layer_types is not None and any(t != "full_attention" for t in layer_types) and model_type != "mistral":
+        if gemma:
+            if layer_types is None:  # configs before transformers 4.53 give a pattern: every Nth layer is global
+                pattern = int(cfg.get("sliding_window_pattern") or defaults["sliding_window_pattern"])
+                layer_types = ["sliding_attention" if (i + 1) % pattern else "full_attention" for i in range(layers)]
+            if len(layer_types) != layers or any(t not in ("sliding_attention", "full_attention") for t in layer_types):
+                raise UserError(f"layer_types must give sliding_attention or full_attention for each of the {layers} layers", where)
+        elif layer_types is not None and any(t != "full_attention" for t in layer_types) and model_type != "mistral":
             raise UserError("layer_types other than full_attention are not supported for "
                             f"{model_type} (per-layer sliding windows)", where)
-        window = cfg.get("sliding_window") if model_type == "mistral" else None
+        else:
+            layer_types = None
+        window = cfg.get("sliding_window", defaults.get("sliding_window")) if model_type == "mistral" or gemma else None
         if window is not None and (not isinstance(window, int) or isinstance(window, bool) or window < 1):
             raise UserError(f"sliding_window must be a positive integer or null, got {window!r}", where)
         # transformers >= 5 writes rope_parameters {rope_theta, rope_type, ...}; older ones
@@ -139,6 +180,13 @@ class ModelConfig:
         params = cfg.get("rope_parameters")
         scaling = cfg.get("rope_scaling")
         theta = cfg.get("rope_theta")
+        local_theta = cfg.get("rope_local_base_freq", defaults.get("rope_local_base_freq"))
+        if isinstance(params, dict) and "full_attention" in params:  # Gemma 3, transformers >= 5: per layer type
+            local = params.get("sliding_attention") or {}
+            if local.get("rope_type", "default") != "default":
+                raise UserError("rope scaling on the sliding-window layers is not supported", where)
+            local_theta = local.get("rope_theta", local_theta)
+            params = params["full_attention"] or {}
         if isinstance(params, dict):
             theta = params.get("rope_theta", theta)
             if params.get("rope_type", params.get("type", "default")) != "default":
@@ -150,6 +198,10 @@ class ModelConfig:
         heads = int(cfg["num_attention_heads"])
         hidden = int(cfg["hidden_size"])
         tie = cfg.get("tie_word_embeddings")
+
+        def gemma_field(name: str) -> Optional[float]:
+            value = cfg.get(name, defaults.get(name)) if gemma else None
+            return None if value is None else float(value)
         return cls(
             model_type=model_type,
             vocab_size=int(cfg["vocab_size"]),
@@ -168,6 +220,11 @@ class ModelConfig:
             mlp_bias=bool(cfg.get("mlp_bias", False)),
             use_bias=bool(cfg.get("use_bias", False)),
             sliding_window=window,
+            layer_types=layer_types,
+            query_pre_attn_scalar=gemma_field("query_pre_attn_scalar"),
+            attn_logit_softcapping=gemma_field("attn_logit_softcapping"),
+            final_logit_softcapping=gemma_field("final_logit_softcapping"),
+            rope_local_theta=float(local_theta) if model_type == "gemma3_text" else None,
             initializer_range=float(cfg.get("initializer_range", 0.02)),
             torch_dtype=str(cfg.get("torch_dtype") or cfg.get("dtype") or "float32"),  # transformers 5 writes dtype
             raw=dict(cfg),
@@ -199,11 +256,33 @@ class RMSNorm(nn.Module):
         return self.weight * x.to(dtype)
 
 
-def rope_inv_freq(config: ModelConfig) -> torch.Tensor:
-    """Inverse frequencies with the config's theta and (optional) linear or Llama-3 scaling."""
+class GemmaRMSNorm(nn.Module):
+    """Gemma's RMSNorm: scaled by ``1 + weight`` (weights start at 0), multiplied in fp32 before the cast back."""
+
+    def __init__(self, size: int, eps: float):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(size))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x.float()
+        y = y * torch.rsqrt(y.pow(2).mean(-1, keepdim=True) + self.eps)
+        return (y * (1.0 + self.weight.float())).type_as(x)
+
+
+def make_norm(config: ModelConfig, size: int) -> nn.Module:
+    return GemmaRMSNorm(size, config.rms_norm_eps) if config.gemma else RMSNorm(size, config.rms_norm_eps)
+
+
+def rope_inv_freq(config: ModelConfig, local: bool = False) -> torch.Tensor:
+    """Inverse frequencies with the config's theta and (optional) linear or Llama-3 scaling.
+
+    ``local``: Gemma 3's sliding layers, with their own base and no scaling.
+    """
     dim = config.head_dim
-    inv_freq = 1.0 / (config.rope_theta ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
-    scaling = config.rope_scaling or {}
+    theta = config.rope_local_theta if local else config.rope_theta
+    inv_freq = 1.0 / (theta ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
+    scaling = {} if local else config.rope_scaling or {}
     kind = scaling.get("rope_type", scaling.get("type", "default"))
     if kind == "linear":
         return inv_freq / float(scaling["factor"])
@@ -333,14 +412,16 @@ class Attention(nn.Module):
     """Grouped-query attention. ``window``, ``scale`` and ``softcap`` are this layer's
     attention options, read by ``Decoder.forward`` (which mask) and by the kernel."""
 
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config: ModelConfig, layer: int):
         super().__init__()
         self.heads = config.num_attention_heads
         self.kv_heads = config.num_key_value_heads
         self.head_dim = config.head_dim
-        self.window: Optional[int] = config.sliding_window
-        self.scale: float = config.head_dim ** -0.5
-        self.softcap: Optional[float] = None
+        self.window: Optional[int] = config.layer_window(layer)
+        self.scale: float = (config.query_pre_attn_scalar or config.head_dim) ** -0.5
+        self.softcap: Optional[float] = config.attn_logit_softcapping
+        # Gemma 3's sliding layers rotate with their own base (Decoder.forward picks the angles).
+        self.local_rope = config.rope_local_theta is not None and self.window is not None
         self.rotate = rotate_pairs if config.rope_interleaved else rotate_half
         h, d = config.hidden_size, config.head_dim
         self.q_proj = nn.Linear(h, self.heads * d, bias=config.qkv_bias)
@@ -348,8 +429,8 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(h, self.kv_heads * d, bias=config.qkv_bias)
         self.o_proj = nn.Linear(self.heads * d, h, bias=config.o_bias)
         if config.qk_norm:
-            self.q_norm = RMSNorm(d, config.rms_norm_eps)
-            self.k_norm = RMSNorm(d, config.rms_norm_eps)
+            self.q_norm = make_norm(config, d)
+            self.k_norm = make_norm(config, d)
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: Optional[torch.Tensor],
                 kv: Optional[LayerKV] = None) -> torch.Tensor:
@@ -376,21 +457,38 @@ class MLP(nn.Module):
         self.gate_proj = nn.Linear(h, i, bias=bias)
         self.up_proj = nn.Linear(h, i, bias=bias)
         self.down_proj = nn.Linear(i, h, bias=bias)
+        self.gelu = config.gemma
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+        gate = self.gate_proj(x)
+        gate = F.gelu(gate, approximate="tanh") if self.gelu else F.silu(gate)
+        return self.down_proj(gate * self.up_proj(x))
 
 
 class DecoderLayer(nn.Module):
-    def __init__(self, config: ModelConfig):
+    """Pre-norm attention and MLP; Gemma also norms each sub-block's output (``sandwich``).
+
+    The names are HF's: in Gemma ``post_attention_layernorm`` norms the attention output
+    and ``pre_feedforward_layernorm`` the MLP input, which Llama's
+    ``post_attention_layernorm`` does.
+    """
+
+    def __init__(self, config: ModelConfig, layer: int):
         super().__init__()
-        self.self_attn = Attention(config)
+        self.self_attn = Attention(config, layer)
         self.mlp = MLP(config)
-        self.input_layernorm = RMSNorm(config.hidden_size, config.rms_norm_eps)
-        self.post_attention_layernorm = RMSNorm(config.hidden_size, config.rms_norm_eps)
+        self.input_layernorm = make_norm(config, config.hidden_size)
+        self.post_attention_layernorm = make_norm(config, config.hidden_size)
+        self.sandwich = config.gemma
+        if self.sandwich:
+            self.pre_feedforward_layernorm = make_norm(config, config.hidden_size)
+            self.post_feedforward_layernorm = make_norm(config, config.hidden_size)
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: Optional[torch.Tensor],
                 kv: Optional[LayerKV] = None) -> torch.Tensor:
+        if self.sandwich:
+            x = x + self.post_attention_layernorm(self.self_attn(self.input_layernorm(x), cos, sin, mask, kv))
+            return x + self.post_feedforward_layernorm(self.mlp(self.pre_feedforward_layernorm(x)))
         x = x + self.self_attn(self.input_layernorm(x), cos, sin, mask, kv)
         return x + self.mlp(self.post_attention_layernorm(x))
 
@@ -401,10 +499,13 @@ class Decoder(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.embed_tokens = nn.Embedding(config.vocab_size, config.hidden_size)
-        self.layers = nn.ModuleList(DecoderLayer(config) for _ in range(config.num_hidden_layers))
-        self.norm = RMSNorm(config.hidden_size, config.rms_norm_eps)
+        self.layers = nn.ModuleList(DecoderLayer(config, i) for i in range(config.num_hidden_layers))
+        self.norm = make_norm(config, config.hidden_size)
         self.register_buffer("inv_freq", rope_inv_freq(config), persistent=False)
+        if config.rope_local_theta is not None:
+            self.register_buffer("inv_freq_local", rope_inv_freq(config, local=True), persistent=False)
         self.rope_interleaved = config.rope_interleaved
+        self.embed_scale = config.hidden_size ** 0.5 if config.gemma else None
         self.gradient_checkpointing = False
 
     def forward(self, input_ids: torch.Tensor, segment_ids: Optional[torch.Tensor] = None,
@@ -436,12 +537,6 @@ class Decoder(nn.Module):
             positions = (attention_mask.long().cumsum(dim=1) - 1).clamp(min=0)[:, past:]
             # Always explicit: SDPA's is_causal aligns top-left, wrong for queries after a cache.
             mask = padded_causal_mask(attention_mask, past)
-        # Angles in fp32 with autocast off, as HF does: bf16 angles lose whole radians at long positions.
-        with torch.autocast(device_type=input_ids.device.type, enabled=False):
-            freqs = positions[..., None].float() * self.inv_freq.float()
-            # Interleaved rotary pairs dims (2i, 2i+1) with frequency i; rotate_half pairs (i, i + d/2).
-            emb = freqs.repeat_interleave(2, dim=-1) if self.rope_interleaved else torch.cat((freqs, freqs), dim=-1)
-            cos, sin = emb.cos()[:, None], emb.sin()[:, None]
         # One mask per distinct sliding window shorter than the keys; each layer reads its own.
         keys = past + s
         masks: Dict[Optional[int], Optional[torch.Tensor]] = {None: mask}
@@ -450,9 +545,14 @@ class Decoder(nn.Module):
             if window is not None and window not in masks:
                 masks[window] = window_mask(mask, window, s, keys, input_ids.device) if window < keys else mask
         x = self.embed_tokens(input_ids)
-        cos, sin = cos.to(x.dtype), sin.to(x.dtype)
+        if self.embed_scale is not None:  # Gemma: rounded to the activations' dtype first, as HF does
+            x = x * torch.tensor(self.embed_scale, dtype=x.dtype)
+        angles = {False: self.rotary(positions, self.inv_freq, x.dtype)}
+        if hasattr(self, "inv_freq_local"):
+            angles[True] = self.rotary(positions, self.inv_freq_local, x.dtype)
         for i, layer in enumerate(self.layers):
             layer_mask = masks[layer.self_attn.window]
+            cos, sin = angles[layer.self_attn.local_rope]
             if self.gradient_checkpointing and self.training:
                 x = _compat.checkpoint_call(layer, x, cos, sin, layer_mask)
             else:
@@ -460,6 +560,16 @@ class Decoder(nn.Module):
         if cache is not None:
             cache.length += s
         return self.norm(x)
+
+
+    def rotary(self, positions: torch.Tensor, inv_freq: torch.Tensor, dtype: torch.dtype) -> Tuple[torch.Tensor, torch.Tensor]:
+        """cos and sin ``[b, 1, s, head_dim]`` of the positions, in ``dtype``."""
+        # Angles in fp32 with autocast off, as HF does: bf16 angles lose whole radians at long positions.
+        with torch.autocast(device_type=positions.device.type, enabled=False):
+            freqs = positions[..., None].float() * inv_freq.float()
+            # Interleaved rotary pairs dims (2i, 2i+1) with frequency i; rotate_half pairs (i, i + d/2).
+            emb = freqs.repeat_interleave(2, dim=-1) if self.rope_interleaved else torch.cat((freqs, freqs), dim=-1)
+            return emb.cos()[:, None].to(dtype), emb.sin()[:, None].to(dtype)
 
 
 class CausalLM(nn.Module):
@@ -491,13 +601,21 @@ class CausalLM(nn.Module):
         hidden = self.model(input_ids, segment_ids, attention_mask, cache)
         if selected is not None:
             hidden = hidden[:, :-1][selected]
-        return self.lm_head(hidden)
+        return self.cap_logits(self.lm_head(hidden))
+
+    def cap_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        """Gemma 2's final soft-capping, ``cap * tanh(logits / cap)``; the identity elsewhere.
+
+        A loss that applies ``lm_head`` itself (in chunks) must call this on each chunk.
+        """
+        cap = self.config.final_logit_softcapping
+        return logits if cap is None else cap * torch.tanh(logits / cap)
 
     def next_token_logits(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
                           cache: Optional[KVCache] = None) -> torch.Tensor:
         """fp32 logits ``[batch, vocab]`` of the last position only: generation never builds ``[b, s, vocab]``."""
         hidden = self.model(input_ids, attention_mask=attention_mask, cache=cache)[:, -1]
-        return self.lm_head(hidden).float()
+        return self.cap_logits(self.lm_head(hidden)).float()
 
     def new_cache(self) -> KVCache:
         return KVCache(self.config.num_hidden_layers)
@@ -514,6 +632,8 @@ class CausalLM(nn.Module):
                         module.bias.zero_()
                 elif isinstance(module, RMSNorm):
                     module.weight.fill_(1.0)
+                elif isinstance(module, GemmaRMSNorm):
+                    module.weight.zero_()  # scales by 1 + weight
         return self
 
     def hf_state_dict(self) -> Dict[str, torch.Tensor]:

@@ -23,6 +23,7 @@ in 4.54) and are made separately, without touching the ones above::
 
     python -m venv /tmp/hf-venv && /tmp/hf-venv/bin/pip install torch transformers peft accelerate
     /tmp/hf-venv/bin/python runtime/tests/parity/make_fixtures.py families
+    /tmp/hf-venv/bin/python runtime/tests/parity/make_fixtures.py gemma   # Gemma 2 and Gemma 3 text
 
 Worked with: transformers 5.17.0, peft 0.21.2, accelerate 1.16.0, safetensors 0.8.0,
 torch 2.9.1 (CPU), Python 3.11.2. HF runs its eager attention (softmax in fp32), so the
@@ -232,6 +233,29 @@ def main_families() -> None:
     write_versions("qwen3, qwen3_lora, qwen2_5, llama3_2, ernie4_5, ernie4_5_lora, ernie4_5_bias, mistral")
 
 
+def main_gemma() -> None:
+    """Gemma 2 and Gemma 3 (text): sliding and global layers, a window shorter than every sample."""
+    from transformers import Gemma2Config, Gemma2ForCausalLM, Gemma3ForCausalLM, Gemma3TextConfig
+
+    small = dict(vocab_size=128, max_position_embeddings=64, initializer_range=0.2, bos_token_id=2, eos_token_id=1,
+                 pad_token_id=0, hidden_activation="gelu_pytorch_tanh", rms_norm_eps=1e-6, sliding_window=4)
+    # Gemma-2-2B: GQA 2:1, soft-capped scores (50) and logits (30), tied; query_pre_attn_scalar
+    # differs from head_dim here (as in Gemma-2-27B) so the scale's source is tested.
+    build("gemma2", Gemma2ForCausalLM, Gemma2Config(
+        **small, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=16, query_pre_attn_scalar=24, rope_theta=10000.0,
+        attn_logit_softcapping=50.0, final_logit_softcapping=30.0, tie_word_embeddings=True,
+        layer_types=["sliding_attention", "full_attention"]), 1000)
+    # Gemma-3-1B: 4 heads, 1 kv head, q/k norms, global rope 1e6 and local 1e4, no soft-capping, tied.
+    build("gemma3_text", Gemma3ForCausalLM, Gemma3TextConfig(
+        **small, hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4,
+        num_key_value_heads=1, head_dim=16, query_pre_attn_scalar=16, tie_word_embeddings=True,
+        layer_types=["sliding_attention", "sliding_attention", "full_attention"],
+        rope_parameters={"full_attention": {"rope_type": "default", "rope_theta": 1000000.0},
+                         "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}), 1100)
+    write_versions("gemma2, gemma3_text")
+
+
 def write_versions(fixtures: str) -> None:
     """One entry per set of fixtures, keyed by the fixtures it made (the others are kept)."""
     import accelerate
@@ -271,4 +295,4 @@ def check_reverse() -> None:
 
 
 if __name__ == "__main__":
-    main_families() if sys.argv[1:] == ["families"] else main()
+    {"families": main_families, "gemma": main_gemma}.get(sys.argv[1] if sys.argv[1:] else "", main)()
