@@ -105,7 +105,7 @@ export class ModelConfigError extends Error {
 export function parseModelConfig(json: unknown): ModelConfig {
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw new ModelConfigError("is not a JSON object");
   const c = json as Record<string, unknown>;
-  refuseMixtureOfExperts(c);
+  refuseLookalikes(c);
   const family = familyOf(c);
   const spec = FAMILIES[family];
   const positive = (key: string): number => {
@@ -173,7 +173,7 @@ export function parseModelConfig(json: unknown): ModelConfig {
  * Checkpoints that share names with supported ones but are something else: mixture-of-experts
  * (ERNIE 4.5 MoE, Qwen MoE, Mixtral) and Gemma 3's image-text model; say so plainly.
  */
-function refuseMixtureOfExperts(c: Record<string, unknown>): void {
+function refuseLookalikes(c: Record<string, unknown>): void {
   const modelType = typeof c.model_type === "string" ? c.model_type : "";
   const archs = Array.isArray(c.architectures) ? c.architectures.filter((a): a is string => typeof a === "string") : [];
   const moeArch = archs.find((a) => /moe|mixtral/i.test(a));
