@@ -157,6 +157,8 @@ for (const dialect of testDialects()) describe(`web console in chromium (${diale
     await page.getByRole("button", { name: "New job" }).click();
     await page.getByLabel("Name", { exact: true }).fill("say-words");
     await page.getByLabel("Base model").selectOption("tiny-base");
+    // What the model is, from DescribeFineTuningSupportModels' modelSpec extension.
+    assert.match((await page.locator("#job-model-facts").textContent()) ?? "", /^LlamaForCausalLM · [\d,]+ parameters · context 512 tokens · (.* · )?chat template$/);
     await page.getByLabel("Train mode").selectOption("SFT");
     await page.getByRole("button", { name: "Create job" }).click();
     await page.waitForURL(/\/console\/jobs\//);

@@ -152,7 +152,7 @@ for (const { dialect, artifacts, label } of testAxes()) {
       assert.deepEqual(
         { ...base.config, dtype: undefined, parameterCount: undefined, intermediateSize: undefined, headDim: undefined, modelType: undefined },
         { hiddenSize: 64, numLayers: 2, numHeads: 4, numKvHeads: 2, vocabSize: 288, maxPositionEmbeddings: 512, tieWordEmbeddings: true,
-          hasChatTemplate: true, dtype: undefined, parameterCount: undefined, intermediateSize: undefined, headDim: undefined, modelType: undefined },
+          slidingWindow: null, ropeScaling: null, hasChatTemplate: true, dtype: undefined, parameterCount: undefined, intermediateSize: undefined, headDim: undefined, modelType: undefined },
       );
       assert.equal(base.artifactPath, `models/${version.modelId}/`);
       const names = (await listBaseModels(res())).map((b) => b.setName);
@@ -166,9 +166,9 @@ for (const { dialect, artifacts, label } of testAxes()) {
           name: "wrong-arch",
           breakIt: async (d) => {
             const c = JSON.parse(await readFile(join(d, "config.json"), "utf8"));
-            await writeFile(join(d, "config.json"), JSON.stringify({ ...c, architectures: ["MistralForCausalLM"], model_type: "mistral" }));
+            await writeFile(join(d, "config.json"), JSON.stringify({ ...c, architectures: ["GemmaForCausalLM"], model_type: "gemma" }));
           },
-          expect: /^config\.json: architectures \["MistralForCausalLM"\] is not supported/,
+          expect: /^config\.json: architectures \["GemmaForCausalLM"\] is not supported/,
         },
         {
           name: "shape-mismatch",
@@ -507,6 +507,12 @@ for (const { dialect, artifacts, label } of testAxes()) {
       const made = await runCli(["models", "create-tiny", dir, "--arch", "llama"], env);
       assert.equal(made.code, 0, made.stderr);
       assert.match(made.stdout, /RANDOM weights/);
+      const qwen3 = await runCli(["models", "create-tiny", join(work, "cli-qwen3"), "--arch", "qwen3"], env);
+      assert.equal(qwen3.code, 0, qwen3.stderr);
+      assert.match(qwen3.stdout, /tiny qwen3 model/);
+      const gemma = await runCli(["models", "create-tiny", join(work, "cli-gemma"), "--arch", "gemma"], env);
+      assert.notEqual(gemma.code, 0);
+      assert.match(gemma.stderr, /--arch must be one of llama, qwen2, qwen3, ernie4_5, mistral, gemma2, gemma3_text, got 'gemma'/);
       const imported = await runCli(["models", "import", dir, "--name", "cli-llama"], env);
       assert.equal(imported.code, 0, imported.stdout + imported.stderr);
       const versionId = /(amv-[a-z0-9]{12}) Ready/.exec(imported.stdout)?.[1];

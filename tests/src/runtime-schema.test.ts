@@ -4,6 +4,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { jsonSchemaText, runtimeJsonSchemas } from "@sailfin/contract";
+import { MODEL_FAMILIES } from "@sailfin/engine";
 
 /**
  * The runtime reads its spec fields' types, ranges and defaults from the JSON Schema files in
@@ -23,4 +24,14 @@ test("the runtime's checked-in JSON Schema files are what the contract generates
   for (const [name, schema] of Object.entries(schemas)) {
     assert.equal(readFileSync(join(dir, name), "utf8"), jsonSchemaText(schema), `${name} is stale: ${REGENERATE}`);
   }
+});
+
+test("import accepts exactly the model families the runtime trains", () => {
+  // An import that passes but whose training the runtime refuses would fail hours later; one the
+  // runtime trains but import refuses is unreachable. tests/src/architectures-e2e.test.ts trains each.
+  const source = readFileSync(join(root, "runtime", "sailfin_runtime", "models", "llama.py"), "utf8");
+  const tuple = /^SUPPORTED_TYPES = \(([^)]*)\)/m.exec(source);
+  assert.ok(tuple, "SUPPORTED_TYPES not found in runtime/sailfin_runtime/models/llama.py");
+  const runtime = [...tuple[1]!.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
+  assert.deepEqual([...runtime].sort(), [...MODEL_FAMILIES].sort());
 });

@@ -78,10 +78,28 @@ export interface SupportTrainMode {
   readonly supportParameterScale: readonly SupportParameterScale[];
 }
 
+/** Sailfin extension of a support-model entry: what the base model is, as its config.json was checked at import. */
+export interface SupportModelSpec {
+  /** `architectures` name, e.g. `Qwen3ForCausalLM`. */
+  readonly architecture: string;
+  /** `model_type`: `llama`, `qwen2`, `qwen3`, `ernie4_5`, `mistral`, `gemma2` or `gemma3_text`. */
+  readonly family: string;
+  readonly parameterCount: number;
+  /** The context length (`max_position_embeddings`); `maxSeqLen` choices stop there. */
+  readonly maxPositionEmbeddings: number;
+  /** The window of sliding-attention layers in tokens (Mistral: every layer; Gemma: the sliding ones); null: none. */
+  readonly slidingWindow: number | null;
+  /** RoPE scaling type (`linear`, `llama3`); null: plain RoPE. */
+  readonly ropeScaling: string | null;
+  readonly tieWordEmbeddings: boolean;
+  readonly hasChatTemplate: boolean;
+}
+
 export interface SupportModel {
   readonly model: string;
   readonly modelType: "text2text";
   readonly supportTrainMode: readonly SupportTrainMode[];
+  readonly modelSpec: SupportModelSpec;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -63,17 +63,18 @@ export const modelsCommands: Command[] = [
   },
   {
     name: "models create-tiny",
-    usage: "DIR [--arch llama|qwen2]",
+    usage: "DIR [--arch llama|qwen2|qwen3|ernie4_5|mistral|gemma2|gemma3_text]",
     summary: "write a tiny RANDOM-weight model (for demos and tests only)",
     client: false,
     flags: { arch: { type: "string" } },
     positionals: { names: ["DIR"], min: 1 },
     async run(ctx, [dir], flags) {
       const arch = str(flags, "arch") ?? "qwen2";
-      if (arch !== "llama" && arch !== "qwen2") throw new UsageError(`--arch must be llama or qwen2, got '${arch}'`);
       // Loaded on use: the engine (tokenizers, safetensors) would slow every other command's start.
-      const { writeTinyModel } = await import("@sailfin/engine");
-      const info = await writeTinyModel(resolve(dir!), { architecture: arch, seed: 0 });
+      const { writeTinyModel, MODEL_FAMILIES } = await import("@sailfin/engine");
+      const family = MODEL_FAMILIES.find((f) => f === arch);
+      if (family === undefined) throw new UsageError(`--arch must be one of ${MODEL_FAMILIES.join(", ")}, got '${arch}'`);
+      const info = await writeTinyModel(resolve(dir!), { architecture: family, seed: 0 });
       ctx.out(`wrote a tiny ${arch} model with RANDOM weights (${info.parameterCount} parameters) to ${info.dir}`);
       ctx.out("It is for demos and tests only: it generates noise. Import it with: sailfin models import DIR --name NAME");
       return 0;

@@ -14,7 +14,7 @@ export {
   FineTuningJobIdBody, FineTuningTaskIdBody, FineTuningDatasetConfig, DatasetVersionEntry,
   TRAIN_MODES, PARAMETER_SCALES, SUPPORTED_PARAMETER_SCALES,
   type TrainMode, type ParameterScale, type SupportedParameterScale, type HyperParameterValue, type HyperParameterDef,
-  type SupportModel, type SupportTrainMode, type SupportParameterScale,
+  type SupportModel, type SupportModelSpec, type SupportTrainMode, type SupportParameterScale,
 } from "../finetune.js";
 
 /** Sailfin extension `DescribeFineTuningTaskMetrics`: steps after `sinceStep` (exclusive). */

@@ -3,7 +3,7 @@ import {
   type HyperParameterDef, type SupportModel, type SupportedParameterScale, type TrainMode,
 } from "@sailfin/contract";
 import type { EngineResources } from "../resources.js";
-import { listBaseModels, type ResolvedBaseModelConfig } from "../models/index.js";
+import { listBaseModels, type ResolvedBaseModel, type ResolvedBaseModelConfig } from "../models/index.js";
 
 /**
  * The `DescribeFineTuningSupportModels` table (reference §6.2.3), built from the registered base
@@ -38,8 +38,8 @@ export function hyperParameterTable(trainMode: TrainMode, scale: SupportedParame
   });
 }
 
-/** One `DescribeFineTuningSupportModels` entry. */
-function supportModelEntry(name: string, config: ResolvedBaseModelConfig): SupportModel {
+/** One `DescribeFineTuningSupportModels` entry; `modelSpec` is Sailfin's extension (docs/compatibility.md). */
+function supportModelEntry({ setName: name, architecture, config }: ResolvedBaseModel): SupportModel {
   return {
     model: name,
     modelType: "text2text",
@@ -50,6 +50,11 @@ function supportModelEntry(name: string, config: ResolvedBaseModelConfig): Suppo
         supportHyperParameterConfig: hyperParameterTable(trainMode, parameterScale, config),
       })),
     })),
+    modelSpec: {
+      architecture, family: config.modelType, parameterCount: config.parameterCount, maxPositionEmbeddings: config.maxPositionEmbeddings,
+      slidingWindow: config.slidingWindow, ropeScaling: config.ropeScaling, tieWordEmbeddings: config.tieWordEmbeddings,
+      hasChatTemplate: config.hasChatTemplate,
+    },
   };
 }
 
@@ -59,5 +64,5 @@ function supportModelEntry(name: string, config: ResolvedBaseModelConfig): Suppo
  */
 export async function describeSupportModels(res: EngineResources): Promise<SupportModel[]> {
   const models = await listBaseModels(res);
-  return models.map((model) => supportModelEntry(model.setName, model.config));
+  return models.map(supportModelEntry);
 }

@@ -14,12 +14,12 @@ import { SafetensorsError, readSafetensorsHeader, type TensorInfo } from "./safe
 /** The parsed config fields a summary keeps, as parseModelConfig read them. */
 const SUMMARY_CONFIG_FIELDS = [
   "architecture", "hiddenSize", "intermediateSize", "numLayers", "numHeads", "numKvHeads", "headDim", "vocabSize",
-  "maxPositionEmbeddings", "tieWordEmbeddings",
+  "maxPositionEmbeddings", "tieWordEmbeddings", "slidingWindow", "ropeScaling",
 ] as const;
 
 /** What we record about a checked model (model_versions.config_summary; read back by parseConfigSummary). */
 export interface ModelSummary extends Pick<ModelConfig, (typeof SUMMARY_CONFIG_FIELDS)[number]> {
-  /** `llama` or `qwen2`. */
+  /** The family (`model_type`), one of MODEL_FAMILIES. */
   readonly modelType: string;
   readonly hasChatTemplate: boolean;
   /** The weights' dtype (the most common one when mixed). */

@@ -25,6 +25,9 @@ export function parseConfigSummary(text: string | null): ModelSummary | null {
   const strings: Array<keyof ModelSummary> = ["architecture", "modelType", "dtype"];
   const flags: Array<keyof ModelSummary> = ["tieWordEmbeddings", "hasChatTemplate"];
   if (!ints.every(positive) || !strings.every((k) => typeof r[k] === "string") || !flags.every((k) => typeof r[k] === "boolean")) return null;
+  // Added by issue 14: summaries written before carry neither, and mean neither (Llama/Qwen2 without them).
+  if (r.slidingWindow !== undefined && r.slidingWindow !== null && !positive("slidingWindow")) return null;
+  if (r.ropeScaling !== undefined && r.ropeScaling !== null && typeof r.ropeScaling !== "string") return null;
   return {
     architecture: r.architecture as string,
     modelType: r.modelType as string,
@@ -37,6 +40,8 @@ export function parseConfigSummary(text: string | null): ModelSummary | null {
     vocabSize: r.vocabSize as number,
     maxPositionEmbeddings: r.maxPositionEmbeddings as number,
     tieWordEmbeddings: r.tieWordEmbeddings as boolean,
+    slidingWindow: (r.slidingWindow as number | undefined) ?? null,
+    ropeScaling: (r.ropeScaling as string | undefined) ?? null,
     hasChatTemplate: r.hasChatTemplate as boolean,
     dtype: r.dtype as string,
     parameterCount: r.parameterCount as number,

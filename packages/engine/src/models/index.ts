@@ -16,3 +16,4 @@ export {
 export { deleteModelVersions, deleteModelSets } from "./delete.js";
 export { resolveBaseModel, listBaseModels, type ResolvedBaseModel, type ResolvedBaseModelConfig } from "./base-models.js";
 export { writeTinyModel, type TinyModelOptions } from "./tiny-model.js";
+export { MODEL_FAMILIES, type ModelFamily } from "./model-config.js";

@@ -43,6 +43,32 @@ describe("tiny model writer", () => {
     assert.equal(config.tie_word_embeddings, true);
   });
 
+  test("a tiny model of each newer family passes every import check, with its family's tensors and config fields", async () => {
+    const cases = [
+      { family: "qwen3", architecture: "Qwen3ForCausalLM", tied: true, extra: "model.layers.1.self_attn.q_norm.weight", window: null },
+      { family: "ernie4_5", architecture: "Ernie4_5ForCausalLM", tied: true, extra: undefined, window: null },
+      { family: "mistral", architecture: "MistralForCausalLM", tied: false, extra: "lm_head.weight", window: 64 },
+      { family: "gemma2", architecture: "Gemma2ForCausalLM", tied: true, extra: "model.layers.0.pre_feedforward_layernorm.weight", window: 64 },
+      { family: "gemma3_text", architecture: "Gemma3ForCausalLM", tied: true, extra: "model.layers.1.self_attn.k_norm.weight", window: 64 },
+    ] as const;
+    for (const c of cases) {
+      const info = await writeTinyModel(join(root, c.family), { architecture: c.family, seed: 4 });
+      const { summary } = await checkModelFiles(store, `${c.family}/`);
+      assert.equal(summary.architecture, c.architecture, c.family);
+      assert.equal(summary.modelType, c.family);
+      assert.equal(summary.tieWordEmbeddings, c.tied, c.family);
+      assert.equal(summary.slidingWindow, c.window, c.family);
+      assert.equal(summary.parameterCount, info.parameterCount);
+      assert.equal(info.config.head_dim, 16, c.family);
+      if (c.extra !== undefined) {
+        const header = (await readFile(join(root, c.family, "model.safetensors"))).toString("utf8", 8, 8 + 4096);
+        assert.ok(header.includes(`"${c.extra}"`), `${c.family}: ${c.extra}`);
+      }
+    }
+    assert.equal((JSON.parse(await readFile(join(root, "ernie4_5", "config.json"), "utf8")) as Record<string, unknown>).use_bias, false);
+    await assert.rejects(writeTinyModel(join(root, "bad"), { architecture: "gemma" as never }), /architecture must be one of llama, qwen2, qwen3, ernie4_5, mistral, gemma2, gemma3_text/);
+  });
+
   test("the same seed writes the same bytes; another seed other weights", async () => {
     await writeTinyModel(join(root, "s1"), { architecture: "llama", seed: 7 });
     await writeTinyModel(join(root, "s2"), { architecture: "llama", seed: 7 });

@@ -2,17 +2,18 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { trainByteLevelBpe } from "@sailfin/data";
 import { byteLevelTokenizer } from "./byte-level-tokenizer.js";
-import { expectedTensors, type ModelConfig } from "./model-config.js";
+import { MODEL_FAMILIES, architectureOf, expectedTensors, parseModelConfig, type ModelFamily } from "./model-config.js";
 import { bf16Bytes, encodeSafetensors, f32Bytes, type TensorData } from "./safetensors-writer.js";
 
 /**
- * A tiny, randomly initialised Llama or Qwen2 model in Hugging Face layout, written locally so
+ * A tiny, randomly initialised model of any supported family (Llama, Qwen2, Qwen3, ERNIE 4.5,
+ * Mistral, Gemma 2, Gemma 3 text) in Hugging Face layout, with the config fields and tensor names `transformers` uses, written locally so
  * demos and tests never download anything. The weights are noise (it generates gibberish); the
  * point is a folder that every part of Sailfin — import checks, tokenization, the training
  * runtime — treats exactly like a real checkpoint.
  */
 export interface TinyModelOptions {
-  readonly architecture: "llama" | "qwen2";
+  readonly architecture: ModelFamily;
   readonly hiddenSize?: number;
   readonly layers?: number;
   readonly heads?: number;
@@ -24,8 +25,10 @@ export interface TinyModelOptions {
   /** Same seed, same bytes. */
   readonly seed?: number;
   readonly dtype?: "F32" | "BF16";
-  /** Default: false for llama, true for qwen2 (as the small Qwen2 checkpoints ship). */
+  /** Default: false for llama and mistral, true for the others (as their small checkpoints ship). */
   readonly tieWordEmbeddings?: boolean;
+  /** Mistral's and Gemma's attention window (default 64, shorter than the context, so the window mask is exercised); null: none. */
+  readonly slidingWindow?: number | null;
   /** Split the weights over this many files with a model.safetensors.index.json (default 1). */
   readonly shards?: number;
   /**
@@ -52,7 +55,7 @@ interface TinyModelInfo {
  */
 export async function writeTinyModel(dir: string, options: TinyModelOptions): Promise<TinyModelInfo> {
   const family = options.architecture;
-  if (family !== "llama" && family !== "qwen2") throw new Error(`architecture must be llama or qwen2, not ${String(family)}`);
+  if (!MODEL_FAMILIES.includes(family)) throw new Error(`architecture must be one of ${MODEL_FAMILIES.join(", ")}, not ${String(family)}`);
   const hiddenSize = options.hiddenSize ?? 64;
   const layers = options.layers ?? 2;
   const heads = options.heads ?? 4;
@@ -61,7 +64,7 @@ export async function writeTinyModel(dir: string, options: TinyModelOptions): Pr
   const maxPositions = options.maxPositions ?? 512;
   const seed = options.seed ?? 0;
   const dtype = options.dtype ?? "F32";
-  const tied = options.tieWordEmbeddings ?? family === "qwen2";
+  const tied = options.tieWordEmbeddings ?? !(family === "llama" || family === "mistral");
   const shards = options.shards ?? 1;
   if (hiddenSize % heads !== 0) throw new Error(`hiddenSize ${hiddenSize} must be a multiple of heads ${heads}`);
   if (heads % kvHeads !== 0) throw new Error(`heads ${heads} must be a multiple of kvHeads ${kvHeads}`);
@@ -71,18 +74,15 @@ export async function writeTinyModel(dir: string, options: TinyModelOptions): Pr
   const vocab = options.vocab ?? Math.ceil(tokenizer.size / 32) * 32;
   if (vocab < tokenizer.size) throw new Error(`vocab ${vocab} is smaller than the tokenizer's ${tokenizer.size} tokens`);
 
-  const cfg: ModelConfig = {
-    family,
-    architecture: family === "llama" ? "LlamaForCausalLM" : "Qwen2ForCausalLM",
-    hiddenSize, intermediateSize: intermediate, numLayers: layers, numHeads: heads, numKvHeads: kvHeads,
-    headDim: hiddenSize / heads, vocabSize: vocab, maxPositionEmbeddings: maxPositions,
-    tieWordEmbeddings: tied, attentionBias: false, mlpBias: false,
-  };
-  const config = configJson(cfg, dtype, tokenizer.ids);
+  const config = configJson({
+    family, hiddenSize, intermediate, layers, heads, kvHeads, vocab, maxPositions, tied,
+    window: options.slidingWindow === undefined ? 64 : options.slidingWindow,
+  }, dtype, tokenizer.ids);
+  // The tensors are those the import check expects of this very config.json: one definition.
   const tensors: TensorData[] = [];
   let parameterCount = 0;
-  for (const [name, shape] of expectedTensors(cfg)) {
-    const values = initialValues(name, shape, seed);
+  for (const [name, shape] of expectedTensors(parseModelConfig(config))) {
+    const values = initialValues(name, shape, seed, family.startsWith("gemma"));
     parameterCount += values.length;
     tensors.push({ name, dtype, shape, data: dtype === "F32" ? f32Bytes(values) : bf16Bytes(values) });
   }
@@ -120,37 +120,76 @@ export async function writeTinyModel(dir: string, options: TinyModelOptions): Pr
   return { dir, files, config, parameterCount };
 }
 
-function configJson(cfg: ModelConfig, dtype: string, ids: { endOfText: number; imEnd: number }): Record<string, unknown> {
+interface TinyShape {
+  readonly family: ModelFamily;
+  readonly hiddenSize: number; readonly intermediate: number; readonly layers: number; readonly heads: number; readonly kvHeads: number;
+  readonly vocab: number; readonly maxPositions: number; readonly tied: boolean;
+  readonly window: number | null;
+}
+
+function configJson(t: TinyShape, dtype: string, ids: { endOfText: number; imEnd: number }): Record<string, unknown> {
+  const headDim = t.hiddenSize / t.heads;
   const common = {
-    architectures: [cfg.architecture],
-    model_type: cfg.family,
-    hidden_size: cfg.hiddenSize,
-    intermediate_size: cfg.intermediateSize,
-    num_hidden_layers: cfg.numLayers,
-    num_attention_heads: cfg.numHeads,
-    num_key_value_heads: cfg.numKvHeads,
-    vocab_size: cfg.vocabSize,
-    max_position_embeddings: cfg.maxPositionEmbeddings,
+    architectures: [architectureOf(t.family)],
+    model_type: t.family,
+    hidden_size: t.hiddenSize,
+    intermediate_size: t.intermediate,
+    num_hidden_layers: t.layers,
+    num_attention_heads: t.heads,
+    num_key_value_heads: t.kvHeads,
+    vocab_size: t.vocab,
+    max_position_embeddings: t.maxPositions,
     hidden_act: "silu",
     initializer_range: 0.02,
     rms_norm_eps: 1e-6,
-    tie_word_embeddings: cfg.tieWordEmbeddings,
+    tie_word_embeddings: t.tied,
     torch_dtype: dtype === "F32" ? "float32" : "bfloat16",
     use_cache: true,
     bos_token_id: ids.endOfText,
     eos_token_id: ids.imEnd,
     attention_dropout: 0.0,
   };
-  return cfg.family === "llama"
-    ? { ...common, head_dim: cfg.headDim, rope_theta: 10000.0, rope_scaling: null, attention_bias: false, mlp_bias: false, pretraining_tp: 1 }
-    : { ...common, rope_theta: 1000000.0, use_sliding_window: false, sliding_window: cfg.maxPositionEmbeddings, max_window_layers: cfg.numLayers };
+  // Each family's own fields, as its transformers config class names them; head_dim is written
+  // wherever the class's default is not hidden_size / heads (Qwen3, ERNIE 4.5, Gemma).
+  // Gemma alternates sliding and full layers: Gemma 2 every other one, Gemma 3 five sliding to one full.
+  const gemmaLayers = (every: number) => Array.from({ length: t.layers }, (_, i) => ((i + 1) % every === 0 ? "full_attention" : "sliding_attention"));
+  const gemma = {
+    ...common, hidden_act: "gelu_pytorch_tanh", hidden_activation: "gelu_pytorch_tanh", head_dim: headDim, query_pre_attn_scalar: headDim,
+    sliding_window: t.window, attention_bias: false, pad_token_id: ids.endOfText,
+  };
+  switch (t.family) {
+    case "llama":
+      return { ...common, head_dim: headDim, rope_theta: 10000.0, rope_scaling: null, attention_bias: false, mlp_bias: false, pretraining_tp: 1 };
+    case "qwen2":
+      return { ...common, rope_theta: 1000000.0, use_sliding_window: false, sliding_window: t.maxPositions, max_window_layers: t.layers };
+    case "qwen3":
+      return {
+        ...common, head_dim: headDim, rope_theta: 1000000.0, rope_scaling: null, attention_bias: false,
+        use_sliding_window: false, sliding_window: null, max_window_layers: t.layers,
+      };
+    case "ernie4_5":
+      return { ...common, head_dim: headDim, rope_theta: 500000.0, rms_norm_eps: 1e-5, use_bias: false, pad_token_id: ids.endOfText };
+    case "mistral":
+      return { ...common, head_dim: headDim, rope_theta: 1000000.0, sliding_window: t.window };
+    case "gemma2":
+      // Soft-capping left at Gemma2Config's defaults (50, 30): JSON would write 30.0 as 30, which its strict float fields refuse.
+      return { ...gemma, rope_theta: 10000.0, layer_types: gemmaLayers(2) };
+    case "gemma3_text":
+      return {
+        ...gemma, rope_theta: 1000000.0, rope_local_base_freq: 10000.0, rope_scaling: null, layer_types: gemmaLayers(6),
+        attn_logit_softcapping: null, final_logit_softcapping: null,
+      };
+  }
 }
 
-/** Norm weights are ones, biases zeros, everything else N(0, 0.02²) from a per-tensor stream. */
-function initialValues(name: string, shape: readonly number[], seed: number): Float32Array {
+/**
+ * Norm weights are identity (ones; zeros on Gemma, whose norms scale by 1 + weight), biases
+ * zeros, everything else N(0, 0.02²) from a per-tensor stream.
+ */
+function initialValues(name: string, shape: readonly number[], seed: number, offsetNorms: boolean): Float32Array {
   const count = shape.reduce((a, b) => a * b, 1);
   const out = new Float32Array(count);
-  if (name.endsWith("norm.weight")) return out.fill(1);
+  if (name.endsWith("norm.weight")) return out.fill(offsetNorms ? 0 : 1);
   if (name.endsWith(".bias")) return out;
   // Seeding each tensor from its name keeps a tensor's values independent of the others' order.
   const random = mulberry32(hashString(name) ^ Math.imul(seed | 0, 0x9e3779b1));

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import type { SupportModel, TrainMode } from "@sailfin/sdk";
+import type { SupportModel, SupportModelSpec, TrainMode } from "@sailfin/sdk";
 import { useAction, useAsync } from "../../lib/use-async.js";
 import { useSession } from "../../lib/session.js";
 import { navigate } from "../../lib/router.js";
@@ -8,7 +8,7 @@ import { PageHeader, ReadOnlyNote } from "../../ui/layout.js";
 import { Link } from "../../ui/link.js";
 import { ListTable } from "../../ui/list-table.js";
 import { useMarkerList } from "../../lib/use-marker-list.js";
-import { formatTime } from "../../ui/format.js";
+import { formatCount, formatTime } from "../../ui/format.js";
 
 /** Fine-tuning jobs (the containers tasks run under) and the form that creates one. */
 export function JobsPage() {
@@ -62,7 +62,8 @@ function JobFields(props: { models: readonly SupportModel[]; onCancel: () => voi
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [model, setModel] = useState(props.models[0]!.model);
-  const modes = props.models.find((m) => m.model === model)?.supportTrainMode.map((m) => m.trainMode) ?? [];
+  const selected = props.models.find((m) => m.model === model);
+  const modes = selected?.supportTrainMode.map((m) => m.trainMode) ?? [];
   const [trainMode, setTrainMode] = useState<TrainMode>(modes[0] ?? "SFT");
   const nameError = name.length > 0 && (name.trim().length < 2 || name.trim().length > 20) ? "2 to 20 characters" : undefined;
   const create = useAction(async () => {
@@ -85,16 +86,17 @@ function JobFields(props: { models: readonly SupportModel[]; onCancel: () => voi
             aria-describedby="job-name-help" onChange={(e) => setName(e.target.value)} />
           <small id="job-name-help" className={nameError === undefined ? "help" : "field-error"}>{nameError ?? "2 to 20 characters."}</small>
         </div>
-        <label className="field">
-          <span>Base model</span>
-          <select name="model" value={model} onChange={(e) => {
+        <div className="field">
+          <label htmlFor="job-model">Base model</label>
+          <select id="job-model" name="model" value={model} aria-describedby="job-model-facts" onChange={(e) => {
             setModel(e.target.value);
             const next = props.models.find((m) => m.model === e.target.value)?.supportTrainMode.map((m) => m.trainMode) ?? [];
             if (!next.includes(trainMode)) setTrainMode(next[0] ?? "SFT");
           }}>
-            {props.models.map((m) => <option key={m.model} value={m.model}>{m.model}</option>)}
+            {props.models.map((m) => <option key={m.model} value={m.model}>{m.model} ({m.modelSpec.family})</option>)}
           </select>
-        </label>
+          <small id="job-model-facts" className="help">{selected === undefined ? "" : modelFacts(selected.modelSpec)}</small>
+        </div>
         <label className="field">
           <span>Train mode</span>
           <select name="trainMode" value={trainMode} onChange={(e) => setTrainMode(e.target.value as TrainMode)}>
@@ -113,4 +115,14 @@ function JobFields(props: { models: readonly SupportModel[]; onCancel: () => voi
       </div>
     </form>
   );
+}
+
+/** What the chosen base model is, from DescribeFineTuningSupportModels' `modelSpec` (checked at import). */
+function modelFacts(spec: SupportModelSpec): string {
+  const facts = [spec.architecture, `${formatCount(spec.parameterCount)} parameters`, `context ${formatCount(spec.maxPositionEmbeddings)} tokens`];
+  if (spec.slidingWindow !== null) facts.push(`sliding window ${formatCount(spec.slidingWindow)} tokens`);
+  if (spec.ropeScaling !== null) facts.push(`RoPE scaling ${spec.ropeScaling}`);
+  if (spec.tieWordEmbeddings) facts.push("tied embeddings");
+  facts.push(spec.hasChatTemplate ? "chat template" : "no chat template");
+  return facts.join(" · ");
 }
