@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from helpers import tiny_config
-from sailfin_runtime.models.llama import CausalLM, ModelConfig, segment_mask, segment_positions
+from sailfin_runtime.models.attention import segment_mask
+from sailfin_runtime.models.llama import CausalLM, ModelConfig, segment_positions
 from sailfin_runtime.protocol import UserError
 
 

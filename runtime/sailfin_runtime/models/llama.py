@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 from .. import _compat
 from ..protocol import UserError
+from .attention import AttentionPlan, attend, plan_attention
 
 SUPPORTED_TYPES = ("llama", "qwen2")
 
@@ -160,14 +161,6 @@ def rotate_half(x: torch.Tensor) -> torch.Tensor:
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
-def repeat_kv(x: torch.Tensor, times: int) -> torch.Tensor:
-    """``[b, kv_heads, s, d]`` -> ``[b, kv_heads * times, s, d]`` (HF's expand + reshape)."""
-    if times == 1:
-        return x
-    b, h, s, d = x.shape
-    return x[:, :, None].expand(b, h, times, s, d).reshape(b, h * times, s, d)
-
-
 def segment_positions(segment_ids: torch.Tensor) -> torch.Tensor:
     """Position of each token within its segment: 0 at every segment start."""
     b, s = segment_ids.shape
@@ -176,29 +169,6 @@ def segment_positions(segment_ids: torch.Tensor) -> torch.Tensor:
     starts[:, 1:] = segment_ids[:, 1:] != segment_ids[:, :-1]
     start_index = torch.where(starts, index, torch.zeros_like(index)).cummax(dim=1).values
     return index - start_index
-
-
-def segment_mask(segment_ids: torch.Tensor) -> torch.Tensor:
-    """``[b, 1, s, s]`` bool: causal and within the same segment (padding attends to padding)."""
-    s = segment_ids.shape[1]
-    same = segment_ids[:, :, None] == segment_ids[:, None, :]
-    causal = torch.ones(s, s, dtype=torch.bool, device=segment_ids.device).tril()
-    return (same & causal)[:, None]
-
-
-def padded_causal_mask(attention_mask: torch.Tensor, past: int) -> torch.Tensor:
-    """``[b, 1, new, past + new]`` bool for the newest tokens of left-padded rows.
-
-    Query ``i`` (at ``past + i``) sees the keys at or before it that are real tokens
-    (``attention_mask == 1``). A padding query also sees itself, so no softmax row is
-    empty; its output is never read by a real token.
-    """
-    total = attention_mask.shape[1]
-    device = attention_mask.device
-    query = torch.arange(past, total, device=device)[:, None]
-    key = torch.arange(total, device=device)[None, :]
-    allowed = (key <= query)[None] & attention_mask.bool()[:, None, :]
-    return (allowed | (key == query)[None])[:, None]
 
 
 class LayerKV:
@@ -256,7 +226,7 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(h, self.kv_heads * d, bias=config.qkv_bias)
         self.o_proj = nn.Linear(self.heads * d, h, bias=config.o_bias)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: Optional[torch.Tensor],
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, plan: AttentionPlan,
                 kv: Optional[LayerKV] = None) -> torch.Tensor:
         b, s, _ = x.shape
         q = self.q_proj(x).view(b, s, self.heads, self.head_dim).transpose(1, 2)
@@ -266,8 +236,8 @@ class Attention(nn.Module):
         k = k * cos + rotate_half(k) * sin
         if kv is not None:
             k, v = kv.append(k, v)
-        groups = self.heads // self.kv_heads
-        out = _compat.attention(q, repeat_kv(k, groups), repeat_kv(v, groups), mask)
+        out = attend(q, k, v, plan, window=getattr(self, "window", None), scale=getattr(self, "scale", None),
+                     softcap=getattr(self, "softcap", None))
         return self.o_proj(out.transpose(1, 2).reshape(b, s, self.heads * self.head_dim))
 
 
@@ -291,9 +261,9 @@ class DecoderLayer(nn.Module):
         self.input_layernorm = RMSNorm(config.hidden_size, config.rms_norm_eps)
         self.post_attention_layernorm = RMSNorm(config.hidden_size, config.rms_norm_eps)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: Optional[torch.Tensor],
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, plan: AttentionPlan,
                 kv: Optional[LayerKV] = None) -> torch.Tensor:
-        x = x + self.self_attn(self.input_layernorm(x), cos, sin, mask, kv)
+        x = x + self.self_attn(self.input_layernorm(x), cos, sin, plan, kv)
         return x + self.mlp(self.post_attention_layernorm(x))
 
 
@@ -307,6 +277,7 @@ class Decoder(nn.Module):
         self.norm = RMSNorm(config.hidden_size, config.rms_norm_eps)
         self.register_buffer("inv_freq", rope_inv_freq(config), persistent=False)
         self.gradient_checkpointing = False
+        self.attention_backend: Optional[str] = None  # None: attention.choose_backend's (SAILFIN_ATTENTION, or the fastest)
 
     def forward(self, input_ids: torch.Tensor, segment_ids: Optional[torch.Tensor] = None,
                 attention_mask: Optional[torch.Tensor] = None, cache: Optional[KVCache] = None) -> torch.Tensor:
@@ -325,18 +296,18 @@ class Decoder(nn.Module):
             if attention_mask is not None or cache is not None:
                 raise ValueError("segment_ids (packed rows) cannot be combined with attention_mask or a KV cache")
             positions = segment_positions(segment_ids)
-            mask = segment_mask(segment_ids)
+            plan = plan_attention(input_ids, segment_ids=segment_ids, backend=self.attention_backend)
         elif attention_mask is None and cache is None:
             positions = torch.arange(s, device=input_ids.device).expand(b, s)
-            mask = None
+            plan = plan_attention(input_ids, backend=self.attention_backend)
         else:
             if attention_mask is None:
                 attention_mask = torch.ones(b, past + s, dtype=torch.long, device=input_ids.device)
             if attention_mask.shape != (b, past + s):
                 raise ValueError(f"attention_mask has shape {tuple(attention_mask.shape)}, expected {(b, past + s)}")
             positions = (attention_mask.long().cumsum(dim=1) - 1).clamp(min=0)[:, past:]
-            # Always explicit: SDPA's is_causal aligns top-left, wrong for queries after a cache.
-            mask = padded_causal_mask(attention_mask, past)
+            # Always a dense mask: SDPA's is_causal aligns top-left, wrong for queries after a cache.
+            plan = plan_attention(input_ids, attention_mask=attention_mask, past=past, backend=self.attention_backend)
         # Angles in fp32 with autocast off, as HF does: bf16 angles lose whole radians at long positions.
         with torch.autocast(device_type=input_ids.device.type, enabled=False):
             freqs = positions[..., None].float() * self.inv_freq.float()
@@ -344,11 +315,12 @@ class Decoder(nn.Module):
             cos, sin = emb.cos()[:, None], emb.sin()[:, None]
         x = self.embed_tokens(input_ids)
         cos, sin = cos.to(x.dtype), sin.to(x.dtype)
+        plan.prepare(getattr(layer.self_attn, "window", None) for layer in self.layers)
         for i, layer in enumerate(self.layers):
             if self.gradient_checkpointing and self.training:
-                x = _compat.checkpoint_call(layer, x, cos, sin, mask)
+                x = _compat.checkpoint_call(layer, x, cos, sin, plan)
             else:
-                x = layer(x, cos, sin, mask, cache.layers[i] if cache is not None else None)
+                x = layer(x, cos, sin, plan, cache.layers[i] if cache is not None else None)
         if cache is not None:
             cache.length += s
         return self.norm(x)
