@@ -137,6 +137,17 @@ def autocast(device: Any, precision: str) -> contextlib.AbstractContextManager:
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
+def autocast_dtype(device_type: str) -> Optional[Any]:
+    """The dtype autocast computes in on this device type, or None when autocast is off there."""
+    import torch
+
+    if hasattr(torch, "get_autocast_dtype"):  # 2.4+: one API for every device type
+        return torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) else None
+    if device_type == "cuda":
+        return torch.get_autocast_gpu_dtype() if torch.is_autocast_enabled() else None
+    return torch.get_autocast_cpu_dtype() if torch.is_autocast_cpu_enabled() else None
+
+
 def has_sdpa() -> bool:
     """Whether ``F.scaled_dot_product_attention`` exists (torch >= 2.0)."""
     import torch.nn.functional as F

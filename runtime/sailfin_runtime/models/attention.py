@@ -222,10 +222,7 @@ def _compute_dtype(q: torch.Tensor, v: torch.Tensor) -> torch.dtype:
     Under autocast, q and k come out of the rotary embedding in fp32 (the angles are
     fp32) while v is bf16; SDPA casts them all to bf16, flex and flash do not.
     """
-    kind = q.device.type
-    if hasattr(torch, "get_autocast_dtype") and torch.is_autocast_enabled(kind):
-        return torch.get_autocast_dtype(kind)
-    return v.dtype
+    return _compat.autocast_dtype(q.device.type) or v.dtype
 
 
 def reference(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Optional[torch.Tensor], *,

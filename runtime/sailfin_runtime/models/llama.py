@@ -30,6 +30,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .. import _compat
+from ..losses import linear_target_logps
 from ..protocol import UserError
 from .attention import AttentionPlan, attend, plan_attention
 
@@ -343,18 +344,21 @@ class CausalLM(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, segment_ids: Optional[torch.Tensor] = None,
                 attention_mask: Optional[torch.Tensor] = None, cache: Optional[KVCache] = None,
-                selected: Optional[torch.Tensor] = None) -> torch.Tensor:
+                selected: Optional[torch.Tensor] = None, targets: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Logits ``[batch, seq, vocab]`` (``Decoder.forward`` for the arguments).
 
         ``selected`` (``[batch, seq - 1]`` bool): only the logits of the positions that
-        predict the selected next tokens, ``[n_selected, vocab]`` (losses.target_logps), so
-        the loss never builds the whole logits tensor. It is an argument of ``forward``
-        rather than a second method because FSDP2 gathers a sharded model's weights in
-        ``forward``'s hooks only.
+        predict the selected next tokens, ``[n_selected, vocab]``; with ``targets``
+        (``[n_selected]``, those next tokens) their fp32 log-probs ``[n_selected]``, computed
+        in chunks (losses.linear_target_logps), so the loss never builds the logits tensor.
+        These are arguments of ``forward`` rather than a second method because FSDP2
+        gathers a sharded model's weights in ``forward``'s hooks only.
         """
         hidden = self.model(input_ids, segment_ids, attention_mask, cache)
         if selected is not None:
             hidden = hidden[:, :-1][selected]
+            if targets is not None:
+                return linear_target_logps(hidden, self.lm_head, targets)
         return self.lm_head(hidden)
 
     def next_token_logits(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
