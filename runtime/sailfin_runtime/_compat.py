@@ -199,10 +199,15 @@ def make_adamw(groups: Iterable[dict], lr: float, device: Any, betas=(0.9, 0.999
     """AdamW (decoupled weight decay), fused on CUDA where this torch has it (2.0+)."""
     import torch
 
-    kwargs: dict = {}
-    if device.type == "cuda" and "fused" in inspect.signature(torch.optim.AdamW).parameters:
-        kwargs["fused"] = True
+    kwargs: dict = {"fused": True} if adamw_is_fused(device) else {}
     return torch.optim.AdamW(list(groups), lr=lr, betas=betas, eps=eps, **kwargs)
+
+
+def adamw_is_fused(device: Any) -> bool:
+    """Whether ``make_adamw`` gives the fused (one kernel per step) AdamW: CUDA with torch 2.0+."""
+    import torch
+
+    return device.type == "cuda" and "fused" in inspect.signature(torch.optim.AdamW).parameters
 
 
 def maybe_compile_layers(layers: Iterable[Any], device: Any, total_steps: int) -> bool:

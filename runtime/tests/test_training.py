@@ -53,11 +53,20 @@ def test_loss_decreases_to_golden(tmp_path, name):
     assert events[-1]["event"] == "done"
 
 
-def test_gradient_checkpointing_gives_the_same_losses(tmp_path):
+def test_gradient_checkpointing_gives_the_same_losses(tmp_path, monkeypatch):
+    """The spec's gradientCheckpointing (the API's hyper-parameter) checkpoints every decoder layer."""
+    from sailfin_runtime import _compat
+
+    calls = []
+    original = _compat.checkpoint_call
+    monkeypatch.setattr(_compat, "checkpoint_call", lambda fn, *args: calls.append(fn) or original(fn, *args))
     model = make_model_dir(str(tmp_path / "model"))
     data = make_data(str(tmp_path / "data"), "SFT", rows=16)
     plain = run_finetune(make_spec(str(tmp_path / "a.json"), model, data, str(tmp_path / "a")))
+    assert calls == []
     checkpointed = run_finetune(make_spec(str(tmp_path / "b.json"), model, data, str(tmp_path / "b"), gradientCheckpointing=True))
+    steps = len(losses_of(checkpointed))
+    assert len(calls) >= 2 * steps and len({id(fn) for fn in calls}) == 2  # both layers, every step
     a, b = losses_of(plain), losses_of(checkpointed)
     assert max(abs(a[s] - b[s]) for s in a) <= 1e-6
 
