@@ -248,3 +248,14 @@ def test_cuda_decoder_trains_on_the_automatic_backend_in_bf16():
         got, grads = model_logits_and_grads(model, attention.choose_backend(torch.device("cuda")), ids, seg)
     torch.testing.assert_close(got.float(), expected, atol=3e-2, rtol=3e-2)
     assert all(torch.isfinite(g).all() for g in grads.values())
+
+
+def test_a_bad_override_fails_the_run_as_a_user_error(tmp_path, monkeypatch):
+    from helpers import make_data, make_model_dir, make_spec, run_finetune
+    from sailfin_runtime.protocol import UserError
+
+    monkeypatch.setenv("SAILFIN_ATTENTION", "fastest")
+    model = make_model_dir(str(tmp_path / "model"))
+    data = make_data(str(tmp_path / "data"), "SFT", rows=4)
+    with pytest.raises(UserError, match="SAILFIN_ATTENTION='fastest' is not a backend"):
+        run_finetune(make_spec(str(tmp_path / "spec.json"), model, data, str(tmp_path / "out")))

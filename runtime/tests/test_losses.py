@@ -51,6 +51,19 @@ def test_chunks_give_the_whole_logits_values_and_gradients_in_fp32(chunk):
         torch.testing.assert_close(g, e, atol=1e-5, rtol=1e-5)
 
 
+def test_a_final_softcap_is_applied_in_the_chunks_too():
+    """Gemma 2's ``cap * tanh(logits / cap)`` before the log-softmax: values and gradients."""
+    hidden, head, targets, upstream = inputs()
+
+    def capped(h, m, t):
+        return -F.cross_entropy(torch.tanh(m(h).float() / 4.0) * 4.0, t, reduction="none")
+
+    expected = grads(capped, hidden, head, targets, upstream)
+    got = grads(lambda h, m, t: linear_target_logps(h, m, t, chunk=6, softcap=4.0), hidden, head, targets, upstream)
+    for e, g in zip(expected, got):
+        torch.testing.assert_close(g, e, atol=1e-5, rtol=1e-5)
+
+
 def test_chunks_under_bf16_autocast_match_within_bf16_tolerance():
     hidden, head, targets, upstream = inputs()
     with torch.autocast("cpu", dtype=torch.bfloat16):

@@ -358,7 +358,8 @@ class CausalLM(nn.Module):
         if selected is not None:
             hidden = hidden[:, :-1][selected]
             if targets is not None:
-                return linear_target_logps(hidden, self.lm_head, targets)
+                return linear_target_logps(hidden, self.lm_head, targets,
+                                           softcap=getattr(self.config, "final_logit_softcapping", None))
         return self.lm_head(hidden)
 
     def next_token_logits(self, input_ids: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,

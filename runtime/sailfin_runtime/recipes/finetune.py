@@ -147,7 +147,7 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag, world: Optional[W
     try:
         attention_backend = choose_backend(device)
     except ValueError as exc:
-        raise UserError(str(exc), "SAILFIN_ATTENTION") from None
+        raise UserError(str(exc)) from None  # the message names SAILFIN_ATTENTION
     log(f"torch {torch.__version__} on {device}, {precision}, {threads} torch thread(s), "
         f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}"
         + (f", rank {world.rank} of {world.size}" if world.distributed else ""))
