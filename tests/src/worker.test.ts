@@ -135,7 +135,7 @@ for (const { dialect, artifacts, label } of testAxes()) {
       assert.equal(v1.body.result.progress, 100);
       assert.match(v1.body.result.finishTime, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
       const events = await eventsOf(server, taskId);
-      assert.deepEqual(events.map((e) => e.to_state), ["Queued", "Running", "Succeeded"]);
+      assert.deepEqual(events.map((e) => e.to_state), ["Queued", "Running", "Succeeded"], JSON.stringify(events));
       assert.equal(events[1]!.actor, "test-worker");
       const spec = JSON.parse(readFileSync(join(server.server.res.files.root, "runs", taskId, "spec.attempt-1.json"), "utf8"));
       assert.equal(spec.hyper.gradientCheckpointing, true);

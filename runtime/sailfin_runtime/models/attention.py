@@ -158,7 +158,7 @@ def plan_attention(input_ids: torch.Tensor, segment_ids: Optional[torch.Tensor] 
     backend = backend or choose_backend(device)
     if segment_ids is not None:
         single = False
-        if backend == "sdpa":  # one host sync per forward, to know whether is_causal is exact
+        if backend in ("sdpa", "flash"):  # one host sync per forward, to know whether is_causal is exact
             starts = (segment_ids[:, 1:] != segment_ids[:, :-1]) & (segment_ids[:, 1:] > 0)
             single = not bool(starts.any())
         return AttentionPlan("segments", backend, b, s, device, segment_ids=segment_ids, single=single)
