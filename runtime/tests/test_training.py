@@ -83,3 +83,15 @@ def test_kto_mismatched_rows_pair_each_prompt_with_the_next_completion():
     assert out_ids.tolist() == [[11, 12, 31, 32, 33, 0], [13, 21, 22, 0, 0, 0]]
     assert out_mask.tolist() == [[0, 0, 1, 1, 1, 0], [0, 1, 1, 0, 0, 0]]
     assert out_seg.tolist() == [[1, 1, 1, 1, 1, 0], [1, 1, 1, 0, 0, 0]]
+
+
+def test_adamw_is_fused_on_cuda_only():
+    import torch
+
+    from sailfin_runtime import _compat
+
+    cpu = _compat.make_adamw([{"params": [torch.nn.Parameter(torch.zeros(2))]}], 1e-3, torch.device("cpu"))
+    assert not cpu.defaults.get("fused") and not _compat.adamw_is_fused(torch.device("cpu"))
+    if torch.cuda.is_available() and _compat.has_sdpa():  # torch 2.x on a GPU
+        cuda = _compat.make_adamw([{"params": [torch.nn.Parameter(torch.zeros(2, device="cuda"))]}], 1e-3, torch.device("cuda"))
+        assert cuda.defaults["fused"] is True
