@@ -137,6 +137,17 @@ def autocast(device: Any, precision: str) -> contextlib.AbstractContextManager:
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
+def autocast_dtype(device_type: str) -> Optional[Any]:
+    """The dtype autocast computes in on this device type, or None when autocast is off there."""
+    import torch
+
+    if hasattr(torch, "get_autocast_dtype"):  # 2.4+: one API for every device type
+        return torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) else None
+    if device_type == "cuda":
+        return torch.get_autocast_gpu_dtype() if torch.is_autocast_enabled() else None
+    return torch.get_autocast_cpu_dtype() if torch.is_autocast_cpu_enabled() else None
+
+
 def has_sdpa() -> bool:
     """Whether ``F.scaled_dot_product_attention`` exists (torch >= 2.0)."""
     import torch.nn.functional as F
@@ -205,10 +216,15 @@ def make_adamw(groups: Iterable[dict], lr: float, device: Any, betas=(0.9, 0.999
     """AdamW (decoupled weight decay), fused on CUDA where this torch has it (2.0+)."""
     import torch
 
-    kwargs: dict = {}
-    if device.type == "cuda" and "fused" in inspect.signature(torch.optim.AdamW).parameters:
-        kwargs["fused"] = True
+    kwargs: dict = {"fused": True} if adamw_is_fused(device) else {}
     return torch.optim.AdamW(list(groups), lr=lr, betas=betas, eps=eps, **kwargs)
+
+
+def adamw_is_fused(device: Any) -> bool:
+    """Whether ``make_adamw`` gives the fused (one kernel per step) AdamW: CUDA with torch 2.0+."""
+    import torch
+
+    return device.type == "cuda" and "fused" in inspect.signature(torch.optim.AdamW).parameters
 
 
 def maybe_compile_layers(layers: Iterable[Any], device: Any, total_steps: int) -> bool:

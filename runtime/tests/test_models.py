@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from helpers import tiny_config
-from sailfin_runtime.models.llama import (CausalLM, ModelConfig, rope_inv_freq, segment_mask, segment_positions,
-                                          window_mask)
+from sailfin_runtime.models.attention import segment_mask, window_mask
+from sailfin_runtime.models.llama import CausalLM, ModelConfig, rope_inv_freq, segment_positions
 from sailfin_runtime.protocol import UserError
 
 

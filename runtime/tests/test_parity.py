@@ -19,6 +19,7 @@ import torch
 
 from sailfin_runtime.io import safetensors
 from sailfin_runtime.models import lora
+from sailfin_runtime.models.attention import has_flex
 from sailfin_runtime.models.llama import CausalLM, ModelConfig
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "parity", "fixtures")
@@ -59,9 +60,14 @@ def test_logits_match_transformers_with_and_without_padding(name):
     assert float(fx["logits"].abs().max()) > 1.0  # the comparison is not between near-zero numbers
 
 
+@pytest.mark.parametrize("backend", [None, "flex"])
 @pytest.mark.parametrize("name", ["llama", "qwen2"] + FAMILIES)
-def test_packed_row_equals_samples_run_alone(name):
+def test_packed_row_equals_samples_run_alone(name, backend):
+    """The automatic backend, and FlexAttention's block mask (windows, soft-cap, GQA of each family)."""
+    if backend == "flex" and not has_flex():
+        pytest.skip("FlexAttention needs torch >= 2.5")
     model, fx = load(name), expected(name)
+    model.model.attention_backend = backend
     with torch.no_grad():
         logits = model(fx["packed_ids"], segment_ids=fx["packed_segments"])
     diff = float((logits - fx["packed_logits"]).abs().max())

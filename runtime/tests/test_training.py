@@ -53,11 +53,20 @@ def test_loss_decreases_to_golden(tmp_path, name):
     assert events[-1]["event"] == "done"
 
 
-def test_gradient_checkpointing_gives_the_same_losses(tmp_path):
+def test_gradient_checkpointing_gives_the_same_losses(tmp_path, monkeypatch):
+    """The spec's gradientCheckpointing (the API's hyper-parameter) checkpoints every decoder layer."""
+    from sailfin_runtime import _compat
+
+    calls = []
+    original = _compat.checkpoint_call
+    monkeypatch.setattr(_compat, "checkpoint_call", lambda fn, *args: calls.append(fn) or original(fn, *args))
     model = make_model_dir(str(tmp_path / "model"))
     data = make_data(str(tmp_path / "data"), "SFT", rows=16)
     plain = run_finetune(make_spec(str(tmp_path / "a.json"), model, data, str(tmp_path / "a")))
+    assert calls == []
     checkpointed = run_finetune(make_spec(str(tmp_path / "b.json"), model, data, str(tmp_path / "b"), gradientCheckpointing=True))
+    steps = len(losses_of(checkpointed))
+    assert len(calls) >= 2 * steps and len({id(fn) for fn in calls}) == 2  # both layers, every step
     a, b = losses_of(plain), losses_of(checkpointed)
     assert max(abs(a[s] - b[s]) for s in a) <= 1e-6
 
@@ -74,3 +83,15 @@ def test_kto_mismatched_rows_pair_each_prompt_with_the_next_completion():
     assert out_ids.tolist() == [[11, 12, 31, 32, 33, 0], [13, 21, 22, 0, 0, 0]]
     assert out_mask.tolist() == [[0, 0, 1, 1, 1, 0], [0, 1, 1, 0, 0, 0]]
     assert out_seg.tolist() == [[1, 1, 1, 1, 1, 0], [1, 1, 1, 0, 0, 0]]
+
+
+def test_adamw_is_fused_on_cuda_only():
+    import torch
+
+    from sailfin_runtime import _compat
+
+    cpu = _compat.make_adamw([{"params": [torch.nn.Parameter(torch.zeros(2))]}], 1e-3, torch.device("cpu"))
+    assert not cpu.defaults.get("fused") and not _compat.adamw_is_fused(torch.device("cpu"))
+    if torch.cuda.is_available() and _compat.has_sdpa():  # torch 2.x on a GPU
+        cuda = _compat.make_adamw([{"params": [torch.nn.Parameter(torch.zeros(2, device="cuda"))]}], 1e-3, torch.device("cuda"))
+        assert cuda.defaults["fused"] is True

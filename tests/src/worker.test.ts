@@ -98,7 +98,8 @@ for (const { dialect, artifacts, label } of testAxes()) {
 
     let doneTaskId = "";
     test("a task goes Waiting → Running → Done with checkpoints, decreasing loss and the metric series", async () => {
-      const taskId = await newTask({ epoch: 8, saveStep: 10, checkpointCount: 2 });
+      // gradientCheckpointing reaches the runtime's spec (runtime/tests/test_training.py checks it checkpoints every layer).
+      const taskId = await newTask({ epoch: 8, saveStep: 10, checkpointCount: 2, gradientCheckpointing: "True" });
       assert.equal((await ok2("DescribeFineTuningTask", { taskId })).runStatus, "Waiting");
       const done = await withWorker(async () => {
         const running = await waitForTask(server, taskId, (t) => t.runStatus !== "Waiting");
@@ -134,8 +135,10 @@ for (const { dialect, artifacts, label } of testAxes()) {
       assert.equal(v1.body.result.progress, 100);
       assert.match(v1.body.result.finishTime, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
       const events = await eventsOf(server, taskId);
-      assert.deepEqual(events.map((e) => e.to_state), ["Queued", "Running", "Succeeded"]);
+      assert.deepEqual(events.map((e) => e.to_state), ["Queued", "Running", "Succeeded"], JSON.stringify(events));
       assert.equal(events[1]!.actor, "test-worker");
+      const spec = JSON.parse(readFileSync(join(server.server.res.files.root, "runs", taskId, "spec.attempt-1.json"), "utf8"));
+      assert.equal(spec.hyper.gradientCheckpointing, true);
       doneTaskId = taskId;
     });
 

@@ -43,7 +43,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .. import _compat
+from ..losses import linear_target_logps
 from ..protocol import UserError
+from .attention import AttentionPlan, attend, plan_attention
 
 SUPPORTED_TYPES = ("llama", "qwen2", "qwen3", "mistral", "ernie4_5", "gemma2", "gemma3_text")
 GEMMA_TYPES = ("gemma2", "gemma3_text")
@@ -309,14 +311,6 @@ def rotate_pairs(x: torch.Tensor) -> torch.Tensor:
     return torch.stack((-x[..., 1::2], x[..., 0::2]), dim=-1).flatten(-2)
 
 
-def repeat_kv(x: torch.Tensor, times: int) -> torch.Tensor:
-    """``[b, kv_heads, s, d]`` -> ``[b, kv_heads * times, s, d]`` (HF's expand + reshape)."""
-    if times == 1:
-        return x
-    b, h, s, d = x.shape
-    return x[:, :, None].expand(b, h, times, s, d).reshape(b, h * times, s, d)
-
-
 def segment_positions(segment_ids: torch.Tensor) -> torch.Tensor:
     """Position of each token within its segment: 0 at every segment start."""
     b, s = segment_ids.shape
@@ -325,44 +319,6 @@ def segment_positions(segment_ids: torch.Tensor) -> torch.Tensor:
     starts[:, 1:] = segment_ids[:, 1:] != segment_ids[:, :-1]
     start_index = torch.where(starts, index, torch.zeros_like(index)).cummax(dim=1).values
     return index - start_index
-
-
-def segment_mask(segment_ids: torch.Tensor) -> torch.Tensor:
-    """``[b, 1, s, s]`` bool: causal and within the same segment (padding attends to padding)."""
-    s = segment_ids.shape[1]
-    same = segment_ids[:, :, None] == segment_ids[:, None, :]
-    causal = torch.ones(s, s, dtype=torch.bool, device=segment_ids.device).tril()
-    return (same & causal)[:, None]
-
-
-def window_mask(mask: Optional[torch.Tensor], window: int, queries: int, keys: int,
-                device: torch.device) -> torch.Tensor:
-    """``mask`` (None: plain causal) limited to each query's last ``window`` keys, itself included.
-
-    Indices are absolute slots (padding and earlier segments included), as HF's
-    ``sliding_window_overlay`` counts them: a query at slot ``q`` sees keys ``k`` with
-    ``q - window < k <= q``. Left padding precedes a row's tokens and segments are
-    contiguous, so slot distance equals position distance for every real token.
-    """
-    query = torch.arange(keys - queries, keys, device=device)[:, None]
-    key = torch.arange(keys, device=device)[None, :]
-    band = (key > query - window) & (key <= query)
-    return band[None, None] if mask is None else mask & band
-
-
-def padded_causal_mask(attention_mask: torch.Tensor, past: int) -> torch.Tensor:
-    """``[b, 1, new, past + new]`` bool for the newest tokens of left-padded rows.
-
-    Query ``i`` (at ``past + i``) sees the keys at or before it that are real tokens
-    (``attention_mask == 1``). A padding query also sees itself, so no softmax row is
-    empty; its output is never read by a real token.
-    """
-    total = attention_mask.shape[1]
-    device = attention_mask.device
-    query = torch.arange(past, total, device=device)[:, None]
-    key = torch.arange(total, device=device)[None, :]
-    allowed = (key <= query)[None] & attention_mask.bool()[:, None, :]
-    return (allowed | (key == query)[None])[:, None]
 
 
 class LayerKV:
@@ -432,7 +388,7 @@ class Attention(nn.Module):
             self.q_norm = make_norm(config, d)
             self.k_norm = make_norm(config, d)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: Optional[torch.Tensor],
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, plan: AttentionPlan,
                 kv: Optional[LayerKV] = None) -> torch.Tensor:
         b, s, _ = x.shape
         q = self.q_proj(x).view(b, s, self.heads, self.head_dim)
@@ -445,8 +401,7 @@ class Attention(nn.Module):
         k = k * cos + self.rotate(k) * sin
         if kv is not None:
             k, v = kv.append(k, v)
-        groups = self.heads // self.kv_heads
-        out = _compat.attention(q, repeat_kv(k, groups), repeat_kv(v, groups), mask, scale=self.scale, softcap=self.softcap)
+        out = attend(q, k, v, plan, window=self.window, scale=self.scale, softcap=self.softcap)
         return self.o_proj(out.transpose(1, 2).reshape(b, s, self.heads * self.head_dim))
 
 
@@ -484,12 +439,12 @@ class DecoderLayer(nn.Module):
             self.pre_feedforward_layernorm = make_norm(config, config.hidden_size)
             self.post_feedforward_layernorm = make_norm(config, config.hidden_size)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: Optional[torch.Tensor],
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, plan: AttentionPlan,
                 kv: Optional[LayerKV] = None) -> torch.Tensor:
         if self.sandwich:
-            x = x + self.post_attention_layernorm(self.self_attn(self.input_layernorm(x), cos, sin, mask, kv))
+            x = x + self.post_attention_layernorm(self.self_attn(self.input_layernorm(x), cos, sin, plan, kv))
             return x + self.post_feedforward_layernorm(self.mlp(self.pre_feedforward_layernorm(x)))
-        x = x + self.self_attn(self.input_layernorm(x), cos, sin, mask, kv)
+        x = x + self.self_attn(self.input_layernorm(x), cos, sin, plan, kv)
         return x + self.mlp(self.post_attention_layernorm(x))
 
 
@@ -507,6 +462,7 @@ class Decoder(nn.Module):
         self.rope_interleaved = config.rope_interleaved
         self.embed_scale = config.hidden_size ** 0.5 if config.gemma else None
         self.gradient_checkpointing = False
+        self.attention_backend: Optional[str] = None  # None: attention.choose_backend's (SAILFIN_ATTENTION, or the fastest)
 
     def forward(self, input_ids: torch.Tensor, segment_ids: Optional[torch.Tensor] = None,
                 attention_mask: Optional[torch.Tensor] = None, cache: Optional[KVCache] = None) -> torch.Tensor:
@@ -525,42 +481,35 @@ class Decoder(nn.Module):
             if attention_mask is not None or cache is not None:
                 raise ValueError("segment_ids (packed rows) cannot be combined with attention_mask or a KV cache")
             positions = segment_positions(segment_ids)
-            mask = segment_mask(segment_ids)
+            plan = plan_attention(input_ids, segment_ids=segment_ids, backend=self.attention_backend)
         elif attention_mask is None and cache is None:
             positions = torch.arange(s, device=input_ids.device).expand(b, s)
-            mask = None
+            plan = plan_attention(input_ids, backend=self.attention_backend)
         else:
             if attention_mask is None:
                 attention_mask = torch.ones(b, past + s, dtype=torch.long, device=input_ids.device)
             if attention_mask.shape != (b, past + s):
                 raise ValueError(f"attention_mask has shape {tuple(attention_mask.shape)}, expected {(b, past + s)}")
             positions = (attention_mask.long().cumsum(dim=1) - 1).clamp(min=0)[:, past:]
-            # Always explicit: SDPA's is_causal aligns top-left, wrong for queries after a cache.
-            mask = padded_causal_mask(attention_mask, past)
-        # One mask per distinct sliding window shorter than the keys; each layer reads its own.
-        keys = past + s
-        masks: Dict[Optional[int], Optional[torch.Tensor]] = {None: mask}
-        for layer in self.layers:
-            window = layer.self_attn.window
-            if window is not None and window not in masks:
-                masks[window] = window_mask(mask, window, s, keys, input_ids.device) if window < keys else mask
+            # Always a dense mask: SDPA's is_causal aligns top-left, wrong for queries after a cache.
+            plan = plan_attention(input_ids, attention_mask=attention_mask, past=past, backend=self.attention_backend)
         x = self.embed_tokens(input_ids)
         if self.embed_scale is not None:  # Gemma: rounded to the activations' dtype first, as HF does
             x = x * torch.tensor(self.embed_scale, dtype=x.dtype)
         angles = {False: self.rotary(positions, self.inv_freq, x.dtype)}
         if hasattr(self, "inv_freq_local"):
             angles[True] = self.rotary(positions, self.inv_freq_local, x.dtype)
+        # Block masks / cu_seqlens of every window, built once here, outside compiled layers and checkpoints.
+        plan.prepare(layer.self_attn.window for layer in self.layers)
         for i, layer in enumerate(self.layers):
-            layer_mask = masks[layer.self_attn.window]
             cos, sin = angles[layer.self_attn.local_rope]
             if self.gradient_checkpointing and self.training:
-                x = _compat.checkpoint_call(layer, x, cos, sin, layer_mask)
+                x = _compat.checkpoint_call(layer, x, cos, sin, plan)
             else:
-                x = layer(x, cos, sin, layer_mask, cache.layers[i] if cache is not None else None)
+                x = layer(x, cos, sin, plan, cache.layers[i] if cache is not None else None)
         if cache is not None:
             cache.length += s
         return self.norm(x)
-
 
     def rotary(self, positions: torch.Tensor, inv_freq: torch.Tensor, dtype: torch.dtype) -> Tuple[torch.Tensor, torch.Tensor]:
         """cos and sin ``[b, 1, s, head_dim]`` of the positions, in ``dtype``."""
@@ -589,25 +538,25 @@ class CausalLM(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, segment_ids: Optional[torch.Tensor] = None,
                 attention_mask: Optional[torch.Tensor] = None, cache: Optional[KVCache] = None,
-                selected: Optional[torch.Tensor] = None) -> torch.Tensor:
+                selected: Optional[torch.Tensor] = None, targets: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Logits ``[batch, seq, vocab]`` (``Decoder.forward`` for the arguments).
 
         ``selected`` (``[batch, seq - 1]`` bool): only the logits of the positions that
-        predict the selected next tokens, ``[n_selected, vocab]`` (losses.target_logps), so
-        the loss never builds the whole logits tensor. It is an argument of ``forward``
-        rather than a second method because FSDP2 gathers a sharded model's weights in
-        ``forward``'s hooks only.
+        predict the selected next tokens, ``[n_selected, vocab]``; with ``targets``
+        (``[n_selected]``, those next tokens) their fp32 log-probs ``[n_selected]``, computed
+        in chunks (losses.linear_target_logps), so the loss never builds the logits tensor.
+        These are arguments of ``forward`` rather than a second method because FSDP2
+        gathers a sharded model's weights in ``forward``'s hooks only.
         """
         hidden = self.model(input_ids, segment_ids, attention_mask, cache)
         if selected is not None:
             hidden = hidden[:, :-1][selected]
+            if targets is not None:  # chunked: applies the final soft-cap itself
+                return linear_target_logps(hidden, self.lm_head, targets, softcap=self.config.final_logit_softcapping)
         return self.cap_logits(self.lm_head(hidden))
 
     def cap_logits(self, logits: torch.Tensor) -> torch.Tensor:
-        """Gemma 2's final soft-capping, ``cap * tanh(logits / cap)``; the identity elsewhere.
-
-        A loss that applies ``lm_head`` itself (in chunks) must call this on each chunk.
-        """
+        """Gemma 2's final soft-capping, ``cap * tanh(logits / cap)``; the identity elsewhere."""
         cap = self.config.final_logit_softcapping
         return logits if cap is None else cap * torch.tanh(logits / cap)
 

@@ -35,6 +35,7 @@ from ..io.checkpoint import checkpoint_name, checkpoint_root, read_state, remove
 from ..io.shards import Rows, Split, open_split, trained_targets
 from ..losses import dpo_losses, kto_losses, kto_mismatched_rows, nll_perplexity, target_logps
 from ..models import lora, nf4
+from ..models.attention import choose_backend
 from ..models.llama import CausalLM, ModelConfig, count_parameters
 from ..optim import lr_multiplier, param_groups, warmup_steps
 from ..protocol import EventSink, StopFlag, UserError, log
@@ -158,6 +159,10 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag, world: Optional[W
     device = world.device(device)
     world.start(device)
     threads = _compat.configure_torch_threads(precision, device)
+    try:
+        attention_backend = choose_backend(device)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None  # the message names SAILFIN_ATTENTION
     log(f"torch {torch.__version__} on {device}, {precision}, {threads} torch thread(s), "
         f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}"
         + (f", rank {world.rank} of {world.size}" if world.distributed else ""))
@@ -228,6 +233,9 @@ def run(spec: FinetuneSpec, events: EventSink, stop: StopFlag, world: Optional[W
         for p in model.parameters():
             p.requires_grad_(True)
     model.model.gradient_checkpointing = h.gradientCheckpointing
+    model.model.attention_backend = attention_backend
+    log(f"attention: {attention_backend} (SAILFIN_ATTENTION overrides); gradient checkpointing "
+        f"{'on' if h.gradientCheckpointing else 'off'}; AdamW {'fused' if _compat.adamw_is_fused(device) else 'unfused'}")
     sharded = world.distributed and not spec.lora and _compat.has_fsdp2()
     if not sharded:  # fully_shard moves each rank's shards to the device: the whole model never goes there
         model.to(device)
