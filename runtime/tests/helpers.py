@@ -202,3 +202,17 @@ def start_runtime(args: List[str]) -> subprocess.Popen:
 
 def losses_of(events: List[dict]) -> Dict[int, float]:
     return {e["step"]: e["loss"] for e in events if e["event"] == "metrics"}
+
+
+class StopAfter(EventSink):
+    """Requests a stop (as SIGTERM would) once the given step has been logged; keeps the events."""
+
+    def __init__(self, stop: StopFlag, step: int):
+        super().__init__(stream=open(os.devnull, "w"), keep=True)
+        self.stop, self.step = stop, step
+
+    def emit(self, event, **fields):
+        record = super().emit(event, **fields)
+        if event == "metrics" and fields["step"] >= self.step:
+            self.stop.requested = True
+        return record

@@ -14,11 +14,11 @@ import os
 import pytest
 import torch
 
-from helpers import losses_of, make_data, make_model_dir, make_spec, run_finetune
+from helpers import StopAfter, losses_of, make_data, make_model_dir, make_spec, run_finetune
 from sailfin_runtime.generation import Settings, generate
 from sailfin_runtime.models import lora
 from sailfin_runtime.models.loading import load_model
-from sailfin_runtime.protocol import EventSink, StopFlag
+from sailfin_runtime.protocol import StopFlag
 from sailfin_runtime.recipes import finetune
 from sailfin_runtime.spec import read_finetune_spec
 
@@ -39,20 +39,6 @@ FAMILIES = {
                         rope_local_base_freq=10000.0, tie_word_embeddings=True),
 }
 CPU = torch.device("cpu")
-
-
-class StopAfter(EventSink):
-    """Requests a stop, as SIGTERM would, once ``step`` has been logged."""
-
-    def __init__(self, stop: StopFlag, step: int):
-        super().__init__(stream=open(os.devnull, "w"), keep=True)
-        self.stop, self.step = stop, step
-
-    def emit(self, event, **fields):
-        record = super().emit(event, **fields)
-        if event == "metrics" and fields["step"] >= self.step:
-            self.stop.requested = True
-        return record
 
 
 def run_stopped(spec_path: str, step: int):

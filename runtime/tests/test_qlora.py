@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from helpers import losses_of, make_data, make_model_dir, make_spec, run_finetune, run_export
+from helpers import StopAfter, losses_of, make_data, make_model_dir, make_spec, run_export, run_finetune
 from sailfin_runtime.io import safetensors
 from sailfin_runtime.models import lora, nf4
 from sailfin_runtime.models.llama import CausalLM, ModelConfig
@@ -222,18 +222,6 @@ def test_nf4_run_under_bf16_autocast_learns(tmp_path):
     losses = losses_of(events)
     assert events[-1]["event"] == "done" and events[0]["precision"] == "bf16"
     assert losses[max(losses)] < losses[1] - 0.2
-
-
-class StopAfter(EventSink):
-    def __init__(self, stop: StopFlag, step: int):
-        super().__init__(stream=open(os.devnull, "w"), keep=True)
-        self.stop, self.step = stop, step
-
-    def emit(self, event, **fields):
-        record = super().emit(event, **fields)
-        if event == "metrics" and fields["step"] >= self.step:
-            self.stop.requested = True
-        return record
 
 
 def test_nf4_run_resumes_exactly(tmp_path):

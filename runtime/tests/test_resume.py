@@ -7,25 +7,11 @@ import os
 
 import pytest
 
-from helpers import losses_of, make_data, make_model_dir, make_spec
+from helpers import StopAfter, losses_of, make_data, make_model_dir, make_spec
 from sailfin_runtime.io import safetensors
 from sailfin_runtime.protocol import EventSink, StopFlag, UserError
 from sailfin_runtime.recipes import finetune
 from sailfin_runtime.spec import read_finetune_spec
-
-
-class StopAfter(EventSink):
-    """Requests a stop (as SIGTERM would) once the given step has been logged."""
-
-    def __init__(self, stop: StopFlag, step: int):
-        super().__init__(stream=open(os.devnull, "w"), keep=True)
-        self.stop, self.step = stop, step
-
-    def emit(self, event, **fields):
-        record = super().emit(event, **fields)
-        if event == "metrics" and fields["step"] >= self.step:
-            self.stop.requested = True
-        return record
 
 
 def run(spec_path: str, stop_after: int = 0):

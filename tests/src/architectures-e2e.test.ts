@@ -1,9 +1,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { setTimeout as sleep } from "node:timers/promises";
 import { MODEL_FAMILIES, type ModelFamily } from "@sailfin/engine";
 import type { Worker } from "@sailfin/worker";
-import { startTestServer, testAxes, type TestServer } from "./harness.js";
+import { pollUntil, startTestServer, testAxes, type TestServer } from "./harness.js";
 import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { learnableLines, lossMetrics, startTestWorker, waitForTask } from "./fixtures/worker-fixtures.js";
@@ -36,17 +35,6 @@ before(async () => {
   tiny = await writeTinyModels(Object.fromEntries(FAMILIES.map((family) => [family, { ...TINY, architecture: family, seed: 5, slidingWindow: 16 }])));
 });
 after(() => tiny.remove());
-
-/** Polls `read` until `done` holds. */
-async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not get there: ${JSON.stringify(value)}`);
-    await sleep(100);
-  }
-}
 
 // The runtime path is the same on every dialect and store (other suites cover those); one axis is enough here.
 const { dialect, artifacts, label } = testAxes()[0]!;
@@ -95,7 +83,7 @@ describe(`every architecture through the API (${label})`, () => {
         assert.ok(losses.length >= 2 && losses.every((p) => Number.isFinite(p.loss)), `${family} ${scale}: ${JSON.stringify(losses)}`);
         const setId = await v2<string>("model", "CreateCustomModelSet", { modelSetName: `${name}-${scale}`, modelType: "Text2Text" });
         const { modelId } = await v2("model", "CreateCustomModel", { modelSetId: setId, sourceType: "Train", trainMeta: { taskId } });
-        const version = await until(() => v2("model", "DescribeModel", { modelId }), (m) => m.status !== "Creating", `${family} ${scale} publish`);
+        const version = await pollUntil(() => v2("model", "DescribeModel", { modelId }), (m) => m.status !== "Creating", `${family} ${scale} publish`);
         assert.equal(version.status, "Ready", `${family} ${scale} publish: ${JSON.stringify(version)}`);
         published.push(modelId);
       }
@@ -115,7 +103,7 @@ describe(`every architecture through the API (${label})`, () => {
         },
         evalConfig: { evalMode: "rule" },
       });
-      const done = await until(() => v2("eval", "DescribeEvalTask", { taskId: evalId }), (e) => !["Queued", "Running", "Stopping"].includes(e.state), `${family} evaluation`, 180_000);
+      const done = await pollUntil(() => v2("eval", "DescribeEvalTask", { taskId: evalId }), (e) => !["Queued", "Running", "Stopping"].includes(e.state), `${family} evaluation`, 180_000);
       assert.equal(done.state, "Successed", `${family} evaluation: ${JSON.stringify(done)}`);
       const report = await v2("eval", "DescribeEvalTaskReport", { taskId: evalId });
       assert.deepEqual(report.reports.map((r: any) => [r.modelId, r.samples, r.failedSamples]), [base.versionId, ...published].map((id) => [id, 3, 0]));

@@ -4,10 +4,9 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { consoleAction } from "@baiducloud/qianfan";
 import type { Worker } from "@sailfin/worker";
-import { ADMIN, rawCall, startTestServer, testAxes, v1Raw, v2Raw, type TestServer } from "./harness.js";
+import { ADMIN, pollUntil, rawCall, startTestServer, testAxes, v1Raw, v2Raw, type TestServer } from "./harness.js";
 import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { startFakeJudge, type FakeJudge } from "./fixtures/fake-judge.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
@@ -37,17 +36,6 @@ before(async () => {
   });
 });
 after(async () => { await tiny.remove(); await judge.close(); });
-
-/** Polls `read` until `done` holds. */
-async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not get there: ${JSON.stringify(value)}`);
-    await sleep(100);
-  }
-}
 
 /** Files of a zip, read back by Python's zipfile (an independent reader). */
 function unzip(buffer: Buffer): Record<string, string> {
@@ -101,7 +89,7 @@ for (const { dialect, artifacts, label } of testAxes()) {
       assert.equal(task.runStatus, "Done", JSON.stringify(task));
       const setId = await v2ok("model", "CreateCustomModelSet", { modelSetName: "skill-sft", modelType: "Text2Text" });
       tunedModelId = (await v2ok("model", "CreateCustomModel", { modelSetId: setId, sourceType: "Train", trainMeta: { taskId } })).modelId;
-      await until(() => v2ok("model", "DescribeModel", { modelId: tunedModelId }), (m) => m.status !== "Creating", "publish");
+      await pollUntil(() => v2ok("model", "DescribeModel", { modelId: tunedModelId }), (m) => m.status !== "Creating", "publish");
     });
     after(async () => { await worker?.stop(); await server?.close(); });
 
@@ -111,7 +99,7 @@ for (const { dialect, artifacts, label } of testAxes()) {
         name: "int8", sourceModelId: tunedModelId, modelSetId: setId, config: { strategy: "Quantization", weight: "w8a16c16" },
       });
       assert.match(created.result, /^amva-[a-z0-9]{12}$/);
-      const comp = await until(async () => (await sdk("/v2/model", "DescribeModelCompTask", { modelCompTaskId: created.result })).result,
+      const comp = await pollUntil(async () => (await sdk("/v2/model", "DescribeModelCompTask", { modelCompTaskId: created.result })).result,
         (c) => !["creating", "running"].includes(c.status), "compression");
       assert.equal(comp.status, "succeeded", JSON.stringify(comp));
       assert.deepEqual(comp.config, { strategy: "Quantization", weight: "w8a16c16", quantConf: "wint8" });
@@ -150,7 +138,7 @@ for (const { dialect, artifacts, label } of testAxes()) {
       });
       const evalId = created.result.evalIdStr as string;
       assert.match(evalId, /^ame-/);
-      const detail = await until(async () => (await sdk("/wenxinworkshop/modelrepo/eval/detail", undefined, { id: evalId })).result,
+      const detail = await pollUntil(async () => (await sdk("/wenxinworkshop/modelrepo/eval/detail", undefined, { id: evalId })).result,
         (d) => !["Pending", "Doing"].includes(d.state), "evaluation");
       assert.equal(detail.state, "Done", JSON.stringify(detail));
       const report = (await sdk("/wenxinworkshop/modelrepo/eval/report", undefined, { id: evalId })).result as any[];
@@ -175,7 +163,7 @@ for (const { dialect, artifacts, label } of testAxes()) {
         id: evalId, exportType: "local", exportOpt: "part", resultIds: picked, exportContent: ["prompt", "prediction", "completion", "metrics"],
       });
       const exportID = exported.result.exportID;
-      const info = await until(async () => (await sdk("/wenxinworkshop/modelrepo/eval/result/export/info", undefined, { exportID })).result,
+      const info = await pollUntil(async () => (await sdk("/wenxinworkshop/modelrepo/eval/result/export/info", undefined, { exportID })).result,
         (x) => ["Done", "Fail"].includes(x.state), "export");
       assert.equal(info.state, "Done", JSON.stringify(info));
       assert.equal(info.idStr, evalId);
@@ -195,7 +183,7 @@ for (const { dialect, artifacts, label } of testAxes()) {
       assert.equal((await fetch(tampered)).status, 403);
 
       const storage = await v2ok("eval", "CreateEvalResultExportTask", { evalId, storageType: "BOS", bucket: "exports", exportContent: ["prompt", "prediction"] });
-      const stored = await until(() => v2ok("eval", "DescribeEvalResultExportTask", { exportTaskId: storage }), (x) => ["Done", "Fail"].includes(x.state), "storage export");
+      const stored = await pollUntil(() => v2ok("eval", "DescribeEvalResultExportTask", { exportTaskId: storage }), (x) => ["Done", "Fail"].includes(x.state), "storage export");
       assert.equal(stored.state, "Done", JSON.stringify(stored));
       const object = await rawCall(server.url, { method: "GET", path: `/sailfin/v1/objects/exports/${stored.exportPath}`, credentials: ADMIN });
       assert.equal(object.status, 200);
@@ -208,14 +196,14 @@ for (const { dialect, artifacts, label } of testAxes()) {
         evalConfig: { evalMode: "rule" },
       });
       await v2ok("eval", "StopEvalTask", { taskId: evalId });
-      const stopped = await until(() => v2ok("eval", "DescribeEvalTask", { taskId: evalId }), (e) => ["Stopped", "Successed"].includes(e.state), "stop");
+      const stopped = await pollUntil(() => v2ok("eval", "DescribeEvalTask", { taskId: evalId }), (e) => ["Stopped", "Successed"].includes(e.state), "stop");
       assert.ok(["Stopped", "Successed"].includes(stopped.state));
       const setId = await v2ok("model", "CreateCustomModelSet", { modelSetName: "to-stop", modelType: "Text2Text" });
       const compId = await v2ok("model", "CreateModelCompTask", { name: "s", sourceModelId: baseModelId, modelSetId: setId, config: { strategy: "Quantization", weight: "W4A16C16" } });
       const cancel = await v2Raw(server, "model", "StopModelCompTask", { modelCompTaskId: compId });
       assert.equal(cancel.status, 200, cancel.text);
       assert.equal(cancel.body.result, undefined, "Cancel answers only requestId");
-      const comp = await until(() => v2ok("model", "DescribeModelCompTask", { modelCompTaskId: compId }), (c) => ["stopped", "succeeded"].includes(c.status), "comp stop");
+      const comp = await pollUntil(() => v2ok("model", "DescribeModelCompTask", { modelCompTaskId: compId }), (c) => ["stopped", "succeeded"].includes(c.status), "comp stop");
       if (comp.status === "stopped") assert.equal(comp.modelId, "");
     });
 
@@ -228,7 +216,7 @@ for (const { dialect, artifacts, label } of testAxes()) {
           evalStandardConf: { evalMode: "rule,model", apiUrl: nonsense.url },
         });
         const id = created.body.result.evalIdStr;
-        const detail = await until(async () => (await v1Raw(server, "/wenxinworkshop/modelrepo/eval/detail", { id })).body.result,
+        const detail = await pollUntil(async () => (await v1Raw(server, "/wenxinworkshop/modelrepo/eval/detail", { id })).body.result,
           (d) => !["Pending", "Doing"].includes(d.state), "evaluation");
         assert.equal(detail.state, "PartlyDone", JSON.stringify(detail));
         const report = (await v1Raw(server, "/wenxinworkshop/modelrepo/eval/report", { id })).body.result;
@@ -252,12 +240,12 @@ for (const { dialect, artifacts, label } of testAxes()) {
           evalObjectConfig: { evalModelConfig: { versionId: evalDatasetVersion, evalModelConfigList: [{ modelId: tunedModelId, promptTemplate: "{input}", inferenceParams: { max_output_tokens: 4 } }] } },
           evalConfig: { evalMode: "rule,model", autoModelEvalConfig: { apiUrl: slow.url } },
         });
-        await until(async () => slow.requests.length, (n) => n > 0, "the judge being called");
+        await pollUntil(async () => slow.requests.length, (n) => n > 0, "the judge being called");
         assert.equal((await v2ok("eval", "DescribeEvalTask", { taskId: id })).state, "Running");
         await v2ok("eval", "StopEvalTask", { taskId: id });
         const stopping = await v2ok("eval", "DescribeEvalTask", { taskId: id });
         assert.ok(["Stopping", "Stopped"].includes(stopping.state), stopping.state);
-        const stopped = await until(() => v2ok("eval", "DescribeEvalTask", { taskId: id }), (e) => e.state !== "Stopping" && e.state !== "Running", "stop");
+        const stopped = await pollUntil(() => v2ok("eval", "DescribeEvalTask", { taskId: id }), (e) => e.state !== "Stopping" && e.state !== "Running", "stop");
         assert.equal(stopped.state, "Stopped");
         await v2ok("eval", "StopEvalTask", { taskId: id });
         const export_ = await v2Raw(server, "eval", "CreateEvalResultExportTask", { evalId: id, storageType: "sysStorage", exportContent: ["prompt"] });

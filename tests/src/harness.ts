@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -241,4 +242,15 @@ export function v2Raw(server: { url: string }, resource: string, action: string,
 /** Calls a V1 route and returns the raw response. */
 export function v1Raw(server: { url: string }, path: string, body: unknown, credentials?: { accessKey: string; secretKey: string } | null) {
   return rawCall(server.url, { path, body: JSON.stringify(body), credentials });
+}
+
+/** Polls `read` until `done` holds; fails after `timeoutMs` showing the last value. */
+export async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what} did not get there: ${JSON.stringify(value)}`);
+    await sleep(50);
+  }
 }

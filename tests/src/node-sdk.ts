@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { setTimeout as sleep } from "node:timers/promises";
 import { consoleAction } from "@baiducloud/qianfan";
 import { ROUTES } from "@sailfin/server";
+import { pollUntil } from "./harness.js";
 
 /**
  * The official Node SDK, `@baiducloud/qianfan`'s `consoleAction`, as a Qianfan user calls it,
@@ -190,13 +190,7 @@ export class NodeSdk {
   }
 }
 
-/** Polls `read` until `done` holds (or fails after `timeoutMs`). */
-export async function pollSdk<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not get there: ${JSON.stringify(value)}`);
-    await sleep(50);
-  }
+/** Polls an SDK call until `done` holds (30 s by default). */
+export function pollSdk<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
+  return pollUntil(read, done, what, timeoutMs);
 }
