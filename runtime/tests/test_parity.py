@@ -47,7 +47,7 @@ def max_diff_on_tokens(model: CausalLM, fx) -> float:
 
 
 FAMILIES = ["qwen3", "qwen2_5", "llama3_2", "ernie4_5", "ernie4_5_bias", "mistral", "gemma2", "gemma3_text"]
-ADAPTERS = {"qwen3_lora": "qwen3", "ernie4_5_lora": "ernie4_5"}
+ADAPTERS = {f"{base}_lora": base for base in ["qwen3", "qwen2_5", "llama3_2", "ernie4_5", "mistral", "gemma2", "gemma3_text"]}
 
 
 @pytest.mark.parametrize("name", ["llama", "qwen2", "llama3_bias"] + FAMILIES)

@@ -24,6 +24,7 @@ in 4.54) and are made separately, without touching the ones above::
     python -m venv /tmp/hf-venv && /tmp/hf-venv/bin/pip install torch transformers peft accelerate
     /tmp/hf-venv/bin/python runtime/tests/parity/make_fixtures.py families
     /tmp/hf-venv/bin/python runtime/tests/parity/make_fixtures.py gemma   # Gemma 2 and Gemma 3 text
+    /tmp/hf-venv/bin/python runtime/tests/parity/make_fixtures.py adapters   # all-linear PEFT adapters of the rest
 
 Worked with: transformers 5.17.0, peft 0.21.2, accelerate 1.16.0, safetensors 0.8.0,
 torch 2.9.1 (CPU), Python 3.11.2. HF runs its eager attention (softmax in fp32), so the
@@ -256,6 +257,19 @@ def main_gemma() -> None:
     write_versions("gemma2, gemma3_text")
 
 
+def main_adapters() -> None:
+    """All-linear PEFT adapters over the committed fixtures of the families that had none (loaded, not rebuilt)."""
+    from transformers import AutoModelForCausalLM
+
+    made = []
+    for seed, base in enumerate(["qwen2_5", "llama3_2", "mistral", "gemma2", "gemma3_text"]):
+        folder = os.path.join(FIXTURES, base)
+        model = AutoModelForCausalLM.from_pretrained(folder, torch_dtype=torch.float32, attn_implementation="eager").eval()
+        build_lora(model, folder, 1200 + 10 * seed, f"{base}_lora", ALL_LINEAR)
+        made.append(f"{base}_lora")
+    write_versions(", ".join(made))
+
+
 def write_versions(fixtures: str) -> None:
     """One entry per set of fixtures, keyed by the fixtures it made (the others are kept)."""
     import accelerate
@@ -295,4 +309,4 @@ def check_reverse() -> None:
 
 
 if __name__ == "__main__":
-    {"families": main_families, "gemma": main_gemma}.get(sys.argv[1] if sys.argv[1:] else "", main)()
+    {"families": main_families, "gemma": main_gemma, "adapters": main_adapters}.get(sys.argv[1] if sys.argv[1:] else "", main)()
