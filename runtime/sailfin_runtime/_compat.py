@@ -155,6 +155,24 @@ def has_sdpa() -> bool:
     return hasattr(F, "scaled_dot_product_attention")
 
 
+def has_flex() -> bool:
+    """Whether this torch has FlexAttention with block masks (torch >= 2.5)."""
+    try:
+        from torch.nn.attention.flex_attention import create_block_mask, flex_attention  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def has_flash_attn() -> bool:
+    """Whether the ``flash-attn`` package (2.x, with ``flash_attn_varlen_func``) is importable."""
+    try:
+        from flash_attn import flash_attn_varlen_func  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def attention(q: Any, k: Any, v: Any, mask: Optional[Any], scale: Optional[float] = None,
               softcap: Optional[float] = None) -> Any:
     """Scaled dot-product attention over ``[batch, heads, seq, head_dim]`` tensors.

@@ -18,9 +18,9 @@ from sailfin_runtime.models.attention import attend, plan_attention
 from sailfin_runtime.models.llama import CausalLM, ModelConfig
 
 needs_sdpa = pytest.mark.skipif(not _compat.has_sdpa(), reason="torch 1.13: reference path only")
-needs_flex = pytest.mark.skipif(not attention.has_flex(), reason="FlexAttention needs torch >= 2.5")
+needs_flex = pytest.mark.skipif(not _compat.has_flex(), reason="FlexAttention needs torch >= 2.5")
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA only")
-needs_flash = pytest.mark.skipif(not (torch.cuda.is_available() and attention.has_flash_attn()),
+needs_flash = pytest.mark.skipif(not (torch.cuda.is_available() and _compat.has_flash_attn()),
                                  reason="flash-attn on CUDA only")
 
 
@@ -134,7 +134,7 @@ def model_logits_and_grads(model, backend, ids, seg):
 @pytest.mark.parametrize("layer_options", [{}, {"window": 6, "softcap": 4.0}], ids=["plain", "window-softcap"])
 def test_the_decoder_gives_the_reference_logits_and_gradients(backend, layer_options):
     """Packed rows, GQA (4 heads over 2), per-layer window and softcap as Attention attributes."""
-    if backend == "sdpa" and not _compat.has_sdpa() or backend == "flex" and not attention.has_flex():
+    if backend == "sdpa" and not _compat.has_sdpa() or backend == "flex" and not _compat.has_flex():
         pytest.skip(f"torch {torch.__version__} has no {backend}")
     model = model_pair()
     for layer in model.model.layers:
@@ -178,7 +178,7 @@ def test_the_backend_is_chosen_and_overridable(monkeypatch):
     monkeypatch.setenv("SAILFIN_ATTENTION", "flash")
     with pytest.raises(ValueError, match="flash-attn needs CUDA"):
         attention.choose_backend(cpu)
-    if not attention.has_flex():
+    if not _compat.has_flex():
         monkeypatch.setenv("SAILFIN_ATTENTION", "flex")
         with pytest.raises(ValueError, match="no FlexAttention"):
             attention.choose_backend(cpu)
@@ -192,7 +192,7 @@ def test_generation_keeps_the_dense_mask_whatever_the_backend():
     with torch.no_grad():
         model.model.attention_backend = "reference"
         expected = model.next_token_logits(ids, mask)
-        for backend in [b for b in ("sdpa", "flex") if (_compat.has_sdpa() if b == "sdpa" else attention.has_flex())]:
+        for backend in [b for b in ("sdpa", "flex") if (_compat.has_sdpa() if b == "sdpa" else _compat.has_flex())]:
             model.model.attention_backend = backend
             torch.testing.assert_close(model.next_token_logits(ids, mask), expected)
 

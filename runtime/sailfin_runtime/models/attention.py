@@ -45,24 +45,6 @@ from .. import _compat
 BACKENDS = ("reference", "sdpa", "flex", "flash")
 
 
-def has_flex() -> bool:
-    """Whether this torch has FlexAttention with block masks (torch >= 2.5)."""
-    try:
-        from torch.nn.attention.flex_attention import create_block_mask, flex_attention  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def has_flash_attn() -> bool:
-    """Whether the ``flash-attn`` package (2.x, with ``flash_attn_varlen_func``) is importable."""
-    try:
-        from flash_attn import flash_attn_varlen_func  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _sdpa_has_gqa() -> bool:
     return _compat.has_sdpa() and "enable_gqa" in (F.scaled_dot_product_attention.__doc__ or "")
 
@@ -89,8 +71,8 @@ def _choose_backend(device_type: str, wanted: str) -> str:
             raise ValueError(f"SAILFIN_ATTENTION={wanted!r} is not a backend (use {', '.join(BACKENDS)})")
         missing = {
             "sdpa": None if _compat.has_sdpa() else f"torch {torch.__version__} has no scaled_dot_product_attention",
-            "flex": None if has_flex() else f"torch {torch.__version__} has no FlexAttention (needs 2.5+)",
-            "flash": None if (has_flash_attn() and device_type == "cuda") else "flash-attn needs CUDA and the flash-attn package",
+            "flex": None if _compat.has_flex() else f"torch {torch.__version__} has no FlexAttention (needs 2.5+)",
+            "flash": None if (_compat.has_flash_attn() and device_type == "cuda") else "flash-attn needs CUDA and the flash-attn package",
         }.get(wanted)
         if missing:
             raise ValueError(f"SAILFIN_ATTENTION={wanted}: {missing}")
@@ -98,9 +80,9 @@ def _choose_backend(device_type: str, wanted: str) -> str:
     if not _compat.has_sdpa():
         return "reference"
     if device_type == "cuda":
-        if has_flash_attn():
+        if _compat.has_flash_attn():
             return "flash"
-        if has_flex():
+        if _compat.has_flex():
             return "flex"
     return "sdpa"
 

@@ -39,6 +39,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .. import _compat
 from .quant import LINEAR_NAMES
 
 BLOCK_SIZE = 64
@@ -114,12 +115,7 @@ def dequantize(qweight: torch.Tensor, absmax: torch.Tensor, shape: torch.Size, d
 
 def _autocast_dtype(x: torch.Tensor) -> torch.dtype:
     """The dtype autocast would run a matmul on ``x`` in, or ``x``'s own dtype outside autocast."""
-    kind = x.device.type
-    if hasattr(torch, "get_autocast_dtype"):  # torch >= 2.4
-        return torch.get_autocast_dtype(kind) if torch.is_autocast_enabled(kind) else x.dtype
-    if kind == "cuda":
-        return torch.get_autocast_gpu_dtype() if torch.is_autocast_enabled() else x.dtype
-    return torch.get_autocast_cpu_dtype() if torch.is_autocast_cpu_enabled() else x.dtype
+    return _compat.autocast_dtype(x.device.type) or x.dtype
 
 
 class _NF4Matmul(torch.autograd.Function):
