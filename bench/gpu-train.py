@@ -171,7 +171,7 @@ def write_model_dir(folder: str, cfg: Dict[str, Any], seed: int = 0) -> str:
     import torch
 
     from sailfin_runtime.io import safetensors
-    from sailfin_runtime.models.llama import CausalLM, ModelConfig
+    from sailfin_runtime.models.decoder import CausalLM, ModelConfig
 
     os.makedirs(folder, exist_ok=True)
     device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -8,7 +8,7 @@
     ``tokensPerSecond`` weighted by tokens, and the wall-clock rate between the ``metrics`` event of
     the last warm-up step and that of the last step (event ``time`` fields), and the median step.
 (b) bare: a loop in a subprocess of this file over the same model class
-    (``sailfin_runtime.models.llama.CausalLM``, same weights file), the same shard rows, batch size,
+    (``sailfin_runtime.models.decoder.CausalLM``, same weights file), the same shard rows, batch size,
     sequence length and AdamW; fp32, no checkpointing, no logging, no scheduler, no gradient
     clipping, plain ``F.cross_entropy`` over full logits with non-targets ignored.
 
@@ -68,7 +68,7 @@ def bare_main(model_dir: str, train_dir: str, variant: str) -> None:
     from sailfin_runtime.io import safetensors
     from sailfin_runtime.io.shards import trained_targets
     from sailfin_runtime.models import lora
-    from sailfin_runtime.models.llama import CausalLM, ModelConfig
+    from sailfin_runtime.models.decoder import CausalLM, ModelConfig
 
     device = torch.device("cpu")
     threads = _compat.configure_torch_threads("fp32", device)

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from sailfin_runtime.io import safetensors
-from sailfin_runtime.models.llama import CausalLM, ModelConfig
+from sailfin_runtime.models.decoder import CausalLM, ModelConfig
 from sailfin_runtime.protocol import EventSink, StopFlag
 from sailfin_runtime.spec import read_export_spec, read_finetune_spec
 

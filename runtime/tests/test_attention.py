@@ -15,7 +15,7 @@ from helpers import tiny_config
 from sailfin_runtime import _compat
 from sailfin_runtime.models import attention
 from sailfin_runtime.models.attention import attend, plan_attention
-from sailfin_runtime.models.llama import CausalLM, ModelConfig
+from sailfin_runtime.models.decoder import CausalLM, ModelConfig
 
 needs_sdpa = pytest.mark.skipif(not _compat.has_sdpa(), reason="torch 1.13: reference path only")
 needs_flex = pytest.mark.skipif(not _compat.has_flex(), reason="FlexAttention needs torch >= 2.5")

@@ -17,7 +17,7 @@ import torch
 from helpers import make_data, make_model_dir, make_spec, run_export, run_finetune
 from sailfin_runtime.io import safetensors
 from sailfin_runtime.models import lora
-from sailfin_runtime.models.llama import CausalLM, ModelConfig
+from sailfin_runtime.models.decoder import CausalLM, ModelConfig
 from sailfin_runtime.protocol import UserError
 
 

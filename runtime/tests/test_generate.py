@@ -17,7 +17,7 @@ import torch
 from helpers import make_model_dir, start_runtime
 from sailfin_runtime import generation
 from sailfin_runtime.generation import Settings, generate, row_rng
-from sailfin_runtime.models.llama import CausalLM, ModelConfig
+from sailfin_runtime.models.decoder import CausalLM, ModelConfig
 from sailfin_runtime.models.loading import load_model
 from test_quant import finish
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from helpers import RUNTIME_ROOT, tiny_config
 from sailfin_runtime import losses
 from sailfin_runtime.losses import linear_target_logps, target_logps
-from sailfin_runtime.models.llama import CausalLM, ModelConfig
+from sailfin_runtime.models.decoder import CausalLM, ModelConfig
 
 
 def whole(hidden, head, targets):

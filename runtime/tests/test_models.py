@@ -7,7 +7,7 @@ import torch
 
 from helpers import tiny_config
 from sailfin_runtime.models.attention import segment_mask, window_mask
-from sailfin_runtime.models.llama import CausalLM, ModelConfig, rope_inv_freq, segment_positions
+from sailfin_runtime.models.decoder import CausalLM, ModelConfig, rope_inv_freq, segment_positions
 from sailfin_runtime.protocol import UserError
 
 

@@ -20,7 +20,7 @@ import torch
 from sailfin_runtime.io import safetensors
 from sailfin_runtime.models import lora
 from sailfin_runtime._compat import has_flex
-from sailfin_runtime.models.llama import CausalLM, ModelConfig
+from sailfin_runtime.models.decoder import CausalLM, ModelConfig
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "parity", "fixtures")
 TOLERANCE = 1e-4

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from helpers import StopAfter, losses_of, make_data, make_model_dir, make_spec, run_export, run_finetune
 from sailfin_runtime.io import safetensors
 from sailfin_runtime.models import lora, nf4
-from sailfin_runtime.models.llama import CausalLM, ModelConfig
+from sailfin_runtime.models.decoder import CausalLM, ModelConfig
 from sailfin_runtime.protocol import EventSink, StopFlag
 from sailfin_runtime.recipes import finetune
 from sailfin_runtime.spec import read_finetune_spec

@@ -23,7 +23,7 @@ from helpers import make_data, make_model_dir, make_spec, run_finetune, start_ru
 from protocol_schema import check_event
 from sailfin_runtime.io import safetensors
 from sailfin_runtime.models import quant
-from sailfin_runtime.models.llama import CausalLM, ModelConfig
+from sailfin_runtime.models.decoder import CausalLM, ModelConfig
 from sailfin_runtime.models.loading import load_model
 from sailfin_runtime.protocol import EventSink, StopFlag, UserError
 from sailfin_runtime.spec import read_quantize_spec

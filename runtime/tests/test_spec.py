@@ -11,7 +11,7 @@ import pytest
 from helpers import make_data, make_model_dir, make_spec, run_finetune
 from sailfin_runtime.data import DataOrder
 from sailfin_runtime.io.shards import Split
-from sailfin_runtime.models.llama import CausalLM, ModelConfig
+from sailfin_runtime.models.decoder import CausalLM, ModelConfig
 from sailfin_runtime.optim import lr_multiplier, param_groups, warmup_steps
 from sailfin_runtime.protocol import UserError
 from sailfin_runtime.spec import read_export_spec, read_finetune_spec

@@ -29,9 +29,9 @@ test("the runtime's checked-in JSON Schema files are what the contract generates
 test("import accepts exactly the model families the runtime trains", () => {
   // An import that passes but whose training the runtime refuses would fail hours later; one the
   // runtime trains but import refuses is unreachable. tests/src/architectures-e2e.test.ts trains each.
-  const source = readFileSync(join(root, "runtime", "sailfin_runtime", "models", "llama.py"), "utf8");
+  const source = readFileSync(join(root, "runtime", "sailfin_runtime", "models", "decoder.py"), "utf8");
   const tuple = /^SUPPORTED_TYPES = \(([^)]*)\)/m.exec(source);
-  assert.ok(tuple, "SUPPORTED_TYPES not found in runtime/sailfin_runtime/models/llama.py");
+  assert.ok(tuple, "SUPPORTED_TYPES not found in runtime/sailfin_runtime/models/decoder.py");
   const runtime = [...tuple[1]!.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
   assert.deepEqual([...runtime].sort(), [...MODEL_FAMILIES].sort());
 });

@@ -13,7 +13,7 @@ from .. import _compat
 from ..io import safetensors
 from ..protocol import UserError
 from . import quant
-from .llama import CausalLM, ModelConfig
+from .decoder import CausalLM, ModelConfig
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 

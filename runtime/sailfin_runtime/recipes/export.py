@@ -18,7 +18,7 @@ from ..io import safetensors
 from ..io.checkpoint import read_state, write_json
 from ..io.model_folder import copy_side_files
 from ..models import lora
-from ..models.llama import CausalLM, ModelConfig
+from ..models.decoder import CausalLM, ModelConfig
 from ..protocol import EventSink, UserError, log
 from ..spec import ExportSpec
 

@@ -36,7 +36,7 @@ from ..io.shards import Rows, Split, open_split, trained_targets
 from ..losses import dpo_losses, kto_losses, kto_mismatched_rows, nll_perplexity, target_logps
 from ..models import lora, nf4
 from ..models.attention import choose_backend
-from ..models.llama import CausalLM, ModelConfig, count_parameters
+from ..models.decoder import CausalLM, ModelConfig, count_parameters
 from ..optim import lr_multiplier, param_groups, warmup_steps
 from ..protocol import EventSink, StopFlag, UserError, log
 from ..spec import FinetuneSpec

@@ -20,7 +20,7 @@ import torch
 
 from .. import _compat
 from ..generation import Generated, Settings, generate, row_rng
-from ..models.llama import ModelConfig
+from ..models.decoder import ModelConfig
 from ..models.loading import check_vocabulary, load_model, resolve_dtype
 from ..protocol import EventSink, StopFlag, UserError, log
 from ..spec import GenerateSpec, read_prompts

@@ -27,7 +27,7 @@ from ..io.model_folder import copy_side_files, weight_bytes
 from ..io.shards import Split
 from ..losses import nll_perplexity
 from ..models import quant
-from ..models.llama import ModelConfig
+from ..models.decoder import ModelConfig
 from ..models.loading import load_model
 from ..protocol import EventSink, StopFlag, UserError, log
 from ..spec import QuantizeSpec

@@ -64,7 +64,7 @@ const FAMILIES: Record<ModelFamily, FamilySpec> = {
 
 const ARCHITECTURES = new Map(MODEL_FAMILIES.map((f) => [FAMILIES[f].architecture, f]));
 const SUPPORTED_ARCHITECTURES = MODEL_FAMILIES.map((f) => FAMILIES[f].architecture).join(", ");
-/** RoPE variants the runtime computes (runtime/sailfin_runtime/models/llama.py, rope_inv_freq). */
+/** RoPE variants the runtime computes (runtime/sailfin_runtime/models/decoder.py, rope_inv_freq). */
 const ROPE_TYPES = ["default", "linear", "llama3"];
 /** MistralConfig's and the Gemma configs' default when config.json has no `sliding_window` key. */
 const DEFAULT_WINDOW = 4096;

@@ -1,4 +1,4 @@
-"""One decoder for Llama, Qwen2/2.5, Qwen3, Mistral and ERNIE 4.5, with Hugging Face parameter names.
+"""One decoder for Llama, Qwen2/2.5, Qwen3, Mistral, ERNIE 4.5, Gemma 2 and Gemma 3, with Hugging Face parameter names.
 
 These families are the same network: RMSNorm (computed in fp32), rotary position
 embeddings, grouped-query attention, a SwiGLU MLP, tied or untied embeddings. They
@@ -21,7 +21,7 @@ Module names follow ``transformers`` exactly, so ``state_dict()`` keys are HF ke
 and HF safetensors load directly.
 
 Packed rows: ``segment_ids`` (1, 2, ... per sample, 0 for padding) make attention
-block-diagonal and causal, and positions restart at 0 in every segment, so a row
+block-diagonal and causal (``attention.py`` plans it once per forward and picks the kernel), and positions restart at 0 in every segment, so a row
 holding several samples gives each sample the logits it would get alone.
 
 Generation: ``attention_mask`` (1 for tokens, 0 for left padding) and a ``KVCache``
