@@ -42,8 +42,7 @@ const FAMILIES: Record<ModelFamily, FamilySpec> = {
   // Qwen2 always has q/k/v biases and never an o bias (Qwen2Attention hard-codes them).
   qwen2: { architecture: "Qwen2ForCausalLM", defaultHeadDim: null, defaultTied: false, qkNorm: false, ...DENSE, biases: () => ({ qkv: true, o: false, mlp: false }) },
   qwen3: {
-    architecture: "Qwen3ForCausalLM", defaultHeadDim: 128, defaultTied: false, qkNorm: true, ...DENSE,
-    biases: (_, flag) => ({ qkv: flag("attention_bias", false), o: flag("attention_bias", false), mlp: false }),
+    architecture: "Qwen3ForCausalLM", defaultHeadDim: 128, defaultTied: false, qkNorm: true, ...DENSE, biases: attentionBias,
   },
   // Ernie4_5: one `use_bias` for every linear layer but lm_head.
   ernie4_5: {
