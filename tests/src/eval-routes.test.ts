@@ -2,7 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { nowIso } from "@sailfin/contract";
 import { downloadQuery } from "@sailfin/engine";
-import { rawCall, startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
+import { rawCall, startTestServer, testDialects, v1Raw, v2Ok, v2Raw, type TestServer } from "./harness.js";
 import { releasedDataset, type ReleasedDataset } from "./fixtures/dataset-imports.js";
 import { startFakeJudge } from "./fixtures/fake-judge.js";
 import { TINY, importBaseModel, importModel, stageFolder, writeTinyModels, type ImportedModel, type TinyModelFolders } from "./fixtures/model-imports.js";
@@ -38,11 +38,7 @@ for (const dialect of testDialects()) {
       assert.equal(r.body.error_code, undefined, `${op}: ${r.text}`);
       return r.body.result;
     }
-    async function ok2(action: string, body: unknown): Promise<any> {
-      const r = await v2(action, body);
-      assert.equal(r.status, 200, `${action}: ${r.text}`);
-      return r.body.result;
-    }
+    const ok2 = (action: string, body: unknown) => v2Ok(server, "eval", action, body);
     async function fails1(op: string, body: unknown, field: string, code = 500001): Promise<string> {
       const r = await v1(op, body);
       assert.equal(r.status, 200, r.text);

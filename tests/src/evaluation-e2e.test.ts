@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { consoleAction } from "@baiducloud/qianfan";
 import type { Worker } from "@sailfin/worker";
-import { ADMIN, pollUntil, rawCall, startTestServer, testAxes, v1Raw, v2Raw, type TestServer } from "./harness.js";
+import { ADMIN, pollUntil, rawCall, startTestServer, testAxes, v1Raw, v2Ok, v2Raw, type TestServer } from "./harness.js";
 import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { startFakeJudge, type FakeJudge } from "./fixtures/fake-judge.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
@@ -65,11 +65,7 @@ for (const { dialect, artifacts, label } of testAxes()) {
       process.env.QIANFAN_CONSOLE_API_BASE_URL = server.url;
       return consoleAction({ base_api_route: route, data, ...(action === undefined ? {} : { action }) });
     };
-    const v2ok = async (resource: string, action: string, body: unknown): Promise<any> => {
-      const r = await v2Raw(server, resource, action, body);
-      assert.equal(r.status, 200, `${action}: ${r.text}`);
-      return r.body.result;
-    };
+    const v2ok = (resource: string, action: string, body: unknown) => v2Ok(server, resource, action, body);
 
     before(async () => {
       // The main judge is the operator's endpoint (with its key); the others are caller URLs on an allowed host.

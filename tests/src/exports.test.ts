@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { downloadQuery, exportDownloadUrl } from "@sailfin/engine";
-import { rawCall, startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
+import { rawCall, startTestServer, testDialects, v1Raw, v2Ok, v2Raw, type TestServer } from "./harness.js";
 import { importDataset, uploadObject } from "./fixtures/dataset-imports.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type ImportedModel, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { pollUntil, untarDigests, unzipText } from "./fixtures/archives.js";
@@ -54,11 +54,7 @@ for (const dialect of testDialects()) {
       assert.equal(r.body.success, true, r.text);
       return r.body.result;
     }
-    async function ok2(resource: string, action: string, body: unknown): Promise<any> {
-      const r = await v2(resource, action, body);
-      assert.equal(r.status, 200, `${action}: ${r.text}`);
-      return r.body.result;
-    }
+    const ok2 = (resource: string, action: string, body: unknown) => v2Ok(server, resource, action, body);
     async function fails1(op: string, body: unknown, field: string): Promise<void> {
       const r = await v1(op, body);
       assert.ok(r.body.error_code !== undefined, `${op} ${JSON.stringify(body)} should fail: ${r.text}`);

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -240,6 +241,13 @@ export function v2Raw(server: { url: string }, resource: string, action: string,
 }
 
 /** Calls a V1 route and returns the raw response. */
+/** A V2 call that must succeed: asserts HTTP 200 (showing the body otherwise) and returns `result`. */
+export async function v2Ok(server: { url: string }, resource: string, action: string, body: unknown): Promise<any> {
+  const r = await v2Raw(server, resource, action, body);
+  assert.equal(r.status, 200, `${action}: ${r.text}`);
+  return r.body.result;
+}
+
 export function v1Raw(server: { url: string }, path: string, body: unknown, credentials?: { accessKey: string; secretKey: string } | null) {
   return rawCall(server.url, { path, body: JSON.stringify(body), credentials });
 }

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { newId, nowIso } from "@sailfin/contract";
 import { enqueueRun, listBaseModels, resolveBaseModel, writeTinyModel } from "@sailfin/engine";
 import { runCli } from "./cli-process.js";
-import { ADMIN, startTestServer, testAxes, v1Raw, v2Raw, type TestServer } from "./harness.js";
+import { ADMIN, startTestServer, testAxes, v1Raw, v2Ok, v2Raw, type TestServer } from "./harness.js";
 import { importModel, stageFolder } from "./fixtures/model-imports.js";
 import { settleImports } from "./fixtures/settle-imports.js";
 
@@ -34,11 +34,7 @@ for (const { dialect, artifacts, label } of testAxes()) {
 
     const v2 = (action: string, body: unknown) => v2Raw(server, "model", action, body);
     const v1 = (op: string, body: unknown) => v1Raw(server, `/wenxinworkshop/modelrepo/${op}`, body);
-    async function ok2(action: string, body: unknown): Promise<any> {
-      const r = await v2(action, body);
-      assert.equal(r.status, 200, `${action}: ${r.text}`);
-      return r.body.result;
-    }
+    const ok2 = (action: string, body: unknown) => v2Ok(server, "model", action, body);
     async function ok1(op: string, body: unknown): Promise<any> {
       const r = await v1(op, body);
       assert.equal(r.status, 200);

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { announceWorker, claimRun, enqueueRun, strandedWork, withdrawWorker, type ExecRequest, type Lease } from "@sailfin/engine";
 import { ConfigError, loadServerConfig } from "@sailfin/server";
 import { LocalExecutor, Worker, findPython, servedPools, type WorkerPool } from "@sailfin/worker";
-import { ADMIN, startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
+import { ADMIN, startTestServer, testDialects, v1Raw, v2Ok, v2Raw, type TestServer } from "./harness.js";
 import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { runRow } from "./fixtures/finetune-fixtures.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
@@ -181,11 +181,7 @@ describe("resource pools: workers (sqlite)", () => {
   let versionId = "";
   let python = "";
 
-  const ok2 = async (action: string, body: unknown): Promise<any> => {
-    const r = await v2Raw(server, "finetuning", action, body);
-    assert.equal(r.status, 200, `${action}: ${r.text}`);
-    return r.body.result;
-  };
+  const ok2 = (action: string, body: unknown) => v2Ok(server, "finetuning", action, body);
   // No dropout: each rank draws its own, so only without it are 1 and 2 ranks the same steps.
   const HYPER = { maxSeqLen: 128, batchSize: 2, gradientAccumulationSteps: 2, learningRate: 0.01, loggingSteps: 1, warmupRatio: 0, epoch: 4, loraDropout: 0, saveStep: 100_000, checkpointCount: 1 };
   const newTask = async (resourceConfig: unknown) => {

@@ -2,7 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { slurmJobName, startLocalWorker, workerSettingsFromEnv } from "@sailfin/worker";
-import { startTestServer, v2Raw, type TestServer } from "./harness.js";
+import { startTestServer, v2Ok, type TestServer } from "./harness.js";
 import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { runRow } from "./fixtures/finetune-fixtures.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
@@ -30,11 +30,7 @@ describe("a Slurm resource pool (sqlite)", () => {
   let tiny: TinyModelFolders;
   let versionId = "";
 
-  const ok2 = async (action: string, body: unknown): Promise<any> => {
-    const r = await v2Raw(server, "finetuning", action, body);
-    assert.equal(r.status, 200, `${action}: ${r.text}`);
-    return r.body.result;
-  };
+  const ok2 = (action: string, body: unknown) => v2Ok(server, "finetuning", action, body);
 
   before(async () => {
     releaseCluster = await holdSlurmCluster();
@@ -95,11 +91,7 @@ describe("a Slurm default pool takes every runtime run kind, artifacts in S3 (sq
   let base: { versionId: string; setId: string };
   let versionId = "";
 
-  const ok2 = async (resource: string, action: string, body: unknown): Promise<any> => {
-    const r = await v2Raw(server, resource, action, body);
-    assert.equal(r.status, 200, `${action}: ${r.text}`);
-    return r.body.result;
-  };
+  const ok2 = (resource: string, action: string, body: unknown) => v2Ok(server, resource, action, body);
   const until = async <T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> => {
     for (const deadline = Date.now() + 180_000; ; await new Promise((r) => setTimeout(r, 200))) {
       const value = await read();

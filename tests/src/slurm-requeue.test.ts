@@ -2,7 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SlurmExecutor, Worker, findPython, slurmJobName } from "@sailfin/worker";
-import { startTestServer, v2Raw, type TestServer } from "./harness.js";
+import { startTestServer, v2Ok, type TestServer } from "./harness.js";
 import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { eventsOf, runRow } from "./fixtures/finetune-fixtures.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
@@ -31,11 +31,7 @@ describe("Slurm requeue and node failure (sqlite)", () => {
   let versionId = "";
   let python = "";
 
-  const ok2 = async (action: string, body: unknown): Promise<any> => {
-    const r = await v2Raw(server, "finetuning", action, body);
-    assert.equal(r.status, 200, `${action}: ${r.text}`);
-    return r.body.result;
-  };
+  const ok2 = (action: string, body: unknown) => v2Ok(server, "finetuning", action, body);
   const newTask = async (hyper: Record<string, unknown>) => {
     const { jobId } = await ok2("CreateFineTuningJob", { name: "rjob", model: MODEL, trainMode: "SFT" });
     const { taskId } = await ok2("CreateFineTuningTask", {

@@ -2,7 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { SlurmExecutor, Worker, findPython, slurmJobName } from "@sailfin/worker";
-import { startTestServer, v2Raw, type TestServer } from "./harness.js";
+import { startTestServer, v2Ok, type TestServer } from "./harness.js";
 import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { eventsOf, runRow } from "./fixtures/finetune-fixtures.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
@@ -29,11 +29,7 @@ describe("Slurm executor (sqlite)", () => {
   let versionId = "";
   let python = "";
 
-  const ok2 = async (action: string, body: unknown): Promise<any> => {
-    const r = await v2Raw(server, "finetuning", action, body);
-    assert.equal(r.status, 200, `${action}: ${r.text}`);
-    return r.body.result;
-  };
+  const ok2 = (action: string, body: unknown) => v2Ok(server, "finetuning", action, body);
   /** A task of `processesPerNode` ranks (its placement decides the job's tasks, whatever the executor's default). */
   const newTask = async (hyper: Record<string, unknown>, processesPerNode = 1) => {
     const { jobId } = await ok2("CreateFineTuningJob", { name: "sjob", model: MODEL, trainMode: "SFT" });

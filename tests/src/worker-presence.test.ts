@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as engine from "@sailfin/engine";
 import { LocalExecutor, Worker, findPython, type Worker as WorkerType } from "@sailfin/worker";
-import { startTestServer, testDialects, v1Raw, v2Raw, type TestServer } from "./harness.js";
+import { startTestServer, testDialects, v1Raw, v2Ok, type TestServer } from "./harness.js";
 import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { runRow } from "./fixtures/finetune-fixtures.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
@@ -130,11 +130,7 @@ for (const dialect of testDialects()) {
     let baseModelId = "";
     let worker: WorkerType | null = null;
 
-    const ok2 = async (action: string, body: unknown): Promise<any> => {
-      const r = await v2Raw(server, "finetuning", action, body);
-      assert.equal(r.status, 200, `${action}: ${r.text}`);
-      return r.body.result;
-    };
+    const ok2 = (action: string, body: unknown) => v2Ok(server, "finetuning", action, body);
     const describeTask = (taskId: string) => ok2("DescribeFineTuningTask", { taskId });
     const jobDetail = async (taskId: string) => {
       const row = (await runRow(server, taskId))!;
@@ -221,11 +217,7 @@ for (const dialect of testDialects()) {
     });
 
     test("compression and evaluation details say why they wait too (V2, and V1 eval/detail)", async () => {
-      const v2ok = async (resource: string, action: string, body: unknown): Promise<any> => {
-        const r = await v2Raw(server, resource, action, body);
-        assert.equal(r.status, 200, `${action}: ${r.text}`);
-        return r.body.result;
-      };
+      const v2ok = (resource: string, action: string, body: unknown) => v2Ok(server, resource, action, body);
       const setId = await v2ok("model", "CreateCustomModelSet", { modelSetName: "presence-int8", modelType: "Text2Text" });
       const compId = await v2ok("model", "CreateModelCompTask", {
         name: "int8", sourceModelId: baseModelId, modelSetId: setId, config: { strategy: "Quantization", weight: "W8A16C16" },

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Worker } from "@sailfin/worker";
-import { startTestServer, testArtifacts, testAxes, v2Raw, v1Raw, type TestServer } from "./harness.js";
+import { startTestServer, testArtifacts, testAxes, v1Raw, v2Ok, v2Raw, type TestServer } from "./harness.js";
 import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { eventsOf, runRow } from "./fixtures/finetune-fixtures.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
@@ -64,11 +64,7 @@ for (const { dialect, artifacts, label } of testAxes()) {
     let versionId = "";
     let worker: Worker | null = null;
 
-    const ok2 = async (action: string, body: unknown): Promise<any> => {
-      const r = await v2Raw(server, "finetuning", action, body);
-      assert.equal(r.status, 200, `${action}: ${r.text}`);
-      return r.body.result;
-    };
+    const ok2 = (action: string, body: unknown) => v2Ok(server, "finetuning", action, body);
     const newTask = async (hyper: Record<string, unknown>, parameterScale = "LoRA") => {
       const { jobId } = await ok2("CreateFineTuningJob", { name: "wjob", model: MODEL, trainMode: "SFT" });
       const { taskId } = await ok2("CreateFineTuningTask", {
