@@ -5,6 +5,8 @@
 set -euo pipefail
 
 QIANFAN_VERSION="0.4.12.3"
+# The official `openai` client: the serving tests call Sailfin's /v2 chat with it, unchanged.
+OPENAI_VERSION="3.63.0"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
 python="${PYTHON:-python3}"
@@ -17,9 +19,9 @@ installed_version() {
 
 # What qianfan.dataset and qianfan.model import beyond plain qianfan (its `dataset_base` extra,
 # without locust): the higher-level Dataset and Model objects the conformance tests drive.
-EXTRAS=(python-dateutil pyarrow numpy ijson filelock tabulate)
+EXTRAS=(python-dateutil pyarrow numpy ijson filelock tabulate "openai==$OPENAI_VERSION")
 extras_present() {
-  "$venv/bin/python" -c 'import dateutil, pyarrow, numpy, ijson, filelock, tabulate' 2>/dev/null
+  "$venv/bin/python" -c 'import dateutil, pyarrow, numpy, ijson, filelock, tabulate, importlib.metadata as m; assert m.version("openai") == "'"$OPENAI_VERSION"'"' 2>/dev/null
 }
 
 if [[ -x "$venv/bin/python" && "$(installed_version)" == "$QIANFAN_VERSION" ]] && extras_present; then

@@ -18,6 +18,9 @@ const ID_PREFIX = {
   // The reference gives a dataset export task id as "task-…"; a model export's format was not captured.
   datasetExport: "task",
   modelExport: "amexp",
+  // Inference (reference §14.1, §16): a custom service, a batch-inference task.
+  service: "svco",
+  batchInference: "infer",
   // Sailfin's own objects (webhooks are an extension; Qianfan has no prefix for them).
   webhook: "wh",
   webhookDelivery: "whd",

@@ -10,6 +10,8 @@ export const ACTIONS = [
   "comp:read", "comp:write",
   "storage:read", "storage:write",
   "iam:manage",
+  // Inference (issue 15): services and batch inference (read, write), calling a service (invoke).
+  "service:read", "service:write", "service:invoke",
   // Sailfin's webhooks (an extension): a key manages its own registrations.
   "webhook:read", "webhook:write",
 ] as const;
@@ -21,7 +23,7 @@ export function isMutatingAction(action: Action): boolean {
 
 // webhook:read only lists a key's own registrations: harmless wherever task state is readable.
 const TUNING_READ: Action[] = ["tuning:read", "model:read", "eval:read", "comp:read", "webhook:read"];
-const ALL_READ: Action[] = [...TUNING_READ, "dataset:read", "storage:read"];
+const ALL_READ: Action[] = [...TUNING_READ, "dataset:read", "storage:read", "service:read"];
 
 export const POLICIES = {
   QianfanFullControlAccessPolicy: [...ACTIONS],
@@ -35,12 +37,14 @@ export const POLICIES = {
   QianfanDataFullControlAccessPolicy: ["dataset:read", "dataset:write", "dataset:delete", "storage:read", "storage:write"],
   QianfanDataOperateAccessPolicy: ["dataset:read", "dataset:write", "storage:read", "storage:write"],
   QianfanDataReadAccessPolicy: ["dataset:read", "storage:read"],
-  // Annotation and prediction services are not part of Sailfin yet: the names are accepted so
-  // keys can carry them, and they grant only reads of the data they would annotate.
+  // Annotation is not part of Sailfin yet: the names are accepted so keys can carry them, and
+  // they grant only reads of the data they would annotate.
   QianfanDatasetAnnotationFullControlAccessPolicy: ["dataset:read"],
   QianfanDatasetAnnotationOperateAccessPolicy: ["dataset:read"],
-  QianfanServiceReadAccessPolicy: [],
-  QianfanServiceOperateAccessPolicy: [],
+  // Services (reference §14.6): reading one includes calling it, as Qianfan's service pages let a
+  // reader try it; batch inference reads the datasets and model versions it runs over.
+  QianfanServiceReadAccessPolicy: ["service:read", "service:invoke"],
+  QianfanServiceOperateAccessPolicy: ["service:read", "service:write", "service:invoke", "model:read", "dataset:read"],
 } as const satisfies Record<string, readonly Action[]>;
 
 export type PolicyName = keyof typeof POLICIES;

@@ -25,6 +25,9 @@ export interface Database {
   webhook_cursor: WebhookCursorTable;
   console_sessions: ConsoleSessionTable;
   workers: WorkerTable;
+  services: ServiceTable;
+  service_endpoints: ServiceEndpointTable;
+  bearer_tokens: BearerTokenTable;
 }
 
 interface AccessKeyTable {
@@ -160,6 +163,55 @@ export interface RunTable {
   processes_per_node: Generated<number>;
   /** The executor's id of the run's current job (a Slurm job id), once it started or adopted one; null otherwise. */
   executor_job_id: string | null;
+  /** The service a `serve` or `batch-inference` run belongs to (migration 0010); null otherwise. */
+  service_num: number | null;
+}
+
+/** An inference service (migration 0010): one deployed model version. */
+export interface ServiceTable {
+  num: Generated<number>;
+  id: string;
+  name: string;
+  description: Generated<string>;
+  /** The V1 endpoint and V2 chat `model`; unique. */
+  url_suffix: string;
+  service_type: string;
+  model_set_num: number;
+  model_version_num: number;
+  /** JSON: the request's `resourceConfig` (echoed), with the pool it resolved to. */
+  resource_config: string;
+  pool_id: string;
+  /** The `serve` run serving it now; null before one was queued. */
+  run_num: number | null;
+  /** `Serving` or `Stopped`: what the owner last asked for. */
+  desired: string;
+  creator: string;
+  created_at: string;
+  modified_at: string;
+}
+
+/** Where a serving run's engine answers (migration 0010); valid only for `attempt` = the run's attempt. */
+export interface ServiceEndpointTable {
+  run_num: number;
+  attempt: number;
+  url: string;
+  /** The engine's bearer secret, sealed (SecretBox); null when the engine takes none. */
+  api_key_enc: string | null;
+  served_model_name: string;
+  engine: string;
+  ready_at: string;
+}
+
+/** A bearer token or API key (migration 0010): only the SHA-256 of the token is kept. */
+export interface BearerTokenTable {
+  num: Generated<number>;
+  token_hash: string;
+  /** `bearer` (expires) or `api-key`. */
+  kind: string;
+  access_key: string;
+  description: Generated<string>;
+  created_at: string;
+  expires_at: string | null;
 }
 
 export interface RunCheckpointTable {
