@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ..generation import Settings, pick_tokens
+from ..protocol import log
 from .detokenize import Detokenizer, TextStream
 from .stops import StopText
 
@@ -94,7 +95,7 @@ class Scheduler:
         """The engine loop, until ``stop``: every request in flight then gets an error event."""
         with torch.no_grad():
             while not self.stopping.is_set():
-                self._keep(lambda r: not r.cancelled)
+                self._drop_cancelled()
                 joining = self._admit()
                 if joining:
                     self._prefill(joining)
@@ -202,16 +203,18 @@ class Scheduler:
             return self._finish(request, text + request.stops.flush() + request.text.finish(), "length")
         if text:
             request.events.put(("delta", text, None))
-        return not request.cancelled
+        return True
 
     def _finish(self, request: Request, text: str, reason: str) -> bool:
         request.events.put(("delta", text, reason))
         request.events.put(("usage", len(request.prompt), len(request.generated)))
         return False
 
-    def _keep(self, wanted) -> None:
-        keep = [i for i, r in enumerate(self.rows) if wanted(r)]
+    def _drop_cancelled(self) -> None:
+        keep = [i for i, r in enumerate(self.rows) if not r.cancelled]
         if len(keep) < len(self.rows):
+            for request in (r for r in self.rows if r.cancelled):
+                log(f"a client went away: its request left the batch after {len(request.generated)} tokens")
             self._keep_indices(keep)
 
     def _keep_indices(self, keep: List[int]) -> None:
