@@ -22,7 +22,7 @@ from .. import _compat
 from ..models.decoder import ModelConfig
 from ..models.loading import load_model, resolve_dtype
 from ..protocol import EventSink, StopFlag, UserError, log
-from ..serving.api import Engine, make_server, read_api_key
+from ..serving.api import Engine, Writer, make_server, read_api_key
 from ..serving.detokenize import Detokenizer
 from ..serving.scheduler import Scheduler
 from ..spec import ServeSpec
@@ -70,7 +70,8 @@ def run(spec: ServeSpec, events: EventSink, stop: StopFlag) -> None:
     model = load_model(spec.modelDir, device, dtype)
     eos = default_eos(spec.modelDir, config)
 
-    scheduler = Scheduler(model, detokenizer, spec.maxBatchSize)
+    writer = Writer().start()
+    scheduler = Scheduler(model, detokenizer, spec.maxBatchSize, writer.deliver)
     failure: List[BaseException] = []
 
     def engine_loop() -> None:
@@ -99,7 +100,8 @@ def run(spec: ServeSpec, events: EventSink, stop: StopFlag) -> None:
         server.shutdown()  # no new connections; the open ones get their requests' ends below
         scheduler.stop()
         engine_thread.join(timeout=30)
-        time.sleep(0.2)  # let handler threads write the error that ends each open stream
+        writer.close()  # every open stream has its end written
+        time.sleep(0.2)  # and waiting handler threads a moment to answer
         server.server_close()
     if failure:
         raise failure[0]

@@ -1,10 +1,11 @@
 """The engine's HTTP API, OpenAI-compatible on token ids (vLLM answers the same requests).
 
 ``GET /health``, ``GET /v1/models`` and ``POST /v1/completions`` (docs: runtime/README.md,
-"Serving"). A ``ThreadingHTTPServer``: one thread per connection, each submitting to the
-one scheduler thread and relaying its events, as one JSON answer or as server-sent events.
-A client that goes away cancels its request: a failed write, or (while it waits) a closed
-socket seen by a non-blocking peek.
+"Serving"). A ``ThreadingHTTPServer``: one thread per connection parses, checks and
+submits to the one scheduler thread, then waits; one writer thread turns each engine step's
+events into stream chunks on the sockets (or the text of a whole answer). A client that goes
+away cancels its request: a failed write, or (while it waits) a closed socket seen by a
+non-blocking peek.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import queue
 import select
 import socket
+import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +30,7 @@ from .scheduler import Request, Scheduler
 
 DEFAULT_MAX_TOKENS = 16
 MAX_BODY = 64 * 1024 * 1024
+SEND_TIMEOUT = 10.0  # seconds a stream's client may leave its socket full before it is dropped
 
 
 class ApiError(Exception):
@@ -159,11 +162,95 @@ def completion_request(engine: Engine, body: Any) -> Tuple[Request, bool, bool]:
     return request, bool(stream), include_usage
 
 
+class Reply:
+    """The HTTP side of one request: where its events go (a stream's socket, or collected for one answer)."""
+
+    def __init__(self, name: str, stream: bool, include_usage: bool, wfile: Any):
+        self.stream, self.include_usage, self.wfile = stream, include_usage, wfile
+        self.head = {"id": f"cmpl-{uuid.uuid4().hex}", "object": "text_completion", "created": int(time.time()), "model": name}
+        self.parts: List[str] = []
+        self.finish: Optional[str] = None
+        self.usage: Optional[Dict[str, int]] = None
+        self.error: Optional[ApiError] = None
+        self.done = threading.Event()  # set once the last byte of a stream is written, or the answer is complete
+        self.abandoned = False  # the client went away: write nothing more
+
+
+def _usage(prompt: int, completion: int) -> Dict[str, int]:
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _sse(payload: Any) -> bytes:
+    return b"data: " + (payload if isinstance(payload, bytes) else json.dumps(payload, separators=(",", ":")).encode("utf-8")) + b"\n\n"
+
+
+class Writer:
+    """One thread that turns each engine step's events into replies: stream chunks written to
+    their sockets, or text collected for a whole answer. A client whose socket fails (gone, or
+    not reading for ``SEND_TIMEOUT`` seconds) has its request cancelled."""
+
+    def __init__(self) -> None:
+        self.batches: "queue.Queue[Optional[List[Tuple[Request, tuple]]]]" = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="writer", daemon=True)
+
+    def start(self) -> "Writer":
+        self.thread.start()
+        return self
+
+    def deliver(self, batch: List[Tuple[Request, tuple]]) -> None:
+        """The scheduler's hand-over (engine thread): never blocks on a socket."""
+        self.batches.put(batch)
+
+    def close(self) -> None:
+        self.batches.put(None)
+        self.thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            batch = self.batches.get()
+            if batch is None:
+                return
+            for request, event in batch:
+                reply: Reply = request.reply
+                if reply.abandoned or reply.done.is_set():
+                    continue
+                try:
+                    self._apply(reply, event)
+                except OSError:  # gone, or stopped reading
+                    reply.abandoned = True
+                    request.cancel()
+                    reply.done.set()
+
+    def _apply(self, reply: Reply, event: tuple) -> None:
+        kind = event[0]
+        if kind == "delta":
+            if reply.stream:
+                choice = {"index": 0, "text": event[1], "logprobs": None, "finish_reason": event[2]}
+                reply.wfile.write(_sse({**reply.head, "choices": [choice]}))
+            else:
+                reply.parts.append(event[1])
+                reply.finish = event[2]
+            return
+        if kind == "usage":
+            reply.usage = _usage(event[1], event[2])
+            if reply.stream and reply.include_usage:
+                reply.wfile.write(_sse({**reply.head, "choices": [], "usage": reply.usage}))
+        else:
+            reply.error = ApiError(event[1], event[2], code="engine_stopping", kind="server_error")
+            if reply.stream:
+                reply.wfile.write(_sse(reply.error.body()))
+        if reply.stream:
+            reply.wfile.write(_sse(b"[DONE]"))
+        reply.done.set()
+
+
 class Handler(BaseHTTPRequestHandler):
     """One connection; HTTP/1.1 keep-alive, except that a stream closes its connection when done."""
 
     protocol_version = "HTTP/1.1"
     server_version = "sailfin-engine"
+    timeout = 300  # an idle keep-alive connection is closed after it
+    disable_nagle_algorithm = True  # small writes (headers, then body; one chunk per token) go out at once
     engine: Engine  # set on the subclass made by make_server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
@@ -202,7 +289,7 @@ class Handler(BaseHTTPRequestHandler):
                     "id": self.engine.name, "object": "model", "created": self.engine.created, "owned_by": "sailfin",
                     "max_model_len": self.engine.max_model_len}]})
         else:
-            self._error(ApiError(404, f"no route GET {path}", code="not_found", kind="invalid_request_error"))
+            self._error(ApiError(404, f"no route GET {path}", code="not_found"))
 
     def do_POST(self) -> None:  # noqa: N802
         path = self.path.split("?", 1)[0]
@@ -210,8 +297,7 @@ class Handler(BaseHTTPRequestHandler):
         if body is None:
             return
         if path != "/v1/completions":
-            self._error(ApiError(404, f"no route POST {path} (this engine serves /v1/completions)", code="not_found",
-                                 kind="invalid_request_error"))
+            self._error(ApiError(404, f"no route POST {path} (this engine serves /v1/completions)", code="not_found"))
             return
         if not self._authorized():
             return
@@ -225,13 +311,37 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as error:
             self._error(error)
             return
+        request.reply = reply = Reply(self.engine.name, stream, include_usage, self.wfile)
+        if stream:  # headers first: the writer thread writes only chunks
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.flush()
+            # A client that stops reading must not hold the writer (and every other stream) for long.
+            self.connection.settimeout(SEND_TIMEOUT)
         if not self.engine.scheduler.submit(request):
-            self._error(ApiError(503, "the engine is stopping", code="engine_stopping", kind="server_error"))
+            stopping = ApiError(503, "the engine is stopping", code="engine_stopping", kind="server_error")
+            if stream:
+                self.wfile.write(_sse(stopping.body()) + _sse(b"[DONE]"))
+            else:
+                self._error(stopping)
             return
-        if stream:
-            self._stream(request, include_usage)
-        else:
-            self._whole(request)
+        while not reply.done.wait(0.25):
+            if self._client_gone():
+                reply.abandoned = True
+                request.cancel()
+                self.close_connection = True
+                return
+        if not stream and not reply.abandoned:
+            if reply.error is not None:
+                self._error(reply.error)
+            else:
+                self._json(200, {**reply.head, "choices": [
+                    {"index": 0, "text": "".join(reply.parts), "logprobs": None, "finish_reason": reply.finish}],
+                    "usage": reply.usage})
 
     def _read_body(self) -> Optional[bytes]:
         length = self.headers.get("Content-Length")
@@ -242,16 +352,6 @@ class Handler(BaseHTTPRequestHandler):
             return None
         return self.rfile.read(int(length))
 
-    def _next_event(self, request: Request) -> Optional[tuple]:
-        """The request's next event; None (and the request cancelled) once the client is gone."""
-        while True:
-            try:
-                return request.events.get(timeout=0.25)
-            except queue.Empty:
-                if self._client_gone():
-                    request.cancel()
-                    return None
-
     def _client_gone(self) -> bool:
         try:
             readable, _, _ = select.select([self.connection], [], [], 0)
@@ -259,69 +359,13 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             return True
 
-    def _whole(self, request: Request) -> None:
-        parts, finish = [], None
-        while True:
-            event = self._next_event(request)
-            if event is None:
-                self.close_connection = True
-                return
-            if event[0] == "delta":
-                parts.append(event[1])
-                finish = event[2]
-            elif event[0] == "usage":
-                self._json(200, {
-                    "id": f"cmpl-{uuid.uuid4().hex}", "object": "text_completion", "created": int(time.time()),
-                    "model": self.engine.name,
-                    "choices": [{"index": 0, "text": "".join(parts), "logprobs": None, "finish_reason": finish}],
-                    "usage": {"prompt_tokens": event[1], "completion_tokens": event[2], "total_tokens": event[1] + event[2]},
-                })
-                return
-            else:
-                self._error(ApiError(event[1], event[2], code="engine_stopping", kind="server_error"))
-                return
-
-    def _stream(self, request: Request, include_usage: bool) -> None:
-        self.close_connection = True
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        head = {"id": f"cmpl-{uuid.uuid4().hex}", "object": "text_completion", "created": int(time.time()),
-                "model": self.engine.name}
-        try:
-            self.wfile.flush()
-            while True:
-                event = self._next_event(request)
-                if event is None:
-                    return
-                if event[0] == "delta":
-                    choice = {"index": 0, "text": event[1], "logprobs": None, "finish_reason": event[2]}
-                    self._send_event({**head, "choices": [choice]})
-                elif event[0] == "usage":
-                    if include_usage:
-                        self._send_event({**head, "choices": [], "usage": {
-                            "prompt_tokens": event[1], "completion_tokens": event[2], "total_tokens": event[1] + event[2]}})
-                    break
-                else:
-                    self._send_event(ApiError(event[1], event[2], code="engine_stopping", kind="server_error").body())
-                    break
-            self.wfile.write(b"data: [DONE]\n\n")
-            self.wfile.flush()
-        except OSError:  # the client went away mid-stream
-            request.cancel()
-
-    def _send_event(self, payload: Dict[str, Any]) -> None:
-        self.wfile.write(b"data: " + json.dumps(payload, separators=(",", ":")).encode("utf-8") + b"\n\n")
-        self.wfile.flush()
-
 
 def make_server(engine: Engine, host: str, port: int) -> ThreadingHTTPServer:
     """A server bound to (host, port); port 0 picks a free one (``server.server_address``)."""
     handler = type("EngineHandler", (Handler,), {"engine": engine})
     # Daemon threads: a client that never reads must not keep a stopping engine alive.
-    fields = {"daemon_threads": True, "address_family": socket.AF_INET6 if ":" in host else socket.AF_INET}
+    # A deep listen backlog: 5 (socketserver's) drops the SYNs of a burst of clients, who retry a second later.
+    fields = {"daemon_threads": True, "request_queue_size": 1024, "address_family": socket.AF_INET6 if ":" in host else socket.AF_INET}
     return type("EngineServer", (ThreadingHTTPServer,), fields)((host, port), handler)
 
 

@@ -9,8 +9,10 @@ columns no remaining row needs are cut off.
 
 Each request has its own sampling settings and random stream; tokens are picked with
 ``generation.py``'s code (penalty, temperature, top-k, top-p), greedy rows without a penalty
-together in one argmax. The HTTP threads never touch torch: they submit a ``Request`` and
-read its ``events`` queue.
+together in one argmax. The HTTP threads never touch torch: they submit a ``Request``; what
+each step produced for all rows is handed over at once (``deliver``), so the HTTP side wakes
+once per step, not once per row and token (with dozens of streams, per-token wakeups of one
+thread each cost more GIL handoffs than the model's step).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import queue
 import threading
 from dataclasses import dataclass, field
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -31,9 +33,9 @@ from .stops import StopText
 
 @dataclass
 class Request:
-    """One completion in flight. The HTTP side fills the settings and reads ``events``:
+    """One completion in flight. The HTTP side fills the settings and gets its events:
     ``("delta", text, finish_reason | None)`` ..., then ``("usage", prompt, completion)``, or
-    ``("error", status, message)`` when the engine stops under it."""
+    ``("error", status, message)`` when the engine stops under it. ``reply``: the HTTP side's."""
 
     prompt: List[int]
     max_tokens: int
@@ -41,7 +43,7 @@ class Request:
     rng: Optional[np.random.Generator]
     stop_ids: frozenset
     stop_texts: Tuple[str, ...]
-    events: "queue.Queue[tuple]" = field(default_factory=queue.Queue)
+    reply: Any = None
     cancelled: bool = False
     # Scheduler state.
     generated: List[int] = field(default_factory=list)
@@ -62,9 +64,12 @@ class Scheduler:
         model: a ``CausalLM`` in eval mode.
         detokenizer: the model folder's.
         max_batch_size: rows decoded together; more requests wait.
+        deliver: called on the engine thread after each step with that step's ``(request, event)``
+            pairs, in order.
     """
 
-    def __init__(self, model: Any, detokenizer: Detokenizer, max_batch_size: int):
+    def __init__(self, model: Any, detokenizer: Detokenizer, max_batch_size: int,
+                 deliver: Callable[[List[Tuple[Request, tuple]]], None]):
         self.model = model
         self.detokenizer = detokenizer
         self.max_batch_size = max_batch_size
@@ -72,6 +77,8 @@ class Scheduler:
         self.vocab = model.config.vocab_size
         self.waiting: "queue.Queue[Request]" = queue.Queue()
         self.stopping = threading.Event()
+        self.deliver = deliver
+        self.outbox: List[Tuple[Request, tuple]] = []
         self.rows: List[Request] = []
         self.cache = None
         self.mask: Optional[torch.Tensor] = None  # [rows, cached positions], 1 for tokens
@@ -101,9 +108,16 @@ class Scheduler:
                     self._prefill(joining)
                 elif self.rows:
                     self._decode()
+                self._send()
         for request in self.rows + self._drain():
-            request.events.put(("error", 503, "the engine is stopping"))
+            self.outbox.append((request, ("error", 503, "the engine is stopping")))
+        self._send()
         self.rows, self.cache, self.mask = [], None, None
+
+    def _send(self) -> None:
+        if self.outbox:
+            outbox, self.outbox = self.outbox, []
+            self.deliver(outbox)
 
     def _drain(self) -> List[Request]:
         drained = []
@@ -202,12 +216,12 @@ class Scheduler:
         if len(request.generated) >= request.max_tokens:
             return self._finish(request, text + request.stops.flush() + request.text.finish(), "length")
         if text:
-            request.events.put(("delta", text, None))
+            self.outbox.append((request, ("delta", text, None)))
         return True
 
     def _finish(self, request: Request, text: str, reason: str) -> bool:
-        request.events.put(("delta", text, reason))
-        request.events.put(("usage", len(request.prompt), len(request.generated)))
+        self.outbox.append((request, ("delta", text, reason)))
+        self.outbox.append((request, ("usage", len(request.prompt), len(request.generated))))
         return False
 
     def _drop_cancelled(self) -> None:
