@@ -359,3 +359,40 @@ def test_a_key_file_others_can_read_is_refused(folders):
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     assert proc.returncode == 2 and events[-1]["kind"] == "user" and events[-1]["message"].startswith("apiKeyFile:")
     assert KEY not in proc.stdout + proc.stderr
+
+
+def test_out_of_memory_fails_that_steps_requests_and_the_engine_goes_on(folders):
+    """In-process: a step that runs out of memory answers its requests 503 and the next request is served."""
+    from sailfin_runtime.serving.scheduler import Request, Scheduler
+
+    model = load_model(folders["model"], CPU, torch.float32)
+    delivered: "queue.Queue[tuple]" = queue.Queue()
+    scheduler = Scheduler(model, Detokenizer(byte_level_tokenizer()), 4, lambda batch: [delivered.put(x) for x in batch])
+    real, calls = model.next_token_logits, {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:  # a decoding step, with a row running
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(*args, **kwargs)
+
+    model.next_token_logits = flaky
+    thread = threading.Thread(target=scheduler.run)
+    thread.start()
+    try:
+        def ask(prompt):
+            request = Request(prompt=prompt, max_tokens=5, settings=Settings(max_new_tokens=5), rng=None,
+                              stop_ids=frozenset(), stop_texts=())
+            scheduler.submit(request)
+            while True:
+                got, event = delivered.get(timeout=60)
+                assert got is request
+                if event[0] != "delta":
+                    return event
+
+        assert ask([1, 2, 3]) == ("error", 503, "the engine ran out of memory on this batch; retry, or ask for fewer tokens",
+                                  "out_of_memory")
+        assert ask([4, 5, 6]) == ("usage", 3, 5)
+    finally:
+        scheduler.stop()
+        thread.join(timeout=30)

@@ -66,6 +66,9 @@ def run(spec: ServeSpec, events: EventSink, stop: StopFlag) -> None:
         raise UserError(f"{tokenizer_path}: {exc}", "modelDir") from None
     config = ModelConfig.from_dir(spec.modelDir)
     max_len = spec.maxModelLen if spec.maxModelLen is not None else config.max_position_embeddings
+    if max_len > config.max_position_embeddings:
+        log(f"warning: maxModelLen {max_len} exceeds max_position_embeddings {config.max_position_embeddings}; "
+            "quality may drop past it")
     threads = _compat.configure_torch_threads("bf16" if dtype == torch.bfloat16 else "fp32", device)
     model = load_model(spec.modelDir, device, dtype)
     eos = default_eos(spec.modelDir, config)

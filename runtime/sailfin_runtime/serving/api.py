@@ -236,7 +236,7 @@ class Writer:
             if reply.stream and reply.include_usage:
                 reply.wfile.write(_sse({**reply.head, "choices": [], "usage": reply.usage}))
         else:
-            reply.error = ApiError(event[1], event[2], code="engine_stopping", kind="server_error")
+            reply.error = ApiError(event[1], event[2], code=event[3], kind="server_error")
             if reply.stream:
                 reply.wfile.write(_sse(reply.error.body()))
         if reply.stream:

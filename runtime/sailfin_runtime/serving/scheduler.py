@@ -25,17 +25,18 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from .. import _compat
 from ..generation import Settings, pick_tokens
 from ..protocol import log
 from .detokenize import Detokenizer, TextStream
 from .stops import StopText
 
 
-@dataclass
+@dataclass(eq=False)  # identity: requests are compared by who they are, not by their fields
 class Request:
     """One completion in flight. The HTTP side fills the settings and gets its events:
     ``("delta", text, finish_reason | None)`` ..., then ``("usage", prompt, completion)``, or
-    ``("error", status, message)`` when the engine stops under it. ``reply``: the HTTP side's."""
+    ``("error", status, message, code)`` when the engine stops or runs out of memory under it. ``reply``: the HTTP side's."""
 
     prompt: List[int]
     max_tokens: int
@@ -104,15 +105,30 @@ class Scheduler:
             while not self.stopping.is_set():
                 self._drop_cancelled()
                 joining = self._admit()
-                if joining:
-                    self._prefill(joining)
-                elif self.rows:
-                    self._decode()
+                try:
+                    if joining:
+                        self._prefill(joining)
+                    elif self.rows:
+                        self._decode()
+                except Exception as exc:  # noqa: BLE001 - out of memory only; anything else ends the engine
+                    if not _compat.is_out_of_memory(exc):
+                        raise
+                    self._out_of_memory(joining, exc)
                 self._send()
         for request in self.rows + self._drain():
-            self.outbox.append((request, ("error", 503, "the engine is stopping")))
+            self.outbox.append((request, ("error", 503, "the engine is stopping", "engine_stopping")))
         self._send()
         self.rows, self.cache, self.mask = [], None, None
+
+    def _out_of_memory(self, joining: List[Request], exc: BaseException) -> None:
+        """The step's requests fail (503: retry later, or with fewer tokens); the engine goes on with an empty batch."""
+        log(f"out of memory with {len(self.rows)} running and {len(joining)} joining rows: those requests fail ({exc})")
+        for request in self.rows + [r for r in joining if r not in self.rows]:  # joining rows may be merged already
+            self.outbox.append((request, ("error", 503, "the engine ran out of memory on this batch; retry, or ask for "
+                                                        "fewer tokens", "out_of_memory")))
+        self.rows, self.cache, self.mask = [], None, None
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
 
     def _send(self) -> None:
         if self.outbox:

@@ -84,7 +84,7 @@ export const RuntimeStoppedEvent = z.object({
 });
 
 /** `serve`: the model is loaded and the socket listens at `url` (`http://host:port`); sent exactly once. */
-export const RuntimeReadyEvent = z.object({ event: z.literal("ready"), time, url: z.string() });
+const RuntimeReadyEvent = z.object({ event: z.literal("ready"), time, url: z.string() });
 
 export const RuntimeErrorEvent = z.object({
   event: z.literal("error"), time,
@@ -104,5 +104,4 @@ export type RuntimeProgressEvent = z.infer<typeof RuntimeProgressEvent>;
 export type RuntimeCheckpointEvent = z.infer<typeof RuntimeCheckpointEvent>;
 export type RuntimeDoneEvent = z.infer<typeof RuntimeDoneEvent>;
 export type RuntimeStoppedEvent = z.infer<typeof RuntimeStoppedEvent>;
-export type RuntimeReadyEvent = z.infer<typeof RuntimeReadyEvent>;
 export type RuntimeErrorEvent = z.infer<typeof RuntimeErrorEvent>;
