@@ -73,6 +73,16 @@ class Engine:
         return http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=120)
 
 
+def until(check, timeout: float = 10):
+    """``check()``'s first truthy value (the reader threads may trail the process by a moment)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.02)
+
+
 def call(engine: Engine, method: str, path: str, body: Any = None, key: Optional[str] = KEY,
          raw: Optional[bytes] = None) -> Tuple[int, Any]:
     conn = engine.connection()
@@ -216,7 +226,8 @@ def test_concurrent_requests_each_equal_their_own_offline_answer(keyed, folders)
 
 
 def test_seeded_sampling_is_reproducible_and_the_seed_matters(keyed):
-    body = {"prompt": [9, 8, 7], "max_tokens": 30, "temperature": 1.5, "ignore_eos": True}
+    # A high temperature: the peaked model's samples then depend on the seed almost surely.
+    body = {"prompt": [9, 8, 7], "max_tokens": 30, "temperature": 40.0, "ignore_eos": True}
     first = complete(keyed, seed=5, **body)["choices"][0]["text"]
     assert complete(keyed, seed=5, **body)["choices"][0]["text"] == first
     assert complete(keyed, seed=6, **body)["choices"][0]["text"] != first
@@ -327,7 +338,7 @@ def test_a_client_that_disconnects_frees_its_row(int8):
     started = time.monotonic()
     assert complete(int8, key=None, prompt=[1, 2], max_tokens=4, ignore_eos=True)["usage"]["completion_tokens"] == 4
     assert time.monotonic() - started < 60
-    gone = [line for line in int8.stderr if "a client went away" in line]
+    gone = until(lambda: [line for line in int8.stderr if "a client went away" in line])
     assert len(gone) == 1
     tokens = int(gone[0].split("after ")[1].split(" ")[0])
     assert tokens < 1000, gone
@@ -343,7 +354,7 @@ def test_sigterm_ends_open_streams_emits_stopped_and_exits_0(int8):
     assert int8.stop() == 0
     rest = response.read().decode()  # the open stream ended: an error event, then [DONE]
     assert '"code":"engine_stopping"' in rest and rest.rstrip().endswith("data: [DONE]")
-    time.sleep(0.2)
+    until(lambda: int8.all_events[-1]["event"] == "stopped")
     names = [e["event"] for e in int8.all_events]
     assert names == ["ready", "stopped"]
     assert all(event_errors(e) == [] for e in int8.all_events)
