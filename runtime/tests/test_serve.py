@@ -407,3 +407,53 @@ def test_out_of_memory_fails_that_steps_requests_and_the_engine_goes_on(folders)
     finally:
         scheduler.stop()
         thread.join(timeout=30)
+
+
+def test_rows_joining_a_running_batch_both_ways_keep_their_tokens(folders, monkeypatch):
+    """In-process, deterministic: B (shorter than A's cache) and C (longer) join while A decodes,
+    so both padding paths of a join run; every row still equals its offline answer."""
+    from sailfin_runtime.models.decoder import KVCache
+    from sailfin_runtime.serving.scheduler import Request, Scheduler
+
+    padded: List[int] = []
+    pad_leading = KVCache.pad_leading
+    monkeypatch.setattr(KVCache, "pad_leading", lambda cache, count: (padded.append(cache.length), pad_leading(cache, count))[1])
+
+    model = load_model(folders["model"], CPU, torch.float32)
+    events: Dict[int, "queue.Queue[tuple]"] = {}
+    scheduler = Scheduler(model, Detokenizer(byte_level_tokenizer()), 8,
+                          lambda batch: [events[id(r)].put(e) for r, e in batch])
+    thread = threading.Thread(target=scheduler.run)
+    thread.start()
+
+    def submit(prompt, max_tokens, **sampling):
+        settings = Settings(max_new_tokens=max_tokens, **sampling)
+        request = Request(prompt=prompt, max_tokens=max_tokens, settings=settings,
+                          rng=row_rng(7, 0) if settings.do_sample else None, stop_ids=frozenset(), stop_texts=())
+        events[id(request)] = queue.Queue()
+        scheduler.submit(request)
+        return request
+
+    def text(request):
+        parts = []
+        while True:
+            event = events[id(request)].get(timeout=60)
+            if event[0] == "usage":
+                return "".join(parts)
+            parts.append(event[1])
+
+    try:
+        a = submit([5, 6, 7, 8, 9, 10], 40)
+        first_a = events[id(a)].get(timeout=60)  # A is decoding
+        b = submit([11, 12], 20, repetition_penalty=1.2)  # shorter than A's cache: B gets leading padding
+        first_b = events[id(b)].get(timeout=60)
+        c = submit(list(range(30, 90)), 20, do_sample=True, temperature=0.9, top_k=40)  # longer: the batch does
+        assert first_a[2] is None and first_b[2] is None  # neither had finished when the next one joined
+        results = {"a": first_a[1] + text(a), "b": first_b[1] + text(b), "c": text(c)}
+    finally:
+        scheduler.stop()
+        thread.join(timeout=30)
+    assert len(padded) == 2 and padded[0] == 2  # B's own cache was padded, then the running batch's (for C)
+    assert results["a"] == offline(folders["model"], [5, 6, 7, 8, 9, 10], 40, eos=())[1]
+    assert results["b"] == offline(folders["model"], [11, 12], 20, repetition_penalty=1.2, eos=())[1]
+    assert results["c"] == offline(folders["model"], list(range(30, 90)), 20, temperature=0.9, top_k=40, seed=7, eos=())[1]
