@@ -7,7 +7,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ChatRenderer, loadTokenizer } from "@sailfin/data";
 import type { Worker } from "@sailfin/worker";
-import { pollUntil, startTestServer, testDialects, v2Ok, v2Raw, type TestServer } from "./harness.js";
+import { NodeSdk } from "./node-sdk.js";
+import { PythonSdk, okBody, pollPython, pythonSdkMissing } from "./python-sdk.js";
+import * as nodeCoverage from "./sdk-node-coverage.js";
+import * as pythonCoverage from "./sdk-python-coverage.js";
+import { ADMIN, pollUntil, startTestServer, testDialects, v2Ok, v2Raw, type TestServer } from "./harness.js";
 import { releasedDataset, uploadObject, type ReleasedDataset } from "./fixtures/dataset-imports.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { startTestWorker } from "./fixtures/worker-fixtures.js";
@@ -107,7 +111,8 @@ for (const dialect of testDialects()) {
       await refused({ ...base, inputDatasetId: undefined, inputBosUri: "bos:/fixtures/../etc/passwd" }, /inputBosUri/);
       await refused({ ...base, inputDatasetId: undefined, inputBosUri: "bos:/fixtures/nothing-here.jsonl" }, /inputBosUri/);
       await refused({ ...base, inputDatasetId: textData.versionId }, /inputDatasetId.*Text/);
-      await refused({ ...base, outputBosUri: "bos:/mine/out/" }, /outputBosUri/);
+      await refused({ ...base, outputBosUri: "bos:/mine/../out/" }, /outputBosUri/);
+      await refused({ ...base, outputBosUri: "https://example.com/out/" }, /outputBosUri/);
       await refused({ ...base, afsConfig: { userName: "x" } }, /afsConfig/);
       await refused({ ...base, name: "" }, /name/);
       const none = await raw("DescribeBatchInferenceTask", { taskId: "infer-nothing" });
@@ -141,7 +146,8 @@ for (const dialect of testDialects()) {
       assert.deepEqual(task.inferenceParams, { max_output_tokens: MAX_TOKENS });
       assert.equal(task.totalCount, PROMPTS.length);
       assert.equal(task.progress, 0);
-      assert.equal(task.outputDir, `batch-inference/${taskId}/`);
+      assert.equal(task.outputDir, taskId);
+      assert.equal(task.outputBosUri, "");
       assert.equal(task.outputUrl, undefined);
       assert.match(task.createTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
       assert.equal(task.creator, "admintestkey0001");
@@ -213,14 +219,22 @@ for (const dialect of testDialects()) {
         JSON.stringify({ messages: [{ role: "system", content: "be brief" }, { role: "user", content: "hi" }] }),
         JSON.stringify({ prompt: "hello there" }),
       ].join("\n") + "\n");
-      const { taskId } = await ok("CreateBatchInferenceTask", { name: "bos", modelId, inputBosUri: uri, inferenceParams: { max_output_tokens: 4 } });
+      const { taskId } = await ok("CreateBatchInferenceTask", {
+        name: "bos", modelId, inputBosUri: uri, outputBosUri: "bos:/results/batch", inferenceParams: { max_output_tokens: 4 },
+      });
       const queued = await describeTask(taskId);
       assert.equal(queued.inputBosUri, uri);
+      assert.equal(queued.outputBosUri, "bos:/results/batch");
       assert.equal(queued.dataFormat, "default");
       const done = await pollUntil(() => describeTask(taskId), (t) => !["Queuing", "Running"].includes(t.runStatus), "bos batch", 180_000);
       assert.equal(done.runStatus, "Done", JSON.stringify(done));
       assert.equal(done.totalCount, 2);
-      const lines = (await (await fetch(done.outputUrl)).text()).trim().split("\n").map((l) => JSON.parse(l));
+      const text = await (await fetch(done.outputUrl)).text();
+      const stored = await server.server.res.artifacts.get(`buckets/results/batch/${done.outputDir}/results.jsonl`);
+      const chunks: Buffer[] = [];
+      for await (const chunk of stored as AsyncIterable<Buffer>) chunks.push(chunk);
+      assert.equal(Buffer.concat(chunks).toString("utf8"), text, "the answers are at <outputBosUri>/<outputDir>/results.jsonl");
+      const lines = text.trim().split("\n").map((l) => JSON.parse(l));
       assert.deepEqual(lines.map((l) => l.input), [
         { messages: [{ role: "system", content: "be brief" }, { role: "user", content: "hi" }] }, { prompt: "hello there" },
       ]);
@@ -238,6 +252,52 @@ for (const dialect of testDialects()) {
       assert.equal(stopped.runStatus, "Stopped", JSON.stringify(stopped));
       assert.equal(stopped.outputUrl, undefined);
       assert.equal(await server.server.res.artifacts.stat(`batch-inference/${taskId}/results.jsonl`), null);
+    });
+
+    test("the official SDKs: Node consoleAction and Python Data.*_offline_batch_inference_task", async (t) => {
+      const sdk = new NodeSdk(server.url, ADMIN);
+      const created = (await sdk.v2("batchinference", "CreateBatchInferenceTask", {
+        name: "node", modelId, inputDatasetId: data.versionId, inferenceParams: { max_output_tokens: 2 },
+      })).result as { taskId: string };
+      await sdk.v2("batchinference", "DescribeBatchInferenceTask", { taskId: created.taskId });
+      const listed = (await sdk.v2("batchinference", "DescribeBatchInferenceTasks", { runStatus: [] })).result as any;
+      assert.equal(listed.taskList[0].taskId, created.taskId);
+      await pollUntil(() => describeTask(created.taskId), (task) => task.runStatus === "Done", "node task", 120_000);
+      await sdk.v2Error("batchinference", "StopBatchInferenceTask", { taskId: created.taskId });
+      const queued = (await sdk.v2("batchinference", "CreateBatchInferenceTask", {
+        name: "node-stop", modelId, inputDatasetId: data.versionId, inferenceParams: {},
+      })).result as { taskId: string };
+      await sdk.v2("batchinference", "StopBatchInferenceTask", { taskId: queued.taskId });
+      nodeCoverage.expectReachedRoutes(sdk, "batch-inference.test.ts");
+
+      const missing = pythonSdkMissing();
+      if (missing !== null) {
+        t.skip(missing);
+        return;
+      }
+      const py = new PythonSdk({ ...ADMIN, baseUrl: server.url });
+      try {
+        const input = await uploadObject(server, "fixtures", "batch/py.jsonl", `${PROMPTS.slice(0, 2).map(line).join("\n")}\n`);
+        const made = okBody(await py.helper("Data.create_offline_batch_inference_task", {
+          name: "py", input_bos_uri: input, output_bos_uri: "bos:/results/py/", model_id: modelId, inference_params: { max_output_tokens: 2 },
+        }));
+        const taskId = made.result.taskId as string;
+        assert.match(taskId, /^infer-/);
+        const done = await pollPython(() => py.helper("Data.get_offline_batch_inference_task", { task_id: taskId }),
+          (b) => !["Queuing", "Running"].includes(b.result.runStatus), "python task", 120_000);
+        assert.equal(done.result.runStatus, "Done", JSON.stringify(done));
+        assert.equal(done.result.outputDir, taskId);
+        assert.notEqual(await server.server.res.artifacts.stat(`buckets/results/py/${taskId}/results.jsonl`), null);
+        const list = okBody(await py.helper("Data.list_offline_batch_inference_task", { max_keys: 100 }));
+        assert.ok(list.result.taskList.some((x: any) => x.taskId === taskId));
+        const other = okBody(await py.helper("Data.create_offline_batch_inference_task", {
+          name: "py-stop", input_bos_uri: input, output_bos_uri: "bos:/results/py/", model_id: modelId,
+        }));
+        okBody(await py.helper("Data.stop_offline_batch_inference_task", { task_id: other.result.taskId }));
+        pythonCoverage.expectReachedRoutes(py, "batch-inference.test.ts");
+      } finally {
+        await py.close();
+      }
     });
   });
 }

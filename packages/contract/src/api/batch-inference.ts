@@ -23,7 +23,7 @@ export const CreateBatchInferenceTaskBody = z.object({
   inputBosUri: z.string().min(1).max(1024).optional(),
   /** Sailfin extension: a released dataset version (`ds-…`), instead of `inputBosUri`. */
   inputDatasetId: z.string().min(1).max(64).optional(),
-  /** Refused when given: results go to Sailfin's storage (see `outputUrl`), not to a bucket of the caller's. */
+  /** `bos:/bucket/folder/` of Sailfin's storage: the answers go to `<outputBosUri>/<taskId>/results.jsonl`. */
   outputBosUri: z.string().max(1024).optional(),
   /** Qianfan's AFS input/output: not supported (Sailfin has no AFS). */
   afsConfig: z.unknown().optional(),
@@ -58,9 +58,9 @@ export interface BatchInferenceTask {
   readonly inputBosUri: string;
   /** Extension: the dataset version read, when the input was one. */
   readonly inputDatasetId?: string;
-  /** `bos:/<bucket>/` of Sailfin's storage for batch results is not a caller's bucket: "". */
+  /** As given; "" when none was (the answers are then only in Sailfin's own storage, see `outputUrl`). */
   readonly outputBosUri: string;
-  /** The task's own folder in Sailfin's storage (`batch-inference/<taskId>/`). */
+  /** The sub-folder of `outputBosUri` holding this task's `results.jsonl`: the task id. */
   readonly outputDir: string;
   /** Extension, when Done: a credential-free link to the result JSONL (valid one hour). */
   readonly outputUrl?: string;

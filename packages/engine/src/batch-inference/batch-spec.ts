@@ -32,6 +32,12 @@ export interface BatchInferenceSpec {
     /** Samples, when known before the run (a dataset version's record count). */
     readonly totalCount: number | null;
   };
+  readonly output: {
+    /** `bos:/…` as given, or "" (results only in Sailfin's own storage). */
+    readonly uri: string;
+    /** Artifact key of the result JSONL. */
+    readonly key: string;
+  };
   readonly params: BatchParams;
   /** The request's `inferenceParams`, echoed. */
   readonly inferenceParams: Readonly<Record<string, unknown>>;

@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { SailfinError, newId, type BatchInferenceStatus, type Page, type PageRequest } from "@sailfin/contract";
 import { keysetPage, type Db } from "@sailfin/store";
+import { bucketKey, parseBucketUri } from "../artifacts/keys.js";
 import { findDatasetVersion } from "../datasets/records.js";
 import { resolveImportSources } from "../datasets/import-sources.js";
 import { findVersion, lockModelVersions } from "../models/model-rows.js";
@@ -79,6 +80,17 @@ async function inputOf(res: EngineResources, input: CreateBatchTaskInput): Promi
 }
 
 /**
+ * Where the answers go: `<outputBosUri>/<taskId>/results.jsonl` in a bucket of Sailfin's storage
+ * (Qianfan's layout: `outputDir` is the task's sub-folder of the output URI), or the task's own
+ * `batch-inference/<taskId>/` when no output URI is given (the Python SDK always sends one).
+ */
+function outputOf(outputBosUri: string | undefined, taskId: string): BatchInferenceSpec["output"] {
+  if (outputBosUri === undefined || outputBosUri === "") return { uri: "", key: `batch-inference/${taskId}/results.jsonl` };
+  const folder = bucketKey(parseBucketUri(outputBosUri, "outputBosUri")).replace(/\/?$/, "/");
+  return { uri: outputBosUri, key: `${folder}${taskId}/results.jsonl` };
+}
+
+/**
  * Validates and queues a batch inference task; returns its `infer-…` id. The version must be
  * Ready (read-locked while the task is queued, so a concurrent delete sees the task).
  *
@@ -86,15 +98,11 @@ async function inputOf(res: EngineResources, input: CreateBatchTaskInput): Promi
  */
 export async function createBatchTask(res: EngineResources, actor: Actor, input: CreateBatchTaskInput): Promise<string> {
   if (input.afsConfig !== undefined) throw new SailfinError("InvalidParameter", { field: "afsConfig", detail: "AFS is not supported by Sailfin; use inputBosUri or inputDatasetId" });
-  if (input.outputBosUri !== undefined && input.outputBosUri !== "") {
-    throw new SailfinError("InvalidParameter", {
-      field: "outputBosUri", detail: "Sailfin keeps batch results in its own storage (see the task's outputUrl); leave outputBosUri out",
-    });
-  }
   const params = paramsOf(input.inferenceParams);
   const model = await modelVersionOf(res, input);
   const source = await inputOf(res, input);
   const id = newId("batchInference");
+  const output = outputOf(input.outputBosUri, id);
   await res.db.transaction().execute(async (trx) => {
     const [locked] = await lockModelVersions(trx, res.dialect, [model.num], "share");
     if (locked === undefined) throw new SailfinError("NotFound", { field: model.field, detail: "the model version no longer exists" });
@@ -108,7 +116,7 @@ export async function createBatchTask(res: EngineResources, actor: Actor, input:
     }
     const spec: BatchInferenceSpec = {
       specVersion: 1, kind: "batch-inference", modelVersionId: locked.id, modelVersionNum: locked.num,
-      modelId: input.modelId ?? "", endpoint: input.endpoint ?? "", input: source.spec, params,
+      modelId: input.modelId ?? "", endpoint: input.endpoint ?? "", input: source.spec, output, params,
       inferenceParams: { ...input.inferenceParams }, creator: actor.accessKey,
     };
     await enqueueRun(trx, actor, {

@@ -22,6 +22,7 @@ const batchInferenceSpecSchema = z.object({
   input: z.object({
     datasetVersionId: z.string().nullable(), uri: z.string(), keys: z.array(z.string()).min(1), dataFormat: z.string(), totalCount: z.int().nullable(),
   }),
+  output: z.object({ uri: z.string(), key: z.string() }),
   params: z.object({
     temperature: z.number().nullable(), topP: z.number().nullable(), penaltyScore: z.number(), maxOutputTokens: z.int(),
     stop: z.array(z.string()), system: z.string().nullable(),
@@ -30,15 +31,10 @@ const batchInferenceSpecSchema = z.object({
   creator: z.string(),
 }) satisfies z.ZodType<BatchInferenceSpec>;
 
-/** Where a task's answers go; `batch-inference/<taskId>/` is the task's `outputDir`. */
-function batchResultKey(taskId: string): string {
-  return `batch-inference/${taskId}/results.jsonl`;
-}
-
 /**
  * One attempt of a batch inference task: read every input line, answer them all with one
  * `generate` process, write one JSONL line per sample (the input, the reference when there is
- * one, the answer, why it ended, token counts) to `batch-inference/<taskId>/results.jsonl`.
+ * one, the answer, why it ended, token counts) to the key createBatchTask chose (`spec.output`).
  * A stop publishes nothing: the answers of a stopped task are not written (the runtime writes
  * its answers file only as it finishes, so there is no honest partial file to offer).
  */
@@ -78,7 +74,7 @@ async function runBatchInference(spec: BatchInferenceSpec, deps: RunDeps): Promi
     index: i, input: samples[i]!.input, ...(samples[i]!.reference === null ? {} : { reference: samples[i]!.reference }),
     answer: a.text, finishReason: a.finishReason, promptTokens: a.promptTokens, completionTokens: a.completionTokens,
   }));
-  const key = batchResultKey(deps.run.id);
+  const { key } = spec.output;
   await deps.putArtifact(key, Buffer.from(`${lines.join("\n")}\n`, "utf8"));
   const result: BatchInferenceResult = {
     key, fileName: `${deps.run.id}.jsonl`, samples: samples.length,

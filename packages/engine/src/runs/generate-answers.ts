@@ -19,7 +19,7 @@ const END_OF_TURN = ["<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text
 const BATCH_SIZE = 16;
 
 /** How the version generates: Qianfan's chat parameters as Sailfin resolved them. */
-export interface GenerationParams {
+interface GenerationParams {
   /** null: greedy. */
   readonly temperature: number | null;
   readonly topP: number | null;
@@ -31,7 +31,7 @@ export interface GenerationParams {
 }
 
 /** One conversation's answer. */
-export interface GeneratedAnswer {
+interface GeneratedAnswer {
   readonly text: string;
   /** `missing`: the runtime wrote no line for it (never expected; kept visible rather than hidden). */
   readonly finishReason: "stop" | "length" | "missing";
@@ -54,7 +54,7 @@ interface GenerateAnswersInput {
   readonly progressScale?: number;
 }
 
-export type GenerateAnswersOutcome =
+type GenerateAnswersOutcome =
   | { readonly kind: "done"; readonly answers: GeneratedAnswer[]; readonly generatedTokens: number; readonly tokensPerSecond: number }
   /** The version's files could not be prepared or its generation failed: the message says why. */
   | { readonly kind: "failed"; readonly reason: string }

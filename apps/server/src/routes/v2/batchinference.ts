@@ -9,7 +9,7 @@ import { v2, type RouteContext, type RouteDef } from "../route.js";
 /**
  * Batch inference (V2 `/v2/batchinference?Action=…`, reference §16; docs/batch-inference.md).
  * Creating and stopping need `service:write`, reading `service:read`; creating also reads the
- * model version and the input, so the key must be granted those reads as well. The Python SDK's
+ * model version and the input (and writes `outputBosUri`), so the key must be granted those as well. The Python SDK's
  * `Referer: infer` header needs nothing.
  */
 
@@ -28,8 +28,8 @@ async function v2BatchTask(ctx: RouteContext, view: BatchTaskView): Promise<Batc
     ...(runStatus === "Failed" ? { errorCode: "TaskFailed", errorMsg: view.failureReason ?? "" } : {}),
     inputBosUri: spec.input.uri,
     ...(spec.input.datasetVersionId === null ? {} : { inputDatasetId: spec.input.datasetVersionId }),
-    outputBosUri: "",
-    outputDir: `batch-inference/${view.id}/`,
+    outputBosUri: spec.output.uri,
+    outputDir: view.id,
     ...(runStatus === "Done" && result !== null ? { outputUrl: await exportDownloadUrl(ctx.res, ctx.baseUrl, view.id, result) } : {}),
     inputTokenUsage: result?.inputTokens ?? 0,
     outputTokenUsage: result?.outputTokens ?? 0,
@@ -48,6 +48,7 @@ export const batchInferenceRoutes: RouteDef[] = [
     const input = parseWith(CreateBatchInferenceTaskBody, body);
     assertGranted(ctx.caller, "model:read");
     assertGranted(ctx.caller, input.inputDatasetId === undefined ? "storage:read" : "dataset:read");
+    if (input.outputBosUri !== undefined && input.outputBosUri !== "") assertGranted(ctx.caller, "storage:write");
     const taskId = await createBatchTask(ctx.res, ctx.caller, {
       name: input.name, description: input.description, modelId: input.modelId, endpoint: input.endpoint,
       inferenceParams: input.inferenceParams ?? {}, inputBosUri: input.inputBosUri, inputDatasetId: input.inputDatasetId,
