@@ -11,7 +11,7 @@ import { NodeSdk } from "./node-sdk.js";
 import { PythonSdk, okBody, pollPython, pythonSdkMissing } from "./python-sdk.js";
 import * as nodeCoverage from "./sdk-node-coverage.js";
 import * as pythonCoverage from "./sdk-python-coverage.js";
-import { ADMIN, pollUntil, startTestServer, testDialects, v2Ok, v2Raw, type TestServer } from "./harness.js";
+import { ADMIN, pollUntil, startTestServer, testAxes, v2Ok, v2Raw, type TestServer } from "./harness.js";
 import { releasedDataset, uploadObject, type ReleasedDataset } from "./fixtures/dataset-imports.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { startTestWorker } from "./fixtures/worker-fixtures.js";
@@ -66,8 +66,8 @@ async function runtimeAnswers(modelDir: string, prompts: readonly string[]): Pro
   }
 }
 
-for (const dialect of testDialects()) {
-  describe(`batch inference (${dialect})`, () => {
+for (const { dialect, artifacts, label } of testAxes()) {
+  describe(`batch inference (${label})`, () => {
     let server: TestServer;
     let worker: Worker | undefined;
     let modelId = "";
@@ -88,7 +88,7 @@ for (const dialect of testDialects()) {
     }
 
     before(async () => {
-      server = await startTestServer(dialect);
+      server = await startTestServer(dialect, {}, artifacts);
       await stageFolder(server, tiny.dir("llama"), "hub", "tiny-batch");
       modelId = (await importBaseModel(server, "tiny-batch", { bucket: "hub", objectPath: "tiny-batch" })).versionId;
       data = await releasedDataset(server, { name: "batch-in", format: "PromptResponse", lines: PROMPTS.map(line) });
@@ -181,6 +181,28 @@ for (const dialect of testDialects()) {
       assert.equal((await describeTask(taskId)).runStatus, "Stopped");
       assert.equal(await ok("StopBatchInferenceTask", { taskId }), true, "stopping a stopped task again is fine");
       assert.equal((await ok("DescribeBatchInferenceTasks", { maxKeys: 100, runStatus: ["Stopped", "Failed"] })).taskList.length, 21);
+    });
+
+    test("endpoint: a service's V1 URL (suffix in any case) or its svco- id runs the version it serves", async () => {
+      // A service row as the services slice's CreateService writes it (written here directly: this
+      // test is about how batch inference reads the table, not about deploying).
+      const db = server.server.res.db;
+      const version = await db.selectFrom("model_versions").select(["num", "set_num"]).where("id", "=", modelId).executeTakeFirstOrThrow();
+      const now = new Date().toISOString();
+      await db.insertInto("services").values({
+        id: "svco-batchtest0001", name: "bot", description: "", url_suffix: "my-bot", service_type: "chat", model_set_num: version.set_num,
+        model_version_num: version.num, resource_config: "{}", pool_id: "local", run_num: null, desired: "Stopped", creator: "admintestkey0001",
+        created_at: now, modified_at: now,
+      }).execute();
+      const url = `${server.url}/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/My-Bot`;
+      const byUrl = await create({ name: "by-url", modelId: undefined, endpoint: url });
+      const task = await describeTask(byUrl);
+      assert.equal(task.endpoint, url);
+      assert.equal(task.modelId, "");
+      const byId = await create({ name: "by-id", modelId: undefined, endpoint: "svco-batchtest0001" });
+      const row = await db.selectFrom("runs").select("base_model_version_num").where("id", "=", byId).executeTakeFirstOrThrow();
+      assert.equal(Number(row.base_model_version_num), Number(version.num), "the served version is the one that runs (and is pinned)");
+      for (const taskId of [byUrl, byId]) await ok("StopBatchInferenceTask", { taskId });
     });
 
     test("a task runs: progress to Done, token usage, and the result file is the runtime's greedy generation line by line", async () => {
