@@ -109,6 +109,8 @@ export async function createBatchTask(res: EngineResources, actor: Actor, input:
     if (locked.status !== "Ready") {
       throw new SailfinError("InvalidParameter", { field: model.field, detail: `model version ${locked.id} is ${locked.status}; only a Ready version can answer` });
     }
+    // Counted, not locked: two creates racing past the 20th may make 21. Qianfan's limit guards
+    // against runaway scripts; it is not a quota worth a table lock on every create.
     const active = await trx.selectFrom("runs").select((eb) => eb.fn.countAll<string | number>().as("n"))
       .where("kind", "=", "batch-inference").where("status", "in", ["Queued", "Running"]).executeTakeFirstOrThrow();
     if (Number(active.n) >= MAX_ACTIVE_TASKS) {
