@@ -33,6 +33,9 @@ export const NODE_SDK_ROUTES = {
     ...v2("dataset", "CreateExportTask", "DescribeExportTask"),
     ...v2("model", "CreateModelExportTask", "DescribeModelExportTask"),
   ],
+  "batch-inference.test.ts": [
+    ...v2("batchinference", "CreateBatchInferenceTask", "DescribeBatchInferenceTask", "DescribeBatchInferenceTasks", "StopBatchInferenceTask"),
+  ],
   "sdk-node-runs.test.ts": [
     ...v2("finetuning", "CreateFineTuningJob", "CreateFineTuningTask", "DescribeFineTuningTask"),
     ...v1(MODELREPO, "publishTrainModel", "modelVersionDetail"),

@@ -44,6 +44,9 @@ export const PYTHON_SDK_ROUTES = {
     ...v1(EVAL, "create", "detail", "cancel", "model/list", "result/list", "delete"),
     ...v2("eval", "CreateEvalTask", "DescribeEvalTasks", "DescribeEvalTask", "StopEvalTask", "DeleteEvalTask"),
   ],
+  "batch-inference.test.ts": [
+    ...v2("batchinference", "CreateBatchInferenceTask", "DescribeBatchInferenceTask", "DescribeBatchInferenceTasks", "StopBatchInferenceTask"),
+  ],
   "sdk-python-runs.test.ts": [
     ...v2("finetuning", "CreateFineTuningJob", "CreateFineTuningTask", "DescribeFineTuningTask"),
     ...v1(MODELREPO, "publishTrainModel", "modelVersionDetail"),

@@ -66,6 +66,11 @@ export const ERRORS = {
     http: 409, v1Code: 500001, v1Message: "param invalid",
     v2Code: "ResourceInUse", v2Message: "The operation conflicts with the current state of the resource.",
   },
+  // Qianfan's documented limit on batch inference (reference §16): 20 tasks Queuing or Running at once.
+  TaskRunningNumberExceedLimit: {
+    http: 400, v1Code: 500001, v1Message: "param invalid",
+    v2Code: "TaskRunningNumberExceedLimit", v2Message: "The number of running tasks exceeds the limit.",
+  },
   EntityTooLarge: {
     http: 413, v1Code: 500001, v1Message: "param invalid",
     v2Code: "EntityTooLarge", v2Message: "Your proposed upload exceeds the maximum allowed object size.",

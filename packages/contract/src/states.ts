@@ -194,9 +194,24 @@ export function modelExportStatus(status: RunStatus): ModelExportStatus {
   return status === "Succeeded" ? "Done" : isTerminalRun(status) ? "Fail" : "Doing";
 }
 
+/** Batch inference `runStatus` (V2 only, reference §16; `Expired` is never used: tasks do not expire). */
+export type BatchInferenceStatus = "Queuing" | "Running" | "Done" | "Stopping" | "Stopped" | "Failed";
+
+export function batchInferenceStatus(state: WorkState): BatchInferenceStatus {
+  switch (state.status) {
+    case "Queued": return "Queuing";
+    case "Running": return state.cancelRequested ? "Stopping" : "Running";
+    case "Succeeded": return "Done";
+    case "Failed": return "Failed";
+    case "Cancelled": return "Stopped";
+    default: return assertNever(state.status);
+  }
+}
+
 /** What a `runs` row is (its `kind` column): each names its state in its own words. */
 export const RUN_KINDS = [
   "finetune", "publish", "compress", "evaluate", "eval-export", "dataset-import", "model-import", "dataset-export", "model-export",
+  "batch-inference",
 ] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
@@ -228,6 +243,7 @@ export function runStateWord(dialect: "v1" | "v2", state: RunStateRef): string {
     case "dataset-import": return state.status === "Succeeded" ? "Finished" : isTerminalRun(state.status) ? "Failed" : "Running";
     case "dataset-export": return dialect === "v1" ? String(v1DatasetExportStatus(state.status)) : v2DatasetExportStatus(state.status);
     case "model-export": return modelExportStatus(state.status);
+    case "batch-inference": return batchInferenceStatus(state);
     default: return assertNever(state.kind);
   }
 }

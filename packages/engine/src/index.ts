@@ -20,6 +20,7 @@ export * from "./datasets/index.js";
 export * from "./queue/index.js";
 export * from "./runs/index.js";
 export * from "./compression/index.js";
+export * from "./batch-inference/index.js";
 export * from "./evaluations/index.js";
 export * from "./exports/index.js";
 export * from "./artifacts/zip.js";

@@ -10,6 +10,7 @@ export * from "./datasets.js";
 export * from "./finetuning.js";
 export * from "./models.js";
 export * from "./compression.js";
+export * from "./batch-inference.js";
 export * from "./evaluations.js";
 export * from "./exports.js";
 export * from "./v1-datasets.js";

@@ -12,8 +12,8 @@ import type { EngineResources } from "../resources.js";
  * Both expire after DOWNLOAD_LINK_TTL_S; a link is made each time a describe call renders one.
  */
 
-/** The run kinds whose finished result is a file to download: `result.key` and `result.fileName`. */
-const EXPORT_KINDS = ["eval-export", "dataset-export", "model-export"] as const satisfies readonly RunKind[];
+/** The run kinds whose finished result is a file to download: `result.key` and `result.fileName` (a batch inference task's answers too). */
+const EXPORT_KINDS = ["eval-export", "dataset-export", "model-export", "batch-inference"] as const satisfies readonly RunKind[];
 
 /** How long a download link stays valid. */
 const DOWNLOAD_LINK_TTL_S = 3600;

@@ -1,6 +1,7 @@
 import { RUN_KINDS, type RunKind } from "../queue/lease.js";
 import type { OnRunEnded } from "../queue/run-ending.js";
 import { CONCURRENCY_CLASSES, type ConcurrencyClass, type RunKindDefinition } from "./define.js";
+import { batchInferenceRun } from "./batch-inference.js";
 import { compressRun } from "./compress.js";
 import { evalExportRun } from "./eval-export.js";
 import { evaluateRun } from "./evaluate.js";
@@ -24,6 +25,7 @@ export const RUN_CATALOG: { readonly [K in RunKind]: RunKindDefinition } = {
   "model-import": modelImportRun,
   "dataset-export": datasetExportRun,
   "model-export": modelExportRun,
+  "batch-inference": batchInferenceRun,
 };
 
 /**

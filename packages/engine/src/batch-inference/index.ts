@@ -1,0 +1,3 @@
+export {
+  createBatchTask, describeBatchTask, listBatchTasks, stopBatchTask, type BatchTaskView,
+} from "./batch-tasks.js";
