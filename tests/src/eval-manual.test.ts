@@ -118,7 +118,7 @@ for (const dialect of testDialects()) {
       assert.deepEqual((await ok2("DescribeEvalTasks", { evalType: "manual" })).taskList.map((t: any) => t.taskId), [evalId]);
       assert.ok(!(await ok2("DescribeEvalTasks", { evalType: "auto" })).taskList.some((t: any) => t.taskId === evalId));
 
-      // The result dataset is a released PromptResponse dataset: prompt, reference, and the model's answer as completion.
+      // The result dataset is released: one object per line, prompt, reference and the model's answer as completion.
       const version = await server.admin.v2<any>("dataset", "DescribeDatasetVersion", { versionId: conf.resultDatasetIdStr });
       assert.equal(version.publishStatus, "Published");
       const row = await server.server.res.db.selectFrom("dataset_versions").select(["data_path", "record_count"]).where("id", "=", conf.resultDatasetIdStr).executeTakeFirstOrThrow();
@@ -126,8 +126,8 @@ for (const dialect of testDialects()) {
       const chunks: Buffer[] = [];
       for await (const chunk of await server.server.res.artifacts.get(row.data_path!)) chunks.push(chunk as Buffer);
       const lines = Buffer.concat(chunks).toString("utf8").trim().split("\n").map((l) => JSON.parse(l));
-      assert.deepEqual(lines.map((l) => [l[0].prompt, l[0].response]), [["say red", [["red red"]]], ["say blue", [["blue blue"]]], ["say gold", [["gold gold"]]]]);
-      for (const l of lines) assert.equal(typeof l[0].completion, "string");
+      assert.deepEqual(lines.map((l) => [l.prompt, l.response]), [["say red", [["red red"]]], ["say blue", [["blue blue"]]], ["say gold", [["gold gold"]]]]);
+      for (const l of lines) assert.equal(typeof l.completion, "string");
 
       const samples = await ok2("DescribeEvalManualSamples", { taskId: evalId });
       assert.equal(samples.total, 6);

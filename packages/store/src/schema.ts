@@ -293,7 +293,7 @@ export interface EvalResultTable {
 }
 
 /** One person's score of one evaluation answer on one dimension (manual evaluation, migration 0011). */
-export interface EvalManualScoreTable {
+interface EvalManualScoreTable {
   num: Generated<number>;
   eval_run_num: number;
   /** The scored answer (`eval_results.num`). */

@@ -119,7 +119,7 @@ export interface EvalResult {
  * until every answer is scored or the owner finishes; then the units' `effectMetric` carry the
  * manual means.
  */
-export interface ManualOutcome {
+interface ManualOutcome {
   readonly resultDataset: ResultDatasetRef;
   readonly finished: boolean;
   readonly finishedAt: string | null;

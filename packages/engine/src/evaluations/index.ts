@@ -7,6 +7,6 @@ export {
 } from "./eval-exports.js";
 export { NO_JUDGE_ENDPOINTS, judgeEndpointsFromEnv, type JudgeEndpoints } from "./judge-endpoints.js";
 export {
-  finishManualScoring, manualSamples, scoreManualSample, type ManualSample, type ManualScoring, type ScoreInput,
+  finishManualScoring, manualSamples, scoreManualSample,
 } from "./manual-scores.js";
 export type { ManualDimensionInput } from "./eval-tasks.js";

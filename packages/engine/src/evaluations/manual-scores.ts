@@ -15,7 +15,7 @@ import { describeEval, evalResults, type EvalView } from "./eval-tasks.js";
  * are written into the run's result once, when scoring ends.
  */
 
-export interface ManualSample {
+interface ManualSample {
   /** The answer's id (`eval_results.num`): what a score names. */
   readonly resultId: number;
   readonly unitIndex: number;
@@ -29,7 +29,7 @@ export interface ManualSample {
   readonly scores: Readonly<Record<string, number>>;
 }
 
-export interface ManualScoring {
+interface ManualScoring {
   readonly evaluation: EvalView;
   readonly dimensions: readonly ManualDimension[];
   readonly samples: readonly ManualSample[];
@@ -73,7 +73,7 @@ export async function manualSamples(res: EngineResources, ref: V1Id, field: stri
   };
 }
 
-export interface ScoreInput {
+interface ScoreInput {
   readonly resultId: V1Id;
   readonly resultField: string;
   readonly scores: readonly { readonly dimension: string; readonly score: number }[];

@@ -151,7 +151,12 @@ export async function runEvaluate(spec: EvalRunSpec, deps: RunDeps): Promise<Run
   return { kind: "done", reason: manual === undefined ? `evaluated ${count}` : `answered ${count}; manual scoring has begun`, result };
 }
 
-/** A manual evaluation's result dataset: one PromptResponse line per answer, the answer as `completion` (the keys the Python SDK maps). */
+/**
+ * A manual evaluation's result dataset: one object per line, `{prompt, response: [[reference]],
+ * completion}`. An object, not PromptResponse's one-turn array: the Python SDK's batch inference
+ * maps each loaded row as a dict (`entry["prompt"]`, `entry["completion"]`), and it loads an
+ * array line as one packed row (a list), where that mapping fails.
+ */
 function resultDatasetRows(runId: string, answered: readonly UnitAnswers[]): ResultDatasetInput {
   const lines: string[] = [];
   let characters = 0;
@@ -159,7 +164,7 @@ function resultDatasetRows(runId: string, answered: readonly UnitAnswers[]): Res
     unit.samples.forEach((sample, i) => {
       const completion = unit.predictions[i] ?? "";
       characters += [...sample.input].length + [...sample.reference].length + [...completion].length;
-      lines.push(JSON.stringify([{ prompt: sample.input, response: [[sample.reference]], completion }]));
+      lines.push(JSON.stringify({ prompt: sample.input, response: [[sample.reference]], completion }));
     });
   }
   return {
@@ -309,12 +314,16 @@ async function scoreUnit(
   };
 }
 
-/** PromptResponse records: the last turn's prompt is the input, its first answer the reference. */
+/**
+ * PromptResponse records: the last turn's prompt is the input, its first answer the reference. A
+ * bare object is a one-turn record (the lines of a manual evaluation's result dataset).
+ */
 function parseSamples(jsonl: string, max: number): EvalSample[] {
   const out: EvalSample[] = [];
   for (const line of jsonl.split("\n")) {
     if (line.trim() === "" || out.length >= max) continue;
-    const turns = JSON.parse(line) as Array<{ prompt: string; response: string[][]; completion?: string }>;
+    const parsed = JSON.parse(line) as unknown;
+    const turns = (Array.isArray(parsed) || parsed === null || typeof parsed !== "object" ? parsed : [parsed]) as Array<{ prompt: string; response: string[][]; completion?: string }>;
     if (!Array.isArray(turns) || turns.length === 0) throw new Error("a record is not a PromptResponse conversation");
     const last = turns[turns.length - 1]!;
     const history = turns.slice(0, -1).flatMap((t) => [{ role: "user", content: t.prompt }, { role: "assistant", content: t.response[0]![0]! }]);

@@ -215,7 +215,7 @@ export const evalV2Routes: RouteDef[] = [
         resultId: s.resultId, modelId: s.modelVersionId, sampleIndex: s.sampleIndex, prompt: s.prompt, reference: s.reference, prediction: s.prediction, scores: s.scores,
       })),
     };
-  }),
+  }, true),
 
   v2("eval", "ScoreEvalSample", "eval:write", async (ctx, body): Promise<{ finished: boolean }> => {
     const input = parseWith(ScoreEvalSampleBody, body);
@@ -223,11 +223,11 @@ export const evalV2Routes: RouteDef[] = [
       resultId: input.resultId, resultField: "resultId", scores: input.scores, scoresField: "scores",
     });
     return { finished: scored.finished };
-  }),
+  }, true),
 
   v2("eval", "FinishEvalManualScoring", "eval:write", async (ctx, body): Promise<boolean> => {
     const input = parseWith(EvalTaskIdBody, body);
     await finishManualScoring(ctx.res, ctx.caller, input.taskId, "taskId");
     return true;
-  }),
+  }, true),
 ];
