@@ -168,7 +168,8 @@ for (const dialect of testDialects()) {
       await fails1("create", create1({ versionEvalInfo: Array.from({ length: 6 }, () => unit1()) }), "versionEvalInfo");
       await fails1("create", create1({ versionEvalInfo: [] }), "versionEvalInfo");
       await fails1("create", create1({ versionEvalInfo: [unit1({ params: { temperature: 2 } })] }), "versionEvalInfo[0].params.temperature");
-      assert.match(await fails1("create", create1({ evalStandardConf: { evalMode: "rule,manual" } }), "evalStandardConf.evalMode"), /manual/);
+      assert.match(await fails1("create", create1({ evalStandardConf: { evalMode: "rule,people" } }), "evalStandardConf.evalMode"), /people/);
+      await fails1("create", create1({ evalStandardConf: { evalMode: "manual", evaluationDimension: [{ dimension: "a", minScore: 3, maxScore: 3 }] } }), "evalStandardConf.evaluationDimension[0].maxScore");
       await fails1("create", create1({ evalStandardConf: { evalMode: "rule,model", apiName: "judge" } }), "evalStandardConf.apiUrl");
       await fails1("create", create1({ evalStandardConf: { evalMode: "model", apiUrl: "ftp://judge" } }), "evalStandardConf.apiUrl");
       await fails1("create", create1({ id: 5 }), "id");
@@ -256,9 +257,9 @@ for (const dialect of testDialects()) {
       await fails2("CreateEvalTask", create2({}, { evalModelConfigList: Array.from({ length: 6 }, () => modelConfig()) }), `${cfg}.evalModelConfigList`);
       await fails2("CreateEvalTask", create2({}, { evalModelConfigList: [modelConfig({ inferenceParams: { top_p: 1.5 } })] }), `${cfg}.evalModelConfigList[0].inferenceParams.top_p`);
       await fails2("CreateEvalTask", create2({}, { storageType: "BOS", storagePath: "bos:/b/p" }), `${cfg}.storageType`);
-      assert.match(await fails2("CreateEvalTask", create2({ evalObjectType: "inferDataset" }), "evalObjectType"), /not supported/);
+      await fails2("CreateEvalTask", create2({ evalObjectType: "inferDataset" }), "evalObjectConfig.evalInferDatasetConfig");
       await fails2("CreateEvalTask", create2({ evalObjectConfig: {} }), cfg);
-      await fails2("CreateEvalTask", create2({ evalConfig: { evalMode: "manual" } }), "evalConfig.evalMode");
+      await fails2("CreateEvalTask", create2({ evalConfig: { evalMode: "manual,judge" } }), "evalConfig.evalMode");
       await fails2("CreateEvalTask", create2({ evalConfig: { evalMode: "model", autoModelEvalConfig: { apiName: "judge" } } }), "evalConfig.autoModelEvalConfig.apiUrl");
       await fails2("CreateEvalTask", create2({ evalConfig: { evalMode: "model", autoModelEvalConfig: { apiUrl: "http://127.0.0.1:9/v1", prompt: { minScore: 5, maxScore: 1 } } } }), "evalConfig.autoModelEvalConfig.prompt.maxScore");
       // A server started with SAILFIN_JUDGE_URL uses it for a missing apiUrl.
@@ -298,7 +299,7 @@ for (const dialect of testDialects()) {
       const listed = await ok2("DescribeEvalTasks", { keyFilter: "listed-one", maxKeys: 5 });
       assert.deepEqual(listed.taskList.map((t: any) => t.taskId), [id]);
       assert.equal(listed.pageInfo.maxKeys, 5);
-      assert.deepEqual((await ok2("DescribeEvalTasks", { evalType: "manual" })).taskList, []);
+      assert.deepEqual((await ok2("DescribeEvalTasks", { evalType: "manual" })).taskList, [], "no manual evaluation was created here");
       // LIKE's wildcards in a name are matched literally (SQLite has no default escape character).
       const odd = await ok2("CreateEvalTask", create2({ taskName: "odd_name%1" }));
       assert.deepEqual((await ok2("DescribeEvalTasks", { keyFilter: "d_name%" })).taskList.map((t: any) => t.taskId), [odd]);

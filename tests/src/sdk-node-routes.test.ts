@@ -366,7 +366,7 @@ for (const dialect of testDialects()) {
       expectV2EvalTask(listed.taskList[0], expected);
       assert.deepEqual(listed.pageInfo, { marker: "", maxKeys: 5, isTruncated: false });
       const manual = (await sdk.v2("eval", "DescribeEvalTasks", { evalType: "manual" })).result;
-      assert.deepEqual(manual, { taskList: [], pageInfo: { marker: "", maxKeys: 10, isTruncated: false } }, "every Sailfin evaluation is automatic");
+      assert.deepEqual(manual, { taskList: [], pageInfo: { marker: "", maxKeys: 10, isTruncated: false } }, "no manual evaluation was created here");
       const early = await sdk.v2Error("eval", "DescribeEvalTaskReport", { taskId });
       assert.equal(early.status, 400);
       assert.match(early.body.message, /has not finished/);

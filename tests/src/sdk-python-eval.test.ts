@@ -37,7 +37,8 @@ for (const dialect of testDialects()) {
 
     before(async () => {
       server = await startTestServer(dialect);
-      py = new PythonSdk({ ...ADMIN, baseUrl: server.url });
+      // Batch inference polls eval/detail every 30 s by default.
+      py = new PythonSdk({ ...ADMIN, baseUrl: server.url, extra: { QIANFAN_BATCH_RUN_STATUS_POLLING_INTERVAL: "0.2" } });
       worker = await startTestWorker(server, `py-eval-${dialect}`);
       await stageFolder(server, tiny.dir("llama"), "hub", "llama");
       modelId = (await importBaseModel(server, "tiny-py-eval", { bucket: "hub", objectPath: "llama" })).versionId;
@@ -170,6 +171,25 @@ for (const dialect of testDialects()) {
         });
       }
       assert.deepEqual(rows.map((g) => g[0]!.Prompt), ["say red", "say blue", "say gold"]);
+    });
+
+    test("Model.batch_inference (Dataset.test_using_llm(model_id)): a manual evaluation answers, and the SDK reads its result dataset back", async (t) => {
+      const loaded = await py.helper("qianfan.dataset.Dataset.load", { qianfan_dataset_id: datasetId });
+      if (sdkExtraMissing(t, loaded)) return;
+      const model = okRef(await py.helper("qianfan.model.Model", { id: modelId }));
+      // The SDK's flow: modelVersionDetail, eval/create (evalMode manual, 满意度), eval/detail until
+      // DoingWithManualBegin, evalStandardConf.resultDatasetIdStr, Dataset.load of that dataset
+      // (dataset/info, export, exportRecord, download), mapped to prompt / llm_output / expected_output.
+      const answered = okRef(await py.onRef(model.ref, "batch_inference", { dataset: pyRef(okRef(loaded).ref) }));
+      const rows = okRef(await py.onRef(answered.ref, "list")).value as Array<Record<string, string>>;
+      assert.deepEqual(rows.map((r) => [r.prompt, r.input_prompt, r.expected_output]), ["red", "blue", "gold"].map((w) => [`say ${w}`, `say ${w}`, `${w} ${w} ${w}`]), JSON.stringify(rows));
+      for (const row of rows) assert.equal(typeof row.llm_output, "string");
+      // The evaluation behind it waits for people's scores, its answers the ones the SDK returned.
+      const evals = okBody(await py.helper("Eval.V2.describe_eval_tasks", { eval_type: "manual" })).result.taskList as any[];
+      assert.equal(evals.length, 1);
+      assert.equal(evals[0].state, "RunningWithManualBegin");
+      const results = okBody(await py.helper("Model.get_evaluation_result_list", { id: evals[0].taskId, page_size: 10 })).result.results as any[];
+      assert.deepEqual(results.map((r) => r.prediction), rows.map((r) => r.llm_output));
     });
 
     test("every route this file declares was reached through the SDK", () => {

@@ -313,7 +313,7 @@ for (const dialect of testDialects()) {
       expectV2EvalTask(listed.result.taskList[0], { taskId, taskName: "py-routes-v2-eval", datasetVersionId, modelIds: [baseModelVersionId] });
       expectPageShape(listed.result.pageInfo, ID.eval);
       assert.equal(listed.result.pageInfo.maxKeys, 5);
-      assert.deepEqual(okBody(await py.helper("Eval.V2.describe_eval_tasks", { eval_type: "manual" })).result.taskList, [], "every Sailfin evaluation is automatic");
+      assert.deepEqual(okBody(await py.helper("Eval.V2.describe_eval_tasks", { eval_type: "manual" })).result.taskList, [], "no manual evaluation was created here");
       const early = await py.helper("Eval.V2.describe_eval_task_report", { task_id: taskId });
       assert.equal(early.status, 400, "no report before it has finished");
       assert.match(early.error!, /has not finished/);

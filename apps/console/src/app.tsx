@@ -18,6 +18,7 @@ import { CompressionsPage } from "./features/compression/compressions-page.js";
 import { CompressionPage } from "./features/compression/compression-page.js";
 import { EvaluationsPage } from "./features/evaluations/evaluations-page.js";
 import { EvaluationPage } from "./features/evaluations/evaluation-page.js";
+import { ManualScoringPage } from "./features/evaluations/manual-scoring-page.js";
 import type { ReactNode } from "react";
 
 /** Pattern → page. The first match wins; the path is the part after /console. */
@@ -36,6 +37,7 @@ const ROUTES: ReadonlyArray<readonly [string, (params: Record<string, string>) =
   ["/compression/:id", (p) => <CompressionPage id={p.id!} />, "Compression task"],
   ["/evaluations", () => <EvaluationsPage />, "Evaluations"],
   ["/evaluations/:id", (p) => <EvaluationPage id={p.id!} />, "Evaluation"],
+  ["/evaluations/:id/score", (p) => <ManualScoringPage id={p.id!} />, "Score answers"],
 ];
 
 function Routes() {

@@ -126,14 +126,17 @@ export function compTaskStatus(state: WorkState): CompTaskStatus {
   }
 }
 
-/** V1 evaluation `state`. */
-export type V1EvalState = "Pending" | "Doing" | "Done" | "PartlyDone" | "Fail" | "Stopping" | "Stopped";
+/**
+ * V1 evaluation `state`. A manual evaluation whose answers are written (its run Succeeded) waits
+ * for people's scores in `DoingWithManualBegin` (`manualPending`), then is Done.
+ */
+export type V1EvalState = "Pending" | "Doing" | "DoingWithManualBegin" | "Done" | "PartlyDone" | "Fail" | "Stopping" | "Stopped";
 
-export function v1EvalState(state: WorkState, partly: boolean): V1EvalState {
+export function v1EvalState(state: WorkState, partly: boolean, manualPending = false): V1EvalState {
   switch (state.status) {
     case "Queued": return "Pending";
     case "Running": return state.cancelRequested ? "Stopping" : "Doing";
-    case "Succeeded": return partly ? "PartlyDone" : "Done";
+    case "Succeeded": return manualPending ? "DoingWithManualBegin" : partly ? "PartlyDone" : "Done";
     case "Failed": return "Fail";
     case "Cancelled": return "Stopped";
     default: return assertNever(state.status);
@@ -141,13 +144,14 @@ export function v1EvalState(state: WorkState, partly: boolean): V1EvalState {
 }
 
 /** V2 evaluation `state` (`Successed` is Qianfan's spelling). V2 has no partial word: the report says which samples failed. */
-export type V2EvalState = "Queued" | "Running" | "Successed" | "Failed" | "Stopping" | "Stopped";
+export type V2EvalState = "Queued" | "Running" | "RunningWithManualBegin" | "Successed" | "Failed" | "Stopping" | "Stopped";
 
-export function v2EvalState(state: WorkState): V2EvalState {
+/** `manualPending`: answers written, people scoring (V1 `DoingWithManualBegin`). */
+export function v2EvalState(state: WorkState, manualPending = false): V2EvalState {
   switch (state.status) {
     case "Queued": return "Queued";
     case "Running": return state.cancelRequested ? "Stopping" : "Running";
-    case "Succeeded": return "Successed";
+    case "Succeeded": return manualPending ? "RunningWithManualBegin" : "Successed";
     case "Failed": return "Failed";
     case "Cancelled": return "Stopped";
     default: return assertNever(state.status);
@@ -220,6 +224,8 @@ export interface RunStateRef extends WorkState {
   readonly kind: RunKind;
   /** An evaluation that finished with some samples failed (V1 `PartlyDone`). */
   readonly partly?: boolean;
+  /** A manual evaluation waiting for people's scores (V1 `DoingWithManualBegin`). */
+  readonly manualPending?: boolean;
 }
 
 /**
@@ -237,7 +243,10 @@ export function runStateWord(dialect: "v1" | "v2", state: RunStateRef): string {
     case "publish":
     case "model-import": return state.status === "Succeeded" ? "Ready" : isTerminalRun(state.status) ? "Fail" : "Creating";
     case "compress": return compTaskStatus(state);
-    case "evaluate": return dialect === "v1" ? v1EvalState(state, state.partly ?? false) : v2EvalState(state);
+    case "evaluate": {
+      const pending = state.manualPending ?? false;
+      return dialect === "v1" ? v1EvalState(state, state.partly ?? false, pending) : v2EvalState(state, pending);
+    }
     case "eval-export": return exportState(state.status);
     // The import task's own words (DescribeImportTask's importStatus).
     case "dataset-import": return state.status === "Succeeded" ? "Finished" : isTerminalRun(state.status) ? "Failed" : "Running";

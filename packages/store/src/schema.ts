@@ -19,6 +19,7 @@ export interface Database {
   model_sets: ModelSetTable;
   model_versions: ModelVersionTable;
   eval_results: EvalResultTable;
+  eval_manual_scores: EvalManualScoreTable;
   events: EventTable;
   webhooks: WebhookTable;
   webhook_deliveries: WebhookDeliveryTable;
@@ -288,6 +289,19 @@ export interface EvalResultTable {
   metrics: string;
   judge_score: number | null;
   judge_error: string | null;
+  created_at: string;
+}
+
+/** One person's score of one evaluation answer on one dimension (manual evaluation, migration 0011). */
+interface EvalManualScoreTable {
+  num: Generated<number>;
+  eval_run_num: number;
+  /** The scored answer (`eval_results.num`). */
+  result_num: number;
+  dimension: string;
+  score: number;
+  /** The access key that scored it. */
+  scorer: string;
   created_at: string;
 }
 

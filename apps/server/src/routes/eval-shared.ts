@@ -1,5 +1,7 @@
-import { SailfinError, type InferenceParamsBody, type V1Id } from "@sailfin/contract";
-import { exportDownloadUrl, type EvalExportView, type EvalUnitInput, type EvalUnitResult, type EvalView } from "@sailfin/engine";
+import { SailfinError, type EvaluationDimensionBody, type InferenceParamsBody, type V1Id } from "@sailfin/contract";
+import {
+  exportDownloadUrl, type EvalExportView, type EvalUnitInput, type EvalUnitResult, type EvalView, type ManualDimensionInput,
+} from "@sailfin/engine";
 import type { RouteContext } from "./route.js";
 
 /**
@@ -61,4 +63,12 @@ export function exportFailReason(view: EvalExportView): string {
 export async function downloadUrl(ctx: RouteContext, view: EvalExportView): Promise<string> {
   if (view.status !== "Succeeded" || view.spec.exportType !== "local" || view.result === null) return "";
   return exportDownloadUrl(ctx.res, ctx.baseUrl, view.id, view.result);
+}
+
+/** A manual evaluation's dimensions as the engine takes them (V1 min/maxScore; V2 may give `scoreRange: [min, max]`). */
+export function dimensionsOf(list: readonly EvaluationDimensionBody[] | undefined): ManualDimensionInput[] | undefined {
+  return list?.map((d) => ({
+    dimension: d.dimension, description: d.description,
+    minScore: d.minScore ?? d.scoreRange?.[0], maxScore: d.maxScore ?? d.scoreRange?.[1],
+  }));
 }

@@ -5,8 +5,9 @@ import { PageFields, V1Id } from "../validate.js";
 
 /**
  * V2 evaluation (`POST /v2/eval?Action=…`, reference §8.2): request bodies of evaluations and
- * their result exports, and the objects the server answers. Sailfin evaluates model versions
- * automatically (`evalObjectType` "model"); other combinations are refused by the server.
+ * their result exports, and the objects the server answers. `evalObjectType` "model" generates
+ * the answers; "inferDataset" scores the answers an answers dataset already holds. `evalMode`
+ * "manual" adds people's scores (Sailfin's extension actions below) after the answers.
  */
 
 /** Qianfan's inference parameters (the V2 reference's ranges; V1 takes the same keys). */
@@ -35,6 +36,20 @@ export type JudgePromptBody = z.infer<typeof JudgePromptBody>;
 export const ExportContentBody = z.union([z.array(z.string()), z.string()]);
 export type ExportContentBody = z.infer<typeof ExportContentBody>;
 
+/**
+ * A dimension people score a manual evaluation on (V1 `evaluationDimension[]`, V2
+ * `manualEvalConfig.evaluationDimension[]`). Without a range: 1 to 5. V2's `scoreRange` shape is
+ * not captured by the reference; Sailfin reads `[min, max]`.
+ */
+export const EvaluationDimensionBody = z.object({
+  dimension: z.string().min(1).max(50),
+  description: z.string().max(500).optional(),
+  minScore: z.number().optional(),
+  maxScore: z.number().optional(),
+  scoreRange: z.tuple([z.number(), z.number()]).optional(),
+});
+export type EvaluationDimensionBody = z.infer<typeof EvaluationDimensionBody>;
+
 export const CreateEvalTaskBody = z.object({
   taskName: z.string().min(1).max(100),
   description: z.string().max(500).optional(),
@@ -53,6 +68,10 @@ export const CreateEvalTaskBody = z.object({
         isBase: z.boolean().optional(),
       })),
     }).optional(),
+    /** `evalObjectType: inferDataset` (the list's key name is not captured by the reference; Sailfin reads this one). */
+    evalInferDatasetConfig: z.object({
+      evalInferDatasetConfigList: z.array(z.object({ inferDatasetVersionId: z.string().min(1), isBase: z.boolean().optional() })),
+    }).optional(),
   }),
   evalConfig: z.object({
     /** Comma-joined metric modes (`rule`, `model`). */
@@ -64,6 +83,7 @@ export const CreateEvalTaskBody = z.object({
       prompt: JudgePromptBody.optional(),
     }).optional(),
     autoRuleEvalConfig: z.object({ stopWordsPath: z.string().optional() }).optional(),
+    manualEvalConfig: z.object({ evaluationDimension: z.array(EvaluationDimensionBody).max(20).optional() }).optional(),
   }),
 });
 export type CreateEvalTaskBody = z.infer<typeof CreateEvalTaskBody>;
@@ -77,6 +97,15 @@ export type DescribeEvalTasksBody = z.infer<typeof DescribeEvalTasksBody>;
 
 export const EvalTaskIdBody = z.object({ taskId: z.string().min(1) });
 export type EvalTaskIdBody = z.infer<typeof EvalTaskIdBody>;
+
+/** Sailfin extension `ScoreEvalSample`: one answer's scores, one per dimension named. */
+export const ScoreEvalSampleBody = z.object({
+  taskId: z.string().min(1),
+  /** The answer (`resultId` of DescribeEvalManualSamples). */
+  resultId: V1Id,
+  scores: z.array(z.object({ dimension: z.string().min(1).max(50), score: z.number() })).min(1).max(20),
+});
+export type ScoreEvalSampleBody = z.infer<typeof ScoreEvalSampleBody>;
 
 export const CreateEvalResultExportTaskBody = z.object({
   evalId: z.string().min(1),
@@ -109,9 +138,9 @@ export interface EvalTaskDetail {
   readonly taskId: string;
   readonly taskName: string;
   readonly description: string;
-  readonly evalType: "auto";
+  readonly evalType: "auto" | "manual";
   readonly state: V2EvalState;
-  readonly evalObjectType: "model";
+  readonly evalObjectType: "model" | "inferDataset";
   readonly evalMode: string;
   readonly models: readonly EvalModelState[];
   readonly datasetVersionId: string;
@@ -120,6 +149,8 @@ export interface EvalTaskDetail {
   /** 0–100. */
   readonly progress: number;
   readonly failReason?: string;
+  /** Sailfin extension, manual evaluations once the answers are written: the result dataset's version (`ds-…`). */
+  readonly resultDatasetId?: string;
   /**
    * Sailfin extension, only while queued (and only on the single-object describe): why no
    * worker will start it, e.g. `"no worker online"` (docs/api.md).
@@ -144,6 +175,17 @@ export interface EvalEffectMetric {
   readonly stdJudgeScore?: number;
   readonly medianJudgeScore?: number;
   readonly scoreDistribution?: Readonly<Record<string, number>>;
+  /** Manual evaluation: the mean of the first dimension's scores (Qianfan's 满意度). */
+  readonly manualAvgScore?: number;
+  /** Manual evaluation, per dimension: the mean (Sailfin's `avgScore`), how many answers were scored, and how many got each score. */
+  readonly manualScoreDistribution?: readonly ManualDimensionScores[];
+}
+
+export interface ManualDimensionScores {
+  readonly dimension: string;
+  readonly avgScore: number | null;
+  readonly scored: number;
+  readonly scoreDistribution: Readonly<Record<string, number>>;
 }
 
 export interface EvalModelReport {
@@ -179,4 +221,37 @@ export interface EvalExportTask {
   readonly createTime: string;
   readonly finishTime: string;
   readonly failReason?: string;
+}
+
+/** A manual evaluation's dimension as DescribeEvalManualSamples shows it. */
+export interface EvalManualDimension {
+  readonly dimension: string;
+  readonly description: string;
+  readonly minScore: number;
+  readonly maxScore: number;
+}
+
+/** One answer to score. */
+export interface EvalManualSample {
+  readonly resultId: number;
+  /** The version that answered (`amv-…`), or the answers dataset (`ds-…`) of an inferDataset evaluation. */
+  readonly modelId: string;
+  readonly sampleIndex: number;
+  readonly prompt: string;
+  readonly reference: string;
+  readonly prediction: string;
+  /** Dimension → score, for those scored so far. */
+  readonly scores: Readonly<Record<string, number>>;
+}
+
+/** Sailfin extension `DescribeEvalManualSamples`. */
+export interface EvalManualSamples {
+  readonly taskId: string;
+  readonly state: V2EvalState;
+  readonly resultDatasetId: string;
+  readonly dimensions: readonly EvalManualDimension[];
+  readonly scored: number;
+  readonly total: number;
+  readonly finished: boolean;
+  readonly samples: readonly EvalManualSample[];
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { ExportState, V1EvalState } from "../states.js";
 import { INT32_MAX, V1Id, intField } from "../validate.js";
-import { ExportContentBody, InferenceParamsBody, JudgePromptBody, type EvalEffectMetric } from "./evaluations.js";
+import { EvaluationDimensionBody, ExportContentBody, InferenceParamsBody, JudgePromptBody, type EvalEffectMetric } from "./evaluations.js";
 
 /**
  * V1 evaluation (`POST /wenxinworkshop/modelrepo/eval/*`, reference §8.1; seed 002 for
@@ -31,6 +31,8 @@ export const V1CreateEvalBody = z.object({
     apiName: z.string().max(200).optional(),
     apiUrl: z.string().max(2_000).optional(),
     prompt: JudgePromptBody.optional(),
+    /** `manual` mode's dimensions (the SDK's batch inference sends `[{dimension: "满意度"}]`). */
+    evaluationDimension: z.array(EvaluationDimensionBody).max(20).optional(),
   }),
   /** Qianfan's resource choice (`{vmType: 1, vmNumber: 8}`), only echoed: flat scalars, so nothing deep or large is stored. */
   computeResourceConf: z.record(z.string().max(100), z.union([z.string().max(200), z.number(), z.boolean(), z.null()]))

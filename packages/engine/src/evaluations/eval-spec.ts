@@ -31,6 +31,13 @@ export interface EvalUnitSpec {
   /** Contains `{input}`, replaced by the sample's prompt; null sends the prompt as it is. */
   readonly promptTemplate: string | null;
   readonly params: InferenceParams;
+  /**
+   * `evalObjectType: inferDataset`: this unit is an answers dataset (PromptResponse whose last
+   * turn carries `completion`, the model's answer), scored without generation. Then the model
+   * fields name the dataset: `modelVersionId` its `ds-…` version, `modelName` its name, `version`
+   * its number, `modelVersionNum` 0. Absent for model units (and in specs written before it).
+   */
+  readonly answers?: { readonly dataKey: string; readonly contentHash: string };
 }
 
 export interface JudgeSpec {
@@ -47,7 +54,15 @@ export interface JudgeSpec {
   };
 }
 
-export type EvalMode = "rule" | "model";
+export type EvalMode = "rule" | "model" | "manual";
+
+/** One dimension people score a manual evaluation's answers on (the first is Qianfan's 满意度). */
+export interface ManualDimension {
+  readonly dimension: string;
+  readonly description: string;
+  readonly minScore: number;
+  readonly maxScore: number;
+}
 
 export interface EvalRunSpec {
   readonly specVersion: 1;
@@ -64,6 +79,8 @@ export interface EvalRunSpec {
   /** Removed before rule metrics are computed; null uses the built-in list. */
   readonly stopWords: readonly string[] | null;
   readonly judge: JudgeSpec | null;
+  /** `manual` mode's dimensions; absent without it (and in specs written before it). */
+  readonly manual?: { readonly dimensions: readonly ManualDimension[] };
   /** Samples evaluated at most (the dataset's first N). */
   readonly maxSamples: number;
   readonly seed: number;
@@ -92,6 +109,29 @@ export interface EvalResult {
   readonly units: readonly EvalUnitResult[];
   /** True when some samples (or units) failed: V1 `PartlyDone`. */
   readonly partly: boolean;
+  /** `manual` mode: the result dataset and the scoring phase (absent otherwise). */
+  readonly manual?: ManualOutcome;
+}
+
+/**
+ * A manual evaluation after generation: its answers as a released dataset (what the Python SDK's
+ * `Dataset.test_using_llm(model_id)` reads back), then people score (V1 `DoingWithManualBegin`)
+ * until every answer is scored or the owner finishes; then the units' `effectMetric` carry the
+ * manual means.
+ */
+interface ManualOutcome {
+  readonly resultDataset: ResultDatasetRef;
+  readonly finished: boolean;
+  readonly finishedAt: string | null;
+}
+
+/** A dataset an evaluation wrote (its group and its one released version). */
+export interface ResultDatasetRef {
+  readonly groupId: string;
+  readonly groupNum: number;
+  readonly versionId: string;
+  readonly versionNum: number;
+  readonly name: string;
 }
 
 export const EXPORT_CONTENTS = ["prompt", "prediction", "completion", "metrics", "system"] as const;

@@ -12,7 +12,7 @@ import { keysetPage, type Db } from "@sailfin/store";
 import type { Actor, EngineResources } from "../resources.js";
 import { toWorkRunRecord, type WorkRunRecord } from "../work-run-record.js";
 import { resolveJudgeTarget } from "./judge-endpoints.js";
-import type { EvalMode, EvalResult, EvalRunSpec, EvalUnitSpec, InferenceParams, JudgeSpec } from "./eval-spec.js";
+import type { EvalMode, EvalResult, EvalRunSpec, EvalUnitSpec, InferenceParams, JudgeSpec, ManualDimension } from "./eval-spec.js";
 
 /**
  * Evaluations (V1 `modelrepo/eval/*`, V2 `/v2/eval`, reference §8): up to five Ready model
@@ -34,14 +34,31 @@ export interface EvalUnitInput {
   readonly params?: Partial<InferenceParams>;
 }
 
+/** A manual evaluation's dimension as a request gives it (V1 min/maxScore, V2 scoreRange). */
+export interface ManualDimensionInput {
+  readonly dimension: string;
+  readonly description?: string;
+  readonly minScore?: number;
+  readonly maxScore?: number;
+}
+
 interface CreateEvalInput {
   readonly name: string;
   readonly description?: string;
-  readonly dataset: V1Id;
+  /** The evaluation dataset (model units); unused with `answers`. */
+  readonly dataset?: V1Id;
   readonly datasetField: string;
   readonly units: readonly EvalUnitInput[];
   readonly unitsField: string;
-  /** As the request says it (`rule,model`); `manual` is refused. */
+  /**
+   * `evalObjectType: inferDataset`: answers datasets to score instead of model versions (PromptResponse,
+   * each sample's last turn carrying `completion`); `units` is then empty.
+   */
+  readonly answers?: readonly { readonly dataset: V1Id; readonly field: string }[];
+  /** `manual` mode's dimensions; absent: Qianfan's one, 满意度 (satisfaction). */
+  readonly dimensions?: readonly ManualDimensionInput[];
+  readonly dimensionsField?: string;
+  /** As the request says it (`rule,model,manual`). */
   readonly modes: readonly string[];
   readonly modesField: string;
   readonly stopWordsPath?: string;
@@ -59,12 +76,35 @@ function parseModes(input: CreateEvalInput): EvalMode[] {
   const modes = [...new Set(input.modes.map((m) => m.trim()).filter((m) => m !== ""))];
   if (modes.length === 0) throw new SailfinError("InvalidParameter", { field: input.modesField, detail: "name at least one of rule, model" });
   for (const mode of modes) {
-    if (mode === "manual") {
-      throw new SailfinError("InvalidParameter", { field: input.modesField, detail: "manual evaluation is not supported by Sailfin; use rule and/or model" });
+    if (mode !== "rule" && mode !== "model" && mode !== "manual") {
+      throw new SailfinError("InvalidParameter", { field: input.modesField, detail: `unknown evaluation mode ${JSON.stringify(mode)}; use rule, model and/or manual` });
     }
-    if (mode !== "rule" && mode !== "model") throw new SailfinError("InvalidParameter", { field: input.modesField, detail: `unknown evaluation mode ${JSON.stringify(mode)}; use rule and/or model` });
   }
   return modes as EvalMode[];
+}
+
+/** Qianfan's first (and default) dimension, and the scale people score on when a request names none. */
+const SATISFACTION = "满意度";
+const DEFAULT_SCORE_RANGE = { minScore: 1, maxScore: 5 } as const;
+/** 满意度 plus Qianfan's four extra dimensions at most. */
+const MAX_DIMENSIONS = 5;
+
+function manualDimensions(input: CreateEvalInput): ManualDimension[] {
+  const field = input.dimensionsField ?? "evaluationDimension";
+  const given = input.dimensions ?? [];
+  const list = given.length === 0 ? [{ dimension: SATISFACTION }] : given;
+  if (list.length > MAX_DIMENSIONS) throw new SailfinError("InvalidParameter", { field, detail: `name at most ${MAX_DIMENSIONS} dimensions (got ${list.length})` });
+  const seen = new Set<string>();
+  return list.map((d, i) => {
+    const name = d.dimension.trim();
+    if (name === "" || name.length > 50) throw new SailfinError("InvalidParameter", { field: `${field}[${i}].dimension`, detail: "must be 1 to 50 characters" });
+    if (seen.has(name)) throw new SailfinError("InvalidParameter", { field: `${field}[${i}].dimension`, detail: `names ${JSON.stringify(name)} twice` });
+    seen.add(name);
+    const minScore = d.minScore ?? DEFAULT_SCORE_RANGE.minScore;
+    const maxScore = d.maxScore ?? DEFAULT_SCORE_RANGE.maxScore;
+    if (!(minScore < maxScore)) throw new SailfinError("InvalidParameter", { field: `${field}[${i}].maxScore`, detail: "must be greater than minScore" });
+    return { dimension: name, description: d.description ?? "", minScore, maxScore };
+  });
 }
 
 async function readStopWords(res: EngineResources, path: string, field: string): Promise<string[]> {
@@ -96,10 +136,13 @@ function params(input: Partial<InferenceParams> | undefined): InferenceParams {
  * @example await createEval(res, actor, { name: "e1", dataset: "ds-…", units: [...], modes: ["rule"], ... })
  */
 export async function createEval(res: EngineResources, actor: Actor, input: CreateEvalInput): Promise<{ id: string; num: number }> {
+  const modes = parseModes(input);
+  const manual = modes.includes("manual") ? { dimensions: manualDimensions(input) } : undefined;
+  if (input.answers !== undefined) return createAnswersEval(res, actor, input, modes, manual);
   if (input.units.length === 0 || input.units.length > MAX_EVAL_UNITS) {
     throw new SailfinError("InvalidParameter", { field: input.unitsField, detail: `evaluate 1 to ${MAX_EVAL_UNITS} model versions (got ${input.units.length})` });
   }
-  const modes = parseModes(input);
+  if (input.dataset === undefined) throw new SailfinError("InvalidParameter", { field: input.datasetField, detail: "is required" });
   const dataset = await findReleasedDatasetVersion(res, input.dataset, input.datasetField);
   if (dataset.format !== "PromptResponse") {
     throw new SailfinError("InvalidParameter", { field: input.datasetField, detail: `an evaluation dataset must be PromptResponse (prompt + reference answer); ${dataset.version.id} is ${dataset.format}` });
@@ -109,22 +152,8 @@ export async function createEval(res: EngineResources, actor: Actor, input: Crea
       throw new SailfinError("InvalidParameter", { field: unit.templateField, detail: "the prompt template must contain {input}, where each sample's prompt goes" });
     }
   }
-  let judge: JudgeSpec | null = null;
-  if (modes.includes("model")) {
-    // Checked here and again by the worker before each call (its configuration may differ or change).
-    const target = resolveJudgeTarget(res.judge, input.judge?.url);
-    if ("refused" in target) throw new SailfinError("InvalidParameter", { field: `${input.judgeField}.apiUrl`, detail: target.refused });
-    const url = target.url;
-    const minScore = input.judge?.prompt?.minScore ?? 1;
-    const maxScore = input.judge?.prompt?.maxScore ?? 10;
-    if (!(minScore < maxScore)) throw new SailfinError("InvalidParameter", { field: `${input.judgeField}.prompt.maxScore`, detail: "must be greater than minScore" });
-    judge = {
-      url, model: input.judge?.model ?? "judge", timeoutMs: JUDGE_TIMEOUT_MS,
-      prompt: { ...input.judge?.prompt, minScore, maxScore },
-    };
-  }
-  const stopWords = input.stopWordsPath === undefined || input.stopWordsPath === ""
-    ? null : await readStopWords(res, input.stopWordsPath, input.stopWordsField ?? "stopWordsPath");
+  const judge = judgeSpec(res, input, modes);
+  const stopWords = await stopWordsOf(res, input);
   const versions: Awaited<ReturnType<typeof findVersion>>[] = [];
   for (const unit of input.units) versions.push(await findVersion(res.db, unit.modelVersion, unit.field));
   const id = newId("eval");
@@ -145,7 +174,7 @@ export async function createEval(res: EngineResources, actor: Actor, input: Crea
     const spec: EvalRunSpec = {
       specVersion: 1, kind: "evaluate",
       dataset: { versionId: dataset.version.id, versionNum: dataset.version.num, name: dataset.group.name, dataKey: dataset.dataPath, contentHash: dataset.contentHash },
-      units, modes, stopWords, judge, maxSamples: MAX_EVAL_SAMPLES, seed: 42, echo: input.echo,
+      units, modes, stopWords, judge, ...(manual === undefined ? {} : { manual }), maxSamples: MAX_EVAL_SAMPLES, seed: 42, echo: input.echo,
     };
     return enqueueRun(trx, actor, {
       id, kind: "evaluate", name: input.name, description: input.description ?? "", modelVersionNum: units[0]!.modelVersionNum, spec,
@@ -153,6 +182,69 @@ export async function createEval(res: EngineResources, actor: Actor, input: Crea
     });
   });
   return { id, num };
+}
+
+/**
+ * `evalObjectType: inferDataset`: each answers dataset is a unit scored without generation (no
+ * model version is involved, so the run needs no runtime beyond what the kind declares). The
+ * first answers dataset is also the evaluation's `dataset`.
+ */
+async function createAnswersEval(
+  res: EngineResources, actor: Actor, input: CreateEvalInput, modes: EvalMode[], manual: EvalRunSpec["manual"],
+): Promise<{ id: string; num: number }> {
+  const answers = input.answers ?? [];
+  if (answers.length === 0 || answers.length > MAX_EVAL_UNITS) {
+    throw new SailfinError("InvalidParameter", { field: input.unitsField, detail: `score 1 to ${MAX_EVAL_UNITS} answers datasets (got ${answers.length})` });
+  }
+  const datasets = [];
+  for (const answer of answers) {
+    const dataset = await findReleasedDatasetVersion(res, answer.dataset, answer.field);
+    if (dataset.format !== "PromptResponse") {
+      throw new SailfinError("InvalidParameter", { field: answer.field, detail: `an answers dataset must be PromptResponse with the model's answer as completion on the last turn; ${dataset.version.id} is ${dataset.format}` });
+    }
+    datasets.push(dataset);
+  }
+  const judge = judgeSpec(res, input, modes);
+  const stopWords = await stopWordsOf(res, input);
+  const units: EvalUnitSpec[] = datasets.map((d, index) => ({
+    index, modelVersionId: d.version.id, modelVersionNum: 0, modelSetId: d.group.id, modelSetNum: 0, modelName: d.group.name,
+    version: d.version.version, sourceType: "InferDataset", promptTemplate: null, params: params(undefined),
+    answers: { dataKey: d.dataPath, contentHash: d.contentHash },
+  }));
+  const first = datasets[0]!;
+  const spec: EvalRunSpec = {
+    specVersion: 1, kind: "evaluate",
+    dataset: { versionId: first.version.id, versionNum: first.version.num, name: first.group.name, dataKey: first.dataPath, contentHash: first.contentHash },
+    units, modes, stopWords, judge, ...(manual === undefined ? {} : { manual }), maxSamples: MAX_EVAL_SAMPLES, seed: 42, echo: input.echo,
+  };
+  const id = newId("eval");
+  const num = await res.db.transaction().execute((trx) => enqueueRun(trx, actor, {
+    id, kind: "evaluate", name: input.name, description: input.description ?? "", spec, placement: defaultPlacement(res.pools),
+  }));
+  return { id, num };
+}
+
+async function stopWordsOf(res: EngineResources, input: CreateEvalInput): Promise<string[] | null> {
+  return input.stopWordsPath === undefined || input.stopWordsPath === ""
+    ? null : await readStopWords(res, input.stopWordsPath, input.stopWordsField ?? "stopWordsPath");
+}
+
+function judgeSpec(res: EngineResources, input: CreateEvalInput, modes: readonly EvalMode[]): JudgeSpec | null {
+  let judge: JudgeSpec | null = null;
+  if (modes.includes("model")) {
+    // Checked here and again by the worker before each call (its configuration may differ or change).
+    const target = resolveJudgeTarget(res.judge, input.judge?.url);
+    if ("refused" in target) throw new SailfinError("InvalidParameter", { field: `${input.judgeField}.apiUrl`, detail: target.refused });
+    const url = target.url;
+    const minScore = input.judge?.prompt?.minScore ?? 1;
+    const maxScore = input.judge?.prompt?.maxScore ?? 10;
+    if (!(minScore < maxScore)) throw new SailfinError("InvalidParameter", { field: `${input.judgeField}.prompt.maxScore`, detail: "must be greater than minScore" });
+    judge = {
+      url, model: input.judge?.model ?? "judge", timeoutMs: JUDGE_TIMEOUT_MS,
+      prompt: { ...input.judge?.prompt, minScore, maxScore },
+    };
+  }
+  return judge;
 }
 
 /** An evaluation as routes render it: its run's record, spec and outcome. */
@@ -173,9 +265,17 @@ export async function describeEval(res: EngineResources, ref: V1Id, field: strin
   return viewOf(await findWorkRun(res.db, "evaluate", ref, field, "evaluation"));
 }
 
-/** A keyset page of evaluations, newest first; `keyFilter` matches the name, the id or an evaluated version id. */
-export async function listEvals(res: EngineResources, request: PageRequest, keyFilter?: string): Promise<Page<EvalView>> {
+/** The stored spec of a manual evaluation holds this (JSON.stringify's key order is the spec's). */
+const MANUAL_SPEC_MARK = '%"manual":{"dimensions"%';
+
+/**
+ * A keyset page of evaluations, newest first; `keyFilter` matches the name, the id or an evaluated
+ * version id; `evalType` keeps manual evaluations or automatic ones.
+ */
+export async function listEvals(res: EngineResources, request: PageRequest, keyFilter?: string, evalType?: "auto" | "manual"): Promise<Page<EvalView>> {
   let query = res.db.selectFrom("runs").selectAll().where("kind", "=", "evaluate");
+  if (evalType === "manual") query = query.where("spec", "like", MANUAL_SPEC_MARK);
+  if (evalType === "auto") query = query.where("spec", "not like", MANUAL_SPEC_MARK);
   if (keyFilter !== undefined && keyFilter !== "") {
     const like = `%${keyFilter.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     // SQLite has no default LIKE escape character: name it, for both dialects.
@@ -215,6 +315,7 @@ export async function deleteEvals(res: EngineResources, _actor: Actor, refs: rea
         if (e.result !== null) exportKeys.push((JSON.parse(e.result) as { key: string }).key);
         await trx.deleteFrom("runs").where("num", "=", e.num).execute();
       }
+      await trx.deleteFrom("eval_manual_scores").where("eval_run_num", "=", row.num).execute();
       await trx.deleteFrom("eval_results").where("eval_run_num", "=", row.num).execute();
       await trx.deleteFrom("runs").where("num", "=", row.num).execute();
     }

@@ -6,3 +6,7 @@ export {
   createEvalExport, describeEvalExport, latestEvalExport, type EvalExportView,
 } from "./eval-exports.js";
 export { NO_JUDGE_ENDPOINTS, judgeEndpointsFromEnv, type JudgeEndpoints } from "./judge-endpoints.js";
+export {
+  finishManualScoring, manualSamples, scoreManualSample,
+} from "./manual-scores.js";
+export type { ManualDimensionInput } from "./eval-tasks.js";

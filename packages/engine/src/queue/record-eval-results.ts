@@ -23,7 +23,10 @@ export async function recordEvalResults(
     const fence = await trx.updateTable("runs").set({ lease_owner: lease.owner })
       .where("num", "=", lease.runNum).where("lease_token", "=", lease.token).where("status", "=", "Running").executeTakeFirst();
     if (Number(fence.numUpdatedRows) !== 1) return false;
-    if (options.replace === true) await trx.deleteFrom("eval_results").where("eval_run_num", "=", lease.runNum).execute();
+    if (options.replace === true) {
+      await trx.deleteFrom("eval_manual_scores").where("eval_run_num", "=", lease.runNum).execute();
+      await trx.deleteFrom("eval_results").where("eval_run_num", "=", lease.runNum).execute();
+    }
     for (let at = 0; at < rows.length; at += ROWS_PER_INSERT) {
       await trx.insertInto("eval_results").values(rows.slice(at, at + ROWS_PER_INSERT).map((row) => ({ ...row, eval_run_num: lease.runNum }))).execute();
     }

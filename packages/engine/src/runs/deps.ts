@@ -6,6 +6,8 @@ import type { RunFiles } from "../artifacts/run-files.js";
 import type { FinetuneRunSpec } from "../finetune/records.js";
 import type { PreparedRunData } from "../finetune/prepare-data.js";
 import type { EvalResultRow } from "../evaluations/eval-tasks.js";
+import type { ResultDatasetRef } from "../evaluations/eval-spec.js";
+import type { ResultDatasetInput } from "../datasets/create-result-dataset.js";
 import type { JudgeTarget } from "../evaluations/judge-endpoints.js";
 import type { JudgeResult, JudgeSampleInput } from "../evaluations/judge.js";
 import type { ProgressBatch } from "../queue/record-progress.js";
@@ -44,6 +46,8 @@ export interface RunDeps {
   forgetAfterStep(step: number): Promise<boolean>;
   /** Fenced: an evaluation's per-sample answers (`replace` clears an earlier attempt's). False when the lease was lost. */
   recordEvalResults(rows: readonly EvalResultInput[], options?: { readonly replace?: boolean }): Promise<boolean>;
+  /** Fenced: a released dataset holding rows the run wrote (a manual evaluation's answers). Null when the lease was lost. */
+  createResultDataset(input: ResultDatasetInput): Promise<ResultDatasetRef | null>;
   readonly judge: RunJudge;
   readonly imports: RunImports;
   readonly exports: RunExports;

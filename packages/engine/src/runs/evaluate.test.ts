@@ -77,6 +77,28 @@ describe("evaluate run kind", () => {
     assert.deepEqual(record.progress.map((b) => b.progress), [99]);
   });
 
+  test("manual: the answers become the result dataset (one object per line) and the result waits for people's scores", async () => {
+    const manualSpec: EvalRunSpec = { ...SPEC, modes: ["manual"], manual: { dimensions: [{ dimension: "满意度", description: "", minScore: 1, maxScore: 5 }] } };
+    const { deps, record } = double({ runtime: answers((i) => ["red", "blue"][i]!) });
+    const outcome = await runEvaluate(manualSpec, deps);
+    assert.equal(outcome.kind, "done");
+    const result = (outcome.kind === "done" ? outcome.result : null) as EvalResult;
+    assert.deepEqual(result.manual, { resultDataset: { groupId: "ds-group-1", groupNum: 1, versionId: "ds-version-1", versionNum: 1, name: "ame-1_result" }, finished: false, finishedAt: null });
+    assert.deepEqual(result.units[0]!.effectMetric, {}, "no rule metrics were asked for");
+    assert.equal(record.resultDatasets.length, 1);
+    const written = record.resultDatasets[0]!;
+    assert.equal(written.records, 2);
+    assert.deepEqual(written.jsonl.trim().split("\n").map((l) => JSON.parse(l)), [
+      { prompt: "say red", response: [["red red"]], completion: "red" }, { prompt: "say blue", response: [["blue blue"]], completion: "blue" },
+    ]);
+    // The lease lost after the answers were recorded (fenced writes: clear, progress, rows): no dataset, no outcome.
+    let fenced = 0;
+    const lost = double({ leaseHeld: () => fenced++ < 3 });
+    assert.equal((await runEvaluate(manualSpec, lost.deps)).kind, "lost");
+    assert.equal(lost.record.evalResults.length, 2, "the answers were recorded before the lease went");
+    assert.equal(lost.record.resultDatasets.length, 0);
+  });
+
   test("a version that cannot be evaluated fails alone (PartlyDone); when every one fails, the evaluation is the user's failure", async () => {
     const two = { ...SPEC, units: [unit(0, "amv-a"), unit(1, "amv-gone")] };
     const partly = await runEvaluate(two, double({ spec: two }).deps);

@@ -7,6 +7,7 @@ import {
   type ChatMessage, type LoadedTokenizer, type SampleMetrics, type StopWords,
 } from "@sailfin/data";
 import { judgeSummary } from "../evaluations/judge-summary.js";
+import type { ResultDatasetInput } from "../datasets/create-result-dataset.js";
 import type { EffectMetric, EvalResult, EvalRunSpec, EvalUnitResult, EvalUnitSpec } from "../evaluations/eval-spec.js";
 import { folderKey } from "../artifacts/run-files.js";
 import type { ModelVersionRef, RunDeps } from "./deps.js";
@@ -32,6 +33,7 @@ const unitSchema = z.object({
     stop: z.array(z.string()),
     system: z.string().nullable(),
   }),
+  answers: z.object({ dataKey: z.string(), contentHash: z.string() }).optional(),
 }) satisfies z.ZodType<EvalUnitSpec>;
 
 /** The payload of an `evaluate` run (written by createEvaluation). */
@@ -40,7 +42,7 @@ export const evaluateSpecSchema = z.object({
   kind: z.literal("evaluate"),
   dataset: z.object({ versionId: z.string(), versionNum: z.int(), name: z.string(), dataKey: z.string(), contentHash: z.string() }),
   units: z.array(unitSchema),
-  modes: z.array(z.enum(["rule", "model"])),
+  modes: z.array(z.enum(["rule", "model", "manual"])),
   stopWords: z.array(z.string()).nullable(),
   judge: z.object({
     url: z.string(),
@@ -50,16 +52,26 @@ export const evaluateSpecSchema = z.object({
       templateContent: z.string().optional(), metric: z.string().optional(), steps: z.string().optional(), minScore: z.number(), maxScore: z.number(),
     }),
   }).nullable(),
+  manual: z.object({
+    dimensions: z.array(z.object({ dimension: z.string(), description: z.string(), minScore: z.number(), maxScore: z.number() })),
+  }).optional(),
   maxSamples: z.int(),
   seed: z.int(),
   echo: z.record(z.string(), z.unknown()),
 }) satisfies z.ZodType<EvalRunSpec>;
 
-/** One evaluation sample: the conversation so far, the prompt that `{input}` stands for, the reference answer. */
+/** One evaluation sample: the conversation so far, the prompt that `{input}` stands for, the reference answer; an answers dataset's sample also the model's answer. */
 interface EvalSample {
   readonly history: ChatMessage[];
   readonly input: string;
   readonly reference: string;
+  readonly completion: string | null;
+}
+
+/** One unit's answers, for the result dataset of a manual evaluation. */
+interface UnitAnswers {
+  readonly samples: readonly EvalSample[];
+  readonly predictions: readonly string[];
 }
 
 /** Judge calls in flight at once: a remote judge is slow per call, and fine with a few in parallel. */
@@ -113,30 +125,90 @@ export async function runEvaluate(spec: EvalRunSpec, deps: RunDeps): Promise<Run
   // Prompts and answers are this node's scratch files: never uploaded.
   const workDir = await files.output(`runs/${deps.run.id}/`);
   const units: EvalUnitResult[] = [];
+  const answered: UnitAnswers[] = [];
   for (const unit of spec.units) {
     if (deps.signal.aborted) return { kind: "stopped", reason: `stopped after ${units.length} of ${spec.units.length} model versions` };
-    const outcome = await evaluateUnit(deps, spec, unit, samples, stopWords, workDir);
+    const outcome = unit.answers === undefined
+      ? await evaluateUnit(deps, spec, unit, samples, stopWords, workDir)
+      : await scoreAnswersUnit(deps, spec, unit, unit.answers.dataKey, stopWords);
     if (outcome.kind === "lost") return { kind: "lost" };
     if (outcome.kind === "stopped") return { kind: "stopped", reason: `stopped while evaluating ${unit.modelVersionId}` };
     units.push(outcome.result);
+    if (outcome.answers !== null) answered.push(outcome.answers);
   }
   if (units.every((u) => u.state === "Fail")) {
     return failed("user", units.map((u) => `${spec.units[u.index]!.modelVersionId}: ${u.message}`).join("; "));
   }
-  const result: EvalResult = { units, partly: units.some((u) => u.state !== "Done") };
-  return { kind: "done", reason: `evaluated ${units.length} model versions on ${samples.length} samples`, result };
+  let manual: EvalResult["manual"];
+  if (spec.modes.includes("manual")) {
+    // People score next: the answers become a released dataset (what Dataset.test_using_llm reads back).
+    const resultDataset = await deps.createResultDataset(resultDatasetRows(deps.run.id, answered));
+    if (resultDataset === null) return { kind: "lost" };
+    manual = { resultDataset, finished: false, finishedAt: null };
+  }
+  const result: EvalResult = { units, partly: units.some((u) => u.state !== "Done"), ...(manual === undefined ? {} : { manual }) };
+  const count = spec.units.some((u) => u.answers !== undefined) ? `${units.length} answer datasets` : `${units.length} model versions on ${samples.length} samples`;
+  return { kind: "done", reason: manual === undefined ? `evaluated ${count}` : `answered ${count}; manual scoring has begun`, result };
 }
 
-type UnitOutcome = { kind: "done"; result: EvalUnitResult } | { kind: "stopped" } | { kind: "lost" };
+/**
+ * A manual evaluation's result dataset: one object per line, `{prompt, response: [[reference]],
+ * completion}`. An object, not PromptResponse's one-turn array: the Python SDK's batch inference
+ * maps each loaded row as a dict (`entry["prompt"]`, `entry["completion"]`), and it loads an
+ * array line as one packed row (a list), where that mapping fails.
+ */
+function resultDatasetRows(runId: string, answered: readonly UnitAnswers[]): ResultDatasetInput {
+  const lines: string[] = [];
+  let characters = 0;
+  for (const unit of answered) {
+    unit.samples.forEach((sample, i) => {
+      const completion = unit.predictions[i] ?? "";
+      characters += [...sample.input].length + [...sample.reference].length + [...completion].length;
+      lines.push(JSON.stringify({ prompt: sample.input, response: [[sample.reference]], completion }));
+    });
+  }
+  return {
+    name: `${runId}_result`, description: `answers of evaluation ${runId}, for manual scoring`,
+    jsonl: lines.length === 0 ? "" : `${lines.join("\n")}\n`, records: lines.length, characters,
+  };
+}
+
+type UnitOutcome = { kind: "done"; result: EvalUnitResult; answers: UnitAnswers | null } | { kind: "stopped" } | { kind: "lost" };
+
+/** A unit that failed before it answered anything. */
+function unitFailure(unit: EvalUnitSpec, message: string): UnitOutcome {
+  return {
+    kind: "done", answers: null,
+    result: { index: unit.index, state: "Fail", message, samples: 0, failedSamples: 0, generatedTokens: 0, tokensPerSecond: 0, sizeBytes: 0, effectMetric: {} },
+  };
+}
+
+/**
+ * An `inferDataset` unit: the answers dataset already holds each sample's prompt, reference and
+ * answer (`completion` on the last turn), so nothing is generated; the answers are scored as a
+ * model's would be.
+ */
+async function scoreAnswersUnit(
+  deps: RunDeps, spec: EvalRunSpec, unit: EvalUnitSpec, dataKey: string, stopWords: StopWords | undefined,
+): Promise<UnitOutcome> {
+  let samples: EvalSample[];
+  try {
+    samples = parseSamples(await readFile(await deps.files.input(dataKey), "utf8"), spec.maxSamples);
+  } catch (error) {
+    return unitFailure(unit, `answers dataset ${unit.modelVersionId}: ${(error as Error).message}`);
+  }
+  if (samples.length === 0) return unitFailure(unit, `answers dataset ${unit.modelVersionId} has no samples`);
+  const missing = samples.findIndex((s) => s.completion === null);
+  if (missing >= 0) return unitFailure(unit, `answers dataset ${unit.modelVersionId}: sample ${missing + 1} has no completion (the model's answer) on its last turn`);
+  const predictions = samples.map((s) => ({ text: s.completion!, finishReason: "given" }));
+  return scoreUnit(deps, spec, unit, samples, predictions, stopWords, { generatedTokens: 0, tokensPerSecond: 0, sizeBytes: 0 });
+}
 
 async function evaluateUnit(
   deps: RunDeps, spec: EvalRunSpec, unit: EvalUnitSpec, samples: readonly EvalSample[], stopWords: StopWords | undefined,
   workDir: string,
 ): Promise<UnitOutcome> {
-  const unitFailed = (message: string): UnitOutcome => ({
-    kind: "done",
-    result: { index: unit.index, state: "Fail", message, samples: 0, failedSamples: 0, generatedTokens: 0, tokensPerSecond: 0, sizeBytes: 0, effectMetric: {} },
-  });
+  const unitFailed = (message: string): UnitOutcome => unitFailure(unit, message);
   const version: ModelVersionRef | null = await deps.reads.modelVersion({ num: unit.modelVersionNum });
   if (version === null || version.status !== "Ready" || version.artifactPath === null) return unitFailed(`model version ${unit.modelVersionId} no longer exists or is not Ready`);
   // A staging failure (the store unreachable) is the system's, retried: not this version's failure.
@@ -184,6 +256,20 @@ async function evaluateUnit(
     if (answer === undefined) return { text: "", finishReason: "missing" };
     return { text: cutAtStop(tok.decode(answer.ids.filter((id) => !eosSet.has(id))), unit.params.stop).trim(), finishReason: answer.finishReason };
   });
+  const out = ending.outputs;
+  return scoreUnit(deps, spec, unit, samples, predictions, stopWords, {
+    generatedTokens: typeof out.generatedTokens === "number" ? out.generatedTokens : 0,
+    tokensPerSecond: typeof out.tokensPerSecond === "number" ? out.tokensPerSecond : 0,
+    sizeBytes: version.sizeBytes,
+  });
+}
+
+/** Scores one unit's answers (rule metrics, the judge in `model` mode), records them (fenced) and sums them up. */
+async function scoreUnit(
+  deps: RunDeps, spec: EvalRunSpec, unit: EvalUnitSpec, samples: readonly EvalSample[],
+  predictions: ReadonlyArray<{ readonly text: string; readonly finishReason: string }>, stopWords: StopWords | undefined,
+  measured: { readonly generatedTokens: number; readonly tokensPerSecond: number; readonly sizeBytes: number },
+): Promise<UnitOutcome> {
   const metrics: SampleMetrics[] = predictions.map((p, i) => sampleMetrics(p.text, samples[i]!.reference, stopWords === undefined ? {} : { stopWords }));
 
   let judged: Array<{ score: number | null; error: string | null }> = samples.map(() => ({ score: null, error: null }));
@@ -206,7 +292,7 @@ async function evaluateUnit(
   const now = nowIso();
   const rows = samples.map((s, i) => ({
     unit_index: unit.index, model_version_num: unit.modelVersionNum, sample_index: i,
-    prompt: prompts[i]!.length > 0 ? s.input : "", prediction: predictions[i]!.text, reference: s.reference, finish_reason: predictions[i]!.finishReason,
+    prompt: s.input, prediction: predictions[i]!.text, reference: s.reference, finish_reason: predictions[i]!.finishReason,
     metrics: JSON.stringify(spec.modes.includes("rule") ? metrics[i] : {}), judge_score: judged[i]!.score, judge_error: judged[i]!.error, created_at: now,
   }));
   if (!(await deps.recordEvalResults(rows))) return { kind: "lost" };
@@ -216,30 +302,32 @@ async function evaluateUnit(
   if (spec.modes.includes("model") && spec.judge !== null) {
     effectMetric = { ...effectMetric, ...judgeSummary(judged.map((j) => j.score), spec.judge.prompt.minScore, spec.judge.prompt.maxScore) };
   }
-  const out = ending.outputs;
   return {
     kind: "done",
+    answers: { samples, predictions: predictions.map((p) => p.text) },
     result: {
       index: unit.index, state: failedSamples > 0 ? "PartlyDone" : "Done",
       message: failedSamples > 0 ? `the judge failed on ${failedSamples} of ${samples.length} samples` : "",
       samples: samples.length, failedSamples,
-      generatedTokens: typeof out.generatedTokens === "number" ? out.generatedTokens : 0,
-      tokensPerSecond: typeof out.tokensPerSecond === "number" ? out.tokensPerSecond : 0,
-      sizeBytes: version.sizeBytes, effectMetric,
+      ...measured, effectMetric,
     },
   };
 }
 
-/** PromptResponse records: the last turn's prompt is the input, its first answer the reference. */
+/**
+ * PromptResponse records: the last turn's prompt is the input, its first answer the reference. A
+ * bare object is a one-turn record (the lines of a manual evaluation's result dataset).
+ */
 function parseSamples(jsonl: string, max: number): EvalSample[] {
   const out: EvalSample[] = [];
   for (const line of jsonl.split("\n")) {
     if (line.trim() === "" || out.length >= max) continue;
-    const turns = JSON.parse(line) as Array<{ prompt: string; response: string[][] }>;
+    const parsed = JSON.parse(line) as unknown;
+    const turns = (Array.isArray(parsed) || parsed === null || typeof parsed !== "object" ? parsed : [parsed]) as Array<{ prompt: string; response: string[][]; completion?: string }>;
     if (!Array.isArray(turns) || turns.length === 0) throw new Error("a record is not a PromptResponse conversation");
     const last = turns[turns.length - 1]!;
     const history = turns.slice(0, -1).flatMap((t) => [{ role: "user", content: t.prompt }, { role: "assistant", content: t.response[0]![0]! }]);
-    out.push({ history, input: last.prompt, reference: last.response[0]![0]! });
+    out.push({ history, input: last.prompt, reference: last.response[0]![0]!, completion: typeof last.completion === "string" ? last.completion : null });
   }
   return out;
 }

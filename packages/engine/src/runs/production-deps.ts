@@ -10,6 +10,7 @@ import { forgetAfterStep, recordProgress } from "../queue/record-progress.js";
 import { recordEvalResults } from "../queue/record-eval-results.js";
 import { recordExecutorJob } from "../queue/record-executor-job.js";
 import type { Lease } from "../queue/lease.js";
+import { createResultDataset } from "../datasets/create-result-dataset.js";
 import { executeDatasetImport } from "../datasets/execute-dataset-import.js";
 import { executeModelImport } from "../models/import-model-version.js";
 import { executeDatasetExport } from "../exports/execute-dataset-export.js";
@@ -68,6 +69,7 @@ export function productionRunDeps(input: ProductionRunDepsInput): RunDeps {
     },
     forgetAfterStep: (step) => forgetAfterStep(res.db, lease, step),
     recordEvalResults: (rows, options) => recordEvalResults(res.db, lease, rows, options),
+    createResultDataset: (input) => createResultDataset(res, lease, input),
     judge: { target: (url) => resolveJudgeTarget(res.judge, url), sample: judgeSample },
     imports: {
       dataset: (spec) => executeDatasetImport(res, lease, signal, spec),

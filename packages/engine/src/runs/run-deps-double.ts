@@ -1,5 +1,6 @@
 import type { RuntimeEvent } from "@sailfin/contract";
 import type { ProgressBatch } from "../queue/record-progress.js";
+import type { ResultDatasetInput } from "../datasets/create-result-dataset.js";
 import type { EvalResultInput } from "../queue/record-eval-results.js";
 import type { RunAttempt, RunDeps, RunImports, RunExports, RunJudge, RunReads, RuntimeJob, RuntimeSettings } from "./deps.js";
 import { runThroughLink } from "./deps.js";
@@ -55,6 +56,7 @@ interface RunDepsRecord {
   readonly progress: ProgressBatch[];
   readonly forgotten: number[];
   readonly evalResults: Array<{ rows: readonly EvalResultInput[]; replace: boolean }>;
+  readonly resultDatasets: ResultDatasetInput[];
   readonly puts: Array<{ key: string; body: Buffer }>;
   leaseLost: number;
 }
@@ -67,7 +69,7 @@ interface RunDepsRecord {
  * @example const { deps, record } = runDepsDouble({ root, spec, reads: { modelVersion: async () => base } });
  */
 export function runDepsDouble(options: RunDepsDoubleOptions): { deps: RunDeps; record: RunDepsRecord } {
-  const record: RunDepsRecord = { jobs: [], progress: [], forgotten: [], evalResults: [], puts: [], leaseLost: 0 };
+  const record: RunDepsRecord = { jobs: [], progress: [], forgotten: [], evalResults: [], resultDatasets: [], puts: [], leaseLost: 0 };
   const held = options.leaseHeld ?? (() => true);
   const signal = options.signal ?? new AbortController().signal;
   const root = options.root;
@@ -105,6 +107,11 @@ export function runDepsDouble(options: RunDepsDoubleOptions): { deps: RunDeps; r
     },
     forgetAfterStep: async (step) => { if (!held()) return false; record.forgotten.push(step); return true; },
     recordEvalResults: async (rows, opts) => { if (!held()) return false; record.evalResults.push({ rows, replace: opts?.replace === true }); return true; },
+    createResultDataset: async (input) => {
+      if (!held()) return null;
+      record.resultDatasets.push(input);
+      return { groupId: "ds-group-1", groupNum: 1, versionId: "ds-version-1", versionNum: 1, name: input.name };
+    },
     judge: {
       target: (url) => ({ url, apiKey: "", endpoint: null }),
       sample: () => Promise.reject(new Error("the test gave no judge.sample")),

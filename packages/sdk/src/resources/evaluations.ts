@@ -1,5 +1,6 @@
 import type {
-  BodyInput, CreateEvalTaskBody, DescribeEvalTasksBody, DescribeEvalTasksResult, EvalTaskDetail, EvalTaskIdBody, EvalTaskReport,
+  BodyInput, CreateEvalTaskBody, DescribeEvalTasksBody, DescribeEvalTasksResult, EvalManualSamples, EvalTaskDetail, EvalTaskIdBody, EvalTaskReport,
+  ScoreEvalSampleBody,
 } from "@sailfin/contract/api";
 import { Paginated } from "../paginate.js";
 import type { CallOptions, Transport } from "../transport.js";
@@ -39,5 +40,20 @@ export class Evaluations {
 
   async delete(body: BodyInput<typeof EvalTaskIdBody>, options?: CallOptions): Promise<void> {
     await this.#t.v2("eval", "DeleteEvalTask", body, options);
+  }
+
+  /** DescribeEvalManualSamples (Sailfin extension): a manual evaluation's answers to score, with the scores so far. */
+  manualSamples(body: BodyInput<typeof EvalTaskIdBody>, options?: CallOptions): Promise<EvalManualSamples> {
+    return this.#t.v2("eval", "DescribeEvalManualSamples", body, options);
+  }
+
+  /** ScoreEvalSample (Sailfin extension): scores one answer, once per dimension; `finished` when that completed the evaluation. */
+  score(body: BodyInput<typeof ScoreEvalSampleBody>, options?: CallOptions): Promise<{ finished: boolean }> {
+    return this.#t.v2("eval", "ScoreEvalSample", body, options);
+  }
+
+  /** FinishEvalManualScoring (Sailfin extension): ends the scoring now; unscored answers stay out of the means. */
+  async finishScoring(body: BodyInput<typeof EvalTaskIdBody>, options?: CallOptions): Promise<void> {
+    await this.#t.v2("eval", "FinishEvalManualScoring", body, options);
   }
 }

@@ -54,12 +54,14 @@ export function EvaluationPage(props: { id: string }) {
                 <thead><tr><th scope="col">Version</th><th scope="col">State</th><th scope="col">Note</th></tr></thead>
                 <tbody>
                   {e.models.map((m) => (
-                    <tr key={m.modelId}><td><Link to={`/versions/${m.modelId}`}>{m.modelName}</Link></td><td><StatusBadge status={m.state} /></td><td>{m.message}</td></tr>
+                    <tr key={m.modelId}><td><Link to={m.modelId.startsWith("ds-") ? `/dataset-versions/${m.modelId}` : `/versions/${m.modelId}`}>{m.modelName}</Link></td><td><StatusBadge status={m.state} /></td><td>{m.message}</td></tr>
                   ))}
                 </tbody>
               </TableWrap>
             </Section>
-            {done ? (
+            {state === "RunningWithManualBegin" ? (
+              <p>The answers are written{e.resultDatasetId === undefined ? null : <> (result dataset <Link to={`/dataset-versions/${e.resultDatasetId}`}>{e.resultDatasetId}</Link>)</>}: people score them now. <Link to={`/evaluations/${e.taskId}/score`}>Score the answers</Link></p>
+            ) : done ? (
               <>
                 <Section title="Report">
                   <Loaded state={report} what="the report">{(r) => (r === null ? null : <ReportTable report={r} />)}</Loaded>

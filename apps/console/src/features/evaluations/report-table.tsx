@@ -5,7 +5,17 @@ import { formatBytes, formatCount, formatNumber } from "../../ui/format.js";
 
 type Row = { label: string; value: (r: EvalModelReport) => number | undefined; format: (n: number | undefined) => string; better: "high" | "low" | null };
 
-const metric = (key: keyof Omit<EvalEffectMetric, "scoreDistribution">) => (r: EvalModelReport) => r.effectMetric[key];
+const metric = (key: keyof Omit<EvalEffectMetric, "scoreDistribution" | "manualScoreDistribution">) => (r: EvalModelReport) => r.effectMetric[key];
+
+/** A manual evaluation's mean per dimension, one row each (the dimensions are the evaluation's own). */
+function manualRows(reports: readonly EvalModelReport[]): Row[] {
+  const dimensions = [...new Set(reports.flatMap((r) => (r.effectMetric.manualScoreDistribution ?? []).map((d) => d.dimension)))];
+  return dimensions.map((dimension) => ({
+    label: `${dimension} (people, mean)`,
+    value: (r) => r.effectMetric.manualScoreDistribution?.find((d) => d.dimension === dimension)?.avgScore ?? undefined,
+    format: (n) => formatNumber(n), better: "high",
+  }));
+}
 
 const ROWS: readonly Row[] = [
   { label: "Accuracy", value: metric("accuracy"), format: (n) => formatNumber(n), better: "high" },
@@ -26,11 +36,11 @@ const ROWS: readonly Row[] = [
 /** The evaluated versions side by side: one column per version, the best value of each row marked. */
 export function ReportTable(props: { report: EvalTaskReport }) {
   const reports = props.report.reports;
-  const rows = ROWS.filter((row) => reports.some((r) => row.value(r) !== undefined));
+  const rows = [...ROWS, ...manualRows(reports)].filter((row) => reports.some((r) => row.value(r) !== undefined));
   return (
     <TableWrap label="Report: versions side by side">
       <thead>
-        <tr><th scope="col">Metric</th>{reports.map((r) => <th scope="col" key={r.modelId}><Link to={`/versions/${r.modelId}`}>{r.modelName}</Link></th>)}</tr>
+        <tr><th scope="col">Metric</th>{reports.map((r) => <th scope="col" key={r.modelId}><Link to={r.modelId.startsWith("ds-") ? `/dataset-versions/${r.modelId}` : `/versions/${r.modelId}`}>{r.modelName}</Link></th>)}</tr>
       </thead>
       <tbody>
         {rows.map((row) => {

@@ -10,7 +10,7 @@ import {
   type EngineResources, type EvalExportView, type EvalRunSpec, type EvalUnitInput, type EvalView,
 } from "@sailfin/engine";
 import {
-  downloadUrl, evalProgress, exportColumns, exportFailReason, given, inferenceParams, partResultIds, unitResult,
+  dimensionsOf, downloadUrl, evalProgress, exportColumns, exportFailReason, given, inferenceParams, partResultIds, unitResult,
 } from "../eval-shared.js";
 import { v1, type RouteContext, type RouteDef } from "../route.js";
 import { withWaitingReason } from "../waiting-reason.js";
@@ -26,12 +26,24 @@ import { v1ModelVersion } from "./modelrepo.js";
 const EVAL = "/wenxinworkshop/modelrepo/eval";
 const MAX_RESULT_PAGE_SIZE = 100;
 
-/** `evalStandardConf` as the client sent it, or rebuilt from the spec (an evaluation created through V2). */
-function standardConf(spec: EvalRunSpec): unknown {
-  if (spec.echo.evalStandardConf !== undefined) return spec.echo.evalStandardConf;
-  return {
+/**
+ * `evalStandardConf` as the client sent it, or rebuilt from the spec (an evaluation created
+ * through V2); a manual evaluation's result dataset is added once written (reference §8.1: the
+ * Python SDK's batch inference reads `resultDatasetIdStr`).
+ */
+function standardConf(view: EvalView): unknown {
+  const { spec } = view;
+  const conf = spec.echo.evalStandardConf !== undefined ? spec.echo.evalStandardConf as Record<string, unknown> : {
     evalMode: spec.modes.join(","),
     ...(spec.judge === null ? {} : { apiName: spec.judge.model, apiUrl: spec.judge.url, prompt: spec.judge.prompt }),
+    ...(spec.manual === undefined ? {} : { evaluationDimension: spec.manual.dimensions }),
+  };
+  const dataset = view.result?.manual?.resultDataset;
+  if (dataset === undefined) return conf;
+  return {
+    ...conf, resultDatasetId: dataset.versionNum, resultDatasetIdStr: dataset.versionId, resultDatasetName: dataset.name,
+    // PromptResponse text (§6.3 projectType 20), imported (2) and released (2) when written.
+    resultDatasetProjectType: 20, resultDatasetImportStatus: 2, resultDatasetReleaseStatus: 2,
   };
 }
 
@@ -48,7 +60,7 @@ async function versionDescriptions(res: EngineResources, spec: EvalRunSpec): Pro
 /** `eval/detail.result` (reference §8.1), plus `progress` and `failReason`. */
 function renderEval(view: EvalView, descriptions: Map<number, string>): V1EvalDetail {
   const { spec } = view;
-  const state: V1EvalState = v1EvalState(view, view.result?.partly ?? false);
+  const state: V1EvalState = v1EvalState(view, view.result?.partly ?? false, view.runState.manualPending ?? false);
   return {
     evaluationId: view.num,
     evaluationIdStr: view.id,
@@ -65,7 +77,7 @@ function renderEval(view: EvalView, descriptions: Map<number, string>): V1EvalDe
         modelName: unit.modelName,
         modelVersion: String(unit.version),
         modelSource: unit.sourceType,
-        state: result?.state ?? state,
+        state: state === "DoingWithManualBegin" ? state : result?.state ?? state,
         modelVersionDesc: descriptions.get(unit.modelVersionNum) ?? "",
         message: result?.message ?? "",
         modelTags: [],
@@ -76,7 +88,7 @@ function renderEval(view: EvalView, descriptions: Map<number, string>): V1EvalDe
     datasetName: spec.dataset.name,
     // The echo holds what V1CreateEvalBody accepted: flat scalars.
     computeResourceConf: (spec.echo.computeResourceConf ?? {}) as V1EvalDetail["computeResourceConf"],
-    evalStandardConf: standardConf(spec),
+    evalStandardConf: standardConf(view),
     createTime: isoOffset(view.createdAt),
     finishTime: isoOffset(view.finishedAt),
     progress: evalProgress(view),
@@ -206,6 +218,7 @@ export const evalV1Routes: RouteDef[] = [
     }
     const conf = input.evalStandardConf;
     const created = await createEval(ctx.res, ctx.caller, {
+      dimensions: dimensionsOf(conf.evaluationDimension), dimensionsField: "evalStandardConf.evaluationDimension",
       name: input.name,
       description: input.description ?? "",
       dataset: input.datasetId, datasetField: "datasetId",
