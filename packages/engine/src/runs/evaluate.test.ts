@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { loadTokenizer, type LoadedTokenizer } from "@sailfin/data";
 import type { EvalResult, EvalRunSpec, EvalUnitSpec } from "../evaluations/eval-spec.js";
 import { writeTinyModel } from "../models/tiny-model.js";
-import { cutAtStop, evaluateRun, runEvaluate } from "./evaluate.js";
+import { evaluateRun, runEvaluate } from "./evaluate.js";
+import { cutAtStop } from "./generate-answers.js";
 import type { RuntimeJob } from "./deps.js";
 import { runDepsDouble, type RunDepsDoubleOptions } from "./run-deps-double.js";
 import { readyVersion, runtimeEvent } from "./test-fixtures.js";
@@ -73,7 +74,7 @@ describe("evaluate run kind", () => {
     assert.equal(spec.device, "cpu", "the worker's settings, not the environment");
     assert.equal(spec.doSample, false, "no temperature: greedy");
     assert.equal(spec.seed, 7);
-    assert.equal(record.jobs[0]!.jobKey, "ame-1/generate/0");
+    assert.equal(record.jobs[0]!.jobKey, "ame-1/generate/unit-0");
     assert.deepEqual(record.progress.map((b) => b.progress), [99]);
   });
 

@@ -1,10 +1,9 @@
-import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { nowIso, type RuntimeGenerateSpec } from "@sailfin/contract";
+import { nowIso } from "@sailfin/contract";
 import {
-  ChatRenderer, aggregateMetrics, loadTokenizer, sampleMetrics, stopWordSet,
-  type ChatMessage, type LoadedTokenizer, type SampleMetrics, type StopWords,
+  aggregateMetrics, sampleMetrics, stopWordSet,
+  type ChatMessage, type SampleMetrics, type StopWords,
 } from "@sailfin/data";
 import { judgeSummary } from "../evaluations/judge-summary.js";
 import type { ResultDatasetInput } from "../datasets/create-result-dataset.js";
@@ -13,7 +12,7 @@ import { folderKey } from "../artifacts/run-files.js";
 import type { ModelVersionRef, RunDeps } from "./deps.js";
 import { defineRunKind } from "./define.js";
 import { failed, type RunOutcome } from "./outcome.js";
-import { runtimeFailure } from "./runtime-failure.js";
+import { generateAnswers } from "./generate-answers.js";
 
 const unitSchema = z.object({
   index: z.int(),
@@ -76,30 +75,6 @@ interface UnitAnswers {
 
 /** Judge calls in flight at once: a remote judge is slow per call, and fine with a few in parallel. */
 const JUDGE_CONCURRENCY = 4;
-/** End-of-turn markers of common chat templates, besides the tokenizer's own eos. */
-const END_OF_TURN = ["<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text|>", "</s>"];
-
-/** The paths and token ids one unit's generation uses. */
-interface GenerateRuntimeInput {
-  readonly modelDir: string;
-  readonly promptsFile: string;
-  readonly outputFile: string;
-  readonly eosTokenIds: readonly number[];
-  readonly stopSequences: readonly (readonly number[])[];
-  readonly device: string;
-}
-
-/** The `generate` recipe's spec.json for one evaluated version. @example generateRuntimeSpec(spec, unit, input) */
-function generateRuntimeSpec(spec: EvalRunSpec, unit: EvalUnitSpec, input: GenerateRuntimeInput): RuntimeGenerateSpec {
-  const { params } = unit;
-  return {
-    version: 1, modelDir: input.modelDir, promptsFile: input.promptsFile, outputFile: input.outputFile, maxNewTokens: params.maxOutputTokens,
-    doSample: params.temperature !== null, temperature: params.temperature ?? 1, topP: params.topP ?? 1, topK: 0,
-    repetitionPenalty: params.penaltyScore, eosTokenIds: [...input.eosTokenIds], stopSequences: input.stopSequences.map((ids) => [...ids]), batchSize: 16, seed: spec.seed,
-    device: input.device, dtype: "auto",
-  };
-}
-
 /**
  * One attempt of an evaluation. For each version in turn: prompts are rendered with the
  * version's chat template and tokenized here; the runtime's `generate` recipe answers them (one
@@ -213,53 +188,24 @@ async function evaluateUnit(
   if (version === null || version.status !== "Ready" || version.artifactPath === null) return unitFailed(`model version ${unit.modelVersionId} no longer exists or is not Ready`);
   // A staging failure (the store unreachable) is the system's, retried: not this version's failure.
   const modelDir = await deps.files.input(folderKey(version.artifactPath));
-  let tok: LoadedTokenizer;
-  let prompts: string[];
-  try {
-    tok = await loadTokenizer(modelDir);
-    const chat = new ChatRenderer({ template: tok.chatTemplate, tokens: tok.templateTokens, addedTokens: tok.addedTokens });
-    prompts = samples.map((s) => {
-      const content = unit.promptTemplate === null ? s.input : unit.promptTemplate.split("{input}").join(s.input);
-      const messages = [...(unit.params.system === null ? [] : [{ role: "system", content: unit.params.system }]), ...s.history, { role: "user", content }];
-      return chat.render(messages, true);
-    });
-  } catch (error) {
-    return unitFailed(`preparing prompts: ${(error as Error).message}`);
-  }
-  const promptsFile = join(workDir, `unit-${unit.index}.prompts.jsonl`);
-  const outputFile = join(workDir, `unit-${unit.index}.answers.jsonl`);
-  await writeFile(promptsFile, prompts.map((p, i) => JSON.stringify({ id: String(i), ids: tok.encode(p) })).join("\n") + "\n");
-  const eos = [...new Set([tok.templateTokens.eos_token, ...END_OF_TURN].filter((t): t is string => t !== undefined)
-    .map((t) => tok.tokenToId(t)).filter((id): id is number => id !== undefined))];
-  const stopSequences = unit.params.stop.map((s) => tok.encode(s)).filter((ids) => ids.length > 0);
-
+  const conversations = samples.map((s) => {
+    const content = unit.promptTemplate === null ? s.input : unit.promptTemplate.split("{input}").join(s.input);
+    return [...(unit.params.system === null ? [] : [{ role: "system", content: unit.params.system }]), ...s.history, { role: "user", content }];
+  });
   const share = 100 / spec.units.length;
-  const runtime = await deps.runRuntime({
-    recipe: "generate", jobKey: `${deps.run.id}/generate/${unit.index}`,
-    specPath: join(workDir, `unit-${unit.index}.spec.attempt-${deps.run.attempt}.json`),
-    spec: generateRuntimeSpec(spec, unit, { modelDir, promptsFile, outputFile, eosTokenIds: eos, stopSequences, device: deps.settings.device }),
-    keepCheckpoints: 1, progressOffset: unit.index * share, progressScale: share * (spec.modes.includes("model") ? 0.7 : 1),
+  const generated = await generateAnswers(deps, {
+    modelDir, conversations, workDir, name: `unit-${unit.index}`,
+    params: {
+      temperature: unit.params.temperature, topP: unit.params.topP, repetitionPenalty: unit.params.penaltyScore,
+      maxNewTokens: unit.params.maxOutputTokens, stop: unit.params.stop, seed: spec.seed,
+    },
+    progressOffset: unit.index * share, progressScale: share * (spec.modes.includes("model") ? 0.7 : 1),
   });
-  if (runtime.kind === "lost") return runtime;
-  const { ending, result } = runtime;
-  if (ending?.kind === "stopped" || deps.signal.aborted) return { kind: "stopped" };
-  if (ending?.kind !== "done" || result.exitCode !== 0) return unitFailed(runtimeFailure("generate", ending, result).reason);
-  const answers = new Map<string, { ids: number[]; finishReason: string }>();
-  for (const line of (await readFile(outputFile, "utf8")).split("\n")) {
-    if (line.trim() === "") continue;
-    const row = JSON.parse(line) as { id: string; ids: number[]; finishReason: string };
-    answers.set(row.id, row);
-  }
-  const eosSet = new Set(eos);
-  const predictions = samples.map((_, i) => {
-    const answer = answers.get(String(i));
-    if (answer === undefined) return { text: "", finishReason: "missing" };
-    return { text: cutAtStop(tok.decode(answer.ids.filter((id) => !eosSet.has(id))), unit.params.stop).trim(), finishReason: answer.finishReason };
-  });
-  const out = ending.outputs;
-  return scoreUnit(deps, spec, unit, samples, predictions, stopWords, {
-    generatedTokens: typeof out.generatedTokens === "number" ? out.generatedTokens : 0,
-    tokensPerSecond: typeof out.tokensPerSecond === "number" ? out.tokensPerSecond : 0,
+  if (generated.kind === "lost" || generated.kind === "stopped") return generated;
+  if (generated.kind === "failed") return unitFailed(generated.reason);
+  return scoreUnit(deps, spec, unit, samples, generated.answers, stopWords, {
+    generatedTokens: generated.generatedTokens,
+    tokensPerSecond: generated.tokensPerSecond,
     sizeBytes: version.sizeBytes,
   });
 }
@@ -330,16 +276,6 @@ function parseSamples(jsonl: string, max: number): EvalSample[] {
     out.push({ history, input: last.prompt, reference: last.response[0]![0]!, completion: typeof last.completion === "string" ? last.completion : null });
   }
   return out;
-}
-
-/** The text before the first stop string (the stop string itself is not part of the answer). */
-export function cutAtStop(text: string, stops: readonly string[]): string {
-  let end = text.length;
-  for (const stop of stops) {
-    const at = stop === "" ? -1 : text.indexOf(stop);
-    if (at >= 0 && at < end) end = at;
-  }
-  return text.slice(0, end);
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {

@@ -127,7 +127,7 @@ function endTokenIds(tok: LoadedTokenizer): number[] {
 }
 
 /** The text before the first stop string (the stop string itself is not part of the answer). */
-function cutAtStop(text: string, stops: readonly string[]): string {
+export function cutAtStop(text: string, stops: readonly string[]): string {
   let end = text.length;
   for (const stop of stops) {
     const at = stop === "" ? -1 : text.indexOf(stop);
