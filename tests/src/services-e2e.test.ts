@@ -44,14 +44,21 @@ async function servingWorker(server: TestServer, id: string, slots = 1): Promise
   return worker;
 }
 
+/** The stderr tail of each worker process, for failure messages. */
+const stderrOf = new WeakMap<ChildProcess, string>();
+
 function startWorkerProcess(server: TestServer, dialect: string): ChildProcess {
   const env: Record<string, string | undefined> = {
-    ...process.env, SAILFIN_HOME: server.home, SAILFIN_LEASE_MS: String(TEST_LEASE_MS), SAILFIN_POLL_MS: "100", SAILFIN_LOG_LEVEL: "silent",
+    ...process.env, SAILFIN_HOME: server.home, SAILFIN_LEASE_MS: String(TEST_LEASE_MS), SAILFIN_POLL_MS: "100", SAILFIN_LOG_LEVEL: "warn",
     SAILFIN_POOLS: POOLS, SAILFIN_WORKER_KINDS: "serve", SAILFIN_WORKER_SERVING: "1", ...server.artifactsEnv,
   };
   if (dialect === "postgres") env.DATABASE_URL = server.databaseUrl;
   else delete env.DATABASE_URL;
-  return spawn(process.execPath, [SAILFIN_BIN, "worker"], { env, stdio: "ignore" });
+  const child = spawn(process.execPath, [SAILFIN_BIN, "worker"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const keep = (chunk: Buffer) => { stderrOf.set(child, ((stderrOf.get(child) ?? "") + chunk.toString()).slice(-4_000)); };
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
+  return child;
 }
 
 async function completion(endpoint: { url: string; apiKey: string | null; servedModelName: string }, key = endpoint.apiKey) {
@@ -268,7 +275,11 @@ for (const dialect of testDialects()) {
       const first = startWorkerProcess(server, dialect);
       let second: ChildProcess | null = null;
       try {
-        await until(serviceId, "Serving", 60_000);
+        await until(serviceId, "Serving", 60_000).catch(async (error: Error) => {
+          const runs = await server.server.res.db.selectFrom("runs").select(["id", "status", "attempt", "pool_id", "kind", "lease_owner"]).where("kind", "=", "serve").execute();
+          const workers = await server.server.res.db.selectFrom("workers").selectAll().execute();
+          throw new Error(`${error.message}\nworker: ${stderrOf.get(first) ?? ""}\nruns: ${JSON.stringify(runs)}\nworkers: ${JSON.stringify(workers)}`);
+        });
         const before = (await findServingTarget(server.server.res, "survivor"))!;
         const attempt = (await server.server.res.db.selectFrom("runs").select("attempt").where("service_num", "=", before.service.num).where("status", "=", "Running").executeTakeFirstOrThrow()).attempt;
         first.kill("SIGKILL");

@@ -84,6 +84,8 @@ interface RunServing {
   dropEndpoint(): Promise<boolean>;
   /** Seals the engine's key as access-key secrets are sealed (the server opens it to call the engine). */
   seal(secret: string): string;
+  /** Whether the run's service still wants this run serving (not stopped, deleted, or redeployed meanwhile). */
+  wanted(serviceNum: number): Promise<boolean>;
 }
 
 /** The export work of the export kinds, done in Node: archives streamed store to store, progress fenced by the lease. */

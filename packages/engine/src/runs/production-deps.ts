@@ -15,6 +15,7 @@ import { executeModelImport } from "../models/import-model-version.js";
 import { executeDatasetExport } from "../exports/execute-dataset-export.js";
 import { executeModelExport } from "../exports/execute-model-export.js";
 import { dropEndpoint, recordEndpoint } from "../queue/record-endpoint.js";
+import { wantedServing } from "../serving/serve-spec.js";
 import { runThroughLink, type EngineLaunch, type EngineProcess, type RunDeps, type RuntimeSettings } from "./deps.js";
 import type { Executor } from "./executor.js";
 import { modelSetExists, readCheckpointPaths, readLatestCheckpoint, readModelVersion, readStoredRun } from "./reads.js";
@@ -90,6 +91,7 @@ export function productionRunDeps(input: ProductionRunDepsInput): RunDeps {
       recordEndpoint: (endpoint) => recordEndpoint(res.db, lease, endpoint),
       dropEndpoint: () => dropEndpoint(res.db, lease),
       seal: (secret) => res.secrets.seal(secret),
+      wanted: (serviceNum) => wantedServing(res.db, serviceNum, lease.runNum),
     },
   };
 }

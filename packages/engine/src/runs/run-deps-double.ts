@@ -124,6 +124,7 @@ export function runDepsDouble(options: RunDepsDoubleOptions): { deps: RunDeps; r
       host: "127.0.0.1", engine: undefined,
       launch: () => { throw new Error("the test gave no serving engine"); },
       recordEndpoint: () => Promise.resolve(true), dropEndpoint: () => Promise.resolve(true), seal: (secret) => secret,
+      wanted: () => Promise.resolve(true),
     },
   };
   return { deps, record };

@@ -52,6 +52,8 @@ type Watch = "ready" | "exited" | "timeout" | "unhealthy" | "aborted";
  */
 async function runServe(spec: ServeRunSpec, deps: RunDeps): Promise<RunOutcome> {
   const { run } = deps;
+  // A run handed back to the queue after a stop (a worker shut down before it saw the stop) or replaced by a modify.
+  if (!(await deps.serving.wanted(spec.serviceNum))) return { kind: "stopped", reason: "the service no longer wants this run serving" };
   const version = await deps.reads.modelVersion({ num: spec.modelVersionNum });
   if (version === null || version.status !== "Ready") return failed("user", `model version ${spec.modelVersionId} no longer exists or is not Ready`);
   const modelDir = await deps.files.input(folderKey(versionFilesKey(version)));

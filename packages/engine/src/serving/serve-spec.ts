@@ -44,3 +44,15 @@ export async function queueServeRun(
   await trx.updateTable("services").set({ run_num: runNum }).where("num", "=", service.num).execute();
   return runNum;
 }
+
+/**
+ * Whether `runNum` is still the run its service wants serving (the service exists, asks to serve,
+ * and points at this run): a run handed back to the queue after a stop, or replaced by a modify,
+ * must not bring an engine up again when a worker claims it.
+ *
+ * @example if (!(await wantedServing(db, spec.serviceNum, run.num))) return { kind: "stopped", … };
+ */
+export async function wantedServing(db: Db, serviceNum: number, runNum: number): Promise<boolean> {
+  const row = await db.selectFrom("services").select(["desired", "run_num"]).where("num", "=", serviceNum).executeTakeFirst();
+  return row !== undefined && row.desired === "Serving" && Number(row.run_num) === runNum;
+}
