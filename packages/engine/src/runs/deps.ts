@@ -72,7 +72,7 @@ export interface EngineProcess {
 }
 
 /** What a `serve` run needs besides the common deps: where engines bind, how they start, where they are recorded. */
-interface RunServing {
+export interface RunServing {
   /** The address engines bind (`SAILFIN_ENGINE_HOST`, default 127.0.0.1): what the server must reach. */
   readonly host: string;
   /** The run's pool's operator engine; undefined: Sailfin's runtime. */

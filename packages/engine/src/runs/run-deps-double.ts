@@ -1,7 +1,7 @@
 import type { RuntimeEvent } from "@sailfin/contract";
 import type { ProgressBatch } from "../queue/record-progress.js";
 import type { EvalResultInput } from "../queue/record-eval-results.js";
-import type { RunAttempt, RunDeps, RunImports, RunExports, RunJudge, RunReads, RuntimeJob, RuntimeSettings } from "./deps.js";
+import type { RunAttempt, RunDeps, RunImports, RunExports, RunJudge, RunReads, RunServing, RuntimeJob, RuntimeSettings } from "./deps.js";
 import { runThroughLink } from "./deps.js";
 import type { ExecResult } from "./executor.js";
 import { LocalArtifactStore } from "../artifacts/local.js";
@@ -36,6 +36,8 @@ export interface RunDepsDoubleOptions {
   readonly imports?: Partial<RunImports>;
   /** Export work (the export kinds); not given: it throws. */
   readonly exports?: Partial<RunExports>;
+  /** The serving seam (serve runs); not given: launching throws, endpoint writes succeed, the run is wanted. */
+  readonly serving?: Partial<RunServing>;
 }
 
 /** The files of a double without a root: a kind that reaches for them fails the test, naming what it did. */
@@ -125,6 +127,7 @@ export function runDepsDouble(options: RunDepsDoubleOptions): { deps: RunDeps; r
       launch: () => { throw new Error("the test gave no serving engine"); },
       recordEndpoint: () => Promise.resolve(true), dropEndpoint: () => Promise.resolve(true), seal: (secret) => secret,
       wanted: () => Promise.resolve(true),
+      ...options.serving,
     },
   };
   return { deps, record };
