@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
-import { findServingTarget, probeEngine } from "@sailfin/engine";
+import { findServingTarget, probeEngine, type ServingTarget } from "@sailfin/engine";
 import { LocalExecutor, Worker, engineLauncher, findPython } from "@sailfin/worker";
 import { ADMIN, pollUntil, startTestServer, testDialects, v1Raw, v2Ok, v2Raw, type TestServer } from "./harness.js";
 import { SAILFIN_BIN } from "./cli-process.js";
@@ -120,7 +120,7 @@ for (const dialect of testDialects()) {
         assert.match(serving.taskId, /^task-/);
 
         // Routing: the chat model name is the urlSuffix (any case) or the service id.
-        const target = (await findServingTarget(server.server.res, "CHAT-A"))!;
+        const target: ServingTarget = (await findServingTarget(server.server.res, "CHAT-A"))!;
         assert.equal(target.service.id, created.serviceId);
         assert.equal(target.modelVersion.id, versionA);
         assert.ok(target.endpoint !== null);

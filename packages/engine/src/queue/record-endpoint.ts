@@ -1,6 +1,6 @@
-import type { Kysely } from "kysely";
+import type { Insertable, Kysely } from "kysely";
 import { nowIso } from "@sailfin/contract";
-import type { Database } from "@sailfin/store";
+import type { Database, ServiceEndpointTable } from "@sailfin/store";
 import type { Lease } from "./lease.js";
 
 /** Where a serving run's engine answers, as its attempt records it. */
@@ -25,10 +25,11 @@ export async function recordEndpoint(db: Kysely<Database>, lease: Lease, input: 
       .where("num", "=", lease.runNum).where("lease_token", "=", lease.token).where("status", "=", "Running").executeTakeFirst();
     if (held === undefined) return false;
     await trx.deleteFrom("service_endpoints").where("run_num", "=", lease.runNum).execute();
-    await trx.insertInto("service_endpoints").values({
+    const row: Insertable<ServiceEndpointTable> = {
       run_num: lease.runNum, attempt: lease.attempt, url: input.url, api_key_enc: input.apiKeyEnc,
       served_model_name: input.servedModelName, engine: input.engine, ready_at: nowIso(),
-    }).execute();
+    };
+    await trx.insertInto("service_endpoints").values(row).execute();
     return true;
   });
 }
