@@ -77,7 +77,8 @@ export class PythonSdk {
   /** Every request any call of this driver made, in order. */
   readonly sent: SentRequest[] = [];
 
-  constructor(env: { accessKey: string; secretKey: string; baseUrl: string }) {
+  /** `env.extra`: more QIANFAN_* settings (e.g. a short QIANFAN_DEPLOY_STATUS_POLLING_INTERVAL). */
+  constructor(env: { accessKey: string; secretKey: string; baseUrl: string; extra?: Readonly<Record<string, string>> }) {
     this.#driver = new JsonLinesChild<PythonResult>({
       command: VENV_PYTHON,
       args: [DRIVER],
@@ -90,6 +91,7 @@ export class PythonSdk {
         QIANFAN_ACCESS_KEY: env.accessKey,
         QIANFAN_SECRET_KEY: env.secretKey,
         QIANFAN_CONSOLE_API_BASE_URL: env.baseUrl,
+        ...env.extra,
       },
       name: "sdk_driver.py",
       failure: (type, error) => ({ ok: false, type, error }),

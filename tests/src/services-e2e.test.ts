@@ -6,6 +6,7 @@ import { findServingTarget, probeEngine, type ServingTarget } from "@sailfin/eng
 import { LocalExecutor, Worker, engineLauncher, findPython } from "@sailfin/worker";
 import { ADMIN, pollUntil, startTestServer, testDialects, v1Raw, v2Ok, v2Raw, type TestServer } from "./harness.js";
 import { SAILFIN_BIN } from "./cli-process.js";
+import { PythonSdk, okRef, pyRef, pythonSdkMissing } from "./python-sdk.js";
 import { TINY, importModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { TEST_LEASE_MS } from "./fixtures/worker-fixtures.js";
 
@@ -268,6 +269,26 @@ for (const dialect of testDialects()) {
       const made = await v2Raw(server, "service", "CreateService", { modelId: versionA, name: "operated" }, operator.config);
       assert.equal(made.status, 200, made.text);
       await svc("StopService", { serviceId: made.body.result.serviceId });
+    });
+
+    test("the official Python SDK deploys a version (Model.deploy) with its own default name and suffix", { skip: pythonSdkMissing() ?? false }, async () => {
+      const py = new PythonSdk({ ...ADMIN, baseUrl: server.url, extra: { QIANFAN_DEPLOY_STATUS_POLLING_INTERVAL: "0.5" } });
+      const worker = await servingWorker(server, `svc-${dialect}-py`);
+      try {
+        const config = okRef(await py.helper("qianfan.model.DeployConfig", { service_type: "Chat", replicas: 1, hours: 1 }));
+        const model = okRef(await py.helper("qianfan.model.Model", { id: versionB, set_id: setId }));
+        const service = okRef(await py.onRef(model.ref, "deploy", { deploy_config: pyRef(config.ref) }));
+        const endpoint = okRef(await py.onRef(service.ref, "endpoint", {}, { call: false })).value;
+        assert.equal(endpoint, `svc${setId}_${versionB}`, "the endpoint is the url's last segment (the SDK's own default suffix)");
+        const serviceId = okRef(await py.onRef(service.ref, "id", {}, { call: false })).value;
+        assert.equal((await describeSvc(serviceId)).runStatus, "Serving");
+        assert.ok((await findServingTarget(server.server.res, endpoint))?.endpoint != null);
+        await svc("StopService", { serviceId });
+        await until(serviceId, "Stopped");
+      } finally {
+        await worker.stop();
+        await py.close();
+      }
     });
 
     test("a worker killed while serving: another worker brings the service up on a new endpoint", async () => {
