@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { findServingTarget, probeEngine, type ServingTarget } from "@sailfin/engine";
 import { LocalExecutor, Worker, engineLauncher, findPython } from "@sailfin/worker";
+import { ConfigError, loadServerConfig } from "@sailfin/server";
 import { ADMIN, pollUntil, startTestServer, testDialects, v1Raw, v2Ok, v2Raw, type TestServer } from "./harness.js";
 import { SAILFIN_BIN } from "./cli-process.js";
 import { PythonSdk, okRef, pyRef, pythonSdkMissing } from "./python-sdk.js";
@@ -69,6 +70,15 @@ async function completion(endpoint: { url: string; apiKey: string | null; served
   });
   return { status: response.status, body: await response.json() as any };
 }
+
+test("SAILFIN_PUBLIC_URL is the base of service urls: an http(s) URL, its trailing slash dropped; anything else refused at start-up", () => {
+  const load = (SAILFIN_PUBLIC_URL: string) => loadServerConfig({ flags: {}, env: { SAILFIN_PUBLIC_URL } }).publicUrl;
+  assert.equal(load("https://sailfin.example/base/"), "https://sailfin.example/base");
+  assert.equal(load(""), undefined);
+  for (const bad of ["ftp://x", "not a url", "https://x/?q=1"]) {
+    assert.throws(() => load(bad), (e: unknown) => e instanceof ConfigError && /SAILFIN_PUBLIC_URL must be an http\(s\) URL/.test(e.message));
+  }
+});
 
 for (const dialect of testDialects()) {
   describe(`inference services (${dialect})`, () => {
