@@ -4,6 +4,7 @@ import type { Db } from "@sailfin/store";
 import { findSet, findVersion, lockModelVersions } from "../models/model-rows.js";
 import { placeTrainingRun, type Placement } from "../pools/index.js";
 import type { Actor, EngineResources } from "../resources.js";
+import { isUniqueViolation } from "../unique-retry.js";
 import { queueServeRun } from "./serve-spec.js";
 
 /** Qianfan's urlSuffix: [a-z0-9_-], alphanumeric at both ends, 2–20 characters (reference §14.1). */
@@ -103,7 +104,7 @@ export async function createService(
     return serviceNum;
   }).catch((error: unknown) => {
     // Two creates racing for one suffix: the unique index refuses the second.
-    if (!(error instanceof SailfinError) && /unique|duplicate/i.test(String((error as Error).message))) {
+    if (isUniqueViolation(error)) {
       throw new SailfinError("InvalidParameter", { field: fields.urlSuffix, detail: `${urlSuffix} is taken by another service` });
     }
     throw error;
@@ -117,8 +118,8 @@ export function servePlacement(res: EngineResources, resourceId: string | undefi
   return { ...placement, nodes: 1, processesPerNode: 1 };
 }
 
-/** Refuses a urlSuffix another service holds (compared case-insensitively: calls match it so). */
+/** Refuses a urlSuffix another service holds (suffixes are lower-case, so the unique index compares them as calls do). */
 async function assertSuffixFree(db: Db, suffix: string, field: string): Promise<void> {
-  const taken = await db.selectFrom("services").select("id").where((eb) => eb(eb.fn("lower", ["url_suffix"]), "=", suffix.toLowerCase())).executeTakeFirst();
+  const taken = await db.selectFrom("services").select("id").where("url_suffix", "=", suffix).executeTakeFirst();
   if (taken !== undefined) throw new SailfinError("InvalidParameter", { field, detail: `${suffix} is taken by service ${taken.id}` });
 }

@@ -20,8 +20,8 @@ export interface ServingTarget {
  * @example const target = await findServingTarget(res, "my-chat"); if (target?.endpoint) streamCompletion(target.endpoint, …)
  */
 export async function findServingTarget(res: EngineResources, model: string): Promise<ServingTarget | null> {
-  let row = await res.db.selectFrom("services").selectAll()
-    .where((eb) => eb(eb.fn("lower", ["url_suffix"]), "=", model.toLowerCase())).executeTakeFirst();
+  // Suffixes are stored lower-case (create-service.ts), so the unique index answers a case-insensitive match.
+  let row = await res.db.selectFrom("services").selectAll().where("url_suffix", "=", model.toLowerCase()).executeTakeFirst();
   if (row === undefined && isIdOf("service", model)) row = await res.db.selectFrom("services").selectAll().where("id", "=", model).executeTakeFirst();
   if (row === undefined) return null;
   const [service] = await serviceRecords(res.db, [row]);

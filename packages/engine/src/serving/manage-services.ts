@@ -1,4 +1,5 @@
 import { SailfinError, nowIso, type Page, type PageRequest, type ServiceRunStatus } from "@sailfin/contract";
+import { sql } from "kysely";
 import { keysetPage } from "@sailfin/store";
 import { findSet, findVersion, lockModelVersions } from "../models/model-rows.js";
 import { requestStop } from "../queue/request-stop.js";
@@ -31,7 +32,8 @@ export async function listServices(res: EngineResources, request: PageRequest, f
   let query = res.db.selectFrom("services").selectAll();
   if (filter.name !== undefined && filter.name !== "") {
     const pattern = `%${filter.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    query = query.where((eb) => eb("name", "like", eb.val(pattern)));
+    // SQLite has no default LIKE escape character: name it, for both dialects.
+    query = query.where(sql<boolean>`${sql.ref("name")} like ${pattern} escape '\\'`);
   }
   if (filter.serviceType !== undefined && filter.serviceType.length > 0) query = query.where("service_type", "in", [...filter.serviceType]);
   const page = await keysetPage(query, request, "services");
