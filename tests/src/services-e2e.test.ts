@@ -155,8 +155,11 @@ for (const dialect of testDialects()) {
         assert.match(refused.body.message, new RegExp(created.serviceId));
 
         // An engine that dies is restarted on a fresh port; the service reads Serving again.
-        const pid = (await (await fetch(`${target.endpoint.url}/fake/pid`, { headers: { authorization: `Bearer ${target.endpoint.apiKey}` } })).json() as any).pid;
-        process.kill(pid, "SIGKILL");
+        const fake = await (await fetch(`${target.endpoint.url}/fake/pid`, { headers: { authorization: `Bearer ${target.endpoint.apiKey}` } })).json() as any;
+        // The engine holds its own key and nothing of Sailfin's (the test process has the server's variables).
+        assert.ok(fake.env.includes("SAILFIN_ENGINE_API_KEY") && fake.env.includes("VLLM_API_KEY"), fake.env.join(","));
+        assert.deepEqual(fake.env.filter((name: string) => /^(SAILFIN_(?!ENGINE_API_KEY)|AWS_|DATABASE_URL)/.test(name)), []);
+        process.kill(fake.pid, "SIGKILL");
         const back = await pollUntil(() => findServingTarget(server.server.res, "chat-a"),
           (t) => t?.endpoint != null && t.endpoint.url !== target.endpoint!.url, "a restarted engine", 30_000);
         assert.equal((await completion(back!.endpoint!)).status, 200);

@@ -14,6 +14,17 @@ interface EngineLauncherOptions {
 const STDERR_TAIL = 4_000;
 
 /**
+ * The worker's environment less what an engine must not hold: Sailfin's own settings and keys
+ * (SAILFIN_*: the master key, access keys; SAILFIN_COMPILE, a runtime switch, stays), the
+ * database's (DATABASE_URL, PG*) and the artifact
+ * store's credentials (AWS_*). An engine reads a local folder and answers HTTP; an operator's
+ * engine is third-party code and gets no more than that needs (least privilege).
+ */
+function engineEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(base).filter(([name]) => name === "SAILFIN_COMPILE" || !/^(SAILFIN_|AWS_|PG)|^DATABASE_URL$/.test(name)));
+}
+
+/**
  * Starts serving engines as children of the worker: Sailfin's runtime (`python -m sailfin_runtime
  * serve …`, with the runtime on PYTHONPATH) or the operator's command as given. An engine's
  * stdout is read and dropped (the runtime's JSON events; the health probe says what matters), its
@@ -26,8 +37,8 @@ const STDERR_TAIL = 4_000;
 export function engineLauncher(options: EngineLauncherOptions): { launch(launch: EngineLaunch): EngineProcess } {
   return {
     launch(launch) {
-      const runtimeDir = options.runtimeDir ?? process.env.SAILFIN_RUNTIME_DIR ?? defaultRuntimeDir();
-      const env: NodeJS.ProcessEnv = { ...(options.env ?? process.env), ...launch.env, PYTHONUNBUFFERED: "1" };
+      const runtimeDir = options.runtimeDir ?? (options.env ?? process.env).SAILFIN_RUNTIME_DIR ?? defaultRuntimeDir();
+      const env: NodeJS.ProcessEnv = { ...engineEnv(options.env ?? process.env), ...launch.env, PYTHONUNBUFFERED: "1" };
       if (launch.builtIn) env.PYTHONPATH = env.PYTHONPATH ? `${runtimeDir}:${env.PYTHONPATH}` : runtimeDir;
       const [program, ...args] = launch.builtIn ? [options.python, "-m", "sailfin_runtime", ...launch.argv] : launch.argv;
       const exited = new Promise<EngineProcess extends { exited: Promise<infer R> } ? R : never>((resolve) => {
