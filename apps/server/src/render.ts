@@ -78,7 +78,7 @@ export function newChatId(): string {
 }
 
 /** How long a caller of a service that is not serving yet should wait before trying again. */
-export const NOT_SERVING_RETRY_AFTER_S = 5;
+const NOT_SERVING_RETRY_AFTER_S = 5;
 
 /** OpenAI's `error.code` of each catalog error V2 chat can answer (reference §15.3 suggests these). */
 function openAiCode(error: SailfinError, status: number): string {

@@ -32,3 +32,4 @@ export * from "./webhooks/index.js";
 export * from "./pools/index.js";
 export * from "./serving/engine-client.js";
 export * from "./serving/chat.js";
+export * from "./serving/chat-request.js";

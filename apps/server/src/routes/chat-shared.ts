@@ -3,7 +3,7 @@ import { SailfinError } from "@sailfin/contract";
 import { startChat, type ChatParams, type EngineDelta, type EngineResources, type EngineUsage, type FindChatTarget } from "@sailfin/engine";
 
 /** A chat call whose engine has answered: the first delta is in hand, so no byte was sent yet. */
-export interface OpenedChat {
+interface OpenedChat {
   readonly promptTokens: number;
   readonly first: IteratorResult<EngineDelta, EngineUsage>;
   readonly rest: AsyncGenerator<EngineDelta, EngineUsage>;
@@ -53,19 +53,4 @@ export function writeEvent(reply: FastifyReply, data: unknown): boolean {
   if (reply.raw.destroyed) return false;
   reply.raw.write(`data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`);
   return true;
-}
-
-/** Sampling parameters shared by both dialects: 0 temperature is greedy; Qianfan's penalty_score is the repetition penalty. */
-export function samplingOf(body: {
-  temperature?: number | null | undefined; top_p?: number | null | undefined; penalty_score?: number | null | undefined;
-  seed?: number | null | undefined; stop?: string | readonly string[] | null | undefined;
-}): Omit<ChatParams, "messages" | "maxTokens"> {
-  const stop = body.stop === undefined || body.stop === null ? [] : typeof body.stop === "string" ? [body.stop] : [...body.stop];
-  return {
-    temperature: body.temperature ?? 1,
-    topP: body.top_p ?? 1,
-    repetitionPenalty: body.penalty_score ?? 1,
-    stop: stop.filter((s) => s !== ""),
-    ...(body.seed === undefined || body.seed === null ? {} : { seed: body.seed }),
-  };
 }

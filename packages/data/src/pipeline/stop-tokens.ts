@@ -1,7 +1,7 @@
 import type { LoadedTokenizer } from "./tokenize.js";
 
 /** End-of-turn markers of common chat templates, besides the tokenizer's own eos. */
-export const END_OF_TURN = ["<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text|>", "</s>"] as const;
+const END_OF_TURN = ["<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text|>", "</s>"] as const;
 
 /**
  * The token ids that end an answer: the tokenizer's eos and every end-of-turn marker it knows,

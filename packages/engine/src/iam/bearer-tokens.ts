@@ -12,19 +12,19 @@ import { findCredential, type Credential } from "./access-keys.js";
  */
 
 /** Qianfan's cap: 30 days. */
-export const MAX_BEARER_TTL_S = 2_592_000;
+const MAX_BEARER_TTL_S = 2_592_000;
 /**
  * The shortest lifetime issued: Python never refreshes a token younger than an hour (reference
  * §15.4), so a shorter one would turn into hard 401s; a shorter request is raised to this.
  */
-export const MIN_BEARER_TTL_S = 3600;
+const MIN_BEARER_TTL_S = 3600;
 /** API keys one access key may hold: a bound on what a caller can make the table hold. */
 const MAX_API_KEYS_PER_KEY = 100;
 
 const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const TOKEN_PATTERN = /^bce-v3\/ALTAK-[A-Za-z0-9]{20}\/[0-9a-f]{40}$/;
 
-export interface IssuedBearerToken {
+interface IssuedBearerToken {
   readonly userId: string;
   readonly token: string;
   readonly status: "enable";
@@ -32,7 +32,7 @@ export interface IssuedBearerToken {
   readonly expireTime: string;
 }
 
-export interface ApiKeyRecord {
+interface ApiKeyRecord {
   /** `apikey-<num>`: names the key for listing and deleting (the token itself is never stored). */
   readonly apiKeyId: string;
   readonly description: string;

@@ -6,7 +6,7 @@ import { SailfinError } from "@sailfin/contract";
 import { ChatRenderer, PipelineInputError, loadTokenizer, stopTokenIds, type ChatMessage, type LoadedTokenizer } from "@sailfin/data";
 import type { EngineResources } from "../resources.js";
 import { folderKey } from "../artifacts/run-files.js";
-import { streamCompletion, type EngineDelta, type EngineEndpoint, type EngineUsage } from "./engine-client.js";
+import { streamCompletion, type EngineCompletionRequest, type EngineDelta, type EngineEndpoint, type EngineUsage } from "./engine-client.js";
 
 /**
  * A chat call to a deployed model version: the conversation is rendered with the version's own
@@ -34,14 +34,14 @@ export interface ChatParams {
   readonly repetitionPenalty: number;
 }
 
-export interface ChatCall {
+interface ChatCall {
   readonly promptTokens: number;
   /** The answer's text deltas; the return value is the usage. */
   readonly deltas: AsyncGenerator<EngineDelta, EngineUsage>;
 }
 
 /** The answer length when the caller names none: long enough for a chat turn, short enough to come back soon. */
-export const DEFAULT_MAX_TOKENS = 512;
+const DEFAULT_MAX_TOKENS = 512;
 /** Model length assumed when the version's config.json names none. */
 const FALLBACK_MODEL_LEN = 2048;
 /** The files a chat call reads of a version (never the weights). */
@@ -81,11 +81,12 @@ export async function startChat(res: EngineResources, target: ChatTarget, params
     });
   }
   const maxTokens = Math.min(params.maxTokens ?? DEFAULT_MAX_TOKENS, room);
-  const deltas = streamCompletion(endpoint, {
+  const request: EngineCompletionRequest = {
     promptIds, maxTokens, temperature: params.temperature, topP: params.topP,
     ...(params.seed === undefined ? {} : { seed: params.seed }),
     stop: params.stop, stopTokenIds: version.stopIds, repetitionPenalty: params.repetitionPenalty,
-  }, signal);
+  };
+  const deltas = streamCompletion(endpoint, request, signal);
   return { promptTokens: promptIds.length, deltas };
 }
 
@@ -131,14 +132,6 @@ async function loadVersionTokenizer(res: EngineResources, artifactPath: string):
   } finally {
     if (local === null) await rm(dir, { recursive: true, force: true });
   }
-}
-
-/**
- * An OpenAI or V1 message's content as text: a string, or the text parts joined (the schemas
- * have already refused any other part).
- */
-export function contentText(content: string | ReadonlyArray<{ readonly text: string }>): string {
-  return typeof content === "string" ? content : content.map((p) => p.text).join("");
 }
 
 /** Resolves a V2 `model` or V1 endpoint to what serves it (`findServingTarget`, serving/find-serving.ts); null: no such service. */

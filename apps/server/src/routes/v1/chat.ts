@@ -1,11 +1,11 @@
 import type { FastifyInstance } from "fastify";
 import { V1ChatBody, parseWith } from "@sailfin/contract";
-import type { EngineResources, FindChatTarget } from "@sailfin/engine";
+import { v1ChatRequest, type EngineResources, type FindChatTarget } from "@sailfin/engine";
 import { newChatId } from "../../render.js";
-import { beginEventStream, deltasOf, openChat, samplingOf, writeEvent } from "../chat-shared.js";
+import { beginEventStream, deltasOf, openChat, writeEvent } from "../chat-shared.js";
 
 /** The service URL prefix every SDK builds V1 inference calls on (`QIANFAN_MODEL_API_PREFIX`). */
-export const V1_CHAT_PREFIX = "/rpc/2.0/ai_custom/v1/wenxinworkshop/chat";
+const V1_CHAT_PREFIX = "/rpc/2.0/ai_custom/v1/wenxinworkshop/chat";
 
 /**
  * `POST /rpc/2.0/ai_custom/v1/wenxinworkshop/chat/{endpoint}` (reference §15.2): a deployed
@@ -18,9 +18,8 @@ export function registerV1Chat(app: FastifyInstance, res: EngineResources, find:
   app.post(`${V1_CHAT_PREFIX}/:endpoint`, { config: { access } }, async (request, reply) => {
     const { endpoint } = request.params as { endpoint: string };
     const body = parseWith(V1ChatBody, request.body ?? {});
-    const messages = [...(body.system === undefined || body.system === null || body.system === "" ? [] : [{ role: "system", content: body.system }]), ...body.messages];
-    const params = { messages, maxTokens: body.max_output_tokens ?? null, ...samplingOf(body) };
-    const chat = await openChat(res, find, endpoint, params, reply, undefined);
+    const call = v1ChatRequest(body);
+    const chat = await openChat(res, find, endpoint, call.params, reply, undefined);
     const id = newChatId();
     const created = Math.floor(Date.now() / 1000);
     const base = { id, object: "chat.completion", created };
@@ -28,7 +27,7 @@ export function registerV1Chat(app: FastifyInstance, res: EngineResources, find:
       ({ prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.promptTokens + u.completionTokens });
     const finishWord = (reason: string | null) => (reason === "length" ? "length" : "normal");
 
-    if (body.stream !== true) {
+    if (!call.stream) {
       let result = "";
       let finish: string | null = null;
       const deltas = deltasOf(chat);

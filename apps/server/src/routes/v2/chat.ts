@@ -1,8 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { ChatCompletionsBody, parseWith } from "@sailfin/contract";
-import { contentText, type EngineResources, type FindChatTarget } from "@sailfin/engine";
+import { v2ChatRequest, type EngineResources, type FindChatTarget } from "@sailfin/engine";
 import { newChatId } from "../../render.js";
-import { beginEventStream, deltasOf, openChat, samplingOf, writeEvent } from "../chat-shared.js";
+import { beginEventStream, deltasOf, openChat, writeEvent } from "../chat-shared.js";
 
 /**
  * `POST /v2/chat/completions` (reference §15.3): OpenAI's chat shape, `model` = a service's
@@ -15,15 +15,14 @@ export function registerV2Chat(app: FastifyInstance, res: EngineResources, find:
   const access = { dialect: "openai", iam: "service:invoke", bearer: true } as const;
   app.post("/v2/chat/completions", { config: { access } }, async (request, reply) => {
     const body = parseWith(ChatCompletionsBody, request.body ?? {});
-    const messages = body.messages.map((m) => ({ role: m.role, content: contentText(m.content) }));
-    const params = { messages, maxTokens: body.max_completion_tokens ?? body.max_tokens ?? null, ...samplingOf(body) };
-    const chat = await openChat(res, find, body.model, params, reply, "model");
+    const call = v2ChatRequest(body);
+    const chat = await openChat(res, find, body.model, call.params, reply, "model");
     const id = newChatId();
     const created = Math.floor(Date.now() / 1000);
     const usageOf = (u: { promptTokens: number; completionTokens: number }) =>
       ({ prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.promptTokens + u.completionTokens });
 
-    if (body.stream !== true) {
+    if (!call.stream) {
       let content = "";
       let finish: string = "stop";
       const deltas = deltasOf(chat);
@@ -53,7 +52,7 @@ export function registerV2Chat(app: FastifyInstance, res: EngineResources, find:
         if (step.value.text !== "" && !writeEvent(reply, chunk([{ index: 0, delta: { content: step.value.text }, finish_reason: null }]))) return reply;
       }
       writeEvent(reply, chunk([{ index: 0, delta: {}, finish_reason: finish }]));
-      if (body.stream_options?.include_usage === true) writeEvent(reply, chunk([], { usage: usageOf(step.value) }));
+      if (call.includeUsage) writeEvent(reply, chunk([], { usage: usageOf(step.value) }));
       writeEvent(reply, "[DONE]");
     } catch (error) {
       // Past the headers an error can only be an event: the OpenAI SDKs raise on a chunk with `error`.
