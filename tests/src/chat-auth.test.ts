@@ -8,6 +8,7 @@ import { bceTimestamp, signRequest } from "@sailfin/contract";
 import type { ChatTarget, FindChatTarget } from "@sailfin/engine";
 import { ADMIN, rawCall, readRawResponse, startTestServer, testDialects, v2Raw, type TestServer } from "./harness.js";
 import { pythonSdkMissing } from "./python-sdk.js";
+import { runCli } from "./cli-process.js";
 
 /**
  * Calling a service, up to the engine: bearer tokens (`GET /v1/BCE-BEARER/token`, fetched by the
@@ -147,6 +148,22 @@ for (const dialect of testDialects()) {
       assert.equal((await v2Raw(server, "iam", "DeleteApiKey", { apiKeyId }, owner)).status, 200);
       assertOpenAiError(await chat(server, { model: "down", messages: hello }, bearer(apiKey)), 401, "invalid_api_key");
       assert.equal((await v2Raw(server, "iam", "DeleteApiKey", { apiKeyId: "nonsense" }, owner)).status, 400);
+    });
+
+    test("sailfin keys api-key create / list / delete (through @sailfin/sdk)", async () => {
+      const owner = await server.admin.v2<{ accessKey: string; secretKey: string }>("iam", "CreateAccessKey", { policies: ["QianfanServiceReadAccessPolicy"] });
+      const env = { QIANFAN_CONSOLE_API_BASE_URL: server.url, QIANFAN_ACCESS_KEY: owner.accessKey, QIANFAN_SECRET_KEY: owner.secretKey, SAILFIN_CONFIG: `${server.home}/cli-config.json`, SAILFIN_PROFILE: "" };
+      const ok = async (args: string[]) => {
+        const r = await runCli(args, env);
+        assert.equal(r.code, 0, `sailfin ${args.join(" ")}: ${r.stderr}${r.stdout}`);
+        return r.stdout;
+      };
+      const created = JSON.parse(await ok(["keys", "api-key", "create", "--description", "cli", "--json"]));
+      assert.match(created.apiKey, /^bce-v3\/ALTAK-/);
+      assert.match(await ok(["keys", "api-key", "list"]), new RegExp(`${created.apiKeyId}\\s+cli`));
+      assertOpenAiError(await chat(server, { model: "down", messages: hello }, bearer(created.apiKey)), 503, "service_unavailable");
+      assert.match(await ok(["keys", "api-key", "delete", created.apiKeyId]), /deleted/);
+      assert.deepEqual(JSON.parse(await ok(["keys", "api-key", "list", "--json"])), []);
     });
 
     test("a token or key dies with its access key, and an expired token is refused as such", async () => {
