@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import OpenAI from "openai";
 import type { ChatTarget } from "@sailfin/engine";
 import { findPython, type Worker } from "@sailfin/worker";
-import { ADMIN, pollUntil, startTestServer, v2Ok, type TestServer } from "./harness.js";
+import { ADMIN, pollUntil, startTestServer, testArtifacts, v2Ok, type TestServer } from "./harness.js";
 import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { startTestWorker, waitForTask } from "./fixtures/worker-fixtures.js";
@@ -62,7 +62,8 @@ async function startEngine(modelDir: string, keyFile: string): Promise<{ child: 
   return { child, url };
 }
 
-describe("a fine-tuned tiny model answers its training task through the chat routes", () => {
+// The server reads the version's tokenizer from the store: in place (local), or fetched (S3).
+for (const artifacts of testArtifacts()) describe(`a fine-tuned tiny model answers its training task through the chat routes (${artifacts})`, () => {
   let server: TestServer;
   let worker: Worker;
   let engine: { child: ChildProcess; url: string } | undefined;
@@ -71,7 +72,7 @@ describe("a fine-tuned tiny model answers its training task through the chat rou
   let apiKey = "";
 
   before(async () => {
-    server = await startTestServer("sqlite", {}, "local", {
+    server = await startTestServer("sqlite", {}, artifacts, {
       findServingTarget: async (_res, model) => (model.toLowerCase() === "skill" ? target : null),
     });
     worker = await startTestWorker(server, "chat-worker");
@@ -91,7 +92,8 @@ describe("a fine-tuned tiny model answers its training task through the chat rou
     await pollUntil(() => v2Ok(server, "model", "DescribeModel", { modelId: versionId }), (m) => m.status === "Ready", "publish");
     const row = await server.server.res.db.selectFrom("model_versions").select(["artifact_path"]).where("id", "=", versionId).executeTakeFirstOrThrow();
     const artifactPath = row.artifact_path ?? `models/${versionId}/`;
-    const modelDir = server.server.res.artifacts.localPath(artifactPath.replace(/\/$/, ""))!;
+    // The engine reads a local folder: the store's own, or the version staged from S3.
+    const modelDir = await server.server.res.files.input(artifactPath.endsWith("/") ? artifactPath : `${artifactPath}/`);
 
     keyDir = await mkdtemp(join(tmpdir(), "sailfin-engine-key-"));
     await writeFile(join(keyDir, "key"), ENGINE_KEY);
