@@ -211,6 +211,17 @@ for (const dialect of testDialects()) {
       assertOpenAiError(denied, 403, "access_denied");
     });
 
+    test("the console session calls V2 chat (the playground): cookie and CSRF header, as every console call", async () => {
+      const signIn = await fetch(`${server.url}/sailfin/v1/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(ADMIN) });
+      assert.equal(signIn.status, 200);
+      const cookie = /^sailfin_session=([^;]*)/.exec(signIn.headers.get("set-cookie") ?? "")![1]!;
+      const csrf = ((await signIn.json()) as any).csrfToken as string;
+      assertOpenAiError(await chat(server, { model: "down", messages: hello }, { cookie: `sailfin_session=${cookie}`, "x-sailfin-csrf": csrf }), 503, "service_unavailable");
+      assertOpenAiError(await chat(server, { model: "down", messages: hello }, { cookie: `sailfin_session=${cookie}` }), 403, "access_denied");
+      assertOpenAiError(await chat(server, { model: "down", messages: hello }, { cookie: `sailfin_session=${cookie}`, "x-sailfin-csrf": csrf, origin: "http://evil.example" }), 403, "access_denied");
+      assertOpenAiError(await chat(server, { model: "down", messages: hello }, { cookie: "sailfin_session=nonsense", "x-sailfin-csrf": csrf }), 401, "invalid_api_key");
+    });
+
     test("the OpenAI Node SDK reads the refusals as its own error classes", async () => {
       const key = (await v2Raw(server, "iam", "CreateApiKey", {})).body.result.apiKey as string;
       const client = new OpenAI({ baseURL: `${server.url}/v2`, apiKey: key, maxRetries: 0 });
