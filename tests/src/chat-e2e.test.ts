@@ -190,6 +190,24 @@ for (const artifacts of testArtifacts()) describe(`a fine-tuned tiny model answe
     assert.ok(out.v1usage.total_tokens > 0);
   });
 
+  test("a caller that hangs up mid-stream cancels its call; the next calls are answered", async () => {
+    for (let i = 0; i < 3; i++) {
+      const controller = new AbortController();
+      const r = await fetch(`${server.url}/v2/chat/completions`, {
+        method: "POST", signal: controller.signal, headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
+        body: JSON.stringify({ model: "skill", messages: [{ role: "user", content: "say blue" }], temperature: 1, stream: true, max_tokens: 2000 }),
+      });
+      assert.equal(r.status, 200);
+      assert.match(r.headers.get("content-type") ?? "", /^text\/event-stream/);
+      const reader = r.body!.getReader();
+      await reader.read();
+      controller.abort();
+    }
+    const client = new OpenAI({ baseURL: `${server.url}/v2`, apiKey, maxRetries: 0 });
+    const answer = await client.chat.completions.create({ model: "skill", messages: [{ role: "user", content: "say blue" }], temperature: 0 });
+    assert.equal(answer.choices[0]!.message.content!.trim(), "blue blue blue");
+  });
+
   test("an engine that went away: 503 EngineUnavailable, retry-after", async () => {
     engine!.child.kill("SIGTERM");
     await new Promise((resolve) => engine!.child.once("exit", resolve));

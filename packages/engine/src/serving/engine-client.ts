@@ -63,7 +63,7 @@ export async function* streamCompletion(
       signal,
     });
   } catch (error) {
-    if (signal.aborted) throw error;
+    if (signal.aborted) throw cancelled();
     throw new SailfinError("EngineUnavailable", { detail: `the engine cannot be reached: ${(error as Error).message}`, cause: error });
   }
   if (!response.ok) throw await refusal(response);
@@ -96,7 +96,8 @@ export async function* streamCompletion(
       if (buffered.length > MAX_LINE_CHARS) throw new SailfinError("EngineUnavailable", { detail: "the engine sent an over-long stream line" });
     }
   } catch (error) {
-    if (signal.aborted || error instanceof SailfinError) throw error;
+    if (error instanceof SailfinError) throw error;
+    if (signal.aborted) throw cancelled();
     throw new SailfinError("EngineUnavailable", { detail: `the engine's stream broke: ${(error as Error).message}`, cause: error });
   } finally {
     reader.releaseLock();
@@ -104,6 +105,11 @@ export async function* streamCompletion(
     await response.body.cancel().catch(() => undefined);
   }
   throw new SailfinError("EngineUnavailable", { detail: "the engine's stream ended before [DONE]" });
+}
+
+/** The caller went away (its signal): a refusal, not a fault, whoever still listens. */
+function cancelled(): SailfinError {
+  return new SailfinError("EngineUnavailable", { detail: "the call was cancelled" });
 }
 
 function parseChunk(data: string): { delta: EngineDelta | null; usage: EngineUsage | null } {
