@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { ChatCompletion } from "@baiducloud/qianfan";
 import OpenAI from "openai";
 import type { ChatTarget } from "@sailfin/engine";
 import { findPython, type Worker } from "@sailfin/worker";
@@ -21,7 +22,8 @@ import { pythonSdkMissing } from "./python-sdk.js";
  * trained by the real worker and runtime to answer "say W" with "W W W", published, and served by
  * the runtime's own `serve` engine (a real process, with a bearer key of its own); then greedy
  * calls through the official OpenAI Node and Python SDKs, the Qianfan Python SDK's V2 chat (which
- * fetches its bearer token itself) and its V1 `ChatCompletion(endpoint=…)`, streamed and not,
+ * fetches its bearer token itself) and its V1 `ChatCompletion(endpoint=…)`, the Qianfan JS SDK's
+ * V2 `ChatCompletion` (its own token fetch too), streamed and not,
  * all answer the trained text. The service lookup is the test's own (the `services` slice serves
  * the real one): the name `skill` resolves to this version and this engine.
  */
@@ -188,6 +190,21 @@ for (const artifacts of testArtifacts()) describe(`a fine-tuned tiny model answe
     assert.equal(out.v1.trim(), "blue blue blue");
     assert.equal(out.v1stream.trim(), "green green green");
     assert.ok(out.v1usage.total_tokens > 0);
+  });
+
+  test("the Qianfan JS SDK's V2 ChatCompletion, on a bearer token it fetches itself, streamed and not", async () => {
+    // The JS SDK signs its token request with the environment's key pair and URL (reference §15.5).
+    Object.assign(process.env, { QIANFAN_BEAR_TOKEN_URL: `${server.url}/v1/BCE-BEARER/token`, QIANFAN_ACCESS_KEY: ADMIN.accessKey, QIANFAN_SECRET_KEY: ADMIN.secretKey });
+    const client = new ChatCompletion({
+      QIANFAN_ACCESS_KEY: ADMIN.accessKey, QIANFAN_SECRET_KEY: ADMIN.secretKey, QIANFAN_V2_BASE_URL: `${server.url}/v2/chat/completions`,
+      version: "v2", ENABLE_OAUTH: false,
+    });
+    const answer = await client.chat({ messages: [{ role: "user", content: "say gold" }], temperature: 0 } as any, "skill") as any;
+    assert.equal(answer.choices[0].message.content.trim(), "gold gold gold", JSON.stringify(answer));
+    const stream = await client.chat({ messages: [{ role: "user", content: "say red" }], temperature: 0, stream: true } as any, "skill") as AsyncIterable<any>;
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices?.[0]?.delta?.content ?? "";
+    assert.equal(text.trim(), "red red red");
   });
 
   test("a caller that hangs up mid-stream cancels its call; the next calls are answered", async () => {
