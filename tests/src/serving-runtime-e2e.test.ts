@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
+import OpenAI from "openai";
 import { findServingTarget } from "@sailfin/engine";
 import { LocalExecutor, Worker, engineLauncher, findPython } from "@sailfin/worker";
 import { pollUntil, startTestServer, v2Ok, type TestServer } from "./harness.js";
@@ -100,10 +101,21 @@ describe("services on the runtime's own engine (sqlite)", () => {
       const anonymous = await fetch(`${target.endpoint.url}/v1/models`);
       assert.equal(anonymous.status, 401, "the engine takes only its own key");
     }
+    // The chat route finds the service through the services domain (the server's default resolver).
+    const apiKey = (await v2ok("iam", "CreateApiKey", { description: "serving e2e" })).apiKey;
+    const client = new OpenAI({ baseURL: `${server.url}/v2`, apiKey, maxRetries: 0 });
+    for (const model of ["tuned", "BASE", base]) {
+      const answer = await client.chat.completions.create({ model, messages: [{ role: "user", content: "say red" }], temperature: 0, max_completion_tokens: 4 });
+      assert.equal(answer.choices.length, 1);
+      assert.ok(answer.usage!.completion_tokens >= 1, JSON.stringify(answer));
+    }
     for (const id of [tuned, base]) await v2ok("service", "StopService", { serviceId: id });
     for (const id of [tuned, base]) {
       await pollUntil(() => v2ok("service", "DescribeService", { serviceId: id }), (x) => x.runStatus === "Stopped", `${id} stopped`);
     }
+    // A stopped service is not called: the chat route says so instead of reaching a dead port.
+    const refused = await client.chat.completions.create({ model: "tuned", messages: [{ role: "user", content: "say red" }] }).catch((e: unknown) => e as { status?: number });
+    assert.ok((refused as { status?: number }).status !== undefined && (refused as { status: number }).status >= 400, String(refused));
   });
 
   test("a pool's operator engine command (the runtime's vLLM-like form here) serves the pool's services", async () => {
