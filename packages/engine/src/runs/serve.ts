@@ -68,57 +68,77 @@ async function runServe(spec: ServeRunSpec, deps: RunDeps): Promise<RunOutcome> 
   }
 }
 
-async function serveLoop(spec: ServeRunSpec, deps: RunDeps, paths: { modelDir: string; keyFile: string; apiKey: string }): Promise<RunOutcome> {
-  const { serving, signal, log, run } = deps;
-  const engine = serving.engine;
+async function serveLoop(spec: ServeRunSpec, deps: RunDeps, paths: EnginePaths): Promise<RunOutcome> {
+  const { signal, log, run } = deps;
   let misses = 0;
   let served = false;
   for (;;) {
     if (signal.aborted) return { kind: "stopped", reason: "the service was stopped" };
-    const port = await freePort(serving.host);
-    const endpoint: EngineEndpoint = { url: engineUrl(serving.host, port), apiKey: paths.apiKey, servedModelName: spec.servedModelName };
-    const fill = (word: string) => word.replace(/\{(modelDir|host|port|servedModelName|apiKeyFile|device)\}/g, (_, name: string) => ({
-      modelDir: paths.modelDir, host: serving.host, port: String(port), servedModelName: spec.servedModelName, apiKeyFile: paths.keyFile, device: deps.settings.device,
-    })[name]!);
-    const stop = new AbortController();
-    const forward = () => stop.abort();
-    signal.addEventListener("abort", forward, { once: true });
-    const proc = serving.launch({
-      builtIn: engine === undefined,
-      argv: engine === undefined
-        ? ["serve", "--model", paths.modelDir, "--host", serving.host, "--port", String(port), "--served-model-name", spec.servedModelName,
-          "--api-key-file", paths.keyFile, "--device", deps.settings.device]
-        : engine.command.map(fill),
-      env: { ...(engine?.env ?? {}), SAILFIN_ENGINE_API_KEY: paths.apiKey, VLLM_API_KEY: paths.apiKey },
-      signal: stop.signal,
-    });
-    let why = await waitReady(endpoint, proc, (engine?.readyTimeoutSec ?? BUILT_IN_READY_TIMEOUT_S) * 1_000, signal);
-    if (why === "ready") {
-      if (!(await serving.recordEndpoint({ url: endpoint.url, apiKeyEnc: serving.seal(paths.apiKey), servedModelName: spec.servedModelName, engine: engine?.name ?? "sailfin" }))) {
-        stop.abort();
-        await proc.exited;
-        return { kind: "lost" };
-      }
-      log.info({ runId: run.id, url: endpoint.url }, "serving engine is up");
-      served = true;
-      misses = 0;
-      why = await watch(endpoint, proc, signal);
-      if (!signal.aborted && !(await serving.dropEndpoint())) {
-        stop.abort();
-        await proc.exited;
-        return { kind: "lost" };
-      }
-    }
-    stop.abort();
-    signal.removeEventListener("abort", forward);
-    const result = await proc.exited;
+    const life = await engineLife(spec, deps, paths, () => { served = true; misses = 0; });
+    if (life === "lost") return { kind: "lost" };
     if (signal.aborted) return { kind: "stopped", reason: "the service was stopped" };
     misses++;
+    const { why, result } = life;
     const what = `${why === "timeout" ? "did not answer /health in time" : why === "unhealthy" ? "stopped answering /health" : "exited"}${exitWords(result)}`;
     if (!served && misses >= START_TRIES) return failed("user", `the engine could not start: it ${what}`);
     if (misses > MAX_RESTARTS) return failed("system", `the engine ${what}, ${MAX_RESTARTS} restarts in a row`);
     log.warn({ runId: run.id, restart: misses }, `the serving engine ${what}; restarting it`);
     await sleep(Math.min(30_000, 1_000 * 2 ** (misses - 1)), signal);
+  }
+}
+
+interface EnginePaths {
+  readonly modelDir: string;
+  readonly keyFile: string;
+  readonly apiKey: string;
+}
+
+/**
+ * One engine process from launch to exit: started on a fresh port, its endpoint recorded once it
+ * answers and removed when it stops answering (`onServing` runs then), killed on the way out
+ * whatever happened. "lost" when a fenced write found the lease gone.
+ */
+async function engineLife(
+  spec: ServeRunSpec, deps: RunDeps, paths: EnginePaths, onServing: () => void,
+): Promise<"lost" | { readonly why: Watch; readonly result: ExecResult }> {
+  const { serving, signal, settings } = deps;
+  const engine = serving.engine;
+  const port = await freePort(serving.host);
+  const endpoint: EngineEndpoint = { url: engineUrl(serving.host, port), apiKey: paths.apiKey, servedModelName: spec.servedModelName };
+  const values: Record<string, string> = {
+    modelDir: paths.modelDir, host: serving.host, port: String(port), servedModelName: spec.servedModelName, apiKeyFile: paths.keyFile, device: settings.device,
+  };
+  const stop = new AbortController();
+  const forward = () => stop.abort();
+  signal.addEventListener("abort", forward, { once: true });
+  const proc = serving.launch({
+    builtIn: engine === undefined,
+    argv: engine === undefined
+      ? ["serve", "--model", paths.modelDir, "--host", serving.host, "--port", String(port), "--served-model-name", spec.servedModelName,
+        "--api-key-file", paths.keyFile, "--device", settings.device]
+      : engine.command.map((word) => word.replace(/\{(modelDir|host|port|servedModelName|apiKeyFile|device)\}/g, (_, name: string) => values[name]!)),
+    env: { ...(engine?.env ?? {}), SAILFIN_ENGINE_API_KEY: paths.apiKey, VLLM_API_KEY: paths.apiKey },
+    signal: stop.signal,
+  });
+  try {
+    let why = await waitReady(endpoint, proc, (engine?.readyTimeoutSec ?? BUILT_IN_READY_TIMEOUT_S) * 1_000, signal);
+    if (why === "ready") {
+      const recorded = await serving.recordEndpoint({
+        url: endpoint.url, apiKeyEnc: serving.seal(paths.apiKey), servedModelName: spec.servedModelName, engine: engine?.name ?? "sailfin",
+      });
+      if (!recorded) return "lost";
+      deps.log.info({ runId: deps.run.id, url: endpoint.url }, "serving engine is up");
+      onServing();
+      why = await watch(endpoint, proc, signal);
+      // A stop ends the run (its end removes the rows); a restart removes this attempt's row now.
+      if (!signal.aborted && !(await serving.dropEndpoint())) return "lost";
+    }
+    stop.abort();
+    return { why, result: await proc.exited };
+  } finally {
+    stop.abort();
+    signal.removeEventListener("abort", forward);
+    await proc.exited;
   }
 }
 
