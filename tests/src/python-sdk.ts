@@ -77,7 +77,7 @@ export class PythonSdk {
   /** Every request any call of this driver made, in order. */
   readonly sent: SentRequest[] = [];
 
-  /** `env.extra`: more of the SDK's own settings (e.g. `QIANFAN_BATCH_RUN_STATUS_POLLING_INTERVAL`, 30 s by default). */
+  /** `env.extra`: more of the SDK's own QIANFAN_* settings (e.g. a short QIANFAN_BATCH_RUN_STATUS_POLLING_INTERVAL or QIANFAN_DEPLOY_STATUS_POLLING_INTERVAL, 30 s by default). */
   constructor(env: { accessKey: string; secretKey: string; baseUrl: string; extra?: Readonly<Record<string, string>> }) {
     this.#driver = new JsonLinesChild<PythonResult>({
       command: VENV_PYTHON,

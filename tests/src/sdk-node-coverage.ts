@@ -43,6 +43,10 @@ export const NODE_SDK_ROUTES = {
     ...v1(EVAL, "create", "detail", "report", "result/list", "result/export", "result/export/info"),
     ...v2("eval", "DescribeEvalTask", "DescribeEvalTaskReport", "CreateEvalResultExportTask", "DescribeEvalResultExportTask"),
   ],
+  "sdk-node-services.test.ts": [
+    ...v2("service", "CreateService", "DescribeService", "DescribeServices", "ModifyService"),
+    ...v1("/wenxinworkshop/service/", "apply", "detail", "list"),
+  ],
 } as const satisfies Record<string, readonly string[]>;
 
 type NodeSdkSuite = keyof typeof NODE_SDK_ROUTES;

@@ -53,6 +53,10 @@ export const PYTHON_SDK_ROUTES = {
     ...v2("model", "CreateCustomModelSet", "CreateCustomModel", "DescribeModel"),
     ...v2("eval", "CreateEvalTask", "DescribeEvalTask", "DescribeEvalTaskReport", "CreateEvalResultExportTask", "DescribeEvalResultExportTask", "DeleteEvalTask"),
   ],
+  "sdk-python-services.test.ts": [
+    ...v2("service", "CreateService", "DescribeService", "DescribeServices", "ModifyService"),
+    ...v1("/wenxinworkshop/service/", "apply", "detail", "list"),
+  ],
 } as const satisfies Record<string, readonly string[]>;
 
 type PythonSdkSuite = keyof typeof PYTHON_SDK_ROUTES;

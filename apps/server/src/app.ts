@@ -1,12 +1,15 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import { SailfinError, assertSafeText, isSailfinError } from "@sailfin/contract";
-import { DEFAULT_SESSION_TTL_S, checkDatabase, type EngineResources } from "@sailfin/engine";
-import { NO_RESULT, newLogId, sendError, sendV1, sendV2 } from "./render.js";
+import { DEFAULT_SESSION_TTL_S, checkDatabase, type EngineResources, type FindChatTarget } from "@sailfin/engine";
+import { NO_RESULT, newLogId, sendError, sendOpenAiError, sendV1, sendV1ChatError, sendV2 } from "./render.js";
 import { ROUTES } from "./routes/index.js";
 import type { RouteDef, V1Route, V2Action } from "./routes/route.js";
 import { installGate, type ErrorDialect, type RouteAccess } from "./gate.js";
 import { registerOAuth } from "./routes/ext/oauth.js";
+import { registerBearerToken } from "./routes/ext/bearer-token.js";
+import { registerV2Chat } from "./routes/v2/chat.js";
+import { registerV1Chat } from "./routes/v1/chat.js";
 import { registerUploads } from "./routes/ext/uploads.js";
 import { registerExportDownloads } from "./routes/ext/export-downloads.js";
 import { registerEventStream } from "./routes/ext/events-stream.js";
@@ -33,6 +36,13 @@ interface AppOptions {
   readonly sessionTtlS?: number;
   /** The built console served under /console/; undefined: not served. */
   readonly consoleDir?: string;
+  /** SAILFIN_PUBLIC_URL: the base of links handed out (service urls); undefined: the request's origin. */
+  readonly publicUrl?: string | undefined;
+  /**
+   * What serves a chat call's `model` (engine `findServingTarget`); the chat routes are served
+   * only with it.
+   */
+  readonly findServingTarget?: FindChatTarget;
 }
 
 /**
@@ -133,7 +143,7 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     const state = request.sailfin!;
     const def = state.def!;
     const result = await def.handler(
-      { res, caller: state.caller!, baseUrl: `${request.protocol}://${request.headers.host ?? "localhost"}` },
+      { res, caller: state.caller!, baseUrl: options.publicUrl ?? `${request.protocol}://${request.headers.host ?? "localhost"}` },
       request.body ?? {},
     );
     if (state.dialect === "v2") return sendV2(reply, state.requestId, result);
@@ -155,6 +165,11 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
   // One budget for guessing a key's secret, whichever door the guesses come through.
   const keyPairLimiter = new KeyPairLimiter();
   registerOAuth(app, res, { limiter: keyPairLimiter });
+  registerBearerToken(app, res);
+  if (options.findServingTarget !== undefined) {
+    registerV2Chat(app, res, options.findServingTarget);
+    registerV1Chat(app, res, options.findServingTarget);
+  }
   await registerUploads(app, res, { uploadLimit: options.uploadLimit });
   registerExportDownloads(app, res);
   registerEventStream(app, res, { pollMs: options.eventsPollMs ?? 500 });
@@ -172,6 +187,7 @@ function dialectOf(request: FastifyRequest): ErrorDialect {
   const routed = request.sailfin?.dialect;
   if (routed !== undefined) return routed;
   if (request.url.startsWith("/wenxinworkshop")) return "v1";
+  if (request.url.startsWith("/rpc/")) return "v1chat";
   return request.url.startsWith("/oauth/") ? "oauth" : "v2";
 }
 
@@ -187,6 +203,8 @@ function renderError(request: FastifyRequest, reply: FastifyReply, error: Sailfi
     return reply.code(error.spec.system ? error.spec.http : 200)
       .send({ error: error.spec.system ? "server_error" : "invalid_request", error_description: error.v2Message });
   }
+  if (dialect === "openai") return sendOpenAiError(reply, error, request.id);
+  if (dialect === "v1chat") return sendV1ChatError(reply, error, request.id);
   return sendError(reply, dialect, error, { requestId: request.id, logId: state?.logId ?? newLogId() }, datasetFamily);
 }
 

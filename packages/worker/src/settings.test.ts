@@ -19,4 +19,12 @@ describe("worker settings", () => {
     assert.equal(workerSettingsFromEnv({ SAILFIN_WORKER_POOLS: " " }).pools, undefined);
     assert.deepEqual(workerSettingsFromEnv({ SAILFIN_WORKER_POOLS: "cpu-slurm, local,cpu-slurm" }).pools, ["cpu-slurm", "local"]);
   });
+
+  test("SAILFIN_WORKER_SERVING (services a pool serves at once, default 2, 0 for none) and SAILFIN_ENGINE_HOST (default 127.0.0.1)", () => {
+    assert.equal(workerSettingsFromEnv({}).servingSlots, 2);
+    assert.equal(workerSettingsFromEnv({ SAILFIN_WORKER_SERVING: "0" }).servingSlots, 0);
+    assert.throws(() => workerSettingsFromEnv({ SAILFIN_WORKER_SERVING: "-1" }), /SAILFIN_WORKER_SERVING must be an integer >= 0/);
+    assert.equal(workerSettingsFromEnv({}).engineHost, "127.0.0.1");
+    assert.equal(workerSettingsFromEnv({ SAILFIN_ENGINE_HOST: " 10.0.0.5 " }).engineHost, "10.0.0.5");
+  });
 });

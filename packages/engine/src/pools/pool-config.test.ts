@@ -30,7 +30,7 @@ describe("SAILFIN_POOLS", () => {
         assert.equal(pools.defaultId, "local");
         assert.deepEqual(pools.pools[1], {
           id: "cpu-slurm", executor: "slurm", processesPerNode: 2, maxNodes: 1, defaultNodes: 1, gpusPerNode: 0, memoryGb: undefined,
-          partition: "debug", timeLimit: "00:30:00", maxConcurrentRuns: undefined,
+          partition: "debug", timeLimit: "00:30:00", maxConcurrentRuns: undefined, engine: undefined,
         });
       }
       assert.throws(() => poolsFromEnv({ SAILFIN_POOLS: join(dir, "missing.json") }), /^Error: SAILFIN_POOLS: .*missing\.json: ENOENT/);
@@ -55,8 +55,24 @@ describe("SAILFIN_POOLS", () => {
     assert.equal(pools.pools[0]!.partition, undefined, "a local pool takes no Slurm default");
     assert.deepEqual(pools.pools[1], {
       id: "gpu", executor: "slurm", processesPerNode: 8, maxNodes: 4, defaultNodes: 2, gpusPerNode: 8, memoryGb: 512,
-      partition: "batch", timeLimit: "1-00:00:00", maxConcurrentRuns: undefined,
+      partition: "batch", timeLimit: "1-00:00:00", maxConcurrentRuns: undefined, engine: undefined,
     });
+  });
+
+  test("a pool's operator engine: its command template, environment and ready timeout (default 600 s)", () => {
+    const pools = parsePools({
+      pools: [
+        { id: "vllm", executor: "local", engine: { name: "vllm", command: ["vllm", "serve", "{modelDir}", "--port", "{port}"], env: { HF_HUB_OFFLINE: "1" } } },
+        { id: "sglang", executor: "slurm", engine: { name: "sglang", command: ["python3", "-m", "sglang.launch_server"], readyTimeoutSec: 1200 } },
+      ],
+    });
+    assert.deepEqual(pools.pools[0]!.engine, { name: "vllm", command: ["vllm", "serve", "{modelDir}", "--port", "{port}"], env: { HF_HUB_OFFLINE: "1" }, readyTimeoutSec: 600 });
+    assert.equal(pools.pools[1]!.engine!.readyTimeoutSec, 1200);
+    const bad = (engine: unknown, expected: RegExp) => assert.throws(() => parsePools({ pools: [{ id: "a", executor: "local", engine }] }), (e: Error) => expected.test(e.message) || assert.fail(e.message));
+    bad({ name: "vllm", command: [] }, /pools\[0\]\.engine\.command: must name the program/);
+    bad({ name: "VLLM x", command: ["vllm"] }, /pools\[0\]\.engine\.name: must be 1-32 of/);
+    bad({ name: "vllm", command: ["vllm"], env: { "bad name": "x" } }, /pools\[0\]\.engine\.env/);
+    bad({ name: "vllm", command: ["vllm"], apiKey: "inline" }, /pools\[0\]\.engine/);
   });
 
   test("bad files are refused at start-up, naming the pool's index and the field", () => {
@@ -93,7 +109,7 @@ describe("SAILFIN_POOLS", () => {
       SAILFIN_EXECUTOR: "slurm", SAILFIN_SLURM_PARTITION: "debug", SAILFIN_SLURM_NODES: "2", SAILFIN_SLURM_TASKS_PER_NODE: "4", SAILFIN_SLURM_TIME_LIMIT: "00:30:00",
     }).pools, [{
       id: "local", executor: "slurm", processesPerNode: 4, maxNodes: 2, defaultNodes: 2, gpusPerNode: 0, memoryGb: undefined,
-      partition: "debug", timeLimit: "00:30:00", maxConcurrentRuns: undefined,
+      partition: "debug", timeLimit: "00:30:00", maxConcurrentRuns: undefined, engine: undefined,
     }]);
     assert.throws(() => poolsFromEnv({ SAILFIN_EXECUTOR: "k8s" }), /SAILFIN_EXECUTOR must be local or slurm, got "k8s"/);
     assert.throws(() => poolsFromEnv({ SAILFIN_EXECUTOR: "slurm", SAILFIN_SLURM_NODES: "0" }), /SAILFIN_SLURM_NODES must be an integer >= 1/);

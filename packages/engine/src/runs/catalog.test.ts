@@ -12,8 +12,8 @@ describe("run-kind catalog", () => {
   });
 
   test("kinds by concurrency class, in slot order, and narrowed to the kinds a worker takes", () => {
-    assert.deepEqual(kindsByClass(), { training: ["finetune"], "file-work": ["publish", "compress", "eval-export", "dataset-import", "model-import", "dataset-export", "model-export"], evaluation: ["evaluate", "batch-inference"] });
-    assert.deepEqual(kindsByClass(["evaluate", "publish"]), { training: [], "file-work": ["publish"], evaluation: ["evaluate"] });
+    assert.deepEqual(kindsByClass(), { training: ["finetune"], "file-work": ["publish", "compress", "eval-export", "dataset-import", "model-import", "dataset-export", "model-export"], evaluation: ["evaluate", "batch-inference"], serving: ["serve"] });
+    assert.deepEqual(kindsByClass(["evaluate", "publish"]), { training: [], "file-work": ["publish"], evaluation: ["evaluate"], serving: [] });
   });
 
   test("every serving process runs the imports and the dataset and model exports", () => {

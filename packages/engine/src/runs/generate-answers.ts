@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { GenerateAnswerLine, RuntimeGenerateSpec } from "@sailfin/contract";
-import { ChatRenderer, loadTokenizer, type ChatMessage, type LoadedTokenizer } from "@sailfin/data";
+import { ChatRenderer, loadTokenizer, stopTokenIds, type ChatMessage, type LoadedTokenizer } from "@sailfin/data";
 import type { RunDeps } from "./deps.js";
 import { runtimeFailure } from "./runtime-failure.js";
 
@@ -13,8 +13,6 @@ import { runtimeFailure } from "./runtime-failure.js";
  * tokens dropped and the text cut at the first stop string.
  */
 
-/** End-of-turn markers of common chat templates, besides the tokenizer's own eos. */
-const END_OF_TURN = ["<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text|>", "</s>"];
 /** Rows the runtime decodes together (evaluation measured 16 as the CPU sweet spot on tiny and 0.5B models). */
 const BATCH_SIZE = 16;
 
@@ -80,7 +78,7 @@ export async function generateAnswers(deps: RunDeps, input: GenerateAnswersInput
   const promptsFile = join(workDir, `${name}.prompts.jsonl`);
   const outputFile = join(workDir, `${name}.answers.jsonl`);
   await writeFile(promptsFile, promptIds.map((ids, i) => JSON.stringify({ id: String(i), ids })).join("\n") + "\n");
-  const eos = endTokenIds(tok);
+  const eos = stopTokenIds(tok);
   const spec: RuntimeGenerateSpec = {
     version: 1, modelDir: input.modelDir, promptsFile, outputFile, maxNewTokens: params.maxNewTokens,
     doSample: params.temperature !== null, temperature: params.temperature ?? 1, topP: params.topP ?? 1, topK: 0,
@@ -118,12 +116,6 @@ export async function generateAnswers(deps: RunDeps, input: GenerateAnswersInput
     generatedTokens: typeof out.generatedTokens === "number" ? out.generatedTokens : answers.reduce((n, a) => n + a.completionTokens, 0),
     tokensPerSecond: typeof out.tokensPerSecond === "number" ? out.tokensPerSecond : 0,
   };
-}
-
-/** The ids that end an answer: the tokenizer's eos and whichever end-of-turn markers its vocabulary has. */
-function endTokenIds(tok: LoadedTokenizer): number[] {
-  return [...new Set([tok.templateTokens.eos_token, ...END_OF_TURN].filter((t): t is string => t !== undefined)
-    .map((t) => tok.tokenToId(t)).filter((id): id is number => id !== undefined))];
 }
 
 /** The text before the first stop string (the stop string itself is not part of the answer). */

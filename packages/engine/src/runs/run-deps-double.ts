@@ -2,7 +2,7 @@ import type { RuntimeEvent } from "@sailfin/contract";
 import type { ProgressBatch } from "../queue/record-progress.js";
 import type { ResultDatasetInput } from "../datasets/create-result-dataset.js";
 import type { EvalResultInput } from "../queue/record-eval-results.js";
-import type { RunAttempt, RunDeps, RunImports, RunExports, RunJudge, RunReads, RuntimeJob, RuntimeSettings } from "./deps.js";
+import type { RunAttempt, RunDeps, RunImports, RunExports, RunJudge, RunReads, RunServing, RuntimeJob, RuntimeSettings } from "./deps.js";
 import { runThroughLink } from "./deps.js";
 import type { ExecResult } from "./executor.js";
 import { LocalArtifactStore } from "../artifacts/local.js";
@@ -37,6 +37,8 @@ export interface RunDepsDoubleOptions {
   readonly imports?: Partial<RunImports>;
   /** Export work (the export kinds); not given: it throws. */
   readonly exports?: Partial<RunExports>;
+  /** The serving seam (serve runs); not given: launching throws, endpoint writes succeed, the run is wanted. */
+  readonly serving?: Partial<RunServing>;
 }
 
 /** The files of a double without a root: a kind that reaches for them fails the test, naming what it did. */
@@ -126,6 +128,13 @@ export function runDepsDouble(options: RunDepsDoubleOptions): { deps: RunDeps; r
       dataset: () => Promise.reject(new Error("the test gave no exports.dataset")),
       model: () => Promise.reject(new Error("the test gave no exports.model")),
       ...options.exports,
+    },
+    serving: {
+      host: "127.0.0.1", engine: undefined,
+      launch: () => { throw new Error("the test gave no serving engine"); },
+      recordEndpoint: () => Promise.resolve(true), dropEndpoint: () => Promise.resolve(true), seal: (secret) => secret,
+      wanted: () => Promise.resolve(true),
+      ...options.serving,
     },
   };
   return { deps, record };
