@@ -101,7 +101,7 @@ for (const artifacts of testArtifacts()) describe(`a fine-tuned tiny model answe
     await writeFile(join(keyDir, "key"), ENGINE_KEY);
     await chmod(join(keyDir, "key"), 0o600);
     engine = await startEngine(modelDir, join(keyDir, "key"));
-    target = { modelVersion: { id: versionId, artifactPath }, endpoint: { url: engine.url, apiKey: ENGINE_KEY, servedModelName: "skill-engine" } };
+    target = { modelVersion: { num: 1, id: versionId, artifactPath }, endpoint: { url: engine.url, apiKey: ENGINE_KEY, servedModelName: "skill-engine" } };
     apiKey = (await v2Ok(server, "iam", "CreateApiKey", { description: "e2e" })).apiKey;
   });
   after(async () => {

@@ -36,7 +36,7 @@ export interface StartServerOptions {
    */
   readonly warn?: (line: string) => void;
   readonly strandedWork?: StrandedWorkWarningOptions;
-  /** What serves a chat call's `model`; the chat routes are served only with it (app.ts). */
+  /** What serves a chat call's `model` (default: the deployed services; app.ts). */
   readonly findServingTarget?: FindChatTarget;
 }
 
@@ -113,7 +113,7 @@ export async function startServer(
   const serverKinds = await startServerKindsWorker(res, settings, options.workerId === undefined ? undefined : `${options.workerId}-imports`);
   const app = await buildApp(res, {
     bodyLimit: config.bodyLimit, uploadLimit: config.uploadLimit, logger: log, eventsPollMs: config.eventsPollMs,
-    sessionTtlS: config.sessionTtlS, consoleDir: config.consoleDir, trustProxy: config.trustProxy,
+    sessionTtlS: config.sessionTtlS, consoleDir: config.consoleDir, trustProxy: config.trustProxy, publicUrl: config.publicUrl,
     ...(options.findServingTarget === undefined ? {} : { findServingTarget: options.findServingTarget }),
   });
   try {

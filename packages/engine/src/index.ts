@@ -33,3 +33,4 @@ export * from "./pools/index.js";
 export * from "./serving/engine-client.js";
 export * from "./serving/chat.js";
 export * from "./serving/chat-request.js";
+export * from "./serving/index.js";
