@@ -22,7 +22,7 @@ import { runCli } from "./cli-process.js";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const run = promisify(execFile);
 
-const DOWN: ChatTarget = { modelVersion: { id: "amv-notserving", artifactPath: "models/amv-notserving/" }, endpoint: null };
+const DOWN: ChatTarget = { modelVersion: { num: 1, id: "amv-notserving", artifactPath: "models/amv-notserving/" }, endpoint: null };
 const find: FindChatTarget = async (_res, model) => (model.toLowerCase() === "down" ? DOWN : null);
 
 function chat(server: TestServer, body: unknown, headers: Record<string, string> = {}) {

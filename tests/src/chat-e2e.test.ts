@@ -9,12 +9,12 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { ChatCompletion } from "@baiducloud/qianfan";
 import OpenAI from "openai";
-import type { ChatTarget } from "@sailfin/engine";
-import { findPython, type Worker } from "@sailfin/worker";
-import { ADMIN, pollUntil, startTestServer, testArtifacts, v2Ok, type TestServer } from "./harness.js";
+import { findServingTarget, type ChatTarget } from "@sailfin/engine";
+import { LocalExecutor, Worker, engineLauncher, findPython } from "@sailfin/worker";
+import { ADMIN, pollUntil, rawCall, startTestServer, testArtifacts, v2Ok, type TestServer } from "./harness.js";
 import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
-import { startTestWorker, waitForTask } from "./fixtures/worker-fixtures.js";
+import { TEST_LEASE_MS, startTestWorker, waitForTask } from "./fixtures/worker-fixtures.js";
 import { pythonSdkMissing } from "./python-sdk.js";
 
 /**
@@ -72,10 +72,12 @@ for (const artifacts of testArtifacts()) describe(`a fine-tuned tiny model answe
   let target: ChatTarget | null = null;
   let keyDir: string;
   let apiKey = "";
+  let versionIdOf = "";
 
   before(async () => {
     server = await startTestServer("sqlite", {}, artifacts, {
-      findServingTarget: async (_res, model) => (model.toLowerCase() === "skill" ? target : null),
+      // `skill`: this test's own engine; any other name: the deployed services.
+      findServingTarget: async (res, model) => (model.toLowerCase() === "skill" ? target : findServingTarget(res, model)),
     });
     worker = await startTestWorker(server, "chat-worker");
     await stageFolder(server, tiny.dir("llama"), "hub", "tiny-chat");
@@ -101,7 +103,8 @@ for (const artifacts of testArtifacts()) describe(`a fine-tuned tiny model answe
     await writeFile(join(keyDir, "key"), ENGINE_KEY);
     await chmod(join(keyDir, "key"), 0o600);
     engine = await startEngine(modelDir, join(keyDir, "key"));
-    target = { modelVersion: { id: versionId, artifactPath }, endpoint: { url: engine.url, apiKey: ENGINE_KEY, servedModelName: "skill-engine" } };
+    versionIdOf = versionId;
+    target = { modelVersion: { num: 1, id: versionId, artifactPath }, endpoint: { url: engine.url, apiKey: ENGINE_KEY, servedModelName: "skill-engine" } };
     apiKey = (await v2Ok(server, "iam", "CreateApiKey", { description: "e2e" })).apiKey;
   });
   after(async () => {
@@ -205,6 +208,40 @@ for (const artifacts of testArtifacts()) describe(`a fine-tuned tiny model answe
     let text = "";
     for await (const chunk of stream) text += chunk.choices?.[0]?.delta?.content ?? "";
     assert.equal(text.trim(), "red red red");
+  });
+
+  test("deployed as a service (CreateService, the worker's runtime engine), it answers by its urlSuffix on V2 and V1", async () => {
+    const python = await findPython();
+    const servingWorker = new Worker({
+      res: server.server.res, executor: new LocalExecutor({ python, graceMs: 5_000 }), id: "chat-serving", kinds: ["serve"],
+      leaseMs: TEST_LEASE_MS, pollMs: 100, backoffMs: 200, slots: { serving: 1 },
+      engines: { host: "127.0.0.1", ...engineLauncher({ python, graceMs: 5_000 }) },
+    });
+    await servingWorker.start();
+    try {
+      const model = await v2Ok(server, "model", "DescribeModel", { modelId: versionIdOf });
+      const created = await v2Ok(server, "service", "CreateService", { modelSetId: model.modelSetId, modelId: versionIdOf, name: "Say", urlSuffix: "say-svc" });
+      const serving = await pollUntil(() => v2Ok(server, "service", "DescribeService", { serviceId: created.serviceId }),
+        (s) => s.runStatus === "Serving" || s.runStatus === "Failed", "service Serving", 120_000);
+      assert.equal(serving.runStatus, "Serving", JSON.stringify(serving));
+      const client = new OpenAI({ baseURL: `${server.url}/v2`, apiKey, maxRetries: 0 });
+      for (const name of ["say-svc", created.serviceId]) {
+        const answer = await client.chat.completions.create({ model: name, messages: [{ role: "user", content: "say green" }], temperature: 0 });
+        assert.equal(answer.choices[0]!.message.content!.trim(), "green green green");
+      }
+      const v1 = await rawCall(server.url, { path: "/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/say-svc", body: JSON.stringify({ messages: [{ role: "user", content: "say red" }], temperature: 0 }) });
+      assert.equal(v1.body.result?.trim(), "red red red", v1.text);
+      // Stopped: the service exists but serves nothing; the caller is told to retry.
+      await v2Ok(server, "service", "StopService", { serviceId: created.serviceId });
+      const stopped = await fetch(`${server.url}/v2/chat/completions`, {
+        method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
+        body: JSON.stringify({ model: "say-svc", messages: [{ role: "user", content: "say red" }] }),
+      });
+      assert.equal(stopped.status, 503);
+      assert.equal(((await stopped.json()) as any).error.code, "service_unavailable");
+    } finally {
+      await servingWorker.stop();
+    }
   });
 
   test("a caller that hangs up mid-stream cancels its call; the next calls are answered", async () => {

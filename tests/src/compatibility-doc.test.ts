@@ -81,8 +81,7 @@ describe("docs/compatibility.md matches the server's routes", () => {
   const byName = new Map<string, RouteDef>(ROUTES.map((def) => [routeName(def), def]));
   before(async () => {
     text = await readFile(DOC, "utf8");
-    // The chat routes are served with a service resolver (apps/server/src/app.ts); none answers here.
-    server = await startTestServer("sqlite", {}, "local", { findServingTarget: async () => null });
+    server = await startTestServer("sqlite");
     await server.server.app.ready();
     const registered = registeredRoutes(server.server.app.printRoutes());
     // A change in printRoutes' format must fail here, not leave `others` quietly empty.

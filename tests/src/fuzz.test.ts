@@ -313,7 +313,7 @@ for (const dialect of testDialects()) {
     before(async () => {
       // A service that exists but serves nothing now, so chat calls get as far as the service.
       server = await startTestServer(dialect, {}, "local", {
-        findServingTarget: async (_res, model) => (model === "down" ? { modelVersion: { id: "amv-down", artifactPath: "models/amv-down/" }, endpoint: null } : null),
+        findServingTarget: async (_res, model) => (model === "down" ? { modelVersion: { num: 1, id: "amv-down", artifactPath: "models/amv-down/" }, endpoint: null } : null),
       });
       base = new URL(server.url);
       // A few objects to aim at: a dataset (and its version), a V1 dataset, a model set, a key.

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import { SailfinError, assertSafeText, isSailfinError } from "@sailfin/contract";
-import { DEFAULT_SESSION_TTL_S, checkDatabase, type EngineResources, type FindChatTarget } from "@sailfin/engine";
+import { DEFAULT_SESSION_TTL_S, checkDatabase, findServingTarget, type EngineResources, type FindChatTarget } from "@sailfin/engine";
 import { NO_RESULT, newLogId, sendError, sendOpenAiError, sendV1, sendV1ChatError, sendV2 } from "./render.js";
 import { ROUTES } from "./routes/index.js";
 import type { RouteDef, V1Route, V2Action } from "./routes/route.js";
@@ -36,13 +36,10 @@ interface AppOptions {
   readonly sessionTtlS?: number;
   /** The built console served under /console/; undefined: not served. */
   readonly consoleDir?: string;
+  /** What serves a chat call's `model`; default: the deployed services (engine `findServingTarget`). Tests name their own. */
+  readonly findServingTarget?: FindChatTarget;
   /** SAILFIN_PUBLIC_URL: the base of links handed out (service urls); undefined: the request's origin. */
   readonly publicUrl?: string | undefined;
-  /**
-   * What serves a chat call's `model` (engine `findServingTarget`); the chat routes are served
-   * only with it.
-   */
-  readonly findServingTarget?: FindChatTarget;
 }
 
 /**
@@ -166,10 +163,8 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
   const keyPairLimiter = new KeyPairLimiter();
   registerOAuth(app, res, { limiter: keyPairLimiter });
   registerBearerToken(app, res);
-  if (options.findServingTarget !== undefined) {
-    registerV2Chat(app, res, options.findServingTarget);
-    registerV1Chat(app, res, options.findServingTarget);
-  }
+  registerV2Chat(app, res, options.findServingTarget ?? findServingTarget);
+  registerV1Chat(app, res, options.findServingTarget ?? findServingTarget);
   await registerUploads(app, res, { uploadLimit: options.uploadLimit });
   registerExportDownloads(app, res);
   registerEventStream(app, res, { pollMs: options.eventsPollMs ?? 500 });

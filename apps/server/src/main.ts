@@ -6,7 +6,7 @@ import type pino from "pino";
 import { openStore, type Store } from "@sailfin/store";
 import {
   BackgroundTasks, DEFAULT_WEBHOOK_OPTIONS, LocalArtifactStore, S3ArtifactStore, ensurePrivateFile, runFilesFor, sweepRunFiles, preparePrivateHome, SecretBox, WebhookDispatcher, countAccessKeys, createAccessKey,
-  findCredential, findServingTarget, parseMasterKey, type EngineResources,
+  findCredential, parseMasterKey, type EngineResources,
   type FindChatTarget,
 } from "@sailfin/engine";
 import { PythonNotFoundError, startLocalWorker, startServerKindsWorker, type Worker } from "@sailfin/worker";
@@ -36,7 +36,7 @@ export interface StartServerOptions {
    */
   readonly warn?: (line: string) => void;
   readonly strandedWork?: StrandedWorkWarningOptions;
-  /** What serves a chat call's `model` (default: the services domain's findServingTarget). */
+  /** What serves a chat call's `model` (default: the deployed services; app.ts). */
   readonly findServingTarget?: FindChatTarget;
 }
 
@@ -114,8 +114,7 @@ export async function startServer(
   const app = await buildApp(res, {
     bodyLimit: config.bodyLimit, uploadLimit: config.uploadLimit, logger: log, eventsPollMs: config.eventsPollMs,
     sessionTtlS: config.sessionTtlS, consoleDir: config.consoleDir, trustProxy: config.trustProxy, publicUrl: config.publicUrl,
-    // The services domain answers which engine serves a chat `model`; tests may inject another.
-    findServingTarget: options.findServingTarget ?? findServingTarget,
+    ...(options.findServingTarget === undefined ? {} : { findServingTarget: options.findServingTarget }),
   });
   try {
     await app.listen({ host: config.host, port: config.port });

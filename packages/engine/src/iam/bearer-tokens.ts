@@ -1,5 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { Insertable } from "kysely";
 import { SailfinError } from "@sailfin/contract";
+import type { BearerTokenTable } from "@sailfin/store";
 import type { EngineResources } from "../resources.js";
 import { findCredential, type Credential } from "./access-keys.js";
 
@@ -53,9 +55,8 @@ export async function issueBearerToken(res: EngineResources, caller: Credential,
   // The caller's expired tokens go as it takes a new one: the table holds what is still usable.
   await res.db.deleteFrom("bearer_tokens")
     .where("access_key", "=", caller.accessKey).where("kind", "=", "bearer").where("expires_at", "<=", createTime).execute();
-  await res.db.insertInto("bearer_tokens")
-    .values({ token_hash: hashToken(token), kind: "bearer", access_key: caller.accessKey, created_at: createTime, expires_at: expireTime })
-    .execute();
+  const row: Insertable<BearerTokenTable> = { token_hash: hashToken(token), kind: "bearer", access_key: caller.accessKey, created_at: createTime, expires_at: expireTime };
+  await res.db.insertInto("bearer_tokens").values(row).execute();
   return { userId: caller.accessKey, token, status: "enable", createTime, expireTime };
 }
 
@@ -68,9 +69,8 @@ export async function createApiKey(res: EngineResources, caller: Credential, des
   }
   const apiKey = newToken();
   const createTime = isoZ(Date.now());
-  const row = await res.db.insertInto("bearer_tokens")
-    .values({ token_hash: hashToken(apiKey), kind: "api-key", access_key: caller.accessKey, description, created_at: createTime, expires_at: null })
-    .returning("num").executeTakeFirstOrThrow();
+  const values: Insertable<BearerTokenTable> = { token_hash: hashToken(apiKey), kind: "api-key", access_key: caller.accessKey, description, created_at: createTime, expires_at: null };
+  const row = await res.db.insertInto("bearer_tokens").values(values).returning("num").executeTakeFirstOrThrow();
   return { apiKey, apiKeyId: `apikey-${row.num}`, description, createTime };
 }
 

@@ -6,7 +6,8 @@ import { SailfinError } from "@sailfin/contract";
 import { ChatRenderer, PipelineInputError, loadTokenizer, stopTokenIds, type ChatMessage, type LoadedTokenizer } from "@sailfin/data";
 import type { EngineResources } from "../resources.js";
 import { folderKey } from "../artifacts/run-files.js";
-import { streamCompletion, type EngineCompletionRequest, type EngineDelta, type EngineEndpoint, type EngineUsage } from "./engine-client.js";
+import { streamCompletion, type EngineCompletionRequest, type EngineDelta, type EngineUsage } from "./engine-client.js";
+import type { ServingTarget } from "./find-serving.js";
 
 /**
  * A chat call to a deployed model version: the conversation is rendered with the version's own
@@ -15,12 +16,8 @@ import { streamCompletion, type EngineCompletionRequest, type EngineDelta, type 
  * routes (V2 `/v2/chat/completions`, V1 `/rpc/2.0/…/chat/{endpoint}`) go through here.
  */
 
-/** What a chat call needs of a `ServingTarget` (serving/find-serving.ts). */
-export interface ChatTarget {
-  readonly modelVersion: { readonly id: string; readonly artifactPath: string };
-  /** null: the service is not serving right now. */
-  readonly endpoint: EngineEndpoint | null;
-}
+/** What a chat call needs of a `ServingTarget`: the version (its tokenizer) and the engine (null: not serving now). */
+export type ChatTarget = Pick<ServingTarget, "modelVersion" | "endpoint">;
 
 export interface ChatParams {
   readonly messages: readonly ChatMessage[];
