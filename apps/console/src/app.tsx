@@ -18,6 +18,8 @@ import { CompressionsPage } from "./features/compression/compressions-page.js";
 import { CompressionPage } from "./features/compression/compression-page.js";
 import { EvaluationsPage } from "./features/evaluations/evaluations-page.js";
 import { EvaluationPage } from "./features/evaluations/evaluation-page.js";
+import { ServicesPage } from "./features/services/services-page.js";
+import { ServicePage } from "./features/services/service-page.js";
 import type { ReactNode } from "react";
 
 /** Pattern → page. The first match wins; the path is the part after /console. */
@@ -36,6 +38,8 @@ const ROUTES: ReadonlyArray<readonly [string, (params: Record<string, string>) =
   ["/compression/:id", (p) => <CompressionPage id={p.id!} />, "Compression task"],
   ["/evaluations", () => <EvaluationsPage />, "Evaluations"],
   ["/evaluations/:id", (p) => <EvaluationPage id={p.id!} />, "Evaluation"],
+  ["/services", () => <ServicesPage />, "Services"],
+  ["/services/:serviceId", (p) => <ServicePage serviceId={p.serviceId!} />, "Service"],
 ];
 
 function Routes() {
