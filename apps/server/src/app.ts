@@ -33,6 +33,8 @@ interface AppOptions {
   readonly sessionTtlS?: number;
   /** The built console served under /console/; undefined: not served. */
   readonly consoleDir?: string;
+  /** SAILFIN_PUBLIC_URL: the base of links handed out (service urls); undefined: the request's origin. */
+  readonly publicUrl?: string | undefined;
 }
 
 /**
@@ -133,7 +135,7 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     const state = request.sailfin!;
     const def = state.def!;
     const result = await def.handler(
-      { res, caller: state.caller!, baseUrl: `${request.protocol}://${request.headers.host ?? "localhost"}` },
+      { res, caller: state.caller!, baseUrl: options.publicUrl ?? `${request.protocol}://${request.headers.host ?? "localhost"}` },
       request.body ?? {},
     );
     if (state.dialect === "v2") return sendV2(reply, state.requestId, result);

@@ -57,6 +57,11 @@ export interface ServerConfig {
   readonly sessionTtlS: number;
   /** The built web console served under /console/ (SAILFIN_CONSOLE_DIR, default apps/console/dist). */
   readonly consoleDir: string;
+  /**
+   * The base URL clients reach this server at (SAILFIN_PUBLIC_URL, e.g. `https://sailfin.example`):
+   * service `url`s are built on it. Unset: the request's own origin.
+   */
+  readonly publicUrl: string | undefined;
   /** The webhook dispatcher's timings (SAILFIN_WEBHOOK_*; tests shorten them). */
   readonly webhooks: {
     readonly pollMs: number;
@@ -132,6 +137,7 @@ export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
     trustProxy: parseTrustProxy(env.SAILFIN_TRUST_PROXY),
     sessionTtlS: int("SAILFIN_SESSION_TTL_S", env.SAILFIN_SESSION_TTL_S, 12 * 3600, 60, 30 * 24 * 3600),
     consoleDir: resolve(env.SAILFIN_CONSOLE_DIR || DEFAULT_CONSOLE_DIR),
+    publicUrl: parsed(() => publicUrl(env.SAILFIN_PUBLIC_URL), () => undefined),
     webhooks: Object.freeze({
       pollMs: int("SAILFIN_WEBHOOK_POLL_MS", env.SAILFIN_WEBHOOK_POLL_MS, 1_000, 10, 60_000),
       backoffMs: int("SAILFIN_WEBHOOK_BACKOFF_MS", env.SAILFIN_WEBHOOK_BACKOFF_MS, 10_000, 10, 3_600_000),
@@ -181,4 +187,19 @@ function parseTrustProxy(text: string | undefined): boolean | string {
   const value = text?.trim() ?? "";
   if (value === "" || value === "false") return false;
   return value === "true" ? true : value;
+}
+
+/** SAILFIN_PUBLIC_URL: an http(s) URL without query or fragment, its trailing slash dropped. */
+function publicUrl(text: string | undefined): string | undefined {
+  if (text === undefined || text.trim() === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    throw new Error(`SAILFIN_PUBLIC_URL must be an http(s) URL, got "${text}"`);
+  }
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.search !== "" || url.hash !== "") {
+    throw new Error(`SAILFIN_PUBLIC_URL must be an http(s) URL without query or fragment, got "${text}"`);
+  }
+  return url.href.replace(/\/+$/, "");
 }

@@ -110,7 +110,7 @@ export async function startServer(
   const serverKinds = await startServerKindsWorker(res, settings, options.workerId === undefined ? undefined : `${options.workerId}-imports`);
   const app = await buildApp(res, {
     bodyLimit: config.bodyLimit, uploadLimit: config.uploadLimit, logger: log, eventsPollMs: config.eventsPollMs,
-    sessionTtlS: config.sessionTtlS, consoleDir: config.consoleDir, trustProxy: config.trustProxy,
+    sessionTtlS: config.sessionTtlS, consoleDir: config.consoleDir, trustProxy: config.trustProxy, publicUrl: config.publicUrl,
   });
   try {
     await app.listen({ host: config.host, port: config.port });

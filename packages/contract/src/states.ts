@@ -194,9 +194,14 @@ export function modelExportStatus(status: RunStatus): ModelExportStatus {
   return status === "Succeeded" ? "Done" : isTerminalRun(status) ? "Fail" : "Doing";
 }
 
+/** V2 service `runStatus` (reference §14.3). */
+export const SERVICE_RUN_STATUSES = ["New", "Deploying", "Serving", "Failed", "Stopped"] as const;
+export type ServiceRunStatus = (typeof SERVICE_RUN_STATUSES)[number];
+
 /** What a `runs` row is (its `kind` column): each names its state in its own words. */
 export const RUN_KINDS = [
   "finetune", "publish", "compress", "evaluate", "eval-export", "dataset-import", "model-import", "dataset-export", "model-export",
+  "serve",
 ] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
@@ -228,6 +233,8 @@ export function runStateWord(dialect: "v1" | "v2", state: RunStateRef): string {
     case "dataset-import": return state.status === "Succeeded" ? "Finished" : isTerminalRun(state.status) ? "Failed" : "Running";
     case "dataset-export": return dialect === "v1" ? String(v1DatasetExportStatus(state.status)) : v2DatasetExportStatus(state.status);
     case "model-export": return modelExportStatus(state.status);
+    // A serving run's own words are its service's (DescribeService runStatus); a running one may not be up yet.
+    case "serve": return state.status === "Queued" || state.status === "Running" ? "Deploying" : state.status === "Failed" ? "Failed" : "Stopped";
     default: return assertNever(state.kind);
   }
 }

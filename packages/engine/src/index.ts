@@ -29,3 +29,4 @@ export * from "./artifacts/csv.js";
 export * from "./events/index.js";
 export * from "./webhooks/index.js";
 export * from "./pools/index.js";
+export * from "./serving/index.js";

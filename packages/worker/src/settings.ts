@@ -16,6 +16,10 @@ export interface WorkerSettings {
   readonly runtime: RuntimeSettings;
   /** The resource pools (ids in SAILFIN_POOLS) it serves; undefined: every pool whose executor it can run. */
   readonly pools: readonly string[] | undefined;
+  /** Services (inference engines) a pool of this worker serves at once. */
+  readonly servingSlots: number;
+  /** The address its engines bind: the server must reach it. */
+  readonly engineHost: string;
 }
 
 /**
@@ -24,7 +28,9 @@ export interface WorkerSettings {
  * `SAILFIN_WORKER_KINDS` (comma-separated run kinds, e.g. `finetune,publish`; default all),
  * `SAILFIN_DEVICE` (`auto`, `cpu`, `cuda`, `cuda:1` …; default auto), `SAILFIN_PRECISION`
  * (`auto`, `fp32`, `bf16`; default auto), `SAILFIN_WORKER_POOLS` (comma-separated pool ids of
- * SAILFIN_POOLS; default every pool whose executor this machine can run). Where runs execute —
+ * SAILFIN_POOLS; default every pool whose executor this machine can run), `SAILFIN_WORKER_SERVING`
+ * (services it serves at once, a pool; default 2), `SAILFIN_ENGINE_HOST` (the address serving
+ * engines bind, which the server must reach; default 127.0.0.1). Where runs execute —
  * SAILFIN_POOLS, or SAILFIN_EXECUTOR and SAILFIN_SLURM_* as its shorthand — is the engine's
  * (`poolsFromEnv`), shared with the server.
  *
@@ -48,6 +54,8 @@ export function workerSettingsFromEnv(env: Readonly<Record<string, string | unde
     kinds: runKinds(env.SAILFIN_WORKER_KINDS),
     runtime: { device: word("SAILFIN_DEVICE"), precision: precision(word("SAILFIN_PRECISION")) },
     pools: poolIds(env.SAILFIN_WORKER_POOLS),
+    servingSlots: int("SAILFIN_WORKER_SERVING", 2, 0),
+    engineHost: (env.SAILFIN_ENGINE_HOST ?? "").trim() || "127.0.0.1",
   };
 }
 

@@ -1,5 +1,6 @@
 import { RUN_CATALOG, RUN_KINDS, SERVER_KINDS, type EngineResources, type Executor, type ResourcePool } from "@sailfin/engine";
 import { LocalExecutor } from "./local-executor.js";
+import { engineLauncher } from "./engine-launcher.js";
 import { SlurmExecutor } from "./slurm-executor.js";
 import { findPython } from "./python.js";
 import { onPath } from "./runtime-check.js";
@@ -51,7 +52,8 @@ export async function startLocalWorker(res: EngineResources, settings: WorkerSet
     ...(needsRuntime ? { executor: executorFor(pool, python, settings, local) } : {}),
   }));
   const worker = new Worker({
-    res, pools, runtime: settings.runtime,
+    res, pools, runtime: settings.runtime, slots: { serving: settings.servingSlots },
+    ...(needsRuntime ? { engines: { host: settings.engineHost, ...engineLauncher({ python, graceMs: settings.graceMs }) } } : {}),
     leaseMs: settings.leaseMs, pollMs: settings.pollMs, backoffMs: settings.backoffMs,
     ...(settings.kinds === undefined ? {} : { kinds: settings.kinds }),
     ...(id === undefined ? {} : { id }),

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import {
   CONCURRENCY_CLASSES, RUN_CATALOG, announceWorker, withdrawWorker, cancelRun, claimRun, completeRun, failRun, heartbeat, kindsByClass,
   productionRunDeps, releaseRun, requeueExpired, requeueRun, settleEndedRun,
-  type ConcurrencyClass, type EngineResources, type Executor, type Lease, type RunKind, type RunOutcome, type RuntimeSettings,
+  type ConcurrencyClass, type EngineLaunch, type EngineProcess, type EngineResources, type Executor, type Lease, type RunKind, type RunOutcome, type RuntimeSettings,
 } from "@sailfin/engine";
 
 /** A resource pool a worker serves, and the executor its runs' jobs go to. */
@@ -39,6 +39,8 @@ interface WorkerOptions {
   readonly backoffMs?: number;
   /** Only these kinds (default all): slots that take none of them are left out. */
   readonly kinds?: readonly RunKind[];
+  /** How serving engines start and where they bind (serve runs); left out, a serve run fails naming it. */
+  readonly engines?: { readonly host: string; launch(launch: EngineLaunch): EngineProcess };
 }
 
 type StopReason = "cancel" | "lost" | "shutdown";
@@ -209,7 +211,7 @@ export class Worker {
     try {
       outcome = await RUN_CATALOG[lease.kind].attempt(productionRunDeps({
         res, lease, executor, settings: this.options.runtime ?? AUTO_RUNTIME,
-        signal: controller.signal, leaseLost: () => stopWith("lost"),
+        signal: controller.signal, leaseLost: () => stopWith("lost"), engines: this.options.engines,
       }));
     } finally {
       clearInterval(beat);

@@ -10,6 +10,8 @@ import { compressionRoutes } from "./v2/compression.js";
 import { evalV1Routes } from "./v1/eval.js";
 import { evalV2Routes } from "./v2/eval.js";
 import { webhookRoutes } from "./ext/webhooks.js";
+import { serviceV2Routes } from "./v2/service.js";
+import { serviceV1Routes } from "./v1/service.js";
 
 /** Every JSON route of both dialects. Each resource family owns one file per dialect. */
-export const ROUTES: readonly RouteDef[] = [...iamRoutes, ...finetuningV2Routes, ...finetuneV1Routes, ...modelRoutes, ...modelrepoRoutes, ...datasetV1Routes, ...datasetV2Routes, ...compressionRoutes, ...evalV1Routes, ...evalV2Routes, ...webhookRoutes];
+export const ROUTES: readonly RouteDef[] = [...iamRoutes, ...finetuningV2Routes, ...finetuneV1Routes, ...modelRoutes, ...modelrepoRoutes, ...datasetV1Routes, ...datasetV2Routes, ...compressionRoutes, ...evalV1Routes, ...evalV2Routes, ...webhookRoutes, ...serviceV2Routes, ...serviceV1Routes];

@@ -12,6 +12,7 @@ export * from "./models.js";
 export * from "./compression.js";
 export * from "./evaluations.js";
 export * from "./exports.js";
+export * from "./services.js";
 export * from "./v1-datasets.js";
 export * from "./v1-evaluations.js";
 export * from "./v1-finetune.js";

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { PageInfo } from "../pagination.js";
 import type { ModelVersionStatus } from "../states.js";
 import { INT32_MAX, PageFields, intField } from "../validate.js";
+import type { VersionServiceRef } from "./services.js";
 
 /**
  * V2 model repository (`POST /v2/model?Action=…`, reference §7.2): request bodies and results.
@@ -108,6 +109,8 @@ export interface ModelVersionDetail {
   readonly tokenLimitations?: { readonly trivial: { readonly inputTokens: number } };
   readonly isSupportModelComp: boolean;
   readonly failReason?: string;
+  /** Sailfin extension, on DescribeModel only: the services deploying this version (docs/api.md). */
+  readonly services?: readonly VersionServiceRef[];
 }
 
 export interface CreateCustomModelResult {

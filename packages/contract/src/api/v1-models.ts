@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { INT32_MAX, V1Id, intField } from "../validate.js";
+import type { VersionServiceRef } from "./services.js";
 
 /**
  * V1 model repository (`POST /wenxinworkshop/modelrepo/*`, reference §7.1 and seed 004):
@@ -112,6 +113,8 @@ export interface V1ModelVersion {
 /** `modelVersionDetail`: the version object with a deployed service's I/O (`params`, empty in Sailfin). */
 export interface V1ModelVersionDetail extends V1ModelVersion {
   readonly params: Readonly<Record<string, never>>;
+  /** Sailfin extension: the services deploying this version (docs/api.md). */
+  readonly services: readonly VersionServiceRef[];
 }
 
 /** `modelDetail`. */

@@ -67,6 +67,15 @@ async function assertDeletable(trx: Db, versions: readonly ModelVersionRow[], fi
     throw new SailfinError("Conflict", { ...(field === undefined ? {} : { field }), detail: `model version ${creating.id} is still being created; wait until it is Ready or Fail` });
   }
   const nums = versions.map((v) => v.num);
+  // A service names its version whether it runs or is stopped: deleting the version would leave it nothing to start.
+  const service = await trx.selectFrom("services").select(["id", "url_suffix", "model_version_num"]).where("model_version_num", "in", nums).executeTakeFirst();
+  if (service !== undefined) {
+    const version = versions.find((v) => v.num === Number(service.model_version_num))!;
+    throw new SailfinError("Conflict", {
+      ...(field === undefined ? {} : { field }),
+      detail: `model version ${version.id} is deployed as service ${service.id} (${service.url_suffix}); delete the service first`,
+    });
+  }
   const users = await trx
     .selectFrom("runs").select(["id", "kind", "status", "cancel_requested", "result", "base_model_version_num"])
     .where("base_model_version_num", "in", nums)

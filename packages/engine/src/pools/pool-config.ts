@@ -31,6 +31,22 @@ export interface ResourcePool {
   readonly timeLimit: string | undefined;
   /** Training runs of this pool a worker runs at once; undefined: SAILFIN_WORKER_CONCURRENCY. */
   readonly maxConcurrentRuns: number | undefined;
+  /** The inference engine its services run (docs/serving.md); undefined: Sailfin's runtime `serve`. */
+  readonly engine: PoolEngine | undefined;
+}
+
+/**
+ * An operator's OpenAI-compatible engine (vLLM, SGLang …) for a pool's services: the command a
+ * worker starts, with `{modelDir}`, `{host}`, `{port}`, `{servedModelName}`, `{apiKeyFile}` and
+ * `{device}` filled in. The engine's key goes in the environment (SAILFIN_ENGINE_API_KEY and
+ * VLLM_API_KEY), never on the command line, where `ps` shows it.
+ */
+export interface PoolEngine {
+  readonly name: string;
+  readonly command: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  /** How long loading may take before /health must answer (default 600 s). */
+  readonly readyTimeoutSec: number;
 }
 
 export interface ResourcePools {
@@ -50,7 +66,7 @@ export interface Placement {
 export const LOCAL_POOLS: ResourcePools = Object.freeze({
   pools: Object.freeze([Object.freeze({
     id: "local", executor: "local", processesPerNode: 1, maxNodes: 1, defaultNodes: 1, gpusPerNode: 0,
-    memoryGb: undefined, partition: undefined, timeLimit: undefined, maxConcurrentRuns: undefined,
+    memoryGb: undefined, partition: undefined, timeLimit: undefined, maxConcurrentRuns: undefined, engine: undefined,
   } satisfies ResourcePool)]),
   defaultId: "local",
 });
@@ -70,6 +86,12 @@ const PoolEntry = z.strictObject({
   partition: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be a Slurm partition name").optional(),
   timeLimit: z.string().regex(SLURM_TIME, "must be a Slurm time (MM, HH:MM:SS, D-HH:MM …)").optional(),
   maxConcurrentRuns: count(1024).optional(),
+  engine: z.strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,31}$/, "must be 1-32 of [a-z0-9._-] (vllm, sglang …)"),
+    command: z.array(z.string().min(1).max(4096)).min(1, "must name the program").max(256),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"), z.string().max(4096)).optional(),
+    readyTimeoutSec: z.number().int("must be an integer").min(1, "must be at least 1").max(86_400).optional(),
+  }).optional(),
 });
 
 const PoolsFile = z.strictObject({
@@ -137,6 +159,10 @@ export function parsePools(raw: unknown, slurmDefaults: { partition?: string | u
       partition: entry.partition ?? (slurm ? slurmDefaults.partition : undefined),
       timeLimit: entry.timeLimit ?? (slurm ? slurmDefaults.timeLimit : undefined),
       maxConcurrentRuns: entry.maxConcurrentRuns,
+      engine: entry.engine === undefined ? undefined : Object.freeze({
+        name: entry.engine.name, command: Object.freeze([...entry.engine.command]), env: Object.freeze({ ...(entry.engine.env ?? {}) }),
+        readyTimeoutSec: entry.engine.readyTimeoutSec ?? 600,
+      }),
     });
   });
   const defaultId = parsed.data.default ?? pools[0]!.id;

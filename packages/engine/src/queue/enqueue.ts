@@ -29,6 +29,8 @@ interface EnqueueRunInput {
   /** The dataset version the run reads (a dataset export). */
   readonly datasetVersionNum?: number;
   readonly maxAttempts?: number;
+  /** The service a `serve` run serves (runs.service_num); none by default. */
+  readonly serviceNum?: number;
   /**
    * The pool, nodes and ranks a node it runs on: every engine caller passes one (placeTrainingRun,
    * or defaultPlacement of the configured pools); left out, the built-in `local` pool's (tests).
@@ -58,6 +60,7 @@ export async function enqueueRun(trx: Db, actor: Actor, input: EnqueueRunInput):
     lease_owner: null, lease_token: null, lease_expires_at: null, failure_kind: null, failure_reason: null,
     created_at: now, started_at: null, finished_at: null, result: null,
     pool_id: placement.poolId, node_num: placement.nodes, processes_per_node: placement.processesPerNode, executor_job_id: null,
+    service_num: input.serviceNum ?? null,
   }).returning("num").executeTakeFirstOrThrow();
   await appendEvent(trx, {
     objectKind: RUN_OBJECT, objectId: input.id, actor: actor.accessKey, from: null, to: "Queued", reason: input.reason ?? `${input.kind} queued`,

@@ -6,6 +6,7 @@ import { evalExportRun } from "./eval-export.js";
 import { evaluateRun } from "./evaluate.js";
 import { finetuneRun } from "./finetune.js";
 import { publishRun } from "./publish.js";
+import { serveRun } from "./serve.js";
 import { datasetImportRun, modelImportRun } from "./imports.js";
 import { datasetExportRun, modelExportRun } from "./exports.js";
 
@@ -24,6 +25,7 @@ export const RUN_CATALOG: { readonly [K in RunKind]: RunKindDefinition } = {
   "model-import": modelImportRun,
   "dataset-export": datasetExportRun,
   "model-export": modelExportRun,
+  serve: serveRun,
 };
 
 /**

@@ -12,10 +12,11 @@ import { failed, type RunOutcome } from "./outcome.js";
  * work never waits behind long work):
  * - `training`: fine-tuning, hours on the accelerator;
  * - `file-work`: short file work beside training (publish, compression, result export, imports);
- * - `evaluation`: generation over a dataset, minutes to hours.
+ * - `evaluation`: generation over a dataset, minutes to hours;
+ * - `serving`: an inference engine of a service, for as long as the service lives.
  * A worker's `slots` option and its announced kinds follow this order.
  */
-export const CONCURRENCY_CLASSES = ["training", "file-work", "evaluation"] as const;
+export const CONCURRENCY_CLASSES = ["training", "file-work", "evaluation", "serving"] as const;
 export type ConcurrencyClass = (typeof CONCURRENCY_CLASSES)[number];
 
 /** A run kind as its module writes it: typed by its payload. */

@@ -16,6 +16,8 @@ import type { DatasetImportSpec } from "../datasets/execute-dataset-import.js";
 import type { ModelImportSpec } from "../models/import-model-version.js";
 import type { DatasetExportSpec } from "../exports/dataset-exports.js";
 import type { ModelExportSpec } from "../exports/model-exports.js";
+import type { EndpointInput } from "../queue/record-endpoint.js";
+import type { PoolEngine } from "../pools/index.js";
 import type { RunOutcome } from "./outcome.js";
 import type { ExecResult, Executor, Ranks } from "./executor.js";
 import { RuntimeLink, type RuntimeEnding } from "./runtime-link.js";
@@ -47,6 +49,43 @@ export interface RunDeps {
   readonly judge: RunJudge;
   readonly imports: RunImports;
   readonly exports: RunExports;
+  readonly serving: RunServing;
+}
+
+/** One serving engine process to start (serve runs). */
+export interface EngineLaunch {
+  /**
+   * True: Sailfin's runtime, `argv` being what follows `python -m sailfin_runtime` (the worker
+   * knows its interpreter and runtime folder); false: the operator's command, argv[0] the program.
+   */
+  readonly builtIn: boolean;
+  readonly argv: readonly string[];
+  /** Added to the worker's environment (the engine's key goes here, never on argv). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Aborting stops it: SIGTERM, SIGKILL after the worker's grace period. */
+  readonly signal: AbortSignal;
+}
+
+/** A started engine: resolves when the process has exited (never rejects; a failed spawn is an exit). */
+export interface EngineProcess {
+  readonly exited: Promise<ExecResult>;
+}
+
+/** What a `serve` run needs besides the common deps: where engines bind, how they start, where they are recorded. */
+interface RunServing {
+  /** The address engines bind (`SAILFIN_ENGINE_HOST`, default 127.0.0.1): what the server must reach. */
+  readonly host: string;
+  /** The run's pool's operator engine; undefined: Sailfin's runtime. */
+  readonly engine: PoolEngine | undefined;
+  launch(launch: EngineLaunch): EngineProcess;
+  /** Fenced: the attempt's endpoint (the service reads Serving). False when the lease was lost. */
+  recordEndpoint(input: EndpointInput): Promise<boolean>;
+  /** Fenced: the attempt's endpoint removed while its engine restarts. False when the lease was lost. */
+  dropEndpoint(): Promise<boolean>;
+  /** Seals the engine's key as access-key secrets are sealed (the server opens it to call the engine). */
+  seal(secret: string): string;
+  /** Whether the run's service still wants this run serving (not stopped, deleted, or redeployed meanwhile). */
+  wanted(serviceNum: number): Promise<boolean>;
 }
 
 /** The export work of the export kinds, done in Node: archives streamed store to store, progress fenced by the lease. */

@@ -7,5 +7,5 @@ export { RUN_CATALOG, SERVER_KINDS, isRunKind, kindsByClass, settleEndedRun } fr
 export { CONCURRENCY_CLASSES, type ConcurrencyClass } from "./define.js";
 export { type RunOutcome } from "./outcome.js";
 export { type Executor, type ExecRequest, type ExecResult } from "./executor.js";
-export { type RuntimeSettings } from "./deps.js";
+export { type EngineLaunch, type EngineProcess, type RuntimeSettings } from "./deps.js";
 export { productionRunDeps } from "./production-deps.js";

@@ -14,7 +14,9 @@ import { executeDatasetImport } from "../datasets/execute-dataset-import.js";
 import { executeModelImport } from "../models/import-model-version.js";
 import { executeDatasetExport } from "../exports/execute-dataset-export.js";
 import { executeModelExport } from "../exports/execute-model-export.js";
-import { runThroughLink, type RunDeps, type RuntimeSettings } from "./deps.js";
+import { dropEndpoint, recordEndpoint } from "../queue/record-endpoint.js";
+import { wantedServing } from "../serving/serve-spec.js";
+import { runThroughLink, type EngineLaunch, type EngineProcess, type RunDeps, type RuntimeSettings } from "./deps.js";
 import type { Executor } from "./executor.js";
 import { modelSetExists, readCheckpointPaths, readLatestCheckpoint, readModelVersion, readStoredRun } from "./reads.js";
 
@@ -27,6 +29,8 @@ interface ProductionRunDepsInput {
   readonly signal: AbortSignal;
   /** Called when a fenced write finds the lease gone: the worker stops the attempt. */
   readonly leaseLost: () => void;
+  /** How this worker starts serving engines and where they bind; undefined for a worker that serves none. */
+  readonly engines?: { readonly host: string; launch(launch: EngineLaunch): EngineProcess } | undefined;
 }
 
 /**
@@ -36,7 +40,7 @@ interface ProductionRunDepsInput {
  * @example const outcome = await RUN_CATALOG[lease.kind].attempt(productionRunDeps({ res, lease, executor, settings, signal, leaseLost }));
  */
 export function productionRunDeps(input: ProductionRunDepsInput): RunDeps {
-  const { res, lease, executor, settings, signal, leaseLost } = input;
+  const { res, lease, executor, settings, signal, leaseLost, engines } = input;
   const { files } = res;
   return {
     run: {
@@ -76,6 +80,18 @@ export function productionRunDeps(input: ProductionRunDepsInput): RunDeps {
     exports: {
       dataset: (spec) => executeDatasetExport(res, lease, signal, spec),
       model: (spec) => executeModelExport(res, lease, signal, spec),
+    },
+    serving: {
+      host: engines?.host ?? "127.0.0.1",
+      engine: res.pools.pools.find((pool) => pool.id === lease.row.pool_id)?.engine,
+      launch: (launch) => {
+        if (engines === undefined) throw new Error(`run kind ${lease.kind} starts an engine, and this worker cannot`);
+        return engines.launch(launch);
+      },
+      recordEndpoint: (endpoint) => recordEndpoint(res.db, lease, endpoint),
+      dropEndpoint: () => dropEndpoint(res.db, lease),
+      seal: (secret) => res.secrets.seal(secret),
+      wanted: (serviceNum) => wantedServing(res.db, serviceNum, lease.runNum),
     },
   };
 }

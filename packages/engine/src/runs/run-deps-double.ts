@@ -120,6 +120,12 @@ export function runDepsDouble(options: RunDepsDoubleOptions): { deps: RunDeps; r
       model: () => Promise.reject(new Error("the test gave no exports.model")),
       ...options.exports,
     },
+    serving: {
+      host: "127.0.0.1", engine: undefined,
+      launch: () => { throw new Error("the test gave no serving engine"); },
+      recordEndpoint: () => Promise.resolve(true), dropEndpoint: () => Promise.resolve(true), seal: (secret) => secret,
+      wanted: () => Promise.resolve(true),
+    },
   };
   return { deps, record };
 }

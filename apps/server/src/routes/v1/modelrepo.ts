@@ -5,11 +5,12 @@ import {
   type ModelSetType, type V1PublishTrainModelResult,
 } from "@sailfin/contract";
 import {
-  deleteModelSets, deleteModelVersions, describeModelSet, describeModelVersion, findModelSet, findModelVersion,
+  deleteModelSets, deleteModelVersions, servicesOfVersions, describeModelSet, describeModelVersion, findModelSet, findModelVersion,
   listModelSetsV1, modelSetCreator, publishFromRun,
   type ModelSetRecord, type ModelVersionRecord, type ModelVersionView,
 } from "@sailfin/engine";
 import { v1, type RouteDef } from "../route.js";
+import { versionServiceRefs } from "../service-render.js";
 
 /**
  * V1 model repository (`/wenxinworkshop/modelrepo/*`, reference §7.1 and seed 004). Ids are
@@ -87,7 +88,7 @@ export function v1ModelVersion(view: ModelVersionView): V1ModelVersion {
     property: {},
     createTime: isoOffset(v.createdAt),
     modifyTime: isoOffset(v.modifiedAt),
-    // Sailfin trains, compresses and evaluates, but serves no inference: nothing to deploy to.
+    // Qianfan's resource types (GPU-I-2 …) mean nothing here: a service deploys to any pool (docs/serving.md).
     deployResource: [],
     supportOptions: [],
     trainType: view.baseModel ?? "",
@@ -125,8 +126,9 @@ export const modelrepoRoutes: RouteDef[] = [
   v1("/wenxinworkshop/modelrepo/modelVersionDetail", "model:read", async (ctx, body): Promise<V1ModelVersionDetail> => {
     const input = parseWith(V1ModelVersionIdBody, body);
     const view = await describeModelVersion(ctx.res, input.modelVersionId, "modelVersionId", "ModelVersionNotFound");
-    // `params` describes a deployed service's I/O; Sailfin deploys nothing, so it is empty.
-    return { ...v1ModelVersion(view), params: {} };
+    const services = await servicesOfVersions(ctx.res, [view.version.num]);
+    // `params` describes a preset service's I/O schema, which Sailfin has none of; `services` is Sailfin's.
+    return { ...v1ModelVersion(view), params: {}, services: versionServiceRefs(services.get(view.version.num)) };
   }),
 
   v1("/wenxinworkshop/modelrepo/publishTrainModel", "model:write", async (ctx, body): Promise<V1PublishTrainModelResult> => {

@@ -7,10 +7,11 @@ import {
 import {
   createModelExport, exportDownloadUrl, latestModelExport, type ModelExportView,
   createModelSet, deleteModelSets, deleteModelVersions, describeModelSet, describeModelVersion,
-  findModelSet, findModelSetByName, findModelVersion, importModelVersion, listModelSets, publishFromRun,
+  findModelSet, findModelSetByName, findModelVersion, importModelVersion, listModelSets, publishFromRun, servicesOfVersions,
   type ModelSetRecord, type ModelVersionRecord, type ModelVersionView,
 } from "@sailfin/engine";
 import { v2, type RouteContext, type RouteDef } from "../route.js";
+import { versionServiceRefs } from "../service-render.js";
 
 /**
  * V2 model repository (`POST /v2/model?Action=…`, reference §7.2). Reads need `model:read`,
@@ -159,7 +160,9 @@ export const modelRoutes: RouteDef[] = [
 
   v2("model", "DescribeModel", "model:read", async (ctx, body): Promise<ModelVersionDetail> => {
     const input = parseWith(ModelIdBody, body);
-    return v2ModelVersion(await describeModelVersion(ctx.res, input.modelId, "modelId"));
+    const view = await describeModelVersion(ctx.res, input.modelId, "modelId");
+    const services = await servicesOfVersions(ctx.res, [view.version.num]);
+    return { ...v2ModelVersion(view), services: versionServiceRefs(services.get(view.version.num)) };
   }),
 
   v2("model", "DeleteModel", "model:write", async (ctx, body) => {
