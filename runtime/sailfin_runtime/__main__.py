@@ -1,4 +1,7 @@
-"""``python3 -m sailfin_runtime <finetune|export|quantize|generate> --spec /abs/spec.json``.
+"""``python3 -m sailfin_runtime <finetune|export|quantize|generate|serve> --spec /abs/spec.json``.
+
+``python3 -m sailfin_runtime serve --model DIR --host H --port P --served-model-name NAME ...``
+starts the same engine from vLLM-like options (operator templates, people); see ``_serve_argv``.
 
 ``python3 -m sailfin_runtime launch --nproc N finetune --spec /abs/spec.json`` runs N
 local data-parallel ranks of the finetune recipe (launch.py). A finetune process
@@ -18,17 +21,53 @@ from typing import List, Optional
 
 from . import _compat
 from .protocol import EventSink, StopFlag, UserError, run_guarded
-from .spec import read_export_spec, read_finetune_spec, read_generate_spec, read_quantize_spec
+from .spec import (
+    read_export_spec, read_finetune_spec, read_generate_spec, read_quantize_spec, read_serve_spec, serve_spec_from,
+)
 
-RECIPES = ("finetune", "export", "quantize", "generate")
+RECIPES = ("finetune", "export", "quantize", "generate", "serve")
 USAGE = (f"usage: python3 -m sailfin_runtime <{'|'.join(RECIPES)}> --spec /abs/path/spec.json\n"
-         "       python3 -m sailfin_runtime launch --nproc N finetune --spec /abs/path/spec.json")
+         "       python3 -m sailfin_runtime launch --nproc N finetune --spec /abs/path/spec.json\n"
+         "       python3 -m sailfin_runtime serve --model DIR [--host H] [--port P] [--served-model-name NAME]\n"
+         "           [--api-key-file F] [--device D] [--dtype T] [--max-batch-size N] [--max-model-len N]")
+
+# The vLLM-like serve options -> serve spec fields (values as strings; integers converted).
+SERVE_OPTIONS = {"--model": "modelDir", "--host": "host", "--port": "port", "--served-model-name": "servedModelName",
+                 "--api-key-file": "apiKeyFile", "--device": "device", "--dtype": "dtype",
+                 "--max-batch-size": "maxBatchSize", "--max-model-len": "maxModelLen"}
+_INTEGER_OPTIONS = ("port", "maxBatchSize", "maxModelLen")
 
 
 def _parse(argv: List[str]) -> tuple:
+    if argv[:1] == ["serve"] and argv[1:2] != ["--spec"]:
+        return "serve", None
     if len(argv) != 3 or argv[0] not in RECIPES or argv[1] != "--spec":
         raise UserError(USAGE, "argv")
     return argv[0], argv[2]
+
+
+def _serve_argv(argv: List[str]):
+    """``serve --model DIR ...`` as a serve spec (``--model`` made absolute; the name defaults to it, as in vLLM)."""
+    raw = {"version": 1}
+    if len(argv) % 2:
+        raise UserError(f"every option takes one value\n{USAGE}", "argv")
+    for flag, value in zip(argv[::2], argv[1::2]):
+        key = SERVE_OPTIONS.get(flag)
+        if key is None:
+            raise UserError(f"unknown option {flag}\n{USAGE}", "argv")
+        if key in _INTEGER_OPTIONS:
+            try:
+                raw[key] = int(value)
+            except ValueError:
+                raise UserError(f"must be an integer, got {value!r}", flag) from None
+        elif key in ("modelDir", "apiKeyFile"):
+            raw[key] = os.path.abspath(value)
+        else:
+            raw[key] = value
+    if "modelDir" not in raw:
+        raise UserError(f"--model is required\n{USAGE}", "argv")
+    raw.setdefault("servedModelName", raw["modelDir"])
+    return serve_spec_from(raw)
 
 
 def _is_oom(exc: BaseException) -> bool:
@@ -86,6 +125,12 @@ def main(argv: Optional[List[str]] = None) -> int:
             from .recipes import quantize
 
             quantize.run(quantize_spec, events, stop)
+        elif recipe == "serve":
+            serve_spec = read_serve_spec(spec_path) if spec_path is not None else _serve_argv(argv[1:])
+            _compat.configure_blas_env("bf16" if serve_spec.dtype == "bfloat16" else "fp32")
+            from .recipes import serve
+
+            serve.run(serve_spec, events, stop)
         else:
             generate_spec = read_generate_spec(spec_path)
             # bf16 runs on oneDNN's OpenMP threads, everything else on OpenBLAS's (see _compat).

@@ -166,6 +166,21 @@ class GenerateSpec:
 
 
 @dataclass(frozen=True)
+class ServeSpec:
+    """A validated ``serve`` spec. ``apiKeyFile`` None: no auth; ``maxModelLen`` None: the config's."""
+
+    modelDir: str
+    servedModelName: str
+    host: str
+    port: int
+    apiKeyFile: Optional[str]
+    device: str
+    dtype: str
+    maxBatchSize: int
+    maxModelLen: Optional[int]
+
+
+@dataclass(frozen=True)
 class Prompt:
     """One line of a ``generate`` prompts file."""
 
@@ -439,6 +454,37 @@ def read_generate_spec(path: str) -> GenerateSpec:
         device=_text(raw, "device", props["device"]),
         dtype=_text(raw, "dtype", props["dtype"]),
     )
+
+
+def serve_spec_from(raw: Dict[str, Any]) -> ServeSpec:
+    """Validate a ``serve`` spec's fields (the spec file's, or the vLLM-like argv's mapped onto them).
+
+    Raises:
+        UserError: naming the first field at fault.
+    """
+    props = _properties("serve.spec")
+    key_file = raw.get("apiKeyFile")
+    max_len = raw.get("maxModelLen", props["maxModelLen"]["default"])
+    return ServeSpec(
+        modelDir=_model_dir(raw),
+        servedModelName=_text(raw, "servedModelName", props["servedModelName"]),
+        host=_text(raw, "host", props["host"]),
+        port=_number(raw, "port", props["port"]),
+        apiKeyFile=None if key_file is None else _file(raw, "apiKeyFile", must_exist=True),
+        device=_text(raw, "device", props["device"]),
+        dtype=_text(raw, "dtype", props["dtype"]),
+        maxBatchSize=_number(raw, "maxBatchSize", props["maxBatchSize"]),
+        maxModelLen=None if max_len is None else _number(raw, "maxModelLen", props["maxModelLen"]["anyOf"][0], default=None),
+    )
+
+
+def read_serve_spec(path: str) -> ServeSpec:
+    """Read and validate a ``serve`` spec.
+
+    Raises:
+        UserError: naming the first field at fault.
+    """
+    return serve_spec_from(_load_json(path))
 
 
 def read_prompts(path: str) -> List[Prompt]:

@@ -363,6 +363,25 @@ class KVCache:
                 layer.values = layer.values[:, :, count:]
         self.length -= count
 
+    def pad_leading(self, count: int) -> None:
+        """Put ``count`` positions of zeros before the cached ones: a longer row joins (serving),
+        and the caller's attention mask marks them padding, as left padding is."""
+        for layer in self.layers:
+            if layer.keys is not None:
+                b, h, _, d = layer.keys.shape
+                layer.keys = torch.cat((layer.keys.new_zeros(b, h, count, d), layer.keys), dim=2)
+                layer.values = torch.cat((layer.values.new_zeros(b, h, count, d), layer.values), dim=2)
+        self.length += count
+
+    def append_rows(self, other: "KVCache") -> None:
+        """Add ``other``'s rows after these (both of one length: ``pad_leading`` the shorter first)."""
+        if other.length != self.length:
+            raise ValueError(f"caches of {self.length} and {other.length} positions cannot be joined")
+        for mine, theirs in zip(self.layers, other.layers):
+            if theirs.keys is not None:
+                mine.keys = theirs.keys if mine.keys is None else torch.cat((mine.keys, theirs.keys), dim=0)
+                mine.values = theirs.values if mine.values is None else torch.cat((mine.values, theirs.values), dim=0)
+
 
 class Attention(nn.Module):
     """Grouped-query attention. ``window``, ``scale`` and ``softcap`` are this layer's

@@ -60,12 +60,13 @@ const RuntimeGenerateOutputs = z.object({
   outputFile: z.string(), generatedTokens: count, tokensPerSecond: z.number(), seconds: z.number(),
 });
 
-/** Each recipe's `done` outputs, by recipe name. */
+/** Each recipe's `done` outputs, by recipe name; `serve` runs until stopped and never sends `done` (one would break the protocol). */
 export const RUNTIME_OUTPUTS = {
   finetune: RuntimeFinetuneOutputs,
   export: RuntimeExportOutputs,
   quantize: RuntimeQuantizeOutputs,
   generate: RuntimeGenerateOutputs,
+  serve: z.never(),
 } as const;
 export type RuntimeRecipe = keyof typeof RUNTIME_OUTPUTS;
 
@@ -82,6 +83,9 @@ export const RuntimeStoppedEvent = z.object({
   step: step.nullable(), checkpoint: z.string().nullable(), done: count.optional(), total: count.optional(),
 });
 
+/** `serve`: the model is loaded and the socket listens at `url` (`http://host:port`); sent exactly once. */
+export const RuntimeReadyEvent = z.object({ event: z.literal("ready"), time, url: z.string() });
+
 export const RuntimeErrorEvent = z.object({
   event: z.literal("error"), time,
   /** `user`: bad input, not retried; `system`: retried. */
@@ -91,7 +95,7 @@ export const RuntimeErrorEvent = z.object({
 
 export const RuntimeEvent = z.discriminatedUnion("event", [
   RuntimeStartedEvent, RuntimeMetricsEvent, RuntimeProgressEvent, RuntimeEvalEvent, RuntimeCheckpointEvent,
-  RuntimeDoneEvent, RuntimeStoppedEvent, RuntimeErrorEvent,
+  RuntimeDoneEvent, RuntimeStoppedEvent, RuntimeReadyEvent, RuntimeErrorEvent,
 ]);
 export type RuntimeEvent = z.infer<typeof RuntimeEvent>;
 export type RuntimeStartedEvent = z.infer<typeof RuntimeStartedEvent>;
@@ -100,4 +104,5 @@ export type RuntimeProgressEvent = z.infer<typeof RuntimeProgressEvent>;
 export type RuntimeCheckpointEvent = z.infer<typeof RuntimeCheckpointEvent>;
 export type RuntimeDoneEvent = z.infer<typeof RuntimeDoneEvent>;
 export type RuntimeStoppedEvent = z.infer<typeof RuntimeStoppedEvent>;
+export type RuntimeReadyEvent = z.infer<typeof RuntimeReadyEvent>;
 export type RuntimeErrorEvent = z.infer<typeof RuntimeErrorEvent>;

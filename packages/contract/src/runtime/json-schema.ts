@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { RuntimeEvent } from "./events.js";
-import { GenerateAnswerLine, GeneratePromptLine, RuntimeExportSpec, RuntimeFinetuneSpec, RuntimeGenerateSpec, RuntimeQuantizeSpec } from "./specs.js";
+import { GenerateAnswerLine, GeneratePromptLine, RuntimeExportSpec, RuntimeFinetuneSpec, RuntimeGenerateSpec, RuntimeQuantizeSpec, RuntimeServeSpec } from "./specs.js";
 
 /**
  * The runtime protocol as JSON Schema files, by file name: what
@@ -18,6 +18,7 @@ export function runtimeJsonSchemas(): Record<string, object> {
     "export.spec.json": read(RuntimeExportSpec),
     "quantize.spec.json": read(RuntimeQuantizeSpec),
     "generate.spec.json": read(RuntimeGenerateSpec),
+    "serve.spec.json": read(RuntimeServeSpec),
     "generate.prompt.json": read(GeneratePromptLine),
     "generate.answer.json": written(GenerateAnswerLine),
     "events.json": written(RuntimeEvent),

@@ -95,10 +95,30 @@ export const GenerateAnswerLine = z.strictObject({
 });
 export type GenerateAnswerLine = z.infer<typeof GenerateAnswerLine>;
 
+/**
+ * The `serve` recipe: an OpenAI-compatible HTTP engine (`/v1/completions` on token ids) that runs
+ * until stopped; it emits `ready {url}` once it listens, never `done`.
+ */
+export const RuntimeServeSpec = z.strictObject({
+  version,
+  modelDir: path,
+  /** The `model` the engine answers to. */
+  servedModelName: z.string().min(1),
+  host: z.string().min(1).optional().meta({ default: "127.0.0.1" }),
+  port: z.int().min(0).max(65535).optional().meta({ default: 0, description: "0: any free port (the ready event says which)." }),
+  apiKeyFile: path.nullable().optional().meta({ default: null, description: "A 0600 file holding the bearer secret; null: no auth." }),
+  device,
+  dtype: z.enum(["auto", "float32", "bfloat16", "float16"]).optional().meta({ default: "auto" }),
+  maxBatchSize: z.int().min(1).optional().meta({ default: 8, description: "Requests decoded together (continuous batching)." }),
+  maxModelLen: z.int().min(1).nullable().optional().meta({ default: null, description: "Prompt + new tokens cap; null: max_position_embeddings." }),
+});
+export type RuntimeServeSpec = z.infer<typeof RuntimeServeSpec>;
+
 /** Each recipe's spec.json schema, by recipe name (the engine checks a spec against it before writing it). */
 export const RUNTIME_SPECS = {
   finetune: RuntimeFinetuneSpec,
   export: RuntimeExportSpec,
   quantize: RuntimeQuantizeSpec,
   generate: RuntimeGenerateSpec,
+  serve: RuntimeServeSpec,
 } as const;

@@ -183,6 +183,8 @@ export interface RuntimeJob {
   readonly progressScale?: number;
   /** Nodes and ranks a node (training only); undefined: one process. */
   readonly ranks?: Ranks;
+  /** `serve`: called once with the engine's URL when its `ready` event arrives (see RuntimeLink). */
+  readonly onReady?: (url: string) => void;
 }
 
 /** How a runtime job ended, or that the lease was lost while it ran (write nothing more). */
@@ -229,6 +231,7 @@ export async function runThroughLink(parts: RuntimeParts, job: RuntimeJob): Prom
     ...(job.progressOffset === undefined ? {} : { progressOffset: job.progressOffset }),
     ...(job.progressScale === undefined ? {} : { progressScale: job.progressScale }),
     ...(job.recordedThroughStep === undefined ? {} : { recordedThroughStep: job.recordedThroughStep }),
+    ...(job.onReady === undefined ? {} : { onReady: job.onReady }),
   });
   const { recordJob } = parts;
   const result = await parts.executor.run({

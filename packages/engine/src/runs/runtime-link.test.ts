@@ -35,6 +35,26 @@ describe("runtime link: events are read with the protocol's schemas", () => {
     assert.deepEqual(l.outcome, { kind: "error", errorKind: "system", message: "the runtime broke the protocol: metrics event: loss: Invalid input: expected number, received string" });
   });
 
+  test("serve: ready calls onReady once with the engine's URL; stopped ends the attempt", async () => {
+    const urls: string[] = [];
+    const l = new RuntimeLink({
+      record: async () => true, recipe: "serve", artifactRoot: "/root", keepCheckpoints: 0, onLeaseLost: () => undefined, onReady: (url) => urls.push(url),
+    });
+    l.line(JSON.stringify({ event: "ready", time: 1, url: "http://127.0.0.1:41234" }));
+    l.line(JSON.stringify({ event: "ready", time: 2, url: "http://127.0.0.1:9" }));
+    l.line(JSON.stringify({ event: "stopped", time: 3, step: null, checkpoint: null }));
+    assert.equal(await l.close(), true);
+    assert.deepEqual(urls, ["http://127.0.0.1:41234"]);
+    assert.deepEqual(l.outcome, { kind: "stopped", step: 0, checkpoint: null });
+  });
+
+  test("serve: a done event breaks the protocol (the engine runs until stopped)", async () => {
+    const l = new RuntimeLink({ record: async () => true, recipe: "serve", artifactRoot: "/root", keepCheckpoints: 0, onLeaseLost: () => undefined });
+    l.line(JSON.stringify(runtimeEvent.done({ lastCheckpoint: null })));
+    await l.close();
+    assert.equal(l.outcome?.kind, "error");
+  });
+
   test("an unknown event name is ignored (a newer runtime may say more)", async () => {
     const l = link();
     l.line(JSON.stringify({ event: "memory", time: 1, bytes: 5 }));

@@ -36,6 +36,8 @@ interface RuntimeLinkOptions {
   readonly beforeCheckpoint?: (key: string) => Promise<boolean>;
   /** Awaited after a batch with checkpoint rows was written (pruning the store's copies of dropped rows). */
   readonly afterCheckpoints?: () => Promise<void>;
+  /** `serve`: called once, with the engine's `http://host:port`, when the runtime says it listens. */
+  readonly onReady?: (url: string) => void;
 }
 
 const RUNTIME_EVENT_NAMES: ReadonlySet<string> = new Set(RuntimeEvent.options.map((o) => o.shape.event.value));
@@ -64,6 +66,7 @@ export class RuntimeLink {
   private lost = false;
   private failure: Error | null = null;
   private malformed: string | null = null;
+  private ready = false;
   ending: RuntimeEnding | null = null;
   lastStep = 0;
 
@@ -124,6 +127,11 @@ export class RuntimeLink {
           : { kind: "error", errorKind: "system", message: `the runtime's done event breaks the protocol: outputs ${issueText(outputs.error)}` };
         break;
       }
+      case "ready":
+        if (this.ready) return;
+        this.ready = true;
+        this.options.onReady?.(event.url);
+        return;
       case "stopped":
         this.ending = { kind: "stopped", step: event.step ?? this.lastStep, checkpoint: event.checkpoint };
         break;
