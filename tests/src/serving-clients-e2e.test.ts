@@ -3,12 +3,12 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import type { Worker } from "@sailfin/worker";
+import { LocalExecutor, Worker, engineLauncher, findPython } from "@sailfin/worker";
 import { SailfinApiError, SailfinClient } from "@sailfin/sdk";
 import { ADMIN, pollUntil, startTestServer, testDialects, type TestServer } from "./harness.js";
 import { runCli } from "./cli-process.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
-import { startTestWorker } from "./fixtures/worker-fixtures.js";
+import { TEST_LEASE_MS } from "./fixtures/worker-fixtures.js";
 import { PageProblems, launchChromium, newWatchedPage, screenshot } from "./fixtures/browser.js";
 
 /**
@@ -32,7 +32,14 @@ for (const dialect of testDialects()) describe(`serving clients (${dialect})`, {
 
   before(async () => {
     server = await startTestServer(dialect, { SAILFIN_CONSOLE_DIR: DIST });
-    worker = await startTestWorker(server, "serving-clients-worker");
+    // A worker that serves with the runtime's own engine (the built-in `serve` command), three at once.
+    const python = await findPython();
+    worker = new Worker({
+      res: server.server.res, executor: new LocalExecutor({ python, graceMs: 5_000 }), id: "serving-clients-worker", kinds: ["serve"],
+      leaseMs: TEST_LEASE_MS, pollMs: 100, backoffMs: 200, slots: { serving: 3 },
+      engines: { host: "127.0.0.1", ...engineLauncher({ python, graceMs: 5_000 }) },
+    });
+    await worker.start();
     tiny = await writeTinyModels({ qwen2: { ...TINY, architecture: "qwen2" } });
     await stageFolder(server, tiny.dir("qwen2"), "hub", "tiny-qwen2");
     versionId = (await importBaseModel(server, "tiny-chat", { bucket: "hub", objectPath: "tiny-qwen2" })).versionId;
@@ -155,7 +162,7 @@ for (const dialect of testDialects()) describe(`serving clients (${dialect})`, {
       await page.getByRole("link", { name: "service tiny-cli" }).waitFor();
       await page.getByRole("link", { name: "Deploy" }).click();
       await page.getByRole("heading", { level: 2, name: "Deploy a model version" }).waitFor();
-      assert.equal(await page.getByLabel("Model version").inputValue(), versionId);
+      assert.equal(await page.getByRole("combobox", { name: "Model version" }).inputValue(), versionId);
       assert.deepEqual(problems.take(), [], "the console logged errors");
     });
   });

@@ -20,9 +20,7 @@ export type { Exports } from "./resources/exports.js";
 export type { Jobs, ListJobsInput } from "./resources/jobs.js";
 export type { Keys } from "./resources/keys.js";
 export type { Models } from "./resources/models.js";
-export type {
-  CreateServiceInput, DescribeServicesResult, ListServicesInput, ServiceDetail, ServiceIdInput, ServiceRunStatus, Services,
-} from "./resources/services.js";
+export type { Services } from "./resources/services.js";
 export type { ListTasksInput, Tasks } from "./resources/tasks.js";
 // The wire types, so a consumer needs one import: `import type { FineTuningTaskDetail } from "@sailfin/sdk"`.
 export type * from "@sailfin/contract/api";

@@ -10,7 +10,7 @@ import type {
 } from "@sailfin/contract/api";
 import {
   Paginated, SailfinApiError, SailfinClient, SailfinNetworkError, type ChatCompletion, type ChatStreamEvent, type DownloadStream, type DownloadedFile,
-  type FetchLike, type ServiceDetail,
+  type FetchLike, type ServiceItem,
 } from "./index.js";
 
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
@@ -28,8 +28,8 @@ export function typeTests(client: SailfinClient): void {
   expectType<Equals<Result<typeof client.evaluations.describe>, EvalTaskDetail>>();
   expectType<Equals<Result<typeof client.exports.describe>, EvalExportTask>>();
   expectType<Equals<Result<typeof client.exports.download>, DownloadedFile>>();
-  expectType<Equals<Result<typeof client.services.describe>, ServiceDetail>>();
-  expectType<Equals<ItemOf<ReturnType<typeof client.services.list>>, ServiceDetail>>();
+  expectType<Equals<Result<typeof client.services.describe>, ServiceItem>>();
+  expectType<Equals<ItemOf<ReturnType<typeof client.services.list>>, ServiceItem>>();
   expectType<Equals<Result<typeof client.chat.completions>, ChatCompletion>>();
   expectType<Equals<ItemOf<ReturnType<typeof client.chat.stream>>, ChatStreamEvent>>();
   expectType<Equals<Result<typeof client.exports.stream>, DownloadStream>>();

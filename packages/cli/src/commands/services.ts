@@ -1,4 +1,4 @@
-import type { CreateServiceInput, ServiceDetail } from "@sailfin/sdk";
+import type { BodyInput, CreateServiceBody, ServiceItem } from "@sailfin/sdk";
 import { bool, list, num, str, type FlagValues } from "../args.js";
 import type { Command, Context } from "../command.js";
 import { PAGE_SIZE } from "../connection.js";
@@ -80,7 +80,7 @@ function serviceId(id: string): string {
   return id;
 }
 
-function show(service: ServiceDetail): string {
+function show(service: ServiceItem): string {
   return record(service, ["serviceId", "name", "description", "endpoint", "url", "runStatus", "failureReason", "modelSetId", "modelId", "resourceConfig", "createTime", "modifyTime"]);
 }
 
@@ -92,7 +92,7 @@ async function deploy(ctx: Context, versionId: string, flags: FlagValues): Promi
   const endpoint = str(flags, "endpoint");
   const pool = str(flags, "pool");
   const description = str(flags, "description");
-  const body: CreateServiceInput = {
+  const body: BodyInput<typeof CreateServiceBody> = {
     modelId: versionId, modelSetId: version.modelSetId, name: str(flags, "name") ?? version.modelName,
     ...(endpoint === undefined ? {} : { urlSuffix: endpoint }),
     ...(description === undefined ? {} : { description }),

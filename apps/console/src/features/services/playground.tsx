@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
-import type { ChatMessage, ServiceDetail } from "@sailfin/sdk";
+import type { ChatMessage, ServiceItem } from "@sailfin/sdk";
 import { useAsync } from "../../lib/use-async.js";
 import { useSession } from "../../lib/session.js";
 import { explain } from "../../lib/errors.js";
@@ -26,7 +26,7 @@ interface Answer {
   readonly error: unknown;
 }
 
-export function Playground(props: { first: ServiceDetail }) {
+export function Playground(props: { first: ServiceItem }) {
   const { client, expired } = useSession();
   const serving = useAsync((signal) => client.services.list({ runStatus: ["Serving"], maxKeys: 100 }, { signal }).toArray(300), []);
   const others = (serving.data ?? []).filter((s) => s.serviceId !== props.first.serviceId);
@@ -39,7 +39,7 @@ export function Playground(props: { first: ServiceDetail }) {
   const running = useRef<AbortController | null>(null);
   useEffect(() => () => running.current?.abort(), []);
 
-  const columns = [props.first, ...compared.map((id) => others.find((s) => s.serviceId === id)).filter((s): s is ServiceDetail => s !== undefined)];
+  const columns = [props.first, ...compared.map((id) => others.find((s) => s.serviceId === id)).filter((s): s is ServiceItem => s !== undefined)];
   const busy = Object.values(answers).some((a) => a.state === "streaming");
 
   const send = (event: FormEvent) => {
@@ -52,7 +52,7 @@ export function Playground(props: { first: ServiceDetail }) {
     for (const service of columns) void stream(service, messages, controller.signal);
   };
 
-  async function stream(service: ServiceDetail, messages: readonly ChatMessage[], signal: AbortSignal): Promise<void> {
+  async function stream(service: ServiceItem, messages: readonly ChatMessage[], signal: AbortSignal): Promise<void> {
     const update = (change: (a: Answer) => Answer) => setAnswers((all) => (all[service.serviceId] === undefined ? all : { ...all, [service.serviceId]: change(all[service.serviceId]!) }));
     const started = performance.now();
     let first: number | null = null;

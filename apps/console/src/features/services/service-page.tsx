@@ -1,5 +1,5 @@
 import { useState } from "react";
-import type { ServiceDetail } from "@sailfin/sdk";
+import type { ServiceItem } from "@sailfin/sdk";
 import { useAction, useAsync, usePolling } from "../../lib/use-async.js";
 import { useSession } from "../../lib/session.js";
 import { navigate } from "../../lib/router.js";
@@ -59,7 +59,7 @@ export function ServicePage(props: { serviceId: string }) {
   );
 }
 
-function ServiceActions(props: { service: ServiceDetail; onChanged: () => void }) {
+function ServiceActions(props: { service: ServiceItem; onChanged: () => void }) {
   const { client } = useSession();
   const id = props.service.serviceId;
   const [confirmDelete, setConfirmDelete] = useState(false);
