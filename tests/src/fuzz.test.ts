@@ -234,7 +234,7 @@ function send(
   });
 }
 
-type Family = "v1" | "v1-dataset" | "v2" | "session" | "oauth" | "console" | "health" | "objects" | "events";
+type Family = "v1" | "v1-dataset" | "v2" | "session" | "oauth" | "console" | "health" | "objects" | "events" | "openai" | "v1chat" | "bearer";
 
 /** What is wrong with an answer (undefined: nothing). */
 function checkEnvelope(family: Family, x: Exchange): string | undefined {
@@ -255,6 +255,17 @@ function checkEnvelope(family: Family, x: Exchange): string | undefined {
   if (body === null || typeof body !== "object" || Array.isArray(body)) return "the answer is not a JSON object";
   const v2Error = () => typeof body.requestId === "string" && typeof body.code === "string" && typeof body.message === "string";
   switch (family) {
+    case "openai": {
+      const error = body.error as Record<string, unknown> | undefined;
+      if (x.status < 400) return "an OpenAI chat answer where no service serves";
+      return typeof body.id === "string" && typeof error?.code === "string" && typeof error.message === "string" && typeof error.type === "string" && "param" in error
+        ? undefined : "not {error: {code, message, type, param}, id}";
+    }
+    case "v1chat":
+      return x.status === 200 && typeof body.error_code === "number" && typeof body.error_msg === "string" ? undefined : "not HTTP 200 {error_code, error_msg}";
+    case "bearer":
+      if (x.status === 200) return typeof body.token === "string" && typeof body.expireTime === "string" ? undefined : "not a bearer token";
+      return v2Error() ? undefined : "not {requestId, code, message}";
     case "health":
       return x.status === 200 && body.status === "ok" ? undefined : v2Error() ? undefined : "not {status} nor a V2 error";
     case "oauth":
@@ -300,7 +311,10 @@ for (const dialect of testDialects()) {
     let requests = 0;
 
     before(async () => {
-      server = await startTestServer(dialect);
+      // A service that exists but serves nothing now, so chat calls get as far as the service.
+      server = await startTestServer(dialect, {}, "local", {
+        findServingTarget: async (_res, model) => (model === "down" ? { modelVersion: { id: "amv-down", artifactPath: "models/amv-down/" }, endpoint: null } : null),
+      });
       base = new URL(server.url);
       // A few objects to aim at: a dataset (and its version), a V1 dataset, a model set, a key.
       const made = [
@@ -384,6 +398,19 @@ for (const dialect of testDialects()) {
         add("health", { method: "GET", path: "/healthz", rawQuery: `x=${segment}`, auth: "none" });
         add("session", { method: "GET", path: "/sailfin/v1/session", auth: "none", headers: { cookie: `sailfin_session=${segment}` } });
         add("session", { method: "DELETE", path: "/sailfin/v1/session", auth: "none", headers: { cookie: `sailfin_session=${segment}` } });
+      }
+      const chatFields = [...new Set([...fields, "model", "messages", "role", "content", "type", "text", "image_url", "stream", "stream_options", "include_usage", "n", "tools", "system", "max_completion_tokens", "max_output_tokens"])];
+      for (let i = 0; i < 120; i++) {
+        const auth = rng.pick(["admin", "none", "garbage", "unknown-key", "bearer"] as const);
+        const headers = auth === "bearer" ? { authorization: `Bearer ${rng.pick(["bce-v3/ALTAK-aaaaaaaaaaaaaaaaaaaa/" + "0".repeat(40), "", "\u00ff", "x".repeat(3000)])}` } : undefined;
+        const chat = i % 3 === 0
+          ? { body: Buffer.from(JSON.stringify({ model: rng.pick(["down", "nosuch", "DOWN", ""]), messages: [{ role: rng.pick(["user", "assistant", "system", "tool"]), content: rng.pick(["hi", [{ type: "text", text: "x" }], [{ type: "image_url" }], 5, null]) }], n: rng.pick([1, 2, undefined]) })), contentType: "application/json" }
+          : fuzzBody(rng, chatFields);
+        add("openai", { method: "POST", path: "/v2/chat/completions", auth: auth === "bearer" ? "none" : auth, body: chat.body, contentType: chat.contentType, ...(headers === undefined ? {} : { headers }) });
+        add("v1chat", { method: "POST", path: `/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/${rng.pick(["down", "nosuch", "%00", "a".repeat(300)])}`, auth: auth === "bearer" ? "none" : auth, body: chat.body, contentType: chat.contentType });
+      }
+      for (const segment of [...odd, "3600", "-1", "1e9", "99999999999999999999"]) {
+        add("bearer", { method: "GET", path: "/v1/BCE-BEARER/token", rawQuery: `expireInSeconds=${segment}`, auth: rng.pick(["admin", "none", "garbage"] as const) });
       }
       const sessionFields = ["accessKey", "secretKey"];
       for (let i = 0; i < 60; i++) {

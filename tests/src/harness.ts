@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { loadServerConfig, startServer, type RunningServer } from "@sailfin/server";
+import { loadServerConfig, startServer, type RunningServer, type StartServerOptions } from "@sailfin/server";
 import { Client } from "./client.js";
 import { startS3Server, type S3TestServer } from "./fixtures/s3-server.js";
 import { bceTimestamp, signRequest } from "@sailfin/contract";
@@ -136,7 +136,9 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(dialect: TestDialect = "sqlite", env: Record<string, string> = {}, artifacts: TestArtifacts = "local"): Promise<TestServer> {
+export async function startTestServer(
+  dialect: TestDialect = "sqlite", env: Record<string, string> = {}, artifacts: TestArtifacts = "local", options: StartServerOptions = {},
+): Promise<TestServer> {
   const home = await mkdtemp(join(tmpdir(), "sailfin-test-"));
   const { env: artifactsEnv, release } = await testArtifactsEnv(artifacts);
   const database = dialect === "postgres" ? await createTestDatabase() : undefined;
@@ -154,7 +156,7 @@ export async function startTestServer(dialect: TestDialect = "sqlite", env: Reco
   });
   let server: RunningServer;
   try {
-    server = await startServer(config, () => {});
+    server = await startServer(config, () => {}, options);
   } catch (error) {
     release();
     throw error;

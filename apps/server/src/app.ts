@@ -1,12 +1,15 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import { SailfinError, assertSafeText, isSailfinError } from "@sailfin/contract";
-import { DEFAULT_SESSION_TTL_S, checkDatabase, type EngineResources } from "@sailfin/engine";
-import { NO_RESULT, newLogId, sendError, sendV1, sendV2 } from "./render.js";
+import { DEFAULT_SESSION_TTL_S, checkDatabase, type EngineResources, type FindChatTarget } from "@sailfin/engine";
+import { NO_RESULT, newLogId, sendError, sendOpenAiError, sendV1, sendV1ChatError, sendV2 } from "./render.js";
 import { ROUTES } from "./routes/index.js";
 import type { RouteDef, V1Route, V2Action } from "./routes/route.js";
 import { installGate, type ErrorDialect, type RouteAccess } from "./gate.js";
 import { registerOAuth } from "./routes/ext/oauth.js";
+import { registerBearerToken } from "./routes/ext/bearer-token.js";
+import { registerV2Chat } from "./routes/v2/chat.js";
+import { registerV1Chat } from "./routes/v1/chat.js";
 import { registerUploads } from "./routes/ext/uploads.js";
 import { registerExportDownloads } from "./routes/ext/export-downloads.js";
 import { registerEventStream } from "./routes/ext/events-stream.js";
@@ -35,6 +38,11 @@ interface AppOptions {
   readonly consoleDir?: string;
   /** SAILFIN_PUBLIC_URL: the base of links handed out (service urls); undefined: the request's origin. */
   readonly publicUrl?: string | undefined;
+  /**
+   * What serves a chat call's `model` (engine `findServingTarget`); the chat routes are served
+   * only with it.
+   */
+  readonly findServingTarget?: FindChatTarget;
 }
 
 /**
@@ -157,6 +165,11 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
   // One budget for guessing a key's secret, whichever door the guesses come through.
   const keyPairLimiter = new KeyPairLimiter();
   registerOAuth(app, res, { limiter: keyPairLimiter });
+  registerBearerToken(app, res);
+  if (options.findServingTarget !== undefined) {
+    registerV2Chat(app, res, options.findServingTarget);
+    registerV1Chat(app, res, options.findServingTarget);
+  }
   await registerUploads(app, res, { uploadLimit: options.uploadLimit });
   registerExportDownloads(app, res);
   registerEventStream(app, res, { pollMs: options.eventsPollMs ?? 500 });
@@ -174,6 +187,7 @@ function dialectOf(request: FastifyRequest): ErrorDialect {
   const routed = request.sailfin?.dialect;
   if (routed !== undefined) return routed;
   if (request.url.startsWith("/wenxinworkshop")) return "v1";
+  if (request.url.startsWith("/rpc/")) return "v1chat";
   return request.url.startsWith("/oauth/") ? "oauth" : "v2";
 }
 
@@ -189,6 +203,8 @@ function renderError(request: FastifyRequest, reply: FastifyReply, error: Sailfi
     return reply.code(error.spec.system ? error.spec.http : 200)
       .send({ error: error.spec.system ? "server_error" : "invalid_request", error_description: error.v2Message });
   }
+  if (dialect === "openai") return sendOpenAiError(reply, error, request.id);
+  if (dialect === "v1chat") return sendV1ChatError(reply, error, request.id);
   return sendError(reply, dialect, error, { requestId: request.id, logId: state?.logId ?? newLogId() }, datasetFamily);
 }
 

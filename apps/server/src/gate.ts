@@ -2,7 +2,7 @@ import { Readable } from "node:stream";
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler, RouteOptions } from "fastify";
 import { SailfinError, policiesAllow, type Action } from "@sailfin/contract";
 import {
-  assertBodyDigest, verifyAccessToken, verifySignature, type Credential, type EngineResources, type SignedBodyDigest,
+  assertBodyDigest, verifyAccessToken, verifyBearerToken, verifySignature, type Credential, type EngineResources, type SignedBodyDigest,
 } from "@sailfin/engine";
 import { newLogId, type DialectName } from "./render.js";
 import type { RouteDef } from "./routes/route.js";
@@ -17,17 +17,22 @@ import { authenticateSession, sessionCookie } from "./session-auth.js";
  */
 
 /**
- * The envelope a route's errors render in: V1's, V2's, or the legacy OAuth token endpoint's
- * `{error, error_description}` (routes/ext/oauth.ts).
+ * The envelope a route's errors render in: V1's, V2's, the legacy OAuth token endpoint's
+ * `{error, error_description}` (routes/ext/oauth.ts), V2 chat's OpenAI `{error: {…}, id}`, or V1
+ * chat's HTTP 200 `{error_code, error_msg}` (routes/chat/).
  */
-export type ErrorDialect = DialectName | "oauth";
+export type ErrorDialect = DialectName | "oauth" | "openai" | "v1chat";
 
 /** Who may call a route. */
 export type RouteAccess =
   /** No credential is asked; `open` says why (the route checks its own, or has nothing to guard). */
   | { readonly open: string; readonly dialect: ErrorDialect }
-  /** A caller whose policies grant `iam` (an array: any one of them). */
-  | { readonly dialect: DialectName; readonly iam: Action | readonly Action[] }
+  /**
+   * A caller whose policies grant `iam` (an array: any one of them). `bearer`: an
+   * `Authorization: Bearer` bearer token or API key is accepted too (the inference routes only:
+   * a token must never manage keys, so a leaked one cannot mint a lasting one).
+   */
+  | { readonly dialect: ErrorDialect; readonly iam: Action | readonly Action[]; readonly bearer?: boolean }
   /**
    * The JSON routes: the declaration the request names (a V2 path serves every action of its
    * resource, picked by `?Action=`), whose `iam` the caller's policies must grant. Throws
@@ -110,7 +115,7 @@ function gateFor(res: EngineResources, access: RouteAccess): onRequestHookHandle
       state.def = access.route(request);
       needs = state.def.iam;
     } else needs = access.iam;
-    const caller = await authenticate(res, request);
+    const caller = await authenticate(res, request, "bearer" in access && access.bearer === true);
     state.caller = caller;
     assertGranted(caller, needs);
   };
@@ -129,13 +134,16 @@ export function assertGranted(caller: Credential, needs: Action | readonly Actio
 }
 
 /**
- * Who is calling. A request with an Authorization header is verified as bce-auth-v1; without one,
+ * Who is calling. On a route that takes them, `Authorization: Bearer <token>` is a bearer token
+ * or API key. Any other Authorization header is verified as bce-auth-v1; without one,
  * a bearer `?access_token=` (legacy, reference §3.5), else the console's session cookie (with its
  * CSRF checks on mutating methods); with none of them, the signature check reports the missing
  * header.
  */
-async function authenticate(res: EngineResources, request: FastifyRequest): Promise<Credential> {
-  if (request.headers.authorization === undefined) {
+async function authenticate(res: EngineResources, request: FastifyRequest, bearer: boolean): Promise<Credential> {
+  const authorization = request.headers.authorization;
+  if (bearer && authorization !== undefined && /^bearer /i.test(authorization)) return verifyBearerToken(res, authorization.slice(7).trim());
+  if (authorization === undefined) {
     const token = (request.query as Record<string, unknown>).access_token;
     if (typeof token === "string" && token !== "") return verifyAccessToken(res, token);
     const cookie = sessionCookie(request);

@@ -6,7 +6,8 @@ import type pino from "pino";
 import { openStore, type Store } from "@sailfin/store";
 import {
   BackgroundTasks, DEFAULT_WEBHOOK_OPTIONS, LocalArtifactStore, S3ArtifactStore, ensurePrivateFile, runFilesFor, sweepRunFiles, preparePrivateHome, SecretBox, WebhookDispatcher, countAccessKeys, createAccessKey,
-  findCredential, parseMasterKey, type EngineResources,
+  findCredential, findServingTarget, parseMasterKey, type EngineResources,
+  type FindChatTarget,
 } from "@sailfin/engine";
 import { PythonNotFoundError, startLocalWorker, startServerKindsWorker, type Worker } from "@sailfin/worker";
 import { buildApp } from "./app.js";
@@ -24,7 +25,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-interface StartServerOptions {
+export interface StartServerOptions {
   /** Run an embedded worker in this process (`sailfin serve` does unless `--no-worker`); default false. */
   readonly worker?: boolean;
   /** Worker id (default host-pid-random). */
@@ -35,6 +36,8 @@ interface StartServerOptions {
    */
   readonly warn?: (line: string) => void;
   readonly strandedWork?: StrandedWorkWarningOptions;
+  /** What serves a chat call's `model`; the chat routes are served only with it (app.ts). */
+  readonly findServingTarget?: FindChatTarget;
 }
 
 /** Store and engine resources from the configuration (the server and a standalone worker share it). */
@@ -111,6 +114,8 @@ export async function startServer(
   const app = await buildApp(res, {
     bodyLimit: config.bodyLimit, uploadLimit: config.uploadLimit, logger: log, eventsPollMs: config.eventsPollMs,
     sessionTtlS: config.sessionTtlS, consoleDir: config.consoleDir, trustProxy: config.trustProxy, publicUrl: config.publicUrl,
+    // The engine's resolver unless a caller brings its own (the chat routes are served only with one).
+    findServingTarget: options.findServingTarget ?? findServingTarget,
   });
   try {
     await app.listen({ host: config.host, port: config.port });

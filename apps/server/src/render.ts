@@ -68,3 +68,68 @@ export function asciiHeader(value: string): string {
   if (/^[\x20-\x7e]*$/.test(text)) return text;
   return encodeURI(toWellFormed(text));
 }
+
+/** V2 chat's and V1 chat's answer ids: `as-` and ten lower-case letters and digits, as Qianfan's. */
+export function newChatId(): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  let id = "as-";
+  for (let i = 0; i < 10; i++) id += alphabet[randomInt(alphabet.length)];
+  return id;
+}
+
+/** How long a caller of a service that is not serving yet should wait before trying again. */
+const NOT_SERVING_RETRY_AFTER_S = 5;
+
+/** OpenAI's `error.code` of each catalog error V2 chat can answer (reference §15.3 suggests these). */
+function openAiCode(error: SailfinError, status: number): string {
+  switch (error.id) {
+    case "ModelNotFound": return "model_not_found";
+    case "ModelNotServing":
+    case "EngineUnavailable": return "service_unavailable";
+    case "AccessTokenExpired": return "invalid_token";
+    default:
+      if (status === 401) return "invalid_api_key";
+      if (status === 403) return "access_denied";
+      if (status === 413) return "request_too_large";
+      if (status === 429) return "rate_limit_exceeded";
+      if (status === 404) return "not_found";
+      return status >= 500 ? "internal_error" : "invalid_argument";
+  }
+}
+
+/**
+ * V2 chat's errors (reference §15.3): OpenAI's envelope `{error: {code, message, type, param}, id}`
+ * with HTTP >= 400, which the OpenAI SDKs and Qianfan's read. Every failed authentication is 401
+ * (OpenAI's "invalid API key"), whatever bce-auth-v1's own status for it; 503 says when to retry.
+ */
+export function sendOpenAiError(reply: FastifyReply, error: SailfinError, requestId: string): FastifyReply {
+  const spec = error.spec;
+  const status = spec.gateway === true && spec.http < 500 && error.id !== "InvalidCSRFToken" && error.id !== "TooManyRequests"
+    && error.id !== "InvalidAction" && error.id !== "InvalidURI" && error.id !== "URITooLong" ? 401 : spec.http;
+  reply.header("x-bce-request-id", requestId);
+  if (status === 503) reply.header("retry-after", String(NOT_SERVING_RETRY_AFTER_S));
+  return reply.code(status).send({
+    error: {
+      code: openAiCode(error, status),
+      message: error.v2Message,
+      type: status >= 500 ? "server_error" : "invalid_request_error",
+      param: error.field ?? null,
+    },
+    id: newChatId(),
+  });
+}
+
+/**
+ * V1 chat's errors (reference §15.2): HTTP 200 `{error_code, error_msg, id}`, authentication
+ * failures included, as Baidu's inference gateway answers and the SDKs read. A refused parameter
+ * is Qianfan's 336003 with what was wrong.
+ */
+export function sendV1ChatError(reply: FastifyReply, error: SailfinError, requestId: string): FastifyReply {
+  const badParameter = error.id === "InvalidParameter" || error.id === "MalformedJSON" || error.id === "EntityTooLarge";
+  reply.header("x-bce-request-id", requestId);
+  return reply.code(200).send({
+    error_code: badParameter ? 336003 : error.spec.v1Code,
+    error_msg: badParameter ? (error.suffix("v1") || error.v1Message) : error.v1Message,
+    id: newChatId(),
+  });
+}

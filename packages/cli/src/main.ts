@@ -47,7 +47,7 @@ async function dispatch(argv: string[]): Promise<number> {
   // Global flags may come before the command words: `sailfin --profile prod tasks list`.
   let at = 0;
   while (at < argv.length && argv[at]!.startsWith("-")) at += GLOBAL_VALUE_FLAGS.includes(argv[at]!) ? 2 : 1;
-  const [first, second] = argv.slice(at);
+  const [first, second, third] = argv.slice(at);
   const wantsHelp = argv.includes("--help") || argv.includes("-h");
   if (first === undefined || first === "help") {
     const family = first === "help" ? second : undefined;
@@ -72,8 +72,13 @@ async function dispatch(argv: string[]): Promise<number> {
       throw new UsageError(`\`${first}\` needs a command: ${subs.join(", ")} (see \`sailfin ${first} --help\`)`);
     }
     command = COMMANDS.find((c) => c.name === `${first} ${second}`);
-    if (command === undefined) throw unknownCommand(`${first} ${second}`, subs.map((s) => `${first} ${s}`));
     words = 2;
+    // A third word names a command of a group within the family: `keys api-key create`.
+    if (command === undefined && third !== undefined && !third.startsWith("-")) {
+      command = COMMANDS.find((c) => c.name === `${first} ${second} ${third}`);
+      words = 3;
+    }
+    if (command === undefined) throw unknownCommand(`${first} ${second}`, subs.map((s) => `${first} ${s}`));
   }
   const rest = [...argv.slice(0, at), ...argv.slice(at + words)];
   const specs: FlagSpecs = command.client === false

@@ -136,6 +136,22 @@ export const ERRORS = {
     http: 414, v1Code: 500001, v1Message: "param invalid", gateway: true,
     v2Code: "InvalidURI", v2Message: "The specified URI is too long.",
   },
+  // Inference calls (reference §15): the `model` (V2) or endpoint (V1) names no service; V1's
+  // text is the one the Python SDK acts on (it refreshes its service list and retries once).
+  ModelNotFound: {
+    http: 404, v1Code: 3, v1Message: "Unsupported openapi method",
+    v2Code: "ModelNotFound", v2Message: "The model does not exist or you do not have access to it.",
+  },
+  // The service exists but is not serving now (deploying, stopped, failed): retried by the SDKs.
+  ModelNotServing: {
+    http: 503, v1Code: 336100, v1Message: "the service is not serving now, try again later",
+    v2Code: "ModelNotServing", v2Message: "The service is not serving now. Try again later.",
+  },
+  // The service's engine did not answer (it stopped or crashed mid-call): retried by the SDKs.
+  EngineUnavailable: {
+    http: 503, v1Code: 336100, v1Message: "the service's engine is unavailable, try again later",
+    v2Code: "EngineUnavailable", v2Message: "The service's engine is unavailable. Try again later.",
+  },
   InternalError: {
     http: 500, v1Code: 500000, v1Message: "internal server error", system: true,
     v2Code: "InternalError", v2Message: "We encountered an internal error. Please try again.",

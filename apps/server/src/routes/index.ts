@@ -1,5 +1,6 @@
 import type { RouteDef } from "./route.js";
 import { iamRoutes } from "./ext/iam.js";
+import { apiKeyRoutes } from "./ext/api-keys.js";
 import { modelRoutes } from "./v2/model.js";
 import { modelrepoRoutes } from "./v1/modelrepo.js";
 import { finetuningV2Routes } from "./v2/finetuning.js";
@@ -14,4 +15,4 @@ import { serviceV2Routes } from "./v2/service.js";
 import { serviceV1Routes } from "./v1/service.js";
 
 /** Every JSON route of both dialects. Each resource family owns one file per dialect. */
-export const ROUTES: readonly RouteDef[] = [...iamRoutes, ...finetuningV2Routes, ...finetuneV1Routes, ...modelRoutes, ...modelrepoRoutes, ...datasetV1Routes, ...datasetV2Routes, ...compressionRoutes, ...evalV1Routes, ...evalV2Routes, ...webhookRoutes, ...serviceV2Routes, ...serviceV1Routes];
+export const ROUTES: readonly RouteDef[] = [...iamRoutes, ...apiKeyRoutes, ...finetuningV2Routes, ...finetuneV1Routes, ...modelRoutes, ...modelrepoRoutes, ...datasetV1Routes, ...datasetV2Routes, ...compressionRoutes, ...evalV1Routes, ...evalV2Routes, ...webhookRoutes, ...serviceV2Routes, ...serviceV1Routes];

@@ -5,4 +5,5 @@ export { PIPELINE_VERSION, countTokens, prepareTrainingData } from "./prepare.js
 export { recordTexts } from "./samples.js";
 export { readDatasetTexts } from "./dataset-texts.js";
 export { loadTokenizer, type LoadedTokenizer } from "./tokenize.js";
+export { stopTokenIds } from "./stop-tokens.js";
 export { BPE_SPECIAL_TOKENS, bpeTokenizerJson, bytesToUnicode, trainByteLevelBpe } from "./train-bpe.js";

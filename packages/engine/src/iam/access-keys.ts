@@ -170,6 +170,7 @@ export async function deleteAccessKey(res: EngineResources, accessKey: string, c
     throw new SailfinError("NotFound", { field: "accessKey", detail: `access key ${accessKey} not found` });
   }
   await res.db.deleteFrom("access_tokens").where("access_key", "=", accessKey).execute();
+  await res.db.deleteFrom("bearer_tokens").where("access_key", "=", accessKey).execute();
   forgetCachedKey(res, accessKey);
 }
 

@@ -51,7 +51,8 @@ interface VerifiedSignature {
  * `Action=` with an empty value (Python on V1 routes), `x-bce-date` a second off the
  * auth-string timestamp (Node, Java). Stricter than the recipe where it costs no SDK anything:
  * `host` must be signed (every official SDK signs it), every signed header must be present, and
- * `x-bce-date`, when sent, must be the auth-string time. Returns the caller's credential and
+ * `x-bce-date`, when sent, must be the auth-string time. Go's query-in-the-path signing of the
+ * bearer-token request is tolerated too. Returns the caller's credential and
  * the body digests it signed.
  */
 export async function verifySignature(
@@ -92,12 +93,17 @@ export async function verifySignature(
   if (credential === null) throw new SailfinError("InvalidAccessKeyId");
 
   const key = signingKeyOf(credential, prefix);
-  const { uri, query } = canonicalTarget(request.url);
+  const targets = [canonicalTarget(request.url)];
+  // Go's bearer-token request puts the query into the URI it signs (reference §15.4): the query
+  // is then part of the canonical path, and the canonical query is empty.
+  if (request.url.includes("?")) targets.push({ uri: canonicalUri(request.url), query: "" });
 
-  for (const headers of headerVariants(request, names, timestamp)) {
-    const expected = hmacHex(key, canonicalRequest(request.method, uri, query, canonicalHeaders(headers, encodeHeaderPart)));
-    if (constantTimeEqual(expected, signature)) {
-      return { credential, bodyDigest: signedBodyDigest(names, (name) => headerValue(request.headers, name)) };
+  for (const { uri, query } of targets) {
+    for (const headers of headerVariants(request, names, timestamp)) {
+      const expected = hmacHex(key, canonicalRequest(request.method, uri, query, canonicalHeaders(headers, encodeHeaderPart)));
+      if (constantTimeEqual(expected, signature)) {
+        return { credential, bodyDigest: signedBodyDigest(names, (name) => headerValue(request.headers, name)) };
+      }
     }
   }
   throw new SailfinError("SignatureDoesNotMatch");

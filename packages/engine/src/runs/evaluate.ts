@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { nowIso, type RuntimeGenerateSpec } from "@sailfin/contract";
 import {
-  ChatRenderer, aggregateMetrics, loadTokenizer, sampleMetrics, stopWordSet,
+  ChatRenderer, aggregateMetrics, loadTokenizer, sampleMetrics, stopTokenIds, stopWordSet,
   type ChatMessage, type LoadedTokenizer, type SampleMetrics, type StopWords,
 } from "@sailfin/data";
 import { judgeSummary } from "../evaluations/judge-summary.js";
@@ -64,8 +64,6 @@ interface EvalSample {
 
 /** Judge calls in flight at once: a remote judge is slow per call, and fine with a few in parallel. */
 const JUDGE_CONCURRENCY = 4;
-/** End-of-turn markers of common chat templates, besides the tokenizer's own eos. */
-const END_OF_TURN = ["<|im_end|>", "<|eot_id|>", "<|endoftext|>", "<|end_of_text|>", "</s>"];
 
 /** The paths and token ids one unit's generation uses. */
 interface GenerateRuntimeInput {
@@ -157,8 +155,7 @@ async function evaluateUnit(
   const promptsFile = join(workDir, `unit-${unit.index}.prompts.jsonl`);
   const outputFile = join(workDir, `unit-${unit.index}.answers.jsonl`);
   await writeFile(promptsFile, prompts.map((p, i) => JSON.stringify({ id: String(i), ids: tok.encode(p) })).join("\n") + "\n");
-  const eos = [...new Set([tok.templateTokens.eos_token, ...END_OF_TURN].filter((t): t is string => t !== undefined)
-    .map((t) => tok.tokenToId(t)).filter((id): id is number => id !== undefined))];
+  const eos = stopTokenIds(tok);
   const stopSequences = unit.params.stop.map((s) => tok.encode(s)).filter((ids) => ids.length > 0);
 
   const share = 100 / spec.units.length;

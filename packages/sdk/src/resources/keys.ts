@@ -1,5 +1,5 @@
 import type {
-  AccessKeyItem, BodyInput, CreateAccessKeyBody, CreatedAccessKey, DeleteAccessKeyBody, DescribeAccessKeysResult, DescribePoliciesResult,
+  AccessKeyItem, ApiKeyItem, BodyInput, CreateAccessKeyBody, CreateApiKeyBody, CreatedApiKey, DeleteApiKeyBody, DescribeApiKeysResult, CreatedAccessKey, DeleteAccessKeyBody, DescribeAccessKeysResult, DescribePoliciesResult,
   PolicyName,
 } from "@sailfin/contract/api";
 import type { CallOptions, Transport } from "../transport.js";
@@ -22,6 +22,23 @@ export class Keys {
 
   async delete(body: BodyInput<typeof DeleteAccessKeyBody>, options?: CallOptions): Promise<void> {
     await this.#t.v2("iam", "DeleteAccessKey", body, options);
+  }
+
+  /**
+   * CreateApiKey: a lasting `Authorization: Bearer` key of the calling access key for the chat
+   * routes (the OpenAI SDKs' `apiKey`); the only answer that carries it.
+   */
+  createApiKey(body: BodyInput<typeof CreateApiKeyBody> = {}, options?: CallOptions): Promise<CreatedApiKey> {
+    return this.#t.v2("iam", "CreateApiKey", body, options);
+  }
+
+  /** DescribeApiKeys: the calling key's own API keys (never the keys themselves). */
+  async listApiKeys(options?: CallOptions): Promise<readonly ApiKeyItem[]> {
+    return (await this.#t.v2<DescribeApiKeysResult>("iam", "DescribeApiKeys", {}, options)).apiKeyList;
+  }
+
+  async deleteApiKey(body: BodyInput<typeof DeleteApiKeyBody>, options?: CallOptions): Promise<void> {
+    await this.#t.v2("iam", "DeleteApiKey", body, options);
   }
 
   /** DescribePolicies: the policy names a key may carry. */
