@@ -1,12 +1,14 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { LocalExecutor, Worker, engineLauncher, findPython } from "@sailfin/worker";
 import { SailfinApiError, SailfinClient } from "@sailfin/sdk";
 import { ADMIN, pollUntil, startTestServer, testDialects, type TestServer } from "./harness.js";
-import { runCli } from "./cli-process.js";
+import { SAILFIN_BIN, runCli } from "./cli-process.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { TEST_LEASE_MS } from "./fixtures/worker-fixtures.js";
 import { PageProblems, launchChromium, newWatchedPage, screenshot } from "./fixtures/browser.js";
@@ -110,6 +112,34 @@ for (const dialect of testDialects()) describe(`serving clients (${dialect})`, {
     assert.equal(sessionAnswer.choices[0]?.message.content, whole.choices[0]?.message.content);
     const missing = await keys.chat.completions({ model: "nope-nope", messages: [{ role: "user", content: "x" }] }).then(() => null, (e: unknown) => e);
     assert.ok(missing instanceof SailfinApiError && missing.httpStatus === 404, String(missing));
+  });
+
+  test("CLI: chat on a terminal holds a conversation, each answer streamed, until an empty line", async () => {
+    // util-linux `script` gives the command a pseudo-terminal, as a person's shell would.
+    const command = [process.execPath, SAILFIN_BIN, "chat", "tiny-cli", "--max-tokens", "4", "--temperature", "0"].map((w) => `'${w}'`).join(" ");
+    const child = spawn("script", ["-qec", command, "/dev/null"], { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => { out += d.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    const turns = () => (out.match(/\(\d+ tokens in /g) ?? []).length;
+    const waitFor = async (done: () => boolean, what: string) => {
+      const deadline = Date.now() + 60_000;
+      while (!done()) {
+        if (Date.now() > deadline) throw new Error(`waiting for ${what}; the terminal shows:\n${out}`);
+        await sleep(50);
+      }
+    };
+    try {
+      await waitFor(() => out.includes("chatting with tiny-cli") && out.includes("> "), "the prompt");
+      child.stdin.write("say red\r");
+      await waitFor(() => turns() === 1, "the first answer");
+      child.stdin.write("say it again\r");
+      await waitFor(() => turns() === 2, "the second answer (the history sent along)");
+      child.stdin.write("\r");
+      assert.equal(await exited, 0, out);
+    } finally {
+      child.kill();
+    }
   });
 
   describe("console", () => {
