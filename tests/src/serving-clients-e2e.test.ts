@@ -11,7 +11,7 @@ import { ADMIN, pollUntil, startTestServer, testDialects, type TestServer } from
 import { SAILFIN_BIN, runCli } from "./cli-process.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { TEST_LEASE_MS } from "./fixtures/worker-fixtures.js";
-import { PageProblems, launchChromium, newWatchedPage, screenshot } from "./fixtures/browser.js";
+import { PageProblems, launchChromium, newWatchedPage, pressableControls, screenshot } from "./fixtures/browser.js";
 
 /**
  * The clients of serving against a real server, a real worker and the runtime's engine: the CLI
@@ -187,6 +187,35 @@ for (const dialect of testDialects()) describe(`serving clients (${dialect})`, {
       assert.match(await page.getByTestId("playground-stats-0").textContent() ?? "", /^[1-8] tokens/);
       await screenshot(page, `${dialect}/services-playground`);
       assert.deepEqual(problems.take(), [], "the console logged errors");
+    });
+
+    test("a read-only key sees the services with nothing to press and no playground; the server refuses its chat", async () => {
+      const admin = new SailfinClient({ baseUrl: server.url, ...ADMIN });
+      const reader = await admin.keys.create({ policies: ["QianfanReadAccessPolicy"], description: "services reader" });
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      try {
+        const view = await newWatchedPage(context, problems);
+        await view.goto(`${server.url}/console/`);
+        await view.getByLabel("Access key").waitFor();
+        problems.forgiveRefusals("/sailfin/v1/session");
+        await view.getByLabel("Access key").fill(reader.accessKey);
+        await view.getByLabel("Secret key").fill(reader.secretKey);
+        await view.getByRole("button", { name: "Sign in" }).click();
+        await view.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
+        for (const [path, text] of [["/services", "tiny-two"], [`/services/${ids.second}`, "needs service:invoke"]] as const) {
+          await view.goto(`${server.url}/console${path}`);
+          await view.getByText(text).first().waitFor();
+          await view.waitForLoadState("networkidle");
+          assert.deepEqual((await pressableControls(view)).filter((label) => label !== "Sign out"), [], `${path} offers a read-only key controls`);
+        }
+        // Past the UI: its session calling the chat route is refused (no service:invoke).
+        const { client: web } = await SailfinClient.signIn({ baseUrl: server.url, accessKey: reader.accessKey, secretKey: reader.secretKey });
+        const refused = await web.chat.completions({ model: "tiny-two", messages: [{ role: "user", content: "x" }] }).then(() => null, (e: unknown) => e);
+        assert.ok(refused instanceof SailfinApiError && refused.httpStatus === 403, String(refused));
+        assert.deepEqual(problems.take(), [], "the console logged errors");
+      } finally {
+        await context.close();
+      }
     });
 
     test("the version's lineage shows its services; Deploy opens the form for that version", async () => {
