@@ -19,6 +19,8 @@ import { CompressionPage } from "./features/compression/compression-page.js";
 import { EvaluationsPage } from "./features/evaluations/evaluations-page.js";
 import { EvaluationPage } from "./features/evaluations/evaluation-page.js";
 import { ManualScoringPage } from "./features/evaluations/manual-scoring-page.js";
+import { ServicesPage } from "./features/services/services-page.js";
+import { ServicePage } from "./features/services/service-page.js";
 import type { ReactNode } from "react";
 
 /** Pattern → page. The first match wins; the path is the part after /console. */
@@ -38,6 +40,8 @@ const ROUTES: ReadonlyArray<readonly [string, (params: Record<string, string>) =
   ["/evaluations", () => <EvaluationsPage />, "Evaluations"],
   ["/evaluations/:id", (p) => <EvaluationPage id={p.id!} />, "Evaluation"],
   ["/evaluations/:id/score", (p) => <ManualScoringPage id={p.id!} />, "Score answers"],
+  ["/services", () => <ServicesPage />, "Services"],
+  ["/services/:serviceId", (p) => <ServicePage serviceId={p.serviceId!} />, "Service"],
 ];
 
 function Routes() {

@@ -11,6 +11,7 @@ const NAV: ReadonlyArray<{ to: string; label: string; match: readonly string[] }
   { to: "/models", label: "Models", match: ["/models", "/versions"] },
   { to: "/compression", label: "Compression", match: ["/compression"] },
   { to: "/evaluations", label: "Evaluations", match: ["/evaluations"] },
+  { to: "/services", label: "Services", match: ["/services"] },
 ];
 
 /** The frame of every signed-in page: skip link, brand, navigation, who is signed in, sign-out. */

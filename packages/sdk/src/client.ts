@@ -1,5 +1,6 @@
 import type { ConsoleSession } from "@sailfin/contract/api";
 import { Transport, type CallOptions, type ClientBaseOptions, type FetchLike, type RawCallOptions, type TransportOptions } from "./transport.js";
+import { Chat } from "./resources/chat.js";
 import { Compression } from "./resources/compression.js";
 import { Datasets } from "./resources/datasets.js";
 import { Evaluations } from "./resources/evaluations.js";
@@ -7,6 +8,7 @@ import { Exports } from "./resources/exports.js";
 import { Jobs } from "./resources/jobs.js";
 import { Keys } from "./resources/keys.js";
 import { Models } from "./resources/models.js";
+import { Services } from "./resources/services.js";
 import { Tasks } from "./resources/tasks.js";
 
 export type SailfinClientOptions = TransportOptions;
@@ -52,6 +54,10 @@ export class SailfinClient {
   readonly exports: Exports;
   /** Access keys. */
   readonly keys: Keys;
+  /** Inference services: deployed model versions. */
+  readonly services: Services;
+  /** Chat with a deployed service (`/v2/chat/completions`). */
+  readonly chat: Chat;
   readonly #transport: Transport;
 
   constructor(options: SailfinClientOptions) {
@@ -64,6 +70,8 @@ export class SailfinClient {
     this.evaluations = new Evaluations(this.#transport);
     this.exports = new Exports(this.#transport);
     this.keys = new Keys(this.#transport);
+    this.services = new Services(this.#transport);
+    this.chat = new Chat(this.#transport);
   }
 
   get baseUrl(): string {

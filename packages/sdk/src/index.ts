@@ -10,8 +10,9 @@ export { RETRYABLE_V1_CODES, RETRYABLE_V2_CODES, REFUSED_V1_CODES, backoffDelay,
 export { hmacSha256Hex, sha256Hex, signRequestAsync } from "./signer.js";
 export type {
   CallOptions, ClientBaseOptions, DownloadStream, DownloadedFile, FetchInit, FetchLike, FetchResponse, KeyAuthOptions, RawCallOptions, SessionAuthOptions,
-  SessionCredentials, TransportOptions, UploadBody,
+  BearerToken, SessionCredentials, TransportOptions, UploadBody,
 } from "./transport.js";
+export type { Chat, ChatCompletion, ChatCompletionInput, ChatMessage, ChatStreamEvent, ChatUsage } from "./resources/chat.js";
 export type { Compression } from "./resources/compression.js";
 export type { Datasets } from "./resources/datasets.js";
 export type { Evaluations } from "./resources/evaluations.js";
@@ -19,6 +20,7 @@ export type { Exports } from "./resources/exports.js";
 export type { Jobs, ListJobsInput } from "./resources/jobs.js";
 export type { Keys } from "./resources/keys.js";
 export type { Models } from "./resources/models.js";
+export type { Services } from "./resources/services.js";
 export type { ListTasksInput, Tasks } from "./resources/tasks.js";
 // The wire types, so a consumer needs one import: `import type { FineTuningTaskDetail } from "@sailfin/sdk"`.
 export type * from "@sailfin/contract/api";

@@ -97,6 +97,18 @@ export interface RawCallOptions extends CallOptions {
   readonly idempotent?: boolean;
 }
 
+/** Where key clients get bearer tokens (reference §15.4). */
+const BEARER_TOKEN_PATH = "/v1/BCE-BEARER/token";
+
+/** `GET /v1/BCE-BEARER/token`'s answer (times are ISO UTC). */
+export interface BearerToken {
+  readonly userId: string;
+  readonly token: string;
+  readonly status: string;
+  readonly createTime: string;
+  readonly expireTime: string;
+}
+
 export interface DownloadedFile {
   readonly bytes: Uint8Array;
   readonly contentType: string;
@@ -128,6 +140,11 @@ interface Exchange {
   readonly signal: AbortSignal | undefined;
   /** Overrides the client's retry count (sign-in: a person waits for the answer). */
   readonly retries?: number;
+  /**
+   * Key mode: `Authorization: Bearer <this>` instead of a signature (the inference routes take
+   * bearer tokens, never bce-auth-v1). Session mode ignores it: the session authenticates.
+   */
+  readonly bearer?: string;
 }
 
 type ApiErrorInit = ConstructorParameters<typeof SailfinApiError>[0];
@@ -200,6 +217,42 @@ export class Transport {
       method: "POST", target: route.startsWith("/") ? route : `/${route}`, query, body: JSON.stringify(body ?? {}),
       contentType: "application/json", signed: true, idempotent: options.idempotent ?? false, signal: options.signal,
     }, (response) => readEnvelope<T>(response, "v1"));
+  }
+
+  /**
+   * `GET /v1/BCE-BEARER/token?expireInSeconds=N` (signed): a bearer token for the inference
+   * routes. Raw JSON, no envelope (reference §15.4). Key mode only: a session needs none.
+   */
+  bearerToken(expireInSeconds: number, options: CallOptions = {}): Promise<BearerToken> {
+    if (this.isSession) throw new Error("bearer tokens are for key clients: a session client calls the inference routes with its session");
+    return this.#exchange({
+      method: "GET", target: BEARER_TOKEN_PATH, query: { expireInSeconds: String(expireInSeconds) },
+      signed: true, idempotent: true, signal: options.signal,
+    }, readPlain<BearerToken>);
+  }
+
+  /**
+   * An OpenAI-shaped inference call (`POST /v2/chat/completions`): with the bearer token in key
+   * mode, the session's cookie and CSRF token in session mode. Errors arrive as OpenAI's
+   * `{error: {code, message, type}}` and throw SailfinApiError. A create: retried only when the
+   * server provably did not take it (429, 503, a refused connection).
+   */
+  inference<T>(path: string, body: unknown, bearer: string | undefined, options: CallOptions = {}): Promise<T> {
+    return this.#exchange({
+      method: "POST", target: path, query: {}, body: JSON.stringify(body), contentType: "application/json",
+      signed: this.isSession, idempotent: false, signal: options.signal, ...(bearer === undefined ? {} : { bearer }),
+    }, readInference<T>);
+  }
+
+  /** As `inference`, resolving once the server has answered 200, with the event stream unread. */
+  inferenceStream(path: string, body: unknown, bearer: string | undefined, options: CallOptions = {}): Promise<ReadableStream<Uint8Array>> {
+    return this.#exchange({
+      method: "POST", target: path, query: {}, body: JSON.stringify(body), contentType: "application/json",
+      signed: this.isSession, idempotent: false, signal: options.signal, ...(bearer === undefined ? {} : { bearer }),
+    }, async (response): Promise<Outcome<ReadableStream<Uint8Array>>> => {
+      if (response.status !== 200) return readInference<never>(response);
+      return { ok: true, value: response.body ?? new Blob([await response.arrayBuffer()]).stream() };
+    });
   }
 
   /**
@@ -283,7 +336,9 @@ export class Transport {
     }
     const url = new URL(target);
     for (const [key, value] of Object.entries(exchange.query)) url.searchParams.set(key, value);
-    if (exchange.signed) {
+    if (exchange.bearer !== undefined) {
+      headers.authorization = `Bearer ${exchange.bearer}`;
+    } else if (exchange.signed) {
       const timestamp = bceTimestamp();
       headers["x-bce-date"] = timestamp;
       // `host` is signed but not set: fetch sends it (browsers forbid setting it) as url.host.
@@ -336,6 +391,33 @@ async function readEnvelope<T>(response: FetchResponse, dialect: "v1" | "v2"): P
     );
   }
   return { ok: true, value: json.result as T };
+}
+
+/**
+ * An inference answer: the OpenAI-shaped body itself, or its `{error: {code, message, type}}`
+ * (a console-style `{code, message}` envelope, as an authentication failure may be, is read too).
+ */
+async function readInference<T>(response: FetchResponse): Promise<Outcome<T>> {
+  const status = response.status;
+  const text = await response.text();
+  const json = parseObject(text);
+  const error = json?.error;
+  if (error !== null && typeof error === "object" && !Array.isArray(error)) {
+    const fields = error as Record<string, unknown>;
+    const code = typeof fields.code === "string" ? fields.code : typeof fields.type === "string" ? fields.type : "InferenceError";
+    const message = typeof fields.message === "string" ? fields.message : code;
+    const requestId = typeof json?.id === "string" ? json.id : response.headers.get("x-bce-request-id") ?? "";
+    const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
+    return {
+      ok: false, error: { code, message, httpStatus: status, requestId }, failure: { kind: "response", status, code },
+      ...(retryAfter === undefined ? {} : { retryAfter }),
+    };
+  }
+  if (status >= 400 || json === undefined) {
+    // The body is read already: the envelope reader gets it again from this view.
+    return readEnvelope<T>({ status, headers: response.headers, text: async () => text, arrayBuffer: async () => new TextEncoder().encode(text).buffer }, "v2");
+  }
+  return { ok: true, value: json as T };
 }
 
 /** A plain JSON answer (the session routes): the body itself, nothing for a 204; errors as V2's. */

@@ -9,7 +9,8 @@ import type {
   FineTuningTaskDetail, FineTuningTaskMetrics, ModelVersionDetail, PageInfo, PolicyName, UploadObjectResult, V2RunStatus,
 } from "@sailfin/contract/api";
 import {
-  Paginated, SailfinApiError, SailfinClient, SailfinNetworkError, type DownloadStream, type DownloadedFile, type FetchLike,
+  Paginated, SailfinApiError, SailfinClient, SailfinNetworkError, type ChatCompletion, type ChatStreamEvent, type DownloadStream, type DownloadedFile,
+  type FetchLike, type ServiceItem,
 } from "./index.js";
 
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
@@ -27,6 +28,10 @@ export function typeTests(client: SailfinClient): void {
   expectType<Equals<Result<typeof client.evaluations.describe>, EvalTaskDetail>>();
   expectType<Equals<Result<typeof client.exports.describe>, EvalExportTask>>();
   expectType<Equals<Result<typeof client.exports.download>, DownloadedFile>>();
+  expectType<Equals<Result<typeof client.services.describe>, ServiceItem>>();
+  expectType<Equals<ItemOf<ReturnType<typeof client.services.list>>, ServiceItem>>();
+  expectType<Equals<Result<typeof client.chat.completions>, ChatCompletion>>();
+  expectType<Equals<ItemOf<ReturnType<typeof client.chat.stream>>, ChatStreamEvent>>();
   expectType<Equals<Result<typeof client.exports.stream>, DownloadStream>>();
   expectType<Equals<Result<typeof client.keys.create>, CreatedAccessKey>>();
   expectType<Equals<Result<typeof client.datasets.upload>, UploadObjectResult>>();
@@ -98,5 +103,11 @@ export function typeTests(client: SailfinClient): void {
   // @ts-expect-error results are read-only
   void client.tasks.describe({ taskId: "t" }).then((task) => { task.runStatus = "Done"; });
   // @ts-expect-error no such namespace
-  void client.services;
+  void client.deployments;
+  // @ts-expect-error a service is created from a version id (modelId), not a name alone
+  void client.services.create({ name: "svc" });
+  // @ts-expect-error messages are role + content
+  void client.chat.completions({ model: "svc", messages: [{ text: "hi" }] });
+  // @ts-expect-error the role is system, user or assistant
+  void client.chat.completions({ model: "svc", messages: [{ role: "robot", content: "hi" }] });
 }

@@ -7,7 +7,7 @@ import { href, onLinkClick } from "../lib/router.js";
  */
 export interface LineageNode {
   readonly id: string;
-  readonly kind: "dataset" | "base" | "task" | "version" | "compression" | "evaluation" | "import";
+  readonly kind: "dataset" | "base" | "task" | "version" | "compression" | "evaluation" | "import" | "service";
   readonly label: string;
   readonly sub: string;
   /** App path of the node's page, if it has one. */
@@ -34,7 +34,7 @@ const DIP = 40;
 
 const KIND_LABEL: Readonly<Record<LineageNode["kind"], string>> = {
   dataset: "dataset", base: "base model", task: "fine-tuning task", version: "model version",
-  compression: "compression", evaluation: "evaluation", import: "import",
+  compression: "compression", evaluation: "evaluation", import: "import", service: "service",
 };
 
 export function LineageGraph(props: { nodes: readonly LineageNode[]; edges: readonly LineageEdge[] }) {

@@ -8,6 +8,7 @@ const TONES: Readonly<Record<string, Tone>> = {
   Done: "ok", Ready: "ok", Finished: "ok", Published: "ok", Successed: "ok", succeeded: "ok", Succeeded: "ok",
   Running: "busy", running: "busy", Waiting: "busy", Queued: "busy", Creating: "busy", creating: "busy", Publishing: "busy",
   Pending: "busy", Uploading: "busy", Stopping: "busy", stopping: "busy", Doing: "busy",
+  Serving: "ok", Deploying: "busy", New: "busy",
   Failed: "bad", failed: "bad", Fail: "bad", PublishFailed: "bad",
   Stopped: "idle", stopped: "idle", Cancelled: "idle", NotStarted: "idle", Unpublished: "idle", Terminated: "idle",
 };

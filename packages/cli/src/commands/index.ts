@@ -1,4 +1,5 @@
 import type { Command } from "../command.js";
+import { chatCommand } from "./chat.js";
 import { compressCommands } from "./compress.js";
 import { datasetsCommands } from "./datasets.js";
 import { evalsCommands } from "./evals.js";
@@ -8,6 +9,7 @@ import { keysCommands } from "./keys.js";
 import { loginCommands } from "./login.js";
 import { modelsCommands } from "./models.js";
 import { serveCommand } from "./serve.js";
+import { servicesCommands } from "./services.js";
 import { tasksCommands } from "./tasks.js";
 import { workerCommand } from "./worker.js";
 
@@ -27,4 +29,6 @@ export const COMMANDS: readonly Command[] = [
   ...compressCommands,
   ...evalsCommands,
   ...exportsCommands,
+  ...servicesCommands,
+  chatCommand,
 ];

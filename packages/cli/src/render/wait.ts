@@ -27,7 +27,8 @@ export async function waitUntilFinal<T>(options: WaitOptions<T>): Promise<T> {
     const status = options.status(value);
     const progress = options.progress(value);
     if (live) {
-      stream.write(`\r\x1b[K${options.label} ${bar((progress ?? 0) / 100)} ${Math.floor(progress ?? 0)}% ${status}`);
+      // Without a progress figure (exports, services) the status alone: an empty bar would say 0%.
+      stream.write(`\r\x1b[K${options.label} ${progress === null ? "" : `${bar(progress / 100)} ${Math.floor(progress)}% `}${status}`);
     } else if (!options.quiet && status !== last) {
       stream.write(`${options.label} ${status}\n`);
     }

@@ -4,7 +4,8 @@ import type { LineageEdge, LineageNode } from "../../ui/lineage-graph.js";
 /**
  * A version's lineage, read from the API: upstream through its source (a training task and the
  * dataset versions and base model it read, a compression and the version it compressed, or an
- * import), downstream through the compressions of it and the evaluations of it and of those.
+ * import), downstream through the compressions of it, the evaluations of it and of those, and the
+ * services serving any of them.
  * Every hop is an API read; a hop the key may not read (or that was deleted) is left out.
  */
 export async function loadLineage(client: SailfinClient, version: ModelVersionDetail, signal?: AbortSignal): Promise<{ nodes: LineageNode[]; edges: LineageEdge[] }> {
@@ -87,6 +88,13 @@ export async function loadLineage(client: SailfinClient, version: ModelVersionDe
     if (models.length === 0) continue;
     add({ id: e.taskId, kind: "evaluation", label: e.taskName, sub: `${e.taskId} · ${e.state}`, to: `/evaluations/${e.taskId}` });
     for (const m of models) link(m.modelId, e.taskId);
+  }
+  // Services hang off the version they serve (this one or a compressed one).
+  const services = (await soft(() => client.services.list({ maxKeys: 100 }, options).toArray(500))) ?? [];
+  for (const s of services) {
+    if (!evaluated.has(s.modelId)) continue;
+    add({ id: s.serviceId, kind: "service", label: s.name, sub: `${s.endpoint} · ${s.runStatus}`, to: `/services/${s.serviceId}` });
+    link(s.modelId, s.serviceId);
   }
   return { nodes: [...nodes.values()], edges };
 }

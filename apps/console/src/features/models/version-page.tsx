@@ -11,8 +11,8 @@ import { SourceText } from "./source.js";
 
 /**
  * One model version: status (followed while Creating), where it came from, and its lineage
- * graph (dataset → task → version → compressed version → evaluations), with shortcuts to
- * compress or evaluate it.
+ * graph (dataset → task → version → compressed version → evaluations, services), with shortcuts to
+ * compress, evaluate or deploy it.
  */
 export function VersionPage(props: { modelId: string }) {
   const { client, can } = useSession();
@@ -32,6 +32,7 @@ export function VersionPage(props: { modelId: string }) {
           <div className="inline-actions">
             {can("comp:write") && v.isSupportModelComp ? <Link className="button secondary" to={`/compression?source=${v.modelId}`}>Compress</Link> : null}
             {can("eval:write") ? <Link className="button" to={`/evaluations?models=${v.modelId}`}>Evaluate</Link> : null}
+            {can("service:write") ? <Link className="button secondary" to={`/services?deploy=${v.modelId}`}>Deploy</Link> : null}
           </div>
         )}
       />
