@@ -3,7 +3,9 @@
 // walks the main job with the real CLI and API: a tiny model imported, the demo dataset uploaded,
 // validated and released, a fine-tuning task trained while its loss is shown, the result
 // published and the new model version printed with its lineage; then compressed to W8A16,
-// base, fine-tuned and compressed versions evaluated on held-out data, and the results exported. `npm run quickstart` builds first.
+// base, fine-tuned and compressed versions evaluated on held-out data, and the results exported;
+// last, the fine-tuned version deployed as a service and asked one question through the V2 chat
+// API (`sailfin chat`, i.e. POST /v2/chat/completions). `npm run quickstart` builds first.
 // Before anything starts it makes sure the training runtime (PyTorch) is there: installed with
 // scripts/setup-runtime-deps.sh when it can (root on Debian/Ubuntu), else it stops at once with
 // the command to run.
@@ -199,9 +201,20 @@ try {
   writeFileSync(zipPath, zip);
   say(`export ${info.exportIDStr}: ${info.state}, ${kib(zip.length)} written to ${zipPath} (data.jsonl in Qianfan's layout, results.jsonl, results.csv)`);
 
+  step("deploy the fine-tuned version as a service and ask it a question through the V2 chat API");
+  // One endpoint per version: a second quickstart run publishes a new version and deploys it beside the first.
+  const endpoint = `quickstart-${modelId.slice("amv-".length)}`;
+  const deployed = cli(["services", "deploy", modelId, "--name", "quickstart", "--endpoint", endpoint, "--wait", "--json"], { json: true });
+  if (deployed.runStatus !== "Serving") throw new Error(`the service ${deployed.serviceId} is ${deployed.runStatus}: ${deployed.failureReason ?? ""}`);
+  say(`${deployed.serviceId} is Serving at ${deployed.url}`);
+  const question = "What is 3 + 4?";
+  say(`(the demo data teaches "${question}" → "7")`);
+  cli(["chat", endpoint, "--message", question, "--temperature", "0", "--max-tokens", "8"]);
+
   step("done");
   say(`The new model version ${modelId} is Ready: merged weights, config and tokenizer in ${join(home, "models", modelId)}.`);
-  say(`Start the server again with \`npx sailfin serve\`; the admin keys are in ${join(home, "credentials.json")}.`);
+  say(`Start the server again with \`npx sailfin serve\` (the service comes back with it); the admin keys are in ${join(home, "credentials.json")}.`);
+  say(`Ask it again with \`npx sailfin chat ${endpoint}\`, or point the \`openai\` SDK at ${url}/v2 with an API key (\`npx sailfin keys api-key create\`).`);
   const consolePage = await fetch(`${url}/console/`);
   if (consolePage.ok) say(`Then open the web console at ${url}/console/ and sign in with those keys: the task's page, with its loss curve, is ${url}/console/tasks/${taskId}.`);
   else say(`The web console is not built (GET /console/ answered ${consolePage.status}): \`npm run build\` builds it.`);
