@@ -7,6 +7,8 @@ layers before its weights are loaded; every other folder loads as training does.
 
 from __future__ import annotations
 
+from typing import Tuple
+
 import torch
 
 from .. import _compat
@@ -37,6 +39,18 @@ def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
         raise ValueError("float16 is not supported on CPU (use float32 or bfloat16)")
     return DTYPES[name]
 
+
+
+def resolve_placement(device_name: str, dtype_name: str) -> Tuple[torch.device, torch.dtype]:
+    """A spec's ``device`` and ``dtype`` resolved, or a UserError naming the field that cannot be had here."""
+    try:
+        device = _compat.resolve_device(device_name)
+    except ValueError as exc:
+        raise UserError(str(exc), "device") from None
+    try:
+        return device, resolve_dtype(dtype_name, device)
+    except ValueError as exc:
+        raise UserError(str(exc), "dtype") from None
 
 def load_model(model_dir: str, device: torch.device, dtype: torch.dtype, field: str = "modelDir") -> CausalLM:
     """A ``CausalLM`` in eval mode with the folder's weights, on ``device`` in ``dtype``.

@@ -21,8 +21,8 @@ import torch
 from .. import _compat
 from ..generation import Generated, Settings, generate, row_rng
 from ..models.decoder import ModelConfig
-from ..models.loading import check_vocabulary, load_model, resolve_dtype
-from ..protocol import EventSink, StopFlag, UserError, log
+from ..models.loading import check_vocabulary, load_model, resolve_placement
+from ..protocol import EventSink, StopFlag, log
 from ..spec import GenerateSpec, read_prompts
 
 
@@ -50,14 +50,7 @@ def run(spec: GenerateSpec, events: EventSink, stop: StopFlag) -> None:
         UserError: bad prompts, token ids outside the vocabulary, an unavailable device or dtype.
     """
     prompts = read_prompts(spec.promptsFile)
-    try:
-        device = _compat.resolve_device(spec.device)
-    except ValueError as exc:
-        raise UserError(str(exc), "device") from None
-    try:
-        dtype = resolve_dtype(spec.dtype, device)
-    except ValueError as exc:
-        raise UserError(str(exc), "dtype") from None
+    device, dtype = resolve_placement(spec.device, spec.dtype)
     threads = _compat.configure_torch_threads("bf16" if dtype == torch.bfloat16 else "fp32", device)
     config = ModelConfig.from_dir(spec.modelDir)
     eos = spec.eosTokenIds if spec.eosTokenIds is not None else default_eos(spec.modelDir, config)

@@ -20,7 +20,7 @@ import torch
 
 from .. import _compat
 from ..models.decoder import ModelConfig
-from ..models.loading import load_model, resolve_dtype
+from ..models.loading import load_model, resolve_placement
 from ..protocol import EventSink, StopFlag, UserError, log
 from ..serving.api import Engine, Writer, make_server, read_api_key
 from ..serving.detokenize import Detokenizer
@@ -43,14 +43,7 @@ def run(spec: ServeSpec, events: EventSink, stop: StopFlag) -> None:
         UserError: an unavailable device or dtype, a tokenizer this engine cannot decode, a bad
             key file, a port that cannot be bound.
     """
-    try:
-        device = _compat.resolve_device(spec.device)
-    except ValueError as exc:
-        raise UserError(str(exc), "device") from None
-    try:
-        dtype = resolve_dtype(spec.dtype, device)
-    except ValueError as exc:
-        raise UserError(str(exc), "dtype") from None
+    device, dtype = resolve_placement(spec.device, spec.dtype)
     api_key = None
     if spec.apiKeyFile is not None:
         try:

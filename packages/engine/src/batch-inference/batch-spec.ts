@@ -1,16 +1,9 @@
+import type { InferenceParams } from "../evaluations/eval-spec.js";
+
 /** The payload of a `batch-inference` run (written by createBatchTask, read by the worker). */
 
-/** Qianfan's chat parameters as Sailfin resolved them (the request's `inferenceParams`). */
-export interface BatchParams {
-  /** null: greedy decoding. */
-  readonly temperature: number | null;
-  readonly topP: number | null;
-  readonly penaltyScore: number;
-  readonly maxOutputTokens: number;
-  readonly stop: readonly string[];
-  /** Put before every conversation that has no system message of its own. */
-  readonly system: string | null;
-}
+/** Qianfan's chat parameters as Sailfin resolved them (the request's `inferenceParams`): an evaluated version's, the same names. */
+export type BatchParams = InferenceParams;
 
 export interface BatchInferenceSpec {
   readonly specVersion: 1;
