@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
+import { readdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { findServingTarget, probeEngine, type ServingTarget } from "@sailfin/engine";
@@ -13,26 +14,101 @@ import { TEST_LEASE_MS } from "./fixtures/worker-fixtures.js";
 
 /**
  * Inference services end to end on a real server and real workers: the operator-engine path of a
- * pool (`engine.command`), here a stand-in engine process (fixtures/fake-engine-process.ts) that
- * speaks the engine API. Lifecycle, routing (findServingTarget), slots, restarts and a worker's
- * death are the control plane's, the same whatever the engine; the runtime's own engine is
- * tested in serving-runtime-e2e.test.ts.
+ * pool (`engine.command`), with Sailfin's runtime engine started through it in its vLLM-like
+ * command form (argv filled in, the key in a 0600 file). Lifecycle, routing (findServingTarget),
+ * slots, restarts after the engine process is killed and a worker's death all run against real
+ * engine processes answering `/v1/completions`; serving-runtime-e2e.test.ts adds trained versions
+ * and the chat route.
  */
 
-const FAKE_ENGINE = fileURLToPath(new URL("./fixtures/fake-engine-process.js", import.meta.url));
-const POOLS = JSON.stringify({
-  pools: [{
-    id: "local", executor: "local",
-    engine: {
-      name: "fake", readyTimeoutSec: 20,
-      command: [process.execPath, FAKE_ENGINE, "--host", "{host}", "--port", "{port}", "--served-model-name", "{servedModelName}", "--model", "{modelDir}"],
-    },
-  }],
-});
+const RUNTIME_DIR = fileURLToPath(new URL("../../runtime/", import.meta.url));
+/** Set once findPython() has answered: the pool every server and worker process of this file uses. */
+let POOLS = "";
 
 let tiny: TinyModelFolders;
-before(async () => { tiny = await writeTinyModels({ a: TINY, b: { ...TINY, hiddenSize: 64 } }); });
+before(async () => {
+  const python = await findPython();
+  POOLS = JSON.stringify({
+    pools: [{
+      id: "local", executor: "local",
+      engine: {
+        name: "sailfin-argv", env: { PYTHONPATH: RUNTIME_DIR }, readyTimeoutSec: 60,
+        command: [python, "-m", "sailfin_runtime", "serve", "--model", "{modelDir}", "--host", "{host}", "--port", "{port}",
+          "--served-model-name", "{servedModelName}", "--api-key-file", "{apiKeyFile}"],
+      },
+    }],
+  });
+  tiny = await writeTinyModels({ a: TINY, b: { ...TINY, hiddenSize: 64 } });
+});
 after(async () => { await tiny.remove(); });
+
+/** A running engine process as /proc shows it: its argv (NUL-split), parent and environment. */
+interface EngineProc {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly argv: readonly string[];
+  readonly env: ReadonlyMap<string, string>;
+}
+
+/**
+ * The runtime engine processes of this machine, read from /proc (the launcher keeps no pid a test
+ * could reach; the engine's own argv names its port and served model, which is what the control
+ * plane recorded). Processes that end while being read are skipped.
+ */
+async function engineProcs(): Promise<EngineProc[]> {
+  const found: EngineProc[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = (await readFile(`/proc/${entry}/cmdline`, "utf8")).split("\0").filter((word) => word !== "");
+      if (!(argv.includes("sailfin_runtime") && argv.includes("serve"))) continue;
+      const stat = await readFile(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const env = new Map((await readFile(`/proc/${entry}/environ`, "utf8")).split("\0").filter((kv) => kv !== "")
+        .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)] as [string, string]));
+      found.push({ pid: Number(entry), ppid, argv, env });
+    } catch {
+      // gone (or not ours to read) between readdir and here
+    }
+  }
+  return found;
+}
+
+/** The one engine process listening on the endpoint's port (its `--port` argument), started by `parent`. */
+async function engineOf(endpoint: { url: string }, parent: number): Promise<EngineProc> {
+  const port = new URL(endpoint.url).port;
+  const matches = (await engineProcs()).filter((p) => p.argv[p.argv.indexOf("--port") + 1] === port);
+  assert.equal(matches.length, 1, `one engine on port ${port}: ${JSON.stringify(matches.map((p) => [p.pid, p.ppid]))}`);
+  assert.equal(matches[0]!.ppid, parent, "the engine is the worker's child");
+  return matches[0]!;
+}
+
+/** SIGKILL, where the process has not already ended. */
+function killIfAlive(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+  }
+}
+
+/**
+ * The engine holds its own key and nothing of Sailfin's, the database's or the artifact store's,
+ * although the worker that started it did (SAILFIN_COMPILE, a runtime switch, may pass).
+ */
+function assertEngineEnv(engine: EngineProc, apiKey: string): void {
+  const names = [...engine.env.keys()];
+  assert.equal(engine.env.get("SAILFIN_ENGINE_API_KEY"), apiKey);
+  assert.equal(engine.env.get("VLLM_API_KEY"), apiKey);
+  assert.deepEqual(names.filter((name) => /^(SAILFIN_(?!ENGINE_API_KEY$|COMPILE$)|AWS_|PG|DATABASE_URL$)/.test(name)), [], names.join(","));
+  assert.ok(!engine.argv.includes(apiKey), "the key is not on the command line");
+}
+
+/** What a deployed worker's environment holds and its engines must not (see assertEngineEnv). */
+const WORKER_SECRETS = {
+  SAILFIN_MASTER_KEY: "test-master-key", SAILFIN_ACCESS_KEY: "test-access-key", AWS_SECRET_ACCESS_KEY: "test-aws-secret",
+  PGPASSWORD: "test-pg-password", DATABASE_URL: "postgres://u:p@127.0.0.1:1/none",
+};
 
 /** An in-process worker with `serving` slots only (and a real executor: serve runs need the runtime's machine). */
 async function servingWorker(server: TestServer, id: string, slots = 1): Promise<Worker> {
@@ -40,7 +116,7 @@ async function servingWorker(server: TestServer, id: string, slots = 1): Promise
   const worker = new Worker({
     res: server.server.res, executor: new LocalExecutor({ python, graceMs: 5_000 }), id, kinds: ["serve"],
     leaseMs: TEST_LEASE_MS, pollMs: 100, backoffMs: 200, slots: { serving: slots },
-    engines: { host: "127.0.0.1", ...engineLauncher({ python, graceMs: 5_000 }) },
+    engines: { host: "127.0.0.1", ...engineLauncher({ python, graceMs: 5_000, env: { ...process.env, ...WORKER_SECRETS } }) },
   });
   await worker.start();
   return worker;
@@ -66,9 +142,24 @@ function startWorkerProcess(server: TestServer, dialect: string): ChildProcess {
 async function completion(endpoint: { url: string; apiKey: string | null; servedModelName: string }, key = endpoint.apiKey) {
   const response = await fetch(`${endpoint.url}/v1/completions`, {
     method: "POST", headers: { "content-type": "application/json", ...(key === null ? {} : { authorization: `Bearer ${key}` }) },
-    body: JSON.stringify({ model: endpoint.servedModelName, prompt: [1, 2, 3], max_tokens: 4 }),
+    body: JSON.stringify({ model: endpoint.servedModelName, prompt: [1, 2, 3], max_tokens: 4, temperature: 0 }),
   });
   return { status: response.status, body: await response.json() as any };
+}
+
+/** A 200 completion of the 3-id prompt above, in the OpenAI shape, for the endpoint's served model (the tokens are the tiny model's). */
+function assertCompletion(answer: { status: number; body: any }, servedModelName: string): void {
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  const { body } = answer;
+  assert.equal(body.object, "text_completion");
+  assert.equal(body.model, servedModelName);
+  assert.match(body.id, /^cmpl-/);
+  assert.equal(body.choices.length, 1);
+  assert.equal(typeof body.choices[0].text, "string");
+  assert.ok(["length", "stop"].includes(body.choices[0].finish_reason), body.choices[0].finish_reason);
+  assert.equal(body.usage.prompt_tokens, 3);
+  assert.ok(body.usage.completion_tokens >= 1 && body.usage.completion_tokens <= 4, JSON.stringify(body.usage));
+  assert.equal(body.usage.total_tokens, body.usage.prompt_tokens + body.usage.completion_tokens);
 }
 
 test("SAILFIN_PUBLIC_URL is the base of service urls: an http(s) URL, its trailing slash dropped; anything else refused at start-up", () => {
@@ -138,11 +229,13 @@ for (const dialect of testDialects()) {
         assert.equal((await findServingTarget(server.server.res, created.serviceId))!.service.id, created.serviceId);
         assert.equal(await findServingTarget(server.server.res, "nothing-here"), null);
         assert.equal(await probeEngine(target.endpoint, 2_000), true);
-        const answer = await completion(target.endpoint);
-        assert.equal(answer.status, 200, JSON.stringify(answer.body));
-        assert.equal(answer.body.choices[0].text, "tokens:3");
-        assert.equal((await completion(target.endpoint, "wrong")).status, 401);
-        assert.equal((await completion(target.endpoint, null)).status, 401);
+        assert.equal(target.endpoint.servedModelName, "chat-a");
+        assertCompletion(await completion(target.endpoint), "chat-a");
+        for (const key of ["wrong", null]) {
+          const refusedCall = await completion(target.endpoint, key);
+          assert.equal(refusedCall.status, 401, JSON.stringify(refusedCall.body));
+          assert.equal(refusedCall.body.error.code, "invalid_api_key");
+        }
 
         // The version shows its service; it cannot be deleted while the service exists.
         const model = await v2Ok(server, "model", "DescribeModel", { modelId: versionA });
@@ -155,14 +248,14 @@ for (const dialect of testDialects()) {
         assert.match(refused.body.message, new RegExp(created.serviceId));
 
         // An engine that dies is restarted on a fresh port; the service reads Serving again.
-        const fake = await (await fetch(`${target.endpoint.url}/fake/pid`, { headers: { authorization: `Bearer ${target.endpoint.apiKey}` } })).json() as any;
-        // The engine holds its own key and nothing of Sailfin's (the test process has the server's variables).
-        assert.ok(fake.env.includes("SAILFIN_ENGINE_API_KEY") && fake.env.includes("VLLM_API_KEY"), fake.env.join(","));
-        assert.deepEqual(fake.env.filter((name: string) => /^(SAILFIN_(?!ENGINE_API_KEY)|AWS_|DATABASE_URL)/.test(name)), []);
-        process.kill(fake.pid, "SIGKILL");
+        const engine = await engineOf(target.endpoint, process.pid);
+        assertEngineEnv(engine, target.endpoint.apiKey!);
+        process.kill(engine.pid, "SIGKILL");
         const back = await pollUntil(() => findServingTarget(server.server.res, "chat-a"),
           (t) => t?.endpoint != null && t.endpoint.url !== target.endpoint!.url, "a restarted engine", 30_000);
-        assert.equal((await completion(back!.endpoint!)).status, 200);
+        assert.equal((await describeSvc(created.serviceId)).runStatus, "Serving");
+        assert.notEqual(back!.endpoint!.apiKey, null);
+        assertCompletion(await completion(back!.endpoint!), "chat-a");
 
         // Delete: refused while serving; stop, then delete.
         const busy = await v2Raw(server, "service", "DeleteService", { serviceId: created.serviceId });
@@ -217,7 +310,7 @@ for (const dialect of testDialects()) {
         const modified = await pollUntil(() => describeSvc(one), (s) => s.runStatus === "Serving" && s.modelId === versionB, "modified service serving");
         const target = (await findServingTarget(server.server.res, "slot-one"))!;
         assert.equal(target.modelVersion.id, versionB);
-        assert.equal((await completion(target.endpoint!)).status, 200);
+        assertCompletion(await completion(target.endpoint!), "slot-one");
         assert.equal(modified.modelVersionId, versionB);
 
         // V1: apply, detail, list.
@@ -308,6 +401,8 @@ for (const dialect of testDialects()) {
       const { serviceId } = await svc("CreateService", { modelId: versionA, name: "survivor", urlSuffix: "survivor" });
       const first = startWorkerProcess(server, dialect);
       let second: ChildProcess | null = null;
+      // An engine outlives a SIGKILLed worker (engine-launcher.ts: the operator's supervisor reaps it); here the test does.
+      let orphan: number | null = null;
       try {
         await until(serviceId, "Serving", 60_000).catch(async (error: Error) => {
           const runs = await server.server.res.db.selectFrom("runs").select(["id", "status", "attempt", "pool_id", "kind", "lease_owner"]).where("kind", "=", "serve").execute();
@@ -316,18 +411,26 @@ for (const dialect of testDialects()) {
         });
         const before = (await findServingTarget(server.server.res, "survivor"))!;
         const attempt = (await server.server.res.db.selectFrom("runs").select("attempt").where("service_num", "=", before.service.num).where("status", "=", "Running").executeTakeFirstOrThrow()).attempt;
+        // A worker process's engine: the worker's real environment (its database, store and Sailfin settings) stays out.
+        const engine = await engineOf(before.endpoint!, first.pid!);
+        assertEngineEnv(engine, before.endpoint!.apiKey!);
+        orphan = engine.pid;
         first.kill("SIGKILL");
         second = startWorkerProcess(server, dialect);
         const after = await pollUntil(() => findServingTarget(server.server.res, "survivor"),
           (t) => t?.endpoint != null && t.endpoint.url !== before.endpoint!.url, "the service back on another worker", 60_000);
-        assert.equal((await completion(after!.endpoint!)).status, 200);
+        assertCompletion(await completion(after!.endpoint!), "survivor");
+        await engineOf(after!.endpoint!, second.pid!);
         const run = await server.server.res.db.selectFrom("runs").select(["attempt", "status"]).where("num", "=", after!.service.runNum!).executeTakeFirstOrThrow();
         assert.equal(run.status, "Running");
         assert.ok(Number(run.attempt) > Number(attempt), "a new attempt holds it");
         await svc("StopService", { serviceId });
         await until(serviceId, "Stopped", 30_000);
       } finally {
+        // The first worker's engines, read while it is still their parent (a failure may have come before `orphan` was known).
+        const firstEngines = first.exitCode === null ? (await engineProcs()).filter((p) => p.ppid === first.pid).map((p) => p.pid) : [];
         if (first.exitCode === null) first.kill("SIGKILL");
+        for (const pid of new Set([...firstEngines, ...(orphan === null ? [] : [orphan])])) killIfAlive(pid);
         second?.kill("SIGTERM");
         await new Promise((r) => setTimeout(r, 500));
         if (second !== null && second.exitCode === null) second.kill("SIGKILL");
