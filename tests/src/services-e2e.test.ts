@@ -84,6 +84,16 @@ async function engineOf(endpoint: { url: string }, parent: number): Promise<Engi
 }
 
 /** SIGKILL, where the process has not already ended. */
+/** Whether a process runs (a zombie, dead but not yet reaped by whoever adopted it, does not). */
+async function isAlive(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 function killIfAlive(pid: number): void {
   try {
     process.kill(pid, "SIGKILL");
@@ -100,7 +110,7 @@ function assertEngineEnv(engine: EngineProc, apiKey: string): void {
   const names = [...engine.env.keys()];
   assert.equal(engine.env.get("SAILFIN_ENGINE_API_KEY"), apiKey);
   assert.equal(engine.env.get("VLLM_API_KEY"), apiKey);
-  assert.deepEqual(names.filter((name) => /^(SAILFIN_(?!ENGINE_API_KEY$|COMPILE$)|AWS_|PG|DATABASE_URL$)/.test(name)), [], names.join(","));
+  assert.deepEqual(names.filter((name) => /^(SAILFIN_(?!ENGINE_API_KEY$|ENGINE_PARENT_PID$|COMPILE$)|AWS_|PG|DATABASE_URL$)/.test(name)), [], names.join(","));
   assert.ok(!engine.argv.includes(apiKey), "the key is not on the command line");
 }
 
@@ -401,7 +411,7 @@ for (const dialect of testDialects()) {
       const { serviceId } = await svc("CreateService", { modelId: versionA, name: "survivor", urlSuffix: "survivor" });
       const first = startWorkerProcess(server, dialect);
       let second: ChildProcess | null = null;
-      // An engine outlives a SIGKILLed worker (engine-launcher.ts: the operator's supervisor reaps it); here the test does.
+      // The runtime's engine stops by itself once its worker is gone (SAILFIN_ENGINE_PARENT_PID); the finally kills it if not.
       let orphan: number | null = null;
       try {
         await until(serviceId, "Serving", 60_000).catch(async (error: Error) => {
@@ -416,6 +426,8 @@ for (const dialect of testDialects()) {
         assertEngineEnv(engine, before.endpoint!.apiKey!);
         orphan = engine.pid;
         first.kill("SIGKILL");
+        const orphanPid = engine.pid;
+        await pollUntil(async () => isAlive(orphanPid), (alive) => !alive, "the orphaned engine to stop by itself", 15_000);
         second = startWorkerProcess(server, dialect);
         const after = await pollUntil(() => findServingTarget(server.server.res, "survivor"),
           (t) => t?.endpoint != null && t.endpoint.url !== before.endpoint!.url, "the service back on another worker", 60_000);

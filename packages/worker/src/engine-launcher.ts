@@ -28,9 +28,12 @@ function engineEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
  * Starts serving engines as children of the worker: Sailfin's runtime (`python -m sailfin_runtime
  * serve …`, with the runtime on PYTHONPATH) or the operator's command as given. An engine's
  * stdout is read and dropped (the runtime's JSON events; the health probe says what matters), its
- * stderr kept as a bounded tail for failure reasons. A child dies with the signal, not with the
- * worker: a worker that is killed leaves an engine a lease expiry later nobody routes to (the
- * endpoint row of that attempt is stale), which the operator's process supervisor reaps.
+ * stderr kept as a bounded tail for failure reasons. A child is stopped with the signal; a worker
+ * that is killed (SIGKILL, the OOM killer) cannot stop it, so every engine is told its worker's
+ * pid (SAILFIN_ENGINE_PARENT_PID): Sailfin's own engine stops within a second of being orphaned
+ * (another worker brings the service up elsewhere, and an orphan would only hold memory). An
+ * operator's engine ignores it: its process supervisor reaps it (nobody routes to it: the
+ * endpoint row of that attempt is stale).
  *
  * @example const engines = engineLauncher({ python, graceMs: 30_000 }); engines.launch({ builtIn: true, argv: ["serve", …], env, signal })
  */
@@ -38,7 +41,9 @@ export function engineLauncher(options: EngineLauncherOptions): { launch(launch:
   return {
     launch(launch) {
       const runtimeDir = options.runtimeDir ?? (options.env ?? process.env).SAILFIN_RUNTIME_DIR ?? defaultRuntimeDir();
-      const env: NodeJS.ProcessEnv = { ...engineEnv(options.env ?? process.env), ...launch.env, PYTHONUNBUFFERED: "1" };
+      const env: NodeJS.ProcessEnv = {
+        ...engineEnv(options.env ?? process.env), ...launch.env, PYTHONUNBUFFERED: "1", SAILFIN_ENGINE_PARENT_PID: String(process.pid),
+      };
       if (launch.builtIn) env.PYTHONPATH = env.PYTHONPATH ? `${runtimeDir}:${env.PYTHONPATH}` : runtimeDir;
       const [program, ...args] = launch.builtIn ? [options.python, "-m", "sailfin_runtime", ...launch.argv] : launch.argv;
       const exited = new Promise<EngineProcess extends { exited: Promise<infer R> } ? R : never>((resolve) => {

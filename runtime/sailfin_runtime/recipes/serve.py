@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 import time
-from typing import List
+from typing import List, Optional
 
 import torch
 
@@ -34,6 +34,17 @@ def _url(host: str, port: int) -> str:
     if host in ("0.0.0.0", "::", ""):
         host = socket.gethostname()
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+PARENT_ENV = "SAILFIN_ENGINE_PARENT_PID"
+
+
+def _watched_parent() -> Optional[int]:
+    """The worker's pid when it asked to be watched (``SAILFIN_ENGINE_PARENT_PID``) and is our parent; else None."""
+    value = os.environ.get(PARENT_ENV, "")
+    if not value.isdigit() or int(value) != os.getppid():
+        return None
+    return int(value)
 
 
 def run(spec: ServeSpec, events: EventSink, stop: StopFlag) -> None:
@@ -89,8 +100,14 @@ def run(spec: ServeSpec, events: EventSink, stop: StopFlag) -> None:
         f"serving {spec.servedModelName!r} at {url}, batches of up to {spec.maxBatchSize}, max_model_len {max_len}, "
         f"eos {list(eos)}, {'bearer key required' if api_key else 'no auth'}")
     events.emit("ready", url=url)
+    parent = _watched_parent()
     try:
         while not stop.requested and engine_thread.is_alive():
+            if parent is not None and os.getppid() != parent:
+                # The worker that started us died without stopping us (SIGKILL, OOM): another worker
+                # brings the service up elsewhere, so this engine would only hold memory (a GPU's).
+                log(f"the worker (pid {parent}) that started this engine is gone: stopping")
+                break
             time.sleep(0.1)
     finally:
         server.shutdown()  # no new connections; the open ones get their requests' ends below
