@@ -126,7 +126,13 @@ async function startApi(work, modelDir, maxBatch) {
       return service.runStatus === "Serving";
     }, { timeoutMs: 300_000, everyMs: 250 });
     const { apiKey } = await client.keys.createApiKey({ description: "bench/serve.mjs" });
-    return { url, key: apiKey, serverPid: child.pid, enginePid: await childPid(child.pid), stop };
+    const enginePid = await childPid(child.pid);
+    if (enginePid !== undefined) {
+      // The pool's command, not the built-in launch, started it: the rows it batches are the engine path's.
+      const argv = (await readFile(`/proc/${enginePid}/cmdline`, "utf8")).split("\0");
+      if (argv[argv.indexOf("--max-batch-size") + 1] !== String(maxBatch)) throw new Error(`the service's engine runs ${argv.join(" ")}`);
+    }
+    return { url, key: apiKey, serverPid: child.pid, enginePid, stop };
   } catch (error) {
     await stop();
     throw error;
