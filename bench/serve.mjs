@@ -93,11 +93,13 @@ async function startApi(work, modelDir, maxBatch) {
     name: "sailfin-bench", env: { PYTHONPATH: join(ROOT, "runtime") }, readyTimeoutSec: 300,
     command: [PYTHON, ...engineArgs("{modelDir}", "{host}", maxBatch, ["--port", "{port}", "--served-model-name", "{servedModelName}", "--api-key-file", "{apiKeyFile}"])],
   } }] };
+  // None of the caller's server settings (a database URL, keys, pools): this server is the bench's own.
+  const ownEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(SAILFIN|QIANFAN)_/.test(name)));
   // BENCH_SERVER_NODE_ARGS: node flags for the server alone (`--cpu-prof --cpu-prof-dir=DIR` to see where its time goes).
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, CLI, "serve", "--home", home, "--host", "127.0.0.1", "--port", "0"], {
     stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, SAILFIN_PYTHON: PYTHON, SAILFIN_DEVICE: DEVICE, SAILFIN_POOLS: JSON.stringify(pools) },
+    env: { ...ownEnv, SAILFIN_PYTHON: PYTHON, SAILFIN_DEVICE: DEVICE, SAILFIN_POOLS: JSON.stringify(pools) },
   });
   const exited = new Promise((r) => child.on("close", r));
   const stop = async () => { child.kill("SIGTERM"); await exited; };
@@ -115,7 +117,7 @@ async function startApi(work, modelDir, maxBatch) {
     });
     const credentials = JSON.parse(await readFile(join(home, "credentials.json"), "utf8"));
     const imported = JSON.parse(await run(process.execPath, [CLI, "models", "import", modelDir, "--name", "bench-model", "--json"], {
-      env: { ...process.env, QIANFAN_CONSOLE_API_BASE_URL: url, QIANFAN_ACCESS_KEY: credentials.accessKey, QIANFAN_SECRET_KEY: credentials.secretKey },
+      env: { ...ownEnv, QIANFAN_CONSOLE_API_BASE_URL: url, QIANFAN_ACCESS_KEY: credentials.accessKey, QIANFAN_SECRET_KEY: credentials.secretKey },
     }));
     if (imported.status !== "Ready") throw new Error(`the import ended ${imported.status}: ${imported.failReason}`);
     const client = new SailfinClient({ baseUrl: url, ...credentials, retries: 0 });
