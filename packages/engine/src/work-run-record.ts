@@ -32,3 +32,15 @@ export function toWorkRunRecord(row: WorkRow): WorkRunRecord {
     createdAt: row.created_at, finishedAt: row.finished_at, runState: runStateOf(row), poolId: row.pool_id,
   };
 }
+
+/** A queued kind's record with its payload and outcome parsed: what its describe routes render. */
+export interface WorkRunView<Spec, Result> extends WorkRunRecord {
+  readonly spec: Spec;
+  /** null until the run records its outcome. */
+  readonly result: Result | null;
+}
+
+/** @example const view = toWorkRunView<EvalRunSpec, EvalResult>(row); */
+export function toWorkRunView<Spec, Result>(row: WorkRow): WorkRunView<Spec, Result> {
+  return { ...toWorkRunRecord(row), spec: JSON.parse(row.spec) as Spec, result: row.result === null ? null : JSON.parse(row.result) as Result };
+}

@@ -10,7 +10,7 @@ import { defaultPlacement } from "../pools/index.js";
 import { findWorkRun, type WorkRow } from "../queue/find-work.js";
 import { requestStop, type StopResult } from "../queue/request-stop.js";
 import type { Actor, EngineResources } from "../resources.js";
-import { toWorkRunRecord, type WorkRunRecord } from "../work-run-record.js";
+import { toWorkRunView, type WorkRunView } from "../work-run-record.js";
 import { findServedVersionNum } from "./served-version.js";
 import type { BatchInferenceResult, BatchInferenceSpec, BatchParams } from "./batch-spec.js";
 
@@ -131,17 +131,9 @@ export async function createBatchTask(res: EngineResources, actor: Actor, input:
 }
 
 /** A batch inference task as routes render it: its run's record, spec and outcome. */
-export interface BatchTaskView extends WorkRunRecord {
-  readonly spec: BatchInferenceSpec;
-  readonly result: BatchInferenceResult | null;
-}
+export type BatchTaskView = WorkRunView<BatchInferenceSpec, BatchInferenceResult>;
 
-function viewOf(row: WorkRow): BatchTaskView {
-  return {
-    ...toWorkRunRecord(row), spec: JSON.parse(row.spec) as BatchInferenceSpec,
-    result: row.result === null ? null : JSON.parse(row.result) as BatchInferenceResult,
-  };
-}
+const viewOf = (row: WorkRow): BatchTaskView => toWorkRunView(row);
 
 const findTask = (db: Db, ref: string, field: string) => findWorkRun(db, "batch-inference", ref, field, "batch inference task");
 

@@ -5,7 +5,7 @@ import { defaultPlacement } from "../pools/index.js";
 import { findWorkRun } from "../queue/find-work.js";
 import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
-import { toWorkRunRecord, type WorkRunRecord } from "../work-run-record.js";
+import { toWorkRunView, type WorkRunView } from "../work-run-record.js";
 import { EXPORT_CONTENTS, type EvalExportResult, type EvalExportSpec, type ExportContent } from "./eval-spec.js";
 
 /**
@@ -81,15 +81,12 @@ export async function createEvalExport(res: EngineResources, actor: Actor, input
 }
 
 /** An export task as routes render it: its run's record, spec and outcome. */
-export interface EvalExportView extends WorkRunRecord {
-  readonly spec: EvalExportSpec;
-  readonly result: EvalExportResult | null;
-}
+export type EvalExportView = WorkRunView<EvalExportSpec, EvalExportResult>;
 
 /** One export by `amemt-…` id or number, or NotFound naming `field`. */
 export async function describeEvalExport(res: EngineResources, ref: V1Id, field: string): Promise<EvalExportView> {
   const row = await findWorkRun(res.db, "eval-export", ref, field, "export task");
-  return { ...toWorkRunRecord(row), spec: JSON.parse(row.spec) as EvalExportSpec, result: row.result === null ? null : JSON.parse(row.result) as EvalExportResult };
+  return toWorkRunView(row);
 }
 
 /** The latest export of an evaluation (V2 describes exports by the evaluation's id), or null. */

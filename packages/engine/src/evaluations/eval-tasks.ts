@@ -10,7 +10,7 @@ import { findWorkRun, type WorkRow } from "../queue/find-work.js";
 import { requestStop, type StopResult } from "../queue/request-stop.js";
 import { keysetPage, type Db } from "@sailfin/store";
 import type { Actor, EngineResources } from "../resources.js";
-import { toWorkRunRecord, type WorkRunRecord } from "../work-run-record.js";
+import { toWorkRunView, type WorkRunView } from "../work-run-record.js";
 import { resolveJudgeTarget } from "./judge-endpoints.js";
 import type { EvalMode, EvalResult, EvalRunSpec, EvalUnitSpec, InferenceParams, JudgeSpec, ManualDimension } from "./eval-spec.js";
 
@@ -248,17 +248,9 @@ function judgeSpec(res: EngineResources, input: CreateEvalInput, modes: readonly
 }
 
 /** An evaluation as routes render it: its run's record, spec and outcome. */
-export interface EvalView extends WorkRunRecord {
-  readonly spec: EvalRunSpec;
-  readonly result: EvalResult | null;
-}
+export type EvalView = WorkRunView<EvalRunSpec, EvalResult>;
 
-function viewOf(row: WorkRow): EvalView {
-  return {
-    ...toWorkRunRecord(row), spec: JSON.parse(row.spec) as EvalRunSpec,
-    result: row.result === null ? null : JSON.parse(row.result) as EvalResult,
-  };
-}
+const viewOf = (row: WorkRow): EvalView => toWorkRunView(row);
 
 /** One evaluation by `ame-…` id or number, or NotFound naming `field`. */
 export async function describeEval(res: EngineResources, ref: V1Id, field: string): Promise<EvalView> {

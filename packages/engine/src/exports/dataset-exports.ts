@@ -6,7 +6,7 @@ import { enqueueRun } from "../queue/enqueue.js";
 import { findWorkRun, type WorkRow } from "../queue/find-work.js";
 import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
-import { toWorkRunRecord, type WorkRunRecord } from "../work-run-record.js";
+import { toWorkRunView, type WorkRunView } from "../work-run-record.js";
 
 /**
  * Dataset exports (V1 `dataset/export` + `exportRecord`, V2 `CreateExportTask` +
@@ -89,16 +89,13 @@ export async function createDatasetExport(res: EngineResources, actor: Actor, in
 }
 
 /** An export task as routes render it. */
-export interface DatasetExportView extends WorkRunRecord {
-  readonly spec: DatasetExportSpec;
-  readonly result: DatasetExportResult | null;
+export interface DatasetExportView extends WorkRunView<DatasetExportSpec, DatasetExportResult> {
   readonly startedAt: string | null;
 }
 
 function toView(row: WorkRow): DatasetExportView {
   return {
-    ...toWorkRunRecord(row), startedAt: row.started_at,
-    spec: JSON.parse(row.spec) as DatasetExportSpec, result: row.result === null ? null : JSON.parse(row.result) as DatasetExportResult,
+    ...toWorkRunView<DatasetExportSpec, DatasetExportResult>(row), startedAt: row.started_at,
   };
 }
 

@@ -5,7 +5,7 @@ import { findVersion } from "../models/model-rows.js";
 import { enqueueRun } from "../queue/enqueue.js";
 import type { WorkRow } from "../queue/find-work.js";
 import type { Actor, EngineResources } from "../resources.js";
-import { toWorkRunRecord, type WorkRunRecord } from "../work-run-record.js";
+import { toWorkRunView, type WorkRunView } from "../work-run-record.js";
 
 /**
  * Model exports (V2 `CreateModelExportTask` / `DescribeModelExportTask`): a `runs` row of kind
@@ -73,14 +73,9 @@ export async function createModelExport(res: EngineResources, actor: Actor, inpu
 }
 
 /** An export as routes render it. */
-export interface ModelExportView extends WorkRunRecord {
-  readonly spec: ModelExportSpec;
-  readonly result: ModelExportResult | null;
-}
+export type ModelExportView = WorkRunView<ModelExportSpec, ModelExportResult>;
 
-function toView(row: WorkRow): ModelExportView {
-  return { ...toWorkRunRecord(row), spec: JSON.parse(row.spec) as ModelExportSpec, result: row.result === null ? null : JSON.parse(row.result) as ModelExportResult };
-}
+const toView = (row: WorkRow): ModelExportView => toWorkRunView(row);
 
 /**
  * The newest export of a version that has not failed (DescribeModelExportTask is keyed by the
