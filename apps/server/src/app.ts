@@ -177,12 +177,16 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
  * The envelope of a request's errors: its route's (the gate sets it first thing); where no route
  * took the request (an unknown path, a URL the router could not read), the family its path names.
  */
+const OPENAI_PATH = /^\/v1\/(files|fine_tuning|models|chat)(\/|\?|$)/;
+
 function dialectOf(request: FastifyRequest): ErrorDialect {
   // Optional: the request Fastify makes for a URL its router could not read has no decorations.
   const routed = request.sailfin?.dialect;
   if (routed !== undefined) return routed;
   if (request.url.startsWith("/wenxinworkshop")) return "v1";
   if (request.url.startsWith("/rpc/")) return "v1chat";
+  // OpenAI's dialect (routes/openai/): the families its SDKs call under `<server>/v1`.
+  if (OPENAI_PATH.test(request.url)) return "openai";
   return request.url.startsWith("/oauth/") ? "oauth" : "v2";
 }
 

@@ -24,6 +24,9 @@ const ID_PREFIX = {
   // Sailfin's own objects (webhooks are an extension; Qianfan has no prefix for them).
   webhook: "wh",
   webhookDelivery: "whd",
+  // OpenAI's fine-tuning dialect (issue 16): a file, a job.
+  openAiFile: "file",
+  fineTuningJob: "ftjob",
 } as const;
 
 type IdKind = keyof typeof ID_PREFIX;

@@ -10,15 +10,15 @@ describe("runStateWord", () => {
   test("each kind in each dialect says what its describe call says", () => {
     const word = (dialect: "v1" | "v2", kind: (typeof RUN_KINDS)[number], status: (typeof RUN_STATUSES)[number], extra: { cancelRequested?: boolean; partly?: boolean } = {}) =>
       runStateWord(dialect, { kind, status, cancelRequested: extra.cancelRequested ?? false, partly: extra.partly ?? false });
-    assert.deepEqual(RUN_STATUSES.map((s) => word("v2", "finetune", s)), ["Waiting", "Running", "Done", "Failed", "Stopped"]);
-    assert.deepEqual(RUN_STATUSES.map((s) => word("v1", "finetune", s)), ["RUNNING", "RUNNING", "FINISH", "FAIL", "STOP"]);
-    assert.deepEqual(RUN_STATUSES.map((s) => word("v1", "evaluate", s)), ["Pending", "Doing", "Done", "Fail", "Stopped"]);
+    assert.deepEqual(RUN_STATUSES.map((s) => word("v2", "finetune", s)), ["Waiting", "Running", "Paused", "Done", "Failed", "Stopped"]);
+    assert.deepEqual(RUN_STATUSES.map((s) => word("v1", "finetune", s)), ["RUNNING", "RUNNING", "RUNNING", "FINISH", "FAIL", "STOP"]);
+    assert.deepEqual(RUN_STATUSES.map((s) => word("v1", "evaluate", s)), ["Pending", "Doing", "Pending", "Done", "Fail", "Stopped"]);
     assert.equal(word("v1", "evaluate", "Succeeded", { partly: true }), "PartlyDone");
-    assert.deepEqual(RUN_STATUSES.map((s) => word("v2", "evaluate", s)), ["Queued", "Running", "Successed", "Failed", "Stopped"]);
+    assert.deepEqual(RUN_STATUSES.map((s) => word("v2", "evaluate", s)), ["Queued", "Running", "Queued", "Successed", "Failed", "Stopped"]);
     assert.equal(word("v2", "evaluate", "Running", { cancelRequested: true }), "Stopping");
-    assert.deepEqual(RUN_STATUSES.map((s) => word("v2", "compress", s)), ["creating", "running", "succeeded", "failed", "stopped"]);
-    assert.deepEqual(RUN_STATUSES.map((s) => word("v1", "eval-export", s)), ["Pending", "Uploading", "Done", "Fail", "Fail"]);
-    assert.deepEqual(RUN_STATUSES.map((s) => word("v2", "publish", s)), ["Creating", "Creating", "Ready", "Fail", "Fail"]);
+    assert.deepEqual(RUN_STATUSES.map((s) => word("v2", "compress", s)), ["creating", "running", "creating", "succeeded", "failed", "stopped"]);
+    assert.deepEqual(RUN_STATUSES.map((s) => word("v1", "eval-export", s)), ["Pending", "Uploading", "Pending", "Done", "Fail", "Fail"]);
+    assert.deepEqual(RUN_STATUSES.map((s) => word("v2", "publish", s)), ["Creating", "Creating", "Creating", "Ready", "Fail", "Fail"]);
   });
 
   test("a SailfinError naming a state renders each dialect's word; the log message keeps the internal status", () => {

@@ -4,7 +4,11 @@
  */
 
 /** A fine-tuning run (V2 "task", V1 "job"). */
-export const RUN_STATUSES = ["Queued", "Running", "Succeeded", "Failed", "Cancelled"] as const;
+/**
+ * `Paused`: a fine-tuning run a caller paused (OpenAI's pause, a V2 extension): it holds no worker
+ * and no lease, and resuming queues it again to continue from its latest checkpoint.
+ */
+export const RUN_STATUSES = ["Queued", "Running", "Paused", "Succeeded", "Failed", "Cancelled"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ["Succeeded", "Failed", "Cancelled"];
@@ -14,12 +18,14 @@ export function isTerminalRun(status: RunStatus): boolean {
 }
 
 /** V2 `runStatus`. */
-export type V2RunStatus = "Waiting" | "Running" | "Done" | "Failed" | "Stopped";
+/** `Paused` is Sailfin's (Qianfan has no pause). */
+export type V2RunStatus = "Waiting" | "Running" | "Paused" | "Done" | "Failed" | "Stopped";
 
 export function v2RunStatus(status: RunStatus): V2RunStatus {
   switch (status) {
     case "Queued": return "Waiting";
     case "Running": return "Running";
+    case "Paused": return "Paused";
     case "Succeeded": return "Done";
     case "Failed": return "Failed";
     case "Cancelled": return "Stopped";
@@ -36,6 +42,7 @@ export type V1RunStatus = "RUNNING" | "FINISH" | "STOP" | "FAIL";
 export function v1RunStatus(status: RunStatus): V1RunStatus {
   switch (status) {
     case "Queued":
+    case "Paused":
     case "Running": return "RUNNING";
     case "Succeeded": return "FINISH";
     case "Failed": return "FAIL";
@@ -117,7 +124,8 @@ export type CompTaskStatus = "creating" | "running" | "succeeded" | "failed" | "
 
 export function compTaskStatus(state: WorkState): CompTaskStatus {
   switch (state.status) {
-    case "Queued": return "creating";
+    case "Queued":
+    case "Paused": return "creating";
     case "Running": return state.cancelRequested ? "stopping" : "running";
     case "Succeeded": return "succeeded";
     case "Failed": return "failed";
@@ -134,7 +142,8 @@ export type V1EvalState = "Pending" | "Doing" | "DoingWithManualBegin" | "Done" 
 
 export function v1EvalState(state: WorkState, partly: boolean, manualPending = false): V1EvalState {
   switch (state.status) {
-    case "Queued": return "Pending";
+    case "Queued":
+    case "Paused": return "Pending";
     case "Running": return state.cancelRequested ? "Stopping" : "Doing";
     case "Succeeded": return manualPending ? "DoingWithManualBegin" : partly ? "PartlyDone" : "Done";
     case "Failed": return "Fail";
@@ -149,7 +158,8 @@ export type V2EvalState = "Queued" | "Running" | "RunningWithManualBegin" | "Suc
 /** `manualPending`: answers written, people scoring (V1 `DoingWithManualBegin`). */
 export function v2EvalState(state: WorkState, manualPending = false): V2EvalState {
   switch (state.status) {
-    case "Queued": return "Queued";
+    case "Queued":
+    case "Paused": return "Queued";
     case "Running": return state.cancelRequested ? "Stopping" : "Running";
     case "Succeeded": return manualPending ? "RunningWithManualBegin" : "Successed";
     case "Failed": return "Failed";
@@ -163,7 +173,8 @@ export type ExportState = "Pending" | "Uploading" | "Done" | "Fail";
 
 export function exportState(status: RunStatus): ExportState {
   switch (status) {
-    case "Queued": return "Pending";
+    case "Queued":
+    case "Paused": return "Pending";
     case "Running": return "Uploading";
     case "Succeeded": return "Done";
     case "Failed":
@@ -175,7 +186,8 @@ export function exportState(status: RunStatus): ExportState {
 /** V1 dataset export `status`/`exportStatus` (the SDK's DataExportStatus: 0 init, 1 running, 2 finished, 3 failed). */
 export function v1DatasetExportStatus(status: RunStatus): 0 | 1 | 2 | 3 {
   switch (status) {
-    case "Queued": return 0;
+    case "Queued":
+    case "Paused": return 0;
     case "Running": return 1;
     case "Succeeded": return 2;
     case "Failed":
@@ -203,7 +215,8 @@ export type BatchInferenceStatus = "Queuing" | "Running" | "Done" | "Stopping" |
 
 export function batchInferenceStatus(state: WorkState): BatchInferenceStatus {
   switch (state.status) {
-    case "Queued": return "Queuing";
+    case "Queued":
+    case "Paused": return "Queuing";
     case "Running": return state.cancelRequested ? "Stopping" : "Running";
     case "Succeeded": return "Done";
     case "Failed": return "Failed";

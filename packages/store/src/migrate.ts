@@ -10,6 +10,7 @@ import * as m0008 from "./migrations/0008-run-placement.js";
 import * as m0009 from "./migrations/0009-export-references.js";
 import * as m0010 from "./migrations/0010-serving.js";
 import * as m0011 from "./migrations/0011-manual-scores.js";
+import * as m0012 from "./migrations/0012-openai.js";
 import type { Dialect } from "./db.js";
 
 interface Migration {
@@ -30,6 +31,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: "0009-export-references", up: m0009.up },
   { name: "0010-serving", up: m0010.up },
   { name: "0011-manual-scores", up: m0011.up },
+  { name: "0012-openai", up: m0012.up },
 ];
 
 interface MigrationResult {

@@ -29,6 +29,8 @@ export interface Database {
   services: ServiceTable;
   service_endpoints: ServiceEndpointTable;
   bearer_tokens: BearerTokenTable;
+  openai_files: OpenAiFileTable;
+  openai_jobs: OpenAiJobTable;
 }
 
 interface AccessKeyTable {
@@ -166,6 +168,8 @@ export interface RunTable {
   executor_job_id: string | null;
   /** The service a `serve` or `batch-inference` run belongs to (migration 0010); null otherwise. */
   service_num: number | null;
+  /** 1: a caller asked to pause it while Running (migration 0012); the worker records Paused. */
+  pause_requested: Generated<number>;
 }
 
 /** An inference service (migration 0010): one deployed model version. */
@@ -189,6 +193,10 @@ export interface ServiceTable {
   creator: string;
   created_at: string;
   modified_at: string;
+  /** Stop after this many seconds without a call (migration 0012: services started on demand); null: never. */
+  idle_stop_s: number | null;
+  /** The last chat call's time; null: none yet. */
+  last_used_at: string | null;
 }
 
 /** Where a serving run's engine answers (migration 0010); valid only for `attempt` = the run's attempt. */
@@ -386,4 +394,59 @@ interface WorkerTable {
   expires_at: string;
   /** The resource pools it serves, comma-separated; '' for any pool (migration 0008). */
   pools: Generated<string>;
+}
+
+/** An OpenAI `POST /v1/files` upload (migration 0012). */
+interface OpenAiFileTable {
+  num: Generated<number>;
+  /** `file-…`. */
+  id: string;
+  purpose: string;
+  filename: string;
+  bytes: number;
+  /** `uploaded`, `processed` or `error`. */
+  status: string;
+  status_details: string | null;
+  /** Where the raw bytes are in the artifact store. */
+  object_key: string;
+  /** `chat` or `preference` for a validated fine-tune file; null otherwise. */
+  data_kind: string | null;
+  line_count: Generated<number>;
+  /** The Released dataset version holding the file's records (fine-tune files). */
+  dataset_version_num: number | null;
+  creator: string;
+  created_at: string;
+  expires_at: string | null;
+}
+
+/** A fine-tuning job created through OpenAI's dialect (migration 0012): a V2 job and its one task. */
+interface OpenAiJobTable {
+  num: Generated<number>;
+  /** `ftjob-…`. */
+  id: string;
+  job_num: number;
+  run_num: number;
+  /** The `model` the caller named. */
+  model: string;
+  training_file_num: number;
+  validation_file_num: number | null;
+  /** JSON: `method` with every `auto` resolved. */
+  method: string;
+  suffix: string | null;
+  seed: number;
+  /** JSON object or null. */
+  metadata: string | null;
+  /** JSON array. */
+  integrations: string;
+  organization: string;
+  /** The last part of `fine_tuned_model`. */
+  model_key: string;
+  /** `ft:<base>:<org>:<suffix>:<model_key>`. */
+  fine_tuned_model: string;
+  /** The version published from the run; null until the run succeeded. */
+  model_version_num: number | null;
+  /** The metrics CSV (`fine-tune-results`), once the job ended. */
+  result_file_num: number | null;
+  creator: string;
+  created_at: string;
 }
