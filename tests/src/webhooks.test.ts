@@ -241,7 +241,7 @@ for (const dialect of testDialects()) {
       try {
         const tuner = await server.clientWith("QianfanModelTuningFullControlAccessPolicy");
         const hook = await tuner.v2<any>("webhook", "CreateWebhook", { url: receiver.url });
-        assert.deepEqual(hook.objectKinds, ["task", "model_version", "compression", "evaluation", "export"]);
+        assert.deepEqual(hook.objectKinds, ["task", "model_version", "compression", "evaluation", "export", "fine_tuning_job"]);
         assert.ok(!(await call("DescribeWebhooks", {})).webhookList.some((w: any) => w.webhookId === hook.webhookId));
         const foreign = await v2Raw(server, "webhook", "DescribeWebhookDeliveries", { webhookId: hook.webhookId });
         assert.equal(foreign.status, 400);

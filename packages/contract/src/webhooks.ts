@@ -9,8 +9,11 @@ import { PageFields } from "./validate.js";
  * defined once so the server signs and a receiver (or the SDK) verifies with the same code.
  */
 
-/** What a webhook can follow: the state changes of these objects (wire words). */
-export const WEBHOOK_OBJECT_KINDS = ["task", "model_version", "compression", "evaluation", "export"] as const;
+/**
+ * What a webhook can follow: the state changes of these objects (wire words). `fine_tuning_job`
+ * is OpenAI's dialect (docs/openai.md): its deliveries carry OpenAI's event body instead of ours.
+ */
+export const WEBHOOK_OBJECT_KINDS = ["task", "model_version", "compression", "evaluation", "export", "fine_tuning_job"] as const;
 export type WebhookObjectKind = (typeof WEBHOOK_OBJECT_KINDS)[number];
 
 /** The action a key needs to read each kind: a webhook only sees what its key may read. */
@@ -20,7 +23,31 @@ export const WEBHOOK_READ_ACTION: Readonly<Record<WebhookObjectKind, Action>> = 
   compression: "comp:read",
   evaluation: "eval:read",
   export: "eval:read",
+  fine_tuning_job: "tuning:read",
 };
+
+/** The OpenAI job statuses a `fine_tuning_job` webhook is told about, and their event types. */
+export const FINE_TUNING_JOB_EVENT_TYPES = {
+  succeeded: "fine_tuning.job.succeeded",
+  failed: "fine_tuning.job.failed",
+  cancelled: "fine_tuning.job.cancelled",
+} as const;
+export type FineTuningJobEventStatus = keyof typeof FINE_TUNING_JOB_EVENT_TYPES;
+
+export function isFineTuningJobEventStatus(status: string): status is FineTuningJobEventStatus {
+  return Object.hasOwn(FINE_TUNING_JOB_EVENT_TYPES, status);
+}
+
+/**
+ * A `fine_tuning_job` delivery's body: OpenAI's webhook event, so code written for OpenAI's
+ * webhooks (and the SDKs' `webhooks.unwrap()`) reads it unchanged. `id` is the same on every retry.
+ *
+ * @example openAiWebhookEventBody("evt_0a1b…", 1718000000, "succeeded", "ftjob-…")
+ * // {id: "evt_0a1b…", object: "event", created_at: 1718000000, type: "fine_tuning.job.succeeded", data: {id: "ftjob-…"}}
+ */
+export function openAiWebhookEventBody(id: string, createdAt: number, status: FineTuningJobEventStatus, jobId: string) {
+  return { id, object: "event", created_at: createdAt, type: FINE_TUNING_JOB_EVENT_TYPES[status], data: { id: jobId } } as const;
+}
 
 export const CreateWebhookBody = z.object({
   url: z.string().max(2000).refine(isHttpUrl, "must be an absolute http:// or https:// URL"),
@@ -52,6 +79,18 @@ export const WEBHOOK_HEADERS = {
   signature: "x-sailfin-signature",
 } as const;
 
+/**
+ * The Standard Webhooks headers (standardwebhooks.com), sent with every delivery beside ours:
+ * OpenAI signs this way, so the `openai` SDKs' `webhooks.unwrap(body, headers, secret)` verifies
+ * a Sailfin delivery with the webhook's secret as given (a secret without the `whsec_` prefix is
+ * used as its UTF-8 bytes by both SDKs, which is how ours signs too).
+ */
+export const STANDARD_WEBHOOK_HEADERS = {
+  id: "webhook-id",
+  timestamp: "webhook-timestamp",
+  signature: "webhook-signature",
+} as const;
+
 /** Receivers should refuse a timestamp further than this from their clock (replays). */
 const WEBHOOK_TOLERANCE_S = 300;
 
@@ -64,6 +103,16 @@ const WEBHOOK_TOLERANCE_S = 300;
  */
 export function webhookSignature(secret: string, timestamp: string, body: string): string {
   return `v1=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
+}
+
+/**
+ * The `webhook-signature` value: `v1,` + base64 HMAC-SHA256 under the secret's UTF-8 bytes of
+ * `<webhook-id>.<timestamp>.<raw body>` (Standard Webhooks).
+ *
+ * @example standardWebhookSignature("3f0c…", "whd-…", "1718000000", '{"id":"evt_…"}') // "v1,K5oZ…="
+ */
+export function standardWebhookSignature(secret: string, id: string, timestamp: string, body: string): string {
+  return `v1,${createHmac("sha256", secret).update(`${id}.${timestamp}.${body}`).digest("base64")}`;
 }
 
 /**

@@ -332,7 +332,7 @@ export interface WebhookTable {
   url: string;
   /** AES-256-GCM ciphertext of the signing secret (the HMAC needs the secret itself). */
   secret_enc: string;
-  /** JSON array of webhook object kinds (`task`, `model_version`, `compression`, `evaluation`, `export`). */
+  /** JSON array of webhook object kinds (`task`, `model_version`, `compression`, `evaluation`, `export`, `fine_tuning_job`). */
   object_kinds: string;
   description: Generated<string>;
   /** Newest `events.num` at registration: only later events are delivered. */

@@ -1,10 +1,11 @@
 import {
-  WEBHOOK_HEADERS, WEBHOOK_READ_ACTION, nowIso, policiesAllow, webhookSignature,
+  STANDARD_WEBHOOK_HEADERS, WEBHOOK_HEADERS, WEBHOOK_READ_ACTION, isFineTuningJobEventStatus, nowIso, openAiWebhookEventBody,
+  policiesAllow, standardWebhookSignature, webhookSignature,
 } from "@sailfin/contract";
 import { findCredential } from "../iam/access-keys.js";
 import { isoIn } from "../queue/lease.js";
 import type { EngineResources } from "../resources.js";
-import { webhookEventOf } from "./webhook-events.js";
+import { webhookEventOf, type WebhookEvent } from "./webhook-events.js";
 
 export interface DeliveryPolicy {
   /** One attempt's limit (connect + answer). */
@@ -82,8 +83,9 @@ export async function attemptDelivery(res: EngineResources, claimed: ClaimedDeli
     return;
   }
 
-  const body = JSON.stringify({ id: row.id, webhookId: row.webhook_id, event });
+  const body = deliveryBody(row.id, row.webhook_id, event);
   const timestamp = String(Math.floor(Date.now() / 1000));
+  const secret = res.secrets.open(row.secret_enc);
   let statusCode: number | null = null;
   let error: string | null = null;
   // Our own controller and timer rather than AbortSignal.any(…timeout()): on Node 20 such a
@@ -102,7 +104,10 @@ export async function attemptDelivery(res: EngineResources, claimed: ClaimedDeli
         [WEBHOOK_HEADERS.webhookId]: row.webhook_id,
         [WEBHOOK_HEADERS.deliveryId]: row.id,
         [WEBHOOK_HEADERS.timestamp]: timestamp,
-        [WEBHOOK_HEADERS.signature]: webhookSignature(res.secrets.open(row.secret_enc), timestamp, body),
+        [WEBHOOK_HEADERS.signature]: webhookSignature(secret, timestamp, body),
+        [STANDARD_WEBHOOK_HEADERS.id]: row.id,
+        [STANDARD_WEBHOOK_HEADERS.timestamp]: timestamp,
+        [STANDARD_WEBHOOK_HEADERS.signature]: standardWebhookSignature(secret, row.id, timestamp, body),
       },
       body,
       redirect: "manual",
@@ -127,6 +132,18 @@ export async function attemptDelivery(res: EngineResources, claimed: ClaimedDeli
     const wait = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (claimed.attempts - 1));
     await record(res, claimed, { status: "pending", next_attempt_at: isoIn(wait), last_status_code: statusCode, last_error: error });
   }
+}
+
+/**
+ * The JSON a delivery POSTs: ours (`{id, webhookId, event}`), or for an OpenAI job OpenAI's event
+ * body, whose `evt_` id is the delivery's tail so that it stays the same on every retry.
+ */
+function deliveryBody(deliveryId: string, webhookId: string, event: WebhookEvent): string {
+  if (event.objectKind === "fine_tuning_job" && isFineTuningJobEventStatus(event.to)) {
+    const createdAt = Math.floor(Date.parse(event.at) / 1000);
+    return JSON.stringify(openAiWebhookEventBody(`evt_${deliveryId.slice(deliveryId.indexOf("-") + 1)}`, createdAt, event.to, event.objectId));
+  }
+  return JSON.stringify({ id: deliveryId, webhookId, event });
 }
 
 /** Writes an attempt's outcome, fenced by its attempt number (a lapsed claim retaken elsewhere wins). */

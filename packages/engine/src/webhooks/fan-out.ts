@@ -43,7 +43,7 @@ export async function fanOutEvents(res: EngineResources, options: FanOutOptions)
     const cursor = await lockRows(trx.selectFrom("webhook_cursor").select("event_num").where("name", "=", CURSOR), res.dialect, "update")
       .executeTakeFirstOrThrow();
     const after = Number(cursor.event_num);
-    const rows = await trx.selectFrom("events").select(["num", "object_kind", "object_id", "at"])
+    const rows = await trx.selectFrom("events").select(["num", "object_kind", "object_id", "to_state", "at"])
       .where("num", ">", after).orderBy("num", "asc").limit(options.batch).execute();
     const ready = settled(rows, after, res.dialect, now - options.gapGraceMs);
     const last = ready.at(-1);
@@ -58,7 +58,7 @@ export async function fanOutEvents(res: EngineResources, options: FanOutOptions)
     const at = nowIso();
     const deliveries: Array<{ webhook_num: number; event_num: number }> = [];
     for (const event of ready) {
-      const kind = webhookKindOf(event.object_kind, event.object_id);
+      const kind = webhookKindOf(event.object_kind, event.object_id, event.to_state);
       if (kind === null) continue;
       for (const hook of hooks) {
         if (Number(event.num) <= Number(hook.from_event_num)) continue;
