@@ -3,12 +3,14 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { ROUTES, routeName, type RouteDef } from "@sailfin/server";
 import { startTestServer, type TestServer } from "./harness.js";
+import { isOpenAiRoute, registeredRoutes } from "./route-tree.js";
 
 /**
  * docs/compatibility.md and the server agree: every JSON route of ROUTES is listed once, as
  * implemented or deviation (as extension when declared `extension`, in the extensions section);
  * nothing listed as served is missing; nothing listed as not implemented is served. Routes outside
- * ROUTES (the ext/ Fastify routes, OAuth) are read from the running app's router.
+ * ROUTES (the ext/ Fastify routes, OAuth) are read from the running app's router. OpenAI's `/v1/`
+ * routes are docs/openai-compatibility.md's (openai-compatibility-doc.test.ts).
  */
 
 const DOC = new URL("../../docs/compatibility.md", import.meta.url);
@@ -48,24 +50,6 @@ function isJsonRoute(route: string): boolean {
   return (route.startsWith("POST /v2/") && route !== "POST /v2/chat/completions") || route.startsWith("POST /wenxinworkshop/");
 }
 
-/**
- * Every `METHOD url` the app registered, from Fastify's route tree (`printRoutes()`, its only
- * listing): each line is 4-character indent groups, a branch, a path segment and its methods.
- */
-function registeredRoutes(tree: string): string[] {
-  const stack: string[] = [];
-  const out: string[] = [];
-  for (const line of tree.split("\n")) {
-    const m = /^((?:│ {3}| {4})*)(?:├── |└── )(.*?)(?: \(([A-Z, ]+)\))?$/.exec(line);
-    if (m === null) continue;
-    stack.length = m[1]!.length / 4;
-    stack.push(m[2]!);
-    // HEAD comes with every GET.
-    for (const method of (m[3] ?? "").split(", ")) if (method !== "" && method !== "HEAD") out.push(`${method} ${stack.join("")}`);
-  }
-  return out;
-}
-
 /** A `not implemented` row may name a whole family with `*`. */
 function matches(pattern: string, name: string): boolean {
   const escaped = pattern.split("*").map((part) => part.replace(/[.?+^$()[\]{}|\\]/g, "\\$&"));
@@ -90,7 +74,8 @@ describe("docs/compatibility.md matches the server's routes", () => {
     // Each V2 resource of ROUTES also has a static path served by the same gate as /v2/:resource.
     const v2Paths = new Set(ROUTES.flatMap((def) => (def.dialect === "v2" ? [`POST /v2/${def.resource}`] : [])));
     for (const path of v2Paths) assert.ok(registered.includes(path), `${path} in the parsed router`);
-    others = registered.filter((name) => name !== "POST /v2/:resource" && !v2Paths.has(name) && !byName.has(name));
+    // OpenAI's dialect has its own page, checked by openai-compatibility-doc.test.ts.
+    others = registered.filter((name) => name !== "POST /v2/:resource" && !v2Paths.has(name) && !byName.has(name) && !isOpenAiRoute(name));
   });
   /** Parsed on first use, so that a malformed row fails the tests with its line. */
   const docRows = (): DocRow[] => (parsed ??= parseCompatibilityDoc(text));

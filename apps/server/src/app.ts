@@ -177,7 +177,9 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
  * The envelope of a request's errors: its route's (the gate sets it first thing); where no route
  * took the request (an unknown path, a URL the router could not read), the family its path names.
  */
-const OPENAI_PATH = /^\/v1\/(files|fine_tuning|models|chat)(\/|\?|$)/;
+// Every `/v1/` path but Qianfan's token route: an OpenAI route Sailfin lacks (embeddings, batches…)
+// then answers 404 in the envelope the SDK reads (docs/openai-compatibility.md).
+const OPENAI_PATH = /^\/v1\/(?!BCE-BEARER(\/|\?|$))/;
 
 function dialectOf(request: FastifyRequest): ErrorDialect {
   // Optional: the request Fastify makes for a URL its router could not read has no decorations.
