@@ -106,6 +106,13 @@ describe("the official OpenAI SDKs run the cookbook fine-tuning flow unchanged",
     assert.ok(job.finished_at !== null && job.finished_at >= job.created_at);
     assert.equal(job.method?.supervised?.hyperparameters?.n_epochs, HYPER.n_epochs);
 
+    // One store: the job is a V2 task, which names its OpenAI id and model (and so does the console's task page).
+    const run = await server.server.res.db.selectFrom("openai_jobs").innerJoin("runs", "runs.num", "openai_jobs.run_num")
+      .select("runs.id as id").where("openai_jobs.id", "=", job.id).executeTakeFirstOrThrow();
+    const task = await v2Ok(server, "finetuning", "DescribeFineTuningTask", { taskId: run.id });
+    assert.equal(task.runStatus, "Done");
+    assert.deepEqual(task.openAiJob, { id: job.id, fineTunedModel: job.fine_tuned_model });
+
     // Events and checkpoints, every page through the SDK's iterators.
     const events = [];
     for await (const event of client.fineTuning.jobs.listEvents(job.id, { limit: 5 })) events.push(event);

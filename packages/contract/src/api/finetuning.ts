@@ -98,6 +98,11 @@ export interface FineTuningTaskDetail {
   readonly incrementCheckpointStep?: number;
   /** Where the task runs: its pool and node count as Qianfan names them, and Sailfin's extension fields. */
   readonly resourceConfig: RunResourceConfig;
+  /**
+   * Sailfin extension, on a task created through OpenAI's API (docs/openai.md): its `ftjob-` id
+   * and, once it succeeded, its `fine_tuned_model` (null before).
+   */
+  readonly openAiJob?: { readonly id: string; readonly fineTunedModel: string | null };
 }
 
 /**

@@ -36,6 +36,20 @@ export async function checkpointsOf(db: Db, runNums: readonly number[]): Promise
 
 /** Runs with their job and checkpoints (the job is shared: every run here belongs to `job`). */
 export async function detailsOf(db: Db, job: FinetuneJobRecord, runs: readonly FinetuneRunRecord[]): Promise<FinetuneRunDetail[]> {
-  const checkpoints = await checkpointsOf(db, runs.map((run) => run.num));
-  return runs.map((run) => ({ run, job, checkpoints: checkpoints.get(run.num) ?? [] }));
+  const nums = runs.map((run) => run.num);
+  const checkpoints = await checkpointsOf(db, nums);
+  const openAiJobs = await openAiJobsOf(db, nums);
+  return runs.map((run) => ({ run, job, checkpoints: checkpoints.get(run.num) ?? [], openAiJob: openAiJobs.get(run.num) ?? null }));
+}
+
+/**
+ * The OpenAI-dialect jobs among these runs (issue 16: an `ftjob-` is one V2 job with one task),
+ * so V2's describe and the console can name it. Its `fine_tuned_model` is only shown once a
+ * version was published from the run, as OpenAI's job shows it only once it succeeded.
+ */
+async function openAiJobsOf(db: Db, runNums: readonly number[]): Promise<Map<number, { id: string; fineTunedModel: string | null }>> {
+  if (runNums.length === 0) return new Map();
+  const rows = await db.selectFrom("openai_jobs").select(["run_num", "id", "fine_tuned_model", "model_version_num"])
+    .where("run_num", "in", [...runNums]).execute();
+  return new Map(rows.map((row) => [Number(row.run_num), { id: row.id, fineTunedModel: row.model_version_num === null ? null : row.fine_tuned_model }]));
 }

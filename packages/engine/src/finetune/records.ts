@@ -98,6 +98,8 @@ export interface FinetuneRunDetail {
   readonly run: FinetuneRunRecord;
   readonly job: FinetuneJobRecord;
   readonly checkpoints: RunCheckpointRecord[];
+  /** The OpenAI-dialect job this run is (`ftjob-…`), or null for a V1/V2 task; see find.ts. */
+  readonly openAiJob: { readonly id: string; readonly fineTunedModel: string | null } | null;
 }
 
 export function toJobRecord(row: Selectable<FinetuneJobTable>): FinetuneJobRecord {

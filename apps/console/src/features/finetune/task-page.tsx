@@ -171,6 +171,11 @@ function TaskBody(props: { task: FineTuningTaskDetail; live: LiveTask }) {
           ["Finished", formatTime(task.finishDate)],
           ["Datasets", <>{task.datasetConfig.versions.map((v) => <div key={v.versionId}><Link to={`/dataset-versions/${v.versionId}`}>{v.versionId}</Link> × {v.samplingRate}</div>)}</>],
           ["Validation split", `${task.datasetConfig.splitRatio}%`],
+          // A task created through OpenAI's API: the names its SDK code uses for it.
+          ...(task.openAiJob === undefined ? [] : [
+            ["OpenAI job", <code key="ftjob" data-testid="openai-job">{task.openAiJob.id}</code>] as const,
+            ["Fine-tuned model", task.openAiJob.fineTunedModel === null ? "— (once it succeeded)" : <code key="ft" data-testid="fine-tuned-model">{task.openAiJob.fineTunedModel}</code>] as const,
+          ]),
           ...(task.incrementTaskId === undefined ? [] : [["Continues", <Link key="inc" to={`/tasks/${task.incrementTaskId}`}>{task.incrementTaskId} @ step {task.incrementCheckpointStep ?? "last"}</Link>] as const]),
         ]} />
         <TableWrap label="Hyper-parameters">

@@ -53,6 +53,7 @@ function renderTask(detail: FinetuneRunDetail, baseUrl: string, pools: ResourceP
     },
     ...(spec.increment === null ? {} : { incrementTaskId: spec.increment.runId, incrementCheckpointStep: spec.increment.step }),
     resourceConfig: placementView(pools, run.placement),
+    ...(detail.openAiJob === null ? {} : { openAiJob: detail.openAiJob }),
   };
 }
 
