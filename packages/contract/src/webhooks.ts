@@ -27,12 +27,12 @@ export const WEBHOOK_READ_ACTION: Readonly<Record<WebhookObjectKind, Action>> = 
 };
 
 /** The OpenAI job statuses a `fine_tuning_job` webhook is told about, and their event types. */
-export const FINE_TUNING_JOB_EVENT_TYPES = {
+const FINE_TUNING_JOB_EVENT_TYPES = {
   succeeded: "fine_tuning.job.succeeded",
   failed: "fine_tuning.job.failed",
   cancelled: "fine_tuning.job.cancelled",
 } as const;
-export type FineTuningJobEventStatus = keyof typeof FINE_TUNING_JOB_EVENT_TYPES;
+type FineTuningJobEventStatus = keyof typeof FINE_TUNING_JOB_EVENT_TYPES;
 
 export function isFineTuningJobEventStatus(status: string): status is FineTuningJobEventStatus {
   return Object.hasOwn(FINE_TUNING_JOB_EVENT_TYPES, status);
