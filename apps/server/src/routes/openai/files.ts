@@ -126,6 +126,7 @@ async function receiveUpload(request: FastifyRequest, res: EngineResources, id: 
   let fileStream: BusboyFileStream | null = null;
   let stored: Promise<PutResult> | null = null;
   let refusal: SailfinError | null = null;
+  let tooLarge: SailfinError | null = null;
   const refuse = (error: SailfinError) => {
     refusal ??= error;
   };
@@ -153,10 +154,14 @@ async function receiveUpload(request: FastifyRequest, res: EngineResources, id: 
       const limiter = new Transform({
         transform(chunk: Buffer, _encoding, callback) {
           seen += chunk.length;
-          if (seen > limit) callback(new SailfinError("EntityTooLarge", { detail: `uploads are limited to ${limit} bytes` }));
-          else callback(null, chunk);
+          if (seen <= limit) return callback(null, chunk);
+          tooLarge = new SailfinError("EntityTooLarge", { detail: `uploads are limited to ${limit} bytes` });
+          callback(tooLarge);
         },
       });
+      // The store attaches its own listeners only once it starts writing: an error before that
+      // (the limit, a broken body) must not be an uncaught one. The store still sees it.
+      limiter.on("error", () => undefined);
       stream.on("error", (error) => limiter.destroy(error));
       stored = res.artifacts.put(objectKey, stream.pipe(limiter));
       // A store that fails (the limit, a full disk) ends the upload at once.
@@ -191,6 +196,6 @@ async function receiveUpload(request: FastifyRequest, res: EngineResources, id: 
     (fileStream as BusboyFileStream | null)?.destroy();
     await (stored as Promise<PutResult> | null)?.catch(() => undefined);
     await discardOpenAiUpload(res, id);
-    throw error;
+    throw tooLarge ?? error;
   }
 }
