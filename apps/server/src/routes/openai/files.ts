@@ -6,7 +6,7 @@ import {
 } from "@sailfin/contract";
 import {
   BodyDigestCheck, completeOpenAiUpload, deleteOpenAiFile, discardOpenAiUpload, findOpenAiFile, listOpenAiFiles, newOpenAiUpload,
-  openAiFileKey, openAiFileView, type EngineResources, type PutResult,
+  openAiFileView, type EngineResources, type PutResult,
 } from "@sailfin/engine";
 
 /**
@@ -38,8 +38,8 @@ export async function registerOpenAiFiles(app: FastifyInstance, res: EngineResou
     };
 
     scope.post("/v1/files", { config: access("dataset:write") }, async (request) => {
-      const { id } = newOpenAiUpload();
-      const received = await receiveUpload(request, res, id, options.uploadLimit);
+      const { id, objectKey } = newOpenAiUpload();
+      const received = await receiveUpload(request, res, { id, objectKey }, options.uploadLimit);
       let fields: CreateOpenAiFileFields;
       try {
         fields = parseWith(CreateOpenAiFileFields, received.fields);
@@ -91,7 +91,9 @@ const MAX_FILENAME_CHARS = 255;
  * stored bytes are removed before the error goes out. A bce-auth-v1 signed body digest is
  * checked over the whole body as it streams.
  */
-async function receiveUpload(request: FastifyRequest, res: EngineResources, id: string, limit: number): Promise<ReceivedUpload> {
+async function receiveUpload(
+  request: FastifyRequest, res: EngineResources, { id, objectKey }: { id: string; objectKey: string }, limit: number,
+): Promise<ReceivedUpload> {
   const contentType = request.headers["content-type"] ?? "";
   if (!/^multipart\/form-data\s*;/i.test(contentType)) {
     throw new SailfinError("InvalidParameter", { field: "file", detail: "the body must be multipart/form-data with a `file` part and a `purpose` field" });
@@ -120,7 +122,6 @@ async function receiveUpload(request: FastifyRequest, res: EngineResources, id: 
     },
   });
 
-  const objectKey = openAiFileKey(id);
   const fields: Record<string, string> = {};
   let filename: string | null = null;
   let fileStream: BusboyFileStream | null = null;
