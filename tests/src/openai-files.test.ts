@@ -258,6 +258,11 @@ for (const { dialect, artifacts: store, label } of testAxes()) {
       const row = await db().selectFrom("openai_files").selectAll().where("id", "=", r.body.id).executeTakeFirstOrThrow();
       assert.equal(row.dataset_version_num, null);
       assert.equal((await get(`/v1/files/${r.body.id}/content`)).text, "not json at all");
+      // The npm client sends expires_after in bracket notation too.
+      const path = join(dir, "later.txt");
+      await writeFile(path, "later");
+      const sdk = await client.files.create({ file: createReadStream(path), purpose: "user_data", expires_after: { anchor: "created_at", seconds: 7200 } });
+      assert.equal(sdk.expires_at, sdk.created_at + 7200);
     });
 
     test("an expired file is gone: retrieve and list skip it, and the next list deletes it", async () => {
