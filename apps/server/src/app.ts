@@ -10,6 +10,7 @@ import { registerOAuth } from "./routes/ext/oauth.js";
 import { registerBearerToken } from "./routes/ext/bearer-token.js";
 import { registerV2Chat } from "./routes/v2/chat.js";
 import { registerV1Chat } from "./routes/v1/chat.js";
+import { registerOpenAiJobs } from "./routes/openai/jobs.js";
 import { registerUploads } from "./routes/ext/uploads.js";
 import { registerExportDownloads } from "./routes/ext/export-downloads.js";
 import { registerEventStream } from "./routes/ext/events-stream.js";
@@ -40,6 +41,8 @@ interface AppOptions {
   readonly findServingTarget?: FindChatTarget;
   /** SAILFIN_PUBLIC_URL: the base of links handed out (service urls); undefined: the request's origin. */
   readonly publicUrl?: string | undefined;
+  /** SAILFIN_OPENAI_ORGANIZATION (default `sailfin`): OpenAI jobs' organization. */
+  readonly openAiOrganization?: string;
 }
 
 /**
@@ -165,6 +168,7 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
   registerBearerToken(app, res);
   registerV2Chat(app, res, options.findServingTarget ?? findServingTarget);
   registerV1Chat(app, res, options.findServingTarget ?? findServingTarget);
+  registerOpenAiJobs(app, res, { organization: options.openAiOrganization ?? "sailfin" });
   await registerUploads(app, res, { uploadLimit: options.uploadLimit });
   registerExportDownloads(app, res);
   registerEventStream(app, res, { pollMs: options.eventsPollMs ?? 500 });
