@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
-import { newId, nowIso } from "@sailfin/contract";
 import { FINE_TUNING_JOB_KIND, autoEpochs, listFineTunedModels, resolveFineTunedModel } from "@sailfin/engine";
 import type { Worker } from "@sailfin/worker";
 import { pollUntil, testDialects, v2Ok, type TestServer, startTestServer } from "./harness.js";
-import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { startTestWorker } from "./fixtures/worker-fixtures.js";
 
@@ -27,7 +25,10 @@ const WORDS = ["red", "blue", "green", "gold"];
 const chatLine = (i: number) => JSON.stringify({ messages: [
   { role: "system", content: "Repeat the word." }, { role: "user", content: `say ${WORDS[i % 4]}` }, { role: "assistant", content: `${WORDS[i % 4]} ${WORDS[i % 4]}` },
 ] });
-const preferenceLine = (i: number) => JSON.stringify([{ user: `say ${WORDS[i % 4]}`, chosen: `${WORDS[i % 4]} ${WORDS[i % 4]}`, rejected: "no" }]);
+const preferenceLine = (i: number) => JSON.stringify({
+  input: { messages: [{ role: "user", content: `say ${WORDS[i % 4]}` }] },
+  preferred_output: [{ role: "assistant", content: `${WORDS[i % 4]} ${WORDS[i % 4]}` }], non_preferred_output: [{ role: "assistant", content: "no" }],
+});
 
 interface Fixture {
   server: TestServer;
@@ -36,29 +37,24 @@ interface Fixture {
   preferenceFile: string;
 }
 
-/**
- * A processed `fine-tune` file over a released dataset version. The files slice's upload route
- * (`POST /v1/files`) makes these rows; this test writes the row itself over a version imported
- * through the real datasets path, so it depends only on the jobs slice.
- */
-async function fineTuneFile(server: TestServer, kind: "chat" | "preference", lines: string[]): Promise<string> {
-  const format = kind === "chat" ? "Messages" : "DPO_PromptChosenRejected";
-  const version = await releasedDataset(server, { name: `oa-${kind}`, format, lines });
-  const id = newId("openAiFile");
-  await server.server.res.db.insertInto("openai_files").values({
-    id, purpose: "fine-tune", filename: `${kind}.jsonl`, bytes: lines.join("\n").length + 1, status: "processed", status_details: null,
-    object_key: `openai-files/${id}`, data_kind: kind, line_count: lines.length, dataset_version_num: version.num, creator: "test",
-    created_at: nowIso(), expires_at: null,
-  }).execute();
-  return id;
+/** A `fine-tune` file uploaded through `POST /v1/files` (processed at once: it is checked line by line there). */
+async function fineTuneFile(server: TestServer, apiKey: string, lines: string[]): Promise<string> {
+  const form = new FormData();
+  form.append("purpose", "fine-tune");
+  form.append("file", new Blob([`${lines.join("\n")}\n`]), "train.jsonl");
+  const response = await fetch(`${server.url}/v1/files`, { method: "POST", headers: { authorization: `Bearer ${apiKey}` }, body: form });
+  const file = await response.json() as { id: string; status: string };
+  assert.equal(response.status, 200, JSON.stringify(file));
+  assert.equal(file.status, "processed", JSON.stringify(file));
+  return file.id;
 }
 
 async function setUp(server: TestServer, tiny: TinyModelFolders, lines = 12): Promise<Fixture> {
   await stageFolder(server, tiny.dir("llama"), "hub", "tiny-oa");
   await importBaseModel(server, "tiny-oa", { bucket: "hub", objectPath: "tiny-oa" });
-  const chatFile = await fineTuneFile(server, "chat", Array.from({ length: lines }, (_, i) => chatLine(i)));
-  const preferenceFile = await fineTuneFile(server, "preference", Array.from({ length: lines }, (_, i) => preferenceLine(i)));
   const apiKey = (await v2Ok(server, "iam", "CreateApiKey", { description: "openai-jobs" })).apiKey as string;
+  const chatFile = await fineTuneFile(server, apiKey, Array.from({ length: lines }, (_, i) => chatLine(i)));
+  const preferenceFile = await fineTuneFile(server, apiKey, Array.from({ length: lines }, (_, i) => preferenceLine(i)));
   return { server, apiKey, chatFile, preferenceFile };
 }
 
@@ -280,6 +276,16 @@ describe("OpenAI fine-tuning jobs trained by a real worker (sqlite)", () => {
     const endings = await f.server.server.res.db.selectFrom("events").select("to_state")
       .where("object_kind", "=", FINE_TUNING_JOB_KIND).where("object_id", "=", job.id).execute();
     assert.deepEqual(endings.map((e) => e.to_state), ["succeeded"]);
+
+    // The metrics CSV, a fine-tune-results file, named once however often the job is read.
+    assert.equal(job.result_files.length, 1);
+    assert.deepEqual((await call(f, "GET", `/fine_tuning/jobs/${job.id}`)).json.result_files, job.result_files);
+    assert.equal((await call(f, "GET", `/files/${job.result_files[0]}`)).json.purpose, "fine-tune-results");
+    const csv = await (await fetch(`${f.server.url}/v1/files/${job.result_files[0]}/content`, { headers: { authorization: `Bearer ${f.apiKey}` } })).text();
+    const [header, ...rows] = csv.trim().split("\n");
+    assert.equal(header, "step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy");
+    assert.ok(rows.length > 0);
+    assert.match(rows[0]!, /^1,\d+(\.\d+)?(e-?\d+)?,,[^,]*,$/);
     assert.equal((await call(f, "POST", `/fine_tuning/jobs/${job.id}/cancel`)).status, 400);
 
     // Continuing from the fine-tuned model: an incremental task from the job's final checkpoint.

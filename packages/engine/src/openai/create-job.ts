@@ -51,8 +51,8 @@ export async function createFineTuningJob(res: EngineResources, actor: Actor, in
       field: "model", detail: `the model ${body.model} does not exist: name a registered base model or the fine_tuned_model of a succeeded job`,
     });
   }
-  const training = await fileForTraining(res.db, body.training_file, "training_file", kind);
-  const validation = body.validation_file == null ? null : await fileForTraining(res.db, body.validation_file, "validation_file", kind);
+  const training = await fileForTraining(res, body.training_file, "training_file", kind);
+  const validation = body.validation_file == null ? null : await fileForTraining(res, body.validation_file, "validation_file", kind);
   const scaleWord = body.metadata?.[PARAMETER_SCALE_KEY] ?? parent?.parameterScale ?? DEFAULT_SCALE;
   const parameterScale = resolveParameterScale(scaleWord, `metadata.${PARAMETER_SCALE_KEY}`);
   const seed = body.seed ?? randomInt(0, 2_147_483_647);

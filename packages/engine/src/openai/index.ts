@@ -11,3 +11,6 @@ export { listFineTuningJobCheckpoints } from "./job-checkpoints.js";
 export { resolveFineTunedModel, listFineTunedModels } from "./fine-tuned-models.js";
 export { autoEpochs } from "./resolve-method.js";
 export { FINE_TUNING_JOB_KIND } from "./job-endings.js";
+export * from "./files.js";
+export * from "./upload-file.js";
+export * from "./training-lines.js";

@@ -1,7 +1,8 @@
 import { SailfinError } from "@sailfin/contract";
-import type { Db } from "@sailfin/store";
+import type { EngineResources } from "../resources.js";
+import { findOpenAiFile } from "./files.js";
 
-/** What a job needs of an `openai_files` row (the files slice owns the rows; this reads them). */
+/** What a job needs of a file. */
 export interface JobFile {
   readonly num: number;
   readonly id: string;
@@ -15,11 +16,20 @@ export interface JobFile {
  * Anything else is an InvalidParameter naming `field` (`training_file`, `validation_file`), as
  * OpenAI answers 400 with `param` set.
  *
- * @example await fileForTraining(res.db, "file-abc", "training_file", "chat")
+ * An unknown (or expired) id is a 400 too here, not the 404 of the files routes: OpenAI refuses
+ * the job's parameter.
+ *
+ * @example await fileForTraining(res, "file-abc", "training_file", "chat")
  */
-export async function fileForTraining(db: Db, id: string, field: string, kind: "chat" | "preference"): Promise<JobFile> {
-  const row = await db.selectFrom("openai_files").selectAll().where("id", "=", id).executeTakeFirst();
-  if (row === undefined) throw new SailfinError("InvalidParameter", { field, detail: `no such file: ${id}` });
+export async function fileForTraining(res: EngineResources, id: string, field: string, kind: "chat" | "preference"): Promise<JobFile> {
+  let file;
+  try {
+    file = await findOpenAiFile(res, id, field);
+  } catch (error) {
+    if (error instanceof SailfinError && error.id === "NotFound") throw new SailfinError("InvalidParameter", { field, detail: `No such File object: ${id}` });
+    throw error;
+  }
+  const row = { purpose: file.purpose, status: file.status, status_details: file.statusDetails, data_kind: file.dataKind, dataset_version_num: file.datasetVersionNum };
   if (row.purpose !== "fine-tune") {
     throw new SailfinError("InvalidParameter", { field, detail: `file ${id} has purpose ${row.purpose}; fine-tuning takes files uploaded with purpose fine-tune` });
   }
@@ -34,5 +44,5 @@ export async function fileForTraining(db: Db, id: string, field: string, kind: "
       field, detail: `file ${id} holds ${row.data_kind ?? "unknown"} examples; the ${method} method trains on ${kind} examples`,
     });
   }
-  return { num: row.num, id: row.id, lineCount: Number(row.line_count), datasetVersionNum: Number(row.dataset_version_num) };
+  return { num: file.num, id: file.id, lineCount: file.lineCount, datasetVersionNum: row.dataset_version_num };
 }

@@ -2,6 +2,7 @@ import type { OpenAiJobMethod, OpenAiJobObject } from "@sailfin/contract";
 import type { EngineResources } from "../resources.js";
 import { SYSTEM_ACTOR } from "../resources.js";
 import { recordJobEnding } from "./job-endings.js";
+import { ensureResultFile } from "./result-file.js";
 import { jobState, TERMINAL, type OpenAiJobRow, type OpenAiJobState } from "./job-state.js";
 
 /** ISO → Unix seconds (OpenAI's times). */
@@ -41,6 +42,11 @@ export async function openAiJobView(res: EngineResources, row: OpenAiJobRow): Pr
   if (TERMINAL.has(state.status)) {
     const to = state.status as "succeeded" | "failed" | "cancelled";
     await res.db.transaction().execute((trx) => recordJobEnding(trx, SYSTEM_ACTOR, row.num, to, state.error?.message));
+  }
+  // A job whose training finished gets its metrics CSV (the first read after the end writes it).
+  if (state.status === "succeeded" && row.result_file_num === null) {
+    const num = await ensureResultFile(res, row);
+    return renderJob(res, { ...state, job: { ...row, result_file_num: num } });
   }
   return renderJob(res, state);
 }
