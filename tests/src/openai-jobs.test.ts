@@ -182,6 +182,25 @@ for (const dialect of testDialects()) describe(`OpenAI fine-tuning jobs without 
     await assert.rejects(client.fineTuning.jobs.retrieve("ftjob-nosuchjob000"), (e: any) => e.status === 404);
   });
 
+  test("a queued job pauses at once, resumes to queued, and a paused job cancels", async () => {
+    const job = (await call(f, "POST", "/fine_tuning/jobs", { model: "tiny-oa", training_file: f.chatFile })).json;
+    const paused = await call(f, "POST", `/fine_tuning/jobs/${job.id}/pause`);
+    assert.equal(paused.status, 200, JSON.stringify(paused.json));
+    assert.equal(paused.json.status, "paused");
+    assert.equal((await call(f, "POST", `/fine_tuning/jobs/${job.id}/pause`)).json.status, "paused");
+    assert.equal((await call(f, "POST", `/fine_tuning/jobs/${job.id}/resume`)).json.status, "queued");
+    const again = await call(f, "POST", `/fine_tuning/jobs/${job.id}/resume`);
+    assert.equal(again.status, 400);
+    assert.equal(again.json.error.param, "fine_tuning_job_id");
+    assert.equal((await call(f, "POST", `/fine_tuning/jobs/${job.id}/pause`)).json.status, "paused");
+    assert.equal((await call(f, "POST", `/fine_tuning/jobs/${job.id}/cancel`)).json.status, "cancelled");
+    const late = await call(f, "POST", `/fine_tuning/jobs/${job.id}/pause`);
+    assert.equal(late.status, 400);
+    const messages = (await call(f, "GET", `/fine_tuning/jobs/${job.id}/events`)).json.data.map((e: any) => e.message);
+    assert.deepEqual(messages.slice(0, 4), ["Fine-tuning job cancelled", messages[1], "Fine-tuning job resumed", messages[3]]);
+    assert.match(messages[1], /^Fine-tuning job paused/);
+  });
+
   test("every refusal is a 400 naming the field, and leaves nothing behind", async () => {
     const count = async () => Number((await f.server.server.res.db.selectFrom("finetune_jobs").select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow()).n);
     const before = await count();
@@ -309,6 +328,21 @@ describe("OpenAI fine-tuning jobs trained by a real worker (sqlite)", () => {
     assert.equal(job.hyperparameters, null);
     assert.equal(job.method.dpo.hyperparameters.beta, 0.2);
     assert.match(job.fine_tuned_model, /^ft:tiny-oa:sailfin::[A-Za-z0-9]{8}$/);
+  });
+
+  test("a running job pauses at a checkpoint, frees its worker, and resumes to succeeded", async () => {
+    const created = (await call(f, "POST", "/fine_tuning/jobs", {
+      model: "tiny-oa", training_file: f.chatFile, hyperparameters: { n_epochs: 6, batch_size: 1 },
+    })).json;
+    await pollUntil(async () => (await call(f, "GET", `/fine_tuning/jobs/${created.id}`)).json, (j) => j.status === "running", "running", 60_000);
+    assert.equal((await call(f, "POST", `/fine_tuning/jobs/${created.id}/pause`)).status, 200);
+    const paused = await pollUntil(async () => (await call(f, "GET", `/fine_tuning/jobs/${created.id}`)).json, (j) => j.status !== "running", "paused", 60_000);
+    assert.equal(paused.status, "paused", JSON.stringify(paused));
+    assert.equal((await call(f, "POST", `/fine_tuning/jobs/${created.id}/resume`)).json.status, "queued");
+    const job = await settled(f, created.id);
+    assert.equal(job.status, "succeeded", JSON.stringify(job));
+    const messages = (await call(f, "GET", `/fine_tuning/jobs/${job.id}/events?limit=100`)).json.data.map((e: any) => e.message) as string[];
+    assert.ok(messages.includes("Pause requested") && messages.includes("Fine-tuning job resumed"), messages.join(" | "));
   });
 
   test("a running job is cancelled by its worker", async () => {

@@ -14,3 +14,4 @@ export { FINE_TUNING_JOB_KIND } from "./job-endings.js";
 export * from "./files.js";
 export * from "./upload-file.js";
 export * from "./training-lines.js";
+export { pauseFineTuningJob, resumeFineTuningJob } from "./pause-job.js";

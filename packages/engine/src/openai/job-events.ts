@@ -25,7 +25,9 @@ function stateMessage(from: string | null, to: string, reason: string | null): {
   switch (to) {
     case "Running":
       if (from === "Queued") return { message: "Fine-tuning job started", level: "info" };
-      return from === "Running" && reason === "stop requested" ? { message: "Cancellation requested", level: "info" } : null;
+      if (from !== "Running") return null;
+      if (reason === "stop requested") return { message: "Cancellation requested", level: "info" };
+      return reason?.startsWith("pause requested") === true ? { message: "Pause requested", level: "info" } : null;
     case "Queued":
       if (from === "Paused") return { message: "Fine-tuning job resumed", level: "info" };
       return from === "Running" ? { message: `Fine-tuning job requeued: ${reason ?? "the worker released it"}`, level: "warn" } : null;

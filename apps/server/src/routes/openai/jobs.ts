@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { CreateOpenAiJobBody, OpenAiCursorQuery, parseWith } from "@sailfin/contract";
 import {
-  cancelFineTuningJob, createFineTuningJob, listFineTuningJobCheckpoints, listFineTuningJobEvents, listFineTuningJobs, retrieveFineTuningJob,
+  cancelFineTuningJob, createFineTuningJob, listFineTuningJobCheckpoints, listFineTuningJobEvents, listFineTuningJobs, pauseFineTuningJob,
+  resumeFineTuningJob, retrieveFineTuningJob,
   type EngineResources,
 } from "@sailfin/engine";
 
@@ -50,6 +51,8 @@ export function registerOpenAiJobs(app: FastifyInstance, res: EngineResources, o
   });
   app.get("/v1/fine_tuning/jobs/:id", { config: { access: READ } }, async (request) => retrieveFineTuningJob(res, idOf(request)));
   app.post("/v1/fine_tuning/jobs/:id/cancel", { config: { access: WRITE } }, async (request) => cancelFineTuningJob(res, caller(request), idOf(request)));
+  app.post("/v1/fine_tuning/jobs/:id/pause", { config: { access: WRITE } }, async (request) => pauseFineTuningJob(res, caller(request), idOf(request)));
+  app.post("/v1/fine_tuning/jobs/:id/resume", { config: { access: WRITE } }, async (request) => resumeFineTuningJob(res, caller(request), idOf(request)));
   app.get("/v1/fine_tuning/jobs/:id/events", { config: { access: READ } }, async (request) => {
     const { data, hasMore } = await listFineTuningJobEvents(res, idOf(request), page(request, 20));
     return { object: "list", data, has_more: hasMore };
