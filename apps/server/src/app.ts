@@ -10,6 +10,7 @@ import { registerOAuth } from "./routes/ext/oauth.js";
 import { registerBearerToken } from "./routes/ext/bearer-token.js";
 import { registerV2Chat } from "./routes/v2/chat.js";
 import { registerV1Chat } from "./routes/v1/chat.js";
+import { registerOpenAiJobs } from "./routes/openai/jobs.js";
 import { registerOpenAiFiles } from "./routes/openai/files.js";
 import { registerUploads } from "./routes/ext/uploads.js";
 import { registerExportDownloads } from "./routes/ext/export-downloads.js";
@@ -41,6 +42,8 @@ interface AppOptions {
   readonly findServingTarget?: FindChatTarget;
   /** SAILFIN_PUBLIC_URL: the base of links handed out (service urls); undefined: the request's origin. */
   readonly publicUrl?: string | undefined;
+  /** SAILFIN_OPENAI_ORGANIZATION (default `sailfin`): OpenAI jobs' organization. */
+  readonly openAiOrganization?: string;
 }
 
 /**
@@ -166,6 +169,7 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
   registerBearerToken(app, res);
   registerV2Chat(app, res, options.findServingTarget ?? findServingTarget);
   registerV1Chat(app, res, options.findServingTarget ?? findServingTarget);
+  registerOpenAiJobs(app, res, { organization: options.openAiOrganization ?? "sailfin" });
   await registerOpenAiFiles(app, res, { uploadLimit: options.uploadLimit });
   await registerUploads(app, res, { uploadLimit: options.uploadLimit });
   registerExportDownloads(app, res);

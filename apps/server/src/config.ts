@@ -62,6 +62,8 @@ export interface ServerConfig {
    * service `url`s are built on it. Unset: the request's own origin.
    */
   readonly publicUrl: string | undefined;
+  /** OpenAI's organization (SAILFIN_OPENAI_ORGANIZATION, default `sailfin`): jobs' `org-…` id and the third part of `ft:` model names. */
+  readonly openAiOrganization: string;
   /** The webhook dispatcher's timings (SAILFIN_WEBHOOK_*; tests shorten them). */
   readonly webhooks: {
     readonly pollMs: number;
@@ -138,6 +140,7 @@ export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
     sessionTtlS: int("SAILFIN_SESSION_TTL_S", env.SAILFIN_SESSION_TTL_S, 12 * 3600, 60, 30 * 24 * 3600),
     consoleDir: resolve(env.SAILFIN_CONSOLE_DIR || DEFAULT_CONSOLE_DIR),
     publicUrl: parsed(() => publicUrl(env.SAILFIN_PUBLIC_URL), () => undefined),
+    openAiOrganization: parsed(() => openAiOrganization(env.SAILFIN_OPENAI_ORGANIZATION), () => "sailfin"),
     webhooks: Object.freeze({
       pollMs: int("SAILFIN_WEBHOOK_POLL_MS", env.SAILFIN_WEBHOOK_POLL_MS, 1_000, 10, 60_000),
       backoffMs: int("SAILFIN_WEBHOOK_BACKOFF_MS", env.SAILFIN_WEBHOOK_BACKOFF_MS, 10_000, 10, 3_600_000),
@@ -202,4 +205,13 @@ function publicUrl(text: string | undefined): string | undefined {
     throw new Error(`SAILFIN_PUBLIC_URL must be an http(s) URL without query or fragment, got "${text}"`);
   }
   return url.href.replace(/\/+$/, "");
+}
+
+/** SAILFIN_OPENAI_ORGANIZATION: 1–64 letters, digits, `_ - .` (it is a part of `ft:` names, split on `:`). */
+function openAiOrganization(text: string | undefined): string {
+  if (text === undefined || text.trim() === "") return "sailfin";
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(text.trim())) {
+    throw new Error(`SAILFIN_OPENAI_ORGANIZATION must be 1-64 letters, digits, '_', '-' or '.', got "${text}"`);
+  }
+  return text.trim();
 }
