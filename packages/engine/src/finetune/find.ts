@@ -44,12 +44,19 @@ export async function detailsOf(db: Db, job: FinetuneJobRecord, runs: readonly F
 
 /**
  * The OpenAI-dialect jobs among these runs (issue 16: an `ftjob-` is one V2 job with one task),
- * so V2's describe and the console can name it. Its `fine_tuned_model` is only shown once a
- * version was published from the run, as OpenAI's job shows it only once it succeeded.
+ * so V2's describe and the console can name it. Its `fine_tuned_model` is shown once the run's
+ * first published version (the job's own, openai/job-state.ts) is Ready, as OpenAI's job shows
+ * it only once it succeeded.
  */
 async function openAiJobsOf(db: Db, runNums: readonly number[]): Promise<Map<number, { id: string; fineTunedModel: string | null }>> {
   if (runNums.length === 0) return new Map();
-  const rows = await db.selectFrom("openai_jobs").select(["run_num", "id", "fine_tuned_model", "model_version_num"])
-    .where("run_num", "in", [...runNums]).execute();
-  return new Map(rows.map((row) => [Number(row.run_num), { id: row.id, fineTunedModel: row.model_version_num === null ? null : row.fine_tuned_model }]));
+  const jobs = await db.selectFrom("openai_jobs").select(["run_num", "id", "fine_tuned_model"]).where("run_num", "in", [...runNums]).execute();
+  if (jobs.length === 0) return new Map();
+  const versions = await db.selectFrom("model_versions").select(["source_run_num", "status"])
+    .where("source_run_num", "in", jobs.map((j) => Number(j.run_num))).where("source_type", "=", "Train").orderBy("num", "asc").execute();
+  const first = new Map<number, string>();
+  for (const v of versions) if (v.source_run_num !== null && !first.has(Number(v.source_run_num))) first.set(Number(v.source_run_num), v.status);
+  return new Map(jobs.map((job) => [Number(job.run_num), {
+    id: job.id, fineTunedModel: first.get(Number(job.run_num)) === "Ready" ? job.fine_tuned_model : null,
+  }]));
 }
