@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import { SailfinError, assertSafeText, isSailfinError } from "@sailfin/contract";
-import { DEFAULT_SESSION_TTL_S, checkDatabase, findServingTarget, type EngineResources, type FindChatTarget } from "@sailfin/engine";
+import {
+  DEFAULT_SESSION_TTL_S, checkDatabase, findServingTarget, type EngineResources, type FindChatTarget, type FineTunedModels, type OnDemandPolicy,
+} from "@sailfin/engine";
 import { NO_RESULT, newLogId, sendError, sendOpenAiError, sendV1, sendV1ChatError, sendV2 } from "./render.js";
 import { ROUTES } from "./routes/index.js";
 import type { RouteDef, V1Route, V2Action } from "./routes/route.js";
@@ -10,6 +12,8 @@ import { registerOAuth } from "./routes/ext/oauth.js";
 import { registerBearerToken } from "./routes/ext/bearer-token.js";
 import { registerV2Chat } from "./routes/v2/chat.js";
 import { registerV1Chat } from "./routes/v1/chat.js";
+import { registerOpenAiChat } from "./routes/openai/chat.js";
+import { registerOpenAiModels } from "./routes/openai/models.js";
 import { registerUploads } from "./routes/ext/uploads.js";
 import { registerExportDownloads } from "./routes/ext/export-downloads.js";
 import { registerEventStream } from "./routes/ext/events-stream.js";
@@ -40,7 +44,14 @@ interface AppOptions {
   readonly findServingTarget?: FindChatTarget;
   /** SAILFIN_PUBLIC_URL: the base of links handed out (service urls); undefined: the request's origin. */
   readonly publicUrl?: string | undefined;
+  /** On-demand serving of OpenAI's chat (config.ts `onDemand`); default: 15 min idle stop, 2 min deploy wait. */
+  readonly onDemand?: OnDemandPolicy;
+  /** Where `ft:` model names come from; default: the OpenAI fine-tuning jobs. Tests name their own. */
+  readonly fineTunedModels?: FineTunedModels;
 }
+
+/** Until the OpenAI jobs land (issue 16, slice C), no `ft:` name exists: each is model_not_found. */
+const NO_FINE_TUNED_MODELS: FineTunedModels = { resolve: async () => null, list: async () => [] };
 
 /**
  * Builds the whole HTTP application; `main` is the only place that listens, and tests build the
@@ -53,8 +64,11 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     // the envelope of the family the path names, like any other refusal.
     frameworkErrors: (error, request, reply) => renderError(request, reply, toSailfinError(error, request)),
   });
+  // One budget for guessing a key's secret, whichever door the guesses come through (sign-in,
+  // OAuth, `Bearer AK:SK`).
+  const keyPairLimiter = new KeyPairLimiter();
   // Before any route: every route registered below goes through the gate.
-  installGate(app, res);
+  installGate(app, res, { limiter: keyPairLimiter });
   // Path parameters and query strings of every route (JSON, extension, not found) hold only text a
   // store and a header can carry; bodies are checked as they are parsed. After the gates, so
   // errors render in the route's own envelope.
@@ -159,12 +173,13 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     await checkDatabase(res.db);
     return { status: "ok" };
   });
-  // One budget for guessing a key's secret, whichever door the guesses come through.
-  const keyPairLimiter = new KeyPairLimiter();
   registerOAuth(app, res, { limiter: keyPairLimiter });
   registerBearerToken(app, res);
   registerV2Chat(app, res, options.findServingTarget ?? findServingTarget);
   registerV1Chat(app, res, options.findServingTarget ?? findServingTarget);
+  const fineTuned = options.fineTunedModels ?? NO_FINE_TUNED_MODELS;
+  registerOpenAiChat(app, res, { fineTuned, findService: options.findServingTarget ?? findServingTarget, policy: options.onDemand ?? { idleStopS: 900, deployWaitMs: 120_000 } });
+  registerOpenAiModels(app, res, { fineTuned });
   await registerUploads(app, res, { uploadLimit: options.uploadLimit });
   registerExportDownloads(app, res);
   registerEventStream(app, res, { pollMs: options.eventsPollMs ?? 500 });
