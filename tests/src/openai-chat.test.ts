@@ -19,7 +19,8 @@ import { TEST_LEASE_MS } from "./fixtures/worker-fixtures.js";
 
 const FT = "ft:tiny-base:sailfin::k3yabc12";
 const CKPT = `${FT}:ckpt-step-4`;
-const IDLE_STOP_S = 2;
+/** Longer than the 503's retry-after (5 s), so an engine that came up is still there when the retry comes. */
+const IDLE_STOP_S = 6;
 
 let tiny: TinyModelFolders;
 before(async () => { tiny = await writeTinyModels({ llama: { ...TINY, hiddenSize: 64, intermediate: 128 } }); });

@@ -72,7 +72,11 @@ export async function serveOnDemand(
       asked = true;
       continue;
     }
-    if (Date.now() + WAIT_POLL_MS > deadline || signal?.aborted === true) throw loading(version, `its service ${own?.id ?? suffix} is starting`);
+    if (Date.now() + WAIT_POLL_MS > deadline || signal?.aborted === true) {
+      // A caller told to retry is a use: the engine it waits for must not idle out before the retry comes.
+      await res.db.updateTable("services").set({ last_used_at: nowIso() }).where("url_suffix", "=", suffix).execute();
+      throw loading(version, `its service ${own?.id ?? suffix} is starting`);
+    }
     await sleep(WAIT_POLL_MS, undefined, signal === undefined ? {} : { signal }).catch(() => undefined);
   }
 }
