@@ -12,7 +12,7 @@ import { stopService } from "../serving/manage-services.js";
  */
 
 /** One pass; returns the ids of the services it stopped. @example await stopIdleServices(res) */
-export async function stopIdleServices(res: EngineResources, now: number = Date.now()): Promise<string[]> {
+async function stopIdleServices(res: EngineResources, now: number = Date.now()): Promise<string[]> {
   const rows = await res.db.selectFrom("services")
     .innerJoin("runs", "runs.num", "services.run_num")
     .innerJoin("service_endpoints", (join) => join.onRef("service_endpoints.run_num", "=", "runs.num").onRef("service_endpoints.attempt", "=", "runs.attempt"))

@@ -25,7 +25,7 @@ export interface OnDemandPolicy {
 }
 
 /** The version to serve, and the name the caller asked for it by (for messages and the service's name). */
-export interface OnDemandVersion {
+interface OnDemandVersion {
   readonly num: number;
   readonly id: string;
   readonly model: string;

@@ -3,7 +3,7 @@ import { OpenAiChatBody, parseWith } from "@sailfin/contract";
 import { openAiChatTarget, v2ChatRequest, type EngineResources, type FindChatTarget, type FineTunedModels, type OnDemandPolicy } from "@sailfin/engine";
 import { answerOpenAiChat, openChat } from "../chat-shared.js";
 
-export interface OpenAiUseOptions {
+interface OpenAiUseOptions {
   /** `ft:` names (the jobs' resolveFineTunedModel and listFineTunedModels). */
   readonly fineTuned: FineTunedModels;
   /** What a service's urlSuffix or `svco-` id names (as `/v2/chat/completions`). */
