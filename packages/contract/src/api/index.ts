@@ -29,3 +29,4 @@ export * from "../states.js";
 export { PageFields, V1Id, nameField } from "../validate.js";
 export { ACTIONS, POLICY_NAMES, type Action, type PolicyName } from "../policies.js";
 export * from "./openai-jobs.js";
+export * from "./openai-use.js";

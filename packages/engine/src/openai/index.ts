@@ -15,3 +15,6 @@ export * from "./files.js";
 export * from "./upload-file.js";
 export * from "./training-lines.js";
 export { pauseFineTuningJob, resumeFineTuningJob } from "./pause-job.js";
+export { onDemandSuffix, type OnDemandPolicy } from "./on-demand-serving.js";
+export { IdleServiceSweeper } from "./idle-services.js";
+export { openAiChatTarget, listOpenAiModels, describeOpenAiModel, deleteOpenAiModel, type FineTunedModel, type FineTunedModels, type OpenAiModel } from "./openai-models.js";
