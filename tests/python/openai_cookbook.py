@@ -69,7 +69,7 @@ def main() -> None:
     # 5. Pause a third job while it runs, then resume it: it still ends succeeded.
     third = client.fine_tuning.jobs.create(
         model=base_model, training_file=training_file.id,
-        method={"type": "supervised", "supervised": {"hyperparameters": hyperparameters}})
+        method={"type": "supervised", "supervised": {"hyperparameters": {**hyperparameters, "n_epochs": 3}}})
     wait_for(client, third.id, ("running",))
     paused = client.fine_tuning.jobs.pause(third.id)
     settled = wait_for(client, third.id, ("paused",))
@@ -83,7 +83,7 @@ def main() -> None:
         model=job.fine_tuned_model,
         messages=[{"role": "user", "content": "say blue"}],
         temperature=0,
-        max_tokens=16,
+        max_tokens=32,
     )
     out["chat"] = {"model": completion.model, "content": completion.choices[0].message.content}
     print(json.dumps(out))

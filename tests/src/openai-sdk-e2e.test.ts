@@ -29,8 +29,10 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 const run = promisify(execFile);
 const BASE = "tiny-chat";
 const WORDS = ["red", "blue", "green", "gold"];
-/** Learnable in a few hundred steps by the tiny model (chat-e2e.test.ts trains the same task). */
-const HYPER = { n_epochs: 40, batch_size: 8, learning_rate_multiplier: 30 } as const;
+/** Learnt by the tiny model with LoRA (the default): 480 lines in rows of 512 tokens, 30 epochs, about 1,200 steps. */
+const HYPER = { n_epochs: 30, batch_size: 1, learning_rate_multiplier: 30 } as const;
+/** Samples are packed into rows of the model's sequence length: enough lines make several rows (optimizer steps) an epoch. */
+const LINES = 480;
 const TERMINAL = ["succeeded", "failed", "cancelled"];
 
 /** OpenAI's chat format, one example a line: the answer repeats the asked word three times. */
@@ -75,7 +77,7 @@ describe("the official OpenAI SDKs run the cookbook fine-tuning flow unchanged",
     await importBaseModel(server, BASE, { bucket: "hub", objectPath: BASE });
     dir = await mkdtemp(join(tmpdir(), "sailfin-openai-e2e-"));
     trainingPath = join(dir, "train.jsonl");
-    await writeFile(trainingPath, trainingLines(48));
+    await writeFile(trainingPath, trainingLines(LINES));
     apiKey = (await v2Ok(server, "iam", "CreateApiKey", { description: "openai-e2e" })).apiKey;
   });
   after(async () => {
@@ -133,12 +135,14 @@ describe("the official OpenAI SDKs run the cookbook fine-tuning flow unchanged",
     // Cancel a second job.
     const other = await client.fineTuning.jobs.create({ model: BASE, training_file: file.id, hyperparameters: { ...HYPER } });
     const cancelled = await client.fineTuning.jobs.cancel(other.id);
-    assert.equal(cancelled.status, "cancelled");
+    // A running job answers `running` until its worker has stopped it (docs/openai-compatibility.md).
+    assert.ok(["cancelled", "running"].includes(cancelled.status), cancelled.status);
     assert.equal((await waitForJob(client, other.id, [])).status, "cancelled");
 
     // Pause a third while it runs; resume it; it ends succeeded.
+    // Shorter (it only has to end well), still long enough to be paused while it runs.
     const third = await client.fineTuning.jobs.create({
-      model: BASE, training_file: file.id, method: { type: "supervised", supervised: { hyperparameters: { ...HYPER } } },
+      model: BASE, training_file: file.id, method: { type: "supervised", supervised: { hyperparameters: { ...HYPER, n_epochs: 3 } } },
     });
     assert.equal((await waitForJob(client, third.id, ["running"])).status, "running");
     const pausing = await client.fineTuning.jobs.pause(third.id);
@@ -158,10 +162,12 @@ describe("the official OpenAI SDKs run the cookbook fine-tuning flow unchanged",
     assert.ok(models.includes(job.fine_tuned_model!), JSON.stringify(models));
     for (const w of WORDS) {
       const completion = await client.chat.completions.create({
-        model: job.fine_tuned_model!, messages: [{ role: "user", content: `say ${w}` }], temperature: 0, max_tokens: 16,
+        model: job.fine_tuned_model!, messages: [{ role: "user", content: `say ${w}` }], temperature: 0, max_tokens: 32,
       });
       assert.equal(completion.model, job.fine_tuned_model);
-      assert.equal(completion.choices[0]!.message.content!.trim(), `${w} ${w} ${w}`);
+      const losses: string[] = events.filter((e) => e.type === "metrics").slice(0, 3).map((e) => JSON.stringify(e.data));
+      assert.equal(completion.choices[0]!.message.content!.trim(), `${w} ${w} ${w}`,
+        `trained with ${JSON.stringify(task.hyperParameterConfig)}; the last losses (newest first): ${losses.join(" ")}`);
     }
   });
 
@@ -181,7 +187,8 @@ describe("the official OpenAI SDKs run the cookbook fine-tuning flow unchanged",
     assert.ok(out.events.length > 5 && out.events.some((e: any) => e.type === "metrics"));
     assert.ok(out.checkpoints.length >= 1);
     assert.ok(out.jobs_listed.includes(out.job.id));
-    assert.deepEqual([out.cancel.answered, out.cancel.final], ["cancelled", "cancelled"]);
+    assert.ok(["cancelled", "running"].includes(out.cancel.answered), out.cancel.answered);
+    assert.equal(out.cancel.final, "cancelled");
     assert.equal(out.pause.settled, "paused");
     assert.equal(out.pause.final, "succeeded");
     assert.equal(out.chat.model, out.job.fine_tuned_model);
