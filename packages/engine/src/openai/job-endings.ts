@@ -11,6 +11,15 @@ export const FINE_TUNING_JOB_KIND = "fine_tuning_job";
 
 type Ending = "succeeded" | "failed" | "cancelled";
 
+const ENDINGS = ["succeeded", "failed", "cancelled"];
+
+/** Whether the job's ending is recorded already (a read without a write transaction, for readers). */
+export async function hasEnding(db: Db, jobId: string): Promise<boolean> {
+  const seen = await db.selectFrom("events").select("num")
+    .where("object_kind", "=", FINE_TUNING_JOB_KIND).where("object_id", "=", jobId).where("to_state", "in", ENDINGS).limit(1).executeTakeFirst();
+  return seen !== undefined;
+}
+
 /**
  * Writes the job's ending once. The no-op update takes the job's row lock first (PostgreSQL), so
  * two writers of the same ending serialize and the second sees the first's row; SQLite's
@@ -22,10 +31,7 @@ export async function recordJobEnding(trx: Db, actor: Actor, jobNum: number, to:
   const job = await trx.selectFrom("openai_jobs").select(["id"]).where("num", "=", jobNum).executeTakeFirst();
   if (job === undefined) return;
   await trx.updateTable("openai_jobs").set((eb) => ({ seed: eb.ref("seed") })).where("num", "=", jobNum).execute();
-  const seen = await trx.selectFrom("events").select("num")
-    .where("object_kind", "=", FINE_TUNING_JOB_KIND).where("object_id", "=", job.id).where("to_state", "in", ["succeeded", "failed", "cancelled"])
-    .limit(1).executeTakeFirst();
-  if (seen !== undefined) return;
+  if (await hasEnding(trx, job.id)) return;
   await appendEvent(trx, {
     objectKind: FINE_TUNING_JOB_KIND, objectId: job.id, actor: actor.accessKey, from: null, to,
     ...(reason === undefined ? {} : { reason: reason.slice(0, 1_000) }),

@@ -99,8 +99,9 @@ function renamed(error: unknown, prefix: string): unknown {
   const key = error.field.slice(2);
   const name = OPENAI_NAME[key] ?? key;
   const field = name === "seed" ? "seed" : `${prefix}.${name}`;
+  // OpenAI's messages are one sentence (the envelope shows the detail alone): it names the field.
   const detail = key === "learningRate"
-    ? `gives a learning rate the model's table refuses (${error.detail ?? "out of range"})`
-    : error.detail;
-  return new SailfinError("InvalidParameter", { field, ...(detail === undefined ? {} : { detail }) });
+    ? `learning_rate_multiplier gives a learning rate outside Sailfin's range: the learning rate ${error.detail ?? "is out of range"}`
+    : `${name} ${error.detail ?? "is invalid"}`;
+  return new SailfinError("InvalidParameter", { field, detail });
 }
