@@ -182,13 +182,22 @@ for (const dialect of testDialects()) describe(`OpenAI fine-tuning jobs without 
 
     // The official client, over the same routes.
     const client = new OpenAI({ apiKey: f.apiKey, baseURL: `${f.server.url}/v1`, maxRetries: 0 });
+    // A V2 StopFineTuningTask of an OpenAI job's task ends the OpenAI job too (its webhook event), without a read.
+    const viaV2 = (await call(f, "POST", "/fine_tuning/jobs", { model: "tiny-oa", training_file: f.chatFile })).json;
+    const v2Task = await f.server.server.res.db.selectFrom("openai_jobs").innerJoin("runs", "runs.num", "openai_jobs.run_num")
+      .select("runs.id").where("openai_jobs.id", "=", viaV2.id).executeTakeFirstOrThrow();
+    await v2Ok(f.server, "finetuning", "StopFineTuningTask", { taskId: v2Task.id });
+    const v2Endings = await f.server.server.res.db.selectFrom("events").select("to_state")
+      .where("object_kind", "=", FINE_TUNING_JOB_KIND).where("object_id", "=", viaV2.id).execute();
+    assert.deepEqual(v2Endings.map((e) => e.to_state), ["cancelled"]);
+
     const viaSdk = await client.fineTuning.jobs.create({ model: "tiny-oa", training_file: f.chatFile, hyperparameters: { n_epochs: 2 } });
     assert.equal(viaSdk.status, "queued");
     assert.equal(viaSdk.method?.supervised?.hyperparameters?.n_epochs, 2);
     assert.equal((await client.fineTuning.jobs.retrieve(viaSdk.id)).id, viaSdk.id);
     const seen: string[] = [];
     for await (const j of client.fineTuning.jobs.list({ limit: 2 })) seen.push(j.id);
-    assert.deepEqual(seen, [viaSdk.id, second.id, job.id]);
+    assert.deepEqual(seen, [viaSdk.id, viaV2.id, second.id, job.id]);
     assert.equal((await client.fineTuning.jobs.cancel(viaSdk.id)).status, "cancelled");
     await assert.rejects(client.fineTuning.jobs.retrieve("ftjob-nosuchjob000"), (e: any) => e.status === 404);
   });

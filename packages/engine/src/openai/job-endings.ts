@@ -58,3 +58,9 @@ export async function recordEndingOfRun(trx: Db, actor: Actor, jobId: string, st
   if (job === undefined) return;
   await recordJobEnding(trx, actor, job.num, status === "Failed" ? "failed" : "cancelled", reason);
 }
+
+/** From a stop that cancelled a queued or paused run at once: the OpenAI job of that run (if any) is cancelled. */
+export async function recordEndingOfCancelledRun(trx: Db, actor: Actor, runNum: number): Promise<void> {
+  const job = await trx.selectFrom("openai_jobs").select("num").where("run_num", "=", runNum).executeTakeFirst();
+  if (job !== undefined) await recordJobEnding(trx, actor, job.num, "cancelled", "cancelled before it ran to the end");
+}
