@@ -381,7 +381,16 @@ describe("OpenAI fine-tuning jobs trained by a real worker (sqlite)", () => {
     assert.equal(published.status, "Ready");
     assert.equal(published.sourceInfo.checkpointStep, checkpoints[1].step_number);
     assert.equal((await resolveFineTunedModel(f.server.server.res, checkpoints[1].fine_tuned_model_checkpoint))?.modelVersionId, earlier!.modelVersionId);
-    // Publishing a checkpoint does not end the job again.
+    // Deleting the models (V2 DeleteModel; DELETE /v1/models goes through the same repository delete): their names
+    // answer nothing, the checkpoint is not published again, and the job stays succeeded.
+    await v2Ok(f.server, "model", "DeleteModel", { modelId: earlier!.modelVersionId });
+    assert.equal(await resolveFineTunedModel(f.server.server.res, checkpoints[1].fine_tuned_model_checkpoint), null);
+    await v2Ok(f.server, "model", "DeleteModel", { modelId: final!.modelVersionId });
+    assert.equal(await resolveFineTunedModel(f.server.server.res, job.fine_tuned_model), null);
+    assert.ok(!(await listFineTunedModels(f.server.server.res)).some((m) => m.id === job.fine_tuned_model));
+    const after = (await call(f, "GET", `/fine_tuning/jobs/${job.id}`)).json;
+    assert.equal(after.status, "succeeded", JSON.stringify(after));
+    // Publishing a checkpoint (or deleting a model) does not end the job again.
     const endings = await f.server.server.res.db.selectFrom("events").select("to_state")
       .where("object_kind", "=", FINE_TUNING_JOB_KIND).where("object_id", "=", job.id).execute();
     assert.deepEqual(endings.map((e) => e.to_state), ["succeeded"]);

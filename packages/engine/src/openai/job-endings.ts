@@ -48,6 +48,8 @@ export async function recordEndingOfVersion(trx: Db, actor: Actor, versionNum: n
   const first = await trx.selectFrom("model_versions").select("num").where("source_run_num", "=", version.source_run_num)
     .where("source_type", "=", "Train").orderBy("num", "asc").limit(1).executeTakeFirst();
   if (first?.num !== versionNum || (job.model_version_num !== null && job.model_version_num !== versionNum)) return;
+  // Remembered now: once deleted, the version must not be mistaken for "not published yet".
+  await trx.updateTable("openai_jobs").set({ model_version_num: versionNum }).where("num", "=", job.num).execute();
   await recordJobEnding(trx, actor, job.num, status === "Ready" ? "succeeded" : "failed", reason);
 }
 
@@ -64,3 +66,10 @@ export async function recordEndingOfCancelledRun(trx: Db, actor: Actor, runNum: 
   const job = await trx.selectFrom("openai_jobs").select("num").where("run_num", "=", runNum).executeTakeFirst();
   if (job !== undefined) await recordJobEnding(trx, actor, job.num, "cancelled", "cancelled before it ran to the end");
 }
+
+/**
+ * Checkpoint versions published for `ft:…:ckpt-step-N` names (object kind `fine_tuning_checkpoint`,
+ * object id `<ftjob>:<step>`, reason the version id): a name publishes once, so a version deleted
+ * later is not published again behind its deleter's back. Not a webhook kind.
+ */
+export const CHECKPOINT_PUBLISH_KIND = "fine_tuning_checkpoint";
