@@ -8,9 +8,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import OpenAI, { NotFoundError } from "openai";
-import { newId, nowIso } from "@sailfin/contract";
+import { createHash } from "node:crypto";
+import { bceTimestamp, newId, nowIso, signRequest } from "@sailfin/contract";
+import { countTokens } from "@sailfin/data";
 import { createOpenAiResultFile, enqueueRun } from "@sailfin/engine";
-import { ADMIN, startTestServer, testDialects, v2Ok, type TestServer } from "./harness.js";
+import { TINY, writeTinyModels } from "./fixtures/model-imports.js";
+import { ADMIN, startTestServer, testAxes, v2Ok, type TestServer } from "./harness.js";
 import { pythonSdkMissing } from "./python-sdk.js";
 
 /**
@@ -29,15 +32,15 @@ const chat = (q: string, a: string, extra: Record<string, unknown> = {}) =>
 const pref = (q: string, good: string, bad: string) =>
   ({ input: { messages: [{ role: "user", content: q }] }, preferred_output: [{ role: "assistant", content: good }], non_preferred_output: [{ role: "assistant", content: bad }] });
 
-for (const dialect of testDialects()) {
-  describe(`OpenAI files (${dialect})`, () => {
+for (const { dialect, artifacts: store, label } of testAxes()) {
+  describe(`OpenAI files (${label})`, () => {
     let server: TestServer;
     let apiKey: string;
     let client: OpenAI;
     let dir: string;
 
     before(async () => {
-      server = await startTestServer(dialect);
+      server = await startTestServer(dialect, {}, store);
       apiKey = (await v2Ok(server, "iam", "CreateApiKey", { description: "files" })).apiKey;
       client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey, maxRetries: 0 });
       dir = await mkdtemp(join(tmpdir(), "sailfin-openai-files-"));
@@ -124,6 +127,33 @@ for (const dialect of testDialects()) {
       assert.equal(await direct.text(), content);
     });
 
+    test("a weight 0 answer is context only when the dataset is tokenized for training (fewer trained tokens, same tokens)", async () => {
+      const turns = (weight: Record<string, unknown>) => ({
+        messages: [{ role: "user", content: "Name a colour." }, { role: "assistant", content: "Red, like a ripe tomato.", ...weight }, { role: "user", content: "Another?" }, { role: "assistant", content: "Blue." }],
+      });
+      const tiny = await writeTinyModels({ llama: TINY });
+      try {
+        const trained = async (weight: Record<string, unknown>) => {
+          const r = await upload([["purpose", "fine-tune"], ["file", jsonl(turns(weight)), "w.jsonl"]]);
+          assert.equal(r.status, 200, JSON.stringify(r.body));
+          const { version } = await versionOf(r.body.id);
+          const path = join(dir, `${version.id}.jsonl`);
+          let text = "";
+          for await (const chunk of await artifacts().get(version.data_path!)) text += String(chunk);
+          await writeFile(path, text);
+          const { train } = await countTokens({ datasets: [{ path, format: "Messages" }], modelDir: tiny.dir("llama"), trainMode: "SFT", maxSeqLen: 256 });
+          return { tokens: train.tokens, trained: train.trainedTokens };
+        };
+        const all = await trained({});
+        const masked = await trained({ weight: 0 });
+        assert.equal(masked.tokens, all.tokens);
+        assert.ok(masked.trained > 0 && masked.trained < all.trained, `${JSON.stringify(masked)} vs ${JSON.stringify(all)}`);
+        assert.deepEqual(await trained({ weight: 1 }), all);
+      } finally {
+        await tiny.remove();
+      }
+    });
+
     test("raw multipart, purpose after the file: a preference file becomes PromptChosenRejected (legacy *_completion names too)", async () => {
       const content = jsonl(
         pref("Is 2 even?", "Yes.", "No."),
@@ -202,6 +232,23 @@ for (const dialect of testDialects()) {
       assert.deepEqual(await footprint(), before);
     });
 
+    test("an upload over SAILFIN_UPLOAD_LIMIT is refused (413) and leaves nothing", async () => {
+      const small = await startTestServer(dialect, { SAILFIN_UPLOAD_LIMIT: "1024" }, store);
+      try {
+        const key = (await v2Ok(small, "iam", "CreateApiKey", {})).apiKey;
+        const form = new FormData();
+        form.append("purpose", "fine-tune");
+        form.append("file", new Blob([jsonl(...Array.from({ length: 60 }, (_, i) => chat(`Q${i}`, `A${i}`)))]), "big.jsonl");
+        const r = await fetch(`${small.url}/v1/files`, { method: "POST", headers: { authorization: `Bearer ${key}` }, body: form });
+        assert.equal(r.status, 413);
+        assert.equal(((await r.json()) as any).error.code, "request_too_large");
+        assert.deepEqual(await small.server.res.artifacts.list("openai-files/"), []);
+        assert.deepEqual(await small.server.res.db.selectFrom("openai_files").select("id").execute(), []);
+      } finally {
+        await small.close();
+      }
+    });
+
     test("other purposes are stored as they are; expires_after sets expires_at", async () => {
       const r = await upload([["purpose", "batch"], ["expires_after[anchor]", "created_at"], ["expires_after[seconds]", "3600"], ["file", "not json at all", "notes.txt"]]);
       assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -211,6 +258,11 @@ for (const dialect of testDialects()) {
       const row = await db().selectFrom("openai_files").selectAll().where("id", "=", r.body.id).executeTakeFirstOrThrow();
       assert.equal(row.dataset_version_num, null);
       assert.equal((await get(`/v1/files/${r.body.id}/content`)).text, "not json at all");
+      // The npm client sends expires_after in bracket notation too.
+      const path = join(dir, "later.txt");
+      await writeFile(path, "later");
+      const sdk = await client.files.create({ file: createReadStream(path), purpose: "user_data", expires_after: { anchor: "created_at", seconds: 7200 } });
+      assert.equal(sdk.expires_at, sdk.created_at + 7200);
     });
 
     test("an expired file is gone: retrieve and list skip it, and the next list deletes it", async () => {
@@ -322,6 +374,30 @@ for (const dialect of testDialects()) {
       assert.equal(unknown.status, 401);
       assert.equal(((await unknown.json()) as any).error.code, "invalid_api_key");
       assert.equal((await footprint()).files, before.files + 1);
+    });
+
+    test("a bce-auth-v1 signed upload: the signed x-bce-content-sha256 must be the multipart body's, else nothing is stored", async () => {
+      const boundary = "sailfin-boundary";
+      const body = (content: string) => Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="s.txt"\r\n\r\n${content}\r\n--${boundary}--\r\n`);
+      const send = (sent: Buffer, signedFor: Buffer) => {
+        const url = new URL(`${server.url}/v1/files`);
+        const ts = bceTimestamp();
+        const headers = { host: url.host, "x-bce-date": ts, "content-type": `multipart/form-data; boundary=${boundary}`, "x-bce-content-sha256": createHash("sha256").update(signedFor).digest("hex") };
+        const authorization = signRequest({ ...ADMIN, method: "POST", path: url.pathname, query: {}, headers, timestamp: ts });
+        const { host: _host, ...rest } = headers;
+        return fetch(url, { method: "POST", headers: { ...rest, authorization }, body: sent });
+      };
+      const before = await footprint();
+      const swapped = await send(body("swapped"), body("signed"));
+      // OpenAI's envelope answers every failed authentication 401 (render.ts).
+      assert.equal(swapped.status, 401);
+      assert.match(((await swapped.json()) as any).error.message, /x-bce-content-sha256 is not the sha256 of the body/);
+      assert.deepEqual(await footprint(), before);
+      const signed = await send(body("signed"), body("signed"));
+      assert.equal(signed.status, 200);
+      const id = ((await signed.json()) as any).id;
+      assert.equal((await get(`/v1/files/${id}/content`)).text, "signed");
     });
 
     test("the openai PyPI client creates, lists and reads a file", { skip: pythonSdkMissing() ?? false }, async () => {

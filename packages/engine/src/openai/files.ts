@@ -1,7 +1,7 @@
 import type { Selectable } from "kysely";
 import { SailfinError, newId, nowIso, type OpenAiFileDeleted, type OpenAiFileList, type OpenAiFileObject } from "@sailfin/contract";
 import type { Database } from "@sailfin/store";
-import type { Actor, EngineResources } from "../resources.js";
+import { SYSTEM_ACTOR, type Actor, type EngineResources } from "../resources.js";
 import { deleteDatasetVersion } from "../datasets/delete-dataset.js";
 
 /**
@@ -132,16 +132,17 @@ async function removeOpenAiFile(res: EngineResources, actor: Actor, file: OpenAi
 }
 
 /**
- * Deletes every expired file (a file a queued or running run still trains on waits for the next
- * sweep). Called lazily by uploads and lists.
+ * Deletes expired files, a hundred at a time (a file a queued or running run still trains on
+ * waits for a later sweep). Called lazily by uploads and lists; a failure is logged, never the
+ * caller's: the files are already invisible.
  */
 export async function removeExpiredOpenAiFiles(res: EngineResources): Promise<void> {
   const rows = await res.db.selectFrom("openai_files").selectAll().where("expires_at", "<=", nowIso()).orderBy("num").limit(100).execute();
   for (const row of rows) {
     try {
-      await removeOpenAiFile(res, { accessKey: "system" }, toOpenAiFileRecord(row), "file_id");
+      await removeOpenAiFile(res, SYSTEM_ACTOR, toOpenAiFileRecord(row), "file_id");
     } catch (error) {
-      if (!(error instanceof SailfinError) || error.id !== "Conflict") throw error;
+      if (!(error instanceof SailfinError) || error.id !== "Conflict") res.log.warn({ err: error, id: row.id }, "could not remove an expired file");
     }
   }
 }

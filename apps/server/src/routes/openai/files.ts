@@ -6,7 +6,7 @@ import {
 } from "@sailfin/contract";
 import {
   BodyDigestCheck, completeOpenAiUpload, deleteOpenAiFile, discardOpenAiUpload, findOpenAiFile, listOpenAiFiles, newOpenAiUpload,
-  openAiFileKey, openAiFileView, type EngineResources, type PutResult,
+  openAiFileView, type EngineResources, type PutResult,
 } from "@sailfin/engine";
 
 /**
@@ -38,8 +38,8 @@ export async function registerOpenAiFiles(app: FastifyInstance, res: EngineResou
     };
 
     scope.post("/v1/files", { config: access("dataset:write") }, async (request) => {
-      const { id } = newOpenAiUpload();
-      const received = await receiveUpload(request, res, id, options.uploadLimit);
+      const { id, objectKey } = newOpenAiUpload();
+      const received = await receiveUpload(request, res, { id, objectKey }, options.uploadLimit);
       let fields: CreateOpenAiFileFields;
       try {
         fields = parseWith(CreateOpenAiFileFields, received.fields);
@@ -91,7 +91,9 @@ const MAX_FILENAME_CHARS = 255;
  * stored bytes are removed before the error goes out. A bce-auth-v1 signed body digest is
  * checked over the whole body as it streams.
  */
-async function receiveUpload(request: FastifyRequest, res: EngineResources, id: string, limit: number): Promise<ReceivedUpload> {
+async function receiveUpload(
+  request: FastifyRequest, res: EngineResources, { id, objectKey }: { id: string; objectKey: string }, limit: number,
+): Promise<ReceivedUpload> {
   const contentType = request.headers["content-type"] ?? "";
   if (!/^multipart\/form-data\s*;/i.test(contentType)) {
     throw new SailfinError("InvalidParameter", { field: "file", detail: "the body must be multipart/form-data with a `file` part and a `purpose` field" });
@@ -120,12 +122,12 @@ async function receiveUpload(request: FastifyRequest, res: EngineResources, id: 
     },
   });
 
-  const objectKey = openAiFileKey(id);
   const fields: Record<string, string> = {};
   let filename: string | null = null;
   let fileStream: BusboyFileStream | null = null;
   let stored: Promise<PutResult> | null = null;
   let refusal: SailfinError | null = null;
+  let tooLarge: SailfinError | null = null;
   const refuse = (error: SailfinError) => {
     refusal ??= error;
   };
@@ -153,10 +155,14 @@ async function receiveUpload(request: FastifyRequest, res: EngineResources, id: 
       const limiter = new Transform({
         transform(chunk: Buffer, _encoding, callback) {
           seen += chunk.length;
-          if (seen > limit) callback(new SailfinError("EntityTooLarge", { detail: `uploads are limited to ${limit} bytes` }));
-          else callback(null, chunk);
+          if (seen <= limit) return callback(null, chunk);
+          tooLarge = new SailfinError("EntityTooLarge", { detail: `uploads are limited to ${limit} bytes` });
+          callback(tooLarge);
         },
       });
+      // The store attaches its own listeners only once it starts writing: an error before that
+      // (the limit, a broken body) must not be an uncaught one. The store still sees it.
+      limiter.on("error", () => undefined);
       stream.on("error", (error) => limiter.destroy(error));
       stored = res.artifacts.put(objectKey, stream.pipe(limiter));
       // A store that fails (the limit, a full disk) ends the upload at once.
@@ -191,6 +197,6 @@ async function receiveUpload(request: FastifyRequest, res: EngineResources, id: 
     (fileStream as BusboyFileStream | null)?.destroy();
     await (stored as Promise<PutResult> | null)?.catch(() => undefined);
     await discardOpenAiUpload(res, id);
-    throw error;
+    throw tooLarge ?? error;
   }
 }
