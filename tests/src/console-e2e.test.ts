@@ -277,7 +277,7 @@ for (const dialect of testDialects()) describe(`web console in chromium (${diale
     noProblems();
   });
 
-  test("stop: a second task is stopped from its page", async () => {
+  test("pause, resume, stop: a second task is paused, resumed and stopped from its page", async () => {
     await go(`/jobs/${ids.jobId}`);
     await page.getByRole("button", { name: "New task" }).click();
     await page.locator("#hp-epoch").fill("50");
@@ -287,6 +287,11 @@ for (const dialect of testDialects()) describe(`web console in chromium (${diale
     await page.getByTestId("quote").waitFor();
     await page.getByRole("button", { name: "Start training" }).click();
     await page.waitForURL(/\/console\/tasks\/task-/);
+    // Waiting or Running: either way it reads Paused once its worker (if any) let go of it.
+    await page.getByRole("button", { name: "Pause" }).click();
+    await page.locator(".page-title-row .badge", { hasText: "Paused" }).waitFor({ timeout: 60_000 });
+    await page.getByRole("button", { name: "Resume" }).click();
+    await page.getByRole("button", { name: "Pause" }).waitFor({ timeout: 15_000 });
     await page.getByRole("button", { name: "Stop training" }).click();
     await page.getByRole("button", { name: "Confirm stop" }).click();
     await page.locator(".page-title-row .badge", { hasText: "Stopped" }).waitFor({ timeout: 60_000 });

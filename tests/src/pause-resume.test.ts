@@ -239,6 +239,8 @@ describe("pause and resume with a real worker and runtime (sqlite)", { skip: !te
       assert.equal(row.lease_owner, null);
       assert.equal(row.attempt, 0, "the pause spent no attempt");
       const pausedAt = Math.max(...paused.checkpointList.map((c: any) => c.step as number));
+      const trained = ((await ok2("DescribeFineTuningTaskMetrics", { taskId })).metrics as any[]).filter((m) => m.loss !== null).map((m) => m.step as number);
+      assert.equal(pausedAt, Math.max(...trained), "the runtime saved a checkpoint at the very step it stopped (SIGTERM), and its row is recorded");
       const last = (await eventsOf(server, taskId)).at(-1)!;
       assert.deepEqual([last.from_state, last.to_state, last.reason, last.actor], ["Running", "Paused", `paused at step ${pausedAt}`, "test-worker"]);
       const found = spawnSync("pgrep", ["-f", `sailfin_runtime finetune --spec .*${taskId}`], { encoding: "utf8" });

@@ -14,7 +14,8 @@ import { holdSlurmCluster, jobShown, jobsNamed, slurmConf } from "./fixtures/slu
  * The Slurm executor on a real one-node Slurm cluster on localhost (scripts/setup-slurm.sh, which
  * the test set-up runs; SLURM_CONF from the environment or the script's last line): the tiny model
  * trains to Done as a Slurm job (and as a 2-task job: 2 data-parallel ranks, the losses of 1),
- * StopFineTuningTask reaches every rank as `scancel --signal=TERM`, a
+ * StopFineTuningTask reaches every rank as `scancel --signal=TERM` (PauseFineTuningTask too, and
+ * the resumed task continues as a new job), a
  * worker killed mid-run leaves its job running for the next worker to adopt, and a time limit's
  * TERM checkpoints the run, which is requeued (no attempt spent) and resumes from there as a new
  * job. Requeues and node failures: slurm-requeue.test.ts.
@@ -119,6 +120,28 @@ describe("Slurm executor (sqlite)", () => {
     const { stderr } = jobShown(jobs[0]!.id);
     const ranks = tasksPerNode === 1 ? ["[sailfin_runtime]"] : ["[sailfin_runtime rank 0]", "[sailfin_runtime rank 1]"];
     for (const rank of ranks) assert.ok(stderr.includes(`${rank} SIGTERM received`), `${rank} got no TERM: ${stderr}`);
+  });
+
+  test("PauseFineTuningTask → the same scancel --signal=TERM: the job checkpoints, the task reads Paused holding no job; resumed, a new job continues from that step to Done", async () => {
+    const taskId = await newTask({ epoch: 12, saveStep: 5, checkpointCount: 2 });
+    await withSlurmWorker(async () => {
+      await waitForTask(server, taskId, (t) => t.runStatus === "Running" && t.checkpointList.length >= 1, 120_000);
+      assert.equal(await ok2("PauseFineTuningTask", { taskId }), true);
+      const paused = await waitForTask(server, taskId, (t) => t.runStatus !== "Running", 30_000);
+      assert.equal(paused.runStatus, "Paused", JSON.stringify(paused));
+      const first = jobsNamed(await jobNameOf(taskId));
+      assert.deepEqual(first.map((j) => j.state), ["COMPLETED"], `the runtime ended by itself on TERM: ${JSON.stringify(first)}`);
+      const pausedAt = Math.max(...paused.checkpointList.map((c: any) => c.step as number));
+      assert.equal((await eventsOf(server, taskId)).at(-1)!.reason, `paused at step ${pausedAt}`);
+      assert.equal(await ok2("ResumeFineTuningTask", { taskId }), true);
+      const done = await waitForTask(server, taskId, (t) => !["Waiting", "Running"].includes(t.runStatus), 120_000);
+      assert.equal(done.runStatus, "Done", JSON.stringify(done));
+    });
+    const jobs = jobsNamed(await jobNameOf(taskId));
+    assert.deepEqual(jobs.map((j) => j.state), ["COMPLETED", "COMPLETED"], JSON.stringify(jobs));
+    assert.equal((await runRow(server, taskId))!.attempt, 1, "the pause spent no attempt");
+    const steps = await metricSteps(taskId);
+    assert.deepEqual(steps, Array.from({ length: steps.length }, (_, i) => i + 1), "each step once, continuous across the pause");
   });
 
   test("kill -9 of a `sailfin worker` on Slurm: its job runs on, the next worker adopts it (no second sbatch) and finishes the run", async () => {
