@@ -234,7 +234,7 @@ function send(
   });
 }
 
-type Family = "v1" | "v1-dataset" | "v2" | "session" | "oauth" | "console" | "health" | "objects" | "events" | "openai" | "openaiFiles" | "openai-models" | "v1chat" | "bearer";
+type Family = "v1" | "v1-dataset" | "v2" | "session" | "oauth" | "console" | "health" | "objects" | "events" | "openai" | "openaiFiles" | "openaiJobs" | "openai-models" | "v1chat" | "bearer";
 
 /** What is wrong with an answer (undefined: nothing). */
 function checkEnvelope(family: Family, x: Exchange): string | undefined {
@@ -275,6 +275,13 @@ function checkEnvelope(family: Family, x: Exchange): string | undefined {
       if (x.status === 200) return body.object === "list" && Array.isArray(body.data) && body.has_more === false ? undefined : "not a list of models";
       return typeof error?.code === "string" && typeof error.message === "string" && typeof error.type === "string" && "param" in error
         ? undefined : "not {error: {code, message, type, param}}";
+    }
+    case "openaiJobs": {
+      // OpenAI's fine-tuning jobs: a job, a list, or `{error: {message, type, param, code}}`.
+      if (x.status === 200) return body.object === "fine_tuning.job" || body.object === "list" ? undefined : "not a job or a list";
+      const error = body.error as Record<string, unknown> | undefined;
+      return typeof error?.message === "string" && typeof error.type === "string" && "param" in error && "code" in error
+        ? undefined : "not {error: {message, type, param, code}}";
     }
     case "v1chat":
       return x.status === 200 && typeof body.error_code === "number" && typeof body.error_msg === "string" ? undefined : "not HTTP 200 {error_code, error_msg}";
@@ -460,6 +467,25 @@ for (const dialect of testDialects()) {
         add("openaiFiles", { method: "GET", path: `/v1/files/${segment}`, auth: "admin" });
         add("openaiFiles", { method: "GET", path: `/v1/files/${segment}/content`, auth: rng.pick(["admin", "none"] as const) });
         add("openaiFiles", { method: "DELETE", path: `/v1/files/${segment}`, auth: rng.pick(["admin", "garbage"] as const) });
+      }
+      // OpenAI's fine-tuning jobs: random bodies over its fields, hand-made methods, odd ids and cursors.
+      const jobFields = [...new Set([...fields, "model", "training_file", "validation_file", "method", "type", "supervised", "dpo", "reinforcement",
+        "hyperparameters", "n_epochs", "batch_size", "learning_rate_multiplier", "beta", "suffix", "seed", "metadata", "integrations"])];
+      for (let i = 0; i < 60; i++) {
+        const job = i % 2 === 0
+          ? { body: Buffer.from(JSON.stringify({ model: rng.pick(["nosuch", "", "ft:a:b::c", "ft:a:b::c:ckpt-step-9", "\u0000"]), training_file: rng.pick(["file-nope", "", 5, null]),
+              method: rng.pick([{ type: "supervised", supervised: { hyperparameters: { n_epochs: rng.pick(["auto", 0, 51, "x", 1e300, -1]) } } }, { type: "dpo", dpo: { hyperparameters: { beta: rng.pick([0, 3, "auto", null]) } } }, { type: "reinforcement" }, "x", null]),
+              metadata: rng.pick([{ a: "b" }, { "": "x" }, [], "x", null]), suffix: rng.pick(["ok", "", "a b", "x".repeat(65), null]) })), contentType: "application/json" }
+          : fuzzBody(rng, jobFields);
+        add("openaiJobs", { method: "POST", path: "/v1/fine_tuning/jobs", auth: rng.pick(["admin", "admin", "none", "garbage"] as const), body: job.body, contentType: job.contentType });
+      }
+      for (const segment of [...odd, "ftjob-nope", "10", "-1"]) {
+        add("openaiJobs", { method: "GET", path: "/v1/fine_tuning/jobs", rawQuery: `limit=${segment}&after=${segment}`, auth: "admin" });
+        add("openaiJobs", { method: "GET", path: "/v1/fine_tuning/jobs", rawQuery: `metadata[${segment}]=${segment}`, auth: "admin" });
+        add("openaiJobs", { method: "GET", path: `/v1/fine_tuning/jobs/${segment}`, auth: rng.pick(["admin", "none"] as const) });
+        add("openaiJobs", { method: "GET", path: `/v1/fine_tuning/jobs/${segment}/events`, rawQuery: `limit=${segment}&after=${segment}`, auth: "admin" });
+        add("openaiJobs", { method: "GET", path: `/v1/fine_tuning/jobs/${segment}/checkpoints`, rawQuery: `limit=${segment}`, auth: "admin" });
+        add("openaiJobs", { method: "POST", path: `/v1/fine_tuning/jobs/${segment}/${rng.pick(["cancel", "pause", "resume"])}`, auth: rng.pick(["admin", "garbage"] as const) });
       }
       for (const segment of [...odd, "3600", "-1", "1e9", "99999999999999999999"]) {
         add("bearer", { method: "GET", path: "/v1/BCE-BEARER/token", rawQuery: `expireInSeconds=${segment}`, auth: rng.pick(["admin", "none", "garbage"] as const) });

@@ -66,6 +66,16 @@ async function call(f: Fixture, method: string, path: string, body?: unknown): P
   return { status: response.status, json: await response.json() };
 }
 
+/** Every event of a job, newest first, paging with `after` as the SDKs do. */
+async function allEvents(f: Fixture, id: string): Promise<any[]> {
+  const out: any[] = [];
+  for (;;) {
+    const page = (await call(f, "GET", `/fine_tuning/jobs/${id}/events?limit=100${out.length === 0 ? "" : `&after=${out.at(-1).id}`}`)).json;
+    out.push(...page.data);
+    if (!page.has_more) return out;
+  }
+}
+
 function assertJobShape(job: any): void {
   for (const key of REQUIRED) assert.ok(key in job, `job lacks ${key}: ${JSON.stringify(job)}`);
   assert.equal(job.object, "fine_tuning.job");
@@ -128,6 +138,7 @@ for (const dialect of testDialects()) describe(`OpenAI fine-tuning jobs without 
     assert.equal(task.hyperParameterConfig.epoch, 9);
     assert.equal(task.hyperParameterConfig.learningRate, 2 * 3e-4);
     assert.equal(task.hyperParameterConfig.seed, job.seed);
+    assert.equal(task.hyperParameterConfig.checkpointCount, 3);
 
     const second = (await call(f, "POST", "/fine_tuning/jobs", { model: "tiny-oa", training_file: f.preferenceFile, seed: 7, method: { type: "dpo" } })).json;
     assertJobShape(second);
@@ -171,13 +182,22 @@ for (const dialect of testDialects()) describe(`OpenAI fine-tuning jobs without 
 
     // The official client, over the same routes.
     const client = new OpenAI({ apiKey: f.apiKey, baseURL: `${f.server.url}/v1`, maxRetries: 0 });
+    // A V2 StopFineTuningTask of an OpenAI job's task ends the OpenAI job too (its webhook event), without a read.
+    const viaV2 = (await call(f, "POST", "/fine_tuning/jobs", { model: "tiny-oa", training_file: f.chatFile })).json;
+    const v2Task = await f.server.server.res.db.selectFrom("openai_jobs").innerJoin("runs", "runs.num", "openai_jobs.run_num")
+      .select("runs.id").where("openai_jobs.id", "=", viaV2.id).executeTakeFirstOrThrow();
+    await v2Ok(f.server, "finetuning", "StopFineTuningTask", { taskId: v2Task.id });
+    const v2Endings = await f.server.server.res.db.selectFrom("events").select("to_state")
+      .where("object_kind", "=", FINE_TUNING_JOB_KIND).where("object_id", "=", viaV2.id).execute();
+    assert.deepEqual(v2Endings.map((e) => e.to_state), ["cancelled"]);
+
     const viaSdk = await client.fineTuning.jobs.create({ model: "tiny-oa", training_file: f.chatFile, hyperparameters: { n_epochs: 2 } });
     assert.equal(viaSdk.status, "queued");
     assert.equal(viaSdk.method?.supervised?.hyperparameters?.n_epochs, 2);
     assert.equal((await client.fineTuning.jobs.retrieve(viaSdk.id)).id, viaSdk.id);
     const seen: string[] = [];
     for await (const j of client.fineTuning.jobs.list({ limit: 2 })) seen.push(j.id);
-    assert.deepEqual(seen, [viaSdk.id, second.id, job.id]);
+    assert.deepEqual(seen, [viaSdk.id, viaV2.id, second.id, job.id]);
     assert.equal((await client.fineTuning.jobs.cancel(viaSdk.id)).status, "cancelled");
     await assert.rejects(client.fineTuning.jobs.retrieve("ftjob-nosuchjob000"), (e: any) => e.status === 404);
   });
@@ -289,8 +309,9 @@ describe("OpenAI fine-tuning jobs trained by a real worker (sqlite)", () => {
     assert.equal(last.fine_tuned_model_checkpoint, `${job.fine_tuned_model}:ckpt-step-${last.step_number}`);
     assert.equal(typeof last.metrics.train_loss, "number");
     assert.equal(checkpoints.first_id, last.id);
-    // The final checkpoint's name answers with the job's own version.
+    // The final checkpoint's name answers with the job's own version; an earlier one is published on first use.
     assert.equal((await resolveFineTunedModel(f.server.server.res, last.fine_tuned_model_checkpoint))?.modelVersionId, model!.modelVersionId);
+    assert.equal(await resolveFineTunedModel(f.server.server.res, `${job.fine_tuned_model}:ckpt-step-999`), null);
 
     const endings = await f.server.server.res.db.selectFrom("events").select("to_state")
       .where("object_kind", "=", FINE_TUNING_JOB_KIND).where("object_id", "=", job.id).execute();
@@ -332,17 +353,47 @@ describe("OpenAI fine-tuning jobs trained by a real worker (sqlite)", () => {
 
   test("a running job pauses at a checkpoint, frees its worker, and resumes to succeeded", async () => {
     const created = (await call(f, "POST", "/fine_tuning/jobs", {
-      model: "tiny-oa", training_file: f.chatFile, hyperparameters: { n_epochs: 6, batch_size: 1 },
+      model: "tiny-oa", training_file: f.chatFile, hyperparameters: { n_epochs: 50, batch_size: 1 },
     })).json;
-    await pollUntil(async () => (await call(f, "GET", `/fine_tuning/jobs/${created.id}`)).json, (j) => j.status === "running", "running", 60_000);
+    // Paused once training has logged a step, so the runtime saves a checkpoint as it stops.
+    await pollUntil(async () => (await call(f, "GET", `/fine_tuning/jobs/${created.id}/events`)).json.data as any[],
+      (events) => events.some((e) => e.type === "metrics"), "a training step", 60_000);
     assert.equal((await call(f, "POST", `/fine_tuning/jobs/${created.id}/pause`)).status, 200);
     const paused = await pollUntil(async () => (await call(f, "GET", `/fine_tuning/jobs/${created.id}`)).json, (j) => j.status !== "running", "paused", 60_000);
     assert.equal(paused.status, "paused", JSON.stringify(paused));
     assert.equal((await call(f, "POST", `/fine_tuning/jobs/${created.id}/resume`)).json.status, "queued");
     const job = await settled(f, created.id);
     assert.equal(job.status, "succeeded", JSON.stringify(job));
-    const messages = (await call(f, "GET", `/fine_tuning/jobs/${job.id}/events?limit=100`)).json.data.map((e: any) => e.message) as string[];
+    const events = await allEvents(f, job.id);
+    assert.equal(new Set(events.map((e) => e.id)).size, events.length, "no event twice across pages");
+    const messages = events.map((e: any) => e.message) as string[];
+    assert.equal(messages.filter((m) => m === "Fine-tuning job started").length, 2, "once per attempt");
     assert.ok(messages.includes("Pause requested") && messages.includes("Fine-tuning job resumed"), messages.join(" | "));
+
+    // The pause saved a checkpoint before the final one: its name is published on first use.
+    const checkpoints = (await call(f, "GET", `/fine_tuning/jobs/${job.id}/checkpoints`)).json.data as any[];
+    assert.ok(checkpoints.length >= 2, JSON.stringify(checkpoints));
+    const final = await resolveFineTunedModel(f.server.server.res, job.fine_tuned_model);
+    const earlier = await resolveFineTunedModel(f.server.server.res, checkpoints[1].fine_tuned_model_checkpoint);
+    assert.equal(earlier?.status, "Creating");
+    assert.notEqual(earlier?.modelVersionId, final!.modelVersionId);
+    const published = await pollUntil(() => v2Ok(f.server, "model", "DescribeModel", { modelId: earlier!.modelVersionId }), (m) => m.status !== "Creating", "checkpoint publish");
+    assert.equal(published.status, "Ready");
+    assert.equal(published.sourceInfo.checkpointStep, checkpoints[1].step_number);
+    assert.equal((await resolveFineTunedModel(f.server.server.res, checkpoints[1].fine_tuned_model_checkpoint))?.modelVersionId, earlier!.modelVersionId);
+    // Deleting the models (V2 DeleteModel; DELETE /v1/models goes through the same repository delete): their names
+    // answer nothing, the checkpoint is not published again, and the job stays succeeded.
+    await v2Ok(f.server, "model", "DeleteModel", { modelId: earlier!.modelVersionId });
+    assert.equal(await resolveFineTunedModel(f.server.server.res, checkpoints[1].fine_tuned_model_checkpoint), null);
+    await v2Ok(f.server, "model", "DeleteModel", { modelId: final!.modelVersionId });
+    assert.equal(await resolveFineTunedModel(f.server.server.res, job.fine_tuned_model), null);
+    assert.ok(!(await listFineTunedModels(f.server.server.res)).some((m) => m.id === job.fine_tuned_model));
+    const after = (await call(f, "GET", `/fine_tuning/jobs/${job.id}`)).json;
+    assert.equal(after.status, "succeeded", JSON.stringify(after));
+    // Publishing a checkpoint (or deleting a model) does not end the job again.
+    const endings = await f.server.server.res.db.selectFrom("events").select("to_state")
+      .where("object_kind", "=", FINE_TUNING_JOB_KIND).where("object_id", "=", job.id).execute();
+    assert.deepEqual(endings.map((e) => e.to_state), ["succeeded"]);
   });
 
   test("a running job is cancelled by its worker", async () => {

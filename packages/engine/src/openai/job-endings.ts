@@ -11,6 +11,15 @@ export const FINE_TUNING_JOB_KIND = "fine_tuning_job";
 
 type Ending = "succeeded" | "failed" | "cancelled";
 
+const ENDINGS = ["succeeded", "failed", "cancelled"];
+
+/** Whether the job's ending is recorded already (a read without a write transaction, for readers). */
+export async function hasEnding(db: Db, jobId: string): Promise<boolean> {
+  const seen = await db.selectFrom("events").select("num")
+    .where("object_kind", "=", FINE_TUNING_JOB_KIND).where("object_id", "=", jobId).where("to_state", "in", ENDINGS).limit(1).executeTakeFirst();
+  return seen !== undefined;
+}
+
 /**
  * Writes the job's ending once. The no-op update takes the job's row lock first (PostgreSQL), so
  * two writers of the same ending serialize and the second sees the first's row; SQLite's
@@ -22,10 +31,7 @@ export async function recordJobEnding(trx: Db, actor: Actor, jobNum: number, to:
   const job = await trx.selectFrom("openai_jobs").select(["id"]).where("num", "=", jobNum).executeTakeFirst();
   if (job === undefined) return;
   await trx.updateTable("openai_jobs").set((eb) => ({ seed: eb.ref("seed") })).where("num", "=", jobNum).execute();
-  const seen = await trx.selectFrom("events").select("num")
-    .where("object_kind", "=", FINE_TUNING_JOB_KIND).where("object_id", "=", job.id).where("to_state", "in", ["succeeded", "failed", "cancelled"])
-    .limit(1).executeTakeFirst();
-  if (seen !== undefined) return;
+  if (await hasEnding(trx, job.id)) return;
   await appendEvent(trx, {
     objectKind: FINE_TUNING_JOB_KIND, objectId: job.id, actor: actor.accessKey, from: null, to,
     ...(reason === undefined ? {} : { reason: reason.slice(0, 1_000) }),
@@ -42,6 +48,8 @@ export async function recordEndingOfVersion(trx: Db, actor: Actor, versionNum: n
   const first = await trx.selectFrom("model_versions").select("num").where("source_run_num", "=", version.source_run_num)
     .where("source_type", "=", "Train").orderBy("num", "asc").limit(1).executeTakeFirst();
   if (first?.num !== versionNum || (job.model_version_num !== null && job.model_version_num !== versionNum)) return;
+  // Remembered now: once deleted, the version must not be mistaken for "not published yet".
+  await trx.updateTable("openai_jobs").set({ model_version_num: versionNum }).where("num", "=", job.num).execute();
   await recordJobEnding(trx, actor, job.num, status === "Ready" ? "succeeded" : "failed", reason);
 }
 
@@ -52,3 +60,16 @@ export async function recordEndingOfRun(trx: Db, actor: Actor, jobId: string, st
   if (job === undefined) return;
   await recordJobEnding(trx, actor, job.num, status === "Failed" ? "failed" : "cancelled", reason);
 }
+
+/** From a stop that cancelled a queued or paused run at once: the OpenAI job of that run (if any) is cancelled. */
+export async function recordEndingOfCancelledRun(trx: Db, actor: Actor, runNum: number): Promise<void> {
+  const job = await trx.selectFrom("openai_jobs").select("num").where("run_num", "=", runNum).executeTakeFirst();
+  if (job !== undefined) await recordJobEnding(trx, actor, job.num, "cancelled", "cancelled before it ran to the end");
+}
+
+/**
+ * Checkpoint versions published for `ft:…:ckpt-step-N` names (object kind `fine_tuning_checkpoint`,
+ * object id `<ftjob>:<step>`, reason the version id): a name publishes once, so a version deleted
+ * later is not published again behind its deleter's back. Not a webhook kind.
+ */
+export const CHECKPOINT_PUBLISH_KIND = "fine_tuning_checkpoint";

@@ -1,7 +1,7 @@
 import type { OpenAiJobMethod, OpenAiJobObject } from "@sailfin/contract";
 import type { EngineResources } from "../resources.js";
 import { SYSTEM_ACTOR } from "../resources.js";
-import { recordJobEnding } from "./job-endings.js";
+import { hasEnding, recordJobEnding } from "./job-endings.js";
 import { ensureResultFile } from "./result-file.js";
 import { jobState, TERMINAL, type OpenAiJobRow, type OpenAiJobState } from "./job-state.js";
 
@@ -39,7 +39,7 @@ function trainedTokens(state: OpenAiJobState): number | null {
  */
 export async function openAiJobView(res: EngineResources, row: OpenAiJobRow): Promise<OpenAiJobObject> {
   const state = await jobState(res.db, row);
-  if (TERMINAL.has(state.status)) {
+  if (TERMINAL.has(state.status) && !(await hasEnding(res.db, row.id))) {
     const to = state.status as "succeeded" | "failed" | "cancelled";
     await res.db.transaction().execute((trx) => recordJobEnding(trx, SYSTEM_ACTOR, row.num, to, state.error?.message));
   }
