@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
 import { onDemandSuffix, type FineTunedModels, type FineTunedModel } from "@sailfin/engine";
 import { LocalExecutor, Worker, engineLauncher, findPython } from "@sailfin/worker";
-import { ADMIN, pollUntil, startTestServer, v2Ok, type TestServer } from "./harness.js";
+import { ADMIN, pollUntil, startTestServer, testDialects, v2Ok, type TestServer } from "./harness.js";
 import { TINY, importBaseModel, importModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { TEST_LEASE_MS } from "./fixtures/worker-fixtures.js";
 
@@ -26,10 +26,11 @@ let tiny: TinyModelFolders;
 before(async () => { tiny = await writeTinyModels({ llama: { ...TINY, hiddenSize: 64, intermediate: 128 } }); });
 after(async () => { await tiny.remove(); });
 
-describe("OpenAI's chat and models routes serve versions on demand (sqlite)", () => {
+for (const dialect of testDialects()) describe(`OpenAI's chat and models routes serve versions on demand (${dialect})`, () => {
   let server: TestServer;
   let worker: Worker;
   let tunedVersionId = "";
+  let baseVersionId = "";
   let apiKey = "";
   const pair = `${ADMIN.accessKey}:${ADMIN.secretKey}`;
   const db = () => server.server.res.db;
@@ -50,7 +51,7 @@ describe("OpenAI's chat and models routes serve versions on demand (sqlite)", ()
   };
 
   before(async () => {
-    server = await startTestServer("sqlite", {
+    server = await startTestServer(dialect, {
       SAILFIN_OPENAI_IDLE_STOP_SEC: String(IDLE_STOP_S), SAILFIN_OPENAI_DEPLOY_WAIT_SEC: "1", SAILFIN_OPENAI_IDLE_SWEEP_MS: "250",
     }, "local", { fineTunedModels: fineTuned });
     const python = await findPython();
@@ -61,7 +62,7 @@ describe("OpenAI's chat and models routes serve versions on demand (sqlite)", ()
     });
     await worker.start();
     await stageFolder(server, tiny.dir("llama"), "hub", "tiny-base");
-    await importBaseModel(server, "tiny-base", { bucket: "hub", objectPath: "tiny-base" });
+    baseVersionId = (await importBaseModel(server, "tiny-base", { bucket: "hub", objectPath: "tiny-base" })).versionId;
     const tuned = await importModel(server, "tiny-tuned", { bucket: "hub", objectPath: "tiny-base" });
     assert.equal(tuned.version.status, "Ready");
     tunedVersionId = tuned.versionId;
@@ -137,8 +138,10 @@ describe("OpenAI's chat and models routes serve versions on demand (sqlite)", ()
   });
 
   test("a base model's name is served on demand too; a checkpoint still being published is loading; an unknown model is 404 model_not_found", async () => {
-    const answer = await client().chat.completions.create({ model: "tiny-base", messages: hi, max_tokens: 2 });
-    assert.equal(answer.model, "tiny-base");
+    // Three first calls at once: one service.
+    const answers = await Promise.all([0, 1, 2].map(() => client().chat.completions.create({ model: "tiny-base", messages: hi, max_tokens: 2 })));
+    for (const answer of answers) assert.equal(answer.model, "tiny-base");
+    assert.equal((await servicesOf(baseVersionId)).length, 1);
     const loading = await raw("/v1/chat/completions", { body: { model: CKPT, messages: hi } });
     assert.equal(loading.status, 503);
     assert.match(((await loading.json()) as any).error.message, /being loaded/);
@@ -213,5 +216,15 @@ describe("OpenAI's chat and models routes serve versions on demand (sqlite)", ()
     assert.equal(((await chat.json()) as any).error.code, "model_not_found");
     const again = await raw(`/v1/models/${FT}`, { method: "DELETE" });
     assert.equal(again.status, 404);
+  });
+
+  test("guesses at a secret through Bearer AK:SK are throttled with sign-in's: 429 past 10 failures from one address", async () => {
+    let last: Response | undefined;
+    for (let i = 0; i < 11; i++) last = await raw("/v1/models", { key: `${ADMIN.accessKey}:wrong-${i}` });
+    assert.equal(last!.status, 429);
+    assert.ok(Number(last!.headers.get("retry-after")) > 0);
+    // The address waits, even with the right pair; an API key is no guess and still works.
+    assert.equal((await raw("/v1/models")).status, 429);
+    assert.equal((await raw("/v1/models", { key: apiKey })).status, 200);
   });
 });
