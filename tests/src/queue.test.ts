@@ -72,7 +72,7 @@ for (const dialect of testDialects()) {
       await insertRun();
       const lease = (await claim("holder"))!;
       const forged: Lease = { ...lease, token: "0".repeat(32) };
-      assert.deepEqual(await heartbeat(db(), forged, 60_000), { alive: false, cancelRequested: false });
+      assert.deepEqual(await heartbeat(db(), forged, 60_000), { alive: false, cancelRequested: false, pauseRequested: false });
       assert.equal(await recordProgress(db(), forged, { progress: 50, metrics: [{ step: 1, epoch: 0, loss: 1, lr: 1, gradNorm: 1, tokensPerSecond: 1 }] }), false);
       assert.equal(await completeRun(db(), forged, "forged"), false);
       assert.equal((await failRun(db(), forged, { kind: "user", reason: "forged", onEnded: settleEndedRun })).applied, false);
@@ -82,7 +82,7 @@ for (const dialect of testDialects()) {
       assert.equal(metrics.length, 0, "a forged lease wrote nothing");
       assert.equal(await recordProgress(db(), lease, { progress: 40 }), true);
       await db().updateTable("runs").set({ cancel_requested: 1 }).where("num", "=", lease.runNum).execute();
-      assert.deepEqual(await heartbeat(db(), lease, 60_000), { alive: true, cancelRequested: true });
+      assert.deepEqual(await heartbeat(db(), lease, 60_000), { alive: true, cancelRequested: true, pauseRequested: false });
       assert.equal(await completeRun(db(), lease, "done"), true);
       const row = await db().selectFrom("runs").selectAll().where("num", "=", lease.runNum).executeTakeFirstOrThrow();
       assert.equal(row.status, "Succeeded");

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import { SailfinError, assertSafeText, isSailfinError } from "@sailfin/contract";
 import {
-  DEFAULT_SESSION_TTL_S, checkDatabase, findServingTarget, type EngineResources, type FindChatTarget, type FineTunedModels, type OnDemandPolicy,
+  DEFAULT_SESSION_TTL_S, checkDatabase, findServingTarget, listFineTunedModels, resolveFineTunedModel, type EngineResources, type FindChatTarget,
+  type FineTunedModels, type OnDemandPolicy,
 } from "@sailfin/engine";
 import { NO_RESULT, newLogId, sendError, sendOpenAiError, sendV1, sendV1ChatError, sendV2 } from "./render.js";
 import { ROUTES } from "./routes/index.js";
@@ -14,6 +15,8 @@ import { registerV2Chat } from "./routes/v2/chat.js";
 import { registerV1Chat } from "./routes/v1/chat.js";
 import { registerOpenAiChat } from "./routes/openai/chat.js";
 import { registerOpenAiModels } from "./routes/openai/models.js";
+import { registerOpenAiJobs } from "./routes/openai/jobs.js";
+import { registerOpenAiFiles } from "./routes/openai/files.js";
 import { registerUploads } from "./routes/ext/uploads.js";
 import { registerExportDownloads } from "./routes/ext/export-downloads.js";
 import { registerEventStream } from "./routes/ext/events-stream.js";
@@ -48,10 +51,12 @@ interface AppOptions {
   readonly onDemand?: OnDemandPolicy;
   /** Where `ft:` model names come from; default: the OpenAI fine-tuning jobs. Tests name their own. */
   readonly fineTunedModels?: FineTunedModels;
+  /** SAILFIN_OPENAI_ORGANIZATION (default `sailfin`): OpenAI jobs' organization. */
+  readonly openAiOrganization?: string;
 }
 
-/** Until the OpenAI jobs land (issue 16, slice C), no `ft:` name exists: each is model_not_found. */
-const NO_FINE_TUNED_MODELS: FineTunedModels = { resolve: async () => null, list: async () => [] };
+/** `ft:` names are the OpenAI fine-tuning jobs' models. */
+const JOB_MODELS: FineTunedModels = { resolve: resolveFineTunedModel, list: listFineTunedModels };
 
 /**
  * Builds the whole HTTP application; `main` is the only place that listens, and tests build the
@@ -177,9 +182,11 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
   registerBearerToken(app, res);
   registerV2Chat(app, res, options.findServingTarget ?? findServingTarget);
   registerV1Chat(app, res, options.findServingTarget ?? findServingTarget);
-  const fineTuned = options.fineTunedModels ?? NO_FINE_TUNED_MODELS;
+  const fineTuned = options.fineTunedModels ?? JOB_MODELS;
   registerOpenAiChat(app, res, { fineTuned, findService: options.findServingTarget ?? findServingTarget, policy: options.onDemand ?? { idleStopS: 900, deployWaitMs: 120_000 } });
-  registerOpenAiModels(app, res, { fineTuned });
+  registerOpenAiModels(app, res, { fineTuned, organization: options.openAiOrganization ?? "sailfin" });
+  registerOpenAiJobs(app, res, { organization: options.openAiOrganization ?? "sailfin" });
+  await registerOpenAiFiles(app, res, { uploadLimit: options.uploadLimit });
   await registerUploads(app, res, { uploadLimit: options.uploadLimit });
   registerExportDownloads(app, res);
   registerEventStream(app, res, { pollMs: options.eventsPollMs ?? 500 });

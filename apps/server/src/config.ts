@@ -74,6 +74,8 @@ export interface ServerConfig {
     readonly deployWaitMs: number;
     readonly sweepMs: number;
   };
+  /** OpenAI's organization (SAILFIN_OPENAI_ORGANIZATION, default `sailfin`): jobs' `org-…` id and the third part of `ft:` model names. */
+  readonly openAiOrganization: string;
   /** The webhook dispatcher's timings (SAILFIN_WEBHOOK_*; tests shorten them). */
   readonly webhooks: {
     readonly pollMs: number;
@@ -155,6 +157,7 @@ export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
       deployWaitMs: 1000 * int("SAILFIN_OPENAI_DEPLOY_WAIT_SEC", env.SAILFIN_OPENAI_DEPLOY_WAIT_SEC, 120, 0, 3600),
       sweepMs: int("SAILFIN_OPENAI_IDLE_SWEEP_MS", env.SAILFIN_OPENAI_IDLE_SWEEP_MS, 15_000, 100, 3_600_000),
     }),
+    openAiOrganization: parsed(() => openAiOrganization(env.SAILFIN_OPENAI_ORGANIZATION), () => "sailfin"),
     webhooks: Object.freeze({
       pollMs: int("SAILFIN_WEBHOOK_POLL_MS", env.SAILFIN_WEBHOOK_POLL_MS, 1_000, 10, 60_000),
       backoffMs: int("SAILFIN_WEBHOOK_BACKOFF_MS", env.SAILFIN_WEBHOOK_BACKOFF_MS, 10_000, 10, 3_600_000),
@@ -219,4 +222,13 @@ function publicUrl(text: string | undefined): string | undefined {
     throw new Error(`SAILFIN_PUBLIC_URL must be an http(s) URL without query or fragment, got "${text}"`);
   }
   return url.href.replace(/\/+$/, "");
+}
+
+/** SAILFIN_OPENAI_ORGANIZATION: 1–64 letters, digits, `_ - .` (it is a part of `ft:` names, split on `:`). */
+function openAiOrganization(text: string | undefined): string {
+  if (text === undefined || text.trim() === "") return "sailfin";
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(text.trim())) {
+    throw new Error(`SAILFIN_OPENAI_ORGANIZATION must be 1-64 letters, digits, '_', '-' or '.', got "${text}"`);
+  }
+  return text.trim();
 }

@@ -116,6 +116,7 @@ export async function startServer(
   const app = await buildApp(res, {
     bodyLimit: config.bodyLimit, uploadLimit: config.uploadLimit, logger: log, eventsPollMs: config.eventsPollMs,
     sessionTtlS: config.sessionTtlS, consoleDir: config.consoleDir, trustProxy: config.trustProxy, publicUrl: config.publicUrl,
+    openAiOrganization: config.openAiOrganization,
     ...(options.findServingTarget === undefined ? {} : { findServingTarget: options.findServingTarget }),
     ...(options.fineTunedModels === undefined ? {} : { fineTunedModels: options.fineTunedModels }),
     onDemand: { idleStopS: config.onDemand.idleStopS, deployWaitMs: config.onDemand.deployWaitMs },

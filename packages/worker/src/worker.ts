@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import {
   CONCURRENCY_CLASSES, RUN_CATALOG, announceWorker, withdrawWorker, cancelRun, claimRun, completeRun, failRun, heartbeat, kindsByClass,
-  productionRunDeps, releaseRun, requeueExpired, requeueRun, settleEndedRun,
+  pauseLeasedRun, productionRunDeps, releaseRun, requeueExpired, requeueRun, settleEndedRun,
   type ConcurrencyClass, type EngineLaunch, type EngineProcess, type EngineResources, type Executor, type Lease, type RunKind, type RunOutcome, type RuntimeSettings,
 } from "@sailfin/engine";
 
@@ -43,7 +43,7 @@ interface WorkerOptions {
   readonly engines?: { readonly host: string; launch(launch: EngineLaunch): EngineProcess };
 }
 
-type StopReason = "cancel" | "lost" | "shutdown";
+type StopReason = "cancel" | "pause" | "lost" | "shutdown";
 
 /** One claiming loop: the kinds it takes, the pool it claims from (undefined: any), and that pool's executor. */
 interface Slot {
@@ -59,6 +59,7 @@ const AUTO_RUNTIME: RuntimeSettings = { device: "auto", precision: "auto" };
  * the production RunDeps), heartbeat their leases, stop them when asked, and record the outcome —
  * every write fenced by the lease. `stop()` drains: no new claims; running processes get SIGTERM
  * (the runtime saves a checkpoint) and their runs go back to the queue for another worker to resume.
+ * A paused run (pauseRun) is stopped the same way and recorded Paused, its slot free for other work.
  *
  * @example const worker = new Worker({ res, executor: new LocalExecutor({ python: await findPython() }) }); await worker.start(); … await worker.stop();
  */
@@ -205,6 +206,7 @@ export class Worker {
       heartbeat(res.db, lease, this.leaseMs).then((state) => {
         if (!state.alive) stopWith("lost");
         else if (state.cancelRequested) stopWith("cancel");
+        else if (state.pauseRequested) stopWith("pause");
       }, (error: unknown) => res.log.warn({ err: error, runId: lease.runId }, "heartbeat failed"));
     }, Math.max(100, Math.min(2_000, Math.floor(this.leaseMs / 3))));
     let outcome: RunOutcome;
@@ -221,6 +223,13 @@ export class Worker {
     if (outcome.kind === "lost" || why === "lost") return;
     if (why === "shutdown" && outcome.kind !== "done") {
       await releaseRun(res.db, lease, `worker ${this.id} shut down`);
+      return;
+    }
+    // As a drain: whatever the stopped attempt reported, the run is set aside unspent (a stop asked
+    // meanwhile wins; a pause withdrawn meanwhile sends it back to the queue).
+    if (why === "pause" && outcome.kind !== "done") {
+      const paused = await pauseLeasedRun(res.db, lease);
+      if (paused.cancelRequested) await this.record(lease, outcome, true);
       return;
     }
     await this.record(lease, outcome, why === "cancel");

@@ -10,7 +10,7 @@ const TONES: Readonly<Record<string, Tone>> = {
   Pending: "busy", Uploading: "busy", Stopping: "busy", stopping: "busy", Doing: "busy",
   Serving: "ok", Deploying: "busy", New: "busy",
   Failed: "bad", failed: "bad", Fail: "bad", PublishFailed: "bad",
-  Stopped: "idle", stopped: "idle", Cancelled: "idle", NotStarted: "idle", Unpublished: "idle", Terminated: "idle",
+  Stopped: "idle", stopped: "idle", Cancelled: "idle", Paused: "idle", NotStarted: "idle", Unpublished: "idle", Terminated: "idle",
 };
 
 export function StatusBadge(props: { status: string }) {

@@ -92,6 +92,34 @@ export const tasksCommands: Command[] = [
       return 0;
     },
   },
+  {
+    name: "tasks pause",
+    usage: "TASK",
+    summary: "pause a waiting or running task: a running one saves a checkpoint and frees its worker",
+    positionals: { names: ["TASK"], min: 1 },
+    async run(ctx, [taskId]) {
+      const client = await ctx.client();
+      await client.tasks.pause({ taskId: taskId! });
+      const task = await client.tasks.describe({ taskId: taskId! });
+      if (ctx.json) ctx.out(json(task));
+      else ctx.out(task.runStatus === "Paused" ? `paused ${taskId}` : `pausing ${taskId} (${task.runStatus}); \`sailfin tasks watch ${taskId}\` shows when it has`);
+      return 0;
+    },
+  },
+  {
+    name: "tasks resume",
+    usage: "TASK",
+    summary: "resume a paused task from its latest checkpoint",
+    positionals: { names: ["TASK"], min: 1 },
+    async run(ctx, [taskId]) {
+      const client = await ctx.client();
+      await client.tasks.resume({ taskId: taskId! });
+      const task = await client.tasks.describe({ taskId: taskId! });
+      if (ctx.json) ctx.out(json(task));
+      else ctx.out(`resumed ${taskId} (${task.runStatus})`);
+      return 0;
+    },
+  },
   watchCommand,
   {
     name: "tasks metrics",

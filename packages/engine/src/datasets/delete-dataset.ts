@@ -6,8 +6,8 @@ import { lockRows } from "../row-lock.js";
 import { removeDatasetExports } from "../exports/dataset-exports.js";
 import { findDatasetGroup, findDatasetVersion, lockDatasetVersions, type DatasetGroupRow, type DatasetVersionRow } from "./records.js";
 
-/** Runs in these states still need their dataset files. */
-const ACTIVE_RUNS: readonly RunStatus[] = ["Queued", "Running"];
+/** Runs in these states still need their dataset files (a paused run resumes later). */
+const ACTIVE_RUNS: readonly RunStatus[] = ["Queued", "Running", "Paused"];
 
 /**
  * Deletes one dataset version (V2 `DeleteDatasetVersion`; V1 `delete`, which also removes the

@@ -3,17 +3,18 @@ import type { Db } from "@sailfin/store";
 import { findVersionPublishedFrom } from "../models/index.js";
 import type { EngineResources } from "../resources.js";
 
-const ACTIVE: readonly RunStatus[] = ["Queued", "Running"];
+/** A paused run resumes later: it still needs its data, checkpoints and base. */
+const ACTIVE: readonly RunStatus[] = ["Queued", "Running", "Paused"];
 
 /**
- * Refuses (Conflict) to delete runs that are still waiting or running, that a model version was
+ * Refuses (Conflict) to delete runs that are still waiting, running or paused, that a model version was
  * published from (its lineage would dangle), or that an active incremental run starts from
  * (the worker still needs the checkpoint).
  */
 export async function assertRunsDeletable(db: Db, runs: ReadonlyArray<{ num: number; id: string; status: string }>): Promise<void> {
   const active = runs.find((run) => (ACTIVE as readonly string[]).includes(run.status));
   if (active !== undefined) {
-    throw new SailfinError("Conflict", { detail: `task ${active.id} is waiting or running; stop it first` });
+    throw new SailfinError("Conflict", { detail: `task ${active.id} is waiting, running or paused; stop it first` });
   }
   if (runs.length === 0) return;
   const nums = runs.map((run) => run.num);

@@ -13,6 +13,7 @@ export { createRun, type CreateRunInput, type RunDatasetInput } from "./create-r
 export { describeRun, runOrdinal } from "./describe-run.js";
 export { listRuns } from "./list-runs.js";
 export { stopRun } from "./stop-run.js";
+export { pauseRun, resumeRun } from "./pause-run.js";
 export { deleteRun } from "./delete-run.js";
 export { runMetrics } from "./run-metrics.js";
 export { quoteRun } from "./quote.js";

@@ -14,6 +14,7 @@ export { recordEvalResults } from "./record-eval-results.js";
 export { releaseRun } from "./release.js";
 export { requeueRun, MAX_REQUEUES_PER_STEP } from "./requeue-run.js";
 export { enqueueRun } from "./enqueue.js";
+export { pauseLeasedRun } from "./pause-leased.js";
 export {
   announceWorker, withdrawWorker, waitingReason, strandedWork, kindNoun, type StrandedWork,
 } from "./worker-presence.js";

@@ -14,7 +14,7 @@ export interface StopResult {
 
 /**
  * Stops any run, re-reading it on a lost race (Queued → Running meanwhile).
- * - Queued: Cancelled at once (one conditional update, with its event).
+ * - Queued or Paused: Cancelled at once (one conditional update, with its event).
  * - Running: `cancel_requested` is set; the worker holding the lease stops the process and
  *   records Cancelled. The call answers at once.
  * - Cancelled already: nothing to do (stopping is idempotent, as SDKs retry).
@@ -53,6 +53,18 @@ export async function requestStop(
           return true;
         });
         if (done) return { status: "Running", cancelRequested: true };
+        break;
+      }
+      case "Paused": {
+        // A paused run holds no worker: nothing to signal, so it ends here, as a queued one does.
+        const done = await db.transaction().execute(async (trx) => {
+          const result = await trx.updateTable("runs").set({ status: "Cancelled", finished_at: nowIso(), available_at: nowIso(), pause_requested: 0 })
+            .where("num", "=", run.num).where("status", "=", "Paused").executeTakeFirst();
+          if (Number(result.numUpdatedRows) !== 1) return false;
+          await appendEvent(trx, { objectKind: RUN_OBJECT, objectId: run.id, actor: actor.accessKey, from: "Paused", to: "Cancelled", reason: "stopped while paused" });
+          return true;
+        });
+        if (done) return { status: "Cancelled", cancelRequested: false };
         break;
       }
       case "Cancelled":

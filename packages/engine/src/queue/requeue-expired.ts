@@ -3,6 +3,7 @@ import { nowIso } from "@sailfin/contract";
 import { appendEvent, type Database } from "@sailfin/store";
 import { RUN_OBJECT } from "./lease.js";
 import type { OnRunEnded } from "./run-ending.js";
+import { handBackReason } from "./pause-leased.js";
 
 interface RequeuedRun {
   readonly id: string;
@@ -14,7 +15,7 @@ interface RequeuedRun {
  * Returns every Running run whose lease expired (its worker crashed, was killed or lost the
  * database) to the queue, in one statement: Queued (available now; the next claim resumes from
  * its last checkpoint), or Cancelled when a stop had been asked, or Failed when it has used all
- * its attempts; a run that ended is settled by `onEnded` in the same transaction. Any worker may
+ * its attempts, or Paused when a pause had been asked (the pause outlives the worker); a run that ended is settled by `onEnded` in the same transaction. Any worker may
  * call this; it is idempotent.
  *
  * @example await requeueExpired(db, "worker-2", { onEnded: settleEndedRun })
@@ -28,7 +29,8 @@ export async function requeueExpired(db: Kysely<Database>, actor: string, option
     const owners = new Map(expired.map((r) => [r.num, r.lease_owner]));
     const rows = await trx.updateTable("runs")
       .set({
-        status: sql<string>`case when cancel_requested <> 0 then 'Cancelled' when attempt >= max_attempts then 'Failed' else 'Queued' end`,
+        status: sql<string>`case when cancel_requested <> 0 then 'Cancelled' when attempt >= max_attempts then 'Failed' when pause_requested <> 0 then 'Paused' else 'Queued' end`,
+        pause_requested: 0,
         finished_at: sql<string | null>`case when cancel_requested <> 0 or attempt >= max_attempts then ${now} else null end`,
         failure_kind: sql<string | null>`case when cancel_requested <> 0 then failure_kind else 'system' end`,
         failure_reason: sql<string | null>`case when cancel_requested <> 0 then failure_reason else ${`the worker holding the task stopped heartbeating (lease expired at ${now})`} end`,
@@ -41,7 +43,7 @@ export async function requeueExpired(db: Kysely<Database>, actor: string, option
     for (const row of rows) {
       const previousOwner = owners.get(row.num) ?? null;
       const expiry = `lease of ${previousOwner ?? "an unknown worker"} expired`;
-      await appendEvent(trx, { objectKind: RUN_OBJECT, objectId: row.id, actor, from: "Running", to: row.status, reason: expiry });
+      await appendEvent(trx, { objectKind: RUN_OBJECT, objectId: row.id, actor, from: "Running", to: row.status, reason: await handBackReason(trx, row.num, row.status, expiry) });
       if (row.status === "Failed" || row.status === "Cancelled") {
         await options.onEnded(trx, row, {
           status: row.status, reason: row.status === "Failed" ? (row.failure_reason ?? expiry) : `stopped: the ${expiry}`,

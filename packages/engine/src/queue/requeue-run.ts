@@ -3,6 +3,7 @@ import { nowIso } from "@sailfin/contract";
 import { appendEvent, type Database } from "@sailfin/store";
 import { RUN_OBJECT, type Lease } from "./lease.js";
 import type { OnRunEnded } from "./run-ending.js";
+import { QUEUED_OR_PAUSED, handBackReason } from "./pause-leased.js";
 
 /**
  * How many times a run may go back to the queue from one checkpoint step: a run that the cluster
@@ -23,8 +24,11 @@ interface RequeueOptions {
 interface RequeueResult {
   /** False when the lease was lost (nothing changed). */
   readonly applied: boolean;
-  /** `Queued`, or `Failed` when it was requeued MAX_REQUEUES_PER_STEP times from this step already. */
-  readonly status: "Queued" | "Failed" | null;
+  /**
+   * `Queued` (`Paused` when a pause was asked meanwhile), or `Failed` when it was requeued
+   * MAX_REQUEUES_PER_STEP times from this step already.
+   */
+  readonly status: "Queued" | "Paused" | "Failed" | null;
 }
 
 /**
@@ -55,12 +59,18 @@ export async function requeueRun(db: Kysely<Database>, lease: Lease, options: Re
       await options.onEnded(trx, { kind: lease.kind, spec: lease.row.spec }, { status: "Failed", reason });
       return { applied: true, status: "Failed" };
     }
-    const result = await trx.updateTable("runs")
-      .set({ status: "Queued", available_at: nowIso(), lease_owner: null, lease_token: null, lease_expires_at: null, attempt: sql<number>`attempt - 1` })
+    const row = await trx.updateTable("runs")
+      .set({
+        status: QUEUED_OR_PAUSED, pause_requested: 0, available_at: nowIso(),
+        lease_owner: null, lease_token: null, lease_expires_at: null, attempt: sql<number>`attempt - 1`,
+      })
       .where("num", "=", lease.runNum).where("lease_token", "=", lease.token).where("status", "=", "Running")
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) return { applied: false, status: null };
-    await appendEvent(trx, { objectKind: RUN_OBJECT, objectId: lease.runId, actor: lease.owner, from: "Running", to: "Queued", reason: `${options.reason} ${marker}` });
-    return { applied: true, status: "Queued" };
+      .returning(["status"]).executeTakeFirst();
+    if (row === undefined) return { applied: false, status: null };
+    const to = row.status as "Queued" | "Paused";
+    // The marker stays last: the count above reads it (a Paused hand-back is not counted, as a pause is the caller's).
+    const reason = to === "Paused" ? await handBackReason(trx, lease.runNum, to, options.reason) : `${options.reason} ${marker}`;
+    await appendEvent(trx, { objectKind: RUN_OBJECT, objectId: lease.runId, actor: lease.owner, from: "Running", to, reason });
+    return { applied: true, status: to };
   });
 }

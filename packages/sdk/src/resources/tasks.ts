@@ -62,6 +62,21 @@ export class Tasks {
     await this.#t.v2("finetuning", "StopFineTuningTask", body, options);
   }
 
+  /**
+   * Sailfin's PauseFineTuningTask: a waiting task is Paused at once, a running one saves a
+   * checkpoint and lets go of its worker (it reads Paused once it has).
+   *
+   * @example await client.tasks.pause({ taskId }); // later: await client.tasks.resume({ taskId });
+   */
+  async pause(body: BodyInput<typeof FineTuningTaskIdBody>, options?: CallOptions): Promise<void> {
+    await this.#t.v2("finetuning", "PauseFineTuningTask", body, options);
+  }
+
+  /** Sailfin's ResumeFineTuningTask: a Paused task waits again and continues from its latest checkpoint. */
+  async resume(body: BodyInput<typeof FineTuningTaskIdBody>, options?: CallOptions): Promise<void> {
+    await this.#t.v2("finetuning", "ResumeFineTuningTask", body, options);
+  }
+
   async delete(body: BodyInput<typeof FineTuningTaskIdBody>, options?: CallOptions): Promise<void> {
     await this.#t.v2("finetuning", "DeleteFineTuningTask", body, options);
   }

@@ -5,8 +5,9 @@ import { useCan, useSession } from "../../lib/session.js";
 import { ErrorNote } from "../../ui/feedback.js";
 
 /**
- * Stops a waiting or running task, after a second click to confirm (in the page, not a native
- * dialog, so it stays keyboard- and screen-reader-friendly). Hidden without `tuning:write`.
+ * Stops a waiting, running or paused task, after a second click to confirm (in the page, not a
+ * native dialog, so it stays keyboard- and screen-reader-friendly), and pauses or resumes it (one
+ * click: both can be undone). Hidden without `tuning:write`.
  */
 export function StopButton(props: { task: FineTuningTaskDetail; onStopped: () => void }) {
   const { client } = useSession();
@@ -17,9 +18,17 @@ export function StopButton(props: { task: FineTuningTaskDetail; onStopped: () =>
     setConfirming(false);
     props.onStopped();
   });
-  if (!allowed || !(props.task.runStatus === "Running" || props.task.runStatus === "Waiting")) return null;
+  const status = props.task.runStatus;
+  const pause = useAction(async () => {
+    await (status === "Paused" ? client.tasks.resume({ taskId: props.task.taskId }) : client.tasks.pause({ taskId: props.task.taskId }));
+    props.onStopped();
+  });
+  if (!allowed || !(status === "Running" || status === "Waiting" || status === "Paused")) return null;
   return (
     <div className="inline-actions">
+      {/* Pause saves a checkpoint and frees the worker; resume continues from that checkpoint. */}
+      <button type="button" className="secondary" disabled={pause.busy} onClick={() => { void pause.run(); }}>{status === "Paused" ? "Resume" : "Pause"}</button>
+      <ErrorNote error={pause.error} />
       {confirming ? (
         <>
           <span>Stop training? The last checkpoint is kept.</span>

@@ -5,7 +5,7 @@ import {
   type FineTuningJobItem, type FineTuningTaskDetail, type FineTuningTaskMetrics, type FineTuningTaskQuote, type SupportModel,
 } from "@sailfin/contract";
 import {
-  createJob, createRun, deleteJob, deleteRun, describeRun, describeSupportModels, listJobs, listRuns, quoteRun, runMetrics, stopRun,
+  createJob, createRun, deleteJob, deleteRun, describeRun, describeSupportModels, listJobs, listRuns, pauseRun, quoteRun, resumeRun, runMetrics, stopRun,
   placementView, waitingReason, type CreateRunInput, type ResourcePools,
   type FinetuneJobListItem, type FinetuneRunDetail, type RunDatasetInput,
 } from "@sailfin/engine";
@@ -161,6 +161,19 @@ export const finetuningV2Routes: RouteDef[] = [
     await stopRun(ctx.res, actor(ctx), { id: input.taskId }, "taskId");
     return true;
   }),
+
+  // Sailfin extensions (OpenAI's pause/resume): a paused task holds no worker and resumes from its latest checkpoint.
+  v2("finetuning", "PauseFineTuningTask", "tuning:write", async (ctx, body) => {
+    const input = parseWith(FineTuningTaskIdBody, body);
+    await pauseRun(ctx.res, actor(ctx), { id: input.taskId }, "taskId");
+    return true;
+  }, true),
+
+  v2("finetuning", "ResumeFineTuningTask", "tuning:write", async (ctx, body) => {
+    const input = parseWith(FineTuningTaskIdBody, body);
+    await resumeRun(ctx.res, actor(ctx), { id: input.taskId }, "taskId");
+    return true;
+  }, true),
 
   v2("finetuning", "DeleteFineTuningTask", "tuning:write", async (ctx, body) => {
     const input = parseWith(FineTuningTaskIdBody, body);
