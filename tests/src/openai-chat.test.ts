@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import OpenAI from "openai";
+import OpenAI, { toFile } from "openai";
 import { onDemandSuffix, type FineTunedModels, type FineTunedModel } from "@sailfin/engine";
 import { LocalExecutor, Worker, engineLauncher, findPython } from "@sailfin/worker";
 import { ADMIN, pollUntil, startTestServer, testDialects, v2Ok, type TestServer } from "./harness.js";
@@ -13,8 +13,9 @@ import { TEST_LEASE_MS } from "./fixtures/worker-fixtures.js";
  * to retry while the engine loads, and the official Node SDK's retries see it answer), later calls
  * reuse the service, the idle sweeper stops it and the next call starts it again; `/v1/models`
  * lists, retrieves and deletes; `Authorization: Bearer AK:SK` is accepted wherever API keys are.
- * The `ft:` name is this test's own (a version it imports stands in for a job's result; the jobs
- * slice's resolver answers the same shape), so the serving path is tested on its own.
+ * In the first suite the `ft:` name is the test's own (a version it imports stands in for a job's
+ * result), so the serving path is tested on its own, on both dialects; the second trains a real
+ * job through the official SDK and calls its model and its checkpoint's name.
  */
 
 const FT = "ft:tiny-base:sailfin::k3yabc12";
@@ -226,5 +227,60 @@ for (const dialect of testDialects()) describe(`OpenAI's chat and models routes 
     // The address waits, even with the right pair; an API key is no guess and still works.
     assert.equal((await raw("/v1/models")).status, 429);
     assert.equal((await raw("/v1/models", { key: apiKey })).status, 200);
+  });
+});
+
+describe("a real OpenAI job's model and checkpoint answer on demand, and go when deleted (sqlite)", () => {
+  let server: TestServer;
+  let worker: Worker;
+  const words = ["red", "blue", "green", "gold"];
+  const line = (i: number) => JSON.stringify({ messages: [{ role: "user", content: `say ${words[i % 4]}` }, { role: "assistant", content: `${words[i % 4]} ${words[i % 4]}` }] });
+
+  before(async () => {
+    server = await startTestServer("sqlite", { SAILFIN_OPENAI_DEPLOY_WAIT_SEC: "90" });
+    const python = await findPython();
+    // One worker trains, publishes and serves.
+    worker = new Worker({
+      res: server.server.res, executor: new LocalExecutor({ python, graceMs: 5_000 }), id: "openai-all",
+      leaseMs: TEST_LEASE_MS, pollMs: 100, backoffMs: 200, slots: { serving: 2 }, runtime: { device: "cpu", precision: "auto" },
+      engines: { host: "127.0.0.1", ...engineLauncher({ python, graceMs: 5_000 }) },
+    });
+    await worker.start();
+    await stageFolder(server, tiny.dir("llama"), "hub", "tiny-real");
+    await importBaseModel(server, "tiny-real", { bucket: "hub", objectPath: "tiny-real" });
+  });
+  after(async () => { await worker?.stop(); await server?.close(); });
+
+  test("train, call the ft: model and its checkpoint, list, delete", async () => {
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: `${ADMIN.accessKey}:${ADMIN.secretKey}`, maxRetries: 6 });
+    const file = await client.files.create({ file: await toFile(Buffer.from(`${Array.from({ length: 16 }, (_, i) => line(i)).join("\n")}\n`), "train.jsonl"), purpose: "fine-tune" });
+    const created = await client.fineTuning.jobs.create({
+      model: "tiny-real", training_file: file.id, suffix: "use", method: { type: "supervised", supervised: { hyperparameters: { n_epochs: 2, batch_size: 4 } } },
+    });
+    const job = await pollUntil(() => client.fineTuning.jobs.retrieve(created.id), (j) => ["succeeded", "failed", "cancelled"].includes(j.status), "job", 240_000);
+    assert.equal(job.status, "succeeded", JSON.stringify(job));
+    const ft = job.fine_tuned_model!;
+
+    const answer = await client.chat.completions.create({ model: ft, messages: [{ role: "user", content: "say red" }], temperature: 0, max_tokens: 4 });
+    assert.equal(answer.model, ft);
+    assert.ok(answer.usage!.completion_tokens >= 1);
+    assert.ok((await client.models.list()).data.some((m) => m.id === ft && m.owned_by === "sailfin"));
+    assert.equal((await client.models.retrieve(ft)).id, ft);
+
+    // A checkpoint's name is callable too (the last one is the job's own version, served by the
+    // same service; publishing an earlier one on first use reads as loading: the first suite).
+    const checkpoints = (await client.fineTuning.jobs.checkpoints.list(job.id)).data;
+    assert.ok(checkpoints.length >= 1);
+    const name = checkpoints[0]!.fine_tuned_model_checkpoint;
+    const fromCheckpoint = await client.chat.completions.create({ model: name, messages: [{ role: "user", content: "say blue" }], max_tokens: 2 });
+    assert.equal(fromCheckpoint.model, name);
+    assert.equal((await client.models.retrieve(name)).id, name);
+
+    assert.deepEqual(await client.models.delete(ft), { id: ft, object: "model", deleted: true });
+    const gone = await new OpenAI({ baseURL: `${server.url}/v1`, apiKey: `${ADMIN.accessKey}:${ADMIN.secretKey}`, maxRetries: 0 })
+      .chat.completions.create({ model: ft, messages: [{ role: "user", content: "say red" }] }).catch((e: unknown) => e as any);
+    assert.equal(gone.status, 404);
+    assert.equal(gone.error.code, "model_not_found");
+    assert.ok(!(await client.models.list()).data.some((m) => m.id === ft));
   });
 });
