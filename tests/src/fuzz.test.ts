@@ -234,7 +234,7 @@ function send(
   });
 }
 
-type Family = "v1" | "v1-dataset" | "v2" | "session" | "oauth" | "console" | "health" | "objects" | "events" | "openai" | "openaiFiles" | "openaiJobs" | "openai-models" | "v1chat" | "bearer";
+type Family = "v1" | "v1-dataset" | "v2" | "session" | "oauth" | "console" | "health" | "objects" | "events" | "openai" | "openaiFiles" | "openaiJobs" | "openaiModels" | "v1chat" | "bearer";
 
 /** What is wrong with an answer (undefined: nothing). */
 function checkEnvelope(family: Family, x: Exchange): string | undefined {
@@ -270,15 +270,16 @@ function checkEnvelope(family: Family, x: Exchange): string | undefined {
       return typeof error?.message === "string" && typeof error.type === "string" && "param" in error && "code" in error
         ? undefined : "not {error: {message, type, param, code}}";
     }
-    case "openai-models": {
-      const error = body.error as Record<string, unknown> | undefined;
-      if (x.status === 200) return body.object === "list" && Array.isArray(body.data) && body.has_more === false ? undefined : "not a list of models";
-      return typeof error?.code === "string" && typeof error.message === "string" && typeof error.type === "string" && "param" in error
-        ? undefined : "not {error: {code, message, type, param}}";
-    }
     case "openaiJobs": {
       // OpenAI's fine-tuning jobs: a job, a list, or `{error: {message, type, param, code}}`.
       if (x.status === 200) return body.object === "fine_tuning.job" || body.object === "list" ? undefined : "not a job or a list";
+      const error = body.error as Record<string, unknown> | undefined;
+      return typeof error?.message === "string" && typeof error.type === "string" && "param" in error && "code" in error
+        ? undefined : "not {error: {message, type, param, code}}";
+    }
+    case "openaiModels": {
+      // OpenAI's models: a list, or `{error: {message, type, param, code}}`.
+      if (x.status === 200) return body.object === "list" && Array.isArray(body.data) && body.has_more === false ? undefined : "not a list of models";
       const error = body.error as Record<string, unknown> | undefined;
       return typeof error?.message === "string" && typeof error.type === "string" && "param" in error && "code" in error
         ? undefined : "not {error: {message, type, param, code}}";
@@ -437,7 +438,7 @@ for (const dialect of testDialects()) {
           : chat;
         add("openai", { method: "POST", path: "/v1/chat/completions", auth: auth === "bearer" ? "none" : auth, body: openAiChat.body, contentType: openAiChat.contentType, ...(pairHeaders === undefined ? {} : { headers: pairHeaders }) });
         const model = rng.pick(["ft:nosuch:sailfin::k3y", "fuzz", "%00", "%ED%A0%80", "a".repeat(300), "ft%3Ax", "..", ""]);
-        add("openai-models", { method: rng.pick(["GET", "DELETE"]), path: `/v1/models${model === "" ? "" : `/${model}`}`, auth: auth === "bearer" ? "none" : auth, ...(pairHeaders === undefined ? {} : { headers: pairHeaders }) });
+        add("openaiModels", { method: rng.pick(["GET", "DELETE"]), path: `/v1/models${model === "" ? "" : `/${model}`}`, auth: auth === "bearer" ? "none" : auth, ...(pairHeaders === undefined ? {} : { headers: pairHeaders }) });
       }
       // OpenAI's files: multipart bodies built by hand (parts in any order, broken boundaries, odd
       // names and lines), lists with odd queries, and odd ids.

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import OpenAI from "openai";
+import OpenAI, { toFile } from "openai";
 import { onDemandSuffix, type FineTunedModels, type FineTunedModel } from "@sailfin/engine";
 import { LocalExecutor, Worker, engineLauncher, findPython } from "@sailfin/worker";
-import { ADMIN, pollUntil, startTestServer, v2Ok, type TestServer } from "./harness.js";
+import { ADMIN, pollUntil, startTestServer, testDialects, v2Ok, type TestServer } from "./harness.js";
 import { TINY, importBaseModel, importModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { TEST_LEASE_MS } from "./fixtures/worker-fixtures.js";
 
@@ -13,8 +13,9 @@ import { TEST_LEASE_MS } from "./fixtures/worker-fixtures.js";
  * to retry while the engine loads, and the official Node SDK's retries see it answer), later calls
  * reuse the service, the idle sweeper stops it and the next call starts it again; `/v1/models`
  * lists, retrieves and deletes; `Authorization: Bearer AK:SK` is accepted wherever API keys are.
- * The `ft:` name is this test's own (a version it imports stands in for a job's result; the jobs
- * slice's resolver answers the same shape), so the serving path is tested on its own.
+ * In the first suite the `ft:` name is the test's own (a version it imports stands in for a job's
+ * result), so the serving path is tested on its own, on both dialects; the second trains a real
+ * job through the official SDK and calls its model and its checkpoint's name.
  */
 
 const FT = "ft:tiny-base:sailfin::k3yabc12";
@@ -26,10 +27,11 @@ let tiny: TinyModelFolders;
 before(async () => { tiny = await writeTinyModels({ llama: { ...TINY, hiddenSize: 64, intermediate: 128 } }); });
 after(async () => { await tiny.remove(); });
 
-describe("OpenAI's chat and models routes serve versions on demand (sqlite)", () => {
+for (const dialect of testDialects()) describe(`OpenAI's chat and models routes serve versions on demand (${dialect})`, () => {
   let server: TestServer;
   let worker: Worker;
   let tunedVersionId = "";
+  let baseVersionId = "";
   let apiKey = "";
   const pair = `${ADMIN.accessKey}:${ADMIN.secretKey}`;
   const db = () => server.server.res.db;
@@ -50,7 +52,7 @@ describe("OpenAI's chat and models routes serve versions on demand (sqlite)", ()
   };
 
   before(async () => {
-    server = await startTestServer("sqlite", {
+    server = await startTestServer(dialect, {
       SAILFIN_OPENAI_IDLE_STOP_SEC: String(IDLE_STOP_S), SAILFIN_OPENAI_DEPLOY_WAIT_SEC: "1", SAILFIN_OPENAI_IDLE_SWEEP_MS: "250",
     }, "local", { fineTunedModels: fineTuned });
     const python = await findPython();
@@ -61,7 +63,7 @@ describe("OpenAI's chat and models routes serve versions on demand (sqlite)", ()
     });
     await worker.start();
     await stageFolder(server, tiny.dir("llama"), "hub", "tiny-base");
-    await importBaseModel(server, "tiny-base", { bucket: "hub", objectPath: "tiny-base" });
+    baseVersionId = (await importBaseModel(server, "tiny-base", { bucket: "hub", objectPath: "tiny-base" })).versionId;
     const tuned = await importModel(server, "tiny-tuned", { bucket: "hub", objectPath: "tiny-base" });
     assert.equal(tuned.version.status, "Ready");
     tunedVersionId = tuned.versionId;
@@ -137,8 +139,10 @@ describe("OpenAI's chat and models routes serve versions on demand (sqlite)", ()
   });
 
   test("a base model's name is served on demand too; a checkpoint still being published is loading; an unknown model is 404 model_not_found", async () => {
-    const answer = await client().chat.completions.create({ model: "tiny-base", messages: hi, max_tokens: 2 });
-    assert.equal(answer.model, "tiny-base");
+    // Three first calls at once: one service.
+    const answers = await Promise.all([0, 1, 2].map(() => client().chat.completions.create({ model: "tiny-base", messages: hi, max_tokens: 2 })));
+    for (const answer of answers) assert.equal(answer.model, "tiny-base");
+    assert.equal((await servicesOf(baseVersionId)).length, 1);
     const loading = await raw("/v1/chat/completions", { body: { model: CKPT, messages: hi } });
     assert.equal(loading.status, 503);
     assert.match(((await loading.json()) as any).error.message, /being loaded/);
@@ -213,5 +217,70 @@ describe("OpenAI's chat and models routes serve versions on demand (sqlite)", ()
     assert.equal(((await chat.json()) as any).error.code, "model_not_found");
     const again = await raw(`/v1/models/${FT}`, { method: "DELETE" });
     assert.equal(again.status, 404);
+  });
+
+  test("guesses at a secret through Bearer AK:SK are throttled with sign-in's: 429 past 10 failures from one address", async () => {
+    let last: Response | undefined;
+    for (let i = 0; i < 11; i++) last = await raw("/v1/models", { key: `${ADMIN.accessKey}:wrong-${i}` });
+    assert.equal(last!.status, 429);
+    assert.ok(Number(last!.headers.get("retry-after")) > 0);
+    // The address waits, even with the right pair; an API key is no guess and still works.
+    assert.equal((await raw("/v1/models")).status, 429);
+    assert.equal((await raw("/v1/models", { key: apiKey })).status, 200);
+  });
+});
+
+describe("a real OpenAI job's model and checkpoint answer on demand, and go when deleted (sqlite)", () => {
+  let server: TestServer;
+  let worker: Worker;
+  const words = ["red", "blue", "green", "gold"];
+  const line = (i: number) => JSON.stringify({ messages: [{ role: "user", content: `say ${words[i % 4]}` }, { role: "assistant", content: `${words[i % 4]} ${words[i % 4]}` }] });
+
+  before(async () => {
+    server = await startTestServer("sqlite", { SAILFIN_OPENAI_DEPLOY_WAIT_SEC: "90" });
+    const python = await findPython();
+    // One worker trains, publishes and serves.
+    worker = new Worker({
+      res: server.server.res, executor: new LocalExecutor({ python, graceMs: 5_000 }), id: "openai-all",
+      leaseMs: TEST_LEASE_MS, pollMs: 100, backoffMs: 200, slots: { serving: 2 }, runtime: { device: "cpu", precision: "auto" },
+      engines: { host: "127.0.0.1", ...engineLauncher({ python, graceMs: 5_000 }) },
+    });
+    await worker.start();
+    await stageFolder(server, tiny.dir("llama"), "hub", "tiny-real");
+    await importBaseModel(server, "tiny-real", { bucket: "hub", objectPath: "tiny-real" });
+  });
+  after(async () => { await worker?.stop(); await server?.close(); });
+
+  test("train, call the ft: model and its checkpoint, list, delete", async () => {
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: `${ADMIN.accessKey}:${ADMIN.secretKey}`, maxRetries: 6 });
+    const file = await client.files.create({ file: await toFile(Buffer.from(`${Array.from({ length: 16 }, (_, i) => line(i)).join("\n")}\n`), "train.jsonl"), purpose: "fine-tune" });
+    const created = await client.fineTuning.jobs.create({
+      model: "tiny-real", training_file: file.id, suffix: "use", method: { type: "supervised", supervised: { hyperparameters: { n_epochs: 2, batch_size: 4 } } },
+    });
+    const job = await pollUntil(() => client.fineTuning.jobs.retrieve(created.id), (j) => ["succeeded", "failed", "cancelled"].includes(j.status), "job", 240_000);
+    assert.equal(job.status, "succeeded", JSON.stringify(job));
+    const ft = job.fine_tuned_model!;
+
+    const answer = await client.chat.completions.create({ model: ft, messages: [{ role: "user", content: "say red" }], temperature: 0, max_tokens: 4 });
+    assert.equal(answer.model, ft);
+    assert.ok(answer.usage!.completion_tokens >= 1);
+    assert.ok((await client.models.list()).data.some((m) => m.id === ft && m.owned_by === "sailfin"));
+    assert.equal((await client.models.retrieve(ft)).id, ft);
+
+    // A checkpoint's name is callable too (the last one is the job's own version, served by the
+    // same service; publishing an earlier one on first use reads as loading: the first suite).
+    const checkpoints = (await client.fineTuning.jobs.checkpoints.list(job.id)).data;
+    assert.ok(checkpoints.length >= 1);
+    const name = checkpoints[0]!.fine_tuned_model_checkpoint;
+    const fromCheckpoint = await client.chat.completions.create({ model: name, messages: [{ role: "user", content: "say blue" }], max_tokens: 2 });
+    assert.equal(fromCheckpoint.model, name);
+    assert.equal((await client.models.retrieve(name)).id, name);
+
+    assert.deepEqual(await client.models.delete(ft), { id: ft, object: "model", deleted: true });
+    const gone = await new OpenAI({ baseURL: `${server.url}/v1`, apiKey: `${ADMIN.accessKey}:${ADMIN.secretKey}`, maxRetries: 0 })
+      .chat.completions.create({ model: ft, messages: [{ role: "user", content: "say red" }] }).catch((e: unknown) => e as any);
+    assert.equal(gone.status, 404);
+    assert.equal(gone.error.code, "model_not_found");
+    assert.ok(!(await client.models.list()).data.some((m) => m.id === ft));
   });
 });

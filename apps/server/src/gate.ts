@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import type { FastifyInstance, FastifyRequest, onRequestHookHandler, RouteOptions } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from "fastify";
 import { SailfinError, policiesAllow, type Action } from "@sailfin/contract";
 import {
   assertBodyDigest, splitKeyPairBearer, verifyAccessToken, verifyBearerToken, verifyKeyPairBearer, verifySignature, type Credential, type EngineResources,
@@ -115,14 +115,14 @@ function gateFor(res: EngineResources, access: RouteAccess, options: GateOptions
       done();
     };
   }
-  return async (request) => {
+  return async (request, reply) => {
     const state = stateOf(request);
     let needs: Action | readonly Action[];
     if ("route" in access) {
       state.def = access.route(request);
       needs = state.def.iam;
     } else needs = access.iam;
-    const caller = await authenticate(res, request, "bearer" in access && access.bearer === true, options);
+    const caller = await authenticate(res, request, reply, "bearer" in access && access.bearer === true, options);
     state.caller = caller;
     assertGranted(caller, needs);
   };
@@ -148,14 +148,19 @@ export function assertGranted(caller: Credential, needs: Action | readonly Actio
  * CSRF checks on mutating methods); with none of them, the signature check reports the missing
  * header.
  */
-async function authenticate(res: EngineResources, request: FastifyRequest, bearer: boolean, options: GateOptions): Promise<Credential> {
+async function authenticate(
+  res: EngineResources, request: FastifyRequest, reply: FastifyReply, bearer: boolean, options: GateOptions,
+): Promise<Credential> {
   const authorization = request.headers.authorization;
   if (bearer && authorization !== undefined && /^bearer /i.test(authorization)) {
     const token = authorization.slice(7).trim();
     const pair = splitKeyPairBearer(token);
     if (pair === null) return verifyBearerToken(res, token);
     const attempt = options.limiter?.reserve(request.ip, pair.accessKey);
-    if (attempt !== undefined && attempt.retryAfterS > 0) throw new SailfinError("TooManyRequests", { detail: `retry in ${attempt.retryAfterS} s` });
+    if (attempt !== undefined && attempt.retryAfterS > 0) {
+      reply.header("retry-after", String(attempt.retryAfterS));
+      throw new SailfinError("TooManyRequests", { detail: `retry in ${attempt.retryAfterS} s` });
+    }
     const credential = await verifyKeyPairBearer(res, pair);
     attempt?.succeeded();
     return credential;

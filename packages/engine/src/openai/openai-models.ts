@@ -40,8 +40,6 @@ export interface FineTunedModels {
   list(res: EngineResources): Promise<OpenAiModel[]>;
 }
 
-/** Base models are the platform's own, whatever the organization. */
-const BASE_OWNER = "sailfin";
 /** How long a delete waits for the on-demand services of the version to stop (their workers kill the engines). */
 const STOP_WAIT_MS = 30_000;
 
@@ -59,12 +57,12 @@ export async function openAiChatTarget(
   res: EngineResources, actor: Actor, model: string,
   deps: { readonly fineTuned: FineTunedModels; readonly findService: FindChatTarget; readonly policy: OnDemandPolicy },
   signal?: AbortSignal,
-): Promise<ChatTarget | null> {
+): Promise<ChatTarget> {
   if (isFineTunedName(model)) {
     const deadline = Date.now() + deps.policy.deployWaitMs;
     for (;;) {
       const tuned = await deps.fineTuned.resolve(res, model);
-      if (tuned === null) return null;
+      if (tuned === null) throw notFound(model);
       if (tuned.status === "Fail") throw new SailfinError("ModelNotFound", { field: "model", detail: `${model} could not be published` });
       if (tuned.status === "Ready") {
         const left = Math.max(0, deadline - Date.now());
@@ -79,39 +77,41 @@ export async function openAiChatTarget(
   const service = await deps.findService(res, model);
   if (service !== null) return service;
   const base = await resolveBaseModel(res, model);
-  if (base === null) return null;
+  if (base === null) throw notFound(model);
   return serveOnDemand(res, actor, { num: base.versionNum, id: base.versionId, model }, deps.policy, signal);
 }
 
 /**
- * `GET /v1/models`: the fine-tuned models (newest first), then the base models (by name).
+ * `GET /v1/models`: the fine-tuned models (newest first), then the base models (by name), owned
+ * by `organization` (SAILFIN_OPENAI_ORGANIZATION).
  *
- * @example const models = await listOpenAiModels(res, fineTuned); // [{ id: "ft:…", created, ownedBy: "sailfin" }, …]
+ * @example const models = await listOpenAiModels(res, fineTuned, "sailfin"); // [{ id: "ft:…", created, ownedBy: "sailfin" }, …]
  */
-export async function listOpenAiModels(res: EngineResources, fineTuned: FineTunedModels): Promise<OpenAiModel[]> {
+export async function listOpenAiModels(res: EngineResources, fineTuned: FineTunedModels, organization: string): Promise<OpenAiModel[]> {
   const bases = await listBaseModels(res);
   const created = await createdOf(res, bases.map((b) => b.versionNum));
   return [
     ...await fineTuned.list(res),
-    ...bases.map((b) => ({ id: b.setName, created: created.get(b.versionNum) ?? 0, ownedBy: BASE_OWNER })),
+    ...bases.map((b) => ({ id: b.setName, created: created.get(b.versionNum) ?? 0, ownedBy: organization })),
   ];
 }
 
 /**
- * `GET /v1/models/{model}`: one model, or ModelNotFound (404 `model_not_found`) naming `model`.
+ * `GET /v1/models/{model}`: one model, or ModelNotFound (404 `model_not_found`) naming `model`. An
+ * `ft:` model is owned by its job's organization, a base model by `organization`.
  *
- * @example await describeOpenAiModel(res, "ft:tiny:sailfin::k3y", fineTuned) // { id, created, ownedBy: "sailfin" }
+ * @example await describeOpenAiModel(res, "ft:tiny:sailfin::k3y", fineTuned, "sailfin") // { id, created, ownedBy: "sailfin" }
  */
-export async function describeOpenAiModel(res: EngineResources, name: string, fineTuned: FineTunedModels): Promise<OpenAiModel> {
+export async function describeOpenAiModel(res: EngineResources, name: string, fineTuned: FineTunedModels, organization: string): Promise<OpenAiModel> {
   if (isFineTunedName(name)) {
     const tuned = await fineTuned.resolve(res, name);
     if (tuned === null) throw notFound(name);
     const job = await res.db.selectFrom("openai_jobs").select("organization").where("id", "=", tuned.jobId).executeTakeFirst();
-    return { id: name, created: tuned.createdAt, ownedBy: job?.organization ?? BASE_OWNER };
+    return { id: name, created: tuned.createdAt, ownedBy: job?.organization ?? organization };
   }
   const base = await resolveBaseModel(res, name);
   if (base === null) throw notFound(name);
-  return { id: name, created: (await createdOf(res, [base.versionNum])).get(base.versionNum) ?? 0, ownedBy: BASE_OWNER };
+  return { id: name, created: (await createdOf(res, [base.versionNum])).get(base.versionNum) ?? 0, ownedBy: organization };
 }
 
 /**
@@ -161,5 +161,5 @@ async function createdOf(res: EngineResources, versionNums: readonly number[]): 
 }
 
 function notFound(name: string): SailfinError {
-  return new SailfinError("ModelNotFound", { field: "model", detail: `no model ${name}` });
+  return new SailfinError("ModelNotFound", { field: "model", detail: `The model ${name} does not exist or you do not have access to it.` });
 }

@@ -16,7 +16,7 @@ interface OpenAiUseOptions {
  * `POST /v1/chat/completions` (OpenAI's dialect, docs/openai.md "Calling fine-tuned models"):
  * `/v2/chat/completions`'s shapes without Qianfan's keys; `model` an `ft:` model (or a checkpoint
  * of one) or a base model's name, each served on demand, or a service's urlSuffix or `svco-` id.
- * A model whose engine is still coming up when the deploy wait runs out is 503 `server_error`
+ * An unknown model is 404 `model_not_found`. A model whose engine is still coming up when the deploy wait runs out is 503 `server_error`
  * with retry-after (the SDKs retry it). Bearer API keys, `Bearer AK:SK`, or a signature.
  */
 export function registerOpenAiChat(app: FastifyInstance, res: EngineResources, options: OpenAiUseOptions): void {
