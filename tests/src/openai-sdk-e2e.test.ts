@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createReadStream } from "node:fs";
+import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,7 +24,9 @@ import { pythonSdkMissing } from "./python-sdk.js";
  * base URL and the key: upload a file, start a job on the tiny base model, poll it to
  * `succeeded`, list its events and checkpoints, cancel a second job, pause and resume a third
  * (which still succeeds), then chat with `fine_tuned_model`, which answers what it was trained
- * on. A real server, a real worker (training and serving), the real runtime.
+ * on. A real server, a real worker (training and serving), the real runtime. A webhook following
+ * `fine_tuning_job` gets OpenAI's `fine_tuning.job.succeeded|cancelled` events of those jobs,
+ * which the Node SDK's `webhooks.unwrap()` verifies.
  */
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -61,6 +65,7 @@ describe("the official OpenAI SDKs run the cookbook fine-tuning flow unchanged",
   let dir: string;
   let trainingPath: string;
   let apiKey: string;
+  const hook = { url: "", secret: "", received: [] as Array<{ headers: IncomingHttpHeaders; body: string }>, close: async () => {} };
 
   before(async () => {
     server = await startTestServer("sqlite");
@@ -79,8 +84,18 @@ describe("the official OpenAI SDKs run the cookbook fine-tuning flow unchanged",
     trainingPath = join(dir, "train.jsonl");
     await writeFile(trainingPath, trainingLines(LINES));
     apiKey = (await v2Ok(server, "iam", "CreateApiKey", { description: "openai-e2e" })).apiKey;
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => { hook.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") }); res.end("ok"); });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    hook.close = () => new Promise<void>((resolve) => { receiver.closeAllConnections(); receiver.close(() => resolve()); });
+    hook.url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    hook.secret = (await server.admin.v2<any>("webhook", "CreateWebhook", { url: hook.url, objectKinds: ["fine_tuning_job"] })).secret;
   });
   after(async () => {
+    await hook.close();
     await worker?.stop();
     await server?.close();
     await tiny?.remove();
@@ -169,6 +184,19 @@ describe("the official OpenAI SDKs run the cookbook fine-tuning flow unchanged",
       assert.equal(completion.choices[0]!.message.content!.trim(), `${w} ${w} ${w}`,
         `trained with ${JSON.stringify(task.hyperParameterConfig)}; the last losses (newest first): ${losses.join(" ")}`);
     }
+    // The webhook heard how the three jobs ended, as OpenAI's events, verifiable by the SDK.
+    const expected = [`fine_tuning.job.succeeded ${job.id}`, `fine_tuning.job.cancelled ${other.id}`, `fine_tuning.job.succeeded ${third.id}`].sort();
+    const heard = async () => {
+      const events = [];
+      for (const r of hook.received) {
+        const event = await new OpenAI({ apiKey: "unused", webhookSecret: hook.secret }).webhooks.unwrap(r.body, r.headers as Record<string, string>) as any;
+        events.push(`${event.type} ${event.data.id}`);
+      }
+      return events.sort();
+    };
+    const deadline = Date.now() + 30_000;
+    while ((await heard()).length < 3 && Date.now() < deadline) await sleep(200);
+    assert.deepEqual(await heard(), expected);
   });
 
   test("Python: the same cookbook script, a bare OpenAI() from OPENAI_BASE_URL and OPENAI_API_KEY", async (t) => {

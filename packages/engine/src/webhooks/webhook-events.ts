@@ -2,6 +2,7 @@ import {
   isFineTuningJobEventStatus, isIdOf, isPolicyName, type PolicyName, type WebhookObjectKind,
 } from "@sailfin/contract";
 import { MODEL_VERSION_KIND } from "../models/model-rows.js";
+import { FINE_TUNING_JOB_KIND } from "../openai/job-endings.js";
 import { RUN_OBJECT } from "../queue/lease.js";
 
 /** The `event` of a delivery body, as receivers see it. */
@@ -13,9 +14,6 @@ export interface WebhookEvent {
   readonly reason: string | null;
   readonly at: string;
 }
-
-/** The `events.object_kind` of an OpenAI-dialect job's status changes (interfaces: slice C writes them). */
-const FINE_TUNING_JOB_KIND = "fine_tuning_job";
 
 /**
  * The webhook kind of an `events` row, or null when no webhook can follow it. Every unit of
