@@ -25,7 +25,7 @@ const TORCH2_TESTS = [
 ];
 const S3_LIFECYCLE = [
   "tests/dist/worker.test.js", "tests/dist/evaluation-e2e.test.js", "tests/dist/import-runs.test.js", "tests/dist/finetune.test.js",
-  "tests/dist/batch-inference.test.js",
+  "tests/dist/batch-inference.test.js", "tests/dist/openai-files.test.js",
 ];
 const roots = ["packages", "apps", "tests"];
 const files = [];

@@ -234,7 +234,7 @@ function send(
   });
 }
 
-type Family = "v1" | "v1-dataset" | "v2" | "session" | "oauth" | "console" | "health" | "objects" | "events" | "openai" | "v1chat" | "bearer";
+type Family = "v1" | "v1-dataset" | "v2" | "session" | "oauth" | "console" | "health" | "objects" | "events" | "openai" | "openaiFiles" | "v1chat" | "bearer";
 
 /** What is wrong with an answer (undefined: nothing). */
 function checkEnvelope(family: Family, x: Exchange): string | undefined {
@@ -244,7 +244,7 @@ function checkEnvelope(family: Family, x: Exchange): string | undefined {
   const type = String(x.headers["content-type"] ?? "");
   if (family === "console") return undefined;
   if (family === "events" && x.status === 200 && type.startsWith("text/event-stream")) return undefined;
-  if (family === "objects" && x.status === 200 && type.startsWith("application/octet-stream")) return undefined;
+  if ((family === "objects" || family === "openaiFiles") && x.status === 200 && type.startsWith("application/octet-stream")) return undefined;
   if (x.status === 204) return undefined;
   let body: Record<string, unknown>;
   try {
@@ -260,6 +260,13 @@ function checkEnvelope(family: Family, x: Exchange): string | undefined {
       if (x.status < 400) return "an OpenAI chat answer where no service serves";
       return typeof body.id === "string" && typeof error?.code === "string" && typeof error.message === "string" && typeof error.type === "string" && "param" in error
         ? undefined : "not {error: {code, message, type, param}, id}";
+    }
+    case "openaiFiles": {
+      // OpenAI's files: a File, a list, a deletion, or `{error: {message, type, param, code}}` (param and code may be null).
+      if (x.status === 200) return body.object === "file" || body.object === "list" ? undefined : "not a File, a list or a deletion";
+      const error = body.error as Record<string, unknown> | undefined;
+      return typeof error?.message === "string" && typeof error.type === "string" && "param" in error && "code" in error
+        ? undefined : "not {error: {message, type, param, code}}";
     }
     case "v1chat":
       return x.status === 200 && typeof body.error_code === "number" && typeof body.error_msg === "string" ? undefined : "not HTTP 200 {error_code, error_msg}";
@@ -408,6 +415,35 @@ for (const dialect of testDialects()) {
           : fuzzBody(rng, chatFields);
         add("openai", { method: "POST", path: "/v2/chat/completions", auth: auth === "bearer" ? "none" : auth, body: chat.body, contentType: chat.contentType, ...(headers === undefined ? {} : { headers }) });
         add("v1chat", { method: "POST", path: `/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/${rng.pick(["down", "nosuch", "%00", "a".repeat(300)])}`, auth: auth === "bearer" ? "none" : auth, body: chat.body, contentType: chat.contentType });
+      }
+      // OpenAI's files: multipart bodies built by hand (parts in any order, broken boundaries, odd
+      // names and lines), lists with odd queries, and odd ids.
+      const lines = ['{"messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A", "weight": 0}]}',
+        '{"messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}]}', '{"input": {"messages": [{"role": "user", "content": "Q"}]}, "preferred_output": [{"role": "assistant", "content": "A"}], "non_preferred_output": []}',
+        '{"messages": "\\u0000"}', '{"messages": [{"role": "user", "content": "\\ud800"}]}', "\u0000\u00ff", "[1, 2", "x".repeat(3000), ""];
+      for (let i = 0; i < 120; i++) {
+        const boundary = rng.pick(["b0und4ry", "", "x".repeat(80)]);
+        const parts: string[] = [];
+        if (rng.chance(0.8)) parts.push(`Content-Disposition: form-data; name="purpose"\r\n\r\n${rng.pick(["fine-tune", "batch", "", "nope", "\u0000", "fine-tune".repeat(9000)])}`);
+        if (rng.chance(0.3)) parts.push(`Content-Disposition: form-data; name="expires_after[seconds]"\r\n\r\n${rng.pick(["3600", "-1", "1e9", "", "99999999999999999999"])}`);
+        if (rng.chance(0.3)) parts.push(`Content-Disposition: form-data; name="expires_after[anchor]"\r\n\r\n${rng.pick(["created_at", "", "%00"])}`);
+        if (rng.chance(0.85)) {
+          const name = rng.pick(["file", "file", "other", ""]);
+          const filename = rng.pick(["train.jsonl", "", "a".repeat(300), "%00", "\u00ff\u00fe.jsonl", "../../etc/passwd"]);
+          const content = Array.from({ length: 1 + rng.int(4) }, () => rng.pick(lines)).join(rng.pick(["\n", "\r\n"]));
+          parts.push(`Content-Disposition: form-data; name="${name}"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n${content}`);
+        }
+        if (rng.chance(0.5)) parts.reverse();
+        const multipart = `${parts.map((part) => `--${boundary}\r\n${part}\r\n`).join("")}${rng.chance(0.9) ? `--${boundary}--\r\n` : ""}`;
+        const contentType = rng.pick([`multipart/form-data; boundary=${boundary}`, "multipart/form-data", "application/json", "text/plain", `multipart/form-data; boundary="${boundary}"`]);
+        add("openaiFiles", { method: "POST", path: "/v1/files", auth: rng.pick(["admin", "admin", "admin", "none", "garbage"] as const), body: Buffer.from(multipart, "latin1"), contentType });
+      }
+      for (const segment of [...odd, "file-nope", "10", "-1"]) {
+        add("openaiFiles", { method: "GET", path: "/v1/files", rawQuery: `limit=${segment}&order=${segment}`, auth: "admin" });
+        add("openaiFiles", { method: "GET", path: "/v1/files", rawQuery: `after=${segment}&purpose=${segment}`, auth: "admin" });
+        add("openaiFiles", { method: "GET", path: `/v1/files/${segment}`, auth: "admin" });
+        add("openaiFiles", { method: "GET", path: `/v1/files/${segment}/content`, auth: rng.pick(["admin", "none"] as const) });
+        add("openaiFiles", { method: "DELETE", path: `/v1/files/${segment}`, auth: rng.pick(["admin", "garbage"] as const) });
       }
       for (const segment of [...odd, "3600", "-1", "1e9", "99999999999999999999"]) {
         add("bearer", { method: "GET", path: "/v1/BCE-BEARER/token", rawQuery: `expireInSeconds=${segment}`, auth: rng.pick(["admin", "none", "garbage"] as const) });

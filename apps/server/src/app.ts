@@ -10,6 +10,7 @@ import { registerOAuth } from "./routes/ext/oauth.js";
 import { registerBearerToken } from "./routes/ext/bearer-token.js";
 import { registerV2Chat } from "./routes/v2/chat.js";
 import { registerV1Chat } from "./routes/v1/chat.js";
+import { registerOpenAiFiles } from "./routes/openai/files.js";
 import { registerUploads } from "./routes/ext/uploads.js";
 import { registerExportDownloads } from "./routes/ext/export-downloads.js";
 import { registerEventStream } from "./routes/ext/events-stream.js";
@@ -165,6 +166,7 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
   registerBearerToken(app, res);
   registerV2Chat(app, res, options.findServingTarget ?? findServingTarget);
   registerV1Chat(app, res, options.findServingTarget ?? findServingTarget);
+  await registerOpenAiFiles(app, res, { uploadLimit: options.uploadLimit });
   await registerUploads(app, res, { uploadLimit: options.uploadLimit });
   registerExportDownloads(app, res);
   registerEventStream(app, res, { pollMs: options.eventsPollMs ?? 500 });

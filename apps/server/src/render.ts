@@ -105,13 +105,17 @@ function openAiCode(error: SailfinError, status: number): string {
 export function sendOpenAiError(reply: FastifyReply, error: SailfinError, requestId: string): FastifyReply {
   const spec = error.spec;
   const status = spec.gateway === true && spec.http < 500 && error.id !== "InvalidCSRFToken" && error.id !== "TooManyRequests"
-    && error.id !== "InvalidAction" && error.id !== "InvalidURI" && error.id !== "URITooLong" ? 401 : spec.http;
+    && error.id !== "InvalidAction" && error.id !== "InvalidURI" && error.id !== "URITooLong" ? 401
+    // What a path or field names does not exist: OpenAI's 404 (the SDKs' NotFoundError).
+    : error.id === "NotFound" ? 404 : spec.http;
+  // OpenAI's messages are one sentence about the fault (`No such File object: file-…`), the field in `param`.
+  const detail = error.detailIn("v2");
   reply.header("x-bce-request-id", requestId);
   if (status === 503) reply.header("retry-after", String(NOT_SERVING_RETRY_AFTER_S));
   return reply.code(status).send({
     error: {
       code: openAiCode(error, status),
-      message: error.v2Message,
+      message: detail !== undefined && !spec.system ? detail : error.v2Message,
       type: status >= 500 ? "server_error" : "invalid_request_error",
       param: error.field ?? null,
     },

@@ -228,7 +228,8 @@ export class SailfinError extends Error {
     return suffix === "" ? this.spec.v2Message : `${this.spec.v2Message} ${suffix}`;
   }
 
-  private detailIn(dialect: "v1" | "v2"): string | undefined {
+  /** The detail alone, with the run's state in `dialect`'s word (OpenAI's envelope uses V2's). */
+  detailIn(dialect: "v1" | "v2"): string | undefined {
     return this.state === undefined ? this.detail : this.detail?.replaceAll(STATE_WORD, runStateWord(dialect, this.state));
   }
 }

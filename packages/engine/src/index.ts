@@ -35,3 +35,4 @@ export * from "./serving/engine-client.js";
 export * from "./serving/chat.js";
 export * from "./serving/chat-request.js";
 export * from "./serving/index.js";
+export * from "./openai/index.js";

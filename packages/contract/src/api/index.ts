@@ -20,6 +20,7 @@ export * from "./v1-finetune.js";
 export * from "./v1-models.js";
 export * from "./iam.js";
 export * from "./chat.js";
+export * from "./openai-files.js";
 export * from "./objects.js";
 export * from "./session.js";
 export * from "./sign-in-body.js";

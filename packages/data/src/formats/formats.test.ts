@@ -120,4 +120,14 @@ describe("Messages", () => {
     bad("Messages", { messages: [{ role: "user", content: "Q", name: "x" }, { role: "assistant", content: "A" }] }, "messages[0].name", /unknown field/);
     bad("Messages", { messages: ok.messages, extra: 1 }, "extra", /unknown field/);
   });
+  test("OpenAI's per-answer weight: 0 or 1, on assistant messages, at least one answer trained", () => {
+    const turns = (w0: unknown, w1: unknown) => ({ messages: [
+      { role: "user", content: "Q1" }, { role: "assistant", content: "A1", weight: w0 }, { role: "user", content: "Q2" }, { role: "assistant", content: "A2", weight: w1 },
+    ] });
+    assert.deepEqual(check("Messages", turns(0, 1)), { chars: 8 });
+    bad("Messages", turns(2, 1), "messages[1].weight", /must be 0 or 1; got 2/);
+    bad("Messages", turns(0, "1"), "messages[3].weight", /must be 0 or 1/);
+    bad("Messages", turns(0, 0), "messages", /nothing to train on/);
+    bad("Messages", { messages: [{ role: "user", content: "Q", weight: 1 }, { role: "assistant", content: "A" }] }, "messages[0].weight", /assistant messages only/);
+  });
 });

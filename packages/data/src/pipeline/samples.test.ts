@@ -53,6 +53,18 @@ describe("samples per format", () => {
     assert.deepEqual(trainedRuns(llama, sample), ["The Baltic.<|eot_id|>"]);
   });
 
+  test("Messages: an answer with weight 0 is context only (mask 0), weight 1 and unweighted ones are trained", () => {
+    const sample = builder(chatml, "SFT").sft("Messages", {
+      messages: [
+        { role: "user", content: "Q1" }, { role: "assistant", content: "Skipped answer", weight: 0 },
+        { role: "user", content: "Q2" }, { role: "assistant", content: "Kept answer", weight: 1 },
+        { role: "user", content: "Q3" }, { role: "assistant", content: "Plain answer" },
+      ],
+    });
+    assert.deepEqual(trainedRuns(chatml, sample), ["Kept answer<|im_end|>", "Plain answer<|im_end|>"]);
+    assert.ok(chatml.decode(sample.ids).includes("Skipped answer"), "the weight-0 answer stays in the context");
+  });
+
   test("Text (PostPretrain): every token trained, document end appended, the post-processor's BOS kept", () => {
     const text = "床前明月光，疑是地上霜。The quick brown fox.";
     const q = builder(chatml, "PostPretrain").sft("Text", { text });

@@ -11,7 +11,7 @@ import type { LoadedTokenizer } from "./tokenize.js";
  *
  * | train mode   | formats                                         | sample                                         |
  * |--------------|-------------------------------------------------|------------------------------------------------|
- * | SFT          | PromptResponse, PromptSortedResponses, Messages | every assistant turn trained (+ end of turn)   |
+ * | SFT          | PromptResponse, PromptSortedResponses, Messages | every assistant turn trained (+ end of turn), but Messages' `weight: 0` ones |
  * | PostPretrain | Text                                            | all tokens trained, document-end token appended|
  * | DPO, KTO     | PromptChosenRejected                            | prompt + chosen / prompt + rejected, mask on the answers |
  *
@@ -72,7 +72,9 @@ export class SampleBuilder {
   sft(format: DataFormat, value: unknown): TokenSample {
     if (format === "Text") return this.#checked(this.#document(textOf(value)));
     const messages = conversation(format, value);
-    return this.#checked(this.#encodePieces(messages, () => true));
+    // A Messages answer with `weight: 0` is context only (OpenAI's per-message weight).
+    const weights = format === "Messages" ? (value as { messages: Array<{ weight?: number }> }).messages.map((m) => m.weight) : [];
+    return this.#checked(this.#encodePieces(messages, (i) => weights[i] !== 0));
   }
 
   /** The chosen and the rejected sample of one PromptChosenRejected record. */

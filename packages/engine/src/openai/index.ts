@@ -1,0 +1,3 @@
+export * from "./files.js";
+export * from "./upload-file.js";
+export * from "./training-lines.js";
