@@ -1,7 +1,10 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import { SailfinError, assertSafeText, isSailfinError } from "@sailfin/contract";
-import { DEFAULT_SESSION_TTL_S, checkDatabase, findServingTarget, type EngineResources, type FindChatTarget } from "@sailfin/engine";
+import {
+  DEFAULT_SESSION_TTL_S, checkDatabase, findServingTarget, listFineTunedModels, resolveFineTunedModel, type EngineResources, type FindChatTarget,
+  type FineTunedModels, type OnDemandPolicy,
+} from "@sailfin/engine";
 import { NO_RESULT, newLogId, sendError, sendOpenAiError, sendV1, sendV1ChatError, sendV2 } from "./render.js";
 import { ROUTES } from "./routes/index.js";
 import type { RouteDef, V1Route, V2Action } from "./routes/route.js";
@@ -10,6 +13,9 @@ import { registerOAuth } from "./routes/ext/oauth.js";
 import { registerBearerToken } from "./routes/ext/bearer-token.js";
 import { registerV2Chat } from "./routes/v2/chat.js";
 import { registerV1Chat } from "./routes/v1/chat.js";
+import { registerOpenAiChat } from "./routes/openai/chat.js";
+import { registerOpenAiModels } from "./routes/openai/models.js";
+import { registerOpenAiJobs } from "./routes/openai/jobs.js";
 import { registerOpenAiFiles } from "./routes/openai/files.js";
 import { registerUploads } from "./routes/ext/uploads.js";
 import { registerExportDownloads } from "./routes/ext/export-downloads.js";
@@ -41,7 +47,16 @@ interface AppOptions {
   readonly findServingTarget?: FindChatTarget;
   /** SAILFIN_PUBLIC_URL: the base of links handed out (service urls); undefined: the request's origin. */
   readonly publicUrl?: string | undefined;
+  /** On-demand serving of OpenAI's chat (config.ts `onDemand`); default: 15 min idle stop, 2 min deploy wait. */
+  readonly onDemand?: OnDemandPolicy;
+  /** Where `ft:` model names come from; default: the OpenAI fine-tuning jobs. Tests name their own. */
+  readonly fineTunedModels?: FineTunedModels;
+  /** SAILFIN_OPENAI_ORGANIZATION (default `sailfin`): OpenAI jobs' organization. */
+  readonly openAiOrganization?: string;
 }
+
+/** `ft:` names are the OpenAI fine-tuning jobs' models. */
+const JOB_MODELS: FineTunedModels = { resolve: resolveFineTunedModel, list: listFineTunedModels };
 
 /**
  * Builds the whole HTTP application; `main` is the only place that listens, and tests build the
@@ -54,8 +69,11 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     // the envelope of the family the path names, like any other refusal.
     frameworkErrors: (error, request, reply) => renderError(request, reply, toSailfinError(error, request)),
   });
+  // One budget for guessing a key's secret, whichever door the guesses come through (sign-in,
+  // OAuth, `Bearer AK:SK`).
+  const keyPairLimiter = new KeyPairLimiter();
   // Before any route: every route registered below goes through the gate.
-  installGate(app, res);
+  installGate(app, res, { limiter: keyPairLimiter });
   // Path parameters and query strings of every route (JSON, extension, not found) hold only text a
   // store and a header can carry; bodies are checked as they are parsed. After the gates, so
   // errors render in the route's own envelope.
@@ -160,12 +178,14 @@ export async function buildApp(res: EngineResources, options: AppOptions): Promi
     await checkDatabase(res.db);
     return { status: "ok" };
   });
-  // One budget for guessing a key's secret, whichever door the guesses come through.
-  const keyPairLimiter = new KeyPairLimiter();
   registerOAuth(app, res, { limiter: keyPairLimiter });
   registerBearerToken(app, res);
   registerV2Chat(app, res, options.findServingTarget ?? findServingTarget);
   registerV1Chat(app, res, options.findServingTarget ?? findServingTarget);
+  const fineTuned = options.fineTunedModels ?? JOB_MODELS;
+  registerOpenAiChat(app, res, { fineTuned, findService: options.findServingTarget ?? findServingTarget, policy: options.onDemand ?? { idleStopS: 900, deployWaitMs: 120_000 } });
+  registerOpenAiModels(app, res, { fineTuned, organization: options.openAiOrganization ?? "sailfin" });
+  registerOpenAiJobs(app, res, { organization: options.openAiOrganization ?? "sailfin" });
   await registerOpenAiFiles(app, res, { uploadLimit: options.uploadLimit });
   await registerUploads(app, res, { uploadLimit: options.uploadLimit });
   registerExportDownloads(app, res);

@@ -62,6 +62,20 @@ export interface ServerConfig {
    * service `url`s are built on it. Unset: the request's own origin.
    */
   readonly publicUrl: string | undefined;
+  /**
+   * Serving models on demand for OpenAI's `/v1/chat/completions` (docs/openai.md "Calling
+   * fine-tuned models"): a service it starts stops after SAILFIN_OPENAI_IDLE_STOP_SEC idle seconds
+   * (default 900, 0: never); a call waits SAILFIN_OPENAI_DEPLOY_WAIT_SEC (default 120) for the
+   * engine before answering 503; idle services are looked for every SAILFIN_OPENAI_IDLE_SWEEP_MS
+   * (default 15 s; tests shorten it).
+   */
+  readonly onDemand: {
+    readonly idleStopS: number;
+    readonly deployWaitMs: number;
+    readonly sweepMs: number;
+  };
+  /** OpenAI's organization (SAILFIN_OPENAI_ORGANIZATION, default `sailfin`): jobs' `org-…` id and the third part of `ft:` model names. */
+  readonly openAiOrganization: string;
   /** The webhook dispatcher's timings (SAILFIN_WEBHOOK_*; tests shorten them). */
   readonly webhooks: {
     readonly pollMs: number;
@@ -138,6 +152,12 @@ export function loadServerConfig({ flags, env }: ConfigInput): ServerConfig {
     sessionTtlS: int("SAILFIN_SESSION_TTL_S", env.SAILFIN_SESSION_TTL_S, 12 * 3600, 60, 30 * 24 * 3600),
     consoleDir: resolve(env.SAILFIN_CONSOLE_DIR || DEFAULT_CONSOLE_DIR),
     publicUrl: parsed(() => publicUrl(env.SAILFIN_PUBLIC_URL), () => undefined),
+    onDemand: Object.freeze({
+      idleStopS: int("SAILFIN_OPENAI_IDLE_STOP_SEC", env.SAILFIN_OPENAI_IDLE_STOP_SEC, 900, 0, 30 * 24 * 3600),
+      deployWaitMs: 1000 * int("SAILFIN_OPENAI_DEPLOY_WAIT_SEC", env.SAILFIN_OPENAI_DEPLOY_WAIT_SEC, 120, 0, 3600),
+      sweepMs: int("SAILFIN_OPENAI_IDLE_SWEEP_MS", env.SAILFIN_OPENAI_IDLE_SWEEP_MS, 15_000, 100, 3_600_000),
+    }),
+    openAiOrganization: parsed(() => openAiOrganization(env.SAILFIN_OPENAI_ORGANIZATION), () => "sailfin"),
     webhooks: Object.freeze({
       pollMs: int("SAILFIN_WEBHOOK_POLL_MS", env.SAILFIN_WEBHOOK_POLL_MS, 1_000, 10, 60_000),
       backoffMs: int("SAILFIN_WEBHOOK_BACKOFF_MS", env.SAILFIN_WEBHOOK_BACKOFF_MS, 10_000, 10, 3_600_000),
@@ -202,4 +222,13 @@ function publicUrl(text: string | undefined): string | undefined {
     throw new Error(`SAILFIN_PUBLIC_URL must be an http(s) URL without query or fragment, got "${text}"`);
   }
   return url.href.replace(/\/+$/, "");
+}
+
+/** SAILFIN_OPENAI_ORGANIZATION: 1–64 letters, digits, `_ - .` (it is a part of `ft:` names, split on `:`). */
+function openAiOrganization(text: string | undefined): string {
+  if (text === undefined || text.trim() === "") return "sailfin";
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(text.trim())) {
+    throw new Error(`SAILFIN_OPENAI_ORGANIZATION must be 1-64 letters, digits, '_', '-' or '.', got "${text}"`);
+  }
+  return text.trim();
 }

@@ -1,9 +1,11 @@
 import { Readable } from "node:stream";
-import type { FastifyInstance, FastifyRequest, onRequestHookHandler, RouteOptions } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from "fastify";
 import { SailfinError, policiesAllow, type Action } from "@sailfin/contract";
 import {
-  assertBodyDigest, verifyAccessToken, verifyBearerToken, verifySignature, type Credential, type EngineResources, type SignedBodyDigest,
+  assertBodyDigest, splitKeyPairBearer, verifyAccessToken, verifyBearerToken, verifyKeyPairBearer, verifySignature, type Credential, type EngineResources,
+  type SignedBodyDigest,
 } from "@sailfin/engine";
+import type { KeyPairLimiter } from "./failure-limiter.js";
 import { newLogId, type DialectName } from "./render.js";
 import type { RouteDef } from "./routes/route.js";
 import { authenticateSession, sessionCookie } from "./session-auth.js";
@@ -71,7 +73,7 @@ declare module "fastify" {
  * The gate runs at `onRequest`, before the body is read, so an unauthenticated caller's body is
  * never parsed.
  */
-export function installGate(app: FastifyInstance, res: EngineResources): void {
+export function installGate(app: FastifyInstance, res: EngineResources, options: GateOptions = {}): void {
   app.decorateRequest("sailfin", null);
   app.decorateRequest("rawBody", null);
 
@@ -81,7 +83,7 @@ export function installGate(app: FastifyInstance, res: EngineResources): void {
       throw new Error(`${String(route.method)} ${route.url} declares no config.access: every route says who may call it (apps/server/src/gate.ts)`);
     }
     const own = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
-    route.onRequest = [gateFor(res, access), ...own];
+    route.onRequest = [gateFor(res, access, options), ...own];
   });
 
   // A signed body digest is checked before any handler acts on the body; a streamed body (uploads)
@@ -98,7 +100,12 @@ export function installGate(app: FastifyInstance, res: EngineResources): void {
   });
 }
 
-function gateFor(res: EngineResources, access: RouteAccess): onRequestHookHandler {
+interface GateOptions {
+  /** Guesses at a secret key through `Bearer AK:SK`, counted with sign-in's and OAuth's (app.ts); none: not throttled (unit tests). */
+  readonly limiter?: KeyPairLimiter;
+}
+
+function gateFor(res: EngineResources, access: RouteAccess, options: GateOptions): onRequestHookHandler {
   const stateOf = (request: FastifyRequest): RequestState =>
     (request.sailfin = { requestId: request.id, logId: access.dialect === "v1" ? newLogId() : "", dialect: access.dialect });
   // Open routes only set the state their errors render with; synchronous, as no credential is read.
@@ -108,14 +115,14 @@ function gateFor(res: EngineResources, access: RouteAccess): onRequestHookHandle
       done();
     };
   }
-  return async (request) => {
+  return async (request, reply) => {
     const state = stateOf(request);
     let needs: Action | readonly Action[];
     if ("route" in access) {
       state.def = access.route(request);
       needs = state.def.iam;
     } else needs = access.iam;
-    const caller = await authenticate(res, request, "bearer" in access && access.bearer === true);
+    const caller = await authenticate(res, request, reply, "bearer" in access && access.bearer === true, options);
     state.caller = caller;
     assertGranted(caller, needs);
   };
@@ -135,14 +142,29 @@ export function assertGranted(caller: Credential, needs: Action | readonly Actio
 
 /**
  * Who is calling. On a route that takes them, `Authorization: Bearer <token>` is a bearer token
- * or API key. Any other Authorization header is verified as bce-auth-v1; without one,
+ * or API key, or an access key pair `AK:SK` (OpenAI's SDKs send one opaque key; guesses at the
+ * secret are throttled like sign-in's). Any other Authorization header is verified as bce-auth-v1; without one,
  * a bearer `?access_token=` (legacy, reference §3.5), else the console's session cookie (with its
  * CSRF checks on mutating methods); with none of them, the signature check reports the missing
  * header.
  */
-async function authenticate(res: EngineResources, request: FastifyRequest, bearer: boolean): Promise<Credential> {
+async function authenticate(
+  res: EngineResources, request: FastifyRequest, reply: FastifyReply, bearer: boolean, options: GateOptions,
+): Promise<Credential> {
   const authorization = request.headers.authorization;
-  if (bearer && authorization !== undefined && /^bearer /i.test(authorization)) return verifyBearerToken(res, authorization.slice(7).trim());
+  if (bearer && authorization !== undefined && /^bearer /i.test(authorization)) {
+    const token = authorization.slice(7).trim();
+    const pair = splitKeyPairBearer(token);
+    if (pair === null) return verifyBearerToken(res, token);
+    const attempt = options.limiter?.reserve(request.ip, pair.accessKey);
+    if (attempt !== undefined && attempt.retryAfterS > 0) {
+      reply.header("retry-after", String(attempt.retryAfterS));
+      throw new SailfinError("TooManyRequests", { detail: `retry in ${attempt.retryAfterS} s` });
+    }
+    const credential = await verifyKeyPairBearer(res, pair);
+    attempt?.succeeded();
+    return credential;
+  }
   if (authorization === undefined) {
     const token = (request.query as Record<string, unknown>).access_token;
     if (typeof token === "string" && token !== "") return verifyAccessToken(res, token);

@@ -5,9 +5,9 @@ import type { FastifyInstance } from "fastify";
 import type pino from "pino";
 import { openStore, type Store } from "@sailfin/store";
 import {
-  BackgroundTasks, DEFAULT_WEBHOOK_OPTIONS, LocalArtifactStore, S3ArtifactStore, ensurePrivateFile, runFilesFor, sweepRunFiles, preparePrivateHome, SecretBox, WebhookDispatcher, countAccessKeys, createAccessKey,
+  BackgroundTasks, DEFAULT_WEBHOOK_OPTIONS, IdleServiceSweeper, LocalArtifactStore, S3ArtifactStore, ensurePrivateFile, runFilesFor, sweepRunFiles, preparePrivateHome, SecretBox, WebhookDispatcher, countAccessKeys, createAccessKey,
   findCredential, parseMasterKey, type EngineResources,
-  type FindChatTarget,
+  type FindChatTarget, type FineTunedModels,
 } from "@sailfin/engine";
 import { PythonNotFoundError, startLocalWorker, startServerKindsWorker, type Worker } from "@sailfin/worker";
 import { buildApp } from "./app.js";
@@ -38,6 +38,8 @@ export interface StartServerOptions {
   readonly strandedWork?: StrandedWorkWarningOptions;
   /** What serves a chat call's `model` (default: the deployed services; app.ts). */
   readonly findServingTarget?: FindChatTarget;
+  /** Where `ft:` model names come from (default: the OpenAI fine-tuning jobs; app.ts). */
+  readonly fineTunedModels?: FineTunedModels;
 }
 
 /** Store and engine resources from the configuration (the server and a standalone worker share it). */
@@ -114,7 +116,10 @@ export async function startServer(
   const app = await buildApp(res, {
     bodyLimit: config.bodyLimit, uploadLimit: config.uploadLimit, logger: log, eventsPollMs: config.eventsPollMs,
     sessionTtlS: config.sessionTtlS, consoleDir: config.consoleDir, trustProxy: config.trustProxy, publicUrl: config.publicUrl,
+    openAiOrganization: config.openAiOrganization,
     ...(options.findServingTarget === undefined ? {} : { findServingTarget: options.findServingTarget }),
+    ...(options.fineTunedModels === undefined ? {} : { fineTunedModels: options.fineTunedModels }),
+    onDemand: { idleStopS: config.onDemand.idleStopS, deployWaitMs: config.onDemand.deployWaitMs },
   });
   try {
     await app.listen({ host: config.host, port: config.port });
@@ -133,12 +138,16 @@ export async function startServer(
   // Every serving process sends webhooks: replicas share the work through the delivery rows.
   const webhooks = new WebhookDispatcher(res, { ...DEFAULT_WEBHOOK_OPTIONS, ...config.webhooks });
   webhooks.start();
+  // Every serving process sweeps: replicas racing for one service stop it once (idle-services.ts).
+  const idleSweeper = new IdleServiceSweeper(res, config.onDemand.sweepMs);
+  idleSweeper.start();
   const stranded = options.warn === undefined ? null : new StrandedWorkWarning(res, options.warn, options.strandedWork);
   stranded?.start();
   return {
     app, res, store, url, worker,
     async close() {
       await stranded?.stop();
+      await idleSweeper.stop();
       await webhooks.stop();
       await worker?.stop();
       await serverKinds.stop();

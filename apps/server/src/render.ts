@@ -87,6 +87,7 @@ function openAiCode(error: SailfinError, status: number): string {
     case "ModelNotServing":
     case "EngineUnavailable": return "service_unavailable";
     case "AccessTokenExpired": return "invalid_token";
+    case "UnsupportedMethod": return "unsupported_method";
     default:
       if (status === 401) return "invalid_api_key";
       if (status === 403) return "access_denied";

@@ -143,6 +143,12 @@ export const ERRORS = {
   },
   // Inference calls (reference §15): the `model` (V2) or endpoint (V1) names no service; V1's
   // text is the one the Python SDK acts on (it refreshes its service list and retries once).
+  // OpenAI's fine-tuning dialect: a `method.type` Sailfin does not train (reinforcement); its
+  // envelope's `code` is `unsupported_method` (apps/server/src/render.ts).
+  UnsupportedMethod: {
+    http: 400, v1Code: 500001, v1Message: "param invalid",
+    v2Code: "InappropriateJSON", v2Message: INAPPROPRIATE,
+  },
   ModelNotFound: {
     http: 404, v1Code: 3, v1Message: "Unsupported openapi method",
     v2Code: "ModelNotFound", v2Message: "The model does not exist or you do not have access to it.",

@@ -28,3 +28,5 @@ export * from "../bce-canonical.js";
 export * from "../states.js";
 export { PageFields, V1Id, nameField } from "../validate.js";
 export { ACTIONS, POLICY_NAMES, type Action, type PolicyName } from "../policies.js";
+export * from "./openai-use.js";
+export * from "./openai-jobs.js";

@@ -1,6 +1,7 @@
 import {
   newId, SailfinError, STATE_WORD, TRAIN_MODE_DATA_FORMATS, TRAIN_MODES, type TrainMode,
 } from "@sailfin/contract";
+import type { Db } from "@sailfin/store";
 import { findReleasedDatasetVersion, type ReleasedDatasetVersion } from "../datasets/index.js";
 import { resolveBaseModel, type ResolvedBaseModel } from "../models/index.js";
 import { enqueueRun } from "../queue/enqueue.js";
@@ -65,6 +66,13 @@ export interface CreateRunInput {
   /** The pool, nodes and ranks a node (V2 `resourceConfig`); left out: the default pool's. */
   readonly resources?: ResourceRequest;
   readonly fields?: CreateRunFields;
+  /** Publish the final checkpoint when the run succeeds (FinetuneRunSpec.autoPublish). */
+  readonly autoPublish?: FinetuneRunSpec["autoPublish"];
+  /**
+   * More rows to write in the transaction that queues the run (another dialect's record of it, such
+   * as OpenAI's `openai_jobs` row): the run and they exist together or not at all.
+   */
+  readonly alsoWrite?: (trx: Db, runNum: number) => Promise<void>;
 }
 
 /** A run as createRun would queue it: every reference checked, the frozen spec resolved. */
@@ -126,6 +134,7 @@ export async function resolveRun(res: EngineResources, input: CreateRunInput): P
     dataset: { sourceType: "Platform", splitRatio: input.splitRatio, versions },
     hyperParameters,
     increment,
+    ...(input.autoPublish === undefined ? {} : { autoPublish: input.autoPublish }),
   };
   return { spec, job, base, versions, increment, fields, trainMode, parameterScale, placement };
 }
@@ -153,11 +162,12 @@ export async function createRun(res: EngineResources, actor: Actor, input: Creat
       base, versions, fields: input.datasets.map((d) => d.field), jobField: fields.job, model: job.model,
       ...(increment == null ? {} : { increment: { runNum: increment.runNum, field: fields.increment } }),
     });
-    await enqueueRun(trx, actor, {
+    const runNum = await enqueueRun(trx, actor, {
       id, kind: "finetune", jobNum: job.num, description: input.description ?? "", trainMode, parameterScale,
       modelVersionNum: base.versionNum, spec, datasetHashes: Object.fromEntries(versions.map((v) => [v.versionId, v.contentHash])),
       increment: increment ?? undefined, reason: `created in job ${job.id}`, placement,
     });
+    await input.alsoWrite?.(trx, runNum);
   });
   return findRun(res.db, { id }, "taskId");
 }

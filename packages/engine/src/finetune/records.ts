@@ -61,6 +61,12 @@ export interface FinetuneRunSpec {
     readonly checkpointPath: string;
     readonly parameterScale: string;
   } | null;
+  /**
+   * Publish the final checkpoint as a model version of the set `setName` (made when missing) when
+   * the run succeeds, in the transaction that finishes it (`publishFinalCheckpoint`); the publish
+   * run queues on pool `poolId`. Optional: specs written before it (and V1/V2 tasks) have none.
+   */
+  readonly autoPublish?: { readonly setName: string; readonly poolId: string };
 }
 
 export interface RunCheckpointRecord {

@@ -3,7 +3,7 @@ import type { Insertable } from "kysely";
 import { SailfinError } from "@sailfin/contract";
 import type { BearerTokenTable } from "@sailfin/store";
 import type { EngineResources } from "../resources.js";
-import { findCredential, type Credential } from "./access-keys.js";
+import { checkKeyPair, findCredential, type Credential } from "./access-keys.js";
 
 /**
  * Bearer tokens (`GET /v1/BCE-BEARER/token`, reference §15.4) and API keys: `bce-v3/ALTAK-…/<hex>`
@@ -108,6 +108,29 @@ export async function verifyBearerToken(res: EngineResources, token: string, now
   if (row.expires_at !== null && Date.parse(row.expires_at) <= now.getTime()) throw new SailfinError("AccessTokenExpired");
   const credential = await findCredential(res, row.access_key);
   if (credential === null) throw new SailfinError("AccessTokenInvalid", { detail: "the access key that made it was deleted" });
+  return credential;
+}
+
+/**
+ * `Authorization: Bearer AK:SK` (OpenAI's dialect: its SDKs send one opaque key) split at the
+ * first `:` into an access key id and its secret key; null when the token has no `:` (a bearer
+ * token or API key never has one).
+ */
+export function splitKeyPairBearer(token: string): { readonly accessKey: string; readonly secretKey: string } | null {
+  const colon = token.indexOf(":");
+  return colon < 0 ? null : { accessKey: token.slice(0, colon), secretKey: token.slice(colon + 1) };
+}
+
+/**
+ * The credential of a `Bearer AK:SK` pair, checked as console sign-in checks one (checkKeyPair:
+ * constant time, an unknown key against a throwaway secret), so a wrong secret and an unknown key
+ * are the same AccessTokenInvalid as a bad bearer token.
+ *
+ * @example const credential = await verifyKeyPairBearer(res, splitKeyPairBearer(token)!);
+ */
+export async function verifyKeyPairBearer(res: EngineResources, pair: { readonly accessKey: string; readonly secretKey: string }): Promise<Credential> {
+  const credential = await checkKeyPair(res, pair.accessKey, pair.secretKey);
+  if (credential === null) throw new SailfinError("AccessTokenInvalid");
   return credential;
 }
 

@@ -8,9 +8,10 @@ import { defaultPlacement, type Placement } from "../pools/index.js";
 import { runStateOf } from "../queue/run-state.js";
 import type { Actor, EngineResources } from "../resources.js";
 import { lockRows } from "../row-lock.js";
+import { recordEndingOfVersion } from "../openai/job-endings.js";
 import { insertModelSet } from "./create-model-set.js";
 import {
-  insertCreatingVersion,
+  findSetByName, insertCreatingVersion,
   type IdRef, type ModelVersionRow,
 } from "./model-rows.js";
 import { toModelSetRecord, toModelVersionRecord, type ModelSetRecord, type ModelVersionRecord } from "./records.js";
@@ -198,5 +199,34 @@ export async function settlePublishedVersion(
     objectKind: "model_version", objectId: row.id, actor: actor.accessKey, from: "Creating", to: outcome.status,
     ...(outcome.status === "Fail" ? { reason: outcome.failReason.slice(0, 1_000) } : {}),
   });
+  // A version an OpenAI job's success published ends that job (its webhook event, same transaction).
+  await recordEndingOfVersion(trx, actor, versionNum, outcome.status, outcome.status === "Fail" ? outcome.failReason : undefined);
   return true;
+}
+
+/**
+ * A run spec's `autoPublish`, inside the fenced transaction that finishes the run Succeeded: its
+ * latest checkpoint becomes a Creating Train version of the set `setName` (made when missing) and
+ * the same transaction queues its `publish` run, as publishFromRun does for a caller. A run that
+ * saved no checkpoint publishes nothing (its readers see a succeeded run without a version).
+ *
+ * @example settle: (trx) => publishFinalCheckpoint(trx, { accessKey: run.owner }, run.num, { setName: "ft-abc", poolId: "default" })
+ */
+export async function publishFinalCheckpoint(
+  trx: Db, actor: Actor, runNum: number, target: { readonly setName: string; readonly poolId: string },
+): Promise<ModelVersionRecord | null> {
+  const run = await trx.selectFrom("runs").selectAll().where("num", "=", runNum).executeTakeFirstOrThrow();
+  const last = await trx.selectFrom("run_checkpoints").select(["step"]).where("run_num", "=", runNum)
+    .orderBy("step", "desc").limit(1).executeTakeFirst();
+  if (last === undefined) return null;
+  const base = await trx.selectFrom("model_versions").select(["architecture", "config_summary"])
+    .where("num", "=", run.base_model_version_num).executeTakeFirst();
+  const set = (await findSetByName(trx, target.setName))
+    ?? await insertModelSet(trx, actor, { name: target.setName, modelType: "Text2Text", nameField: "autoPublish.setName" });
+  const version = await insertCreatingVersion(trx, actor, {
+    id: newId("modelVersion"), setNum: set.num, description: `${run.id} step ${last.step}`, sourceType: "Train",
+    sourceRunNum: run.num, sourceStep: last.step, architecture: base?.architecture ?? null, configSummary: base?.config_summary ?? null,
+  });
+  await queuePublish(trx, actor, run, version, last.step, { poolId: target.poolId, nodes: 1, processesPerNode: 1 });
+  return toModelVersionRecord(version);
 }

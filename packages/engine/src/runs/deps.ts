@@ -193,7 +193,11 @@ export interface RuntimeJob {
 
 /** How a runtime job ended, or that the lease was lost while it ran (write nothing more). */
 type RuntimeRun =
-  | { readonly kind: "ended"; readonly ending: RuntimeEnding | null; readonly result: ExecResult }
+  | {
+      readonly kind: "ended"; readonly ending: RuntimeEnding | null; readonly result: ExecResult;
+      /** Tokens trained in all (the runtime's count at its latest metrics event); absent when it logged none. */
+      readonly trainedTokens?: number;
+    }
   | { readonly kind: "lost" };
 
 /** What `runThroughLink` needs: the one path from a RuntimeJob to an executor and back, for production and the double alike. */
@@ -249,5 +253,5 @@ export async function runThroughLink(parts: RuntimeParts, job: RuntimeJob): Prom
     }),
   });
   if (!(await link.close())) return { kind: "lost" };
-  return { kind: "ended", ending: link.outcome, result };
+  return { kind: "ended", ending: link.outcome, result, ...(link.trainedTokens === undefined ? {} : { trainedTokens: link.trainedTokens }) };
 }

@@ -4,6 +4,9 @@ import { SUPPORTED_PARAMETER_SCALES, SailfinError, TRAIN_MODES, RuntimeHyper, ru
 import type { ResolvedBaseModelConfig } from "../models/base-models.js";
 import { folderKey, isMissingArtifact } from "../artifacts/run-files.js";
 import { versionFilesKey } from "../models/model-rows.js";
+import { publishFinalCheckpoint } from "../models/publish-from-run.js";
+import { recordEndingOfRun } from "../openai/job-endings.js";
+import { SYSTEM_ACTOR } from "../resources.js";
 import type { FinetuneRunSpec } from "../finetune/records.js";
 import type { PreparedRunData } from "../finetune/prepare-data.js";
 import type { RunDeps, RuntimeSettings } from "./deps.js";
@@ -33,6 +36,7 @@ export const finetuneSpecSchema = z.object({
   increment: z.object({
     runId: z.string(), runNum: z.int(), jobId: z.string(), jobNum: z.int(), step: z.int(), checkpointPath: z.string(), parameterScale: z.string(),
   }).nullable(),
+  autoPublish: z.object({ setName: z.string(), poolId: z.string() }).optional(),
 }) satisfies z.ZodType<FinetuneRunSpec>;
 
 /** Where the parts of a training attempt lie, as absolute paths. */
@@ -124,7 +128,14 @@ export async function runFinetune(spec: FinetuneRunSpec, deps: RunDeps): Promise
   });
   if (runtime.kind === "lost") return runtime;
   const { ending, result } = runtime;
-  if (ending?.kind === "done" && result.exitCode === 0) return { kind: "done", reason: `training finished at step ${ending.step}` };
+  if (ending?.kind === "done" && result.exitCode === 0) {
+    const autoPublish = spec.autoPublish;
+    return {
+      kind: "done", reason: `training finished at step ${ending.step}`,
+      ...(runtime.trainedTokens === undefined ? {} : { result: { trainedTokens: runtime.trainedTokens } }),
+      ...(autoPublish === undefined ? {} : { settle: async (trx) => { await publishFinalCheckpoint(trx, { accessKey: run.owner }, run.num, autoPublish); } }),
+    };
+  }
   if (ending?.kind === "stopped" && result.exitCode === 0 && deps.signal.aborted) {
     return { kind: "stopped", reason: `stopped at step ${ending.step}${ending.checkpoint === null ? "" : " (checkpoint saved)"}` };
   }
@@ -145,4 +156,6 @@ export async function runFinetune(spec: FinetuneRunSpec, deps: RunDeps): Promise
 
 export const finetuneRun = defineRunKind({
   kind: "finetune", noun: "fine-tuning", readAction: "tuning:read", concurrency: "training", needsRuntime: true, spec: finetuneSpecSchema, run: runFinetune,
+  // A run that is an OpenAI job's ends that job (its webhook event, in the transaction that ends the run).
+  onEnded: (trx, spec, ending) => recordEndingOfRun(trx, SYSTEM_ACTOR, spec.jobId, ending.status, ending.reason),
 });

@@ -69,6 +69,8 @@ export class RuntimeLink {
   private ready = false;
   ending: RuntimeEnding | null = null;
   lastStep = 0;
+  /** The runtime's cumulative trained-token count (kept across resumes) at its latest metrics event. */
+  trainedTokens: number | undefined;
 
   constructor(private readonly options: RuntimeLinkOptions) {}
 
@@ -97,6 +99,7 @@ export class RuntimeLink {
         this.totalSteps = event.totalSteps;
         break;
       case "metrics":
+        this.trainedTokens = Math.max(this.trainedTokens ?? 0, event.trainedTokens);
         if (recorded(event.step)) return;
         this.metrics.push({
           step: event.step, epoch: event.epoch, loss: event.loss, lr: event.lr, gradNorm: event.gradNorm, tokensPerSecond: event.tokensPerSecond,

@@ -8,6 +8,7 @@ import type { EngineResources } from "../resources.js";
 import { folderKey } from "../artifacts/run-files.js";
 import { streamCompletion, type EngineCompletionRequest, type EngineDelta, type EngineUsage } from "./engine-client.js";
 import type { ServingTarget } from "./find-serving.js";
+import { noteServiceUse } from "./service-use.js";
 
 /**
  * A chat call to a deployed model version: the conversation is rendered with the version's own
@@ -16,8 +17,11 @@ import type { ServingTarget } from "./find-serving.js";
  * routes (V2 `/v2/chat/completions`, V1 `/rpc/2.0/…/chat/{endpoint}`) go through here.
  */
 
-/** What a chat call needs of a `ServingTarget`: the version (its tokenizer) and the engine (null: not serving now). */
-export type ChatTarget = Pick<ServingTarget, "modelVersion" | "endpoint">;
+/**
+ * What a chat call needs of a `ServingTarget`: the version (its tokenizer) and the engine (null:
+ * not serving now); with the service, a call to an on-demand one keeps it from idling out.
+ */
+export type ChatTarget = Pick<ServingTarget, "modelVersion" | "endpoint"> & Partial<Pick<ServingTarget, "service">>;
 
 export interface ChatParams {
   readonly messages: readonly ChatMessage[];
@@ -63,6 +67,7 @@ const caches = new WeakMap<object, Map<string, Promise<VersionTokenizer>>>();
 export async function startChat(res: EngineResources, target: ChatTarget, params: ChatParams, signal: AbortSignal): Promise<ChatCall> {
   const endpoint = target.endpoint;
   if (endpoint === null) throw new SailfinError("ModelNotServing");
+  if (target.service !== undefined) await noteServiceUse(res, target.service);
   const version = await versionTokenizer(res, target.modelVersion);
   let promptIds: number[];
   try {

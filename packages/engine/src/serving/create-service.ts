@@ -24,6 +24,8 @@ interface CreateServiceInput {
   readonly description?: string | undefined;
   readonly serviceType?: string | undefined;
   readonly resourceConfig?: Readonly<Record<string, unknown>> & { readonly resourceId?: string | undefined };
+  /** A service started on demand (OpenAI's chat, engine openai/on-demand.ts): stopped after this many idle seconds (0: never). */
+  readonly idleStopS?: number | undefined;
 }
 
 /** Field names of the dialect that asks (V2 by default; V1 apply names them `modelVersionId` and `uri`). */
@@ -98,6 +100,7 @@ export async function createService(
       model_set_num: Number(locked.set_num), model_version_num: locked.num,
       resource_config: JSON.stringify({ ...(input.resourceConfig ?? {}), resourceId: placement.poolId }), pool_id: placement.poolId,
       run_num: null, desired: "Serving", creator: actor.accessKey, created_at: now, modified_at: now,
+      idle_stop_s: input.idleStopS ?? null, last_used_at: input.idleStopS === undefined ? null : now,
     }).returning("num").executeTakeFirstOrThrow();
     const serviceNum = Number(row.num);
     await queueServeRun(trx, actor, { num: serviceNum, id, urlSuffix }, locked, placement, `deploy ${locked.id} as ${urlSuffix}`);

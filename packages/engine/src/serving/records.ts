@@ -32,6 +32,10 @@ export interface ServiceRecord {
   readonly modifiedAt: string;
   readonly runStatus: ServiceRunStatus;
   readonly failureReason: string | null;
+  /** Started on demand: stopped after this many seconds without a chat call (0: never); null: an operator's service. */
+  readonly idleStopS: number | null;
+  /** The last chat call's time (written at most every few seconds); null: none yet. */
+  readonly lastUsedAt: string | null;
 }
 
 type ServiceRow = Selectable<ServiceTable>;
@@ -85,6 +89,7 @@ export async function serviceRecords(db: Db, rows: readonly ServiceRow[]): Promi
       runNum, runId: run?.id ?? null, desired: row.desired === "Stopped" ? "Stopped" : "Serving",
       creator: row.creator, createdAt: row.created_at, modifiedAt: row.modified_at,
       runStatus, failureReason: runStatus === "Failed" ? (run?.failure_reason ?? null) : null,
+      idleStopS: row.idle_stop_s === null ? null : Number(row.idle_stop_s), lastUsedAt: row.last_used_at,
     };
   });
 }

@@ -1,0 +1,40 @@
+import { SailfinError, type OpenAiJobObject } from "@sailfin/contract";
+import { requestStop } from "../queue/request-stop.js";
+import type { Actor, EngineResources } from "../resources.js";
+import { recordJobEnding } from "./job-endings.js";
+import { jobState, TERMINAL } from "./job-state.js";
+import { findFineTuningJobRow } from "./read-jobs.js";
+import { openAiJobView } from "./job-view.js";
+
+/**
+ * `POST /v1/fine_tuning/jobs/{id}/cancel`: the queue's requestStop on the job's run. A queued (or
+ * paused) job is cancelled at once; a running one is asked to stop, and reads `running` until its
+ * worker has stopped the runtime and recorded Cancelled (seconds). A job that already ended, or
+ * whose training ended and is only publishing, is refused: 400 "Job … has already completed".
+ *
+ * @example const job = await cancelFineTuningJob(res, actor, "ftjob-…"); job.status // "cancelled"
+ */
+export async function cancelFineTuningJob(res: EngineResources, actor: Actor, id: string): Promise<OpenAiJobObject> {
+  const row = await findFineTuningJobRow(res, id);
+  const completed = () => new SailfinError("InvalidParameter", { field: "fine_tuning_job_id", detail: `Job ${id} has already completed` });
+  const state = await jobState(res.db, row);
+  if (TERMINAL.has(state.status) || state.run === null) {
+    if (state.status === "cancelled") return openAiJobView(res, row);
+    throw completed();
+  }
+  const run = state.run;
+  let stopped;
+  try {
+    stopped = await requestStop(res.db, actor, async () => {
+      const now = await res.db.selectFrom("runs").select(["num", "id", "kind", "status", "cancel_requested"]).where("num", "=", run.num).executeTakeFirstOrThrow();
+      return now;
+    }, "fine_tuning_job_id", "fine-tuning job");
+  } catch (error) {
+    if (error instanceof SailfinError && error.id === "Conflict") throw completed();
+    throw error;
+  }
+  if (stopped.status === "Cancelled") {
+    await res.db.transaction().execute((trx) => recordJobEnding(trx, actor, row.num, "cancelled", "cancelled by the caller"));
+  }
+  return openAiJobView(res, row);
+}
