@@ -246,6 +246,9 @@ for (const dialect of testDialects()) describe(`OpenAI fine-tuning jobs without 
     await assertRefused(f, { model: "tiny-oa", training_file: f.chatFile, seed: -1 }, "seed");
     await assertRefused(f, { model: "tiny-oa", training_file: f.chatFile, metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, "v"])) }, "metadata");
     await assertRefused(f, { model: "tiny-oa", training_file: f.chatFile, metadata: { sailfin_parameter_scale: "Huge" } }, "metadata.sailfin_parameter_scale");
+    // Messages are one sentence naming the field, as OpenAI's.
+    const message = (await call(f, "POST", "/fine_tuning/jobs", { model: "tiny-oa", hyperparameters: { n_epochs: "many" }, training_file: f.chatFile })).json.error.message;
+    assert.equal(message, 'hyperparameters.n_epochs must be "auto" or an integer from 1 to 50');
     assert.equal(await count(), before);
     const missing = await call(f, "GET", "/fine_tuning/jobs/ftjob-nosuchjob000/events");
     assert.equal(missing.status, 404);
