@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
 import { FINE_TUNING_JOB_KIND, autoEpochs, listFineTunedModels, resolveFineTunedModel } from "@sailfin/engine";
@@ -6,6 +9,10 @@ import type { Worker } from "@sailfin/worker";
 import { pollUntil, testDialects, v2Ok, type TestServer, startTestServer } from "./harness.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { startTestWorker } from "./fixtures/worker-fixtures.js";
+import { pythonSdkMissing } from "./python-sdk.js";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const run = promisify(execFile);
 
 /**
  * OpenAI's fine-tuning jobs (`/v1/fine_tuning/jobs…`) over V2 jobs and tasks: raw HTTP with an
@@ -64,6 +71,16 @@ async function call(f: Fixture, method: string, path: string, body?: unknown): P
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: response.status, json: await response.json() };
+}
+
+/** Every event of a job, newest first, paging with `after` as the SDKs do. */
+async function allEvents(f: Fixture, id: string): Promise<any[]> {
+  const out: any[] = [];
+  for (;;) {
+    const page = (await call(f, "GET", `/fine_tuning/jobs/${id}/events?limit=100${out.length === 0 ? "" : `&after=${out.at(-1).id}`}`)).json;
+    out.push(...page.data);
+    if (!page.has_more) return out;
+  }
 }
 
 function assertJobShape(job: any): void {
@@ -128,6 +145,7 @@ for (const dialect of testDialects()) describe(`OpenAI fine-tuning jobs without 
     assert.equal(task.hyperParameterConfig.epoch, 9);
     assert.equal(task.hyperParameterConfig.learningRate, 2 * 3e-4);
     assert.equal(task.hyperParameterConfig.seed, job.seed);
+    assert.equal(task.hyperParameterConfig.checkpointCount, 3);
 
     const second = (await call(f, "POST", "/fine_tuning/jobs", { model: "tiny-oa", training_file: f.preferenceFile, seed: 7, method: { type: "dpo" } })).json;
     assertJobShape(second);
@@ -171,13 +189,22 @@ for (const dialect of testDialects()) describe(`OpenAI fine-tuning jobs without 
 
     // The official client, over the same routes.
     const client = new OpenAI({ apiKey: f.apiKey, baseURL: `${f.server.url}/v1`, maxRetries: 0 });
+    // A V2 StopFineTuningTask of an OpenAI job's task ends the OpenAI job too (its webhook event), without a read.
+    const viaV2 = (await call(f, "POST", "/fine_tuning/jobs", { model: "tiny-oa", training_file: f.chatFile })).json;
+    const v2Task = await f.server.server.res.db.selectFrom("openai_jobs").innerJoin("runs", "runs.num", "openai_jobs.run_num")
+      .select("runs.id").where("openai_jobs.id", "=", viaV2.id).executeTakeFirstOrThrow();
+    await v2Ok(f.server, "finetuning", "StopFineTuningTask", { taskId: v2Task.id });
+    const v2Endings = await f.server.server.res.db.selectFrom("events").select("to_state")
+      .where("object_kind", "=", FINE_TUNING_JOB_KIND).where("object_id", "=", viaV2.id).execute();
+    assert.deepEqual(v2Endings.map((e) => e.to_state), ["cancelled"]);
+
     const viaSdk = await client.fineTuning.jobs.create({ model: "tiny-oa", training_file: f.chatFile, hyperparameters: { n_epochs: 2 } });
     assert.equal(viaSdk.status, "queued");
     assert.equal(viaSdk.method?.supervised?.hyperparameters?.n_epochs, 2);
     assert.equal((await client.fineTuning.jobs.retrieve(viaSdk.id)).id, viaSdk.id);
     const seen: string[] = [];
     for await (const j of client.fineTuning.jobs.list({ limit: 2 })) seen.push(j.id);
-    assert.deepEqual(seen, [viaSdk.id, second.id, job.id]);
+    assert.deepEqual(seen, [viaSdk.id, viaV2.id, second.id, job.id]);
     assert.equal((await client.fineTuning.jobs.cancel(viaSdk.id)).status, "cancelled");
     await assert.rejects(client.fineTuning.jobs.retrieve("ftjob-nosuchjob000"), (e: any) => e.status === 404);
   });
@@ -199,6 +226,42 @@ for (const dialect of testDialects()) describe(`OpenAI fine-tuning jobs without 
     const messages = (await call(f, "GET", `/fine_tuning/jobs/${job.id}/events`)).json.data.map((e: any) => e.message);
     assert.deepEqual(messages.slice(0, 4), ["Fine-tuning job cancelled", messages[1], "Fine-tuning job resumed", messages[3]]);
     assert.match(messages[1], /^Fine-tuning job paused/);
+  });
+
+  test("the official Python client creates, filters, pages, reads events and checkpoints, and cancels", async (t) => {
+    const missing = pythonSdkMissing();
+    if (missing !== null) return t.skip(missing);
+    const script = `
+import json, openai
+c = openai.OpenAI(max_retries=0)
+job = c.fine_tuning.jobs.create(model="tiny-oa", training_file="${f.chatFile}", suffix="py", metadata={"via": "python"},
+    method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 2, "batch_size": "auto"}}})
+listed = [j.id for j in c.fine_tuning.jobs.list(metadata={"via": "python"})]
+first = c.fine_tuning.jobs.list_events(job.id, limit=1)
+events = [e.message for e in first.data]
+pages = [e.id for e in first]  # iterating a page follows \`after\` through every page
+checkpoints = [k.id for k in c.fine_tuning.jobs.checkpoints.list(job.id)]
+cancelled = c.fine_tuning.jobs.cancel(job.id)
+try:
+    c.fine_tuning.jobs.create(model="tiny-oa", training_file="${f.chatFile}", method={"type": "reinforcement"})
+    refused = None
+except openai.BadRequestError as e:
+    refused = [e.status_code, e.body.get("code"), e.body.get("param")]
+print(json.dumps({"id": job.id, "status": job.status, "n_epochs": job.method.supervised.hyperparameters.n_epochs, "listed": listed,
+    "events": events, "pages": pages, "checkpoints": checkpoints, "cancelled": cancelled.status, "refused": refused}))
+`;
+    const { stdout } = await run(`${root}.venv/bin/python`, ["-c", script], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", OPENAI_API_KEY: f.apiKey, OPENAI_BASE_URL: `${f.server.url}/v1` },
+    });
+    const out = JSON.parse(stdout.trim().split("\n").at(-1)!);
+    assert.equal(out.status, "queued");
+    assert.equal(out.n_epochs, 2);
+    assert.deepEqual(out.listed, [out.id]);
+    assert.deepEqual(out.events, ["Files validated, moving job to queued state"]);
+    assert.equal(out.pages.length, 2, "every event, one per page, through the SDK's cursor");
+    assert.deepEqual(out.checkpoints, []);
+    assert.equal(out.cancelled, "cancelled");
+    assert.deepEqual(out.refused, [400, "unsupported_method", "method.type"]);
   });
 
   test("every refusal is a 400 naming the field, and leaves nothing behind", async () => {
@@ -226,6 +289,9 @@ for (const dialect of testDialects()) describe(`OpenAI fine-tuning jobs without 
     await assertRefused(f, { model: "tiny-oa", training_file: f.chatFile, seed: -1 }, "seed");
     await assertRefused(f, { model: "tiny-oa", training_file: f.chatFile, metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, "v"])) }, "metadata");
     await assertRefused(f, { model: "tiny-oa", training_file: f.chatFile, metadata: { sailfin_parameter_scale: "Huge" } }, "metadata.sailfin_parameter_scale");
+    // Messages are one sentence naming the field, as OpenAI's.
+    const message = (await call(f, "POST", "/fine_tuning/jobs", { model: "tiny-oa", hyperparameters: { n_epochs: "many" }, training_file: f.chatFile })).json.error.message;
+    assert.equal(message, 'hyperparameters.n_epochs must be "auto" or an integer from 1 to 50');
     assert.equal(await count(), before);
     const missing = await call(f, "GET", "/fine_tuning/jobs/ftjob-nosuchjob000/events");
     assert.equal(missing.status, 404);
@@ -289,8 +355,9 @@ describe("OpenAI fine-tuning jobs trained by a real worker (sqlite)", () => {
     assert.equal(last.fine_tuned_model_checkpoint, `${job.fine_tuned_model}:ckpt-step-${last.step_number}`);
     assert.equal(typeof last.metrics.train_loss, "number");
     assert.equal(checkpoints.first_id, last.id);
-    // The final checkpoint's name answers with the job's own version.
+    // The final checkpoint's name answers with the job's own version; an earlier one is published on first use.
     assert.equal((await resolveFineTunedModel(f.server.server.res, last.fine_tuned_model_checkpoint))?.modelVersionId, model!.modelVersionId);
+    assert.equal(await resolveFineTunedModel(f.server.server.res, `${job.fine_tuned_model}:ckpt-step-999`), null);
 
     const endings = await f.server.server.res.db.selectFrom("events").select("to_state")
       .where("object_kind", "=", FINE_TUNING_JOB_KIND).where("object_id", "=", job.id).execute();
@@ -332,17 +399,47 @@ describe("OpenAI fine-tuning jobs trained by a real worker (sqlite)", () => {
 
   test("a running job pauses at a checkpoint, frees its worker, and resumes to succeeded", async () => {
     const created = (await call(f, "POST", "/fine_tuning/jobs", {
-      model: "tiny-oa", training_file: f.chatFile, hyperparameters: { n_epochs: 6, batch_size: 1 },
+      model: "tiny-oa", training_file: f.chatFile, hyperparameters: { n_epochs: 50, batch_size: 1 },
     })).json;
-    await pollUntil(async () => (await call(f, "GET", `/fine_tuning/jobs/${created.id}`)).json, (j) => j.status === "running", "running", 60_000);
+    // Paused once training has logged a step, so the runtime saves a checkpoint as it stops.
+    await pollUntil(async () => (await call(f, "GET", `/fine_tuning/jobs/${created.id}/events`)).json.data as any[],
+      (events) => events.some((e) => e.type === "metrics"), "a training step", 60_000);
     assert.equal((await call(f, "POST", `/fine_tuning/jobs/${created.id}/pause`)).status, 200);
     const paused = await pollUntil(async () => (await call(f, "GET", `/fine_tuning/jobs/${created.id}`)).json, (j) => j.status !== "running", "paused", 60_000);
     assert.equal(paused.status, "paused", JSON.stringify(paused));
     assert.equal((await call(f, "POST", `/fine_tuning/jobs/${created.id}/resume`)).json.status, "queued");
     const job = await settled(f, created.id);
     assert.equal(job.status, "succeeded", JSON.stringify(job));
-    const messages = (await call(f, "GET", `/fine_tuning/jobs/${job.id}/events?limit=100`)).json.data.map((e: any) => e.message) as string[];
+    const events = await allEvents(f, job.id);
+    assert.equal(new Set(events.map((e) => e.id)).size, events.length, "no event twice across pages");
+    const messages = events.map((e: any) => e.message) as string[];
+    assert.equal(messages.filter((m) => m === "Fine-tuning job started").length, 2, "once per attempt");
     assert.ok(messages.includes("Pause requested") && messages.includes("Fine-tuning job resumed"), messages.join(" | "));
+
+    // The pause saved a checkpoint before the final one: its name is published on first use.
+    const checkpoints = (await call(f, "GET", `/fine_tuning/jobs/${job.id}/checkpoints`)).json.data as any[];
+    assert.ok(checkpoints.length >= 2, JSON.stringify(checkpoints));
+    const final = await resolveFineTunedModel(f.server.server.res, job.fine_tuned_model);
+    const earlier = await resolveFineTunedModel(f.server.server.res, checkpoints[1].fine_tuned_model_checkpoint);
+    assert.equal(earlier?.status, "Creating");
+    assert.notEqual(earlier?.modelVersionId, final!.modelVersionId);
+    const published = await pollUntil(() => v2Ok(f.server, "model", "DescribeModel", { modelId: earlier!.modelVersionId }), (m) => m.status !== "Creating", "checkpoint publish");
+    assert.equal(published.status, "Ready");
+    assert.equal(published.sourceInfo.checkpointStep, checkpoints[1].step_number);
+    assert.equal((await resolveFineTunedModel(f.server.server.res, checkpoints[1].fine_tuned_model_checkpoint))?.modelVersionId, earlier!.modelVersionId);
+    // Deleting the models (V2 DeleteModel; DELETE /v1/models goes through the same repository delete): their names
+    // answer nothing, the checkpoint is not published again, and the job stays succeeded.
+    await v2Ok(f.server, "model", "DeleteModel", { modelId: earlier!.modelVersionId });
+    assert.equal(await resolveFineTunedModel(f.server.server.res, checkpoints[1].fine_tuned_model_checkpoint), null);
+    await v2Ok(f.server, "model", "DeleteModel", { modelId: final!.modelVersionId });
+    assert.equal(await resolveFineTunedModel(f.server.server.res, job.fine_tuned_model), null);
+    assert.ok(!(await listFineTunedModels(f.server.server.res)).some((m) => m.id === job.fine_tuned_model));
+    const after = (await call(f, "GET", `/fine_tuning/jobs/${job.id}`)).json;
+    assert.equal(after.status, "succeeded", JSON.stringify(after));
+    // Publishing a checkpoint (or deleting a model) does not end the job again.
+    const endings = await f.server.server.res.db.selectFrom("events").select("to_state")
+      .where("object_kind", "=", FINE_TUNING_JOB_KIND).where("object_id", "=", job.id).execute();
+    assert.deepEqual(endings.map((e) => e.to_state), ["succeeded"]);
   });
 
   test("a running job is cancelled by its worker", async () => {

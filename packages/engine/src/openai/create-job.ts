@@ -57,6 +57,7 @@ export async function createFineTuningJob(res: EngineResources, actor: Actor, in
   const parameterScale = resolveParameterScale(scaleWord, `metadata.${PARAMETER_SCALE_KEY}`);
   const seed = body.seed ?? randomInt(0, 2_147_483_647);
   // One line is one example in both formats (a preference line holds its pair).
+  const splitRatio = splitRatioOf(training, validation);
   const resolved = resolveOpenAiMethod(body, { examples: training.lineCount, seed, parameterScale, config: base.config });
 
   const id = newId("fineTuningJob");
@@ -70,7 +71,7 @@ export async function createFineTuningJob(res: EngineResources, actor: Actor, in
       parameterScale,
       hyperParameters: resolved.hyperParameters,
       datasets: [{ sourceType: "Platform", sourceField: "training_file", ref: { num: training.datasetVersionNum }, field: "training_file" }],
-      splitRatio: splitRatioOf(training, validation),
+      splitRatio,
       ...(parent === null ? {} : { increment: { ref: { num: parent.runNum }, whenSeveral: "latest" as const, ...(parent.step === undefined ? {} : { step: parent.step }) } }),
       fields: { job: "model", parameterScale: `metadata.${PARAMETER_SCALE_KEY}`, hyperParameters: `method.${type}.hyperparameters`, splitRatio: "validation_file", increment: "model", incrementStep: "model" },
       autoPublish: { setName: setNameOf(body.suffix ?? null, modelKey), poolId: defaultPlacement(res.pools).poolId },

@@ -1,4 +1,6 @@
+import { appendEvent } from "@sailfin/store";
 import { SYSTEM_ACTOR, type EngineResources } from "../resources.js";
+import { CHECKPOINT_PUBLISH_KIND } from "./job-endings.js";
 import { publishFromRun } from "../models/publish-from-run.js";
 import { toModelSetRecord } from "../models/records.js";
 import { jobState } from "./job-state.js";
@@ -19,7 +21,8 @@ const CHECKPOINT = /^(.*):ckpt-step-(\d{1,9})$/;
 /**
  * `ft:<base>:<org>:<suffix>:<key>` → the version the job's success published; `…:ckpt-step-N` →
  * a version of that checkpoint, published (Creating until its publish run ends) on first use into
- * the job's model set. Null: no such model, its job has not succeeded, or it saved no such step.
+ * the job's model set. Null: no such model, its job has not succeeded, it saved no such step, or
+ * the version was deleted (a deleted model is never published again).
  *
  * @example const model = await resolveFineTunedModel(res, job.fine_tuned_model); model?.status // "Ready"
  */
@@ -36,17 +39,25 @@ export async function resolveFineTunedModel(res: EngineResources, name: string):
   if (checkpoint === null) return answer(final);
   const step = Number(checkpoint[2]);
   if (final.source_step === step) return answer(final);
+  // Published for this name before: that version, or nothing once it was deleted.
+  const marker = `${row.id}:${step}`;
+  const earlier = await res.db.selectFrom("events").select("reason").where("object_kind", "=", CHECKPOINT_PUBLISH_KIND)
+    .where("object_id", "=", marker).orderBy("num", "asc").limit(1).executeTakeFirst();
+  if (earlier !== undefined) {
+    const version = await res.db.selectFrom("model_versions").selectAll().where("id", "=", earlier.reason ?? "").executeTakeFirst();
+    return version === undefined ? null : answer(version);
+  }
   const saved = await res.db.selectFrom("run_checkpoints").select("step").where("run_num", "=", state.run.num).where("step", "=", step).executeTakeFirst();
   if (saved === undefined) return null;
-  const existing = await res.db.selectFrom("model_versions").selectAll().where("source_run_num", "=", state.run.num)
-    .where("source_type", "=", "Train").where("source_step", "=", step).where("status", "!=", "Fail").orderBy("num", "asc").limit(1).executeTakeFirst();
-  if (existing !== undefined) return answer(existing);
   const set = await res.db.selectFrom("model_sets").selectAll().where("num", "=", final.set_num).executeTakeFirstOrThrow();
-  // Two first calls at once may both publish the step: each gets a version, the later ones unused (harmless).
+  // Two first calls at once may both publish the step: each gets a version, the first recorded answers (the others stay unused, harmless).
   const { version } = await publishFromRun(res, SYSTEM_ACTOR, {
     target: { kind: "existing", set: toModelSetRecord(set) }, run: state.run.num, runField: "model", step, stepField: "model",
     description: `${name}`,
   });
+  await res.db.transaction().execute((trx) => appendEvent(trx, {
+    objectKind: CHECKPOINT_PUBLISH_KIND, objectId: marker, actor: SYSTEM_ACTOR.accessKey, from: null, to: "Published", reason: version.id,
+  }));
   return { modelVersionNum: version.num, modelVersionId: version.id, status: "Creating", jobId: row.id, createdAt: unixSeconds(version.createdAt) };
 }
 

@@ -48,6 +48,8 @@ export async function recordEndingOfVersion(trx: Db, actor: Actor, versionNum: n
   const first = await trx.selectFrom("model_versions").select("num").where("source_run_num", "=", version.source_run_num)
     .where("source_type", "=", "Train").orderBy("num", "asc").limit(1).executeTakeFirst();
   if (first?.num !== versionNum || (job.model_version_num !== null && job.model_version_num !== versionNum)) return;
+  // Remembered now: once deleted, the version must not be mistaken for "not published yet".
+  await trx.updateTable("openai_jobs").set({ model_version_num: versionNum }).where("num", "=", job.num).execute();
   await recordJobEnding(trx, actor, job.num, status === "Ready" ? "succeeded" : "failed", reason);
 }
 
@@ -58,3 +60,16 @@ export async function recordEndingOfRun(trx: Db, actor: Actor, jobId: string, st
   if (job === undefined) return;
   await recordJobEnding(trx, actor, job.num, status === "Failed" ? "failed" : "cancelled", reason);
 }
+
+/** From a stop that cancelled a queued or paused run at once: the OpenAI job of that run (if any) is cancelled. */
+export async function recordEndingOfCancelledRun(trx: Db, actor: Actor, runNum: number): Promise<void> {
+  const job = await trx.selectFrom("openai_jobs").select("num").where("run_num", "=", runNum).executeTakeFirst();
+  if (job !== undefined) await recordJobEnding(trx, actor, job.num, "cancelled", "cancelled before it ran to the end");
+}
+
+/**
+ * Checkpoint versions published for `ft:…:ckpt-step-N` names (object kind `fine_tuning_checkpoint`,
+ * object id `<ftjob>:<step>`, reason the version id): a name publishes once, so a version deleted
+ * later is not published again behind its deleter's back. Not a webhook kind.
+ */
+export const CHECKPOINT_PUBLISH_KIND = "fine_tuning_checkpoint";

@@ -15,8 +15,10 @@ export interface OpenAiJobState {
   readonly job: OpenAiJobRow;
   /** Null when the task was deleted through V1/V2 (the job then reads as failed). */
   readonly run: RunRow | null;
-  /** The version published from the run's final checkpoint (autoPublish); null before. */
+  /** The version published from the run's final checkpoint (autoPublish); null before, and once deleted. */
   readonly version: VersionRow | null;
+  /** The published version was deleted (`DELETE /v1/models/{ft}`, DeleteCustomModel): the job stays succeeded, its model answers no more. */
+  readonly modelDeleted: boolean;
   readonly status: OpenAiJobStatus;
   readonly error: { readonly code: string; readonly message: string; readonly param: string | null } | null;
   /** ISO time the job reached a terminal status; null before. */
@@ -30,9 +32,9 @@ export const TERMINAL: ReadonlySet<OpenAiJobStatus> = new Set(["succeeded", "fai
  * creates it in the transaction that ends the run Succeeded; any other publish of the run, a
  * checkpoint's or a V2 caller's, can only come later).
  */
-async function publishedVersion(db: Db, job: OpenAiJobRow, run: RunRow | null): Promise<VersionRow | null> {
+async function publishedVersion(db: Db, job: OpenAiJobRow, run: RunRow | null): Promise<VersionRow | "deleted" | null> {
   if (job.model_version_num !== null) {
-    return (await db.selectFrom("model_versions").selectAll().where("num", "=", job.model_version_num).executeTakeFirst()) ?? null;
+    return (await db.selectFrom("model_versions").selectAll().where("num", "=", job.model_version_num).executeTakeFirst()) ?? "deleted";
   }
   if (run === null || run.status !== "Succeeded") return null;
   const version = await db.selectFrom("model_versions").selectAll()
@@ -46,15 +48,16 @@ async function publishedVersion(db: Db, job: OpenAiJobRow, run: RunRow | null): 
 /**
  * Derives OpenAI's status: Queued → queued, Running → running, Paused → paused, Succeeded →
  * running while the final checkpoint is being published (version Creating), succeeded once it is
- * Ready, failed when the publish failed or no checkpoint was saved; Failed → failed with the run's
+ * Ready (and after its model was deleted), failed when the publish failed or no checkpoint was saved; Failed → failed with the run's
  * reason; Cancelled → cancelled.
  *
  * @example const state = await jobState(res.db, row); state.status // "running"
  */
 export async function jobState(db: Db, job: OpenAiJobRow): Promise<OpenAiJobState> {
   const run = (await db.selectFrom("runs").selectAll().where("num", "=", job.run_num).executeTakeFirst()) ?? null;
-  const version = await publishedVersion(db, job, run);
-  const base = { job, run, version };
+  const published = await publishedVersion(db, job, run);
+  const version = published === "deleted" ? null : published;
+  const base = { job, run, version, modelDeleted: published === "deleted" };
   if (run === null) {
     return { ...base, status: "failed", error: { code: "job_deleted", message: "the fine-tuning task of this job was deleted", param: null }, finishedAt: job.created_at };
   }
@@ -68,6 +71,7 @@ export async function jobState(db: Db, job: OpenAiJobRow): Promise<OpenAiJobStat
       return { ...base, status: "failed", error: { code, message: run.failure_reason ?? "the training run failed", param: null }, finishedAt: run.finished_at };
     }
     case "Succeeded":
+      if (published === "deleted") return { ...base, status: "succeeded", error: null, finishedAt: run.finished_at };
       if (version === null) {
         const saved = await db.selectFrom("run_checkpoints").select("num").where("run_num", "=", run.num).limit(1).executeTakeFirst();
         if (saved !== undefined) return { ...base, status: "running", error: null, finishedAt: null };

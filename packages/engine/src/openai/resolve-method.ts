@@ -70,8 +70,11 @@ export function resolveOpenAiMethod(
   const nEpochs = given.n_epochs === undefined || given.n_epochs === "auto" ? autoEpochs(context.examples) : given.n_epochs;
   const batchSize = given.batch_size === undefined || given.batch_size === "auto" ? Number(defaultOf("batchSize")) : given.batch_size;
   const multiplier = given.learning_rate_multiplier === undefined || given.learning_rate_multiplier === "auto" ? 1 : given.learning_rate_multiplier;
+  // OpenAI keeps the checkpoints of the last three epochs; the steps of an epoch are only known
+  // once the data is packed into sequences, so Sailfin keeps its latest three saves (every
+  // saveStep steps, at a pause, and at the end).
   const input: Record<string, HyperParameterValue> = {
-    epoch: nEpochs, batchSize, learningRate: Number(defaultOf("learningRate")) * multiplier, seed: context.seed,
+    epoch: nEpochs, batchSize, learningRate: Number(defaultOf("learningRate")) * multiplier, seed: context.seed, checkpointCount: 3,
   };
   let beta: number | undefined;
   if (type === "dpo") {

@@ -1,7 +1,7 @@
 import { SailfinError, type OpenAiJobObject } from "@sailfin/contract";
 import { requestStop } from "../queue/request-stop.js";
 import type { Actor, EngineResources } from "../resources.js";
-import { recordJobEnding } from "./job-endings.js";
+import { recordEndingOfCancelledRun } from "./job-endings.js";
 import { jobState, TERMINAL } from "./job-state.js";
 import { findFineTuningJobRow } from "./read-jobs.js";
 import { openAiJobView } from "./job-view.js";
@@ -23,18 +23,14 @@ export async function cancelFineTuningJob(res: EngineResources, actor: Actor, id
     throw completed();
   }
   const run = state.run;
-  let stopped;
   try {
-    stopped = await requestStop(res.db, actor, async () => {
+    await requestStop(res.db, actor, async () => {
       const now = await res.db.selectFrom("runs").select(["num", "id", "kind", "status", "cancel_requested"]).where("num", "=", run.num).executeTakeFirstOrThrow();
       return now;
-    }, "fine_tuning_job_id", "fine-tuning job");
+    }, "fine_tuning_job_id", "fine-tuning job", (trx, runNum) => recordEndingOfCancelledRun(trx, actor, runNum));
   } catch (error) {
     if (error instanceof SailfinError && error.id === "Conflict") throw completed();
     throw error;
-  }
-  if (stopped.status === "Cancelled") {
-    await res.db.transaction().execute((trx) => recordJobEnding(trx, actor, row.num, "cancelled", "cancelled by the caller"));
   }
   return openAiJobView(res, row);
 }

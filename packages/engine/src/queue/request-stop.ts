@@ -1,6 +1,6 @@
 import { STATE_WORD, SailfinError, nowIso, type RunStatus } from "@sailfin/contract";
 import { appendEvent, type Database } from "@sailfin/store";
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Actor } from "../resources.js";
 import { RUN_OBJECT } from "./lease.js";
 import { runStateOf } from "./run-state.js";
@@ -27,6 +27,8 @@ export async function requestStop(
   db: Kysely<Database>, actor: Actor,
   read: () => Promise<{ num: number; id: string; kind: string; status: string; cancel_requested: number; result?: string | null }>,
   field: string, noun: string,
+  /** Runs in the transaction that cancels a Queued or Paused run at once (what the run was making ends there too). */
+  onCancelled?: (trx: Transaction<Database>, runNum: number) => Promise<void>,
 ): Promise<StopResult> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const run = await read();
@@ -37,6 +39,7 @@ export async function requestStop(
             .where("num", "=", run.num).where("status", "=", "Queued").executeTakeFirst();
           if (Number(result.numUpdatedRows) !== 1) return false;
           await appendEvent(trx, { objectKind: RUN_OBJECT, objectId: run.id, actor: actor.accessKey, from: "Queued", to: "Cancelled", reason: "stopped before it started" });
+          await onCancelled?.(trx, run.num);
           return true;
         });
         if (done) return { status: "Cancelled", cancelRequested: false };
@@ -62,6 +65,7 @@ export async function requestStop(
             .where("num", "=", run.num).where("status", "=", "Paused").executeTakeFirst();
           if (Number(result.numUpdatedRows) !== 1) return false;
           await appendEvent(trx, { objectKind: RUN_OBJECT, objectId: run.id, actor: actor.accessKey, from: "Paused", to: "Cancelled", reason: "stopped while paused" });
+          await onCancelled?.(trx, run.num);
           return true;
         });
         if (done) return { status: "Cancelled", cancelRequested: false };
