@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
 import { FINE_TUNING_JOB_KIND, autoEpochs, listFineTunedModels, resolveFineTunedModel } from "@sailfin/engine";
@@ -6,6 +9,10 @@ import type { Worker } from "@sailfin/worker";
 import { pollUntil, testDialects, v2Ok, type TestServer, startTestServer } from "./harness.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { startTestWorker } from "./fixtures/worker-fixtures.js";
+import { pythonSdkMissing } from "./python-sdk.js";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const run = promisify(execFile);
 
 /**
  * OpenAI's fine-tuning jobs (`/v1/fine_tuning/jobs…`) over V2 jobs and tasks: raw HTTP with an
@@ -221,6 +228,42 @@ for (const dialect of testDialects()) describe(`OpenAI fine-tuning jobs without 
     assert.match(messages[1], /^Fine-tuning job paused/);
   });
 
+  test("the official Python client creates, filters, pages, reads events and checkpoints, and cancels", async (t) => {
+    const missing = pythonSdkMissing();
+    if (missing !== null) return t.skip(missing);
+    const script = `
+import json, openai
+c = openai.OpenAI(max_retries=0)
+job = c.fine_tuning.jobs.create(model="tiny-oa", training_file="${f.chatFile}", suffix="py", metadata={"via": "python"},
+    method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 2, "batch_size": "auto"}}})
+listed = [j.id for j in c.fine_tuning.jobs.list(metadata={"via": "python"})]
+first = c.fine_tuning.jobs.list_events(job.id, limit=1)
+events = [e.message for e in first.data]
+pages = [e.id for e in first]  # iterating a page follows \`after\` through every page
+checkpoints = [k.id for k in c.fine_tuning.jobs.checkpoints.list(job.id)]
+cancelled = c.fine_tuning.jobs.cancel(job.id)
+try:
+    c.fine_tuning.jobs.create(model="tiny-oa", training_file="${f.chatFile}", method={"type": "reinforcement"})
+    refused = None
+except openai.BadRequestError as e:
+    refused = [e.status_code, e.body.get("code"), e.body.get("param")]
+print(json.dumps({"id": job.id, "status": job.status, "n_epochs": job.method.supervised.hyperparameters.n_epochs, "listed": listed,
+    "events": events, "pages": pages, "checkpoints": checkpoints, "cancelled": cancelled.status, "refused": refused}))
+`;
+    const { stdout } = await run(`${root}.venv/bin/python`, ["-c", script], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", OPENAI_API_KEY: f.apiKey, OPENAI_BASE_URL: `${f.server.url}/v1` },
+    });
+    const out = JSON.parse(stdout.trim().split("\n").at(-1)!);
+    assert.equal(out.status, "queued");
+    assert.equal(out.n_epochs, 2);
+    assert.deepEqual(out.listed, [out.id]);
+    assert.deepEqual(out.events, ["Files validated, moving job to queued state"]);
+    assert.equal(out.pages.length, 2, "every event, one per page, through the SDK's cursor");
+    assert.deepEqual(out.checkpoints, []);
+    assert.equal(out.cancelled, "cancelled");
+    assert.deepEqual(out.refused, [400, "unsupported_method", "method.type"]);
+  });
+
   test("every refusal is a 400 naming the field, and leaves nothing behind", async () => {
     const count = async () => Number((await f.server.server.res.db.selectFrom("finetune_jobs").select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow()).n);
     const before = await count();
@@ -246,6 +289,9 @@ for (const dialect of testDialects()) describe(`OpenAI fine-tuning jobs without 
     await assertRefused(f, { model: "tiny-oa", training_file: f.chatFile, seed: -1 }, "seed");
     await assertRefused(f, { model: "tiny-oa", training_file: f.chatFile, metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, "v"])) }, "metadata");
     await assertRefused(f, { model: "tiny-oa", training_file: f.chatFile, metadata: { sailfin_parameter_scale: "Huge" } }, "metadata.sailfin_parameter_scale");
+    // Messages are one sentence naming the field, as OpenAI's.
+    const message = (await call(f, "POST", "/fine_tuning/jobs", { model: "tiny-oa", hyperparameters: { n_epochs: "many" }, training_file: f.chatFile })).json.error.message;
+    assert.equal(message, 'hyperparameters.n_epochs must be "auto" or an integer from 1 to 50');
     assert.equal(await count(), before);
     const missing = await call(f, "GET", "/fine_tuning/jobs/ftjob-nosuchjob000/events");
     assert.equal(missing.status, 404);

@@ -8,10 +8,10 @@ import { z } from "zod";
  */
 
 const auto = z.literal("auto");
-const nEpochs = z.union([auto, z.int().min(1).max(50)]);
-const batchSize = z.union([auto, z.int().min(1).max(256)]);
-const lrMultiplier = z.union([auto, z.number().gt(0).max(1_000)]);
-const beta = z.union([auto, z.number().gt(0).max(2)]);
+const nEpochs = z.union([auto, z.int().min(1).max(50)], { message: 'must be "auto" or an integer from 1 to 50' });
+const batchSize = z.union([auto, z.int().min(1).max(256)], { message: 'must be "auto" or an integer from 1 to 256' });
+const lrMultiplier = z.union([auto, z.number().gt(0).max(1_000)], { message: 'must be "auto" or a number above 0 (at most 1000)' });
+const beta = z.union([auto, z.number().gt(0).max(2)], { message: 'must be "auto" or a number above 0 and at most 2' });
 
 export const OpenAiSupervisedHyperparameters = z.object({
   n_epochs: nEpochs.optional(),

@@ -9,8 +9,9 @@ import { openAiJobView } from "./job-view.js";
 /**
  * `POST /v1/fine_tuning/jobs/{id}/cancel`: the queue's requestStop on the job's run. A queued (or
  * paused) job is cancelled at once; a running one is asked to stop, and reads `running` until its
- * worker has stopped the runtime and recorded Cancelled (seconds). A job that already ended, or
- * whose training ended and is only publishing, is refused: 400 "Job … has already completed".
+ * worker has stopped the runtime and recorded Cancelled (seconds). A cancelled job answers as it is
+ * (the SDKs retry a cancel whose answer was lost); one that succeeded or failed, or whose training
+ * ended and is only publishing, is refused: 400 "Job … has already completed".
  *
  * @example const job = await cancelFineTuningJob(res, actor, "ftjob-…"); job.status // "cancelled"
  */
@@ -25,7 +26,8 @@ export async function cancelFineTuningJob(res: EngineResources, actor: Actor, id
   const run = state.run;
   try {
     await requestStop(res.db, actor, async () => {
-      const now = await res.db.selectFrom("runs").select(["num", "id", "kind", "status", "cancel_requested"]).where("num", "=", run.num).executeTakeFirstOrThrow();
+      const now = await res.db.selectFrom("runs").select(["num", "id", "kind", "status", "cancel_requested"]).where("num", "=", run.num).executeTakeFirst();
+      if (now === undefined) throw new SailfinError("PathNotFound", { field: "fine_tuning_job_id", detail: `the task of job ${id} was deleted` });
       return now;
     }, "fine_tuning_job_id", "fine-tuning job", (trx, runNum) => recordEndingOfCancelledRun(trx, actor, runNum));
   } catch (error) {

@@ -1,8 +1,9 @@
-import { Transform, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { SailfinError, type UploadObjectResult } from "@sailfin/contract";
-import { BodyDigestCheck, assertSafeBucket, assertSafeObjectPath, bucketKey, type EngineResources } from "@sailfin/engine";
+import { assertSafeBucket, assertSafeObjectPath, bucketKey, type EngineResources } from "@sailfin/engine";
 import { sendV2 } from "../../render.js";
+import { checkedBody } from "../body-check.js";
 
 /**
  * Sailfin extension: streaming object upload and download into the artifact store's buckets,
@@ -41,27 +42,7 @@ export async function registerUploads(
       if (body === undefined || typeof (body as Readable).pipe !== "function") {
         throw new SailfinError("InvalidParameter", { field: "body", detail: "the object bytes are required" });
       }
-      let seen = 0;
-      const digest = request.sailfin?.bodyDigest;
-      const check = digest === undefined ? null : new BodyDigestCheck(digest);
-      const limiter = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          seen += chunk.length;
-          check?.update(chunk);
-          if (seen > options.uploadLimit) {
-            callback(new SailfinError("EntityTooLarge", { detail: `uploads are limited to ${options.uploadLimit} bytes` }));
-          } else callback(null, chunk);
-        },
-        // Before the store publishes: a wrong body fails the write, and the temporary file goes.
-        flush(callback) {
-          try {
-            check?.verify();
-            callback();
-          } catch (error) {
-            callback(error as Error);
-          }
-        },
-      });
+      const limiter = checkedBody(request.sailfin?.bodyDigest, options.uploadLimit);
       body.on("error", (error) => limiter.destroy(error));
       let stored;
       try {

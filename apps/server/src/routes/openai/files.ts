@@ -5,9 +5,10 @@ import {
   CreateOpenAiFileFields, ListOpenAiFilesQuery, OPENAI_FILES_PAGE, SailfinError, assertSafeText, parseWith,
 } from "@sailfin/contract";
 import {
-  BodyDigestCheck, completeOpenAiUpload, deleteOpenAiFile, discardOpenAiUpload, findOpenAiFile, listOpenAiFiles, newOpenAiUpload,
+  completeOpenAiUpload, deleteOpenAiFile, discardOpenAiUpload, findOpenAiFile, listOpenAiFiles, newOpenAiUpload,
   openAiFileView, type EngineResources, type PutResult,
 } from "@sailfin/engine";
+import { checkedBody } from "../body-check.js";
 
 /**
  * OpenAI's Files API (reference openai-finetuning-api.md §2; docs/compatibility.md):
@@ -105,22 +106,7 @@ async function receiveUpload(
   if (body === undefined || typeof body.pipe !== "function") {
     throw new SailfinError("InvalidParameter", { field: "file", detail: "the body must be multipart/form-data with a `file` part" });
   }
-  const digest = request.sailfin?.bodyDigest;
-  const check = digest === undefined ? null : new BodyDigestCheck(digest);
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      check?.update(chunk);
-      callback(null, chunk);
-    },
-    flush(callback) {
-      try {
-        check?.verify();
-        callback();
-      } catch (error) {
-        callback(error as Error);
-      }
-    },
-  });
+  const tap = checkedBody(request.sailfin?.bodyDigest, null);
 
   const fields: Record<string, string> = {};
   let filename: string | null = null;

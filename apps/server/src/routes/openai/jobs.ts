@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { CreateOpenAiJobBody, OpenAiCursorQuery, parseWith } from "@sailfin/contract";
+import { CreateOpenAiJobBody, OpenAiCursorQuery, SailfinError, parseWith } from "@sailfin/contract";
 import {
   cancelFineTuningJob, createFineTuningJob, listFineTuningJobCheckpoints, listFineTuningJobEvents, listFineTuningJobs, pauseFineTuningJob,
   resumeFineTuningJob, retrieveFineTuningJob,
@@ -17,8 +17,18 @@ const READ = { dialect: "openai", iam: "tuning:read", bearer: true } as const;
 /** Default and largest `limit` per list (reference §1.2: jobs and events 20, checkpoints 10; clamped at 100). */
 const MAX_LIMIT = 100;
 
+/** A schema refusal as OpenAI's one-sentence message naming the field (`training_file is required`); `param` keeps the path. */
+function parseOpenAi<T>(schema: Parameters<typeof parseWith<T>>[0], input: unknown): T {
+  try {
+    return parseWith(schema, input);
+  } catch (error) {
+    if (!(error instanceof SailfinError) || error.field === undefined) throw error;
+    throw new SailfinError(error.id, { field: error.field, detail: `${error.field} ${error.detail ?? "is invalid"}` });
+  }
+}
+
 function page(request: FastifyRequest, defaultLimit: number): { after?: string; limit: number } {
-  const query = parseWith(OpenAiCursorQuery, pick(request.query, ["after", "limit"]));
+  const query = parseOpenAi(OpenAiCursorQuery, pick(request.query, ["after", "limit"]));
   return { ...(query.after === undefined ? {} : { after: query.after }), limit: Math.min(MAX_LIMIT, query.limit ?? defaultLimit) };
 }
 
@@ -42,7 +52,7 @@ const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;
 
 export function registerOpenAiJobs(app: FastifyInstance, res: EngineResources, options: { readonly organization: string }): void {
   app.post("/v1/fine_tuning/jobs", { config: { access: WRITE } }, async (request) => {
-    const body = parseWith(CreateOpenAiJobBody, request.body ?? {});
+    const body = parseOpenAi(CreateOpenAiJobBody, request.body ?? {});
     return createFineTuningJob(res, caller(request), { body, organization: options.organization });
   });
   app.get("/v1/fine_tuning/jobs", { config: { access: READ } }, async (request) => {
