@@ -316,10 +316,17 @@ describe("OpenAI fine-tuning jobs trained by a real worker (sqlite)", () => {
 
   test("a supervised LoRA job succeeds: its model, V2 view, events, checkpoints and webhooks event", async () => {
     const created = (await call(f, "POST", "/fine_tuning/jobs", {
-      model: "tiny-oa", training_file: f.chatFile, suffix: "sft", method: { type: "supervised", supervised: { hyperparameters: { n_epochs: 2, batch_size: 4 } } },
+      model: "tiny-oa", training_file: f.chatFile, validation_file: f.chatFile, suffix: "sft",
+      method: { type: "supervised", supervised: { hyperparameters: { n_epochs: 2, batch_size: 4 } } },
     })).json;
     const job = await settled(f, created.id);
     assert.equal(job.status, "succeeded", JSON.stringify(job));
+    assert.equal(job.validation_file, f.chatFile);
+    // The validation file is the task's evaluation set, whole, beside its training data (nothing held out of it).
+    const spec = JSON.parse((await f.server.server.res.db.selectFrom("openai_jobs").innerJoin("runs", "runs.num", "openai_jobs.run_num")
+      .select("runs.spec").where("openai_jobs.id", "=", job.id).executeTakeFirstOrThrow()).spec);
+    assert.equal(spec.dataset.splitRatio, 0);
+    assert.deepEqual(spec.dataset.versions.map((v: { role?: string }) => v.role ?? "train"), ["train", "validation"]);
     assertJobShape(job);
     assert.match(job.fine_tuned_model, /^ft:tiny-oa:sailfin:sft:[A-Za-z0-9]{8}$/);
     assert.equal(typeof job.finished_at, "number");
@@ -354,6 +361,7 @@ describe("OpenAI fine-tuning jobs trained by a real worker (sqlite)", () => {
     assert.match(last.id, /^ftckpt_/);
     assert.equal(last.fine_tuned_model_checkpoint, `${job.fine_tuned_model}:ckpt-step-${last.step_number}`);
     assert.equal(typeof last.metrics.train_loss, "number");
+    assert.equal(typeof last.metrics.valid_loss, "number", JSON.stringify(last));
     assert.equal(checkpoints.first_id, last.id);
     // The final checkpoint's name answers with the job's own version; an earlier one is published on first use.
     assert.equal((await resolveFineTunedModel(f.server.server.res, last.fine_tuned_model_checkpoint))?.modelVersionId, model!.modelVersionId);

@@ -91,7 +91,8 @@ export interface FineTuningTaskDetail {
   readonly hyperParameterConfig: Readonly<Record<string, HyperParameterValue>>;
   readonly datasetConfig: {
     readonly sourceType: string;
-    readonly versions: ReadonlyArray<{ readonly versionId: string; readonly samplingRate: number }>;
+    /** `role: "validation"` (Sailfin extension): an evaluation set, never trained on (OpenAI jobs' `validation_file`). */
+    readonly versions: ReadonlyArray<{ readonly versionId: string; readonly samplingRate: number; readonly role?: "validation" }>;
     readonly splitRatio: number;
   };
   readonly incrementTaskId?: string;

@@ -70,6 +70,16 @@ describe("prepareTrainingData", () => {
     assert.equal(counted.validation.trainedTokens, validation.trainedTokens);
   });
 
+  test("a dataset in the validation role is evaluation data, whole; the others split as asked", async () => {
+    const counted = await countTokens(options({
+      splitRatio: 0,
+      datasets: [{ path: files.sft!, format: "PromptResponse" }, { path: files.messages!, format: "Messages", role: "validation", samplingRate: 3 }],
+    }));
+    assert.equal(counted.train.samples, 200);
+    // Never repeated, whatever the sampling rate: validation samples count once.
+    assert.equal(counted.validation.samples, 50);
+  });
+
   test("sampling rate 2 doubles the training samples, never the validation ones", async () => {
     const one = await countTokens(options({}));
     const two = await countTokens(options({ datasets: [{ path: files.sft!, format: "PromptResponse", samplingRate: 2 }] }));

@@ -37,6 +37,11 @@ interface PrepareDatasetInput {
   readonly format: DataFormat;
   /** In [0.01, 10]; default 1. */
   readonly samplingRate?: number;
+  /**
+   * `validation`: every record is evaluation data (a separate validation set, such as OpenAI's
+   * `validation_file`), whatever `splitRatio` holds out of the training data. Default: training.
+   */
+  readonly role?: "validation";
 }
 
 interface CountTokensOptions {
@@ -132,7 +137,7 @@ async function run(options: CountTokensOptions, outDir: string | null, maxShardB
       const value = parseLine(decoder, bytes, line.tooLong, check, dataset, line.number);
       if (value === undefined) continue;
       const at = { seed, dataset, record: record++ };
-      const held = isValidation({ ...at, splitRatio });
+      const held = input.role === "validation" || isValidation({ ...at, splitRatio });
       // Validation is subsampled like training (rate < 1) but never repeated.
       const n = held ? Math.min(1, copies({ ...at, samplingRate: input.samplingRate ?? 1 })) : copies({ ...at, samplingRate: input.samplingRate ?? 1 });
       if (n === 0) continue;
@@ -157,7 +162,9 @@ async function run(options: CountTokensOptions, outDir: string | null, maxShardB
 
   const settings = {
     pipeline: PIPELINE_VERSION, trainMode, maxSeqLen, splitRatio, seed, tokenizer: tokenizer.hash,
-    datasets: options.datasets.map((d, i) => ({ sha256: datasetHashes[i], format: d.format, samplingRate: d.samplingRate ?? 1 })),
+    datasets: options.datasets.map((d, i) => ({
+      sha256: datasetHashes[i], format: d.format, samplingRate: d.samplingRate ?? 1, ...(d.role === undefined ? {} : { role: d.role }),
+    })),
   };
   const contentHash = (split: string) => createHash("sha256").update(JSON.stringify({ ...settings, split })).digest("hex");
   const trainManifest = await train.finish(contentHash("train"));

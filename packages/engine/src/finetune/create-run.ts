@@ -26,6 +26,8 @@ export interface RunDatasetInput {
   readonly field: string;
   /** [0.01, 10], default 1 (already range-checked by the request schema). */
   readonly samplingRate?: number;
+  /** `validation`: a separate evaluation set, never trained on (OpenAI's `validation_file`). */
+  readonly role?: "validation";
 }
 
 interface IncrementInput {
@@ -196,11 +198,13 @@ async function resolveDatasets(res: EngineResources, trainMode: TrainMode, datas
         detail: `dataset version ${version.id} holds ${format} data; ${trainMode} trains on ${fits.join(", ")}`,
       });
     }
-    if (out.some((v) => v.versionId === version.id)) {
+    // The same version may be both the training data and the evaluation set (roles differ), not twice either.
+    if (out.some((v) => v.versionId === version.id && v.role === entry.role)) {
       throw new SailfinError("InvalidParameter", { field: entry.field, detail: `dataset version ${version.id} is listed twice` });
     }
     out.push({
       versionId: version.id, versionNum: version.num, groupId: group.id, dataFormat: format, contentHash, samplingRate: entry.samplingRate ?? 1,
+      ...(entry.role === undefined ? {} : { role: entry.role }),
     });
   }
   return out;

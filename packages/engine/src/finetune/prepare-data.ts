@@ -32,6 +32,8 @@ export interface PrepareRunDataInput {
     /** sha256 of that file, fixed at release (`content_hash`). */
     readonly contentHash: string;
     readonly samplingRate: number;
+    /** `validation`: all of it is evaluation data (a separate validation set). */
+    readonly role?: "validation";
   }>;
   /** Artifact key of the base model folder (`models/<versionId>/`). */
   readonly modelKey: string;
@@ -87,7 +89,7 @@ export async function prepareRunData(res: Pick<EngineResources, "files">, input:
   let cached = false;
   try {
     const datasets = [];
-    for (const d of input.datasets) datasets.push({ path: await files.input(d.dataKey), format: d.format, samplingRate: d.samplingRate });
+    for (const d of input.datasets) datasets.push({ path: await files.input(d.dataKey), format: d.format, samplingRate: d.samplingRate, ...roleOf(d) });
     const done = await prepareTrainingData({
       datasets, modelDir, trainMode: input.trainMode, maxSeqLen: input.maxSeqLen, splitRatio: input.splitRatio, seed: input.seed, outDir: tmpDir,
     });
@@ -137,7 +139,7 @@ async function tokenCacheKey(modelDir: string, input: PrepareRunDataInput): Prom
   };
   const material = {
     pipeline: PIPELINE_VERSION,
-    datasets: input.datasets.map((d) => ({ contentHash: d.contentHash, format: d.format, samplingRate: d.samplingRate })),
+    datasets: input.datasets.map((d) => ({ contentHash: d.contentHash, format: d.format, samplingRate: d.samplingRate, ...roleOf(d) })),
     tokenizer: await fileHash("tokenizer.json"),
     tokenizerConfig: await fileHash("tokenizer_config.json"),
     chatTemplateFile: await fileHash("chat_template.jinja"),
@@ -150,6 +152,11 @@ async function tokenCacheKey(modelDir: string, input: PrepareRunDataInput): Prom
     seed: input.seed,
   };
   return createHash("sha256").update(JSON.stringify(material)).digest("hex");
+}
+
+/** The role key only where it is set, so the cache keys of training-only runs stay what they were. */
+function roleOf(d: { readonly role?: "validation" }): { role?: "validation" } {
+  return d.role === undefined ? {} : { role: d.role };
 }
 
 async function readVocabSize(modelDir: string): Promise<number | null> {
@@ -197,7 +204,7 @@ export async function prepareSpecData(res: EngineResources, spec: FinetuneRunSpe
     datasets: spec.dataset.versions.map((v) => {
       const row = rows.find((r) => r.num === v.versionNum);
       if (row?.data_path == null) throw new SailfinError("InvalidParameter", { field: "datasetConfig", detail: `dataset version ${v.versionId} no longer has data` });
-      return { dataKey: row.data_path, format: v.dataFormat as DataFormat, contentHash: v.contentHash, samplingRate: v.samplingRate };
+      return { dataKey: row.data_path, format: v.dataFormat as DataFormat, contentHash: v.contentHash, samplingRate: v.samplingRate, ...roleOf(v) };
     }),
     modelKey, trainMode: spec.trainMode, maxSeqLen: Number(hyper.maxSeqLen ?? 512),
     splitRatio: spec.dataset.splitRatio, seed: Number(hyper.seed ?? 42),

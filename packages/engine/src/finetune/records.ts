@@ -48,6 +48,8 @@ export interface FinetuneRunSpec {
       readonly dataFormat: string;
       readonly contentHash: string;
       readonly samplingRate: number;
+      /** `validation`: a separate evaluation set (OpenAI's `validation_file`), never trained on. Absent: training data. */
+      readonly role?: "validation";
     }>;
   };
   readonly hyperParameters: Readonly<Record<string, HyperParameterValue>>;

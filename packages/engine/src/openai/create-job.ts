@@ -7,7 +7,7 @@ import { resolveParameterScale } from "../finetune/parameter-scale.js";
 import { resolveBaseModel, type ResolvedBaseModel } from "../models/index.js";
 import { defaultPlacement } from "../pools/index.js";
 import type { Actor, EngineResources } from "../resources.js";
-import { fileForTraining, type JobFile } from "./job-files.js";
+import { fileForTraining } from "./job-files.js";
 import { jobState } from "./job-state.js";
 import { openAiJobView } from "./job-view.js";
 import { methodType, resolveOpenAiMethod } from "./resolve-method.js";
@@ -56,8 +56,6 @@ export async function createFineTuningJob(res: EngineResources, actor: Actor, in
   const scaleWord = body.metadata?.[PARAMETER_SCALE_KEY] ?? parent?.parameterScale ?? DEFAULT_SCALE;
   const parameterScale = resolveParameterScale(scaleWord, `metadata.${PARAMETER_SCALE_KEY}`);
   const seed = body.seed ?? randomInt(0, 2_147_483_647);
-  // One line is one example in both formats (a preference line holds its pair).
-  const splitRatio = splitRatioOf(training, validation);
   const resolved = resolveOpenAiMethod(body, { examples: training.lineCount, seed, parameterScale, config: base.config });
 
   const id = newId("fineTuningJob");
@@ -70,10 +68,16 @@ export async function createFineTuningJob(res: EngineResources, actor: Actor, in
       description: `OpenAI fine-tuning job ${id}`,
       parameterScale,
       hyperParameters: resolved.hyperParameters,
-      datasets: [{ sourceType: "Platform", sourceField: "training_file", ref: { num: training.datasetVersionNum }, field: "training_file" }],
-      splitRatio,
+      datasets: [
+        { sourceType: "Platform", sourceField: "training_file", ref: { num: training.datasetVersionNum }, field: "training_file" },
+        ...(validation === null ? [] : [{
+          sourceType: "Platform", sourceField: "validation_file", ref: { num: validation.datasetVersionNum }, field: "validation_file", role: "validation" as const,
+        }]),
+      ],
+      // The validation file is the evaluation set: nothing of the training file is held out.
+      splitRatio: 0,
       ...(parent === null ? {} : { increment: { ref: { num: parent.runNum }, whenSeveral: "latest" as const, ...(parent.step === undefined ? {} : { step: parent.step }) } }),
-      fields: { job: "model", parameterScale: `metadata.${PARAMETER_SCALE_KEY}`, hyperParameters: `method.${type}.hyperparameters`, splitRatio: "validation_file", increment: "model", incrementStep: "model" },
+      fields: { job: "model", parameterScale: `metadata.${PARAMETER_SCALE_KEY}`, hyperParameters: `method.${type}.hyperparameters`, increment: "model", incrementStep: "model" },
       autoPublish: { setName: setNameOf(body.suffix ?? null, modelKey), poolId: defaultPlacement(res.pools).poolId },
       alsoWrite: async (trx, runNum) => {
         await trx.insertInto("openai_jobs").values({
@@ -90,17 +94,6 @@ export async function createFineTuningJob(res: EngineResources, actor: Actor, in
   }
   const row = await res.db.selectFrom("openai_jobs").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
   return openAiJobView(res, row);
-}
-
-/**
- * The validation file cannot be trained against as a second split (a run's evaluation data is a
- * share of its training data): it is checked like the training file, and the run holds out the
- * share of examples it represents, between 1 and 50 percent. Without one, nothing is held out.
- */
-function splitRatioOf(training: JobFile, validation: JobFile | null): number {
-  if (validation === null) return 0;
-  const share = Math.round((100 * validation.lineCount) / Math.max(1, training.lineCount + validation.lineCount));
-  return Math.min(50, Math.max(1, share));
 }
 
 /** The last part of `fine_tuned_model`: 8 letters and digits, as OpenAI's (`7p4lURel`). */

@@ -3,7 +3,7 @@ import type { EngineResources } from "../resources.js";
 import { findOpenAiFile } from "./files.js";
 
 /** What a job needs of a file. */
-export interface JobFile {
+interface JobFile {
   readonly num: number;
   readonly id: string;
   readonly lineCount: number;

@@ -30,6 +30,7 @@ export const finetuneSpecSchema = z.object({
     splitRatio: z.number(),
     versions: z.array(z.object({
       versionId: z.string(), versionNum: z.int(), groupId: z.string(), dataFormat: z.string(), contentHash: z.string(), samplingRate: z.number(),
+      role: z.literal("validation").optional(),
     })),
   }),
   hyperParameters: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.array(z.string())])),

@@ -48,7 +48,7 @@ function renderTask(detail: FinetuneRunDetail, baseUrl: string, pools: ResourceP
     hyperParameterConfig: spec.hyperParameters,
     datasetConfig: {
       sourceType: spec.dataset.sourceType,
-      versions: spec.dataset.versions.map((v) => ({ versionId: v.versionId, samplingRate: v.samplingRate })),
+      versions: spec.dataset.versions.map((v) => ({ versionId: v.versionId, samplingRate: v.samplingRate, ...(v.role === undefined ? {} : { role: v.role }) })),
       splitRatio: spec.dataset.splitRatio,
     },
     ...(spec.increment === null ? {} : { incrementTaskId: spec.increment.runId, incrementCheckpointStep: spec.increment.step }),
