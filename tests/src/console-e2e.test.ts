@@ -9,7 +9,7 @@ import type { Worker } from "@sailfin/worker";
 import { ADMIN, startTestServer, testDialects, type TestServer } from "./harness.js";
 import { TINY, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { learnableLines, startTestWorker } from "./fixtures/worker-fixtures.js";
-import { PageProblems, SCREENSHOT_DIR, assertFitsWindow, launchChromium, newWatchedPage, pollPage, pressableControls, screenshot } from "./fixtures/browser.js";
+import { PageProblems, SCREENSHOT_DIR, assertFitsWindow, launchChromium, newWatchedPage, pollPage, pressableControls, screenshot, submitSignIn } from "./fixtures/browser.js";
 
 /**
  * The web console end to end, in Debian's chromium against a real server (serving
@@ -320,9 +320,7 @@ for (const dialect of testDialects()) describe(`web console in chromium (${diale
     try {
       const view = await newWatchedPage(reader, problems);
       await view.goto(`${server.url}/console/tasks/${ids.taskId}`);
-      await view.getByLabel("Access key").fill(key.accessKey);
-      await view.getByLabel("Secret key").fill(key.secretKey);
-      await view.getByRole("button", { name: "Sign in" }).click();
+      await submitSignIn(view, key);
       await view.getByTestId("read-only-badge").waitFor();
       problems.forgiveRefusals("/sailfin/v1/session");
       for (const [path, text] of mainPages()) {
@@ -370,9 +368,7 @@ for (const dialect of testDialects()) describe(`web console in chromium (${diale
     other.setDefaultTimeout(20_000);
     try {
       const signInHere = async (tab: Page) => {
-        await tab.getByLabel("Access key").fill(ADMIN.accessKey);
-        await tab.getByLabel("Secret key").fill(ADMIN.secretKey);
-        await tab.getByRole("button", { name: "Sign in" }).click();
+        await submitSignIn(tab, ADMIN);
         await tab.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
       };
       const first = await newWatchedPage(other, problems);

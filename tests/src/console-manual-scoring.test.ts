@@ -7,7 +7,7 @@ import type { Worker } from "@sailfin/worker";
 import { ADMIN, pollUntil, startTestServer, testDialects, type TestServer } from "./harness.js";
 import { releasedDataset } from "./fixtures/dataset-imports.js";
 import { startTestWorker } from "./fixtures/worker-fixtures.js";
-import { PageProblems, launchChromium, newWatchedPage, screenshot } from "./fixtures/browser.js";
+import { PageProblems, launchChromium, newWatchedPage, screenshot, submitSignIn } from "./fixtures/browser.js";
 
 /**
  * The console's scoring page of a manual evaluation, in Debian's chromium against a real server
@@ -56,9 +56,7 @@ describe("console: scoring a manual evaluation (chromium)", { timeout: 180_000 }
     await page.goto(`${server.url}/console/evaluations/${taskId}`);
     await page.getByLabel("Access key").waitFor();
     problems.forgiveRefusals("/sailfin/v1/session"); // the probe for a session while there is none
-    await page.getByLabel("Access key").fill(ADMIN.accessKey);
-    await page.getByLabel("Secret key").fill(ADMIN.secretKey);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await submitSignIn(page, ADMIN);
     await page.locator(".page-title-row .badge", { hasText: "RunningWithManualBegin" }).waitFor();
     await page.getByRole("link", { name: "Score the answers" }).click();
     await page.waitForURL(/\/score$/);

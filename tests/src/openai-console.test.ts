@@ -9,7 +9,7 @@ import OpenAI from "openai";
 import type { Browser, Page } from "playwright-core";
 import { ADMIN, startTestServer, v2Ok, type TestServer } from "./harness.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
-import { PageProblems, launchChromium, newWatchedPage, screenshot } from "./fixtures/browser.js";
+import { PageProblems, launchChromium, newWatchedPage, screenshot, submitSignIn } from "./fixtures/browser.js";
 
 /**
  * One store, seen in the console: a job created through OpenAI's API (the official Node SDK) is a
@@ -64,9 +64,7 @@ describe("an OpenAI job in the console", { timeout: 120_000 }, () => {
     await page.goto(`${server.url}/console/`);
     await page.getByLabel("Access key").waitFor();
     problems.forgiveRefusals("/sailfin/v1/session"); // the probe for a session while there is none
-    await page.getByLabel("Access key").fill(ADMIN.accessKey);
-    await page.getByLabel("Secret key").fill(ADMIN.secretKey);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await submitSignIn(page, ADMIN);
     await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
     await page.goto(`${server.url}/console/tasks/${run.id}`);
     await page.getByTestId("openai-job").waitFor();

@@ -11,7 +11,7 @@ import { ADMIN, pollUntil, startTestServer, testDialects, type TestServer } from
 import { SAILFIN_BIN, runCli } from "./cli-process.js";
 import { TINY, importBaseModel, stageFolder, writeTinyModels, type TinyModelFolders } from "./fixtures/model-imports.js";
 import { TEST_LEASE_MS } from "./fixtures/worker-fixtures.js";
-import { PageProblems, launchChromium, newWatchedPage, pressableControls, screenshot } from "./fixtures/browser.js";
+import { PageProblems, launchChromium, newWatchedPage, pressableControls, screenshot, submitSignIn } from "./fixtures/browser.js";
 
 /**
  * The clients of serving against a real server, a real worker and the runtime's engine: the CLI
@@ -158,9 +158,7 @@ for (const dialect of testDialects()) describe(`serving clients (${dialect})`, {
       await page.goto(`${server.url}/console/`);
       await page.getByLabel("Access key").waitFor();
       problems.forgiveRefusals("/sailfin/v1/session"); // the probe for a session while there is none
-      await page.getByLabel("Access key").fill(ADMIN.accessKey);
-      await page.getByLabel("Secret key").fill(ADMIN.secretKey);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await submitSignIn(page, ADMIN);
       await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
     });
     after(async () => { await browser?.close(); });
@@ -198,9 +196,7 @@ for (const dialect of testDialects()) describe(`serving clients (${dialect})`, {
         await view.goto(`${server.url}/console/`);
         await view.getByLabel("Access key").waitFor();
         problems.forgiveRefusals("/sailfin/v1/session");
-        await view.getByLabel("Access key").fill(reader.accessKey);
-        await view.getByLabel("Secret key").fill(reader.secretKey);
-        await view.getByRole("button", { name: "Sign in" }).click();
+        await submitSignIn(view, reader);
         await view.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
         for (const [path, text] of [["/services", "tiny-two"], [`/services/${ids.second}`, "needs service:invoke"]] as const) {
           await view.goto(`${server.url}/console${path}`);
